@@ -1,0 +1,185 @@
+/**
+ * The plugin interfaces: {@linkcode Source}, {@linkcode Parser},
+ * {@linkcode Filter}, {@linkcode Rewrite} and {@linkcode Sink}, and the
+ * contexts the engine hands to sources and sinks. A plugin is any object
+ * that satisfies one of them; no registration is needed.
+ *
+ * @module
+ */
+
+import type { LogEvent } from "./event.ts";
+import type { ComponentStats } from "./stats.ts";
+import type { Logger } from "./log.ts";
+import type { StateStore } from "./state.ts";
+
+/**
+ * Called once the engine knows a batch is safe: every sink it reached wrote
+ * it durably, or it was filtered out. Callbacks of one source fire in the
+ * order its batches were emitted.
+ */
+export type AckCallback = () => void;
+
+/** What the engine gives a source when it starts. */
+export interface SourceContext {
+  /** The source's name in the pipeline (stable across restarts: use it in ids). */
+  readonly name: string;
+  /**
+   * Hands a batch to the pipeline. Resolves when every target queue has
+   * accepted it; while one is full it waits, and the source should stop
+   * reading until it resolves (back-pressure). `onAck` fires once the batch
+   * is durably written everywhere it went.
+   */
+  emit(batch: LogEvent[], onAck?: AckCallback): Promise<void>;
+  /** The source's counters. */
+  readonly stats: ComponentStats;
+  /** The source's own persistent state (checkpoints, cursors). */
+  readonly state: StateStore;
+  /** A logger that names the source. */
+  readonly log: Logger;
+  /** Aborted when the pipeline stops. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Produces events. `start()` begins reading and resolves once the source is
+ * listening or reading (it must not wait for the end of input); `stop()`
+ * stops reading and resolves once no further `emit()` will be made.
+ *
+ * @example A source that emits one event
+ * ```ts
+ * import type { Source } from "./types.ts";
+ * import { createEvent } from "./event.ts";
+ * const once: Source = {
+ *   kind: "once",
+ *   async start(ctx) {
+ *     await ctx.emit([createEvent("hello")]);
+ *   },
+ *   async stop() {},
+ * };
+ * ```
+ */
+export interface Source {
+  /** What kind of source this is (`tcp`, `file-tail`); used in names and stats. */
+  readonly kind: string;
+  /** An optional name; the pipeline's key or `kind#n` is used otherwise. */
+  readonly name?: string;
+  /** Starts reading. */
+  start(ctx: SourceContext): Promise<void>;
+  /** Stops reading. */
+  stop(): Promise<void>;
+  /**
+   * Resolves when the source has no more input (a generator that reached its
+   * count, stdin at EOF). Sources that run forever leave it out.
+   */
+  readonly done?: Promise<void>;
+}
+
+/**
+ * Parses an event in place. Returns `false` when it could not parse, which
+ * the engine counts and routes (see {@linkcode PathDefinition.onUnparsed}).
+ * Parsers do no I/O and never throw on bad input.
+ *
+ * @example A parser that reads `a|b`
+ * ```ts
+ * import type { Parser } from "./types.ts";
+ * const pipe: Parser = {
+ *   kind: "pipe",
+ *   parse(e) {
+ *     const i = e.message.indexOf("|");
+ *     if (i < 0) return false;
+ *     e.fields.left = e.message.slice(0, i);
+ *     return true;
+ *   },
+ * };
+ * ```
+ */
+export interface Parser {
+  readonly kind: string;
+  readonly name?: string;
+  /** Parses in place; `false` when the input is not of this format. */
+  parse(event: LogEvent): boolean;
+}
+
+/**
+ * Keeps or drops an event from the rest of a path. Filters do no I/O and
+ * never throw on bad input.
+ *
+ * @example
+ * ```ts
+ * import type { Filter } from "./types.ts";
+ * const critical: Filter = { kind: "critical", test: (e) => (e.severity ?? 7) <= 2 };
+ * ```
+ */
+export interface Filter {
+  readonly kind: string;
+  readonly name?: string;
+  /** `true` keeps the event on the path. */
+  test(event: LogEvent): boolean;
+}
+
+/**
+ * Changes an event in place. Rewrites do no I/O and never throw on bad input.
+ *
+ * @example
+ * ```ts
+ * import type { Rewrite } from "./types.ts";
+ * const upper: Rewrite = { kind: "upper", apply(e) { e.message = e.message.toUpperCase(); } };
+ * ```
+ */
+export interface Rewrite {
+  readonly kind: string;
+  readonly name?: string;
+  /** Changes the event in place. */
+  apply(event: LogEvent): void;
+}
+
+/** A step of a path: a parser, a filter, a rewrite, or a plain predicate (a filter). */
+export type Step = Parser | Filter | Rewrite | ((event: LogEvent) => boolean);
+
+/** What the engine gives a sink when it opens. */
+export interface SinkContext {
+  /** The sink's name in the pipeline. */
+  readonly name: string;
+  /** The sink's counters. */
+  readonly stats: ComponentStats;
+  /** The sink's own persistent state. */
+  readonly state: StateStore;
+  /** A logger that names the sink. */
+  readonly log: Logger;
+  /** Aborted when the pipeline stops for good. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Writes batches. `write()` resolves only once the batch is durable
+ * (committed, fsynced, acknowledged by the peer); a rejection makes the
+ * engine retry the same batch with back-off. Sinks must treat events as
+ * read-only: the same object may reach several sinks.
+ *
+ * @example A sink that collects into an array
+ * ```ts
+ * import type { Sink } from "./types.ts";
+ * import type { LogEvent } from "./event.ts";
+ * const seen: LogEvent[] = [];
+ * const collect: Sink = {
+ *   kind: "collect",
+ *   async open() {},
+ *   async write(batch) { seen.push(...batch); },
+ *   async close() {},
+ * };
+ * ```
+ */
+export interface Sink {
+  readonly kind: string;
+  readonly name?: string;
+  /** The most events the engine hands to one `write()`. @default {1000} */
+  readonly maxBatch?: number;
+  /** How many events may wait in this sink's queue before sources are held back. @default {10000} */
+  readonly queueSize?: number;
+  /** Opens files, connections, databases. */
+  open(ctx: SinkContext): Promise<void>;
+  /** Writes a batch durably. */
+  write(batch: readonly LogEvent[]): Promise<void>;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+}

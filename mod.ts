@@ -1,0 +1,33 @@
+/**
+ * sluice: a log pipeline and small-fleet SIEM for Deno. Sources, parsers,
+ * filters, rewrites and sinks compose into log paths like syslog-ng's; the
+ * runner loads a pipeline file written in TypeScript.
+ *
+ * @example A pipeline file
+ * ```ts
+ * import { blackholeSink, definePipeline, generatorSource } from "./mod.ts";
+ * export default definePipeline({
+ *   sources: { gen: generatorSource({ count: 100 }) },
+ *   paths: [{ from: ["gen"], to: [blackholeSink()] }],
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export * from "./core/event.ts";
+export * from "./core/template.ts";
+export type * from "./core/types.ts";
+export * from "./core/pipeline.ts";
+export * from "./core/engine.ts";
+export * from "./core/acks.ts";
+export * from "./core/backoff.ts";
+export * from "./core/framing.ts";
+export * from "./core/log.ts";
+export * from "./core/state.ts";
+export * from "./core/stats.ts";
+export * from "./core/sink_queue.ts";
+export * from "./sources/generator.ts";
+export * from "./sources/stdin.ts";
+export * from "./sinks/stdout.ts";
+export * from "./sinks/blackhole.ts";
