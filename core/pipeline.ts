@@ -268,6 +268,10 @@ const _pipeline = v.strictObject({
   onStart: v.optional(v.custom<() => void>((x) => typeof x === "function", "expected a function")),
 });
 
+function _isRecord(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
 function _where(path: readonly { key: unknown }[] | undefined): string {
   let out = "";
   for (const item of path ?? []) {
@@ -296,21 +300,27 @@ export function validatePipeline(value: unknown): PipelineIssue[] {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return [{ where: "", message: `expected a pipeline object, got ${_describe(value)}` }];
   }
+  const issues: PipelineIssue[] = [];
   const result = v.safeParse(_pipeline, value);
   if (!result.success) {
-    return result.issues.map((issue) => ({
-      where: _where(issue.path as { key: unknown }[] | undefined),
-      message: issue.message.startsWith("Invalid key")
-        ? `unknown option (${issue.message})`
-        : issue.message,
-    }));
+    for (const issue of result.issues) {
+      issues.push({
+        where: _where(issue.path as { key: unknown }[] | undefined),
+        message: issue.message.startsWith("Invalid key")
+          ? `unknown option (${issue.message})`
+          : issue.message,
+      });
+    }
   }
-  const def = value as PipelineDefinition;
-  const issues: PipelineIssue[] = [];
-  const sources = def.sources ?? {};
-  const sinks = def.sinks ?? {};
-  const walk = (paths: PathDefinition[], where: string, nested: boolean) => {
-    paths.forEach((path, i) => {
+  // Cross-references and path rules, checked even when the shape is wrong so
+  // that one run reports every problem.
+  const def = value as Partial<PipelineDefinition>;
+  const sources = (_isRecord(def.sources) ? def.sources : {}) as Record<string, Source>;
+  const sinks = (_isRecord(def.sinks) ? def.sinks : {}) as Record<string, Sink>;
+  const walk = (paths: unknown, where: string, nested: boolean) => {
+    if (!Array.isArray(paths)) return;
+    paths.forEach((path: PathDefinition, i) => {
+      if (!_isRecord(path)) return;
       const here = `${where}[${i}]`;
       if (nested && path.from) {
         issues.push({
@@ -318,27 +328,33 @@ export function validatePipeline(value: unknown): PipelineIssue[] {
           message: "embedded paths take the events of their parent, so they have no from",
         });
       }
-      path.from?.forEach((s, j) => {
-        if (typeof s === "string" && !(s in sources)) {
-          issues.push({
-            where: `${here}.from[${j}]`,
-            message: `no source named "${s}" in sources`,
-          });
-        }
-      });
-      path.to?.forEach((s, j) => {
-        if (typeof s === "string" && !(s in sinks)) {
-          issues.push({ where: `${here}.to[${j}]`, message: `no sink named "${s}" in sinks` });
-        }
-      });
-      if (!path.to?.length && !path.paths?.length) {
+      if (Array.isArray(path.from)) {
+        path.from.forEach((s, j) => {
+          if (typeof s === "string" && !(s in sources)) {
+            issues.push({
+              where: `${here}.from[${j}]`,
+              message: `no source named "${s}" in sources`,
+            });
+          }
+        });
+      }
+      if (Array.isArray(path.to)) {
+        path.to.forEach((s, j) => {
+          if (typeof s === "string" && !(s in sinks)) {
+            issues.push({ where: `${here}.to[${j}]`, message: `no sink named "${s}" in sinks` });
+          }
+        });
+      }
+      const hasTo = Array.isArray(path.to) && path.to.length > 0;
+      const hasChildren = Array.isArray(path.paths) && path.paths.length > 0;
+      if (!hasTo && !hasChildren && !issues.some((x) => x.where.startsWith(`${here}.to`))) {
         issues.push({
           where: `${here}.to`,
           message:
             "expected at least one sink (or embedded paths): a path with no sinks loses its events",
         });
       }
-      if (path.paths) walk(path.paths, `${here}.paths`, true);
+      walk(path.paths, `${here}.paths`, true);
     });
   };
   walk(def.paths, "paths", false);
@@ -346,7 +362,10 @@ export function validatePipeline(value: unknown): PipelineIssue[] {
     issues.push({ where: "deadLetter", message: `no sink named "${def.deadLetter}" in sinks` });
   }
   const hasSource = Object.keys(sources).length > 0 ||
-    def.paths.some((p) => p.from?.some((s) => typeof s !== "string"));
+    (Array.isArray(def.paths) &&
+      def.paths.some((p) =>
+        _isRecord(p) && Array.isArray(p.from) && p.from.some((s) => typeof s !== "string")
+      ));
   if (!hasSource) issues.push({ where: "sources", message: "expected at least one source" });
   return issues;
 }

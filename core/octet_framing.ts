@@ -1,0 +1,390 @@
+/**
+ * RFC 6587 octet-counting framing (`LEN SP MSG`) and a per-stream framer
+ * that detects it, like syslog-ng's `transport(auto)`: a stream whose first
+ * byte is a digit 1–9 is octet-counted, any other stream is newline framed
+ * (through {@linkcode LineFramer}). Shared by the tcp, syslog and RELP-style
+ * stream sources and by the forward sink's tests.
+ *
+ * @module
+ */
+
+import { LINE_INVALID_UTF8, LINE_TRUNCATED, LineFramer } from "./framing.ts";
+
+/** How a byte stream is cut into messages. */
+export type Framing = "auto" | "newline" | "octet-counting";
+
+/** Messages framed from one chunk. */
+export interface FramedMessages {
+  /** The messages, without their framing (and without one trailing `\n` or `\r\n`). */
+  messages: string[];
+  /**
+   * For each message, {@linkcode LINE_TRUNCATED} | {@linkcode LINE_INVALID_UTF8}
+   * bits; `null` when no message has a flag.
+   */
+  flags: Uint8Array | null;
+  /**
+   * Set when the stream broke the framing (a bad octet count, or the end of
+   * the stream inside a frame). The stream cannot be resynchronised: the
+   * caller should close it after handling `messages`.
+   */
+  error?: string;
+}
+
+/** Options for {@linkcode OctetCountingFramer}. */
+export interface OctetCountingFramerOptions {
+  /** Longest message in bytes; longer frames are cut to this and the rest is skipped. @default {65536} */
+  maxMessageBytes?: number;
+}
+
+const _utf8 = new TextDecoder("utf-8");
+const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
+/** Octet counts above this are treated as garbage rather than as a frame to skip. */
+const _MAX_COUNT = 0x7fffffff;
+const _HEADER = 0;
+const _BODY = 1;
+const _BROKEN = 2;
+
+function _checkMax(who: string, max: number): number {
+  if (!Number.isInteger(max) || max < 1) {
+    throw new RangeError(`${who}: "maxMessageBytes" must be a positive integer, got ${max}`);
+  }
+  return max;
+}
+
+function _trimNewline(text: string): string {
+  if (text.endsWith("\n")) {
+    return text.endsWith("\r\n") ? text.slice(0, -2) : text.slice(0, -1);
+  }
+  return text;
+}
+
+/**
+ * Splits an RFC 6587 octet-counted stream (`LEN SP MSG LEN SP MSG …`) into
+ * messages. Line feeds between frames are tolerated; anything else where a
+ * count is expected breaks the stream (see {@linkcode FramedMessages.error}).
+ * Frames longer than the limit are cut and the rest of them skipped exactly,
+ * so the next frame is still found.
+ *
+ * @example
+ * ```ts
+ * import { OctetCountingFramer } from "./octet_framing.ts";
+ * const framer = new OctetCountingFramer();
+ * const enc = new TextEncoder();
+ * console.assert(framer.push(enc.encode("5 hello3 a")).messages.join() === "hello");
+ * console.assert(framer.push(enc.encode("b\n")).messages[0] === "ab");
+ * ```
+ */
+export class OctetCountingFramer {
+  /** Messages cut because they were too long. */
+  truncated = 0;
+  /** Messages that were not valid UTF-8. */
+  invalidUtf8 = 0;
+  readonly #max: number;
+  #state = _HEADER;
+  #count = 0;
+  #digits = 0;
+  /** Bytes of the current frame still to come (kept or skipped). */
+  #remaining = 0;
+  /** The kept part of a frame that spans chunks. */
+  #body: Uint8Array | null = null;
+  #bodyLength = 0;
+  #cut = false;
+  #error = "";
+
+  /** @param options The message size limit. */
+  constructor(options: OctetCountingFramerOptions = {}) {
+    this.#max = _checkMax("OctetCountingFramer", options.maxMessageBytes ?? 65536);
+  }
+
+  /** Bytes held for a frame that has not fully arrived. */
+  get pendingBytes(): number {
+    return this.#bodyLength;
+  }
+
+  /**
+   * Frames a chunk. The chunk may be reused by the caller afterwards.
+   *
+   * @param chunk The next bytes of the stream.
+   * @returns The complete messages it finished, and an error once the stream broke.
+   */
+  push(chunk: Uint8Array): FramedMessages {
+    const out: FramedMessages = { messages: [], flags: null };
+    if (this.#state === _BROKEN) {
+      out.error = this.#error;
+      return out;
+    }
+    // Frames wholly inside this chunk are collected as byte ranges and
+    // decoded together at the end.
+    let rangeStarts: number[] | null = null;
+    let rangeEnds: number[] | null = null;
+    let rangeFlags: number[] | null = null;
+    const flushRanges = () => {
+      if (rangeStarts) this.#decodeRanges(chunk, rangeStarts, rangeEnds!, rangeFlags!, out);
+      rangeStarts = rangeEnds = rangeFlags = null;
+    };
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.#state === _HEADER) {
+        const c = chunk[i] as number;
+        if (c >= 48 && c <= 57) {
+          if (this.#digits === 0 && c === 48) {
+            this.#break(out, "octet count starts with 0");
+            break;
+          }
+          this.#count = this.#count * 10 + (c - 48);
+          if (++this.#digits > 10 || this.#count > _MAX_COUNT) {
+            this.#break(out, "octet count too large");
+            break;
+          }
+          i++;
+          continue;
+        }
+        if (c === 32 && this.#digits > 0) {
+          i++;
+          const count = this.#count;
+          this.#count = 0;
+          this.#digits = 0;
+          // Fast path: the whole frame is in this chunk.
+          if (n - i >= count) {
+            const keep = Math.min(count, this.#max);
+            (rangeStarts ??= []).push(i);
+            (rangeEnds ??= []).push(i + keep);
+            (rangeFlags ??= []).push(keep < count ? LINE_TRUNCATED : 0);
+            i += count;
+            continue;
+          }
+          this.#state = _BODY;
+          this.#remaining = count;
+          this.#bodyLength = 0;
+          this.#cut = count > this.#max;
+          this.#body = new Uint8Array(Math.min(count, this.#max));
+          continue;
+        }
+        if ((c === 10 || c === 13) && this.#digits === 0) {
+          i++;
+          continue;
+        }
+        this.#break(
+          out,
+          `invalid octet count: byte 0x${c.toString(16).padStart(2, "0")} where a digit${
+            this.#digits ? " or space" : ""
+          } was expected`,
+        );
+        break;
+      }
+      // _BODY: a frame that began in an earlier chunk (or does not end in this one).
+      const take = Math.min(this.#remaining, n - i);
+      const room = (this.#body as Uint8Array).length - this.#bodyLength;
+      if (room > 0) {
+        const kept = Math.min(room, take);
+        (this.#body as Uint8Array).set(chunk.subarray(i, i + kept), this.#bodyLength);
+        this.#bodyLength += kept;
+      }
+      this.#remaining -= take;
+      i += take;
+      if (this.#remaining === 0) {
+        flushRanges();
+        const body = (this.#body as Uint8Array).subarray(0, this.#bodyLength);
+        this.#body = null;
+        this.#bodyLength = 0;
+        this.#state = _HEADER;
+        this.#one(body, this.#cut ? LINE_TRUNCATED : 0, out);
+      }
+    }
+    flushRanges();
+    if (this.#state === _BROKEN) out.error = this.#error;
+    return out;
+  }
+
+  /**
+   * Ends the stream: a frame cut short by the end of the stream is returned
+   * flagged {@linkcode LINE_TRUNCATED}, with an error.
+   *
+   * @returns The partial last message, if any.
+   */
+  flush(): FramedMessages {
+    const out: FramedMessages = { messages: [], flags: null };
+    if (this.#state === _BODY) {
+      const body = (this.#body as Uint8Array).subarray(0, this.#bodyLength);
+      this.#one(body, LINE_TRUNCATED, out);
+      out.error = `stream ended ${this.#remaining} bytes before the end of a frame`;
+    } else if (this.#state === _HEADER && this.#digits > 0) {
+      out.error = "stream ended inside an octet count";
+    }
+    this.#state = _HEADER;
+    this.#body = null;
+    this.#bodyLength = 0;
+    this.#count = 0;
+    this.#digits = 0;
+    return out;
+  }
+
+  #break(out: FramedMessages, why: string): void {
+    this.#state = _BROKEN;
+    this.#error = why;
+    out.error = why;
+  }
+
+  #decodeRanges(
+    chunk: Uint8Array,
+    starts: number[],
+    ends: number[],
+    flags: number[],
+    out: FramedMessages,
+  ): void {
+    const from = starts[0] as number;
+    const to = ends[ends.length - 1] as number;
+    const span = chunk.subarray(from, to);
+    const text = _utf8.decode(span);
+    if (text.length === span.length && text.indexOf("\uFFFD") < 0) {
+      // Only one-byte characters: string offsets are byte offsets.
+      for (let k = 0; k < starts.length; k++) {
+        const message = text.slice((starts[k] as number) - from, (ends[k] as number) - from);
+        this.#add(out, _trimNewline(message), flags[k] as number);
+      }
+      return;
+    }
+    for (let k = 0; k < starts.length; k++) {
+      this.#one(chunk.subarray(starts[k] as number, ends[k] as number), flags[k] as number, out);
+    }
+  }
+
+  #one(bytes: Uint8Array, flag: number, out: FramedMessages): void {
+    let text: string;
+    try {
+      text = _utf8Fatal.decode(bytes);
+    } catch {
+      text = _utf8.decode(bytes);
+      flag |= LINE_INVALID_UTF8;
+    }
+    this.#add(out, _trimNewline(text), flag);
+  }
+
+  #add(out: FramedMessages, text: string, flag: number): void {
+    if (flag) {
+      if (flag & LINE_TRUNCATED) this.truncated++;
+      if (flag & LINE_INVALID_UTF8) this.invalidUtf8++;
+      out.flags = _setFlag(out.flags, out.messages.length, flag);
+    }
+    out.messages.push(text);
+  }
+}
+
+function _setFlag(flags: Uint8Array | null, index: number, flag: number): Uint8Array {
+  if (!flags || flags.length <= index) {
+    const grown = new Uint8Array(Math.max(16, (index + 1) * 2));
+    if (flags) grown.set(flags);
+    flags = grown;
+  }
+  flags[index] = flag;
+  return flags;
+}
+
+/** Options for {@linkcode StreamFramer}. */
+export interface StreamFramerOptions {
+  /**
+   * `"auto"` picks octet counting when the stream's first byte is a digit
+   * 1–9 and newline framing otherwise (a newline-framed stream whose first
+   * line starts with a digit needs `"newline"`). @default {"auto"}
+   */
+  framing?: Framing;
+  /** Longest message in bytes; longer ones are cut and flagged. @default {65536} */
+  maxMessageBytes?: number;
+}
+
+/**
+ * Frames one byte stream (one TCP connection) as newline-delimited or
+ * octet-counted messages, detecting which on the first byte when asked to.
+ *
+ * @example
+ * ```ts
+ * import { StreamFramer } from "./octet_framing.ts";
+ * const enc = new TextEncoder();
+ * const counted = new StreamFramer();
+ * console.assert(counted.push(enc.encode("3 abc")).messages[0] === "abc");
+ * console.assert(counted.mode === "octet-counting");
+ * const lines = new StreamFramer();
+ * console.assert(lines.push(enc.encode("<13>a\n")).messages[0] === "<13>a");
+ * console.assert(lines.mode === "newline");
+ * ```
+ */
+export class StreamFramer {
+  readonly #framing: Framing;
+  readonly #max: number;
+  #lines: LineFramer | undefined;
+  #octets: OctetCountingFramer | undefined;
+
+  /** @param options Framing mode and message size limit. */
+  constructor(options: StreamFramerOptions = {}) {
+    const framing = options.framing ?? "auto";
+    if (framing !== "auto" && framing !== "newline" && framing !== "octet-counting") {
+      throw new TypeError(
+        `StreamFramer: "framing" must be "auto", "newline" or "octet-counting", got "${framing}"`,
+      );
+    }
+    this.#framing = framing;
+    this.#max = _checkMax("StreamFramer", options.maxMessageBytes ?? 65536);
+    if (framing === "newline") this.#lines = new LineFramer({ maxLineBytes: this.#max });
+    if (framing === "octet-counting") {
+      this.#octets = new OctetCountingFramer({ maxMessageBytes: this.#max });
+    }
+  }
+
+  /** The framing in use, once known (`undefined` before the first byte in `"auto"` mode). */
+  get mode(): "newline" | "octet-counting" | undefined {
+    return this.#lines ? "newline" : this.#octets ? "octet-counting" : undefined;
+  }
+
+  /** Messages cut because they were too long. */
+  get truncated(): number {
+    return this.#lines?.truncated ?? this.#octets?.truncated ?? 0;
+  }
+
+  /** Messages that were not valid UTF-8. */
+  get invalidUtf8(): number {
+    return this.#lines?.invalidUtf8 ?? this.#octets?.invalidUtf8 ?? 0;
+  }
+
+  /** Bytes held for a message that has not fully arrived. */
+  get pendingBytes(): number {
+    return this.#lines?.pendingBytes ?? this.#octets?.pendingBytes ?? 0;
+  }
+
+  /**
+   * Frames a chunk. The chunk may be reused by the caller afterwards.
+   *
+   * @param chunk The next bytes of the stream.
+   * @returns The complete messages, and an error once the stream broke its framing.
+   */
+  push(chunk: Uint8Array): FramedMessages {
+    if (this.#lines) {
+      const framed = this.#lines.push(chunk);
+      return { messages: framed.lines, flags: framed.flags };
+    }
+    if (this.#octets) return this.#octets.push(chunk);
+    if (chunk.length === 0) return { messages: [], flags: null };
+    const first = chunk[0] as number;
+    if (first >= 49 && first <= 57) {
+      this.#octets = new OctetCountingFramer({ maxMessageBytes: this.#max });
+    } else {
+      this.#lines = new LineFramer({ maxLineBytes: this.#max });
+    }
+    return this.push(chunk);
+  }
+
+  /**
+   * Ends the stream: returns a last message that had no terminator (newline
+   * framing) or a frame cut short (octet counting, with an error).
+   *
+   * @returns The last message, if any.
+   */
+  flush(): FramedMessages {
+    if (this.#lines) {
+      const framed = this.#lines.flush();
+      return { messages: framed.lines, flags: framed.flags };
+    }
+    if (this.#octets) return this.#octets.flush();
+    return { messages: [], flags: null };
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Safe file names from event data. Sinks that put field values into paths
+ * (`logs/by_vm/${HOST}.jsonl`, `samples/${HOST}/quarantine/`) use these so a
+ * hostile value (`../../etc`, `a/b`, a NUL, 10 KB of text) can neither leave
+ * the base directory nor make a name the file system refuses.
+ *
+ * Paths here are POSIX paths (`/` separators): local paths on Linux and
+ * macOS, and remote SFTP paths everywhere.
+ *
+ * @module
+ */
+
+import { compileTemplate, type Template, type TemplateFn } from "./template.ts";
+
+/** Options for {@linkcode safePathComponent}. */
+export interface SafePathComponentOptions {
+  /**
+   * Longest result in UTF-8 bytes. Longer values are cut and end in `~` and
+   * a hash of the whole value, so two long values stay apart. Leaves room
+   * under the usual 255-byte name limit for an extension and a rotation
+   * suffix. @default {200}
+   */
+  maxBytes?: number;
+  /** What an empty value becomes. @default {"_"} */
+  empty?: string;
+}
+
+// Separators, NUL and other control characters, which no name should hold.
+// deno-lint-ignore no-control-regex
+const _UNSAFE = /[\u0000-\u001f\u007f/\\]/g;
+const _encoder = new TextEncoder();
+
+/**
+ * Turns any text into one safe path component: `/`, `\`, NUL and control
+ * characters become `_`, no `..` remains, a leading dot becomes `_`, an
+ * empty value becomes `_`, and the result is at most `maxBytes` UTF-8 bytes.
+ * Ordinary names (`vm1`, `web-01.example.org`, `2026-11-23`) pass unchanged.
+ *
+ * @param value The text, usually a rendered field value.
+ * @param options Length limit and the name for empty values.
+ * @returns A name that is safe as a single component under any directory.
+ *
+ * @example
+ * ```ts
+ * import { safePathComponent } from "./safe_path.ts";
+ * console.assert(safePathComponent("vm1") === "vm1");
+ * console.assert(safePathComponent("../../etc") === "_.__.__etc");
+ * console.assert(safePathComponent("") === "_");
+ * ```
+ */
+export function safePathComponent(value: string, options: SafePathComponentOptions = {}): string {
+  const maxBytes = options.maxBytes ?? 200;
+  let out = String(value).replace(_UNSAFE, "_");
+  // "a..b" is harmless inside one component, but "no .. anywhere" is simpler to audit.
+  if (out.includes("..")) out = out.replace(/\.(?=\.)/g, "_");
+  if (out.startsWith(".")) out = "_" + out.slice(1);
+  if (out === "") out = options.empty ?? "_";
+  if (out.length * 3 <= maxBytes || _encoder.encode(out).length <= maxBytes) return out;
+  const suffix = "~" + _fnv1a(String(value));
+  let cut = "";
+  let bytes = 0;
+  for (const ch of out) {
+    const n = _encoder.encode(ch).length;
+    if (bytes + n > maxBytes - suffix.length) break;
+    cut += ch;
+    bytes += n;
+  }
+  return cut + suffix;
+}
+
+/**
+ * Joins a relative POSIX path under a base directory, and refuses anything
+ * that would leave it: an absolute path, a `..` component, a NUL. Empty and
+ * `.` components are dropped. It does not resolve symbolic links: the base
+ * directory is the caller's to trust.
+ *
+ * @param base The base directory (absolute or relative).
+ * @param relative A path under it, `/`-separated (`by_vm/vm1.jsonl`).
+ * @returns `base/relative`, normalised.
+ * @throws {RangeError} When the relative path is empty, absolute, holds a
+ *   `..` component or a NUL.
+ *
+ * @example
+ * ```ts
+ * import { safeJoin } from "./safe_path.ts";
+ * console.assert(safeJoin("/var/log/sluice", "by_vm//vm1.jsonl") === "/var/log/sluice/by_vm/vm1.jsonl");
+ * let refused = false;
+ * try { safeJoin("/var/log/sluice", "../etc/passwd"); } catch { refused = true; }
+ * console.assert(refused);
+ * ```
+ */
+export function safeJoin(base: string, relative: string): string {
+  if (relative.startsWith("/")) {
+    throw new RangeError(`safeJoin: "${_show(relative)}" is absolute, expected a relative path`);
+  }
+  if (relative.includes("\0")) {
+    throw new RangeError(`safeJoin: "${_show(relative)}" holds a NUL character`);
+  }
+  const parts: string[] = [];
+  for (const part of relative.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      throw new RangeError(`safeJoin: "${_show(relative)}" leaves the base directory`);
+    }
+    parts.push(part);
+  }
+  if (parts.length === 0) {
+    throw new RangeError(`safeJoin: "${_show(relative)}" names no file under "${base}"`);
+  }
+  const root = base === "" ? "." : base.endsWith("/") && base !== "/" ? base.slice(0, -1) : base;
+  return root === "/" ? "/" + parts.join("/") : root + "/" + parts.join("/");
+}
+
+/**
+ * Compiles a path template whose literal text is trusted (it comes from the
+ * pipeline file) and whose values are not: every `${…}` or `$NAME` value is
+ * passed through {@linkcode safePathComponent}, so `by_vm/${HOST}.jsonl`
+ * with host `../../etc` renders `by_vm/_.__.__etc.jsonl`. A function is
+ * trusted to return a relative path; each of its components is made safe
+ * the same way. Join the result with {@linkcode safeJoin}.
+ *
+ * @param template The path template, e.g. `"daily/${YEAR}-${MONTH}-${DAY}.jsonl"`.
+ * @param options Passed to {@linkcode safePathComponent} for every value.
+ * @returns A function rendering an event's relative path.
+ * @throws {SyntaxError} On a template {@linkcode compileTemplate} rejects.
+ *
+ * @example
+ * ```ts
+ * import { pathTemplate } from "./safe_path.ts";
+ * import { createEvent } from "./event.ts";
+ * const path = pathTemplate("by_vm/${HOST}.jsonl");
+ * console.assert(path(createEvent("x", { host: "a/b" })) === "by_vm/a_b.jsonl");
+ * ```
+ */
+export function pathTemplate(
+  template: Template,
+  options: SafePathComponentOptions = {},
+): TemplateFn {
+  if (typeof template === "function") {
+    return (e) =>
+      template(e).split("/").filter((p) => p !== "" && p !== ".").map((p) =>
+        safePathComponent(p, options)
+      ).join("/");
+  }
+  const parts: Array<string | TemplateFn> = [];
+  let last = 0;
+  for (const m of template.matchAll(/\$\$|\$\{[^}]*\}?|\$[A-Z_][A-Z0-9_]*/g)) {
+    const literal = template.slice(last, m.index);
+    if (literal) parts.push(literal);
+    last = m.index + m[0].length;
+    if (m[0] === "$$") {
+      parts.push("$");
+      continue;
+    }
+    const render = compileTemplate(m[0]);
+    parts.push((e) => safePathComponent(render(e), options));
+  }
+  const rest = template.slice(last);
+  if (rest) parts.push(rest);
+  return (e) => {
+    let out = "";
+    for (const part of parts) out += typeof part === "string" ? part : part(e);
+    return out;
+  };
+}
+
+function _show(text: string): string {
+  const shown = text.length > 80 ? text.slice(0, 80) + "…" : text;
+  return shown.replace(/\0/g, "\\0");
+}
+
+/** FNV-1a over UTF-16 code units, as 8 hex digits: short, stable, dependency-free. */
+function _fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}

@@ -1,0 +1,104 @@
+/**
+ * Loads and validates a pipeline file before anything starts.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type Pipeline, PipelineError, validatePipeline } from "../core/pipeline.ts";
+
+/** What a pipeline file's default export may be: a pipeline, or a function that makes one. */
+export type PipelineFactory = (
+  context: PipelineContext,
+) => Pipeline | Promise<Pipeline>;
+
+/** What the runner passes to a pipeline file that exports a function. */
+export interface PipelineContext {
+  /** Arguments given after the pipeline file on the command line. */
+  args: string[];
+  /** The environment variables. */
+  env: Record<string, string>;
+}
+
+/**
+ * A pipeline file that cannot be used: its message names the file, the
+ * place and what was expected. The runner exits with code 2.
+ *
+ * @example
+ * ```ts
+ * import { PipelineLoadError } from "./load.ts";
+ * const err = new PipelineLoadError("p.ts: expected a default export");
+ * console.assert(err.exitCode === 2);
+ * ```
+ */
+export class PipelineLoadError extends Error {
+  /** The process exit code for this error. */
+  readonly exitCode = 2;
+  /** @param message The whole message, file name first. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PipelineLoadError";
+  }
+}
+
+/**
+ * Imports a pipeline file, calls its default export when it is a function,
+ * and validates the result without opening anything.
+ *
+ * @param file The pipeline file's path.
+ * @param context Arguments and environment for a factory export.
+ * @returns The validated pipeline.
+ * @throws {PipelineLoadError} When the file is missing, fails to import, has no
+ *   default export, or describes an invalid pipeline.
+ *
+ * @example
+ * ```ts
+ * import { loadPipeline, PipelineLoadError } from "./load.ts";
+ * try {
+ *   await loadPipeline("does-not-exist.ts");
+ * } catch (err) {
+ *   console.assert(err instanceof PipelineLoadError);
+ * }
+ * ```
+ */
+export async function loadPipeline(
+  file: string,
+  context: PipelineContext = { args: [], env: {} },
+): Promise<Pipeline> {
+  const path = resolve(file);
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new PipelineLoadError(`${file}: no such pipeline file`);
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(path).href);
+  } catch (err) {
+    if (err instanceof PipelineError) throw new PipelineLoadError(_prefix(file, err.message));
+    const message = err instanceof Error ? err.message : String(err);
+    throw new PipelineLoadError(_prefix(file, message));
+  }
+  if (!("default" in module) || module.default === undefined) {
+    throw new PipelineLoadError(
+      `${file}: expected a default export (definePipeline({ … }) or a function returning one), found none`,
+    );
+  }
+  let value: unknown = module.default;
+  if (typeof value === "function") {
+    try {
+      value = await (value as PipelineFactory)(context);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new PipelineLoadError(_prefix(file, message));
+    }
+  }
+  const issues = validatePipeline(value);
+  if (issues.length) throw new PipelineLoadError(new PipelineError(issues, file).message);
+  return value as Pipeline;
+}
+
+function _prefix(file: string, message: string): string {
+  return message.split("\n").map((line) => `${file}: ${line}`).join("\n");
+}

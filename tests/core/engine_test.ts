@@ -1,0 +1,340 @@
+import assert from "node:assert/strict";
+import {
+  createEvent,
+  createLogger,
+  definePipeline,
+  Engine,
+  generatorSource,
+  type LogEvent,
+  type Parser,
+  type PipelineDefinition,
+} from "../../mod.ts";
+import { collectSink, flakySink, gatedSink, manualSource } from "../fixtures/components.ts";
+
+const quiet = createLogger("silent");
+
+function events(...messages: string[]): LogEvent[] {
+  return messages.map((m) => createEvent(m));
+}
+
+const jsonParser: Parser = {
+  kind: "json",
+  parse(e) {
+    try {
+      e.fields.json = JSON.parse(e.message);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+async function run(def: PipelineDefinition, drive: (engine: Engine) => Promise<void>) {
+  const engine = new Engine(definePipeline(def), { logger: quiet, drainTimeoutMs: 5000 });
+  await engine.start();
+  try {
+    await drive(engine);
+  } finally {
+    await engine.stop();
+  }
+  return engine;
+}
+
+Deno.test("Engine fans one source out to every path", async () => {
+  const src = manualSource();
+  const a = collectSink();
+  const b = collectSink();
+  await run({ paths: [{ from: [src], to: [a] }, { from: [src], to: [b] }] }, async () => {
+    await src.emit(events("one", "two"));
+  });
+  assert.deepEqual(a.events.map((e) => e.message), ["one", "two"]);
+  assert.deepEqual(b.events.map((e) => e.message), ["one", "two"]);
+});
+
+Deno.test("Engine: a final path keeps what it matched from later paths", async () => {
+  const src = manualSource();
+  const critical = collectSink();
+  const rest = collectSink();
+  await run({
+    paths: [
+      {
+        from: [src],
+        steps: [(e) => e.message.includes("critical")],
+        to: [critical],
+        flags: ["final"],
+      },
+      { from: [src], to: [rest] },
+    ],
+  }, async () => {
+    await src.emit(events("critical: a", "info: b", "critical: c"));
+  });
+  assert.deepEqual(critical.events.map((e) => e.message), ["critical: a", "critical: c"]);
+  assert.deepEqual(rest.events.map((e) => e.message), ["info: b"]);
+});
+
+Deno.test("Engine: a fallback path gets only what no other path matched", async () => {
+  const src = manualSource();
+  const vm1 = collectSink();
+  const other = collectSink();
+  await run({
+    paths: [
+      { from: [src], flags: ["fallback"], to: [other] },
+      { from: [src], steps: [(e) => e.host === "vm1"], to: [vm1] },
+    ],
+  }, async () => {
+    await src.emit([
+      createEvent("a", { host: "vm1" }),
+      createEvent("b", { host: "vm2" }),
+      createEvent("c"),
+    ]);
+  });
+  assert.deepEqual(vm1.events.map((e) => e.message), ["a"]);
+  assert.deepEqual(other.events.map((e) => e.message), ["b", "c"]);
+});
+
+Deno.test("Engine: events a parser cannot parse leave the path and reach the fallback, counted", async () => {
+  const src = manualSource();
+  const parsed = collectSink();
+  const unparsed = collectSink();
+  const engine = await run({
+    paths: [
+      { from: [src], steps: [jsonParser], to: [parsed] },
+      { from: [src], flags: ["fallback"], to: [unparsed] },
+    ],
+  }, async () => {
+    await src.emit(events('{"a":1}', "not json", '{"a":2}'));
+  });
+  assert.deepEqual(parsed.events.map((e) => (e.fields.json as { a: number }).a), [1, 2]);
+  assert.deepEqual(unparsed.events.map((e) => e.message), ["not json"]);
+  const step = engine.stats.components.find((c) => c.kind === "json");
+  assert.equal(step?.counters.unparsed, 1);
+});
+
+Deno.test("Engine: onUnparsed continue keeps unparsed events on the path", async () => {
+  const src = manualSource();
+  const out = collectSink();
+  await run({
+    paths: [{ from: [src], steps: [jsonParser], to: [out], onUnparsed: "continue" }],
+  }, async () => {
+    await src.emit(events("{}", "nope"));
+  });
+  assert.deepEqual(out.events.map((e) => e.message), ["{}", "nope"]);
+});
+
+Deno.test("Engine: unparsed events no path took go to the dead-letter sink", async () => {
+  const src = manualSource();
+  const out = collectSink();
+  const dead = collectSink();
+  const engine = await run({
+    paths: [{ from: [src], steps: [jsonParser], to: [out] }],
+    deadLetter: dead,
+  }, async () => {
+    await src.emit(events("{}", "broken {"));
+  });
+  assert.deepEqual(dead.events.map((e) => e.message), ["broken {"]);
+  assert.equal(engine.stats.get("pipeline")?.counters.dead_lettered, 1);
+});
+
+Deno.test("Engine: without a dead-letter sink, unparsed and unmatched events are counted, and acked", async () => {
+  const src = manualSource();
+  const out = collectSink();
+  let acked = 0;
+  const engine = await run({
+    paths: [{ from: [src], steps: [jsonParser, (e) => e.message !== "{}"], to: [out] }],
+  }, async () => {
+    await src.emit(events("{}", "broken {", "[1]"), () => acked++);
+  });
+  const p = engine.stats.get("pipeline");
+  assert.equal(p?.counters.unparsed, 1);
+  assert.equal(p?.dropped, 1);
+  assert.equal(p?.counters.unmatched, 1);
+  assert.equal(acked, 1);
+  assert.deepEqual(out.events.map((e) => e.message), ["[1]"]);
+});
+
+Deno.test("Engine: a filtered-out batch is acknowledged at once", async () => {
+  const src = manualSource();
+  let acked = false;
+  await run({ paths: [{ from: [src], steps: [() => false], to: [collectSink()] }] }, async () => {
+    await src.emit(events("x"), () => (acked = true));
+    assert.equal(acked, true);
+  });
+});
+
+Deno.test("Engine: a path that changes events works on a copy, so other paths see the original", async () => {
+  const src = manualSource();
+  const changed = collectSink();
+  const original = collectSink();
+  await run({
+    paths: [
+      {
+        from: [src],
+        steps: [{ kind: "upper", apply: (e) => void (e.message = e.message.toUpperCase()) }],
+        to: [changed],
+      },
+      { from: [src], to: [original] },
+    ],
+  }, async () => {
+    await src.emit(events("hello"));
+  });
+  assert.equal(changed.events[0]?.message, "HELLO");
+  assert.equal(original.events[0]?.message, "hello");
+});
+
+Deno.test("Engine: embedded paths share their parent's parsing and route by their own filters", async () => {
+  const src = manualSource();
+  const all = collectSink();
+  const critical = collectSink();
+  const tagged = collectSink();
+  let parses = 0;
+  const counting: Parser = { kind: "count", parse: (e) => (parses++, jsonParser.parse(e)) };
+  await run({
+    paths: [{
+      from: [src],
+      steps: [counting],
+      paths: [
+        { to: [all] },
+        { steps: [(e) => (e.fields.json as { sev: string }).sev === "critical"], to: [critical] },
+        { steps: [{ kind: "tag", apply: (e) => void (e.fields.tag = true) }], to: [tagged] },
+      ],
+    }],
+  }, async () => {
+    await src.emit(events('{"sev":"critical"}', '{"sev":"low"}'));
+  });
+  assert.equal(parses, 2);
+  assert.equal(all.events.length, 2);
+  assert.equal(critical.events.length, 1);
+  assert.equal(tagged.events.length, 2);
+  assert.equal(
+    all.events[0]?.fields.tag,
+    undefined,
+    "a child's rewrite must not leak into its siblings",
+  );
+});
+
+Deno.test("Engine: acks fire only after every sink wrote, in emission order", async () => {
+  const src = manualSource();
+  const slow = gatedSink();
+  const fast = collectSink();
+  const acks: number[] = [];
+  await run({
+    paths: [
+      { from: [src], steps: [(e) => e.message.startsWith("slow")], to: [slow] },
+      { from: [src], to: [fast] },
+    ],
+  }, async () => {
+    await src.emit(events("slow 1"), () => acks.push(1));
+    await src.emit(events("fast 2"), () => acks.push(2));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fast.events.length, 2, "the fast sink wrote both batches");
+    assert.deepEqual(
+      acks,
+      [],
+      "batch 2 is done but waits for batch 1, which waits for the slow sink",
+    );
+    slow.release();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(acks, [1, 2]);
+  });
+});
+
+Deno.test("Engine retries a failing sink with back-off and loses nothing", async () => {
+  const src = manualSource();
+  const flaky = flakySink(3);
+  let acked = 0;
+  const engine = await run({
+    paths: [{ from: [src], to: [flaky] }],
+    retry: { initialMs: 5, maxMs: 20 },
+  }, async () => {
+    await src.emit(events("a", "b"), () => acked++);
+    await src.emit(events("c"), () => acked++);
+    while (acked < 2) await new Promise((r) => setTimeout(r, 10));
+  });
+  assert.deepEqual(flaky.events.map((e) => e.message), ["a", "b", "c"]);
+  assert.equal(engine.stats.get("flaky#0")?.errors, 3);
+});
+
+Deno.test("Engine back-pressure keeps events in memory bounded while a fast source emits 1M events", async () => {
+  let written = 0;
+  let emitted = 0;
+  let maxHeld = 0;
+  const queueSize = 5000;
+  const maxBatch = 500;
+  const slow = {
+    kind: "slow",
+    queueSize,
+    maxBatch,
+    open: () => Promise.resolve(),
+    async write(batch: readonly LogEvent[]) {
+      await new Promise((r) => setTimeout(r, 0));
+      written += batch.length;
+    },
+    close: () => Promise.resolve(),
+  };
+  const gen = generatorSource({ count: 1_000_000, batchSize: 1000, message: () => "x" });
+  const engine = new Engine(definePipeline({ paths: [{ from: [gen], to: [slow] }] }), {
+    logger: quiet,
+  });
+  const sourceStats = () => engine.stats.components.find((c) => c.type === "source");
+  await engine.start();
+  const timer = setInterval(() => {
+    emitted = sourceStats()?.processed ?? 0;
+    maxHeld = Math.max(maxHeld, emitted - written);
+  }, 1);
+  await engine.done;
+  clearInterval(timer);
+  await engine.stop();
+  assert.equal(written, 1_000_000);
+  // Held = the sink queue (capacity) plus one batch being emitted plus one being written.
+  assert.ok(maxHeld <= queueSize + 1000 + maxBatch, `held ${maxHeld} events at most`);
+  assert.ok(maxHeld > 0);
+});
+
+Deno.test("Engine: a step that throws does not stop the pipeline; its events count as unparsed", async () => {
+  const src = manualSource();
+  const out = collectSink();
+  const dead = collectSink();
+  await run({
+    paths: [{
+      from: [src],
+      steps: [{
+        kind: "boom",
+        apply: (e) => {
+          if (e.message === "bad") throw new Error("boom");
+        },
+      }],
+      to: [out],
+    }],
+    deadLetter: dead,
+  }, async () => {
+    await src.emit(events("good", "bad"));
+  });
+  assert.deepEqual(out.events.map((e) => e.message), ["good"]);
+  assert.deepEqual(dead.events.map((e) => e.message), ["bad"]);
+});
+
+Deno.test("Engine: stop() drains queued events before closing sinks", async () => {
+  const src = manualSource();
+  const slow = collectSink({ delayMs: 20, maxBatch: 10 });
+  let acked = 0;
+  const engine = new Engine(definePipeline({ paths: [{ from: [src], to: [slow] }] }), {
+    logger: quiet,
+  });
+  await engine.start();
+  for (let i = 0; i < 10; i++) {
+    await src.emit(events(...Array.from({ length: 10 }, (_, j) => `${i}-${j}`)), () => acked++);
+  }
+  await engine.stop();
+  assert.equal(slow.events.length, 100);
+  assert.equal(acked, 10);
+});
+
+Deno.test("Engine names sources from the sources record and stamps event.source", async () => {
+  const src = manualSource();
+  const out = collectSink();
+  await run({ sources: { net: src }, paths: [{ from: ["net"], to: [out] }] }, async () => {
+    await src.emit(events("x"));
+  });
+  assert.equal(out.events[0]?.source, "net");
+  assert.equal(src.ctx?.name, "net");
+});
