@@ -66,6 +66,7 @@ export async function loadPipeline(
   file: string,
   context: PipelineContext = { args: [], env: {} },
 ): Promise<Pipeline> {
+  _loads++;
   const path = resolve(file);
   try {
     await Deno.stat(path);
@@ -74,7 +75,9 @@ export async function loadPipeline(
   }
   let module: Record<string, unknown>;
   try {
-    module = await import(pathToFileURL(path).href);
+    // A fresh specifier on every load: a reload re-reads the file and builds new components.
+    const url = pathToFileURL(path).href;
+    module = await import(_loads === 1 ? url : `${url}?load=${_loads}`);
   } catch (err) {
     if (err instanceof PipelineError) throw new PipelineLoadError(_prefix(file, err.message));
     const message = err instanceof Error ? err.message : String(err);
@@ -98,6 +101,8 @@ export async function loadPipeline(
   if (issues.length) throw new PipelineLoadError(new PipelineError(issues, file).message);
   return value as Pipeline;
 }
+
+let _loads = 0;
 
 function _prefix(file: string, message: string): string {
   return message.split("\n").map((line) => `${file}: ${line}`).join("\n");

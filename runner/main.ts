@@ -12,10 +12,11 @@
 
 import { Command, CommanderError } from "commander";
 import { Engine } from "../core/engine.ts";
-import { createLogger, type LogLevel } from "../core/log.ts";
+import { createLogger, type Logger, type LogLevel } from "../core/log.ts";
+import type { Pipeline } from "../core/pipeline.ts";
 import { StatsRegistry } from "../core/stats.ts";
 import { describePipeline } from "./graph.ts";
-import { loadPipeline, PipelineLoadError } from "./load.ts";
+import { loadPipeline, type PipelineContext, PipelineLoadError } from "./load.ts";
 import { serveMetrics } from "./metrics.ts";
 
 /** The version printed by `--version`. */
@@ -45,29 +46,31 @@ async function _run(file: string, args: string[], options: _RunOptions): Promise
   if (!(drainTimeoutMs >= 0)) {
     throw new PipelineLoadError(`--drain-timeout: expected seconds, got "${options.drainTimeout}"`);
   }
-  const pipeline = await loadPipeline(file, { args, env: Deno.env.toObject() });
-  const stats = new StatsRegistry();
-  const engine = new Engine(pipeline, {
-    stateDir: options.stateDir,
-    logger: log,
-    stats,
-    drainTimeoutMs,
-  });
-  const metrics = options.metrics ? serveMetrics(options.metrics, stats) : undefined;
+  const context = { args, env: Deno.env.toObject() };
+  let pipeline = await loadPipeline(file, context);
+  let stats = new StatsRegistry();
+  const makeEngine = (p: Pipeline, s: StatsRegistry) =>
+    new Engine(p, { stateDir: options.stateDir, logger: log, stats: s, drainTimeoutMs });
+  let engine = makeEngine(pipeline, stats);
+  // The metrics server reads whichever registry is current, across reloads.
+  const metrics = options.metrics
+    ? serveMetrics(options.metrics, { current: () => stats })
+    : undefined;
   let signalled = 0;
-  let stopRequested!: () => void;
-  const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+  let wake!: (why: "stop" | "reload") => void;
+  let next = new Promise<"stop" | "reload">((resolve) => (wake = resolve));
   const onSignal = (signal: Deno.Signal) => () => {
     if (++signalled > 1) {
       log.warn(`second ${signal}: exiting without draining`);
       Deno.exit(1);
     }
     log.info(`${signal}: stopping sources and draining queues`);
-    stopRequested();
+    wake("stop");
   };
   const handlers: Array<[Deno.Signal, () => void]> = [
     ["SIGINT", onSignal("SIGINT")],
     ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGHUP", () => wake("reload")],
   ];
   for (const [sig, handler] of handlers) Deno.addSignalListener(sig, handler);
   try {
@@ -75,13 +78,65 @@ async function _run(file: string, args: string[], options: _RunOptions): Promise
     if (metrics) {
       log.info(`metrics on http://${metrics.addr.hostname}:${metrics.addr.port}/metrics`);
     }
-    await Promise.race([stopping, engine.done]);
+    while (true) {
+      const why = await Promise.race([next, engine.done.then(() => "done" as const)]);
+      if (why !== "reload") break;
+      next = new Promise((resolve) => (wake = resolve));
+      pipeline = await _reload(file, context, engine, pipeline, log, async (p) => {
+        const s = new StatsRegistry();
+        const e = makeEngine(p, s);
+        await e.start();
+        engine = e;
+        stats = s;
+      });
+    }
     await engine.stop();
     log.info("stopped", { drained: true });
     return 0;
   } finally {
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await metrics?.shutdown();
+  }
+}
+
+/**
+ * SIGHUP: load and validate the file again; an invalid file leaves the running
+ * pipeline alone. Otherwise drain the running pipeline completely (its sources
+ * stop, every queued event is written and acknowledged, checkpoints are
+ * written), then start the new one, which resumes from those checkpoints: no
+ * event is lost or stored twice. Listeners are closed for the moment of the swap.
+ */
+async function _reload(
+  file: string,
+  context: PipelineContext,
+  running: Engine,
+  current: Pipeline,
+  log: Logger,
+  start: (p: Pipeline) => Promise<void>,
+): Promise<Pipeline> {
+  log.info("SIGHUP: reloading the pipeline file");
+  let candidate: Pipeline;
+  try {
+    candidate = await loadPipeline(file, context);
+  } catch (err) {
+    log.error("reload refused, the running pipeline stays", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    return current;
+  }
+  await running.stop();
+  try {
+    await start(candidate);
+    log.info("reloaded");
+    return candidate;
+  } catch (err) {
+    log.error("the new pipeline failed to start; starting the previous file's pipeline again", {
+      error: err instanceof Error ? err.message : String(err),
+    });
+    // The old engine's components were stopped; a fresh load builds new ones.
+    const again = await loadPipeline(file, context).catch(() => current);
+    await start(again);
+    return again;
   }
 }
 

@@ -36,7 +36,7 @@ export function parseListenAddress(address: string): { hostname: string; port: n
  * Serves the stats of a running pipeline.
  *
  * @param address `HOST:PORT` to listen on.
- * @param stats The registry to serve.
+ * @param stats The registry to serve, or an object returning the current one (it changes on reload).
  * @returns The server (call `shutdown()` to stop it).
  *
  * @example
@@ -47,16 +47,20 @@ export function parseListenAddress(address: string): { hostname: string; port: n
  * await server.shutdown();
  * ```
  */
-export function serveMetrics(address: string, stats: StatsRegistry): Deno.HttpServer<Deno.NetAddr> {
+export function serveMetrics(
+  address: string,
+  stats: StatsRegistry | { current(): StatsRegistry },
+): Deno.HttpServer<Deno.NetAddr> {
   const { hostname, port } = parseListenAddress(address);
+  const registry = () => ("current" in stats ? stats.current() : stats);
   return Deno.serve({ hostname, port, onListen: () => {} }, (req) => {
     const { pathname } = new URL(req.url);
     if (pathname === "/metrics") {
-      return new Response(stats.toPrometheus(), {
+      return new Response(registry().toPrometheus(), {
         headers: { "content-type": "text/plain; version=0.0.4" },
       });
     }
-    if (pathname === "/stats") return Response.json(stats.toJSON());
+    if (pathname === "/stats") return Response.json(registry().toJSON());
     return new Response("not found: try /metrics or /stats\n", { status: 404 });
   });
 }
