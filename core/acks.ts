@@ -19,6 +19,8 @@ export class AckTracker {
   readonly #callback: AckCallback | undefined;
 
   /**
+   * Creates it.
+   *
    * @param sequencer The emitting source's sequencer.
    * @param pending How many sink deliveries must settle.
    * @param callback The source's callback.

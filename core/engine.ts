@@ -138,9 +138,19 @@ export class Engine {
   #unparsedWarned = 0;
 
   /**
+   * Compiles a pipeline's paths; nothing is opened until {@linkcode Engine.start}.
+   *
    * @param pipeline A pipeline from {@linkcode definePipeline} (or a plain definition, validated here).
    * @param options State directory, logger, stats, drain timeout.
    * @throws {PipelineError} When the definition is wrong.
+   *
+   * @example
+   * ```ts
+   * import { Engine } from "./engine.ts";
+   * import { generatorSource } from "../sources/generator.ts";
+   * import { blackholeSink } from "../sinks/blackhole.ts";
+   * new Engine({ paths: [{ from: [generatorSource()], to: [blackholeSink()] }] });
+   * ```
    */
   constructor(pipeline: Pipeline | PipelineDefinition, options: EngineOptions = {}) {
     const issues = validatePipeline(pipeline);

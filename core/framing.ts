@@ -56,7 +56,11 @@ export class LineFramer {
   #pending: Uint8Array | null = null;
   #discarding = false;
 
-  /** @param options Line limit and start offset. */
+  /**
+   * Creates a framer.
+   *
+   * @param options Line limit and start offset.
+   */
   constructor(options: LineFramerOptions = {}) {
     const max = options.maxLineBytes ?? 65536;
     if (!Number.isInteger(max) || max < 1) {

@@ -11,9 +11,13 @@ const _RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, 
 
 /** Writes log lines for one component. */
 export interface Logger {
+  /** Detail for debugging. */
   debug(message: string, extra?: Record<string, unknown>): void;
+  /** Normal operation. */
   info(message: string, extra?: Record<string, unknown>): void;
+  /** Something went wrong and was handled (a retry, a dropped connection). */
   warn(message: string, extra?: Record<string, unknown>): void;
+  /** Something went wrong that needs attention. */
   error(message: string, extra?: Record<string, unknown>): void;
   /** A logger with the same level and output that names a component. */
   child(component: string): Logger;

@@ -128,7 +128,8 @@ export class OctetCountingFramer {
       if (this.#state === _HEADER) {
         const c = chunk[i] as number;
         if (c >= 48 && c <= 57) {
-          if (this.#digits === 0 && c === 48) {
+          if (this.#digits === 1 && this.#count === 0) {
+            // "0 " (an empty frame) is tolerated; "05 " is not a count.
             this.#break(out, "octet count starts with 0");
             break;
           }

@@ -65,10 +65,11 @@ export interface PipelineDefinition {
   onStart?: () => void | Promise<void>;
 }
 
-const _BRAND: unique symbol = Symbol.for("sluice.pipeline");
+/** Marks a value made by {@linkcode definePipeline}. */
+export const PIPELINE_BRAND: unique symbol = Symbol.for("sluice.pipeline");
 
 /** A validated pipeline, as returned by {@linkcode definePipeline}. */
-export type Pipeline = Readonly<PipelineDefinition> & { readonly [_BRAND]: true };
+export type Pipeline = Readonly<PipelineDefinition> & { readonly [PIPELINE_BRAND]: true };
 
 /** One problem found in a pipeline definition. */
 export interface PipelineIssue {
@@ -96,6 +97,8 @@ export class PipelineError extends Error {
   /** The problems, in order. */
   readonly issues: PipelineIssue[];
   /**
+   * Creates it.
+   *
    * @param issues The problems found.
    * @param file The pipeline file, named first in the message when known.
    */
@@ -390,5 +393,5 @@ export function validatePipeline(value: unknown): PipelineIssue[] {
 export function definePipeline(definition: PipelineDefinition): Pipeline {
   const issues = validatePipeline(definition);
   if (issues.length) throw new PipelineError(issues);
-  return Object.freeze({ ...definition, [_BRAND]: true as const });
+  return Object.freeze({ ...definition, [PIPELINE_BRAND]: true as const });
 }

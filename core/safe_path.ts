@@ -32,7 +32,7 @@ const _encoder = new TextEncoder();
 
 /**
  * Turns any text into one safe path component: `/`, `\`, NUL and control
- * characters become `_`, no `..` remains, a leading dot becomes `_`, an
+ * characters become `_`, no `..` remains, a leading or trailing dot becomes `_`, an
  * empty value becomes `_`, and the result is at most `maxBytes` UTF-8 bytes.
  * Ordinary names (`vm1`, `web-01.example.org`, `2026-11-23`) pass unchanged.
  *
@@ -44,7 +44,7 @@ const _encoder = new TextEncoder();
  * ```ts
  * import { safePathComponent } from "./safe_path.ts";
  * console.assert(safePathComponent("vm1") === "vm1");
- * console.assert(safePathComponent("../../etc") === "_.__.__etc");
+ * console.assert(safePathComponent("../../etc") === "_.__._etc");
  * console.assert(safePathComponent("") === "_");
  * ```
  */
@@ -54,6 +54,8 @@ export function safePathComponent(value: string, options: SafePathComponentOptio
   // "a..b" is harmless inside one component, but "no .. anywhere" is simpler to audit.
   if (out.includes("..")) out = out.replace(/\.(?=\.)/g, "_");
   if (out.startsWith(".")) out = "_" + out.slice(1);
+  // A trailing dot would meet an extension's dot (`${HOST}.jsonl`) and some file systems drop it.
+  if (out.endsWith(".")) out = out.slice(0, -1) + "_";
   if (out === "") out = options.empty ?? "_";
   if (out.length * 3 <= maxBytes || _encoder.encode(out).length <= maxBytes) return out;
   const suffix = "~" + _fnv1a(String(value));
@@ -115,7 +117,7 @@ export function safeJoin(base: string, relative: string): string {
  * Compiles a path template whose literal text is trusted (it comes from the
  * pipeline file) and whose values are not: every `${…}` or `$NAME` value is
  * passed through {@linkcode safePathComponent}, so `by_vm/${HOST}.jsonl`
- * with host `../../etc` renders `by_vm/_.__.__etc.jsonl`. A function is
+ * with host `../../etc` renders `by_vm/_.__._etc.jsonl`. A function is
  * trusted to return a relative path; each of its components is made safe
  * the same way. Join the result with {@linkcode safeJoin}.
  *

@@ -59,7 +59,9 @@ export interface SinkQueueOptions {
  * ```
  */
 export class SinkQueue {
+  /** The sink this queue feeds. */
   readonly sink: Sink;
+  /** The sink's counters. */
   readonly stats: ComponentStats;
   readonly #log: Logger;
   readonly #options: SinkQueueOptions;
@@ -74,6 +76,8 @@ export class SinkQueue {
   #loop: Promise<void> | undefined;
 
   /**
+   * Creates it.
+   *
    * @param sink The sink to run.
    * @param stats Its counters.
    * @param log Its logger.
@@ -104,7 +108,9 @@ export class SinkQueue {
    * @param tracker Settled once the events are written.
    */
   async enqueue(events: LogEvent[], tracker: AckTracker): Promise<void> {
-    while (this.#count > 0 && this.#count + events.length > this.#options.capacity) {
+    while (
+      !this.#stopping && this.#count > 0 && this.#count + events.length > this.#options.capacity
+    ) {
       await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
     }
     this.#entries.push({ events, offset: 0, tracker });
@@ -129,6 +135,8 @@ export class SinkQueue {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#abort.abort();
+    // Emitters still waiting for room return: their events stay unacknowledged.
+    this.#release();
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();

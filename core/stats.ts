@@ -38,6 +38,8 @@ export class ComponentStats {
   readonly gauges: Record<string, number> = {};
 
   /**
+   * Creates it.
+   *
    * @param type Which part of the pipeline.
    * @param name The component's name in the pipeline.
    * @param kind What kind of component (`tcp`, `sqlite`).

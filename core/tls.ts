@@ -259,7 +259,9 @@ export async function loadTlsClient(
 
 /** The parts of `node:tls`'s `getPeerCertificate()` that {@linkcode tlsPeer} reads. */
 export interface PeerCertificateLike {
-  subject?: Record<string, string | string[] | undefined> | null;
+  /** Subject attributes (`{ O: "sluice", CN: "vm-1" }`); a value may be a list. */
+  subject?: object | null;
+  /** SHA-256 fingerprint, `AB:CD:…`. */
   fingerprint256?: string;
 }
 
@@ -280,10 +282,12 @@ export function tlsPeer(cert: PeerCertificateLike | null | undefined): TlsPeer |
   if (!cert || !cert.subject || typeof cert.subject !== "object") return undefined;
   const parts: string[] = [];
   let cn = "";
-  for (const key of Object.keys(cert.subject)) {
-    const raw = cert.subject[key];
+  const subject = cert.subject as Record<string, unknown>;
+  for (const key of Object.keys(subject)) {
+    const raw = subject[key];
     const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
-    for (const value of values) {
+    for (const item of values) {
+      const value = String(item);
       parts.push(`${key}=${value.replace(/([,+"\\<>;])/g, "\\$1")}`);
       if (key === "CN" && cn === "") cn = value;
     }

@@ -94,7 +94,9 @@ export interface Source {
  * ```
  */
 export interface Parser {
+  /** What kind of parser this is; used in names and stats. */
   readonly kind: string;
+  /** An optional name for stats and logs. */
   readonly name?: string;
   /** Parses in place; `false` when the input is not of this format. */
   parse(event: LogEvent): boolean;
@@ -111,7 +113,9 @@ export interface Parser {
  * ```
  */
 export interface Filter {
+  /** What kind of filter this is; used in names and stats. */
   readonly kind: string;
+  /** An optional name for stats and logs. */
   readonly name?: string;
   /** `true` keeps the event on the path. */
   test(event: LogEvent): boolean;
@@ -127,7 +131,9 @@ export interface Filter {
  * ```
  */
 export interface Rewrite {
+  /** What kind of rewrite this is; used in names and stats. */
   readonly kind: string;
+  /** An optional name for stats and logs. */
   readonly name?: string;
   /** Changes the event in place. */
   apply(event: LogEvent): void;
@@ -170,7 +176,9 @@ export interface SinkContext {
  * ```
  */
 export interface Sink {
+  /** What kind of sink this is; used in names and stats. */
   readonly kind: string;
+  /** An optional name for stats and logs. */
   readonly name?: string;
   /** The most events the engine hands to one `write()`. @default {1000} */
   readonly maxBatch?: number;

@@ -1,13 +1,213 @@
 /**
- * The central role. Until the transports and storage land, a demo:
- * synthetic alerts printed to stdout at 2 events/s.
+ * The reference central: receives JSON alerts from the VMs (TCP JSON lines
+ * on 5514 and RELP on 5515), syslog from routers, NAS and VMs (RFC 3164 and
+ * 5424 over UDP and TCP on 5140), parses and classifies every event, and
+ * stores it in SQLite (`data/siem.db`, the SIEM tables) and in JSONL backups
+ * under `data/logs/`.
+ *
+ * ```sh
+ * deno run -A runner/main.ts examples/pipeline.central.ts -- --data /srv/sluice
+ * ```
+ *
+ * Flags (after the file) or environment variables: `--listen`
+ * (`SLUICE_LISTEN`, default 127.0.0.1), `--json-port` (5514), `--relp-port`
+ * (5515), `--syslog-port` (5140), `--data` (`./data`).
  *
  * @module
  */
-import { definePipeline, generatorSource, stdoutSink } from "../mod.ts";
 
-export default definePipeline({
-  role: "central",
-  sources: { demo: generatorSource({ rate: 2 }) },
-  paths: [{ from: ["demo"], to: [stdoutSink()] }],
-});
+import { definePipeline, type LogEvent, type Pipeline, type PipelineDefinition } from "../mod.ts";
+import { jsonParser } from "../parsers/json.ts";
+import { kvParser } from "../parsers/kv.ts";
+import { csvParser } from "../parsers/csv.ts";
+import { sshdParser } from "../parsers/sshd.ts";
+import { level, match, not, or, program } from "../parsers/filters.ts";
+import { tcpSource } from "../sources/tcp.ts";
+import { relpSource } from "../sources/relp.ts";
+import { syslogSource } from "../sources/syslog.ts";
+import { jsonLine, jsonlSink } from "../sinks/jsonl.ts";
+import { categorize } from "../siem/categorize.ts";
+import { siemSqliteSink } from "../siem/schema.ts";
+import { option, portOption } from "./_options.ts";
+
+/** Where the central listens and writes, resolved from flags and environment. */
+export interface CentralSettings {
+  listen: string;
+  jsonPort: number;
+  relpPort: number;
+  syslogPort: number;
+  data: string;
+}
+
+/**
+ * Resolves the central's settings.
+ *
+ * @param args Arguments after the pipeline file.
+ * @param env The environment.
+ * @returns The settings.
+ */
+export function centralSettings(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): CentralSettings {
+  return {
+    listen: option(args, env, "listen", "127.0.0.1"),
+    jsonPort: portOption(args, env, "json-port", 5514),
+    relpPort: portOption(args, env, "relp-port", 5515),
+    syslogPort: portOption(args, env, "syslog-port", 5140),
+    data: option(args, env, "data", "./data"),
+  };
+}
+
+/** A JSON alert's host when the transport did not already vouch for one. */
+function _stampHost(e: LogEvent): void {
+  if (e.host) return;
+  const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
+  const named = json?.host ?? json?.hostname;
+  if (typeof named === "string" && named !== "") e.host = named;
+  else if (e.sourceIp) e.host = e.sourceIp;
+}
+
+/**
+ * Builds the central pipeline.
+ *
+ * @param context Arguments and environment from the runner.
+ * @returns The pipeline.
+ */
+export default function central(
+  context: { args: string[]; env: Record<string, string> } = { args: [], env: {} },
+): Pipeline {
+  const s = centralSettings(context.args, context.env);
+  const logs = `${s.data}/logs`;
+  Deno.mkdirSync(s.data, { recursive: true });
+  const sources = {
+    json: tcpSource({ host: s.listen, port: s.jsonPort, name: "json" }),
+    relp: relpSource({ host: s.listen, port: s.relpPort, name: "relp" }),
+    syslog: syslogSource({
+      host: s.listen,
+      port: s.syslogPort,
+      transport: "tcp+udp",
+      name: "syslog",
+    }),
+  };
+  const sinks = {
+    db: siemSqliteSink({ database: `${s.data}/siem.db`, name: "db" }),
+    all: jsonlSink({ dir: logs, path: "all_events.jsonl", line: jsonLine, name: "all_events" }),
+    critical: jsonlSink({ dir: logs, path: "critical.jsonl", line: jsonLine, name: "critical" }),
+    byVm: jsonlSink({
+      dir: logs,
+      path: "by_vm/${HOST:-unknown}.jsonl",
+      line: jsonLine,
+      name: "by_vm",
+    }),
+    byCategory: jsonlSink({
+      dir: logs,
+      path: "by_category/${category:-system}.jsonl",
+      line: jsonLine,
+      name: "by_category",
+    }),
+    daily: jsonlSink({
+      dir: logs,
+      path: "daily/${YEAR}-${MONTH}-${DAY}.jsonl",
+      line: jsonLine,
+      name: "daily",
+    }),
+    unparsed: jsonlSink({ dir: logs, path: "unparsed.jsonl", line: jsonLine, name: "unparsed" }),
+  };
+  const isCritical = or(
+    match("^critical$", { value: "json.severity", ignoreCase: true }),
+    level("emerg..crit"),
+  );
+  // Every classified event is stored the same way: parse once, then fan out.
+  const store: PipelineDefinition["paths"] = [
+    { to: ["db", "all", "byVm", "byCategory", "daily"] },
+    { steps: [isCritical], to: ["critical"] },
+  ];
+  return definePipeline({
+    name: "central",
+    role: "central",
+    sources,
+    sinks,
+    deadLetter: "unparsed",
+    paths: [
+      {
+        name: "alerts",
+        from: ["json", "relp"],
+        steps: [
+          jsonParser({ prefix: "json" }),
+          { kind: "stamp-host", apply: _stampHost },
+          categorize(),
+        ],
+        paths: store,
+      },
+      {
+        // Text lines that reached the JSON ports (journald or auth lines forwarded by a VM).
+        // Lines that look like JSON but are broken stay unparsed: they go to unparsed.jsonl.
+        name: "vm-text",
+        from: ["json", "relp"],
+        flags: ["fallback"],
+        steps: [
+          not(match("^\\s*[{[]")),
+          { kind: "stamp-host", apply: _stampHost },
+          sshdParser(),
+          categorize(),
+        ],
+        onUnparsed: "continue",
+        paths: store,
+      },
+      {
+        name: "firewall",
+        from: ["syslog"],
+        flags: ["final"],
+        steps: [match("\\bSRC=\\S+ DST=\\S+"), kvParser({ prefix: "fw" }), categorize()],
+        paths: store,
+      },
+      {
+        name: "addrwatch",
+        from: ["syslog"],
+        flags: ["final"],
+        steps: [
+          program("^addrwatch$"),
+          csvParser({
+            columns: ["timestamp", "interface", "vlan", "mac", "ip", "type"],
+            delimiters: " ",
+            prefix: "arp",
+          }),
+          categorize(),
+        ],
+        paths: store,
+      },
+      {
+        name: "auth",
+        from: ["syslog"],
+        flags: ["final"],
+        steps: [program("^sshd"), sshdParser(), categorize()],
+        paths: store,
+      },
+      {
+        name: "system",
+        from: ["syslog"],
+        flags: ["fallback"],
+        steps: [categorize()],
+        paths: store,
+      },
+    ],
+    onStart() {
+      const dim = (t: string) => Deno.stderr.isTerminal() ? `\x1b[2m${t}\x1b[0m` : t;
+      const lines = [
+        `sluice central listening on ${s.listen}:`,
+        `  JSON lines over TCP  ${s.listen}:${sources.json.addr?.port ?? s.jsonPort}`,
+        `  RELP                 ${s.listen}:${sources.relp.addr?.port ?? s.relpPort}`,
+        `  syslog UDP + TCP     ${s.listen}:${sources.syslog.tcpAddr?.port ?? s.syslogPort}`,
+        `writing SQLite to ${s.data}/siem.db and JSONL under ${logs}/`,
+        dim(
+          `send a test alert:  echo '{"host":"vm-1","severity":"critical","rule":"Test_Rule","msg":"hello"}' > /dev/tcp/${s.listen}/${
+            sources.json.addr?.port ?? s.jsonPort
+          }`,
+        ),
+        dim(`then look:          deno run -A runner/main.ts query critical --db ${s.data}/siem.db`),
+      ];
+      console.error(lines.join("\n"));
+    },
+  });
+}

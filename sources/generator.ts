@@ -142,7 +142,7 @@ export function generatorSource(options: GeneratorSourceOptions = {}): Source {
       const size = count === undefined ? perTick : Math.min(perTick, count - n);
       const batch: LogEvent[] = new Array(size);
       for (let i = 0; i < size; i++, n++) {
-        batch[i] = createEvent(make(n), { id: `${ctx.name}:${n}` });
+        batch[i] = createEvent(make(n), { id: `${ctx.name}:${String(n).padStart(12, "0")}` });
       }
       ctx.stats.received += size;
       await ctx.emit(batch);

@@ -1,0 +1,99 @@
+/**
+ * The reference VM: tails `alerts.jsonl` and `yara.jsonl`, stamps the host,
+ * forwards every line to the central over RELP (acknowledged only once the
+ * central committed it, so the tail checkpoints never run ahead of the
+ * central's database), and keeps a local SQLite backup.
+ *
+ * ```sh
+ * deno run -A runner/main.ts --state-dir /var/lib/sluice examples/pipeline.vm.ts -- \
+ *   --central 10.0.0.2 --alerts /var/log/sauron/alerts.jsonl --yara /var/log/sauron/yara.jsonl
+ * ```
+ *
+ * Flags (after the file) or environment variables: `--central`
+ * (`SLUICE_CENTRAL`, default 127.0.0.1), `--transport relp|tcp` (relp),
+ * `--relp-port` (5515), `--json-port` (5514, for `--transport tcp`),
+ * `--alerts` (`./data/vm/alerts.jsonl`), `--yara` (`./data/vm/yara.jsonl`),
+ * `--host` (this machine's name), `--journald` (`on` to add sshd's journal),
+ * `--data` (`./data/vm`, the local backup).
+ *
+ * @module
+ */
+
+import { definePipeline, type Pipeline, type Sink, type Source } from "../mod.ts";
+import { setHost } from "../parsers/rewrites.ts";
+import { fileTailSource } from "../sources/file_tail.ts";
+import { journaldSource } from "../sources/journald.ts";
+import { forwardSink } from "../sinks/forward.ts";
+import { relpSink } from "../sinks/relp.ts";
+import { sqliteSink } from "../sinks/sqlite.ts";
+import { option, portOption } from "./_options.ts";
+
+/**
+ * Builds the VM pipeline.
+ *
+ * @param context Arguments and environment from the runner.
+ * @returns The pipeline.
+ */
+export default function vm(
+  context: { args: string[]; env: Record<string, string> } = { args: [], env: {} },
+): Pipeline {
+  const { args, env } = context;
+  const data = option(args, env, "data", "./data/vm");
+  const central = option(args, env, "central", "127.0.0.1");
+  const transport = option(args, env, "transport", "relp");
+  if (transport !== "relp" && transport !== "tcp") {
+    throw new RangeError(`--transport: expected "relp" or "tcp", got "${transport}"`);
+  }
+  const host = option(args, env, "host", Deno.hostname());
+  Deno.mkdirSync(data, { recursive: true });
+  const sources: Record<string, Source> = {
+    alerts: fileTailSource({
+      path: option(args, env, "alerts", `${data}/alerts.jsonl`),
+      host,
+      name: "alerts",
+    }),
+    yara: fileTailSource({
+      path: option(args, env, "yara", `${data}/yara.jsonl`),
+      host,
+      name: "yara",
+    }),
+  };
+  if (option(args, env, "journald", "off") === "on") {
+    sources.sshd = journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
+  }
+  const forward: Sink = transport === "relp"
+    ? relpSink({ host: central, port: portOption(args, env, "relp-port", 5515), name: "central" })
+    : forwardSink({
+      host: central,
+      port: portOption(args, env, "json-port", 5514),
+      name: "central",
+    });
+  return definePipeline({
+    name: "vm",
+    role: "vm",
+    sources,
+    sinks: {
+      central: forward,
+      backup: sqliteSink({
+        database: `${data}/backup.db`,
+        table: "events",
+        columns: { timestamp: "TEXT", host: "TEXT", source: "TEXT", raw: "TEXT" },
+        values: { timestamp: "${ISODATE}", host: "${HOST}", source: "${SOURCE}", raw: "${MSG}" },
+        indexes: ["timestamp"],
+        name: "backup",
+      }),
+    },
+    paths: [{
+      from: Object.keys(sources),
+      steps: [setHost(host)],
+      to: ["central", "backup"],
+    }],
+    onStart() {
+      console.error(
+        `sluice vm "${host}": tailing ${
+          Object.keys(sources).join(", ")
+        }; forwarding over ${transport} to ${central}; backup in ${data}/backup.db`,
+      );
+    },
+  });
+}

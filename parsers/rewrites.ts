@@ -1,0 +1,464 @@
+/**
+ * Rewrites named after syslog-ng's rewrite rules: `set()`, `unset()`,
+ * `rename()`, `subst()`, `setHost()` and `groupSet()` (syslog-ng's
+ * `groupset()`). Each is also a member of the {@linkcode rewrites} object.
+ *
+ * @module
+ */
+
+import {
+  fieldGetter,
+  type Fields,
+  fieldSetter,
+  isMacro,
+  type LogEvent,
+  valueToString,
+} from "../core/event.ts";
+import { compileTemplate, type Template } from "../core/template.ts";
+import type { Filter, Rewrite } from "../core/types.ts";
+
+/** Options every rewrite takes. */
+export interface RewriteOptions {
+  /**
+   * Rewrite only events this filter or predicate keeps, like syslog-ng's
+   * `condition()`; the others pass unchanged.
+   */
+  condition?: Filter | ((event: LogEvent) => boolean);
+  /** A name for stats. */
+  name?: string;
+}
+
+/**
+ * Sets a field or macro to a rendered template, like syslog-ng's
+ * `set("template" value("field"))`. Macros are set through their
+ * properties (`"HOST"`, `"PROGRAM"`, `"SEVERITY"` accepts a name or number).
+ *
+ * @param field The field or macro to set (`"meta.site"`, `"HOST"`).
+ * @param template The template (`"${kv.SRC}:${kv.SPT}"`) or a function.
+ * @param options A condition and a name.
+ * @returns The rewrite.
+ * @throws {TypeError} When the field names a read-only macro or an argument has the wrong type.
+ * @throws {SyntaxError} When the template is malformed.
+ *
+ * @example
+ * ```ts
+ * import { set } from "./rewrites.ts";
+ * import { createEvent, getField } from "../core/event.ts";
+ * const event = createEvent("x", { host: "vm1" });
+ * set("origin", "${HOST}/home").apply(event);
+ * console.assert(getField(event, "origin") === "vm1/home");
+ * ```
+ */
+export function set(field: string, template: Template, options: RewriteOptions = {}): Rewrite {
+  const write = _setter("set", field);
+  if (typeof template !== "string" && typeof template !== "function") {
+    throw new TypeError(`set: "template" must be a string or a function, got ${_show(template)}`);
+  }
+  const render = compileTemplate(template);
+  return _rewrite("set", options, (e) => write(e, render(e)));
+}
+
+/**
+ * Removes fields, like syslog-ng's `unset()`. On a macro it clears the
+ * property (`MSG` becomes `""`). Removing a field that is not there does
+ * nothing.
+ *
+ * @param fields One field or macro, or a list.
+ * @param options A condition and a name.
+ * @returns The rewrite.
+ * @throws {TypeError} When a name is not a string or is a read-only macro.
+ *
+ * @example
+ * ```ts
+ * import { unset } from "./rewrites.ts";
+ * import { createEvent } from "../core/event.ts";
+ * const event = createEvent("x", { fields: { kv: { MAC: "00:11", SRC: "10.0.0.5" } } });
+ * unset("kv.MAC").apply(event);
+ * console.assert(!("MAC" in (event.fields.kv as object)));
+ * ```
+ */
+export function unset(fields: string | readonly string[], options: RewriteOptions = {}): Rewrite {
+  const names = typeof fields === "string" ? [fields] : fields;
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new TypeError(
+      `unset: "fields" must be a name or a non-empty array, got ${_show(fields)}`,
+    );
+  }
+  const writers = names.map((n) => _setter("unset", n));
+  if (writers.length === 1) {
+    const [w] = writers as [(e: LogEvent, v: unknown) => void];
+    return _rewrite("unset", options, (e) => w(e, undefined));
+  }
+  return _rewrite("unset", options, (e) => {
+    for (const w of writers) w(e, undefined);
+  });
+}
+
+/**
+ * Moves a value to another name, like syslog-ng's `rename()`. When the
+ * source is missing nothing changes; the target is overwritten.
+ *
+ * @param from The field or macro to move.
+ * @param to Its new name.
+ * @param options A condition and a name.
+ * @returns The rewrite.
+ * @throws {TypeError} When a name is not a string or `to` is a read-only macro.
+ *
+ * @example
+ * ```ts
+ * import { rename } from "./rewrites.ts";
+ * import { createEvent, getField } from "../core/event.ts";
+ * const event = createEvent("x", { fields: { kv: { SRC: "10.0.0.5" } } });
+ * rename("kv.SRC", "src_ip").apply(event);
+ * console.assert(getField(event, "src_ip") === "10.0.0.5" && getField(event, "kv.SRC") === undefined);
+ * ```
+ */
+export function rename(from: string, to: string, options: RewriteOptions = {}): Rewrite {
+  if (typeof from !== "string" || from === "") {
+    throw new TypeError(`rename: "from" must be a field name, got ${_show(from)}`);
+  }
+  const read = fieldGetter(from);
+  const clear = _setter("rename", from, true);
+  const write = _setter("rename", to);
+  return _rewrite("rename", options, (e) => {
+    const value = read(e);
+    if (value === undefined) return;
+    clear(e, undefined);
+    write(e, value);
+  });
+}
+
+/** Options for {@linkcode subst}. */
+export interface SubstOptions extends RewriteOptions {
+  /** The field or macro to rewrite. @default {"MSG"} */
+  value?: string;
+  /** Replaces every match, not only the first (syslog-ng's `flags(global)`). @default {false} */
+  global?: boolean;
+  /** `"regexp"` or `"string"` (the pattern is literal text). @default {"regexp"} */
+  type?: "regexp" | "string";
+  /** Matches without regard to case. @default {false} */
+  ignoreCase?: boolean;
+}
+
+/**
+ * Replaces text in a field, like syslog-ng's `subst()`. With a regular
+ * expression the replacement may refer to groups as `$1` or `$<name>`
+ * (JavaScript's replacement patterns), or be a function; with
+ * `type: "string"` both are taken literally. A missing field is left
+ * missing; numbers are rewritten as text; objects are left alone.
+ *
+ * @param pattern A regular expression (text or `RegExp`) or literal text.
+ * @param replacement The replacement text or function.
+ * @param options Field, global, type, case, condition.
+ * @returns The rewrite.
+ * @throws {TypeError} When an argument has the wrong type.
+ * @throws {SyntaxError} When the regular expression is invalid.
+ *
+ * @example Mask the last octet of addresses
+ * ```ts
+ * import { subst } from "./rewrites.ts";
+ * import { createEvent } from "../core/event.ts";
+ * const event = createEvent("from 10.0.0.5 and 10.0.0.6");
+ * subst(/(\d+\.\d+\.\d+)\.\d+/, "$1.x", { global: true }).apply(event);
+ * console.assert(event.message === "from 10.0.0.x and 10.0.0.x");
+ * ```
+ */
+export function subst(
+  pattern: string | RegExp,
+  replacement: string | ((match: string, ...rest: unknown[]) => string),
+  options: SubstOptions = {},
+): Rewrite {
+  const type = options.type ?? "regexp";
+  if (type !== "regexp" && type !== "string") {
+    throw new RangeError(`subst: "type" must be "regexp" or "string", got ${_show(type)}`);
+  }
+  if (typeof replacement !== "string" && typeof replacement !== "function") {
+    throw new TypeError(
+      `subst: "replacement" must be a string or a function, got ${_show(replacement)}`,
+    );
+  }
+  const global = options.global === true;
+  let flags = (global ? "g" : "") + (options.ignoreCase ? "i" : "");
+  let re: RegExp;
+  if (pattern instanceof RegExp) {
+    if (type === "string") throw new TypeError(`subst: a RegExp pattern needs "type" "regexp"`);
+    for (const f of pattern.flags) if (f !== "g" && f !== "y" && !flags.includes(f)) flags += f;
+    re = new RegExp(pattern.source, flags);
+  } else if (typeof pattern === "string") {
+    if (pattern === "") throw new TypeError(`subst: the pattern must not be empty`);
+    const source = type === "string" ? pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : pattern;
+    try {
+      re = new RegExp(source, flags);
+    } catch (error) {
+      throw new SyntaxError(
+        `subst: "${pattern}" is not a valid regular expression: ${(error as Error).message}`,
+      );
+    }
+  } else {
+    throw new TypeError(`subst: the pattern must be a string or a RegExp, got ${_show(pattern)}`);
+  }
+  const literal = type === "string" && typeof replacement === "string";
+  const field = options.value ?? "MSG";
+  const read = fieldGetter(field);
+  const write = _setter("subst", field);
+  return _rewrite("subst", options, (e) => {
+    const value = read(e);
+    if (value === undefined || value === null || typeof value === "object") return;
+    const text = typeof value === "string" ? value : String(value);
+    re.lastIndex = 0;
+    const out = literal
+      ? text.replace(re, () => replacement as string)
+      : text.replace(re, replacement as string);
+    if (out !== text || typeof value !== "string") write(e, out);
+  });
+}
+
+/** Options for {@linkcode setHost}. */
+export interface SetHostOptions extends RewriteOptions {
+  /** Sets `HOST` only on events that have none. @default {false} */
+  onlyIfMissing?: boolean;
+}
+
+/**
+ * Sets `HOST`: to the rendered template, or, without one, to this machine's
+ * host name. The host name is read once, here in the factory (the only
+ * `Deno.*` call of a rewrite, and it needs `--allow-sys=hostname`), never
+ * per event.
+ *
+ * @param template The host name template (`"vm-1"`, `"${json.host}"`) or a function;
+ *   the local host name when left out.
+ * @param options Only-if-missing, a condition and a name.
+ * @returns The rewrite.
+ * @throws {Error} Without a template when the host name cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { setHost } from "./rewrites.ts";
+ * import { createEvent } from "../core/event.ts";
+ * const event = createEvent("x");
+ * setHost("vm-1").apply(event);
+ * console.assert(event.host === "vm-1");
+ * ```
+ */
+export function setHost(template?: Template, options: SetHostOptions = {}): Rewrite {
+  let render: (e: LogEvent) => string;
+  if (template === undefined) {
+    let name: string;
+    try {
+      name = Deno.hostname();
+    } catch (error) {
+      throw new Error(
+        `setHost: cannot read the local host name (grant --allow-sys=hostname or pass a template): ${
+          (error as Error).message
+        }`,
+      );
+    }
+    render = () => name;
+  } else if (typeof template === "string" || typeof template === "function") {
+    render = compileTemplate(template);
+  } else {
+    throw new TypeError(
+      `setHost: "template" must be a string or a function, got ${_show(template)}`,
+    );
+  }
+  const onlyIfMissing = options.onlyIfMissing === true;
+  return _rewrite("set-host", options, (e) => {
+    if (onlyIfMissing && e.host !== undefined && e.host !== "") return;
+    const host = render(e);
+    if (host === "") delete e.host;
+    else e.host = host;
+  });
+}
+
+/**
+ * A value for {@linkcode groupSet}: a template in which `${_}` (or `$_`)
+ * stands for the field's current value, or a function of the value, the
+ * field's dotted name and the event.
+ */
+export type GroupSetTemplate =
+  | string
+  | ((value: unknown, name: string, event: LogEvent) => unknown);
+
+/**
+ * Sets several fields at once, like syslog-ng's `groupset()`. `values`
+ * names fields or macros (`"HOST"`, `"meta.site"`), which are set whether
+ * or not they exist, and globs (`"json.*"`, `"fw.?PT"`), which rewrite the
+ * existing leaf values below them (`*` spans dots; objects are walked,
+ * arrays are leaves). The template sees the current value as `${_}`.
+ *
+ * @param values Names and globs.
+ * @param template The new value: a template using `${_}`, or a function.
+ * @param options A condition and a name.
+ * @returns The rewrite.
+ * @throws {TypeError} When an argument has the wrong type or names a read-only macro.
+ *
+ * @example Trim every parsed value
+ * ```ts
+ * import { groupSet } from "./rewrites.ts";
+ * import { createEvent, getField } from "../core/event.ts";
+ * const event = createEvent("x", { fields: { csv: { ip: " 10.0.0.5 ", mac: " aa:bb " } } });
+ * groupSet("csv.*", (v) => String(v).trim()).apply(event);
+ * console.assert(getField(event, "csv.ip") === "10.0.0.5");
+ * ```
+ */
+export function groupSet(
+  values: string | readonly string[],
+  template: GroupSetTemplate,
+  options: RewriteOptions = {},
+): Rewrite {
+  const names = typeof values === "string" ? [values] : values;
+  if (
+    !Array.isArray(names) || names.length === 0 ||
+    names.some((n) => typeof n !== "string" || n === "")
+  ) {
+    throw new TypeError(
+      `groupSet: "values" must be a name or glob, or a non-empty array of them, got ${
+        _show(values)
+      }`,
+    );
+  }
+  const render = _groupTemplate(template);
+  const steps: Array<(e: LogEvent) => void> = [];
+  for (const name of names as string[]) {
+    if (!/[*?]/.test(name)) {
+      const read = fieldGetter(name);
+      const write = _setter("groupSet", name);
+      steps.push((e) => write(e, render(read(e), name, e)));
+      continue;
+    }
+    const parts = name.split(".");
+    const staticEnd = parts.findIndex((p) => /[*?]/.test(p));
+    const base = parts.slice(0, staticEnd).join(".");
+    const rest = parts.slice(staticEnd).join(".");
+    const glob = new RegExp(
+      "^" + rest.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^]*").replace(/\?/g, "[^]") +
+        "$",
+    );
+    const root = base === "" ? (e: LogEvent) => e.fields : fieldGetter(base);
+    const prefix = base === "" ? "" : base + ".";
+    steps.push((e) => {
+      const node = root(e);
+      if (node !== null && typeof node === "object" && !Array.isArray(node)) {
+        _walk(node as Fields, "", glob, (parent, key, path, value) => {
+          const next = render(value, prefix + path, e);
+          if (key === "__proto__") {
+            Object.defineProperty(parent, key, {
+              value: next,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          } else parent[key] = next;
+        });
+      }
+    });
+  }
+  if (steps.length === 1) return _rewrite("group-set", options, steps[0]!);
+  return _rewrite("group-set", options, (e) => {
+    for (const step of steps) step(e);
+  });
+}
+
+/**
+ * All rewrite factories of this module in one object, for
+ * `import { rewrites } from "…"; rewrites.set("meta.site", "home")`.
+ *
+ * @example
+ * ```ts
+ * import { rewrites } from "./rewrites.ts";
+ * const tag = rewrites.set("meta.site", "home");
+ * ```
+ */
+export const rewrites: {
+  readonly set: typeof set;
+  readonly unset: typeof unset;
+  readonly rename: typeof rename;
+  readonly subst: typeof subst;
+  readonly setHost: typeof setHost;
+  readonly groupSet: typeof groupSet;
+} = Object.freeze({ set, unset, rename, subst, setHost, groupSet });
+
+// ---------------------------------------------------------------- helpers
+
+function _rewrite(kind: string, options: RewriteOptions, apply: (e: LogEvent) => void): Rewrite {
+  const condition = options.condition;
+  let run = apply;
+  if (condition !== undefined) {
+    const keep = typeof condition === "function"
+      ? condition
+      : condition !== null && typeof condition === "object" &&
+          typeof (condition as Filter).test === "function"
+      ? (e: LogEvent) => condition.test(e)
+      : null;
+    if (keep === null) {
+      throw new TypeError(
+        `${kind}: "condition" must be a filter or a predicate function, got ${_show(condition)}`,
+      );
+    }
+    run = (e) => {
+      if (keep(e)) apply(e);
+    };
+  }
+  return options.name ? { kind, name: options.name, apply: run } : { kind, apply: run };
+}
+
+function _setter(
+  kind: string,
+  name: unknown,
+  optional?: boolean,
+): (e: LogEvent, v: unknown) => void {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(`${kind}: a field name must be a non-empty string, got ${_show(name)}`);
+  }
+  try {
+    return fieldSetter(name);
+  } catch {
+    if (optional && isMacro(name)) return () => {};
+    throw new TypeError(`${kind}: "${name}" is a read-only macro and cannot be written`);
+  }
+}
+
+function _groupTemplate(template: unknown): (value: unknown, name: string, e: LogEvent) => unknown {
+  if (typeof template === "function") {
+    return template as (value: unknown, name: string, e: LogEvent) => unknown;
+  }
+  if (typeof template !== "string") {
+    throw new TypeError(
+      `groupSet: "template" must be a string or a function, got ${_show(template)}`,
+    );
+  }
+  const pieces = template.split(/\$\{_\}|\$_(?![A-Za-z0-9_])/).map((p) => compileTemplate(p));
+  if (pieces.length === 1) {
+    const only = pieces[0]!;
+    return (_v, _n, e) => only(e);
+  }
+  return (value, _name, e) => {
+    const text = valueToString(value);
+    let out = pieces[0]!(e);
+    for (let i = 1; i < pieces.length; i++) out += text + pieces[i]!(e);
+    return out;
+  };
+}
+
+function _walk(
+  node: Fields,
+  path: string,
+  glob: RegExp,
+  visit: (parent: Fields, key: string, path: string, value: unknown) => void,
+): void {
+  for (const key in node) {
+    const value = node[key];
+    const here = path === "" ? key : path + "." + key;
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      _walk(value as Fields, here, glob, visit);
+    } else if (glob.test(here)) visit(node, key, here, value);
+  }
+}
+
+function _show(value: unknown): string {
+  if (typeof value === "string") return `"${value}"`;
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (value !== null && typeof value === "object") return "an object";
+  return String(value);
+}

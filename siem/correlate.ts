@@ -1,0 +1,672 @@
+/**
+ * Windowed detection: {@linkcode correlate} groups events by a key, counts
+ * them (or distinct values) in a sliding window, and marks the event that
+ * reaches a threshold with an alert; {@linkcode correlateStore} keeps the
+ * windows across restarts.
+ *
+ * How an alert reaches the `alerts` table. A step cannot create events in
+ * this engine, so `correlate` marks the event that crossed the threshold:
+ * it sets `fields.alert` to a {@linkcode CorrelateAlert} (`rule`,
+ * `severity`, `key`, `count`, the evidence) and leaves everything else as
+ * it was. An embedded path then takes the marked events, turns its own
+ * copies into alerts with {@linkcode asAlert} and stores them, while the
+ * event itself still goes wherever it went (an sshd failure stays in
+ * `auth_events`):
+ *
+ * ```ts ignore
+ * const rules = [sshdBruteForce(), invalidUserSweep(), sshdSuccessAfterFailures()];
+ * const db = siemSqliteSink({ database: "data/siem.db" });
+ * paths: [{
+ *   from: ["syslog"],
+ *   steps: [program("^sshd"), sshdParser(), categorize(), ...rules],
+ *   to: [db, correlateStore(rules)],                  // every event, and the rules' windows
+ *   paths: [{ steps: [hasAlert(), asAlert()], to: [db] }], // the marked ones, once more, as alerts
+ * }]
+ * ```
+ *
+ * How the windows survive a restart. Steps do no I/O, so each correlation
+ * offers {@linkcode Correlation.snapshot} and {@linkcode Correlation.restore},
+ * and {@linkcode correlateStore} is a small sink that restores them when it
+ * opens (sinks open before any source starts, so no event is counted
+ * first) and saves them into its state (the runner's `--state-dir`) at most
+ * every `saveMs` and when it closes. Put it in the `to` of the path whose
+ * steps hold the rules. The windows are saved as the events were routed,
+ * which may be ahead of what the sinks acknowledged: after a crash, events
+ * the source replays may be counted twice (and up to `saveMs` of events
+ * since the last save not at all). A replayed event that crosses the
+ * threshold again raises an alert with the same id, which a SQLite sink
+ * with deduplication stores once.
+ *
+ * @module
+ */
+
+import type { LogEvent } from "../core/event.ts";
+import { fieldGetter, fieldSetter } from "../core/event.ts";
+import { compileTemplate, type Template } from "../core/template.ts";
+import type { Filter, Rewrite, Sink, SinkContext } from "../core/types.ts";
+
+/** A predicate, or a {@linkcode Filter}, choosing events. */
+export type EventTest = Filter | ((event: LogEvent) => boolean);
+
+/** One group (one key) as the `emit` callback sees it when a rule fires. */
+export interface CorrelateGroup {
+  /** The rendered key (`"203.0.113.9"`). */
+  readonly key: string;
+  /** Events counted in the window, including the one that fired (capped at `maxEntries`). */
+  readonly count: number;
+  /** Distinct values of `distinct` in the window (equal to `count` without it). */
+  readonly distinct: number;
+  /** Distinct `collect` (else `distinct`) values in the window, oldest first, at most `maxEvidence`. */
+  readonly values: readonly string[];
+  /** Time of the oldest event in the window, ms. */
+  readonly firstSeen: number;
+  /** Time of the newest event in the window, ms. */
+  readonly lastSeen: number;
+}
+
+/** What {@linkcode correlate} writes into `fields.alert` of the event that fires. */
+export interface CorrelateAlert {
+  /** The rule's name. */
+  rule: string;
+  /** The rule's severity (`"low"`, `"medium"`, `"high"`, `"critical"`). */
+  severity: string;
+  /** The group's key. */
+  key: string;
+  /** Events counted in the window. */
+  count: number;
+  /** Distinct values counted (the `distinct` template's), or the count. */
+  distinct: number;
+  /** Collected evidence values. */
+  values: string[];
+  /** First event of the window, ISO 8601 UTC. */
+  first_seen: string;
+  /** Last event of the window, ISO 8601 UTC. */
+  last_seen: string;
+  /** The window, in seconds. */
+  window_s: number;
+  /** Anything the rule's `emit` added. */
+  [extra: string]: unknown;
+}
+
+/** Options for {@linkcode correlate}. */
+export interface CorrelateOptions {
+  /** The rule's name, written into every alert and used as its state key. */
+  rule: string;
+  /** The group key (`"${sshd.src_ip}"`); an event whose key renders empty is ignored. */
+  key: Template;
+  /** The sliding window, in ms; `Infinity` keeps events forever. */
+  window: number;
+  /** How many events (or distinct values) in the window fire the rule. */
+  threshold: number;
+  /** Count distinct values of this template instead of events (empty values are not counted). */
+  distinct?: Template;
+  /** Values kept as evidence (`"${sshd.user}"`: the users tried). @default the `distinct` template */
+  collect?: Template;
+  /** After firing, the group stays quiet this long, in ms (`Infinity`: fire once per key, ever). @default the window */
+  suppress?: number;
+  /** Which events count. @default every event */
+  filter?: EventTest;
+  /**
+   * Which events fire. Without it, the event that reaches the threshold
+   * fires; with it, counted events never fire, and an event this accepts
+   * fires when its group already holds `threshold` events (a login that
+   * succeeds after many failures).
+   */
+  trigger?: EventTest;
+  /** The alert's severity. @default {"high"} */
+  severity?: string;
+  /** Adds rule-specific evidence to the alert (`{ ip, users }`). */
+  emit?: (group: CorrelateGroup, event: LogEvent) => Record<string, unknown>;
+  /** Where the alert is written in the event. @default {"alert"} */
+  field?: string;
+  /**
+   * Most groups kept. When full, groups whose window is empty and whose
+   * quiet period is over go first, then the least recently used tenth.
+   * @default {100000}
+   */
+  maxKeys?: number;
+  /** Most events kept per group. @default {max(4 × threshold, 256)} */
+  maxEntries?: number;
+  /** Most evidence values in an alert. @default {20} */
+  maxEvidence?: number;
+  /** A name for stats. @default {"correlate <rule>"} */
+  name?: string;
+}
+
+/** The JSON form of a correlation's windows, as {@linkcode Correlation.snapshot} returns it. */
+export interface CorrelateSnapshot {
+  /** Format version. */
+  v: 1;
+  /** The rule. */
+  rule: string;
+  /** `[key, firedAt | null, times, distinct values | null, collected values | null]` per group. */
+  groups: Array<[string, number | null, number[], string[] | null, string[] | null]>;
+}
+
+/** The step {@linkcode correlate} returns: a rewrite with state that can be saved and restored. */
+export interface Correlation extends Rewrite {
+  /** The rule's name. */
+  readonly rule: string;
+  /** Groups held now. */
+  readonly size: number;
+  /** The windows as plain JSON. */
+  snapshot(): CorrelateSnapshot;
+  /**
+   * Replaces the windows with a snapshot. Anything that is not a snapshot
+   * of this rule is ignored (a missing or foreign state starts empty).
+   *
+   * @returns Whether the snapshot was taken.
+   */
+  restore(snapshot: unknown): boolean;
+}
+
+interface _Group {
+  t: number[];
+  d: string[] | null;
+  c: string[] | null;
+  fired: number;
+  /** When the group was last used, as a counter: the least recently used go first. */
+  used: number;
+}
+
+function _test(where: string, option: string, value: EventTest | undefined) {
+  if (value === undefined) return undefined;
+  if (typeof value === "function") return value;
+  if (value && typeof (value as Filter).test === "function") {
+    const f = value as Filter;
+    return (e: LogEvent) => f.test(e);
+  }
+  throw new TypeError(`${where}: "${option}" must be a function or a Filter, got ${typeof value}`);
+}
+
+function _ms(where: string, option: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(
+      `${where}: "${option}" must be a number of ms, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (value < min) {
+    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
+function _int(where: string, option: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`${where}: "${option}" must be an integer, got ${JSON.stringify(value)}`);
+  }
+  if (value < min) {
+    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
+function _iso(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
+}
+
+/**
+ * A windowed grouping step. For each event the `filter` accepts, it renders
+ * `key`, adds the event's time (its parsed timestamp, else its receive
+ * time) to that group's sliding window, and when the group reaches
+ * `threshold` events (or distinct `distinct` values) it writes a
+ * {@linkcode CorrelateAlert} into `fields.alert` of that event, empties the
+ * group's window and keeps the group quiet for `suppress` ms. Events are
+ * never dropped or otherwise changed. Pure: no I/O, no clock; times come
+ * from the events, so replays and tests behave the same.
+ *
+ * Memory is bounded by `maxKeys` groups of at most `maxEntries` times.
+ *
+ * @param options Rule name, key, window, threshold, suppression, evidence.
+ * @returns The step, with `snapshot()` and `restore()` for {@linkcode correlateStore}.
+ * @throws {TypeError} When an option has the wrong type.
+ * @throws {RangeError} When a number is out of range.
+ *
+ * @example Five failed logins from one address in a minute
+ * ```ts
+ * import { correlate } from "./correlate.ts";
+ * import { createEvent } from "../core/event.ts";
+ * const rule = correlate({
+ *   rule: "many_failures",
+ *   key: "${ip}",
+ *   window: 60_000,
+ *   threshold: 5,
+ *   filter: (e) => e.fields.outcome === "failure",
+ * });
+ * let alert: unknown;
+ * for (let i = 0; i < 5; i++) {
+ *   const e = createEvent("x", { timestamp: i * 1000, fields: { ip: "10.0.0.9", outcome: "failure" } });
+ *   rule.apply(e);
+ *   alert = e.fields.alert ?? alert;
+ * }
+ * console.assert((alert as { count: number }).count === 5);
+ * ```
+ */
+export function correlate(options: CorrelateOptions): Correlation {
+  const where = "correlate";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${where}: options are required, got ${String(options)}`);
+  }
+  const rule = options.rule;
+  if (typeof rule !== "string" || rule === "") {
+    throw new TypeError(`${where}: "rule" must be a non-empty string, got ${JSON.stringify(rule)}`);
+  }
+  const w = `correlate(${rule})`;
+  if (options.key === undefined) throw new TypeError(`${w}: "key" is required`);
+  const key = compileTemplate(options.key);
+  const window = _ms(w, "window", options.window, 1);
+  const threshold = _int(w, "threshold", options.threshold, 1);
+  const suppress = options.suppress === undefined
+    ? window
+    : _ms(w, "suppress", options.suppress, 0);
+  const distinct = options.distinct === undefined ? null : compileTemplate(options.distinct);
+  // Without `collect`, the distinct values are the evidence: no second list.
+  const collect = options.collect === undefined ? null : compileTemplate(options.collect);
+  const filter = _test(w, "filter", options.filter);
+  const trigger = _test(w, "trigger", options.trigger);
+  const severity = options.severity ?? "high";
+  if (typeof severity !== "string") {
+    throw new TypeError(`${w}: "severity" must be a string, got ${typeof severity}`);
+  }
+  const emit = options.emit;
+  if (emit !== undefined && typeof emit !== "function") {
+    throw new TypeError(`${w}: "emit" must be a function, got ${typeof emit}`);
+  }
+  const setAlert = fieldSetter(options.field ?? "alert");
+  const maxKeys = _int(w, "maxKeys", options.maxKeys ?? 100_000, 1);
+  const maxEntries = _int(w, "maxEntries", options.maxEntries ?? Math.max(4 * threshold, 256), 1);
+  if (maxEntries < threshold) {
+    throw new RangeError(
+      `${w}: "maxEntries" must be at least the threshold (${threshold}), got ${maxEntries}`,
+    );
+  }
+  const maxEvidence = _int(w, "maxEvidence", options.maxEvidence ?? 20, 0);
+
+  let groups = new Map<string, _Group>();
+  let latest = -Infinity;
+  let sinceSweep = 0;
+
+  const prune = (g: _Group, now: number) => {
+    if (window === Infinity) return;
+    const limit = now - window;
+    let drop = 0;
+    while (drop < g.t.length && (g.t[drop] as number) <= limit) drop++;
+    if (drop) {
+      g.t.splice(0, drop);
+      g.d?.splice(0, drop);
+      g.c?.splice(0, drop);
+    }
+  };
+
+  // With `distinct`, entries are unique per value (see add), so this counts values.
+  const count = (g: _Group): number => g.t.length;
+
+  // Forgets groups whose window is empty and whose quiet period is over.
+  const sweep = (now: number) => {
+    for (const [k, g] of groups) {
+      prune(g, now);
+      if (g.t.length === 0 && !(now - g.fired < suppress)) groups.delete(k);
+    }
+  };
+
+  // Moving a key to the end of the Map on every use (a classic LRU) costs more
+  // than the rest of the step; a use counter and a rare bulk eviction do not.
+  let clock = 0;
+  const evict = () => {
+    sweep(latest);
+    if (groups.size < maxKeys) return;
+    const byUse = [...groups].sort((a, b) => a[1].used - b[1].used);
+    const drop = Math.max(1, Math.ceil(maxKeys / 10));
+    for (let i = 0; i < drop && i < byUse.length; i++) {
+      groups.delete((byUse[i] as [string, _Group])[0]);
+    }
+  };
+
+  const touch = (k: string): _Group => {
+    let g = groups.get(k);
+    if (!g) {
+      if (groups.size >= maxKeys) evict();
+      g = { t: [], d: distinct ? [] : null, c: collect ? [] : null, fired: -Infinity, used: 0 };
+      groups.set(k, g);
+    }
+    g.used = ++clock;
+    return g;
+  };
+
+  const add = (g: _Group, t: number, e: LogEvent): boolean => {
+    let dv: string | null = null;
+    if (distinct) {
+      dv = distinct(e);
+      if (dv === "") return false;
+      const at = (g.d as string[]).indexOf(dv);
+      if (at >= 0) {
+        g.t.splice(at, 1);
+        (g.d as string[]).splice(at, 1);
+        g.c?.splice(at, 1);
+      }
+    }
+    // Keep times in order even when events arrive slightly out of order.
+    let at = g.t.length;
+    while (at > 0 && (g.t[at - 1] as number) > t) at--;
+    g.t.splice(at, 0, t);
+    if (g.d) g.d.splice(at, 0, dv as string);
+    if (g.c) g.c.splice(at, 0, (collect as (e: LogEvent) => string)(e));
+    if (g.t.length > maxEntries) {
+      g.t.shift();
+      g.d?.shift();
+      g.c?.shift();
+    }
+    return true;
+  };
+
+  const fire = (k: string, g: _Group, t: number, e: LogEvent) => {
+    const evidence = g.c ?? g.d;
+    const values: string[] = [];
+    if (evidence && maxEvidence > 0) {
+      const seen = new Set<string>();
+      for (const v of evidence) {
+        if (v === "" || seen.has(v)) continue;
+        seen.add(v);
+        values.push(v);
+        if (values.length >= maxEvidence) break;
+      }
+    }
+    const n = g.t.length;
+    const first = n ? (g.t[0] as number) : t;
+    const last = n ? (g.t[n - 1] as number) : t;
+    const group: CorrelateGroup = {
+      key: k,
+      count: n,
+      distinct: count(g),
+      values,
+      firstSeen: first,
+      lastSeen: Math.max(last, t),
+    };
+    const alert: CorrelateAlert = {
+      rule,
+      severity,
+      key: k,
+      count: group.count,
+      distinct: group.distinct,
+      values,
+      first_seen: _iso(group.firstSeen),
+      last_seen: _iso(group.lastSeen),
+      window_s: window === Infinity ? 0 : window / 1000,
+    };
+    if (emit) {
+      try {
+        Object.assign(alert, emit(group, e));
+      } catch {
+        // A faulty emit still raises the alert, without its extra evidence.
+      }
+    }
+    setAlert(e, alert);
+    g.fired = t;
+    g.t.length = 0;
+    if (g.d) g.d.length = 0;
+    if (g.c) g.c.length = 0;
+  };
+
+  const quiet = (g: _Group, t: number) => t - g.fired < suppress;
+
+  const step: Correlation = {
+    kind: "correlate",
+    name: options.name ?? `correlate ${rule}`,
+    rule,
+    get size() {
+      return groups.size;
+    },
+    apply(e: LogEvent): void {
+      const counted = filter ? filter(e) : true;
+      const fires = trigger ? trigger(e) : false;
+      if (!counted && !fires) return;
+      const k = key(e);
+      if (k === "") return;
+      const t = e.timestamp ?? e.receivedAt;
+      if (t > latest) latest = t;
+      if (++sinceSweep >= 4096 && groups.size > 1024) {
+        sinceSweep = 0;
+        sweep(latest);
+      }
+      if (fires) {
+        const g = groups.get(k);
+        if (g) {
+          prune(g, t);
+          if (count(g) >= threshold && !quiet(g, t)) fire(k, g, t, e);
+        }
+      }
+      if (!counted) return;
+      const g = touch(k);
+      prune(g, t);
+      if (!add(g, t, e) || trigger) return;
+      if (count(g) >= threshold && !quiet(g, t)) fire(k, g, t, e);
+    },
+    snapshot(): CorrelateSnapshot {
+      const out: CorrelateSnapshot["groups"] = [];
+      // Least recently used first, so a restore keeps the eviction order.
+      for (const [k, g] of [...groups].sort((a, b) => a[1].used - b[1].used)) {
+        out.push([
+          k,
+          Number.isFinite(g.fired) ? g.fired : null,
+          g.t.slice(),
+          g.d ? g.d.slice() : null,
+          g.c ? g.c.slice() : null,
+        ]);
+      }
+      return { v: 1, rule, groups: out };
+    },
+    restore(snapshot: unknown): boolean {
+      const s = snapshot as Partial<CorrelateSnapshot> | null;
+      if (!s || typeof s !== "object" || s.v !== 1 || s.rule !== rule || !Array.isArray(s.groups)) {
+        return false;
+      }
+      const next = new Map<string, _Group>();
+      for (const item of s.groups) {
+        if (!Array.isArray(item)) continue;
+        const [k, fired, t, d, c] = item as unknown[];
+        if (typeof k !== "string" || !Array.isArray(t) || !t.every((x) => typeof x === "number")) {
+          continue;
+        }
+        const strings = (x: unknown) =>
+          Array.isArray(x) && x.length === t.length && x.every((v) => typeof v === "string")
+            ? (x as string[]).slice()
+            : null;
+        const g: _Group = {
+          t: (t as number[]).slice(-maxEntries),
+          d: distinct ? strings(d) : null,
+          c: collect ? strings(c) : null,
+          fired: typeof fired === "number" ? fired : -Infinity,
+          used: ++clock,
+        };
+        // A group saved by a rule configured differently (no distinct values then) starts empty.
+        if ((distinct && !g.d) || (collect && !g.c)) {
+          g.t = [];
+          g.d = distinct ? [] : null;
+          g.c = collect ? [] : null;
+        } else if (g.t.length < t.length) {
+          const cut = t.length - g.t.length;
+          g.d = g.d ? g.d.slice(cut) : null;
+          g.c = g.c ? g.c.slice(cut) : null;
+        }
+        next.set(k, g);
+        for (const x of g.t) if (x > latest) latest = x;
+        if (Number.isFinite(g.fired) && g.fired > latest) latest = g.fired;
+      }
+      while (next.size > maxKeys) next.delete(next.keys().next().value as string);
+      groups = next;
+      return true;
+    },
+  };
+  return step;
+}
+
+/** Options for {@linkcode correlateStore}. */
+export interface CorrelateStoreOptions {
+  /** Longest time between two saves while events flow, in ms. @default {5000} */
+  saveMs?: number;
+  /**
+   * A name for stats and for its state file; keep it stable.
+   * @default {"rules <rule>+<rule>…"}, from the rules' names, sorted
+   */
+  name?: string;
+}
+
+/**
+ * A sink that keeps correlations' windows across restarts: when it opens
+ * (before any source starts) it restores each rule from its state; as
+ * batches reach it, it saves them at most every `saveMs`; and it saves once
+ * more when it closes. It writes nothing else, so it costs one small queue.
+ * Put it in the `to` of the path whose steps hold the rules.
+ *
+ * @param rules The correlations to keep (their rule names must differ).
+ * @param options Save interval, name.
+ * @returns The sink.
+ * @throws {TypeError} When `rules` is not a list of correlations or two share a name.
+ *
+ * @example
+ * ```ts
+ * import { correlate, correlateStore } from "./correlate.ts";
+ * const rule = correlate({ rule: "r", key: "${HOST}", window: 60_000, threshold: 3 });
+ * const store = correlateStore([rule]);
+ * console.assert(store.kind === "correlate-store");
+ * ```
+ */
+export function correlateStore(
+  rules: readonly Correlation[],
+  options: CorrelateStoreOptions = {},
+): Sink {
+  const where = "correlateStore";
+  if (!Array.isArray(rules) || rules.some((r) => typeof r?.snapshot !== "function")) {
+    throw new TypeError(`${where}: "rules" must be an array of correlate() steps`);
+  }
+  const names = new Set<string>();
+  for (const r of rules) {
+    if (names.has(r.rule)) throw new TypeError(`${where}: two rules are named "${r.rule}"`);
+    names.add(r.rule);
+  }
+  const saveMs = _ms(where, "saveMs", options.saveMs ?? 5000, 0);
+  let ctx: SinkContext | undefined;
+  let savedAt = 0;
+  const save = () => {
+    if (!ctx) return;
+    for (const r of rules) ctx.state.set(`rule.${r.rule}`, r.snapshot());
+    savedAt = Date.now();
+  };
+  return {
+    kind: "correlate-store",
+    name: options.name ?? `rules ${[...names].sort().join("+")}`,
+    maxBatch: 100_000,
+    open(c: SinkContext): Promise<void> {
+      ctx = c;
+      let restored = 0;
+      for (const r of rules) if (r.restore(c.state.get(`rule.${r.rule}`))) restored++;
+      if (restored) c.log.info(`restored the windows of ${restored} rule(s)`);
+      savedAt = Date.now();
+      return Promise.resolve();
+    },
+    write(): Promise<void> {
+      if (Date.now() - savedAt >= saveMs) save();
+      return Promise.resolve();
+    },
+    close(): Promise<void> {
+      save();
+      ctx = undefined;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** Options for {@linkcode hasAlert} and {@linkcode asAlert}. */
+export interface AlertFieldOptions {
+  /** Where the rules wrote their alert. @default {"alert"} */
+  field?: string;
+  /** A name for stats. */
+  name?: string;
+}
+
+/**
+ * A filter that keeps the events a rule marked with an alert.
+ *
+ * @param options The alert field, name.
+ * @returns The filter.
+ *
+ * @example
+ * ```ts
+ * import { hasAlert } from "./correlate.ts";
+ * import { createEvent } from "../core/event.ts";
+ * console.assert(!hasAlert().test(createEvent("x")));
+ * ```
+ */
+export function hasAlert(options: AlertFieldOptions = {}): Filter {
+  const get = fieldGetter(options.field ?? "alert");
+  return {
+    kind: "has-alert",
+    ...(options.name ? { name: options.name } : {}),
+    test(e: LogEvent): boolean {
+      const a = get(e);
+      return a !== null && typeof a === "object" &&
+        typeof (a as { rule?: unknown }).rule === "string";
+    },
+  };
+}
+
+/**
+ * Turns an event a rule marked into the alert itself, shaped as the
+ * `alerts` table of `siemSchema` reads it: `fields.json` becomes
+ * `{ timestamp, host, severity, rule, msg, source: "sluice-correlate", …evidence, event }`
+ * (`event` is the original message), the message becomes that JSON (the
+ * table's `raw`), `fields.category` becomes `"alerts"`, and the id gets
+ * `:<rule>` appended so it does not collide with the original event's.
+ * Events without an alert are left alone.
+ *
+ * Use it on an embedded path after {@linkcode hasAlert}: the engine gives
+ * such a path its own copies, so the original event is stored unchanged.
+ *
+ * @param options The alert field, name.
+ * @returns The rewrite.
+ *
+ * @example
+ * ```ts
+ * import { asAlert } from "./correlate.ts";
+ * import { createEvent } from "../core/event.ts";
+ * const e = createEvent("Failed password …", {
+ *   host: "vm-1",
+ *   fields: { alert: { rule: "sshd_brute_force", severity: "high", key: "203.0.113.9" } },
+ * });
+ * asAlert().apply(e);
+ * console.assert((e.fields.json as { rule: string }).rule === "sshd_brute_force");
+ * console.assert(e.fields.category === "alerts");
+ * ```
+ */
+export function asAlert(options: AlertFieldOptions = {}): Rewrite {
+  const get = fieldGetter(options.field ?? "alert");
+  return {
+    kind: "as-alert",
+    ...(options.name ? { name: options.name } : {}),
+    apply(e: LogEvent): void {
+      const a = get(e);
+      if (
+        a === null || typeof a !== "object" || typeof (a as { rule?: unknown }).rule !== "string"
+      ) {
+        return;
+      }
+      const alert = a as Partial<CorrelateAlert>;
+      const { rule, severity, summary, ...evidence } = alert;
+      const body: Record<string, unknown> = {
+        timestamp: _iso(e.timestamp ?? e.receivedAt),
+        host: e.host ?? null,
+        severity: typeof severity === "string" ? severity : "high",
+        rule,
+        msg: typeof summary === "string" ? summary : `${rule} ${String(alert.key ?? "")}`.trim(),
+        source: "sluice-correlate",
+        ...evidence,
+        event: e.message,
+      };
+      e.fields.json = body;
+      e.fields.category = "alerts";
+      e.message = JSON.stringify(body);
+      if (e.id !== undefined) e.id = `${e.id}:${rule}`;
+    },
+  };
+}

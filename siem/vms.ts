@@ -1,0 +1,248 @@
+/**
+ * The VM registry: {@linkcode vmsSink} keeps one row per host in the `vms`
+ * table of the SIEM schema from every event that names a host, so a host is
+ * "seen" when it sends anything, not only heartbeats.
+ *
+ * @module
+ */
+
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { sleep } from "../core/backoff.ts";
+import { fieldGetter, type LogEvent } from "../core/event.ts";
+import type { Sink, SinkContext } from "../core/types.ts";
+import { type SqliteSink, sqliteSink } from "../sinks/sqlite.ts";
+import { isSiemCategory, siemCategory } from "./categorize.ts";
+import { siemSchema } from "./schema.ts";
+
+/** Options for {@linkcode vmsSink}. */
+export interface VmsSinkOptions {
+  /** The SIEM database (the one `siemSqliteSink()` writes). */
+  database: string;
+  /** The field holding the category (set by `categorize()`). @default {"category"} */
+  categoryField?: string;
+  /** Most services remembered per host. @default {64} */
+  maxServices?: number;
+  /** How long a write waits for another writer's lock before the batch is retried later, in ms. @default {5000} */
+  busyTimeoutMs?: number;
+  /** A name for stats. */
+  name?: string;
+}
+
+interface _Seen {
+  first: string;
+  last: string;
+  ip: string | null;
+  services: Set<string>;
+}
+
+const _host = (() => {
+  const json = fieldGetter("json.host");
+  const hostname = fieldGetter("json.hostname");
+  return (e: LogEvent): string | undefined => {
+    for (const v of [json(e), hostname(e), e.host]) {
+      if (typeof v === "string" && v !== "") return v;
+    }
+    return undefined;
+  };
+})();
+
+/**
+ * Upserts `vms` (host, first_seen, last_seen, source_ip, and `services`
+ * when the table has that column) from every event with a host: the host
+ * is `json.host`, `json.hostname` or `HOST`, as in the `alerts` table.
+ * Times are when the central received the events (its own clock), so a VM
+ * whose clock runs behind does not look silent; `last_seen` only moves
+ * forward. `services` is a JSON array of the log types a host sent:
+ * its category, and `category:program` when the event names a program
+ * (`["alerts", "auth:sshd", "heartbeat:sluice-heartbeat"]`).
+ *
+ * One transaction per batch with one statement per host; the `vms` table
+ * and its indexes are created as `siemSchema` defines them when missing.
+ * The heartbeat count, version and interval stay with the schema's
+ * heartbeat trigger. Events of `hostWatchSource()` (program
+ * `sluice-hostwatch`) are skipped: they name a VM but do not come from it.
+ *
+ * @param options The database, category field, limits.
+ * @returns The sink.
+ * @throws {TypeError} When `database` is missing.
+ *
+ * @example Beside the central's store, on the same path
+ * ```ts
+ * import { vmsSink } from "./vms.ts";
+ * import { siemSqliteSink } from "./schema.ts";
+ * const to = [siemSqliteSink({ database: "siem.db" }), vmsSink({ database: "siem.db" })];
+ * ```
+ */
+export function vmsSink(options: VmsSinkOptions): Sink {
+  const where = "vmsSink";
+  if (typeof options?.database !== "string" || options.database === "") {
+    throw new TypeError(`${where}: "database" must be a file path`);
+  }
+  const category = fieldGetter(options.categoryField ?? "category");
+  const maxServices = options.maxServices ?? 64;
+  if (!Number.isInteger(maxServices) || maxServices < 0) {
+    throw new RangeError(
+      `${where}: "maxServices" must be a non-negative integer, got ${maxServices}`,
+    );
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  // The table, its indexes and the connection settings come from the SQLite sink.
+  let inner: SqliteSink | undefined;
+  let hasServices = false;
+  let hasIp = false;
+  // Services already stored per host, so a batch writes only what is new.
+  const known = new Map<string, Set<string>>();
+
+  const service = (e: LogEvent): string => {
+    const c = category(e);
+    const cat = isSiemCategory(c) ? c : siemCategory(e);
+    return e.program ? `${cat}:${e.program}` : cat;
+  };
+
+  const begin = async (db: DatabaseSync, stats: SinkContext["stats"]) => {
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        return;
+      } catch (err) {
+        const code = (err as { errcode?: number }).errcode ?? 0;
+        if (((code & 0xff) !== 5 && (code & 0xff) !== 6) || Date.now() - started >= busyTimeoutMs) {
+          throw err;
+        }
+        stats.add("busy_retries");
+        await sleep(Math.min(10 * 2 ** Math.min(attempt, 6), 500));
+      }
+    }
+  };
+
+  let ctx: SinkContext | undefined;
+  let stmts:
+    | {
+      upsert: StatementSync;
+      read: StatementSync | undefined;
+      update: StatementSync | undefined;
+    }
+    | undefined;
+  return {
+    kind: "vms",
+    ...(options.name ? { name: options.name } : {}),
+    maxBatch: 5000,
+    async open(c: SinkContext): Promise<void> {
+      ctx = c;
+      inner = sqliteSink({
+        database: options.database,
+        schema: siemSchema,
+        table: "vms",
+        busyTimeoutMs,
+      });
+      await inner.open(c);
+      const columns = new Set(
+        (inner.db.prepare(`PRAGMA table_info("vms")`).all() as Array<{ name: string }>).map((
+          col,
+        ) => col.name),
+      );
+      hasServices = columns.has("services");
+      // Only the columns this table has: the schema's registry may grow or shrink.
+      const names = ["host", "first_seen", "last_seen"];
+      const values = ["?", "?", "?"];
+      const updates = [
+        "first_seen = min(coalesce(first_seen, excluded.first_seen), excluded.first_seen)",
+        "last_seen = max(coalesce(last_seen, ''), excluded.last_seen)",
+      ];
+      hasIp = columns.has("source_ip");
+      if (hasIp) {
+        names.push("source_ip");
+        values.push("?");
+        updates.push("source_ip = coalesce(excluded.source_ip, source_ip)");
+      }
+      for (const counter of ["heartbeats", "alerts"]) {
+        if (columns.has(counter)) {
+          names.push(counter);
+          values.push("0");
+        }
+      }
+      const db = inner.db;
+      stmts = {
+        upsert: db.prepare(
+          `INSERT INTO vms (${names.join(", ")}) VALUES (${values.join(", ")})
+           ON CONFLICT (host) DO UPDATE SET ${updates.join(", ")}`,
+        ),
+        read: hasServices ? db.prepare(`SELECT services FROM vms WHERE host = ?`) : undefined,
+        update: hasServices ? db.prepare(`UPDATE vms SET services = ? WHERE host = ?`) : undefined,
+      };
+      known.clear();
+    },
+    async write(batch: readonly LogEvent[]): Promise<void> {
+      const db = inner?.db;
+      if (!db || !ctx || !stmts) throw new Error(`${where}: write() before open()`);
+      const seen = new Map<string, _Seen>();
+      for (const e of batch) {
+        // The host watch's alerts name a VM without coming from it.
+        if (e.program === "sluice-hostwatch") continue;
+        const host = _host(e);
+        if (host === undefined) continue;
+        const at = new Date(e.receivedAt).toISOString();
+        let s = seen.get(host);
+        if (!s) {
+          s = { first: at, last: at, ip: null, services: new Set() };
+          seen.set(host, s);
+        }
+        if (at < s.first) s.first = at;
+        if (at > s.last) s.last = at;
+        if (e.sourceIp) s.ip = e.sourceIp;
+        if (hasServices) s.services.add(service(e));
+      }
+      if (seen.size === 0) return;
+      await begin(db, ctx.stats);
+      try {
+        const { upsert, read, update } = stmts;
+        for (const [host, s] of seen) {
+          if (hasIp) upsert.run(host, s.first, s.last, s.ip);
+          else upsert.run(host, s.first, s.last);
+          if (!read || !update) continue;
+          let have = known.get(host);
+          if (!have) {
+            have = new Set(_parseList((read.get(host) as { services?: unknown })?.services));
+            known.set(host, have);
+          }
+          let changed = false;
+          for (const x of s.services) {
+            if (have.has(x) || have.size >= maxServices) continue;
+            have.add(x);
+            changed = true;
+          }
+          if (changed) update.run(JSON.stringify([...have].sort()), host);
+        }
+        db.exec("COMMIT");
+        ctx.stats.add("upserts", seen.size);
+      } catch (err) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        // The cache may hold services the rollback took back.
+        known.clear();
+        throw new Error(
+          `${where}: writing to "${options.database}" failed: ${
+            err instanceof Error ? err.message : String(err)
+          }`,
+          { cause: err },
+        );
+      }
+    },
+    async close(): Promise<void> {
+      stmts = undefined;
+      await inner?.close();
+      inner = undefined;
+      ctx = undefined;
+    },
+  };
+}
+
+function _parseList(value: unknown): string[] {
+  if (typeof value !== "string" || value === "") return [];
+  try {
+    const list: unknown = JSON.parse(value);
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,720 @@
+/**
+ * Stores events in SQLite tables through the built-in `node:sqlite`: one
+ * transaction per batch, deduplicated by event id, bad rows dead-lettered.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { sleep } from "../core/backoff.ts";
+import { eventToJson, type LogEvent } from "../core/event.ts";
+import type { Logger } from "../core/log.ts";
+import type { ComponentStats } from "../core/stats.ts";
+import { compileTemplate, type Template } from "../core/template.ts";
+import type { Sink, SinkContext } from "../core/types.ts";
+
+/**
+ * What a column stores: a template (`"${json.rule}"`, rendered as text) or
+ * a function whose result is stored as it is (numbers, `null`, bigints,
+ * bytes; booleans as 1/0, other objects as JSON).
+ */
+export type SqliteValue = string | ((event: LogEvent) => unknown);
+
+/** One index of a table. */
+export interface SqliteIndex {
+  /** The indexed columns, in order. */
+  columns: readonly string[];
+  /** A UNIQUE index. @default {false} */
+  unique?: boolean;
+}
+
+/** A table: its columns, what fills them, and its indexes. */
+export interface SqliteTable {
+  /**
+   * Column name → SQL type: `TEXT`, `INTEGER`, `REAL`, `BLOB`, `ANY`
+   * (`NUMERIC` too when not strict), optionally followed by `NOT NULL`.
+   */
+  readonly columns: Readonly<Record<string, string>>;
+  /**
+   * Column name → value. Every column needs one, except `id` when the table
+   * deduplicates (it stores the event id).
+   */
+  readonly values?: Readonly<Record<string, SqliteValue>>;
+  /** Indexes: a column name, a list of columns, or a {@linkcode SqliteIndex}. */
+  readonly indexes?: ReadonlyArray<string | readonly string[] | SqliteIndex>;
+  /** Deduplicate by event id; the sink's `dedup` when left out. */
+  readonly dedup?: boolean;
+  /**
+   * Further statements run whenever the sink makes sure the table exists
+   * (triggers, views): write them with `IF NOT EXISTS`.
+   */
+  readonly sql?: readonly string[];
+}
+
+/** A set of tables a sink creates at open and routes into (see `siem/schema.ts`). */
+export interface SqliteSchema {
+  /** Table name → definition. */
+  readonly tables: Readonly<Record<string, SqliteTable>>;
+}
+
+/** Options for {@linkcode sqliteSink}. */
+export interface SqliteSinkOptions {
+  /** The database file (created when missing), or `":memory:"`. */
+  database: string;
+  /**
+   * The table each event goes to. A template (`"events_${YEAR}${MONTH}"`)
+   * routes one sink into several tables; a rendered name must match
+   * `[A-Za-z_][A-Za-z0-9_]*`, or the row is dead-lettered. @default {"events"}, or the
+   * schema's only table
+   */
+  table?: Template;
+  /**
+   * Columns of the table(s), as in {@linkcode SqliteTable.columns}. Leave
+   * out (with `values`) for a generic table: `id`, `timestamp` (ISO 8601,
+   * UTC), `host`, `program`, `severity` (0–7), `message`, `fields` (JSON).
+   */
+  columns?: Readonly<Record<string, string>>;
+  /** Column values, as in {@linkcode SqliteTable.values}. */
+  values?: Readonly<Record<string, SqliteValue>>;
+  /** Indexes, as in {@linkcode SqliteTable.indexes}. */
+  indexes?: ReadonlyArray<string | readonly string[] | SqliteIndex>;
+  /**
+   * Several tables with their own columns (instead of `columns`/`values`):
+   * all are created at open; `table` picks one per event, and a name not in
+   * the schema is dead-lettered.
+   */
+  schema?: SqliteSchema;
+  /**
+   * Store each event id once: an `id TEXT` column with a UNIQUE index,
+   * and inserts that skip an id already stored, so a replayed batch is
+   * stored once. Events without an id store NULL and are never skipped.
+   * @default {true}
+   */
+  dedup?: boolean;
+  /**
+   * Where rows that fail (a constraint, a type, a bad table name) go, with
+   * the error and the event as JSON. @default {"sluice_dead_letter"}
+   */
+  deadLetterTable?: string;
+  /** Create tables `STRICT`, so a value of the wrong type is refused (and dead-lettered) rather than stored. @default {true} */
+  strict?: boolean;
+  /** A rendered template equal to this text is stored as NULL (syslog-ng's `null()`); `null` stores text as it is. @default {""} */
+  nullIf?: string | null;
+  /** How long a write waits for another writer's lock before the batch is retried later. @default {5000} */
+  busyTimeoutMs?: number;
+  /** Longest time one transaction runs before it commits and yields to the event loop (the batch then continues in the next one), so a big batch never stalls sockets and timers for long. @default {100} */
+  maxTransactionMs?: number;
+  /** SQLite journal mode. WAL lets readers query while the sink writes. @default {"WAL"} */
+  journalMode?: "WAL" | "DELETE" | "TRUNCATE" | "PERSIST" | "MEMORY" | "OFF";
+  /**
+   * `NORMAL` (with WAL) survives a crash of the process; `FULL` also a
+   * power loss, at the cost of an fsync per commit. @default {"NORMAL"}
+   */
+  synchronous?: "OFF" | "NORMAL" | "FULL" | "EXTRA";
+  /** Page cache size in MiB; a larger cache keeps index inserts fast as tables grow. @default {64} */
+  cacheSizeMb?: number;
+  /** Most events per batch (one transaction). @default {5000} */
+  maxBatch?: number;
+  /** Events queued before sources are held back. @default {20000} */
+  queueSize?: number;
+  /** A name for stats. */
+  name?: string;
+}
+
+/** A {@linkcode Sink} that writes into SQLite. */
+export interface SqliteSink extends Sink {
+  /** The open database, for queries in tests and tools; throws before `open()`. */
+  readonly db: DatabaseSync;
+}
+
+const _IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const _STRICT_TYPE = /^(INT|INTEGER|REAL|TEXT|BLOB|ANY)(\s+NOT\s+NULL)?$/i;
+const _LOOSE_TYPE = /^(INT|INTEGER|REAL|TEXT|BLOB|ANY|NUMERIC)(\s+NOT\s+NULL)?$/i;
+// Result codes (primary) a single row can cause: the rest of the batch can go on.
+const _ROW_CODES = new Set([
+  18, /* TOOBIG */
+  19, /* CONSTRAINT */
+  20, /* MISMATCH */
+  25, /* RANGE */
+]);
+const _BUSY_CODES = new Set([5, /* BUSY */ 6 /* LOCKED */]);
+
+/** Renders an event's time (the parsed timestamp, else the receive time) as ISO 8601 UTC. */
+function _isoTime(e: LogEvent): string {
+  return new Date(e.timestamp ?? e.receivedAt).toISOString();
+}
+
+function _fieldsJson(e: LogEvent): string | null {
+  for (const _ in e.fields) return _json(e.fields);
+  return null;
+}
+
+const _DEFAULT_TABLE: SqliteTable = {
+  columns: {
+    timestamp: "TEXT NOT NULL",
+    host: "TEXT",
+    program: "TEXT",
+    severity: "INTEGER",
+    message: "TEXT NOT NULL",
+    fields: "TEXT",
+  },
+  values: {
+    timestamp: _isoTime,
+    host: "${HOST}",
+    program: "${PROGRAM}",
+    severity: (e) => e.severity ?? null,
+    message: (e) => e.message,
+    fields: _fieldsJson,
+  },
+  indexes: ["timestamp", "host"],
+};
+
+interface _TableDef {
+  name: string;
+  columns: Array<[string, string]>;
+  values: Array<(e: LogEvent) => unknown>;
+  indexes: SqliteIndex[];
+  dedup: boolean;
+  sql: readonly string[];
+}
+
+interface _TableRt {
+  stmt: StatementSync;
+  values: Array<(e: LogEvent) => unknown>;
+  args: unknown[];
+}
+
+/** A problem confined to one row: it is dead-lettered and the batch goes on. */
+class _RowError extends Error {}
+
+/**
+ * Stores each batch in one SQLite transaction (several when one would run
+ * longer than `maxTransactionMs`) and resolves after COMMIT. Creates
+ * missing tables and indexes; never alters an existing table: a table that
+ * lacks a configured column is an error at open (fixed table) or
+ * dead-letters its rows (templated table). Values are always bound
+ * parameters, never spliced into SQL. A row that fails goes to the
+ * dead-letter table inside the same transaction and the rest is stored;
+ * SQLITE_BUSY is waited out up to `busyTimeoutMs`, then the batch is
+ * retried by the engine (deduplication makes that safe).
+ *
+ * Counters: `inserted`, `duplicates`, `dead_lettered`, `busy_retries`.
+ *
+ * @param options Database, table, columns and values, durability.
+ * @returns The sink.
+ * @throws {TypeError} When a column, index or value is missing or invalid.
+ * @throws {RangeError} When a number option is out of range.
+ *
+ * @example Alerts with their own columns
+ * ```ts
+ * import { sqliteSink } from "./sqlite.ts";
+ * const sink = sqliteSink({
+ *   database: "siem.db",
+ *   table: "alerts",
+ *   columns: { timestamp: "TEXT", host: "TEXT", rule: "TEXT", raw: "TEXT" },
+ *   values: { timestamp: "${ISODATE}", host: "${HOST}", rule: "${json.rule}", raw: "${MSG}" },
+ *   indexes: ["timestamp", "host"],
+ * });
+ * ```
+ */
+export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
+  const where = "sqliteSink";
+  if (typeof options?.database !== "string" || options.database === "") {
+    throw new TypeError(`${where}: "database" must be a file path or ":memory:"`);
+  }
+  const strict = options.strict ?? true;
+  const dedup = options.dedup ?? true;
+  const nullIf = options.nullIf === undefined ? "" : options.nullIf;
+  const deadLetter = options.deadLetterTable ?? "sluice_dead_letter";
+  _checkIdent(where, "deadLetterTable", deadLetter);
+  const busyTimeoutMs = _number(where, "busyTimeoutMs", options.busyTimeoutMs, 5000, 0);
+  const maxTxMs = _number(where, "maxTransactionMs", options.maxTransactionMs, 100, 1);
+  const cacheSizeMb = _number(where, "cacheSizeMb", options.cacheSizeMb, 64, 0);
+  const maxBatch = _number(where, "maxBatch", options.maxBatch, 5000, 1);
+  const queueSize = _number(where, "queueSize", options.queueSize, 20_000, 1);
+  const journalMode = options.journalMode ?? "WAL";
+  const synchronous = options.synchronous ?? "NORMAL";
+  if (!["WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"].includes(journalMode)) {
+    throw new TypeError(
+      `${where}: "journalMode" must be WAL, DELETE, TRUNCATE, PERSIST, MEMORY or OFF, got "${journalMode}"`,
+    );
+  }
+  if (!["OFF", "NORMAL", "FULL", "EXTRA"].includes(synchronous)) {
+    throw new TypeError(
+      `${where}: "synchronous" must be OFF, NORMAL, FULL or EXTRA, got "${synchronous}"`,
+    );
+  }
+
+  // Resolve the table definitions once.
+  const defs = new Map<string, _TableDef>();
+  let shared: ((name: string) => _TableDef) | undefined;
+  if (options.schema) {
+    if (options.columns || options.values || options.indexes) {
+      throw new TypeError(
+        `${where}: give either "schema" or "columns"/"values"/"indexes", not both`,
+      );
+    }
+    for (const [name, table] of Object.entries(options.schema.tables)) {
+      _checkIdent(where, `schema.tables.${name}`, name);
+      defs.set(
+        name,
+        _resolveTable(`${where}: schema.tables.${name}`, name, table, dedup, strict, nullIf),
+      );
+    }
+    if (defs.size === 0) throw new TypeError(`${where}: "schema" has no tables`);
+  } else {
+    const table: SqliteTable = options.columns
+      ? {
+        columns: options.columns,
+        ...(options.values ? { values: options.values } : {}),
+        ...(options.indexes ? { indexes: options.indexes } : {}),
+      }
+      : options.values
+      ? (() => {
+        throw new TypeError(`${where}: "values" needs "columns"`);
+      })()
+      : { ..._DEFAULT_TABLE, ...(options.indexes ? { indexes: options.indexes } : {}) };
+    const check = _resolveTable(where, "t", table, dedup, strict, nullIf);
+    shared = (name) => ({ ...check, name });
+  }
+  let tableOption = options.table;
+  if (tableOption === undefined) {
+    if (defs.size > 1) {
+      throw new TypeError(`${where}: "table" is required with a schema of several tables`);
+    }
+    tableOption = defs.size === 1 ? [...defs.keys()][0] as string : "events";
+  }
+  const fixedTable = typeof tableOption === "string" && !tableOption.includes("$")
+    ? tableOption
+    : undefined;
+  if (fixedTable !== undefined) {
+    _checkIdent(where, "table", fixedTable);
+    if (defs.size && !defs.has(fixedTable)) {
+      throw new TypeError(`${where}: "table" "${fixedTable}" is not in the schema`);
+    }
+  }
+  const renderTable = compileTemplate(tableOption);
+
+  let db: DatabaseSync | undefined;
+  let stats: ComponentStats | undefined;
+  let log: Logger | undefined;
+  let deadStmt: StatementSync | undefined;
+  let tables = new Map<string, _TableRt>();
+  // Tables that failed their check in this batch: checked again next batch, since someone may fix them.
+  let refused = new Map<string, string>();
+
+  function defFor(name: string): _TableDef {
+    if (!_IDENT.test(name) || name.length > 128 || /^sqlite_/i.test(name)) {
+      throw new _RowError(`table name "${name.slice(0, 100)}" is not a valid identifier`);
+    }
+    if (shared) return shared(name);
+    const def = defs.get(name);
+    if (!def) throw new _RowError(`table "${name}" is not in the schema`);
+    return def;
+  }
+
+  /** Creates a missing table, its missing indexes and its statements; checks an existing one. */
+  function create(d: DatabaseSync, def: _TableDef): void {
+    const q = _quote(def.name);
+    const existing = d.prepare(`PRAGMA table_info(${q})`).all() as Array<{ name: string }>;
+    if (existing.length === 0) {
+      const cols = def.columns.map(([c, t]) => `${_quote(c)} ${t}`).join(", ");
+      d.exec(`CREATE TABLE IF NOT EXISTS ${q} (${cols})${strict ? " STRICT" : ""}`);
+      log?.info(`created table "${def.name}"`);
+    } else {
+      const have = new Set(existing.map((c) => c.name));
+      const missing = def.columns.map(([c]) => c).filter((c) => !have.has(c));
+      if (missing.length) {
+        throw new _RowError(
+          `table "${def.name}" lacks column(s) ${
+            missing.map((c) => `"${c}"`).join(", ")
+          }; sluice never alters a table: add them (ALTER TABLE ${q} ADD COLUMN …) or write to another table`,
+        );
+      }
+    }
+    for (const index of def.indexes) {
+      const name = _quote(`${def.name}_${index.columns.join("_")}`);
+      d.exec(
+        `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${name} ON ${q} (${
+          index.columns.map(_quote).join(", ")
+        })`,
+      );
+    }
+    for (const statement of def.sql) d.exec(statement);
+  }
+
+  /** Prepares a table's INSERT (after every table its triggers name exists). */
+  function prepareInsert(d: DatabaseSync, def: _TableDef): _TableRt {
+    const q = _quote(def.name);
+    const names = def.columns.map(([c]) => _quote(c)).join(", ");
+    const marks = def.columns.map(() => "?").join(", ");
+    const stmt = d.prepare(
+      `INSERT INTO ${q} (${names}) VALUES (${marks})${
+        def.dedup ? ` ON CONFLICT ("id") DO NOTHING` : ""
+      }`,
+    );
+    return { stmt, values: def.values, args: new Array(def.values.length) };
+  }
+
+  function tableFor(d: DatabaseSync, name: string): _TableRt {
+    let rt = tables.get(name);
+    if (rt) return rt;
+    const known = refused.get(name);
+    if (known !== undefined) throw new _RowError(known);
+    try {
+      const def = defFor(name);
+      create(d, def);
+      rt = prepareInsert(d, def);
+    } catch (err) {
+      // A table that cannot be made ready (a column missing, a UNIQUE index its rows break)
+      // fails its rows; a full disk or a lock fails the batch.
+      if (!_isTableError(err)) throw err;
+      const message = err instanceof _RowError
+        ? err.message
+        : `table "${name.slice(0, 100)}" cannot take rows: ${_message(err)}`;
+      refused.set(name, message);
+      throw new _RowError(message);
+    }
+    tables.set(name, rt);
+    return rt;
+  }
+
+  async function begin(d: DatabaseSync): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+      try {
+        d.exec("BEGIN IMMEDIATE");
+        return;
+      } catch (err) {
+        if (!_BUSY_CODES.has(_code(err)) || Date.now() - started >= busyTimeoutMs) {
+          throw _batchError(err, options.database);
+        }
+        stats?.add("busy_retries");
+        await sleep(Math.min(10 * 2 ** Math.min(attempt, 6), 500));
+      }
+    }
+  }
+
+  return {
+    kind: "sqlite",
+    ...(options.name ? { name: options.name } : {}),
+    maxBatch,
+    queueSize,
+    get db(): DatabaseSync {
+      if (!db) throw new Error(`${where}: the sink is not open`);
+      return db;
+    },
+    open(ctx: SinkContext): Promise<void> {
+      stats = ctx.stats;
+      log = ctx.log;
+      const d = new DatabaseSync(options.database);
+      try {
+        // A short busy timeout covers brief contention (a checkpoint); longer waits are async, in begin().
+        d.exec(`PRAGMA busy_timeout = ${Math.min(busyTimeoutMs, 100)}`);
+        d.exec(`PRAGMA journal_mode = ${journalMode}`);
+        d.exec(`PRAGMA synchronous = ${synchronous}`);
+        d.exec(`PRAGMA cache_size = ${-Math.round(cacheSizeMb * 1024)}`);
+        d.exec(
+          `CREATE TABLE IF NOT EXISTS ${_quote(deadLetter)} (ts TEXT NOT NULL, table_name TEXT, ` +
+            `event_id TEXT, error TEXT NOT NULL, event TEXT NOT NULL)`,
+        );
+        d.exec(
+          `CREATE UNIQUE INDEX IF NOT EXISTS ${_quote(`${deadLetter}_event`)} ON ${
+            _quote(deadLetter)
+          } (table_name, event_id)`,
+        );
+        deadStmt = d.prepare(
+          `INSERT INTO ${_quote(deadLetter)} (ts, table_name, event_id, error, event) ` +
+            `VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, event_id) DO NOTHING`,
+        );
+        // A schema's tables all exist before any INSERT is prepared: triggers may name each other.
+        const eager = defs.size ? [...defs.values()] : fixedTable ? [defFor(fixedTable)] : [];
+        try {
+          for (const def of eager) create(d, def);
+          for (const def of eager) tables.set(def.name, prepareInsert(d, def));
+        } catch (err) {
+          throw new Error(`${where}: ${_message(err)}`);
+        }
+      } catch (err) {
+        d.close();
+        return Promise.reject(err);
+      }
+      db = d;
+      return Promise.resolve();
+    },
+    async write(batch: readonly LogEvent[]): Promise<void> {
+      const d = db;
+      if (!d || !deadStmt) throw new Error(`${where}: write() before open()`);
+      if (batch.length === 0) return;
+      const dead = deadStmt;
+      refused = new Map();
+      const total = { inserted: 0, duplicates: 0, deadLettered: 0 };
+      let i = 0;
+      try {
+        while (i < batch.length) {
+          await begin(d);
+          const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
+          const started = performance.now();
+          for (; i < batch.length; i++) {
+            const e = batch[i] as LogEvent;
+            let name = fixedTable;
+            try {
+              if (name === undefined) name = renderTable(e);
+              const rt = tableFor(d, name);
+              const { values, args } = rt;
+              for (let k = 0; k < values.length; k++) {
+                args[k] = (values[k] as (e: LogEvent) => unknown)(e);
+              }
+              if (rt.stmt.run(...(args as never[])).changes === 0) chunk.duplicates++;
+              else chunk.inserted++;
+            } catch (err) {
+              if (!_isRowError(err)) throw err;
+              const row = dead.run(
+                new Date().toISOString(),
+                name ?? null,
+                e.id ?? null,
+                _message(err),
+                _eventText(e),
+              );
+              if (row.changes) chunk.deadLettered++;
+              else chunk.duplicates++;
+            }
+            if ((i & 255) === 255 && performance.now() - started > maxTxMs) {
+              i++;
+              break;
+            }
+          }
+          d.exec("COMMIT");
+          total.inserted += chunk.inserted;
+          total.duplicates += chunk.duplicates;
+          total.deadLettered += chunk.deadLettered;
+          // Let timers and sockets run between the transactions of a long batch.
+          if (i < batch.length) await sleep(0);
+        }
+      } catch (err) {
+        try {
+          if (d.isTransaction) d.exec("ROLLBACK");
+        } catch {
+          // The rollback failing too leaves SQLite to roll back on the next BEGIN.
+        }
+        // A table may have been created in the rolled-back transaction, or dropped under us.
+        tables = new Map();
+        throw _batchError(err, options.database);
+      } finally {
+        if (stats) {
+          if (total.inserted) stats.add("inserted", total.inserted);
+          if (total.duplicates) stats.add("duplicates", total.duplicates);
+          if (total.deadLettered) {
+            stats.add("dead_lettered", total.deadLettered);
+            stats.errors += total.deadLettered;
+          }
+        }
+      }
+      if (total.deadLettered) {
+        log?.warn(`${total.deadLettered} row(s) went to the dead-letter table "${deadLetter}"`);
+      }
+    },
+    close(): Promise<void> {
+      const d = db;
+      db = undefined;
+      deadStmt = undefined;
+      tables = new Map();
+      if (d) {
+        try {
+          d.exec("PRAGMA optimize");
+        } catch {
+          // Only a hint to the query planner.
+        }
+        d.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+function _resolveTable(
+  where: string,
+  name: string,
+  table: SqliteTable,
+  dedup: boolean,
+  strict: boolean,
+  nullIf: string | null,
+): _TableDef {
+  if (!table || typeof table.columns !== "object" || table.columns === null) {
+    throw new TypeError(`${where}: "columns" must be an object of column name → SQL type`);
+  }
+  const tableDedup = table.dedup ?? dedup;
+  const columns: Array<[string, string]> = [];
+  const values: Array<(e: LogEvent) => unknown> = [];
+  const given = table.values ?? {};
+  for (const column of Object.keys(given)) {
+    if (!(column in table.columns) && !(tableDedup && column === "id")) {
+      throw new TypeError(`${where}: "values" names column "${column}" that "columns" lacks`);
+    }
+  }
+  if (tableDedup && !("id" in table.columns)) {
+    columns.push(["id", "TEXT"]);
+    values.push(given.id === undefined ? _eventId : _compileValue(given.id, nullIf));
+  }
+  for (const [column, type] of Object.entries(table.columns)) {
+    _checkIdent(where, `columns.${column}`, column);
+    if (typeof type !== "string" || !(strict ? _STRICT_TYPE : _LOOSE_TYPE).test(type.trim())) {
+      throw new TypeError(
+        `${where}: column "${column}" has type "${type}", expected TEXT, INTEGER, REAL, BLOB or ANY${
+          strict ? "" : " or NUMERIC"
+        }, optionally NOT NULL`,
+      );
+    }
+    columns.push([column, type.trim().replace(/\s+/g, " ").toUpperCase()]);
+    const value = given[column];
+    if (value === undefined) {
+      if (column === "id" && tableDedup) values.push(_eventId);
+      else throw new TypeError(`${where}: column "${column}" has no entry in "values"`);
+    } else values.push(_compileValue(value, nullIf));
+  }
+  const indexes: SqliteIndex[] = [];
+  if (tableDedup) indexes.push({ columns: ["id"], unique: true });
+  for (const index of table.indexes ?? []) {
+    const spec: SqliteIndex = typeof index === "string"
+      ? { columns: [index] }
+      : Array.isArray(index)
+      ? { columns: index as readonly string[] }
+      : index as SqliteIndex;
+    if (spec.columns.length === 0) throw new TypeError(`${where}: an index has no columns`);
+    for (const c of spec.columns) {
+      if (!columns.some(([name]) => name === c)) {
+        throw new TypeError(`${where}: index on "${c}", which is not a column`);
+      }
+    }
+    indexes.push(spec);
+  }
+  return { name, columns, values, indexes, dedup: tableDedup, sql: table.sql ?? [] };
+}
+
+function _eventId(e: LogEvent): string | null {
+  return e.id ?? null;
+}
+
+function _compileValue(value: SqliteValue, nullIf: string | null): (e: LogEvent) => unknown {
+  if (typeof value === "string") {
+    const render = compileTemplate(value);
+    if (nullIf === null) return render;
+    return (e) => {
+      const text = render(e);
+      return text === nullIf ? null : text;
+    };
+  }
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `sqliteSink: a value must be a template string or a function, got ${typeof value}`,
+    );
+  }
+  return (e) => _bindable(value(e));
+}
+
+function _bindable(v: unknown): unknown {
+  switch (typeof v) {
+    case "string":
+    case "bigint":
+      return v;
+    case "number":
+      return Number.isFinite(v) ? v : null;
+    case "boolean":
+      return v ? 1 : 0;
+    case "undefined":
+      return null;
+    case "object":
+      if (v === null || v instanceof Uint8Array) return v;
+      if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+      return _json(v);
+    default:
+      return String(v);
+  }
+}
+
+function _json(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? x.toString() : x) ?? "null";
+  } catch {
+    return String(v);
+  }
+}
+
+function _eventText(e: LogEvent): string {
+  const out = eventToJson(e);
+  out.RECVD_MS = e.receivedAt;
+  if (e.source !== undefined) out.SOURCE = e.source;
+  return _json(out);
+}
+
+function _code(err: unknown): number {
+  const code = (err as { errcode?: unknown })?.errcode;
+  if (typeof code === "number") return code & 0xff;
+  // exec() errors carry no result code, only SQLite's message.
+  const message = err instanceof Error ? err.message : "";
+  if (message.includes("database is locked")) return 5;
+  if (message.includes("database table is locked")) return 6;
+  return -1;
+}
+
+function _isRowError(err: unknown): boolean {
+  if (err instanceof _RowError) return true;
+  const code = (err as { code?: unknown })?.code;
+  if (code === "ERR_SQLITE_ERROR") return _ROW_CODES.has(_code(err));
+  // Anything else thrown while rendering a row (a value function, a binding) is that row's problem.
+  return code === "ERR_INVALID_ARG_TYPE" || !(err instanceof Error && "errcode" in err);
+}
+
+// What SQLite says when the database itself is in trouble, not one table.
+const _DATABASE_TROUBLE =
+  /database is locked|database table is locked|disk is full|disk I\/O error|readonly database|out of memory|unable to open|malformed|interrupted/i;
+
+/** Whether an error making a table ready is that table's problem (its rows fail) rather than the database's. */
+function _isTableError(err: unknown): boolean {
+  if (err instanceof _RowError) return true;
+  const code = (err as { errcode?: unknown })?.errcode;
+  if (typeof code === "number") return _ROW_CODES.has(code & 0xff) || (code & 0xff) === 1;
+  // exec() errors carry only the message.
+  return !_DATABASE_TROUBLE.test(_message(err));
+}
+
+function _batchError(err: unknown, database: string): Error {
+  if (err instanceof Error && err.message.startsWith("sqliteSink:")) return err;
+  const error = new Error(`sqliteSink: writing to "${database}" failed: ${_message(err)}`, {
+    cause: err,
+  });
+  return error;
+}
+
+function _message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function _quote(ident: string): string {
+  return `"${ident.replaceAll('"', '""')}"`;
+}
+
+function _checkIdent(where: string, option: string, value: string): void {
+  if (typeof value !== "string" || !_IDENT.test(value) || value.length > 128) {
+    throw new TypeError(
+      `${where}: "${option}" must be an identifier ([A-Za-z_][A-Za-z0-9_]*), got "${value}"`,
+    );
+  }
+}
+
+function _number(
+  where: string,
+  option: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(`${where}: "${option}" must be a number, got ${typeof value}`);
+  }
+  if (value < min) {
+    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
+  }
+  return value;
+}

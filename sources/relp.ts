@@ -1,0 +1,740 @@
+/**
+ * A RELP server (the Reliable Event Logging Protocol of rsyslog's imrelp /
+ * omrelp): every message is answered `rsp 200 OK` only once every sink it
+ * reached has written it, so a sender never forgets a message this side has
+ * not stored.
+ *
+ * @module
+ */
+
+import * as nodeTls from "node:tls";
+import type { Socket } from "node:net";
+import type { LogEvent } from "../core/event.ts";
+import {
+  formatRelpOffers,
+  nextTxnr,
+  parseRelpOffers,
+  RELP_VERSION,
+  type RelpFrame,
+  RelpFrameError,
+  RelpFrameParser,
+  unwrapRelpEnvelope,
+} from "../core/relp_frame.ts";
+import {
+  checkTlsServerOptions,
+  loadTlsServer,
+  type TlsPeer,
+  tlsPeer,
+  type TlsServerOptions,
+} from "../core/tls.ts";
+import type { Source, SourceContext } from "../core/types.ts";
+
+/** Options for {@linkcode relpSource}. */
+export interface RelpSourceOptions {
+  /** The port to listen on; `0` picks a free one (see {@linkcode RelpSource.addr}). */
+  port: number;
+  /** The address to listen on. @default {"0.0.0.0"} */
+  host?: string;
+  /**
+   * Most messages of one connection that may wait for their acknowledgement;
+   * while that many wait, the connection is not read (the sender's own
+   * window, 128 in librelp, normally stops it first). @default {1024}
+   */
+  window?: number;
+  /** Largest DATA of one frame in bytes; a larger frame closes the connection. @default {131072} */
+  maxDataBytes?: number;
+  /** Most simultaneous connections; further ones are closed at once and counted. @default {1000} */
+  maxConnections?: number;
+  /**
+   * Restores events sent by a sluice RELP sink: a message wrapped as RFC
+   * 5424 with the `[sluice@32473 id="…"]` element gets its id, host,
+   * program, pid, facility, severity and timestamp back and its original
+   * message (see `unwrapRelpEnvelope` in core/relp_frame.ts). Other
+   * messages are never touched. @default {true}
+   */
+  unwrap?: boolean;
+  /**
+   * How long a closing connection (at `stop()`, after `close` or a protocol
+   * error) waits for the acknowledgements of messages already received,
+   * in ms. Unanswered messages are sent again by the client. @default {5000}
+   */
+  drainTimeoutMs?: number;
+  /** TLS: server certificate, key, and how client certificates are verified. Plain TCP when left out. */
+  tls?: TlsServerOptions;
+  /**
+   * Sets `event.host` to the common name of the verified client
+   * certificate (after unwrapping, so a client cannot claim another host).
+   * Needs `tls` with peerVerify `"required"` or `"optional"`. @default {false}
+   */
+  hostFromCertificate?: boolean;
+  /** A name for stats. */
+  name?: string;
+}
+
+/** A {@linkcode Source} that serves RELP. */
+export interface RelpSource extends Source {
+  /** The address listened on, once started (the real port when `port` was 0). */
+  readonly addr: { hostname: string; port: number } | undefined;
+  /** Connections open right now. */
+  readonly connections: number;
+}
+
+/** One connection, whatever its transport. */
+interface _Stream {
+  /** The next bytes; `null` at the end of the stream. The chunk is valid until the next call. */
+  read(): Promise<Uint8Array | null>;
+  /** Writes all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
+  close(): void;
+  readonly remoteIp: string;
+  readonly peer: TlsPeer | undefined;
+}
+
+const _READ_BUFFER = 256 * 1024;
+
+class _DenoStream implements _Stream {
+  readonly remoteIp: string;
+  readonly peer = undefined;
+  readonly #conn: Deno.Conn;
+  readonly #buffer = new Uint8Array(_READ_BUFFER);
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    this.remoteIp = _ip((conn.remoteAddr as Deno.NetAddr).hostname ?? "");
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    const n = await this.#conn.read(this.#buffer);
+    return n === null ? null : this.#buffer.subarray(0, n);
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) at += await this.#conn.write(bytes.subarray(at));
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** A `node:tls` socket turned into pull reads: it is paused while chunks wait. */
+class _NodeStream implements _Stream {
+  readonly remoteIp: string;
+  readonly peer: TlsPeer | undefined;
+  readonly #socket: nodeTls.TLSSocket;
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(socket: nodeTls.TLSSocket, peer: TlsPeer | undefined) {
+    this.#socket = socket;
+    this.peer = peer;
+    this.remoteIp = _ip(socket.remoteAddress ?? "");
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#bytes += chunk.length;
+      if (this.#bytes >= _READ_BUFFER) socket.pause();
+      this.#notify();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#notify();
+    };
+    socket.on("end", end);
+    socket.on("close", end);
+    socket.on("error", (err: Error) => {
+      this.#error = err;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#bytes = 0;
+    if (this.#socket.isPaused()) this.#socket.resume();
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    const joined = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      joined.set(c, at);
+      at += c.length;
+    }
+    return joined;
+  }
+
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#socket.destroyed) return reject(new Error("connection closed"));
+      this.#socket.write(bytes, (err?: Error | null) => err ? reject(err) : resolve());
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+    this.#ended = true;
+    this.#notify();
+  }
+}
+
+function _ip(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/** Responses of one connection, answered strictly in the order the commands came. */
+interface _Answer {
+  /** The `rsp` frames, ready to write. */
+  text: string;
+  /** Ready to be written (for messages: acknowledged by the pipeline). */
+  done: boolean;
+}
+
+/** One RELP session. */
+class _Session {
+  readonly stream: _Stream;
+  readonly parser: RelpFrameParser;
+  /** The transaction number the next command must carry. */
+  expect = 1;
+  opened = false;
+  /** No further commands are taken (close, protocol error, stop). */
+  closing = false;
+  /** The stream is gone: nothing more is written. */
+  dead = false;
+  /** Messages emitted and not acknowledged yet. */
+  inflight = 0;
+  answers: _Answer[] = [];
+  head = 0;
+  writing: Promise<void> = Promise.resolve();
+  ending: Promise<void> | undefined;
+  #waiters: Array<() => void> = [];
+
+  constructor(stream: _Stream, maxDataBytes: number) {
+    this.stream = stream;
+    this.parser = new RelpFrameParser({ maxDataBytes });
+  }
+
+  /** Answers not written yet. */
+  get unanswered(): number {
+    return this.answers.length - this.head;
+  }
+
+  /** Resolves at the next acknowledgement, close or stop (or after `ms`). */
+  changed(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (ms !== undefined) timer = setTimeout(done, ms);
+      this.#waiters.push(done);
+    });
+  }
+
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Writes every answer that is ready, in order, in one write. */
+  flush(): void {
+    let text = "";
+    while (this.head < this.answers.length) {
+      const answer = this.answers[this.head] as _Answer;
+      if (!answer.done) break;
+      text += answer.text;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.answers.length) {
+      this.answers = this.answers.slice(this.head);
+      this.head = 0;
+    }
+    if (text !== "" && !this.dead) this.send(text);
+    this.notify();
+  }
+
+  send(text: string): void {
+    const bytes = _encoder.encode(text);
+    this.writing = this.writing.then(() => this.dead ? undefined : this.stream.write(bytes))
+      .catch(() => {
+        this.dead = true;
+        this.closing = true;
+        this.stream.close();
+      });
+  }
+
+  /** Queues an answer that is ready now (to a command other than `syslog`). */
+  answer(txnr: number, data: string): void {
+    const text = data === "" ? `${txnr} rsp 0\n` : `${txnr} rsp ${data.length} ${data}\n`;
+    this.answers.push({ text, done: true });
+  }
+}
+
+/** What one read turned into: its events and how many were unwrapped or invalid. */
+interface _Read {
+  events: LogEvent[];
+  /** The whole chunk as text when it is plain ASCII (then byte and string offsets agree). */
+  ascii: string | null | undefined;
+  unwrapped: number;
+  invalid: number;
+}
+
+const _encoder = new TextEncoder();
+const _utf8 = new TextDecoder("utf-8");
+const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
+const _SERVERCLOSE = "0 serverclose 0\n";
+const _OPEN_OK = `200 OK\n${
+  formatRelpOffers([
+    ["relp_version", [RELP_VERSION]],
+    ["relp_software", ["sluice"]],
+    ["commands", ["syslog"]],
+  ])
+}`;
+
+function _positiveInt(who: string, name: string, value: number, min = 1): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`${who}: "${name}" must be an integer of at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * Serves RELP, as rsyslog's `imrelp` does: clients (rsyslog's `omrelp`,
+ * sluice's {@linkcode relpSink}) open a session, send `syslog` commands and
+ * get `rsp 200 OK` for each — here only once the pipeline acknowledged the
+ * message, that is once every sink it reached wrote it durably. Answers go
+ * out in the order the commands came, those of one acknowledged batch in
+ * one write; a client that resends after a broken connection gets its
+ * messages stored again, so give them ids (the sluice sink does) and store
+ * with insert-or-ignore.
+ *
+ * Every read of a connection becomes one batch; `event.message` is the
+ * DATA of the `syslog` command (a syslog line for rsyslog: parse it with a
+ * step), `sourceIp` the peer's address. Messages a sluice {@linkcode relpSink}
+ * wrapped are unwrapped (see `unwrap`). A connection is not read while its
+ * batch waits for the pipeline or `window` messages wait for their
+ * acknowledgement. A frame larger than `maxDataBytes`, a broken frame or a
+ * wrong transaction number is logged and counted; the connection is then
+ * closed (after answering what the pipeline already took) and the server
+ * goes on serving the others.
+ *
+ * Counters: `connections` (gauge), `accepted_connections`,
+ * `rejected_connections`, `connection_errors`, `protocol_errors`,
+ * `oversized_frames`, `unsupported_commands`, `tls_rejected`, `unwrapped`,
+ * `invalid_utf8`, `acknowledged`.
+ *
+ * @param options Port, window, limits and TLS.
+ * @returns The source; `addr` tells the port once started.
+ *
+ * @example Receive RELP on port 2514
+ * ```ts
+ * import { relpSource } from "./relp.ts";
+ * const source = relpSource({ port: 2514, window: 1024, maxDataBytes: 64 * 1024 });
+ * ```
+ *
+ * @example Mutual TLS, the host taken from the client certificate
+ * ```ts
+ * import { relpSource } from "./relp.ts";
+ * const source = relpSource({
+ *   port: 2515,
+ *   tls: { certFile: "server.crt", keyFile: "server.key", caFile: "ca.crt" },
+ *   hostFromCertificate: true,
+ * });
+ * ```
+ */
+export function relpSource(options: RelpSourceOptions): RelpSource {
+  const who = "relpSource";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${who}: options must be an object, got ${options}`);
+  }
+  const port = options.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${who}: "port" must be an integer 0–65535, got ${port}`);
+  }
+  const host = options.host ?? "0.0.0.0";
+  const window = _positiveInt(who, "window", options.window ?? 1024);
+  const maxDataBytes = _positiveInt(who, "maxDataBytes", options.maxDataBytes ?? 131072);
+  if (maxDataBytes > 999_999_999) {
+    throw new RangeError(`${who}: "maxDataBytes" must be at most 999999999, got ${maxDataBytes}`);
+  }
+  const maxConnections = _positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
+  const drainTimeoutMs = _positiveInt(who, "drainTimeoutMs", options.drainTimeoutMs ?? 5000, 0);
+  const unwrap = options.unwrap ?? true;
+  const tls = options.tls;
+  if (tls !== undefined) checkTlsServerOptions(who, tls);
+  const hostFromCertificate = options.hostFromCertificate ?? false;
+  if (hostFromCertificate && (tls === undefined || (tls.peerVerify ?? "required") === "none")) {
+    throw new TypeError(
+      `${who}: "hostFromCertificate" needs "tls" with peerVerify "required" or "optional"`,
+    );
+  }
+
+  let addr: { hostname: string; port: number } | undefined;
+  let stopping = false;
+  let listener: Deno.TcpListener | undefined;
+  let server: nodeTls.Server | undefined;
+  const rawSockets = new Set<Socket>();
+  const sessions = new Set<_Session>();
+  const loops = new Set<Promise<void>>();
+  let acceptLoop: Promise<void> | undefined;
+  let warned = 0;
+
+  const warn = (ctx: SourceContext, message: string, extra: Record<string, unknown>) => {
+    // A misbehaving peer that reconnects in a loop must not flood the log.
+    if (warned++ % 1000 === 0) ctx.log.warn(message, extra);
+  };
+
+  const protocolError = (ctx: SourceContext, s: _Session, message: string, code = "") => {
+    s.closing = true;
+    ctx.stats.errors++;
+    ctx.stats.add(code === "too-large" ? "oversized_frames" : "protocol_errors");
+    warn(ctx, `closing a RELP connection: ${message}`, { peer: s.stream.remoteIp });
+  };
+
+  const makeEvent = (
+    s: _Session,
+    read: _Read,
+    chunk: Uint8Array,
+    data: Uint8Array,
+    now: number,
+  ) => {
+    let message: string | undefined;
+    let invalid = false;
+    if (data.buffer === chunk.buffer) {
+      // Decoding the read once and slicing it beats one decoder call per message.
+      if (read.ascii === undefined) {
+        const text = _utf8.decode(chunk);
+        read.ascii = text.length === chunk.length && text.indexOf("\uFFFD") < 0 ? text : null;
+      }
+      if (read.ascii !== null) {
+        const at = data.byteOffset - chunk.byteOffset;
+        message = read.ascii.slice(at, at + data.length);
+      }
+    }
+    if (message === undefined) {
+      try {
+        message = _utf8Fatal.decode(data);
+      } catch {
+        message = _utf8.decode(data);
+        invalid = true;
+      }
+    }
+    const peer = s.stream.peer;
+    const event: LogEvent = {
+      message,
+      fields: peer ? { tls: { ...peer } } : {},
+      receivedAt: now,
+      sourceIp: s.stream.remoteIp,
+    };
+    if (invalid) {
+      event.fields["sluice_invalid_utf8"] = true;
+      read.invalid++;
+    } else if (unwrap && unwrapRelpEnvelope(event)) {
+      read.unwrapped++;
+    }
+    if (peer && hostFromCertificate) event.host = peer.peer_cn;
+    read.events.push(event);
+  };
+
+  const open = (ctx: SourceContext, s: _Session, frame: RelpFrame) => {
+    if (s.opened) {
+      s.answer(frame.txnr, "200 connection already open - ignored");
+      return;
+    }
+    const offers = parseRelpOffers(_utf8.decode(frame.data));
+    const version = offers.get("relp_version")?.[0];
+    if (version === undefined || !/^\d+$/.test(version)) {
+      s.answer(frame.txnr, "500 relp_version offer missing");
+      protocolError(ctx, s, "the open command has no relp_version offer");
+      return;
+    }
+    if (!(offers.get("commands") ?? []).includes("syslog")) {
+      s.answer(frame.txnr, "500 required command not supported by client");
+      protocolError(ctx, s, "the client does not offer the syslog command");
+      return;
+    }
+    s.answer(frame.txnr, _OPEN_OK);
+    s.opened = true;
+  };
+
+  /** Handles the frames of one read: answers commands, emits the messages as one batch. */
+  const handle = async (
+    ctx: SourceContext,
+    s: _Session,
+    chunk: Uint8Array,
+    frames: RelpFrame[],
+  ) => {
+    const read: _Read = { events: [], ascii: undefined, unwrapped: 0, invalid: 0 };
+    const events = read.events;
+    const pending: _Answer[] = [];
+    let current: _Answer | undefined;
+    const now = Date.now();
+    for (const frame of frames) {
+      if (s.closing) break;
+      if (frame.txnr === 0) continue; // hints need no answer
+      if (frame.txnr !== s.expect) {
+        protocolError(ctx, s, `expected transaction number ${s.expect}, got ${frame.txnr}`);
+        break;
+      }
+      s.expect = nextTxnr(s.expect);
+      if (frame.command === "syslog") {
+        if (!s.opened) {
+          protocolError(ctx, s, "syslog command before open");
+          break;
+        }
+        makeEvent(s, read, chunk, frame.data, now);
+        if (!current) {
+          current = { text: "", done: false };
+          s.answers.push(current);
+          pending.push(current);
+        }
+        current.text += `${frame.txnr} rsp 6 200 OK\n`;
+        continue;
+      }
+      current = undefined;
+      if (frame.command === "open") open(ctx, s, frame);
+      else if (frame.command === "close") {
+        s.answer(frame.txnr, "");
+        s.closing = true;
+      } else {
+        s.answer(frame.txnr, "500 command not supported");
+        ctx.stats.add("unsupported_commands");
+      }
+    }
+    const n = events.length;
+    if (read.unwrapped) ctx.stats.add("unwrapped", read.unwrapped);
+    if (read.invalid) ctx.stats.add("invalid_utf8", read.invalid);
+    if (n > 0) {
+      s.inflight += n;
+      ctx.stats.received += n;
+      await ctx.emit(events, () => {
+        for (const answer of pending) answer.done = true;
+        s.inflight -= n;
+        ctx.stats.add("acknowledged", n);
+        s.flush();
+      });
+    }
+    s.flush();
+  };
+
+  /** Answers what is acknowledged in time, says `serverclose`, closes. Idempotent. */
+  const end = (s: _Session): Promise<void> => {
+    s.ending ??= (async () => {
+      s.closing = true;
+      s.notify();
+      const deadline = Date.now() + drainTimeoutMs;
+      while (s.unanswered > 0 && !s.dead) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await s.changed(left);
+      }
+      if (!s.dead) s.send(_SERVERCLOSE);
+      await s.writing;
+      s.dead = true;
+      s.stream.close();
+    })();
+    return s.ending;
+  };
+
+  const serve = async (ctx: SourceContext, stream: _Stream): Promise<void> => {
+    const s = new _Session(stream, maxDataBytes);
+    sessions.add(s);
+    ctx.stats.set("connections", sessions.size);
+    ctx.stats.add("accepted_connections");
+    try {
+      while (!s.closing && !stopping) {
+        while (s.inflight >= window && !s.closing) await s.changed();
+        if (s.closing) break;
+        const chunk = await stream.read();
+        if (chunk === null) {
+          // The client is gone: answers still pending would reach nobody.
+          s.dead = true;
+          break;
+        }
+        // Data read while stopping is dropped unanswered: the client sends it again.
+        if (stopping) break;
+        let frames: RelpFrame[];
+        try {
+          frames = s.parser.push(chunk);
+        } catch (err) {
+          if (!(err instanceof RelpFrameError)) throw err;
+          protocolError(ctx, s, err.message, err.code);
+          frames = [];
+        }
+        await handle(ctx, s, chunk, frames);
+      }
+    } catch (err) {
+      if (!stopping && !s.dead) {
+        ctx.stats.add("connection_errors");
+        ctx.log.debug("RELP connection failed", { peer: stream.remoteIp, error: String(err) });
+      }
+      s.dead = true;
+    } finally {
+      await end(s);
+      sessions.delete(s);
+      ctx.stats.set("connections", sessions.size);
+    }
+  };
+
+  const track = (ctx: SourceContext, stream: _Stream) => {
+    if (stopping || sessions.size >= maxConnections) {
+      stream.close();
+      if (!stopping) {
+        ctx.stats.errors++;
+        ctx.stats.add("rejected_connections");
+        warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
+          peer: stream.remoteIp,
+        });
+      }
+      return;
+    }
+    const loop = serve(ctx, stream);
+    loops.add(loop);
+    loop.finally(() => loops.delete(loop));
+  };
+
+  const acceptDeno = async (ctx: SourceContext, l: Deno.TcpListener) => {
+    while (!stopping) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await l.accept();
+      } catch (err) {
+        if (stopping) return;
+        ctx.stats.errors++;
+        ctx.log.error("accept failed", { error: String(err) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // not a TCP connection
+      }
+      track(ctx, new _DenoStream(conn));
+    }
+  };
+
+  const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
+    const loaded = await loadTlsServer(who, config);
+    const verify = loaded.peerVerify;
+    const srv = nodeTls.createServer({
+      cert: loaded.cert,
+      key: loaded.key,
+      ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),
+      requestCert: verify !== "none",
+      rejectUnauthorized: verify === "required",
+      handshakeTimeout: 60_000,
+    });
+    srv.on("connection", (socket: Socket) => {
+      rawSockets.add(socket);
+      socket.on("close", () => rawSockets.delete(socket));
+      if (stopping) socket.destroy();
+    });
+    srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
+      let peer: TlsPeer | undefined;
+      if (verify !== "none") {
+        const cert = socket.getPeerCertificate();
+        const presented = cert !== null && typeof cert === "object" &&
+          Object.keys(cert).length > 0;
+        if (presented && !socket.authorized) {
+          ctx.stats.errors++;
+          ctx.stats.add("tls_rejected");
+          warn(ctx, "refusing a client certificate", {
+            peer: _ip(socket.remoteAddress ?? ""),
+            error: String(socket.authorizationError),
+          });
+          socket.destroy();
+          return;
+        }
+        if (presented) peer = tlsPeer(cert);
+      }
+      socket.setNoDelay(true);
+      track(ctx, new _NodeStream(socket, peer));
+    });
+    srv.on("tlsClientError", (err: Error, socket: nodeTls.TLSSocket) => {
+      if (stopping) return;
+      ctx.stats.errors++;
+      ctx.stats.add("tls_rejected");
+      warn(ctx, "TLS handshake failed", {
+        peer: _ip(socket?.remoteAddress ?? ""),
+        error: err.message,
+      });
+    });
+    srv.on("error", (err: Error) => {
+      if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+    server = srv;
+    const a = srv.address();
+    if (a && typeof a === "object") addr = { hostname: _ip(a.address), port: a.port };
+  };
+
+  const source: RelpSource = {
+    kind: "relp",
+    ...(options.name ? { name: options.name } : {}),
+    get addr() {
+      return addr;
+    },
+    get connections() {
+      return sessions.size;
+    },
+    async start(ctx) {
+      stopping = false;
+      if (tls) {
+        await startTls(ctx, tls);
+      } else {
+        const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+        listener = l;
+        const a = l.addr as Deno.NetAddr;
+        addr = { hostname: a.hostname, port: a.port };
+        acceptLoop = acceptDeno(ctx, l);
+      }
+    },
+    async stop() {
+      stopping = true;
+      try {
+        listener?.close();
+      } catch {
+        // already closed
+      }
+      listener = undefined;
+      await acceptLoop;
+      const srv = server;
+      server = undefined;
+      const closed = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : undefined;
+      await Promise.all([...sessions].map(end));
+      await Promise.all(loops);
+      // What is left are sockets still in their TLS handshake.
+      for (const socket of rawSockets) socket.destroy();
+      await closed;
+    },
+  };
+  return source;
+}

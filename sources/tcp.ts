@@ -1,0 +1,576 @@
+/**
+ * A TCP (and TLS, and mutual TLS) listener that frames each connection as
+ * newline-delimited or RFC 6587 octet-counted messages.
+ *
+ * @module
+ */
+
+import type * as nodeTls from "node:tls";
+import type { Socket } from "node:net";
+import type { LogEvent } from "../core/event.ts";
+import { LINE_INVALID_UTF8, LINE_TRUNCATED } from "../core/framing.ts";
+import { type FramedMessages, type Framing, StreamFramer } from "../core/octet_framing.ts";
+import {
+  checkTlsServerOptions,
+  loadTlsServer,
+  type TlsPeer,
+  tlsPeer,
+  type TlsServerOptions,
+} from "../core/tls.ts";
+import type { Source, SourceContext } from "../core/types.ts";
+
+/** Options for {@linkcode tcpSource}. */
+export interface TcpSourceOptions {
+  /** The port to listen on; `0` picks a free one (see {@linkcode TcpSource.addr}). */
+  port: number;
+  /** The address to listen on. @default {"0.0.0.0"} */
+  host?: string;
+  /**
+   * How each connection is framed. `"auto"` decides per connection on its
+   * first byte, like syslog-ng's `transport(auto)`: a digit 1–9 means RFC
+   * 6587 octet counting (`LEN SP MSG`), anything else newline framing.
+   * @default {"auto"}
+   */
+  framing?: Framing;
+  /** Longest message in bytes; longer ones are cut, flagged `sluice_truncated` and counted. @default {65536} */
+  maxMessageBytes?: number;
+  /** Most simultaneous connections; further ones are closed at once and counted. @default {1000} */
+  maxConnections?: number;
+  /**
+   * Closes a connection that sent nothing for this long, in ms (time spent
+   * waiting for the pipeline does not count); `0` never does.
+   * @default {0}
+   */
+  idleTimeoutMs?: number;
+  /** Largest read per system call in bytes; a connection's buffer grows up to it when reads fill it. @default {262144} */
+  readBufferBytes?: number;
+  /** TLS: server certificate, key, and how client certificates are verified. Plain TCP when left out. */
+  tls?: TlsServerOptions;
+  /**
+   * Sets `event.host` to the common name of the verified client
+   * certificate, so one client cannot log in another's name. Needs `tls`
+   * with `peerVerify` `"required"` (or `"optional"`, where clients without
+   * a certificate keep whatever host a parser finds). @default {false}
+   */
+  hostFromCertificate?: boolean;
+  /** A name for stats. */
+  name?: string;
+}
+
+/** A {@linkcode Source} that listens on a TCP port. */
+export interface TcpSource extends Source {
+  /** The address listened on, once started (the real port when `port` was 0). */
+  readonly addr: { hostname: string; port: number } | undefined;
+  /** Connections open right now. */
+  readonly connections: number;
+}
+
+/** One connection, whatever its transport. */
+interface _Stream {
+  /** The next bytes; `null` at the end of the stream. The chunk is valid until the next call. */
+  read(): Promise<Uint8Array | null>;
+  /** Closes; `graceful` after the peer's end of stream (TLS then sends its close_notify). */
+  close(graceful?: boolean): void;
+  readonly remoteIp: string;
+  readonly peer: TlsPeer | undefined;
+}
+
+interface _Connection {
+  stream: _Stream;
+  last: number;
+  busy: boolean;
+  timedOut: boolean;
+}
+
+const _MIN_BUFFER = 16 * 1024;
+
+/** A `Deno.Conn` read with `conn.read()` into a buffer that grows while reads fill it. */
+class _DenoStream implements _Stream {
+  readonly remoteIp: string;
+  readonly peer = undefined;
+  readonly #conn: Deno.Conn;
+  readonly #max: number;
+  #buffer: Uint8Array;
+
+  constructor(conn: Deno.Conn, max: number) {
+    this.#conn = conn;
+    this.#max = max;
+    this.#buffer = new Uint8Array(Math.min(_MIN_BUFFER, max));
+    this.remoteIp = _ip((conn.remoteAddr as Deno.NetAddr).hostname ?? "");
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    const buffer = this.#buffer;
+    const n = await this.#conn.read(buffer);
+    if (n === null) return null;
+    if (n === buffer.length && buffer.length < this.#max) {
+      // The chunk still points into the old buffer, so the next read gets a new one.
+      this.#buffer = new Uint8Array(Math.min(this.#max, buffer.length * 4));
+    }
+    return buffer.subarray(0, n);
+  }
+
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** A `node:tls` socket turned into pull reads: it is paused while chunks wait. */
+class _NodeStream implements _Stream {
+  readonly remoteIp: string;
+  readonly peer: TlsPeer | undefined;
+  readonly #socket: nodeTls.TLSSocket;
+  readonly #max: number;
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(socket: nodeTls.TLSSocket, peer: TlsPeer | undefined, max: number) {
+    this.#socket = socket;
+    this.#max = max;
+    this.peer = peer;
+    this.remoteIp = _ip(socket.remoteAddress ?? "");
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#bytes += chunk.length;
+      if (this.#bytes >= this.#max) socket.pause();
+      this.#notify();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on("error", (err: Error) => {
+      this.#error = err;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#bytes = 0;
+    // Keep reading into the queue while this chunk is framed and emitted;
+    // the queue pauses the socket again once it holds a buffer's worth.
+    if (this.#socket.isPaused()) this.#socket.resume();
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    const joined = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      joined.set(c, at);
+      at += c.length;
+    }
+    return joined;
+  }
+
+  close(graceful = false): void {
+    if (graceful) this.#socket.end();
+    else this.#socket.destroy();
+    this.#ended = true;
+    this.#notify();
+  }
+}
+
+function _ip(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+function _positiveInt(who: string, name: string, value: number, min = 1): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(
+      `${who}: "${name}" must be an integer of at least ${min}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Listens on a TCP port and emits one event per message: `message` is the
+ * message without its framing, `sourceIp` (`SOURCEIP`) the peer's address.
+ * Each connection is framed on its own (`framing: "auto"` detects newline
+ * or octet counting per connection). Every read becomes one batch, and a
+ * connection is not read again until the pipeline accepted that batch, so a
+ * slow pipeline slows the sender through TCP itself. TCP has no
+ * application-level acknowledgement: what the sender wrote before a crash
+ * of this process may be lost (use RELP for end-to-end acknowledgements).
+ *
+ * With `tls`, connections are TLS (on `node:tls`, which can ask for client
+ * certificates). A verified client certificate is stored as
+ * `event.fields.tls = { peer_cn, peer_subject, fingerprint }` (see
+ * {@linkcode TlsPeer}); `hostFromCertificate` also sets `event.host` from it.
+ *
+ * Counters: `connections` (gauge), `accepted_connections`,
+ * `rejected_connections` (over `maxConnections`), `tls_rejected`,
+ * `idle_timeouts`, `framing_errors`, `connection_errors`, `truncated`,
+ * `invalid_utf8`. Cut and invalid messages carry `sluice_truncated` /
+ * `sluice_invalid_utf8` fields.
+ *
+ * @param options Port, framing, limits and TLS.
+ * @returns The source; `addr` tells the port once started.
+ *
+ * @example Receive JSON lines on port 5514
+ * ```ts
+ * import { tcpSource } from "./tcp.ts";
+ * const source = tcpSource({ port: 5514, maxConnections: 100, idleTimeoutMs: 600_000 });
+ * ```
+ *
+ * @example Mutual TLS, the host taken from the client certificate
+ * ```ts
+ * import { tcpSource } from "./tcp.ts";
+ * const source = tcpSource({
+ *   port: 6514,
+ *   tls: { certFile: "server.crt", keyFile: "server.key", caFile: "ca.crt", peerVerify: "required" },
+ *   hostFromCertificate: true,
+ * });
+ * ```
+ */
+export function tcpSource(options: TcpSourceOptions): TcpSource {
+  const who = "tcpSource";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${who}: options must be an object, got ${options}`);
+  }
+  const port = options.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${who}: "port" must be an integer 0–65535, got ${port}`);
+  }
+  const host = options.host ?? "0.0.0.0";
+  const framing = options.framing ?? "auto";
+  const maxMessageBytes = _positiveInt(who, "maxMessageBytes", options.maxMessageBytes ?? 65536);
+  const maxConnections = _positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
+  const idleTimeoutMs = _positiveInt(who, "idleTimeoutMs", options.idleTimeoutMs ?? 0, 0);
+  const readBufferBytes = _positiveInt(
+    who,
+    "readBufferBytes",
+    options.readBufferBytes ?? 262144,
+    1024,
+  );
+  // Constructing a framer checks the framing option.
+  new StreamFramer({ framing, maxMessageBytes });
+  const tls = options.tls;
+  if (tls !== undefined) checkTlsServerOptions(who, tls);
+  const hostFromCertificate = options.hostFromCertificate ?? false;
+  if (hostFromCertificate && (tls === undefined || (tls.peerVerify ?? "required") === "none")) {
+    throw new TypeError(
+      `${who}: "hostFromCertificate" needs "tls" with peerVerify "required" or "optional"`,
+    );
+  }
+
+  let addr: { hostname: string; port: number } | undefined;
+  let stopping = false;
+  let listener: Deno.Listener | undefined;
+  let server: nodeTls.Server | undefined;
+  const rawSockets = new Set<Socket>();
+  const open = new Set<_Connection>();
+  const loops = new Set<Promise<void>>();
+  let acceptLoop: Promise<void> | undefined;
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+  let warned = 0;
+
+  const warn = (ctx: SourceContext, message: string, extra: Record<string, unknown>) => {
+    // The first of every thousand problems is logged: a flood of bad clients must not flood the log.
+    if (warned++ % 1000 === 0) ctx.log.warn(message, extra);
+  };
+
+  const emitFramed = async (
+    ctx: SourceContext,
+    framed: FramedMessages,
+    stream: _Stream,
+  ): Promise<void> => {
+    const messages = framed.messages;
+    const n = messages.length;
+    if (n === 0) return;
+    const now = Date.now();
+    const name = ctx.name;
+    const ip = stream.remoteIp;
+    const peer = stream.peer;
+    const batch: LogEvent[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const event: LogEvent = {
+        message: messages[i] as string,
+        fields: peer ? { tls: { ...peer } } : {},
+        receivedAt: now,
+        sourceIp: ip,
+        // Set here so the engine does not add the property to every event (one object shape).
+        source: name,
+      };
+      if (peer && hostFromCertificate) event.host = peer.peer_cn;
+      batch[i] = event;
+    }
+    const flags = framed.flags;
+    if (flags) {
+      for (let i = 0; i < n; i++) {
+        const flag = flags[i] ?? 0;
+        if (!flag) continue;
+        const fields = (batch[i] as LogEvent).fields;
+        if (flag & LINE_TRUNCATED) {
+          fields["sluice_truncated"] = true;
+          ctx.stats.add("truncated");
+        }
+        if (flag & LINE_INVALID_UTF8) {
+          fields["sluice_invalid_utf8"] = true;
+          ctx.stats.add("invalid_utf8");
+        }
+      }
+    }
+    ctx.stats.received += n;
+    await ctx.emit(batch);
+  };
+
+  const serve = async (ctx: SourceContext, stream: _Stream): Promise<void> => {
+    const conn: _Connection = { stream, last: Date.now(), busy: false, timedOut: false };
+    open.add(conn);
+    ctx.stats.set("connections", open.size);
+    ctx.stats.add("accepted_connections");
+    const framer = new StreamFramer({ framing, maxMessageBytes });
+    let graceful = false;
+    try {
+      while (!stopping) {
+        const chunk = await stream.read();
+        if (chunk === null) {
+          await emitFramed(ctx, _flushed(ctx, framer, stream, warn), stream);
+          graceful = true;
+          break;
+        }
+        conn.last = Date.now();
+        const framed = framer.push(chunk);
+        conn.busy = true;
+        await emitFramed(ctx, framed, stream);
+        conn.busy = false;
+        conn.last = Date.now();
+        if (framed.error) {
+          ctx.stats.errors++;
+          ctx.stats.add("framing_errors");
+          warn(ctx, "closing a connection that broke its framing", {
+            peer: stream.remoteIp,
+            error: framed.error,
+          });
+          break;
+        }
+      }
+    } catch (err) {
+      if (conn.timedOut && !stopping) {
+        await emitFramed(ctx, _flushed(ctx, framer, stream, warn), stream).catch(() => {});
+      } else if (!stopping) {
+        ctx.stats.add("connection_errors");
+        ctx.log.debug("connection failed", { peer: stream.remoteIp, error: String(err) });
+      }
+    } finally {
+      stream.close(graceful && !stopping);
+      open.delete(conn);
+      ctx.stats.set("connections", open.size);
+    }
+  };
+
+  const track = (ctx: SourceContext, stream: _Stream) => {
+    if (stopping || open.size >= maxConnections) {
+      stream.close();
+      if (!stopping) {
+        ctx.stats.errors++;
+        ctx.stats.add("rejected_connections");
+        warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
+          peer: stream.remoteIp,
+        });
+      }
+      return;
+    }
+    const loop = serve(ctx, stream);
+    loops.add(loop);
+    loop.finally(() => loops.delete(loop));
+  };
+
+  const acceptDeno = async (ctx: SourceContext, l: Deno.Listener) => {
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await l.accept();
+      } catch (err) {
+        if (stopping) return;
+        ctx.stats.errors++;
+        ctx.log.error("accept failed", { error: String(err) });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      track(ctx, new _DenoStream(conn, readBufferBytes));
+    }
+  };
+
+  const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
+    const loaded = await loadTlsServer(who, config);
+    const verify = loaded.peerVerify;
+    // Loaded only here: plain TCP listeners do without the Node compatibility layer's TLS.
+    const { createServer } = await import("node:tls");
+    const srv = createServer({
+      cert: loaded.cert,
+      key: loaded.key,
+      ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),
+      requestCert: verify !== "none",
+      rejectUnauthorized: verify === "required",
+      handshakeTimeout: idleTimeoutMs > 0 ? Math.min(idleTimeoutMs, 60_000) : 60_000,
+    });
+    srv.on("connection", (socket: Socket) => {
+      if (stopping) {
+        socket.destroy();
+        return;
+      }
+      // Counted before the handshake, so clients that never finish one cannot pile up.
+      if (rawSockets.size >= maxConnections) {
+        socket.destroy();
+        ctx.stats.errors++;
+        ctx.stats.add("rejected_connections");
+        warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
+          peer: _ip(socket.remoteAddress ?? ""),
+        });
+        return;
+      }
+      rawSockets.add(socket);
+      socket.on("close", () => rawSockets.delete(socket));
+    });
+    srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
+      let peer: TlsPeer | undefined;
+      if (verify !== "none") {
+        const cert = socket.getPeerCertificate();
+        const presented = cert !== null && typeof cert === "object" &&
+          Object.keys(cert).length > 0;
+        if (presented && !socket.authorized) {
+          ctx.stats.errors++;
+          ctx.stats.add("tls_rejected");
+          warn(ctx, "refusing a client certificate", {
+            peer: _ip(socket.remoteAddress ?? ""),
+            error: String(socket.authorizationError),
+          });
+          socket.destroy();
+          return;
+        }
+        if (presented) peer = tlsPeer(cert);
+      }
+      track(ctx, new _NodeStream(socket, peer, readBufferBytes));
+    });
+    srv.on("tlsClientError", (err: Error & { code?: string }, socket: nodeTls.TLSSocket) => {
+      const peer = _ip(socket?.remoteAddress ?? "");
+      // After a handshake timeout the socket is not always closed for us.
+      socket?.destroy();
+      if (stopping) return;
+      if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(err.message)) {
+        ctx.stats.add("idle_timeouts");
+        return;
+      }
+      ctx.stats.errors++;
+      ctx.stats.add("tls_rejected");
+      warn(ctx, "TLS handshake failed", { peer, error: err.message });
+    });
+    srv.on("error", (err: Error) => {
+      if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+    server = srv;
+    const a = srv.address();
+    if (a && typeof a === "object") addr = { hostname: _ip(a.address), port: a.port };
+  };
+
+  const sweep = (ctx: SourceContext) => {
+    const now = Date.now();
+    for (const conn of open) {
+      if (!conn.busy && !conn.timedOut && now - conn.last >= idleTimeoutMs) {
+        conn.timedOut = true;
+        conn.stream.close();
+        ctx.stats.add("idle_timeouts");
+      }
+    }
+  };
+
+  const source: TcpSource = {
+    kind: "tcp",
+    ...(options.name ? { name: options.name } : {}),
+    get addr() {
+      return addr;
+    },
+    get connections() {
+      return open.size;
+    },
+    async start(ctx) {
+      stopping = false;
+      if (tls) {
+        await startTls(ctx, tls);
+      } else {
+        const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+        listener = l;
+        const a = l.addr as Deno.NetAddr;
+        addr = { hostname: a.hostname, port: a.port };
+        acceptLoop = acceptDeno(ctx, l);
+      }
+      if (idleTimeoutMs > 0) {
+        sweeper = setInterval(
+          () => sweep(ctx),
+          Math.max(10, Math.min(1000, Math.floor(idleTimeoutMs / 4))),
+        );
+      }
+    },
+    async stop() {
+      stopping = true;
+      if (sweeper !== undefined) clearInterval(sweeper);
+      sweeper = undefined;
+      try {
+        listener?.close();
+      } catch {
+        // already closed
+      }
+      listener = undefined;
+      await acceptLoop;
+      const srv = server;
+      server = undefined;
+      const closed = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : undefined;
+      for (const socket of rawSockets) socket.destroy();
+      for (const conn of open) conn.stream.close();
+      await Promise.all(loops);
+      await closed;
+    },
+  };
+  return source;
+}
+
+function _flushed(
+  ctx: SourceContext,
+  framer: StreamFramer,
+  stream: _Stream,
+  warn: (ctx: SourceContext, message: string, extra: Record<string, unknown>) => void,
+): FramedMessages {
+  const framed = framer.flush();
+  if (framed.error) {
+    ctx.stats.errors++;
+    ctx.stats.add("framing_errors");
+    warn(ctx, "a connection ended inside a frame", {
+      peer: stream.remoteIp,
+      error: framed.error,
+    });
+  }
+  return framed;
+}

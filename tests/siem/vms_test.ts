@@ -1,0 +1,148 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { createEvent, createLogger, definePipeline, Engine, type LogEvent } from "../../mod.ts";
+import { categorize } from "../../siem/categorize.ts";
+import { siemSqliteSink } from "../../siem/schema.ts";
+import { vmsSink } from "../../siem/vms.ts";
+import { sinkConformance } from "../conformance/suites.ts";
+import { manualSource } from "../fixtures/components.ts";
+
+const quiet = createLogger("silent");
+
+interface VmRow {
+  host: string;
+  first_seen: string;
+  last_seen: string;
+  source_ip: string | null;
+  heartbeats: number;
+  services?: string | null;
+}
+
+function rows(database: string): VmRow[] {
+  const db = new DatabaseSync(database, { readOnly: true });
+  try {
+    return db.prepare("SELECT * FROM vms ORDER BY host").all() as unknown as VmRow[];
+  } finally {
+    db.close();
+  }
+}
+
+async function withEngine(
+  database: string,
+  drive: (emit: (batch: LogEvent[]) => Promise<void>) => Promise<void>,
+  store = true,
+) {
+  const src = manualSource("net");
+  const engine = new Engine(
+    definePipeline({
+      paths: [{
+        from: [src],
+        steps: [categorize()],
+        to: store ? [siemSqliteSink({ database }), vmsSink({ database })] : [vmsSink({ database })],
+      }],
+    }),
+    { logger: quiet },
+  );
+  await engine.start();
+  try {
+    await drive((batch) => new Promise<void>((resolve) => void src.emit(batch, resolve)));
+  } finally {
+    await engine.stop();
+  }
+}
+
+const at = (ms: number, message: string, init: Parameters<typeof createEvent>[1] = {}) => {
+  const e = createEvent(message, init);
+  e.receivedAt = ms;
+  return e;
+};
+
+Deno.test("vmsSink() keeps one row per host from any event, with first and last seen", async () => {
+  const dir = await Deno.makeTempDir();
+  const database = `${dir}/siem.db`;
+  try {
+    await withEngine(database, async (emit) => {
+      await emit([
+        at(Date.UTC(2026, 0, 1, 10), "Failed password for root from 203.0.113.9 port 1 ssh2", {
+          host: "vm-1",
+          program: "sshd",
+          sourceIp: "10.0.0.11",
+          fields: { sshd: { outcome: "failure", user: "root", src_ip: "203.0.113.9" } },
+        }),
+        at(Date.UTC(2026, 0, 1, 9), "kernel: eth0 up", { host: "vm-2", program: "kernel" }),
+        at(Date.UTC(2026, 0, 1, 11), '{"rule":"X","host":"vm-1"}', {
+          fields: { json: { rule: "X", host: "vm-1", severity: "high" } },
+        }),
+        at(Date.UTC(2026, 0, 1, 8), "no host here"),
+        // The host watch speaks about vm-2; that is no sign of life.
+        at(Date.UTC(2026, 0, 1, 23), '{"rule":"host_silent","host":"vm-2"}', {
+          host: "vm-2",
+          program: "sluice-hostwatch",
+          fields: { json: { rule: "host_silent", host: "vm-2" }, category: "alerts" },
+        }),
+      ]);
+      await emit([
+        at(Date.UTC(2026, 0, 1, 7), "late replay", { host: "vm-1", program: "cron" }),
+        at(Date.UTC(2026, 0, 1, 12), "later", { host: "vm-2", program: "kernel" }),
+      ]);
+    });
+    const vms = rows(database);
+    assert.deepEqual(vms.map((r) => r.host), ["vm-1", "vm-2"]);
+    const [one, two] = vms as [VmRow, VmRow];
+    assert.equal(one.first_seen, "2026-01-01T07:00:00.000Z");
+    // The late replay does not move last_seen back.
+    assert.equal(one.last_seen, "2026-01-01T11:00:00.000Z");
+    assert.equal(one.source_ip, "10.0.0.11");
+    assert.equal(two.first_seen, "2026-01-01T09:00:00.000Z");
+    assert.equal(two.last_seen, "2026-01-01T12:00:00.000Z");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vmsSink() creates the vms table when it opens first, and fills services when the table has that column", async () => {
+  const dir = await Deno.makeTempDir();
+  const database = `${dir}/siem.db`;
+  try {
+    await withEngine(database, async (emit) => {
+      await emit([at(1000, "x", { host: "vm-9" })]);
+    }, false);
+    assert.deepEqual(rows(database).map((r) => [r.host, r.services]), [["vm-9", undefined]]);
+
+    const db = new DatabaseSync(database);
+    db.exec("ALTER TABLE vms ADD COLUMN services TEXT");
+    db.close();
+    await withEngine(database, async (emit) => {
+      await emit([
+        at(2000, "Accepted publickey for root from 192.0.2.1 port 2 ssh2", {
+          host: "vm-9",
+          program: "sshd",
+          fields: { sshd: { outcome: "success", user: "root" } },
+        }),
+        at(3000, "{}", { host: "vm-9", program: "sluice-heartbeat" }),
+      ]);
+      await emit([at(4000, "kernel: x", { host: "vm-9", program: "kernel" })]);
+    });
+    const [row] = rows(database) as [VmRow];
+    assert.deepEqual(JSON.parse(row.services as string), [
+      "auth:sshd",
+      "heartbeat:sluice-heartbeat",
+      "system:kernel",
+    ]);
+    assert.equal(row.heartbeats, 1); // counted by the schema's trigger, not by the sink
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("vmsSink() refuses a missing database option", () => {
+  assert.throws(() => vmsSink({} as never), /vmsSink: "database" must be a file path/);
+});
+
+sinkConformance("vmsSink", async () => {
+  const dir = await Deno.makeTempDir();
+  return {
+    sink: vmsSink({ database: `${dir}/siem.db` }),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+});

@@ -1,0 +1,542 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import {
+  ComponentStats,
+  createEvent,
+  createLogger,
+  definePipeline,
+  Engine,
+  generatorSource,
+  type LogEvent,
+  memoryState,
+  type SinkContext,
+} from "../../mod.ts";
+import { type SqliteSink, sqliteSink, type SqliteSinkOptions } from "../../sinks/sqlite.ts";
+import { manualSource } from "../fixtures/components.ts";
+import { sinkConformance } from "../conformance/suites.ts";
+
+const quiet = createLogger("silent");
+
+function context(name = "db"): SinkContext & { stats: ComponentStats } {
+  return {
+    name,
+    stats: new ComponentStats("sink", name, "sqlite"),
+    state: memoryState(),
+    log: quiet,
+    signal: new AbortController().signal,
+  };
+}
+
+/** Opens a sink on a fresh database file, runs `body`, closes and removes everything. */
+async function withSink(
+  options: Omit<SqliteSinkOptions, "database">,
+  body: (sink: SqliteSink, ctx: ReturnType<typeof context>, path: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/test.db`;
+  const sink = sqliteSink({ database: path, ...options });
+  const ctx = context();
+  await sink.open(ctx);
+  try {
+    await body(sink, ctx, path);
+  } finally {
+    await sink.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function events(n: number, prefix = "src", from = 0): LogEvent[] {
+  const out: LogEvent[] = [];
+  for (let i = from; i < from + n; i++) {
+    out.push(
+      createEvent(`message ${i}`, { id: `${prefix}:${i}`, host: `vm${i % 3}`, severity: 6 }),
+    );
+  }
+  return out;
+}
+
+function count(db: DatabaseSync, table: string): number {
+  return (db.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n;
+}
+
+function deadLetters(db: DatabaseSync): Array<Record<string, unknown>> {
+  return db.prepare("SELECT * FROM sluice_dead_letter ORDER BY rowid").all() as Array<
+    Record<string, unknown>
+  >;
+}
+
+Deno.test("sqliteSink() stores a batch in the generic events table", async () => {
+  await withSink({}, async (sink, ctx) => {
+    const batch = events(100);
+    batch[0]!.fields = { json: { rule: "R1" } };
+    await sink.write(batch);
+    assert.equal(count(sink.db, "events"), 100);
+    const row = sink.db.prepare("SELECT * FROM events WHERE id = 'src:0'").get() as Record<
+      string,
+      unknown
+    >;
+    assert.equal(row.host, "vm0");
+    assert.equal(row.severity, 6);
+    assert.equal(row.message, "message 0");
+    assert.deepEqual(JSON.parse(row.fields as string), { json: { rule: "R1" } });
+    assert.equal(row.timestamp, new Date(batch[0]!.receivedAt).toISOString());
+    assert.equal(ctx.stats.counters.inserted, 100);
+    const mode = sink.db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+    assert.equal(mode.journal_mode, "wal");
+  });
+});
+
+Deno.test("sqliteSink() stores a replayed event once", async () => {
+  await withSink({}, async (sink, ctx) => {
+    await sink.write(events(50));
+    await sink.write(events(50)); // the same ids again, as after a crash and replay
+    await sink.write(events(10, "src", 45)); // overlapping range
+    assert.equal(count(sink.db, "events"), 55);
+    assert.equal(ctx.stats.counters.inserted, 55);
+    assert.equal(ctx.stats.counters.duplicates, 55);
+    // Events without an id are never taken for duplicates.
+    await sink.write([createEvent("no id"), createEvent("no id")]);
+    assert.equal(count(sink.db, "events"), 57);
+  });
+});
+
+Deno.test("sqliteSink() writes custom columns from templates and functions", async () => {
+  await withSink({
+    table: "alerts",
+    columns: { host: "TEXT NOT NULL", rule: "TEXT", score: "INTEGER", raw: "TEXT" },
+    values: {
+      host: (e) => (e.fields.json as { host?: string }).host ?? e.host,
+      rule: "${json.rule}",
+      score: (e) => (e.fields.json as { score?: number }).score,
+      raw: "${MSG}",
+    },
+    indexes: ["host", ["rule", "host"]],
+  }, async (sink) => {
+    const a = createEvent("a", {
+      id: "s:1",
+      host: "relay",
+      fields: { json: { host: "vm1", rule: "R", score: 7 } },
+    });
+    const b = createEvent("b", { id: "s:2", host: "relay", fields: { json: {} } });
+    await sink.write([a, b]);
+    const rows = sink.db.prepare("SELECT host, rule, score, raw FROM alerts ORDER BY id").all();
+    assert.deepEqual(rows.map((r) => ({ ...r })), [
+      { host: "vm1", rule: "R", score: 7, raw: "a" },
+      { host: "relay", rule: null, score: null, raw: "b" }, // "" is stored as NULL by default
+    ]);
+    const indexes = (sink.db.prepare("PRAGMA index_list(alerts)").all() as Array<{ name: string }>)
+      .map((r) => r.name).sort();
+    assert.deepEqual(indexes, ["alerts_host", "alerts_id", "alerts_rule_host"]);
+  });
+});
+
+Deno.test("sqliteSink() stores SQL-looking values as data", async () => {
+  const hostile = [
+    `'); DROP TABLE events; --`,
+    `" OR 1=1; --`,
+    `Robert'); DELETE FROM sluice_dead_letter;--`,
+    "\0nul\u0001",
+  ];
+  await withSink({ table: "${json.t:-events}" }, async (sink, ctx) => {
+    const batch = hostile.map((text, i) =>
+      createEvent(text, { id: `h:${i}`, host: text, program: text })
+    );
+    // A table name that is SQL is refused, not run.
+    batch.push(
+      createEvent("x", { id: "h:9", fields: { json: { t: "events; DROP TABLE events" } } }),
+    );
+    await sink.write(batch);
+    // hex(): node:sqlite stores text with a NUL intact but reads it back cut at the NUL.
+    const rows = sink.db.prepare("SELECT hex(message) AS m, hex(host) AS h FROM events ORDER BY id")
+      .all() as Array<{ m: string; h: string }>;
+    const hex = (t: string) =>
+      [...new TextEncoder().encode(t)].map((b) => b.toString(16).padStart(2, "0")).join("")
+        .toUpperCase();
+    assert.deepEqual(rows.map((r) => r.m), hostile.map(hex));
+    assert.deepEqual(rows.map((r) => r.h), hostile.map(hex));
+    assert.equal(count(sink.db, "sluice_dead_letter"), 1);
+    const dead = deadLetters(sink.db);
+    assert.equal(dead.length, 1);
+    assert.match(dead[0]!.error as string, /not a valid identifier/);
+    assert.equal(ctx.stats.counters.dead_lettered, 1);
+  });
+});
+
+Deno.test("sqliteSink() routes by a table template into several tables", async () => {
+  await withSink({
+    table: "${json.kind}_events",
+    columns: { message: "TEXT" },
+    values: { message: "${MSG}" },
+  }, async (sink, ctx) => {
+    const mk = (kind: string, i: number) =>
+      createEvent(`${kind} ${i}`, { id: `k:${i}`, fields: { json: { kind } } });
+    await sink.write([mk("auth", 1), mk("fw", 2), mk("auth", 3), mk("", 4), mk("a b", 5)]);
+    assert.equal(count(sink.db, "auth_events"), 2);
+    assert.equal(count(sink.db, "fw_events"), 1);
+    assert.equal(count(sink.db, "_events"), 1); // an empty kind still makes a valid name
+    const dead = deadLetters(sink.db);
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.table_name, "a b_events");
+    assert.equal(dead[0]!.event_id, "k:5");
+    assert.equal(JSON.parse(dead[0]!.event as string).MESSAGE, "a b 5");
+    assert.equal(ctx.stats.counters.inserted, 4);
+  });
+});
+
+Deno.test("sqliteSink() dead-letters a row of the wrong type and stores the others", async () => {
+  await withSink({
+    table: "scores",
+    columns: { n: "INTEGER NOT NULL", label: "TEXT" },
+    values: { n: "${json.n}", label: "${json.label}" },
+  }, async (sink, ctx) => {
+    const mk = (i: number, n: unknown) =>
+      createEvent(`row ${i}`, { id: `r:${i}`, fields: { json: { n, label: `l${i}` } } });
+    const batch = [mk(0, 1), mk(1, "high"), mk(2, "42"), mk(3, undefined), mk(4, 5)];
+    await sink.write(batch);
+    const rows = sink.db.prepare("SELECT id, n FROM scores ORDER BY id").all() as Array<
+      { id: string; n: number }
+    >;
+    assert.deepEqual(rows.map((r) => [r.id, r.n]), [["r:0", 1], ["r:2", 42], ["r:4", 5]]);
+    const dead = deadLetters(sink.db);
+    assert.deepEqual(dead.map((d) => d.event_id), ["r:1", "r:3"]);
+    assert.match(dead[0]!.error as string, /cannot store TEXT value in INTEGER column/);
+    assert.match(dead[1]!.error as string, /NOT NULL/);
+    assert.equal(ctx.stats.counters.dead_lettered, 2);
+    assert.equal(ctx.stats.errors, 2);
+    // A replay dead-letters nothing twice and stores nothing twice.
+    await sink.write(batch);
+    assert.equal(deadLetters(sink.db).length, 2);
+    assert.equal(count(sink.db, "scores"), 3);
+  });
+});
+
+Deno.test("sqliteSink() dead-letters a row whose value function throws", async () => {
+  await withSink({
+    table: "t",
+    columns: { v: "TEXT" },
+    values: {
+      v: (e) => {
+        if (e.message === "bad") throw new Error("boom");
+        return e.message;
+      },
+    },
+  }, async (sink) => {
+    await sink.write([createEvent("ok"), createEvent("bad"), createEvent("fine")]);
+    assert.equal(count(sink.db, "t"), 2);
+    assert.equal(deadLetters(sink.db)[0]!.error, "boom");
+  });
+});
+
+Deno.test("sqliteSink() never alters an existing table that lacks a column", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/old.db`;
+  try {
+    const old = new DatabaseSync(path);
+    old.exec("CREATE TABLE alerts (id TEXT, host TEXT)");
+    old.close();
+    const options: SqliteSinkOptions = {
+      database: path,
+      table: "alerts",
+      columns: { host: "TEXT", rule: "TEXT" },
+      values: { host: "${HOST}", rule: "${json.rule}" },
+    };
+    const sink = sqliteSink(options);
+    await assert.rejects(sink.open(context()), /lacks column\(s\) "rule".*never alters/);
+    // The same table reached through a template: its rows are dead-lettered, others stored.
+    const routed = sqliteSink({ ...options, table: "${json.t}" });
+    await routed.open(context());
+    try {
+      await routed.write([
+        createEvent("a", { id: "1", fields: { json: { t: "alerts" } } }),
+        createEvent("b", { id: "2", fields: { json: { t: "alerts2" } } }),
+      ]);
+      assert.equal(count(routed.db, "alerts2"), 1);
+      assert.equal(count(routed.db, "alerts"), 0);
+      assert.match(deadLetters(routed.db)[0]!.error as string, /lacks column/);
+      const columns = (routed.db.prepare("PRAGMA table_info(alerts)").all() as Array<
+        { name: string }
+      >).map((c) => c.name);
+      assert.deepEqual(columns, ["id", "host"]);
+    } finally {
+      await routed.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteSink() dead-letters rows for a table whose rows break its new UNIQUE index", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/dup.db`;
+  try {
+    const old = new DatabaseSync(path);
+    old.exec(
+      "CREATE TABLE legacy (id TEXT, v TEXT); INSERT INTO legacy VALUES ('1', 'a'), ('1', 'b')",
+    );
+    old.close();
+    const sink = sqliteSink({
+      database: path,
+      table: "${json.t}",
+      columns: { v: "TEXT" },
+      values: { v: "${MSG}" },
+    });
+    await sink.open(context());
+    try {
+      await sink.write([
+        createEvent("x", { id: "9", fields: { json: { t: "legacy" } } }),
+        createEvent("y", { id: "10", fields: { json: { t: "legacy" } } }),
+        createEvent("z", { id: "11", fields: { json: { t: "fresh" } } }),
+      ]);
+      assert.equal(count(sink.db, "fresh"), 1);
+      assert.equal(count(sink.db, "legacy"), 2);
+      const dead = deadLetters(sink.db);
+      assert.equal(dead.length, 2);
+      assert.match(
+        dead[0]!.error as string,
+        /table "legacy" cannot take rows: .*UNIQUE constraint failed/,
+      );
+    } finally {
+      await sink.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteSink() rolls back and throws when a batch cannot commit, then stores it on retry", async () => {
+  await withSink(
+    { table: "t", columns: { pad: "TEXT" }, values: { pad: "${MSG}" } },
+    async (sink) => {
+      await sink.write(events(10, "a"));
+      const pages =
+        (sink.db.prepare("PRAGMA page_count").get() as { page_count: number }).page_count;
+      // A database that cannot grow fails like a full disk (SQLITE_FULL).
+      sink.db.exec(`PRAGMA max_page_count = ${pages}`);
+      const big = events(200, "b").map((e) => ({ ...e, message: "x".repeat(2000) }));
+      await assert.rejects(
+        sink.write(big),
+        /sqliteSink: writing to .* failed: database or disk is full/,
+      );
+      assert.equal(count(sink.db, "t"), 10); // nothing of the failed batch stays
+      assert.equal(sink.db.isTransaction, false);
+      sink.db.exec("PRAGMA max_page_count = 1073741823");
+      await sink.write(big);
+      assert.equal(count(sink.db, "t"), 210);
+    },
+  );
+});
+
+Deno.test("sqliteSink() waits while another connection holds the write lock", async () => {
+  await withSink({}, async (sink, ctx, path) => {
+    const other = new DatabaseSync(path);
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      other.exec("INSERT INTO events (id, timestamp, message) VALUES ('other', 'now', 'x')");
+      const writing = sink.write(events(5));
+      await new Promise((r) => setTimeout(r, 150));
+      other.exec("COMMIT");
+      await writing;
+      assert.equal(count(sink.db, "events"), 6);
+      assert.ok((ctx.stats.counters.busy_retries ?? 0) > 0);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+Deno.test("sqliteSink() gives up on a lock after busyTimeoutMs so the engine retries", async () => {
+  await withSink({ busyTimeoutMs: 50 }, async (sink, _ctx, path) => {
+    const other = new DatabaseSync(path);
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      await assert.rejects(sink.write(events(5)), /database is locked/);
+      other.exec("COMMIT");
+      await sink.write(events(5));
+      assert.equal(count(sink.db, "events"), 5);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+Deno.test("sqliteSink() lets a reader query while it writes", async () => {
+  await withSink({}, async (sink, _ctx, path) => {
+    await sink.write(events(100, "a"));
+    const reader = new DatabaseSync(path, { readOnly: true });
+    try {
+      reader.exec("BEGIN");
+      assert.equal(count(reader, "events"), 100);
+      await sink.write(events(100, "b")); // commits while the reader's snapshot is open
+      assert.equal(count(reader, "events"), 100);
+      reader.exec("COMMIT");
+      assert.equal(count(reader, "events"), 200);
+    } finally {
+      reader.close();
+    }
+  });
+});
+
+const sqlite3 = (() => {
+  try {
+    return new Deno.Command("sqlite3", { args: ["-version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+if (!sqlite3) {
+  console.log("sqlite_test: the sqlite3 binary is missing; skipping the CLI reader test");
+}
+
+Deno.test({
+  name: "sqliteSink() lets the sqlite3 CLI query while it writes",
+  ignore: !sqlite3,
+  fn: async () => {
+    await withSink({ maxTransactionMs: 5 }, async (sink, _ctx, path) => {
+      await sink.write(events(10, "warm"));
+      let stop = false;
+      const writer = (async () => {
+        for (let i = 0; !stop && i < 200; i++) await sink.write(events(500, `w${i}`));
+      })();
+      const counts: number[] = [];
+      try {
+        for (let i = 0; i < 5; i++) {
+          const out = await new Deno.Command("sqlite3", {
+            args: [path, "SELECT count(*) FROM events"],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assert.equal(new TextDecoder().decode(out.stderr), "");
+          assert.ok(out.success);
+          counts.push(Number(new TextDecoder().decode(out.stdout).trim()));
+        }
+      } finally {
+        stop = true;
+        await writer;
+      }
+      assert.ok(counts.every((n, i) => n >= 10 && n >= (counts[i - 1] ?? 0)), counts.join());
+    });
+  },
+});
+
+Deno.test("sqliteSink() splits a long batch into bounded transactions", async () => {
+  await withSink({ maxTransactionMs: 1 }, async (sink, ctx) => {
+    await sink.write(events(20_000));
+    assert.equal(count(sink.db, "events"), 20_000);
+    assert.equal(ctx.stats.counters.inserted, 20_000);
+  });
+});
+
+Deno.test("sqliteSink() acknowledges a batch only after it is committed", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/acks.db`;
+  const source = manualSource("m");
+  const sink = sqliteSink({ database: path });
+  const engine = new Engine(definePipeline({ paths: [{ from: [source], to: [sink] }] }), {
+    logger: quiet,
+    drainTimeoutMs: 5000,
+  });
+  await engine.start();
+  const reader = new DatabaseSync(path, { readOnly: true });
+  try {
+    const seen: number[] = [];
+    const acked = Promise.withResolvers<void>();
+    await source.emit(events(300), () => {
+      seen.push(count(reader, "events"));
+      acked.resolve();
+    });
+    await acked.promise;
+    assert.deepEqual(seen, [300]);
+  } finally {
+    reader.close();
+    await engine.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteSink() stores a generator's stream through the engine", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sink = sqliteSink({
+      database: `${dir}/gen.db`,
+      table: "alerts",
+      columns: { host: "TEXT", rule: "TEXT", seq: "INTEGER" },
+      values: { host: "${json.host}", rule: "${json.rule}", seq: "${json.seq}" },
+    });
+    const parse = {
+      kind: "json",
+      parse(e: LogEvent) {
+        e.fields.json = JSON.parse(e.message);
+        return true;
+      },
+    };
+    const engine = new Engine(
+      definePipeline({
+        paths: [{ from: [generatorSource({ count: 12_000 })], steps: [parse], to: [sink] }],
+      }),
+      { logger: quiet },
+    );
+    await engine.start();
+    await engine.done;
+    const check = new DatabaseSync(`${dir}/gen.db`);
+    try {
+      assert.equal(count(check, "alerts"), 12_000);
+      const max = check.prepare("SELECT max(seq) AS m FROM alerts").get() as { m: number };
+      assert.equal(max.m, 11_999);
+    } finally {
+      check.close();
+      await engine.stop();
+    }
+    assert.equal(engine.stats.get("sqlite#0")?.counters.inserted, 12_000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteSink() rejects bad options with a message naming them", () => {
+  const base = { database: ":memory:" };
+  assert.throws(
+    () => sqliteSink({ ...base, columns: { a: "VARCHAR(10)" }, values: { a: "x" } }),
+    /column "a" has type "VARCHAR\(10\)"/,
+  );
+  assert.throws(
+    () => sqliteSink({ ...base, columns: { a: "TEXT" } }),
+    /column "a" has no entry in "values"/,
+  );
+  assert.throws(
+    () => sqliteSink({ ...base, columns: { "a-b": "TEXT" }, values: { "a-b": "x" } }),
+    /"columns.a-b" must be an identifier/,
+  );
+  assert.throws(() => sqliteSink({ ...base, table: "bad name" }), /"table" must be an identifier/);
+  assert.throws(
+    () => sqliteSink({ ...base, columns: { a: "TEXT" }, values: { a: "x", b: "y" } }),
+    /names column "b"/,
+  );
+  assert.throws(() => sqliteSink({ ...base, indexes: ["nope"] }), /index on "nope"/);
+  assert.throws(() => sqliteSink({ ...base, maxBatch: 0 }), RangeError);
+  assert.throws(() => sqliteSink({ ...base, values: { a: "x" } }), /"values" needs "columns"/);
+  assert.throws(() => sqliteSink({ database: "" }), /"database"/);
+});
+
+Deno.test("sqliteSink() accepts loose types when not strict and stores them by affinity", async () => {
+  await withSink({
+    strict: false,
+    table: "loose",
+    columns: { n: "NUMERIC" },
+    values: { n: "${MSG}" },
+  }, async (sink) => {
+    await sink.write([createEvent("12"), createEvent("high")]);
+    const rows = sink.db.prepare("SELECT n FROM loose ORDER BY rowid").all() as Array<
+      { n: unknown }
+    >;
+    assert.deepEqual(rows.map((r) => r.n), [12, "high"]);
+  });
+});
+
+sinkConformance("sqlite", async () => {
+  const dir = await Deno.makeTempDir();
+  return {
+    sink: sqliteSink({ database: `${dir}/c.db` }),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+});
