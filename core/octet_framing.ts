@@ -91,7 +91,11 @@ export class OctetCountingFramer {
   #cut = false;
   #error = "";
 
-  /** @param options The message size limit. */
+  /**
+   * Creates a framer for one stream.
+   *
+   * @param options The message size limit.
+   */
   constructor(options: OctetCountingFramerOptions = {}) {
     this.#max = _checkMax("OctetCountingFramer", options.maxMessageBytes ?? 65536);
   }
@@ -316,7 +320,11 @@ export class StreamFramer {
   #lines: LineFramer | undefined;
   #octets: OctetCountingFramer | undefined;
 
-  /** @param options Framing mode and message size limit. */
+  /**
+   * Creates a framer for one stream.
+   *
+   * @param options Framing mode and message size limit.
+   */
   constructor(options: StreamFramerOptions = {}) {
     const framing = options.framing ?? "auto";
     if (framing !== "auto" && framing !== "newline" && framing !== "octet-counting") {

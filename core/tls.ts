@@ -59,17 +59,25 @@ export interface TlsClientOptions extends TlsMaterialOptions {
 
 /** PEM texts of a listener, read and ready for `node:tls`. */
 export interface LoadedTlsServer {
+  /** Certificate chain, PEM. */
   cert: string;
+  /** Private key, PEM. */
   key: string;
+  /** Trusted CA certificates, PEM. */
   ca?: string;
+  /** How client certificates are treated. */
   peerVerify: PeerVerify;
 }
 
 /** PEM texts of a client, read and ready for `Deno.connectTls`. */
 export interface LoadedTlsClient {
+  /** Client certificate chain, PEM. */
   cert?: string;
+  /** Client private key, PEM. */
   key?: string;
+  /** CA certificates trusted besides the system roots, PEM. */
   ca?: string;
+  /** Whether the server's certificate must name the host. */
   verifyHostname: boolean;
 }
 
@@ -83,8 +91,11 @@ export interface LoadedTlsClient {
  * - `fingerprint`: SHA-256 of the certificate, upper-case hex pairs joined by `:`.
  */
 export interface TlsPeer {
+  /** The subject's common name. */
   peer_cn: string;
+  /** The whole subject, `O=…,CN=…`. */
   peer_subject: string;
+  /** SHA-256 of the certificate, `AB:CD:…`. */
   fingerprint: string;
 }
 

@@ -16,7 +16,13 @@
  * @module
  */
 
-import { definePipeline, type LogEvent, type Pipeline, type PipelineDefinition } from "../mod.ts";
+import {
+  definePipeline,
+  type LogEvent,
+  type Pipeline,
+  type PipelineDefinition,
+  type Step,
+} from "../mod.ts";
 import { jsonParser } from "../parsers/json.ts";
 import { kvParser } from "../parsers/kv.ts";
 import { csvParser } from "../parsers/csv.ts";
@@ -28,6 +34,14 @@ import { syslogSource } from "../sources/syslog.ts";
 import { jsonLine, jsonlSink } from "../sinks/jsonl.ts";
 import { categorize } from "../siem/categorize.ts";
 import { siemSqliteSink } from "../siem/schema.ts";
+import { vmsSink } from "../siem/vms.ts";
+import { asAlert, correlateStore, hasAlert } from "../siem/correlate.ts";
+import { sshdBruteForce } from "../siem/rules/sshd_brute_force.ts";
+import { invalidUserSweep } from "../siem/rules/invalid_user_sweep.ts";
+import { sshdSuccessAfterFailures } from "../siem/rules/success_after_failures.ts";
+import { newDevice } from "../siem/rules/new_device.ts";
+import { criticalAlert } from "../siem/rules/critical_alert.ts";
+import { hostWatchSource } from "../sources/host_watch.ts";
 import { option, portOption } from "./_options.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
@@ -89,40 +103,42 @@ export default function central(
       transport: "tcp+udp",
       name: "syslog",
     }),
+    // Raises host_silent / host_recovered alerts from the vms registry.
+    hosts: hostWatchSource({ database: `${s.data}/siem.db`, name: "hosts" }),
   };
+  // Detection rules mark the event that crosses their threshold; the embedded
+  // "rule alert" path below turns a marked event (a copy) into a row of `alerts`.
+  const authRules = [sshdBruteForce(), invalidUserSweep(), sshdSuccessAfterFailures()];
+  const deviceRules = [newDevice()];
+  const jsonl = (name: string, path: string) =>
+    jsonlSink({ dir: logs, path, line: jsonLine, name });
   const sinks = {
     db: siemSqliteSink({ database: `${s.data}/siem.db`, name: "db" }),
-    all: jsonlSink({ dir: logs, path: "all_events.jsonl", line: jsonLine, name: "all_events" }),
-    critical: jsonlSink({ dir: logs, path: "critical.jsonl", line: jsonLine, name: "critical" }),
-    byVm: jsonlSink({
-      dir: logs,
-      path: "by_vm/${HOST:-unknown}.jsonl",
-      line: jsonLine,
-      name: "by_vm",
-    }),
-    byCategory: jsonlSink({
-      dir: logs,
-      path: "by_category/${category:-system}.jsonl",
-      line: jsonLine,
-      name: "by_category",
-    }),
-    daily: jsonlSink({
-      dir: logs,
-      path: "daily/${YEAR}-${MONTH}-${DAY}.jsonl",
-      line: jsonLine,
-      name: "daily",
-    }),
-    unparsed: jsonlSink({ dir: logs, path: "unparsed.jsonl", line: jsonLine, name: "unparsed" }),
+    vms: vmsSink({ database: `${s.data}/siem.db`, name: "vms" }),
+    rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
+    all: jsonl("all_events", "all_events.jsonl"),
+    critical: jsonl("critical", "critical.jsonl"),
+    byVm: jsonl("by_vm", "by_vm/${HOST:-unknown}.jsonl"),
+    byCategory: jsonl("by_category", "by_category/${category:-system}.jsonl"),
+    daily: jsonl("daily", "daily/${YEAR}-${MONTH}-${DAY}.jsonl"),
+    unparsed: jsonl("unparsed", "unparsed.jsonl"),
   };
-  const isCritical = or(
-    match("^critical$", { value: "json.severity", ignoreCase: true }),
-    level("emerg..crit"),
-  );
+  const isCritical = or(criticalAlert(), level("emerg..crit"));
   // Every classified event is stored the same way: parse once, then fan out.
   const store: PipelineDefinition["paths"] = [
-    { to: ["db", "all", "byVm", "byCategory", "daily"] },
+    { to: ["db", "vms", "all", "byVm", "byCategory", "daily"] },
     { steps: [isCritical], to: ["critical"] },
+    {
+      name: "rule alert",
+      steps: [hasAlert(), asAlert()],
+      to: ["db", "all", "byCategory"],
+      paths: [{ steps: [isCritical], to: ["critical"] }],
+    },
   ];
+  const withRules = (rules: readonly Step[]): PipelineDefinition["paths"] => [
+    { steps: [...rules], paths: [{ to: ["rules"] }, ...store] },
+  ];
+  const stampHost: Step = { kind: "stamp-host", apply: _stampHost };
   return definePipeline({
     name: "central",
     role: "central",
@@ -133,11 +149,7 @@ export default function central(
       {
         name: "alerts",
         from: ["json", "relp"],
-        steps: [
-          jsonParser({ prefix: "json" }),
-          { kind: "stamp-host", apply: _stampHost },
-          categorize(),
-        ],
+        steps: [jsonParser({ prefix: "json" }), stampHost, categorize()],
         paths: store,
       },
       {
@@ -146,14 +158,9 @@ export default function central(
         name: "vm-text",
         from: ["json", "relp"],
         flags: ["fallback"],
-        steps: [
-          not(match("^\\s*[{[]")),
-          { kind: "stamp-host", apply: _stampHost },
-          sshdParser(),
-          categorize(),
-        ],
+        steps: [not(match("^\\s*[{[]")), stampHost, sshdParser(), categorize()],
         onUnparsed: "continue",
-        paths: store,
+        paths: withRules(authRules),
       },
       {
         name: "firewall",
@@ -175,14 +182,14 @@ export default function central(
           }),
           categorize(),
         ],
-        paths: store,
+        paths: withRules(deviceRules),
       },
       {
         name: "auth",
         from: ["syslog"],
         flags: ["final"],
         steps: [program("^sshd"), sshdParser(), categorize()],
-        paths: store,
+        paths: withRules(authRules),
       },
       {
         name: "system",
@@ -191,6 +198,7 @@ export default function central(
         steps: [categorize()],
         paths: store,
       },
+      { name: "host watch", from: ["hosts"], paths: store },
     ],
     onStart() {
       const dim = (t: string) => Deno.stderr.isTerminal() ? `\x1b[2m${t}\x1b[0m` : t;

@@ -14,12 +14,20 @@
  * `--relp-port` (5515), `--json-port` (5514, for `--transport tcp`),
  * `--alerts` (`./data/vm/alerts.jsonl`), `--yara` (`./data/vm/yara.jsonl`),
  * `--host` (this machine's name), `--journald` (`on` to add sshd's journal),
+ * `--heartbeat-seconds` (60),
  * `--data` (`./data/vm`, the local backup).
  *
  * @module
  */
 
-import { definePipeline, type Pipeline, type Sink, type Source } from "../mod.ts";
+import {
+  definePipeline,
+  type Pipeline,
+  type Sink,
+  type Source,
+  type StatsRegistry,
+} from "../mod.ts";
+import { heartbeatSource } from "../sources/heartbeat.ts";
 import { setHost } from "../parsers/rewrites.ts";
 import { fileTailSource } from "../sources/file_tail.ts";
 import { journaldSource } from "../sources/journald.ts";
@@ -35,7 +43,10 @@ import { option, portOption } from "./_options.ts";
  * @returns The pipeline.
  */
 export default function vm(
-  context: { args: string[]; env: Record<string, string> } = { args: [], env: {} },
+  context: { args: string[]; env: Record<string, string>; stats?: StatsRegistry } = {
+    args: [],
+    env: {},
+  },
 ): Pipeline {
   const { args, env } = context;
   const data = option(args, env, "data", "./data/vm");
@@ -58,6 +69,12 @@ export default function vm(
       name: "yara",
     }),
   };
+  const heartbeat = heartbeatSource({
+    host,
+    interval: Number(option(args, env, "heartbeat-seconds", "60")) * 1000,
+    ...(context.stats ? { stats: context.stats } : {}),
+    name: "heartbeat",
+  });
   if (option(args, env, "journald", "off") === "on") {
     sources.sshd = journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
   }
@@ -83,11 +100,11 @@ export default function vm(
         name: "backup",
       }),
     },
-    paths: [{
-      from: Object.keys(sources),
-      steps: [setHost(host)],
-      to: ["central", "backup"],
-    }],
+    paths: [
+      { from: Object.keys(sources), steps: [setHost(host)], to: ["central", "backup"] },
+      // Heartbeats (liveness and pipeline health) go to the central only.
+      { from: [heartbeat], to: ["central"] },
+    ],
     onStart() {
       console.error(
         `sluice vm "${host}": tailing ${

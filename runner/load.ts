@@ -7,6 +7,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Pipeline, PipelineError, validatePipeline } from "../core/pipeline.ts";
+import type { StatsRegistry } from "../core/stats.ts";
 
 /** What a pipeline file's default export may be: a pipeline, or a function that makes one. */
 export type PipelineFactory = (
@@ -19,6 +20,8 @@ export interface PipelineContext {
   args: string[];
   /** The environment variables. */
   env: Record<string, string>;
+  /** The registry the engine will count in, so a pipeline can report its own health (heartbeats). */
+  stats?: StatsRegistry;
 }
 
 /**

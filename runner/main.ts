@@ -18,6 +18,7 @@ import { StatsRegistry } from "../core/stats.ts";
 import { describePipeline } from "./graph.ts";
 import { loadPipeline, type PipelineContext, PipelineLoadError } from "./load.ts";
 import { serveMetrics } from "./metrics.ts";
+import { registerQueryCommands } from "./query.ts";
 
 /** The version printed by `--version`. */
 export const VERSION = "0.1.0";
@@ -46,9 +47,8 @@ async function _run(file: string, args: string[], options: _RunOptions): Promise
   if (!(drainTimeoutMs >= 0)) {
     throw new PipelineLoadError(`--drain-timeout: expected seconds, got "${options.drainTimeout}"`);
   }
-  const context = { args, env: Deno.env.toObject() };
-  let pipeline = await loadPipeline(file, context);
   let stats = new StatsRegistry();
+  let pipeline = await loadPipeline(file, { args, env: Deno.env.toObject(), stats });
   const makeEngine = (p: Pipeline, s: StatsRegistry) =>
     new Engine(p, { stateDir: options.stateDir, logger: log, stats: s, drainTimeoutMs });
   let engine = makeEngine(pipeline, stats);
@@ -82,8 +82,10 @@ async function _run(file: string, args: string[], options: _RunOptions): Promise
       const why = await Promise.race([next, engine.done.then(() => "done" as const)]);
       if (why !== "reload") break;
       next = new Promise((resolve) => (wake = resolve));
+      const fresh = new StatsRegistry();
+      const context = { args, env: Deno.env.toObject(), stats: fresh };
       pipeline = await _reload(file, context, engine, pipeline, log, async (p) => {
-        const s = new StatsRegistry();
+        const s = fresh;
         const e = makeEngine(p, s);
         await e.start();
         engine = e;
@@ -192,6 +194,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (file: string, args: string[]) => {
       setExitCode(await _check(file, args));
     });
+  registerQueryCommands(program);
   return program;
 }
 

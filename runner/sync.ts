@@ -14,19 +14,15 @@
 import type { Command } from "commander";
 import { Engine } from "../core/engine.ts";
 import { createLogger, type LogLevel } from "../core/log.ts";
-import {
-  definePipeline,
-  type PathDefinition,
-  type PipelineDefinition,
-} from "../core/pipeline.ts";
+import { definePipeline, type PathDefinition, type PipelineDefinition } from "../core/pipeline.ts";
 import type { Sink, Source } from "../core/types.ts";
 import {
   isObjectSink,
   isObjectsSource,
   type ObjectActivity,
-  objectsSource,
-  type ObjectsSource,
   type ObjectSink,
+  type ObjectsSource,
+  objectsSource,
 } from "../sources/objects.ts";
 import { loadPipeline, PipelineLoadError } from "./load.ts";
 
@@ -240,7 +236,9 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
   });
   const built = _objectPipeline(pipeline, once, file);
   if (built.sinks.length === 0) {
-    throw new PipelineLoadError(`${file}: the objects sources feed no object sink (sftpObjectSink)`);
+    throw new PipelineLoadError(
+      `${file}: the objects sources feed no object sink (sftpObjectSink)`,
+    );
   }
   const summary: SyncSummary = {
     files: 0,
@@ -328,14 +326,18 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
   } finally {
     await engine.stop();
     for (const u of unsubscribe) u();
-    if (dryRun) for (const sink of built.sinks) sink.dryRun = false;
+    if (dryRun) { for (const sink of built.sinks) sink.dryRun = false; }
   }
   for (const c of engine.stats.components) {
-    if (c.type === "source" && c.kind === "objects") summary.deletedLocal += c.counters.deleted ?? 0;
+    if (c.type === "source" && c.kind === "objects") {
+      summary.deletedLocal += c.counters.deleted ?? 0;
+    }
   }
   const verb = dryRun ? "dry run" : "sync";
   out(
-    `${verb}: files ${summary.files}, bytes ${_size(summary.bytes)}, skipped ${summary.skipped}, failed ${summary.failed}, deleted local ${summary.deletedLocal}, deleted remote ${summary.deletedRemote}${
+    `${verb}: files ${summary.files}, bytes ${
+      _size(summary.bytes)
+    }, skipped ${summary.skipped}, failed ${summary.failed}, deleted local ${summary.deletedLocal}, deleted remote ${summary.deletedRemote}${
       summary.errors.length ? `, failed attempts ${summary.errors.length}` : ""
     }`,
   );

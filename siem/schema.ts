@@ -171,6 +171,7 @@ const _vms: SqliteTable = {
     version: "TEXT",
     interval_s: "REAL",
     heartbeats: "INTEGER",
+    services: "TEXT",
   },
   values: {
     host: _host,
@@ -180,6 +181,8 @@ const _vms: SqliteTable = {
     version: _first("json.agent_version", "json.version"),
     interval_s: (e) => _real(_interval(e)),
     heartbeats: () => 0,
+    // The services and log types seen from the host; vmsSink keeps it up to date.
+    services: () => null,
   },
   dedup: false,
   indexes: [{ columns: ["host"], unique: true }, "last_seen"],

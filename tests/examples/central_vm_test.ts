@@ -5,6 +5,7 @@ import { startRunner } from "./_procs.ts";
 
 const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
 const VM = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
+const MAIN = new URL("../../runner/main.ts", import.meta.url).pathname;
 
 function count(db: string, sql: string): number {
   try {
@@ -96,12 +97,52 @@ Deno.test("examples: VM and central as two processes store every alert exactly o
     const logs = `${dir}/central/logs`;
     const lines = async (f: string) =>
       (await Deno.readTextFile(`${logs}/${f}`)).trimEnd().split("\n").length;
-    assert.equal(await lines("all_events.jsonl"), 1300);
-    assert.equal(await lines("by_vm/testvm.jsonl"), 1300);
+    const alertLines = async (f: string) =>
+      (await Deno.readTextFile(`${logs}/${f}`)).trimEnd().split("\n")
+        .filter((l) => JSON.parse(l).category === "alerts").length;
+    // Heartbeats share these files; the alerts are there exactly once each.
+    assert.equal(await alertLines("all_events.jsonl"), 1300);
+    assert.equal(await alertLines("by_vm/testvm.jsonl"), 1300);
     assert.equal(await lines("by_category/alerts.jsonl"), 1300);
     const critical = count(db, "SELECT count(*) AS n FROM alerts WHERE severity = 'critical'");
     assert.ok(critical > 0);
     assert.equal(await lines("critical.jsonl"), critical);
+    // The VM's heartbeat reached the central: the host is registered and answers as ok.
+    await until(
+      "a heartbeat",
+      () => count(db, "SELECT count(*) AS n FROM heartbeats WHERE host = 'testvm'") >= 1,
+    );
+    const hosts = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "query", "hosts", "--db", db, "--format", "json"],
+      stdout: "piped",
+    }).output();
+    const listed = JSON.parse(new TextDecoder().decode(hosts.stdout)) as Array<
+      Record<string, unknown>
+    >;
+    const vmRow = listed.find((r) => r.host === "testvm");
+    assert.equal(vmRow?.status, "ok", JSON.stringify(listed));
+    const critical24h = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        MAIN,
+        "query",
+        "critical",
+        "--db",
+        db,
+        "--since",
+        "100000d",
+        "--limit",
+        "100000",
+        "--format",
+        "json",
+      ],
+      stdout: "piped",
+    }).output();
+    assert.equal(
+      (JSON.parse(new TextDecoder().decode(critical24h.stdout)) as unknown[]).length,
+      critical,
+    );
     assert.equal(await vm.stop(), 0);
     assert.equal(await central.stop(), 0);
     // The VM's local backup has every line too.
