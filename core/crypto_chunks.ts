@@ -363,9 +363,13 @@ export function encryptFile(
  *
  * @example
  * ```ts
- * import { decryptFile } from "./crypto_chunks.ts";
- * // await decryptFile("sample.bin.enc", "sample.bin", await readObjectKey("object.key"));
- * console.assert(typeof decryptFile === "function");
+ * import { decryptFile, encryptFile, objectKey } from "./crypto_chunks.ts";
+ * const dir = await Deno.makeTempDir();
+ * const key = await objectKey(crypto.getRandomValues(new Uint8Array(32)));
+ * await Deno.writeTextFile(`${dir}/sample.bin`, "MZ");
+ * await encryptFile(`${dir}/sample.bin`, `${dir}/sample.bin.enc`, key);
+ * console.assert(await decryptFile(`${dir}/sample.bin.enc`, `${dir}/restored.bin`, key) === 2);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function decryptFile(input: string, output: string, master: CryptoKey): Promise<number> {

@@ -47,6 +47,8 @@ export class TokenBucket {
   #next = -Infinity;
 
   /**
+   * Creates a full bucket.
+   *
    * @param rate Tokens (bytes) per second; `Infinity` for no limit.
    * @param options Burst, clock and wait function.
    * @throws {RangeError} When the rate is not positive or the burst is negative.

@@ -82,7 +82,7 @@ export interface Ssh2Sftp {
   ext_openssh_fsync(handle: Buffer, cb: Ssh2Callback): void;
   unlink(path: string, cb: Ssh2Callback): void;
   readdir(path: string, cb: (err: Ssh2SftpError | undefined, list: Ssh2DirEntry[]) => void): void;
-  utimes(path: string, atime: number, mtime: number, cb: Ssh2Callback): void;
+  futimes(handle: Buffer, atime: number, mtime: number, cb: Ssh2Callback): void;
   end(): void;
 }
 
@@ -150,7 +150,10 @@ export interface Ssh2SftpServerSession {
   handle(id: number, handle: Buffer): void;
   status(id: number, code: number, message?: string): void;
   data(id: number, data: Buffer): void;
-  name(id: number, names: Array<{ filename: string; longname: string; attrs: Ssh2Attributes }>): void;
+  name(
+    id: number,
+    names: Array<{ filename: string; longname: string; attrs: Ssh2Attributes }>,
+  ): void;
   attrs(id: number, attrs: Ssh2Attributes): void;
   end(): void;
 }
@@ -201,7 +204,10 @@ export interface Ssh2Module {
   ) => Ssh2Server;
   utils: {
     parseKey(data: string | Buffer, passphrase?: string): Ssh2ParsedKey | Ssh2ParsedKey[] | Error;
-    generateKeyPairSync(type: "ed25519" | "ecdsa" | "rsa", options?: { bits?: number }): Ssh2KeyPair;
+    generateKeyPairSync(
+      type: "ed25519" | "ecdsa" | "rsa",
+      options?: { bits?: number },
+    ): Ssh2KeyPair;
     sftp: {
       OPEN_MODE: Record<"READ" | "WRITE" | "APPEND" | "CREAT" | "TRUNC" | "EXCL", number>;
       STATUS_CODE: Record<

@@ -39,13 +39,7 @@ import {
   rejectObject,
   type SyncedObject,
 } from "../sources/objects.ts";
-import type {
-  Ssh2Client,
-  Ssh2Module,
-  Ssh2Sftp,
-  Ssh2SftpError,
-  Ssh2Stats,
-} from "./_ssh2_types.ts";
+import type { Ssh2Client, Ssh2Module, Ssh2Sftp, Ssh2SftpError, Ssh2Stats } from "./_ssh2_types.ts";
 
 const ssh2 = ssh2Default as unknown as Ssh2Module;
 const _NO_SUCH_FILE = 2;
@@ -64,8 +58,10 @@ export interface SftpObjectSinkOptions {
   passphrase?: string;
   /**
    * A known_hosts file that pins the server's key (plain or hashed host
-   * names, `[host]:port` for other ports, `@revoked` honoured). Set this or
-   * `hostKeyFingerprint`: an unknown or changed host key is always refused.
+   * names, `[host]:port` for other ports, `@revoked` honoured;
+   * `@cert-authority` lines are ignored, host certificates are not
+   * supported). Set this or `hostKeyFingerprint`: an unknown or changed host
+   * key is always refused.
    */
   knownHostsFile?: string;
   /** The server key's SHA-256 fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`), or several. */
@@ -73,10 +69,11 @@ export interface SftpObjectSinkOptions {
   /** The remote directory every path is under (absolute, or relative to the login directory). @default {"."} */
   root?: string;
   /**
-   * Where an object goes, under `root`. Every value is made a safe path
-   * component except `${object.path}`, whose own components must be safe:
-   * an absolute path, `..` or NUL is refused, never uploaded.
-   * @default {"samples/${HOST}/${object.kind}/${object.path}"}
+   * Where an object goes, under `root`. `${kind}` and `${path}` are short
+   * for `${object.kind}` and `${object.path}`. Every value is made a safe
+   * path component except the object's path, whose own components must be
+   * safe: an absolute path, `..` or NUL is refused, never uploaded.
+   * @default {"samples/${HOST}/${kind}/${path}"}
    */
   path?: Template;
   /** The manifest of each host, under `root`. @default {"samples/${HOST}/.manifest.jsonl"} */
@@ -150,6 +147,9 @@ class _LocalError extends Error {}
 
 /** A path the sink will not write to. */
 class _Refused extends Error {}
+
+/** Stored bytes that are not what was sent: the partial file is removed, not resumed. */
+class _Mismatch extends Error {}
 
 function _msg(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -226,6 +226,12 @@ const _HOST_KEY_ALGOS: Record<string, string[]> = {
 
 // ---------------------------------------------------------------------------
 // Remote paths
+
+/** Expands `${kind}` and `${path}` to `${object.kind}` and `${object.path}`. */
+function _short(template: Template): Template {
+  if (typeof template !== "string") return template;
+  return template.replace(/\$\{(kind|path)((?::-[^}]*)?)\}/g, "${object.$1$2}");
+}
 
 function _remoteTemplate(template: Template): TemplateFn {
   if (typeof template === "function") return template;
@@ -448,9 +454,9 @@ class _Connection {
     await this.#call<void>((cb) => this.sftp.ext_openssh_fsync(handle, cb));
   }
 
-  async utimes(path: string, mtimeMs: number): Promise<void> {
-    const s = mtimeMs / 1000;
-    await this.#call<void>((cb) => this.sftp.utimes(path, s, s, cb));
+  async futimes(handle: Buffer, mtimeMs: number): Promise<void> {
+    const s = Math.floor(mtimeMs / 1000);
+    await this.#call<void>((cb) => this.sftp.futimes(handle, s, s, cb));
   }
 
   /** Renames over an existing file: POSIX rename where the server offers it, else remove then rename. */
@@ -500,7 +506,7 @@ class _Connection {
     return this.#call<Buffer>((cb) =>
       this.sftp.read(handle, buf, 0, len, pos, (err, n) => {
         if (err && !_isSftpCode(err, 1)) cb(err);
-        else cb(undefined, err ? buf.subarray(0, 0) : n === len ? buf : buf.subarray(0, n));
+        else cb(undefined, err ? buf.subarray(0, 0) : n === buf.length ? buf : buf.subarray(0, n));
       })
     );
   }
@@ -695,17 +701,19 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   if (deleteRemote && mode !== "sync") {
     throw new RangeError(`${name}: "deleteRemote" needs "mode": "sync"`);
   }
-  const pathSource = options.path ?? "samples/${HOST}/${object.kind}/${object.path}";
+  const pathSource = _short(options.path ?? "samples/${HOST}/${kind}/${path}");
   if (deleteRemote && (typeof pathSource !== "string" || !pathSource.endsWith("${object.path}"))) {
     throw new RangeError(
-      `${name}: "deleteRemote" needs a "path" template that ends in "\${object.path}"`,
+      `${name}: "deleteRemote" needs a "path" template that ends in "\${path}"`,
     );
   }
   const renderPath = _remoteTemplate(pathSource);
-  const renderDir = typeof pathSource === "string"
+  const renderDir = deleteRemote && typeof pathSource === "string"
     ? _remoteTemplate(pathSource.slice(0, pathSource.length - "${object.path}".length))
     : undefined;
-  const renderManifest = _remoteTemplate(options.manifest ?? "samples/${HOST}/.manifest.jsonl");
+  const renderManifest = _remoteTemplate(
+    _short(options.manifest ?? "samples/${HOST}/.manifest.jsonl"),
+  );
   const concurrency = options.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
     throw new RangeError(`${name}: "concurrency" must be 1–64, got ${concurrency}`);
@@ -732,6 +740,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   const manifestSizes = new Map<string, number>();
   let manifestLock: Promise<void> = Promise.resolve();
   const partials = new Map<string, _Partial>();
+  const busy = new Map<string, Promise<void>>();
 
   const emit = (activity: ObjectActivity) => {
     for (const listener of listeners) {
@@ -846,28 +855,40 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     return records;
   };
 
-  const appendManifest = (c: _Connection, path: string, record: _Record): Promise<void> => {
+  const appendManifest = (c: _Connection, path: string, batch: _Record[]): Promise<void> => {
     const run = async () => {
       await c.mkdirp(_dirname(path));
       const handle = await c.open(path, "a");
       try {
         const st = await c.fstat(handle);
-        let size = st.size;
-        const known = manifestSizes.get(path) ?? 0;
-        if (size < known) size = known;
-        const line = Buffer.from(JSON.stringify(record) + "\n");
-        await new Promise<void>((resolve, reject) =>
-          c.sftp.write(handle, line, 0, line.length, size, (err) => (err ? reject(err) : resolve()))
-        );
+        // Some servers ignore the append flag; writing at the end works with either.
+        const size = Math.max(st.size, manifestSizes.get(path) ?? 0);
+        const data = Buffer.from(batch.map((r) => JSON.stringify(r) + "\n").join(""));
+        for (let off = 0; off < data.length;) {
+          const len = Math.min(c.maxWrite, data.length - off);
+          await new Promise<void>((resolve, reject) =>
+            c.sftp.write(
+              handle,
+              data,
+              off,
+              len,
+              size + off,
+              (err) => (err ? reject(err) : resolve()),
+            )
+          );
+          off += len;
+        }
         await c.fsync(handle);
-        manifestSizes.set(path, size + line.length);
+        manifestSizes.set(path, size + data.length);
       } finally {
         await c.close(handle).catch(() => {});
       }
       const records = manifests.get(path);
       if (records) {
-        if (record.deleted_at) records.delete(record.path);
-        else records.set(record.path, record);
+        for (const record of batch) {
+          if (record.deleted_at) records.delete(record.path);
+          else records.set(record.path, record);
+        }
       }
     };
     const next = manifestLock.then(run, run);
@@ -875,48 +896,58 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     return next;
   };
 
-  const readbackHash = async (c: _Connection, path: string, size: number): Promise<string> => {
+  /** Hashes `size` bytes of an open remote file, many READs in flight. */
+  const readbackHandle = async (
+    c: _Connection,
+    handle: Buffer,
+    path: string,
+    size: number,
+  ): Promise<string> => {
     const hash = createHash("sha256");
+    const step = c.maxRead;
+    const depth = Math.max(2, Math.min(64, Math.floor((2 * 1024 * 1024) / step)));
+    type Item = { pos: number; len: number; buf: Buffer; data: Promise<Buffer> };
+    const queue: Item[] = [];
+    // Buffers are reused: the hash consumes each before its next read is issued.
+    const pool: Buffer[] = [];
+    let next = 0;
+    const issue = async () => {
+      while (queue.length < depth && next < size) {
+        const len = Math.min(step, size - next);
+        await downBucket?.take(len);
+        const buf = pool.pop() ?? Buffer.allocUnsafe(step);
+        const data = c.read(handle, len, next, buf);
+        data.catch(() => {});
+        queue.push({ pos: next, len, buf, data });
+        next += len;
+      }
+    };
+    await issue();
+    while (queue.length) {
+      const item = queue.shift() as Item;
+      let data = await item.data;
+      hash.update(data);
+      // A short read mid-file: fetch the rest before going on.
+      let got = data.length;
+      while (got < item.len) {
+        data = await c.read(handle, item.len - got, item.pos + got, item.buf);
+        if (data.length === 0) throw new Error(`remote "${path}" is shorter than ${size} bytes`);
+        hash.update(data);
+        got += data.length;
+      }
+      pool.push(item.buf);
+      await issue();
+    }
+    return hash.digest("hex");
+  };
+
+  const readbackHash = async (c: _Connection, path: string, size: number): Promise<string> => {
     const handle = await c.open(path, "r");
     try {
-      const step = c.maxRead;
-      const depth = Math.max(2, Math.min(64, Math.floor((2 * 1024 * 1024) / step)));
-      type Item = { pos: number; len: number; buf: Buffer; data: Promise<Buffer> };
-      const queue: Item[] = [];
-      // Buffers are reused: the hash consumes each before its next read is issued.
-      const pool: Buffer[] = [];
-      let next = 0;
-      const issue = async () => {
-        while (queue.length < depth && next < size) {
-          const len = Math.min(step, size - next);
-          await downBucket?.take(len);
-          const buf = pool.pop() ?? Buffer.allocUnsafe(step);
-          const data = c.read(handle, len, next, buf);
-          data.catch(() => {});
-          queue.push({ pos: next, len, buf, data });
-          next += len;
-        }
-      };
-      await issue();
-      while (queue.length) {
-        const item = queue.shift() as Item;
-        let data = await item.data;
-        hash.update(data);
-        // A short read mid-file: fetch the rest before going on.
-        let got = data.length;
-        while (got < item.len) {
-          data = await c.read(handle, item.len - got, item.pos + got, item.buf);
-          if (data.length === 0) throw new Error(`remote "${path}" is shorter than ${size} bytes`);
-          hash.update(data);
-          got += data.length;
-        }
-        pool.push(item.buf);
-        await issue();
-      }
+      return await readbackHandle(c, handle, path, size);
     } finally {
       await c.close(handle).catch(() => {});
     }
-    return hash.digest("hex");
   };
 
   const hashLocal = async (file: Deno.FsFile, size: number): Promise<string> => {
@@ -995,7 +1026,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     partials.set(partialPath, entry);
     if (resumeAt > 0) ctx?.stats.add("resumed_bytes", resumeAt);
     emit({ type: "start", path: job.info.path, remote: job.rel, size: storedSize, resumeAt });
-    const handle = await c.open(partialPath, resumeAt > 0 ? "r+" : "w");
+    const handle = await c.open(partialPath, resumeAt > 0 ? "r+" : "w+");
     let closed = false;
     try {
       let lastProgress = 0;
@@ -1037,26 +1068,52 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         off += n;
       }
       await writer.flush();
-      await c.fsync(handle);
-      closed = true;
-      await c.close(handle);
-      const st = await c.stat(partialPath);
-      if (!st || st.size !== storedSize) {
-        partials.delete(partialPath);
-        await c.unlink(partialPath).catch(() => {});
-        throw new Error(
-          `remote "${partialPath}" has ${st?.size ?? "no"} bytes after the upload, expected ${storedSize}`,
-        );
-      }
       const sha256 = plainHash.digest("hex");
       const stored = encryptor ? storedHash.digest("hex") : sha256;
+      // One round trip for three requests: the server answers them in order.
+      const [, st] = await Promise.all([
+        c.fsync(handle),
+        c.fstat(handle),
+        c.futimes(handle, mtime).catch(() => {}),
+      ]);
+      if (st.size !== storedSize) {
+        throw new _Mismatch(
+          `remote "${partialPath}" has ${st.size} bytes after the upload, expected ${storedSize}`,
+        );
+      }
+      if (verify === "readback") {
+        const back = await readbackHandle(c, handle, partialPath, storedSize);
+        if (back !== stored) {
+          ctx?.stats.add("verify_failures");
+          throw new _Mismatch(
+            `remote "${partialPath}" reads back with SHA-256 ${back}, expected ${stored}; removed it and will upload again`,
+          );
+        }
+      }
+      closed = true;
+      await c.close(handle);
+      await c.rename(partialPath, job.remote);
+      partials.delete(partialPath);
       return { sha256, stored, storedSize, sent: storedSize - resumeAt };
+    } catch (err) {
+      if (err instanceof _Mismatch || err instanceof _LocalError) {
+        // Never resume onto bytes that proved wrong, nor keep half of a file that changed.
+        partials.delete(partialPath);
+        if (!closed) await c.close(handle).catch(() => {});
+        closed = true;
+        await c.unlink(partialPath).catch(() => {});
+      }
+      throw err;
     } finally {
       if (!closed) await c.close(handle).catch(() => {});
     }
   };
 
-  const processObject = async (c: _Connection, event: LogEvent): Promise<void> => {
+  const processObject = async (
+    c: _Connection,
+    event: LogEvent,
+    addRecord: (manifest: string, rec: _Record) => void,
+  ): Promise<void> => {
     const info = localObject(event) as Readonly<ObjectInfo>;
     let job: _Job;
     try {
@@ -1072,6 +1129,26 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       ctx?.log.warn(`refusing object "${info.path}": ${err.message}`);
       return;
     }
+    // Two objects of one batch may render the same remote path: one at a time.
+    const before = busy.get(job.remote);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    busy.set(job.remote, mine);
+    try {
+      await before;
+      await storeObject(c, job, addRecord);
+    } finally {
+      release();
+      if (busy.get(job.remote) === mine) busy.delete(job.remote);
+    }
+  };
+
+  const storeObject = async (
+    c: _Connection,
+    job: _Job,
+    addRecord: (manifest: string, rec: _Record) => void,
+  ): Promise<void> => {
+    const { event, info } = job;
     let file: Deno.FsFile;
     try {
       file = await Deno.open(info.abs, { read: true });
@@ -1118,24 +1195,6 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       if (sha256 !== undefined && sha256 !== done.sha256) {
         ctx?.log.info(`"${info.path}" changed between hashing and upload; stored what was read`);
       }
-      if (verify === "readback") {
-        const back = await readbackHash(c, `${job.remote}.partial`, done.storedSize);
-        if (back !== done.stored) {
-          ctx?.stats.add("verify_failures");
-          partials.delete(`${job.remote}.partial`);
-          await c.unlink(`${job.remote}.partial`).catch(() => {});
-          throw new Error(
-            `remote "${job.remote}.partial" reads back with SHA-256 ${back}, expected ${done.stored}; removed it and will upload again`,
-          );
-        }
-      }
-      await c.rename(`${job.remote}.partial`, job.remote);
-      partials.delete(`${job.remote}.partial`);
-      const after = await c.stat(job.remote);
-      if (!after || after.size !== done.storedSize) {
-        throw new Error(`remote "${job.remote}" has the wrong size after the rename`);
-      }
-      await c.utimes(job.remote, mtime).catch(() => {});
       const now = new Date().toISOString();
       const rec: _Record = {
         path: job.manifestKey,
@@ -1149,7 +1208,8 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
           ? { encrypted: true, stored_size: done.storedSize, stored_sha256: done.stored }
           : {}),
       };
-      await appendManifest(c, job.manifestPath, rec);
+      // Appended once per write(), before it resolves (so before any source deletes).
+      addRecord(job.manifestPath, rec);
       ctx?.stats.add("uploaded");
       ctx?.stats.add("bytes", done.sent);
       // A file changed while it was read is stored as read, but a move keeps it.
@@ -1235,14 +1295,14 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
           await c.unlink(full(child));
           ctx?.stats.add("deleted_remote");
           const now = new Date().toISOString();
-          await appendManifest(c, full(manifestRel), {
+          await appendManifest(c, full(manifestRel), [{
             path: child,
             size: entry.attrs.size,
             sha256: "",
             mtime: new Date(entry.attrs.mtime * 1000).toISOString(),
             uploaded_at: "",
             deleted_at: now,
-          });
+          }]);
           emit({ type: "deleted-remote", remote: child });
         }
       }
@@ -1313,17 +1373,31 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       }
       let firstError: unknown;
       let next = 0;
+      const pending = new Map<string, _Record[]>();
+      const record = (manifest: string, rec: _Record) => {
+        const list = pending.get(manifest);
+        if (list) list.push(rec);
+        else pending.set(manifest, [rec]);
+      };
       const worker = async () => {
         while (next < objects.length && firstError === undefined) {
           const event = objects[next++] as LogEvent;
           try {
-            await processObject(c, event);
+            await processObject(c, event, record);
           } catch (err) {
             firstError ??= err;
           }
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
+      // Even after a failure: what was stored is recorded, so a retry does not send it again.
+      for (const [manifest, recs] of pending) {
+        try {
+          await appendManifest(c, manifest, recs);
+        } catch (err) {
+          firstError ??= err;
+        }
+      }
       if (firstError === undefined && deleteRemote) {
         for (const event of listings) {
           try {

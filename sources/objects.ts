@@ -463,6 +463,19 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
 
+  // While emit() waits for queue space, stop() must not wait for it: a sink
+  // that keeps failing never makes room, and the engine drains only after
+  // every source stopped.
+  let emitting = false;
+  const emit = async (ctx: SourceContext, batch: LogEvent[], onAck: () => void) => {
+    emitting = true;
+    try {
+      await ctx.emit(batch, onAck);
+    } finally {
+      emitting = false;
+    }
+  };
+
   const wanted = (rel: string) =>
     (include.length === 0 || include.some((m) => m(rel))) && !exclude.some((m) => m(rel));
 
@@ -496,6 +509,13 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
     let locals: _Local[] = [];
     const visited = new Set<string>([root]);
     const flush = async () => {
+      if (stopped) {
+        // stop() may have returned already: nothing more is emitted.
+        for (const local of locals) inflight.delete(local.info.path);
+        batch = [];
+        locals = [];
+        return;
+      }
       if (batch.length === 0) return;
       const sent = batch;
       const sentLocals = locals;
@@ -503,7 +523,7 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
       locals = [];
       ctx.stats.received += sent.length;
       pendingAcks++;
-      await ctx.emit(sent, () => settleAck(ctx, sentLocals));
+      await emit(ctx, sent, () => settleAck(ctx, sentLocals));
     };
     const consider = async (rel: string, lexical: string, abs: string, st: Deno.FileInfo) => {
       if (!wanted(rel)) return;
@@ -586,7 +606,7 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
       }) as _Tagged;
       event[_LISTING] = { kind, paths: listing };
       pendingAcks++;
-      await ctx.emit([event], () => settleAck(ctx, []));
+      await emit(ctx, [event], () => settleAck(ctx, []));
     }
   };
 
@@ -622,7 +642,8 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
       // Stops scanning; batches in flight are acknowledged (or not) as the engine drains.
       stopped = true;
       stopper.abort();
-      await loop;
+      // After a pending emit() the loop sees `stopped` and emits nothing more.
+      if (!emitting) await loop;
     },
   };
   Object.defineProperty(source, _OBJECTS_SOURCE, { value: true });
@@ -685,15 +706,11 @@ export interface SyncedObjectsSourceOptions {
  *
  * @example Send stored samples' hashes to the central
  * ```ts
- * import { objectsSource, syncedObjectsSource } from "./objects.ts";
- * import type { ObjectSink } from "./objects.ts";
- * import type { Sink } from "../core/types.ts";
- * declare const upload: ObjectSink; // an sftpObjectSink
- * declare const forward: Sink; // the log channel to the central
- * const paths = [
- *   { from: [objectsSource({ dir: "/var/quarantine", mode: "move" })], to: [upload] },
- *   { from: [syncedObjectsSource(upload)], to: [forward] },
- * ];
+ * import { type ObjectActivity, syncedObjectsSource } from "./objects.ts";
+ * // `upload` stands for an sftpObjectSink: any object with subscribe() will do.
+ * const upload = { subscribe: (_listener: (a: ObjectActivity) => void) => () => {} };
+ * const stored = syncedObjectsSource(upload);
+ * // paths: [{ from: [quarantine], to: [upload] }, { from: [stored], to: [forward] }]
  * ```
  */
 export function syncedObjectsSource(

@@ -239,7 +239,7 @@ ruleset(name="out" queue.type="direct") {
       for (const line of text.split("\n")) {
         const m = /^\[sluice@32473 id="gen:(\d+)"\] seq (\d+)$/.exec(line);
         if (!m) continue;
-        assert.equal(m[1], m[2]);
+        assert.equal(Number(m[1]), Number(m[2]));
         const n = Number(m[1]);
         seen[n] = (seen[n] ?? 0) + 1;
       }

@@ -320,6 +320,7 @@ Deno.test("siemSqliteSink() keeps the vms registry from heartbeats, replays coun
       host: "vm1",
       first_seen: new Date(T0).toISOString(),
       last_seen: new Date(T0 + 60_000).toISOString(),
+      services: null,
       source_ip: "10.0.0.11",
       version: "0.2",
       interval_s: 60,

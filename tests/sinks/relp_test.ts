@@ -216,12 +216,12 @@ Deno.test("relpSink() delivers everything to relpSource in order, ids intact", a
     assert.equal(got.events.length, n);
     for (let i = 0; i < n; i += 997) {
       const e = got.events[i] as LogEvent;
-      assert.equal(e.id, `alerts:${i}`);
+      assert.equal(e.id, `alerts:${String(i).padStart(12, "0")}`);
       assert.equal(e.message, syntheticAlert(i));
     }
     assert.deepEqual(
       got.events.map((e) => e.id),
-      Array.from({ length: n }, (_, i) => `alerts:${i}`),
+      Array.from({ length: n }, (_, i) => `alerts:${String(i).padStart(12, "0")}`),
     );
   } finally {
     await vm.stop();

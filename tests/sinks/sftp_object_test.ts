@@ -5,7 +5,7 @@ import type { LogEvent } from "../../core/event.ts";
 import { definePipeline } from "../../core/pipeline.ts";
 import type { Sink } from "../../core/types.ts";
 import { registerDecryptCommand } from "../../runner/decrypt.ts";
-import { runSync } from "../../runner/sync.ts";
+import { registerSyncCommand, runSync } from "../../runner/sync.ts";
 import { sftpObjectSink } from "../../sinks/sftp_object.ts";
 import { objectsSource, syncedObjectsSource } from "../../sources/objects.ts";
 import { type SftpTestServer, startSftpServer } from "../fixtures/ssh/sftp_server.ts";
@@ -156,6 +156,24 @@ Deno.test("sftpObjectSink() turns each stored object into a log event for the ce
   }
 });
 
+Deno.test("sftpObjectSink() stores objects that render the same remote path one after the other", async () => {
+  const w = await world(inProcess);
+  try {
+    for (let i = 0; i < 6; i++) await writePattern(`${w.local}/f${i}.bin`, 300_000, i + 1);
+    const { sink: stats } = await w.run(
+      w.sink({ path: "samples/${HOST}/latest.bin", concurrency: 6 }),
+    );
+    assert.equal(stats.uploaded, 6);
+    assert.equal(stats.verify_failures, undefined);
+    assert.equal(
+      await sha256File(w.remote("samples/vm1/latest.bin")),
+      await sha256File(`${w.local}/f5.bin`),
+    );
+  } finally {
+    await w.close();
+  }
+});
+
 Deno.test("sftpObjectSink() refuses bad options with the option's name", () => {
   const base = { host: "h", user: "u", privateKeyFile: "/k", knownHostsFile: "/kh" };
   assert.throws(
@@ -170,7 +188,7 @@ Deno.test("sftpObjectSink() refuses bad options with the option's name", () => {
   assert.throws(() => sftpObjectSink({ ...base, port: 70000 }), /"port"/);
   assert.throws(
     () => sftpObjectSink({ ...base, mode: "sync", deleteRemote: true, path: "x/${HOST}" }),
-    /ends in "\$\{object\.path\}"/,
+    /ends in "\$\{path\}"/,
   );
 });
 
@@ -235,6 +253,7 @@ export default definePipeline({
       stateDir: `${w.dir}/state`,
       out: (l) => lines.push(l),
       progress: false,
+      logLevel: "silent",
     });
     assert.equal(dry.files, 2);
     assert.equal(dry.bytes, 9);
@@ -254,6 +273,7 @@ export default definePipeline({
       stateDir: `${w.dir}/state`,
       out: (l) => lines.push(l),
       progress: false,
+      logLevel: "silent",
     });
     assert.equal(real.files, 2);
     assert.equal(real.deletedLocal, 2);
@@ -294,11 +314,52 @@ Deno.test("runSync() gives up after the allowed failed attempts when the host ke
       stateDir: `${w.dir}/state`,
       out: (l) => lines.push(l),
       progress: false,
+      logLevel: "silent",
     });
     assert.equal(summary.gaveUp, true);
     assert.ok(summary.errors.length >= 2);
     assert.match(summary.errors[0] as string, /does not match the pinned/);
     assert.equal(await Deno.readTextFile(`${w.local}/a.bin`), "alpha");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("sync command parses --once --dry-run and exits 0 without changing anything", async () => {
+  const w = await world(inProcess);
+  try {
+    await Deno.writeTextFile(`${w.local}/a.bin`, "alpha");
+    const file = await pipelineFile(
+      w.dir,
+      `export default definePipeline({
+  paths: [{
+    from: [objectsSource({ dir: ${JSON.stringify(w.local)}, settle: 0, mode: "move" })],
+    to: [sftpObjectSink({
+      host: "127.0.0.1", port: ${w.server.port}, user: "sluice", root: "upload", mode: "move",
+      privateKeyFile: ${JSON.stringify(w.keyFile)}, knownHostsFile: ${JSON.stringify(w.knownHosts)},
+    })],
+  }],
+});
+`,
+    );
+    const codes: number[] = [];
+    const program = new Command("sluice").exitOverride();
+    registerSyncCommand(program, (c) => codes.push(c));
+    const log = console.log;
+    const printed: string[] = [];
+    console.log = (line: string) => void printed.push(line);
+    try {
+      await program.parseAsync(
+        ["sync", file, "--once", "--dry-run", "--log-level", "silent", "--state-dir", `${w.dir}/s`],
+        { from: "user" },
+      );
+    } finally {
+      console.log = log;
+    }
+    assert.deepEqual(codes, [0]);
+    assert.ok(printed.some((l) => l.startsWith("would upload a.bin")), printed.join("\n"));
+    assert.equal(await Deno.readTextFile(`${w.local}/a.bin`), "alpha");
+    await assert.rejects(Deno.stat(w.remote("samples")), Deno.errors.NotFound);
   } finally {
     await w.close();
   }

@@ -1,0 +1,262 @@
+/**
+ * Object channel throughput: the sftp-object sink uploading one 100 MB file
+ * and 1,000 files of 10 KB, beside OpenSSH's own `sftp -b` putting the same
+ * files to the same server in the same run (and `rclone copy` when it is
+ * installed). The server is OpenSSH's sshd (internal-sftp) on 127.0.0.1
+ * when installed, else ssh2's server in process (then the server's pure-JS
+ * crypto shares the CPU and bounds both figures).
+ *
+ * @module
+ */
+
+import { Engine } from "../core/engine.ts";
+import { createLogger } from "../core/log.ts";
+import { definePipeline } from "../core/pipeline.ts";
+import { sftpObjectSink, type SftpObjectSinkOptions } from "../sinks/sftp_object.ts";
+import { objectsSource } from "../sources/objects.ts";
+import { knownHostsLine, writeClientKey } from "../tests/fixtures/ssh/keys.ts";
+import { startSftpServer } from "../tests/fixtures/ssh/sftp_server.ts";
+import { sshdPath, startSshd } from "../tests/fixtures/ssh/sshd.ts";
+import { writePattern } from "../tests/fixtures/ssh/suite.ts";
+import { type BenchRow, type Scenario, timed } from "./lib.ts";
+
+interface _Server {
+  port: number;
+  user: string;
+  hostPublicKey: string;
+  /** Makes a fresh remote directory; returns its path as the server sees it. */
+  remoteDir(name: string): Promise<string>;
+  label: string;
+  close(): Promise<void>;
+}
+
+async function _server(dir: string, publicKey: string): Promise<_Server> {
+  if (sshdPath()) {
+    await Deno.mkdir(`${dir}/sshd`);
+    await Deno.mkdir(`${dir}/remote`);
+    const s = await startSshd(`${dir}/sshd`, publicKey);
+    return {
+      port: s.port,
+      user: s.user,
+      hostPublicKey: s.hostPublicKey,
+      label: "OpenSSH sshd (internal-sftp)",
+      async remoteDir(name) {
+        await Deno.mkdir(`${dir}/remote/${name}`);
+        return `${dir}/remote/${name}`;
+      },
+      close: () => s.close(),
+    };
+  }
+  await Deno.mkdir(`${dir}/jail`);
+  const s = await startSftpServer({ root: `${dir}/jail`, authorizedKey: publicKey });
+  return {
+    port: s.port,
+    user: "bench",
+    hostPublicKey: s.hostPublicKey,
+    label: "ssh2 server in process",
+    async remoteDir(name) {
+      await Deno.mkdir(`${dir}/jail/${name}`);
+      return `/${name}`;
+    },
+    close: () => s.close(),
+  };
+}
+
+async function _which(name: string): Promise<string | undefined> {
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if ((await Deno.stat(`${dir}/${name}`)).isFile) return `${dir}/${name}`;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function _run(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr).slice(-500)}`);
+  }
+}
+
+/** Uploads `local` (a directory) with the sink once; returns seconds. */
+async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<number> {
+  const source = objectsSource({ dir: local, once: true, settle: 0, host: "bench" });
+  const sink = sftpObjectSink(options);
+  let failure: string | undefined;
+  sink.subscribe((a) => {
+    if (a.type === "error" || a.type === "failed") failure ??= "error" in a ? a.error : "";
+  });
+  const engine = new Engine(definePipeline({ paths: [{ from: [source], to: [sink] }] }), {
+    logger: createLogger("silent"),
+  });
+  const seconds = await timed(async () => {
+    await engine.start();
+    await source.done;
+  });
+  await engine.stop();
+  if (failure) throw new Error(`sftp-object failed: ${failure}`);
+  return seconds;
+}
+
+/** Benchmarks the object channel. */
+export const scenario: Scenario = async ({ quick, dir }) => {
+  const rows: BenchRow[] = [];
+  const bigSize = (quick ? 10 : 100) * 1024 * 1024;
+  const count = quick ? 100 : 1000;
+  const key = await writeClientKey(dir);
+  const server = await _server(dir, key.publicKey);
+  const knownHosts = `${dir}/known_hosts`;
+  await Deno.writeTextFile(
+    knownHosts,
+    knownHostsLine("127.0.0.1", server.port, server.hostPublicKey) + "\n",
+  );
+  const sftp = await _which("sftp");
+  const rclone = await _which("rclone");
+  try {
+    await Deno.mkdir(`${dir}/big`);
+    await writePattern(`${dir}/big/big.bin`, bigSize);
+    await Deno.mkdir(`${dir}/small`);
+    const small = new Uint8Array(10 * 1024);
+    for (let i = 0; i < count; i++) {
+      crypto.getRandomValues(small);
+      await Deno.writeFile(`${dir}/small/f${String(i).padStart(5, "0")}.bin`, small);
+    }
+    const keyFile = `${dir}/object.key`;
+    await Deno.writeFile(keyFile, crypto.getRandomValues(new Uint8Array(32)));
+    const sinkOptions = async (name: string, extra: Partial<SftpObjectSinkOptions> = {}) => ({
+      host: "127.0.0.1",
+      port: server.port,
+      user: server.user,
+      privateKeyFile: key.file,
+      knownHostsFile: knownHosts,
+      root: await server.remoteDir(name),
+      ...extra,
+    });
+
+    // The references: OpenSSH's client on the same files, same server, same run.
+    let sftpBig: number | undefined;
+    let sftpSmall: number | undefined;
+    if (sftp) {
+      const batch = async (name: string, put: string) => {
+        const remote = await server.remoteDir(name);
+        await Deno.writeTextFile(`${dir}/${name}.batch`, `${put} ${remote}/\n`);
+        const args = [
+          "-q",
+          "-b",
+          `${dir}/${name}.batch`,
+          "-i",
+          key.file,
+          "-o",
+          `UserKnownHostsFile=${knownHosts}`,
+          "-o",
+          "StrictHostKeyChecking=yes",
+          "-o",
+          "BatchMode=yes",
+          "-P",
+          String(server.port),
+          `${server.user}@127.0.0.1`,
+        ];
+        return await timed(() => _run(sftp, args));
+      };
+      sftpBig = await batch("sftp-big", `put ${dir}/big/big.bin`);
+      sftpSmall = await batch("sftp-small", `put ${dir}/small/*`);
+    }
+    const ref = (value: number | undefined) =>
+      value === undefined ? {} : { reference: { subject: "OpenSSH sftp -b put", value } };
+    const mb = bigSize / 1e6;
+    const bigLabel = `${Math.round(bigSize / 1024 / 1024)} MiB file`;
+    const smallLabel = `${count} × 10 KiB files`;
+
+    const bigRead = await _sluice(`${dir}/big`, await sinkOptions("s-big-rb"));
+    rows.push({
+      scenario: "objects",
+      subject: `sftp-object ${bigLabel}, verify readback`,
+      value: mb / bigRead,
+      unit: "MB/s",
+      ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
+      note: `${server.label}; reads the file back to check SHA-256 (twice the traffic)`,
+    });
+    const bigMan = await _sluice(
+      `${dir}/big`,
+      await sinkOptions("s-big-m", { verify: "manifest" }),
+    );
+    rows.push({
+      scenario: "objects",
+      subject: `sftp-object ${bigLabel}, verify manifest`,
+      value: mb / bigMan,
+      unit: "MB/s",
+      ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
+      note: "size check + streamed SHA-256 in the manifest, as much checking as sftp does",
+    });
+    const bigEnc = await _sluice(
+      `${dir}/big`,
+      await sinkOptions("s-big-enc", { verify: "manifest", encryptionKeyFile: keyFile }),
+    );
+    rows.push({
+      scenario: "objects",
+      subject: `sftp-object ${bigLabel}, AES-256-GCM at rest, verify manifest`,
+      value: mb / bigEnc,
+      unit: "MB/s",
+      ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
+    });
+    const smallRead = await _sluice(`${dir}/small`, await sinkOptions("s-small-rb"));
+    rows.push({
+      scenario: "objects",
+      subject: `sftp-object ${smallLabel}, verify readback`,
+      value: count / smallRead,
+      unit: "files/s",
+      ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
+      note:
+        "per file: open .partial, write, fsync + fstat + futimes, read back, close, rename; sftp: open, write, close",
+    });
+    const smallMan = await _sluice(
+      `${dir}/small`,
+      await sinkOptions("s-small-m", { verify: "manifest", concurrency: 8 }),
+    );
+    rows.push({
+      scenario: "objects",
+      subject: `sftp-object ${smallLabel}, verify manifest, concurrency 8`,
+      value: count / smallMan,
+      unit: "files/s",
+      ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
+    });
+    if (!sftp) {
+      rows.push({
+        scenario: "objects",
+        subject: "OpenSSH sftp -b",
+        value: 0,
+        unit: "MB/s",
+        note: "sftp not installed: no same-run reference",
+      });
+    }
+    if (rclone) {
+      const remote = (name: string, path: string) =>
+        `:sftp,host=127.0.0.1,port=${server.port},user=${server.user},key_file=${key.file},known_hosts_file=${knownHosts}:${path}/${name}`;
+      const rbig = await timed(async () =>
+        _run(rclone, ["copy", `${dir}/big`, remote("", await server.remoteDir("r-big"))])
+      );
+      rows.push({
+        scenario: "objects",
+        subject: `rclone copy ${bigLabel}`,
+        value: mb / rbig,
+        unit: "MB/s",
+        ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
+      });
+      const rsmall = await timed(async () =>
+        _run(rclone, ["copy", `${dir}/small`, remote("", await server.remoteDir("r-small"))])
+      );
+      rows.push({
+        scenario: "objects",
+        subject: `rclone copy ${smallLabel}`,
+        value: count / rsmall,
+        unit: "files/s",
+        ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
+      });
+    }
+  } finally {
+    await server.close();
+  }
+  return rows;
+};
