@@ -326,17 +326,21 @@ export class Engine {
 
   async #stop(): Promise<void> {
     this.#abort.abort();
-    await Promise.all(this.#sources.map(async (rt) => {
+    const sourcesStopped = Promise.all(this.#sources.map(async (rt) => {
       try {
         await rt.source.stop();
       } catch (err) {
         this.#log.error("source failed to stop", { source: rt.name, error: String(err) });
       }
     }));
+    // A source may be stuck in emit() behind a sink that keeps failing: the drain
+    // timeout bounds the whole wait, and stopping the queues below releases it.
     const timeout = this.#options.drainTimeoutMs ?? 30_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const drained = await Promise.race([
-      Promise.all(this.#sources.map((s) => s.sequencer.idle())).then(() => true),
+      sourcesStopped
+        .then(() => Promise.all(this.#sources.map((s) => s.sequencer.idle())))
+        .then(() => true),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeout))),
     ]);
     clearTimeout(timer);
@@ -355,6 +359,9 @@ export class Engine {
         this.#log.error("sink failed to close", { sink: queue.stats.name, error: String(err) });
       }
     }
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([sourcesStopped, new Promise((r) => (grace = setTimeout(r, 1000)))]);
+    clearTimeout(grace);
     for (const state of this.#states) {
       await state.flush().catch((err) =>
         this.#log.error("state flush failed", { error: String(err) })

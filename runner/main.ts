@@ -19,6 +19,8 @@ import { describePipeline } from "./graph.ts";
 import { loadPipeline, type PipelineContext, PipelineLoadError } from "./load.ts";
 import { serveMetrics } from "./metrics.ts";
 import { registerQueryCommands } from "./query.ts";
+import { registerSyncCommand } from "./sync.ts";
+import { registerDecryptCommand } from "./decrypt.ts";
 
 /** The version printed by `--version`. */
 export const VERSION = "0.1.0";
@@ -195,6 +197,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       setExitCode(await _check(file, args));
     });
   registerQueryCommands(program);
+  registerSyncCommand(program, setExitCode);
+  registerDecryptCommand(program, setExitCode);
   return program;
 }
 

@@ -338,3 +338,31 @@ Deno.test("Engine names sources from the sources record and stamps event.source"
   assert.equal(out.events[0]?.source, "net");
   assert.equal(src.ctx?.name, "net");
 });
+
+Deno.test("Engine.stop() returns after the drain timeout even when a sink never succeeds and a source is stuck in emit()", async () => {
+  const failing = {
+    kind: "down",
+    queueSize: 10,
+    maxBatch: 10,
+    open: () => Promise.resolve(),
+    write: () => Promise.reject(new Error("peer down")),
+    close: () => Promise.resolve(),
+  };
+  let acked = 0;
+  const src = manualSource();
+  const engine = new Engine(
+    definePipeline({
+      paths: [{ from: [src], to: [failing] }],
+      retry: { initialMs: 5, maxMs: 10 },
+    }),
+    { logger: quiet, drainTimeoutMs: 200 },
+  );
+  await engine.start();
+  await src.emit(events(...Array.from({ length: 10 }, (_, i) => `${i}`)), () => acked++);
+  // The queue is full: this emit waits for room that never comes.
+  const stuck = src.emit(events("more"), () => acked++);
+  await engine.stop();
+  await stuck;
+  assert.equal(acked, 0, "nothing was written, so nothing is acknowledged");
+  assert.ok((engine.stats.get("down#0")?.errors ?? 0) > 0);
+});

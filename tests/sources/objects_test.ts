@@ -302,6 +302,34 @@ Deno.test("objectsSource() does not emit a file again while it is still in fligh
   }
 });
 
+Deno.test("objectsSource() stops while a sink that keeps failing holds it back", async () => {
+  const dir = await tree({ "a.bin": "1", "b.bin": "2", "c.bin": "3" });
+  try {
+    const source = objectsSource({ dir, settle: 0, batchSize: 1, mode: "move" });
+    const failing: Sink = {
+      kind: "failing",
+      queueSize: 1,
+      open: () => Promise.resolve(),
+      write: () => Promise.reject(new Error("down")),
+      close: () => Promise.resolve(),
+    };
+    const engine = new Engine(
+      definePipeline({ paths: [{ from: [source], to: [failing] }], retry: { initialMs: 5 } }),
+      { logger: silent, drainTimeoutMs: 20 },
+    );
+    await engine.start();
+    await new Promise((r) => setTimeout(r, 50));
+    await engine.stop();
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "a.bin",
+      "b.bin",
+      "c.bin",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("objectsSource() emits a listing of every local file when asked", async () => {
   const dir = await tree({ "new.bin": "1", "old.bin": "2", "skip.tmp": "3" });
   try {
