@@ -131,8 +131,8 @@ async function _syslogNg(dir: string, payload: Uint8Array, n: number): Promise<_
   l.close();
   const out = `${dir}/syslog-ng.jsonl`;
   // A competent user's tuned config: flow control, large windows, a JSON parser, one file.
-  const conf = `@version: 4.3
-options { log-fifo-size(200000); stats(freq(0)); };
+  const conf = `@version: 3.38
+options { log-fifo-size(200000); stats_freq(0); };
 source s { network(ip(127.0.0.1) port(${port}) transport(tcp) flags(no-parse) log-iw-size(100000) max-connections(10)); };
 parser p { json-parser(prefix("json.")); };
 destination d { file("${out}" template("$(format-json --key json.*)\\n")); };

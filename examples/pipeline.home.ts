@@ -116,6 +116,7 @@ export default function home(
       },
     },
   });
+  const syslog = syslogSource({ host: listen, port, transport: "tcp+udp", name: "syslog" });
   const tag = (table: string) => ({
     kind: "table",
     apply: (e: LogEvent) => void (e.fields.table = table),
@@ -123,7 +124,7 @@ export default function home(
   return definePipeline({
     name: "home",
     role: "home",
-    sources: { syslog: syslogSource({ host: listen, port, transport: "tcp+udp", name: "syslog" }) },
+    sources: { syslog },
     sinks: { db },
     paths: [
       { from: ["syslog"], steps: [tag("messages")], to: ["db"] },
@@ -148,7 +149,9 @@ export default function home(
     ],
     onStart() {
       console.error(
-        `sluice home collector: syslog UDP + TCP on ${listen}:${port}; SQLite ${data}/home.db`,
+        `sluice home collector: syslog UDP + TCP on ${listen}:${
+          syslog.tcpAddr?.port ?? port
+        }; SQLite ${data}/home.db`,
       );
     },
   });
