@@ -184,8 +184,8 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   const payload = new TextEncoder().encode(text);
   const mb = payload.length / 1e6;
   const rows: BenchRow[] = [];
-  const ref = quick ? undefined : await _syslogNg(`${dir}/sng`, payload, n).catch(() => undefined);
-  await Deno.mkdir(`${dir}/sng`, { recursive: true }).catch(() => {});
+  await Deno.mkdir(`${dir}/sng`, { recursive: true });
+  const ref = quick ? undefined : await _syslogNg(`${dir}/sng`, payload, n);
   const refRow = ref
     ? { subject: "syslog-ng network() → json-parser() → file()", value: ref.rate }
     : undefined;
