@@ -82,7 +82,7 @@ export class AckTracker {
  * ```
  */
 export class AckSequencer {
-  #queue: AckTracker[] = [];
+  #queue: Array<AckTracker | undefined> = [];
   #head = 0;
   #idle: Array<() => void> = [];
 
@@ -114,7 +114,7 @@ export class AckSequencer {
     while (this.#head < this.#queue.length) {
       const tracker = this.#queue[this.#head] as AckTracker;
       if (!tracker.done) break;
-      this.#head++;
+      this.#queue[this.#head++] = undefined;
       try {
         tracker.fire();
       } catch {

@@ -65,7 +65,7 @@ export class SinkQueue {
   readonly stats: ComponentStats;
   readonly #log: Logger;
   readonly #options: SinkQueueOptions;
-  #entries: _Entry[] = [];
+  #entries: Array<_Entry | undefined> = [];
   #head = 0;
   #count = 0;
   #spaceWaiters: Array<() => void> = [];
@@ -154,7 +154,8 @@ export class SinkQueue {
       const rest = entry.events.length - entry.offset;
       if (batch === undefined && entry.offset === 0 && rest <= max) {
         batch = entry.events;
-        this.#head++;
+        // Drop the queue's reference at once: consumed entries must not pin events in memory.
+        this.#entries[this.#head++] = undefined;
         settle.push(entry.tracker);
         if (batch.length === max || this.#head >= this.#entries.length) break;
         batch = batch.slice();
@@ -165,11 +166,11 @@ export class SinkQueue {
       for (let i = 0; i < n; i++) batch.push(entry.events[entry.offset + i] as LogEvent);
       entry.offset += n;
       if (entry.offset === entry.events.length) {
-        this.#head++;
+        this.#entries[this.#head++] = undefined;
         settle.push(entry.tracker);
       }
     }
-    if (this.#head > 256 && this.#head * 2 > this.#entries.length) {
+    if (this.#head > 64 && this.#head * 2 > this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
