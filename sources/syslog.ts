@@ -20,7 +20,11 @@ export type SyslogTransport = "tcp" | "udp" | "tls" | "tcp+udp";
 export interface SyslogSourceOptions extends Omit<SyslogParserOptions, "name"> {
   /** Listeners: `"tcp+udp"` listens on the same port number with both. @default {"tcp+udp"} */
   transport?: SyslogTransport;
-  /** The port; `0` picks a free one (both protocols then share it). @default {514} (6514 for `"tls"`) */
+  /**
+   * The port; `0` picks a free one (both protocols then share it). Ports
+   * below 1024 need root or `CAP_NET_BIND_SERVICE`.
+   * @default {514} (6514 for `"tls"`)
+   */
   port?: number;
   /** The address to listen on. @default {"0.0.0.0"} */
   host?: string;
