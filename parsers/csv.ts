@@ -5,7 +5,8 @@
  * @module
  */
 
-import { fieldGetter, type Fields, fieldSetter, isMacro, type LogEvent } from "../core/event.ts";
+import { resolvePrefix } from "../core/prefix.ts";
+import { fieldGetter, type Fields, fieldSetter, type LogEvent } from "../core/event.ts";
 import type { Parser } from "../core/types.ts";
 
 /** Options for {@linkcode csvParser}. */
@@ -115,7 +116,7 @@ export function csvParser(options: CsvParserOptions): Parser {
   }
   const greedy = options.greedy ?? false;
   const strip = options.stripWhitespace ?? false;
-  const prefix = _prefix("csvParser", options.prefix ?? "csv");
+  const prefix = resolvePrefix("csvParser", options.prefix ?? "csv");
   const field = options.field ?? "MSG";
   if (typeof field !== "string" || field === "") {
     throw new TypeError(`csvParser: "field" must be a non-empty string, got ${_show(field)}`);
@@ -307,19 +308,6 @@ function _store(prefix: string): (event: LogEvent, out: Fields) => void {
         else (there as Fields)[key] = out[key];
       }}
   };
-}
-
-function _prefix(factory: string, prefix: unknown): string {
-  if (typeof prefix !== "string") {
-    throw new TypeError(`${factory}: "prefix" must be a string, got ${_show(prefix)}`);
-  }
-  const path = prefix.replace(/^\.+|\.+$/g, "");
-  if (path !== "" && (path.split(".").includes("") || isMacro(path))) {
-    throw new RangeError(
-      `${factory}: "prefix" must be a dotted field path, not a macro or empty segments, got "${prefix}"`,
-    );
-  }
-  return path;
 }
 
 function _show(value: unknown): string {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { fieldGetter, type Fields, fieldSetter, isMacro, type LogEvent } from "../core/event.ts";
+import { resolvePrefix } from "../core/prefix.ts";
+import { fieldGetter, type Fields, fieldSetter, type LogEvent } from "../core/event.ts";
 import type { Parser } from "../core/types.ts";
 
 /** Options for {@linkcode jsonParser}. */
@@ -60,7 +61,7 @@ export interface JsonParserOptions {
  * ```
  */
 export function jsonParser(options: JsonParserOptions = {}): Parser {
-  const prefix = _prefix("jsonParser", options.prefix ?? "json");
+  const prefix = resolvePrefix("jsonParser", options.prefix ?? "json");
   const field = options.field ?? "MSG";
   if (typeof field !== "string" || field === "") {
     throw new TypeError(`jsonParser: "field" must be a non-empty string, got ${_show(field)}`);
@@ -140,19 +141,6 @@ function _merge(target: Fields, tree: Fields): void {
       });
     } else target[key] = tree[key];
   }
-}
-
-function _prefix(factory: string, prefix: unknown): string {
-  if (typeof prefix !== "string") {
-    throw new TypeError(`${factory}: "prefix" must be a string, got ${_show(prefix)}`);
-  }
-  const path = prefix.replace(/^\.+|\.+$/g, "");
-  if (path !== "" && (path.split(".").includes("") || isMacro(path))) {
-    throw new RangeError(
-      `${factory}: "prefix" must be a dotted field path, not a macro or empty segments, got "${prefix}"`,
-    );
-  }
-  return path;
 }
 
 function _show(value: unknown): string {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { fieldGetter, type Fields, fieldSetter, isMacro, type LogEvent } from "../core/event.ts";
+import { resolvePrefix } from "../core/prefix.ts";
+import { fieldGetter, type Fields, fieldSetter, type LogEvent } from "../core/event.ts";
 import type { Parser } from "../core/types.ts";
 
 /** Options for {@linkcode kvParser}. */
@@ -72,7 +73,7 @@ export interface KvParserOptions {
  * ```
  */
 export function kvParser(options: KvParserOptions = {}): Parser {
-  const prefix = _prefix("kvParser", options.prefix ?? "kv");
+  const prefix = resolvePrefix("kvParser", options.prefix ?? "kv");
   const field = options.field ?? "MSG";
   if (typeof field !== "string" || field === "") {
     throw new TypeError(`kvParser: "field" must be a non-empty string, got ${_show(field)}`);
@@ -330,19 +331,6 @@ function _store(prefix: string): (event: LogEvent, out: Fields) => void {
     if (there === null || typeof there !== "object" || Array.isArray(there)) set(event, out);
     else for (const key in out) _put(there as Fields, key, out[key]);
   };
-}
-
-function _prefix(factory: string, prefix: unknown): string {
-  if (typeof prefix !== "string") {
-    throw new TypeError(`${factory}: "prefix" must be a string, got ${_show(prefix)}`);
-  }
-  const path = prefix.replace(/^\.+|\.+$/g, "");
-  if (path !== "" && (path.split(".").includes("") || isMacro(path))) {
-    throw new RangeError(
-      `${factory}: "prefix" must be a dotted field path, not a macro or empty segments, got "${prefix}"`,
-    );
-  }
-  return path;
 }
 
 function _show(value: unknown): string {

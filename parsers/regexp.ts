@@ -4,7 +4,8 @@
  * @module
  */
 
-import { fieldGetter, type Fields, fieldSetter, isMacro, type LogEvent } from "../core/event.ts";
+import { prefixTarget, resolvePrefix } from "../core/prefix.ts";
+import { fieldGetter, type LogEvent } from "../core/event.ts";
 import type { Parser } from "../core/types.ts";
 
 /** Options for {@linkcode regexpParser}. */
@@ -59,13 +60,13 @@ export function regexpParser(
     throw new RangeError(`regexpParser: "patterns" must hold at least one pattern, got []`);
   }
   const regexps = list.map((p, i) => _compile(p, i));
-  const prefix = _prefix(options.prefix ?? "");
+  const prefix = resolvePrefix("regexpParser", options.prefix ?? "");
   const field = options.field ?? "MSG";
   if (typeof field !== "string" || field === "") {
     throw new TypeError(`regexpParser: "field" must be a non-empty string, got ${_show(field)}`);
   }
   const read = field === "MSG" || field === "MESSAGE" ? null : fieldGetter(field);
-  const target = _target(prefix);
+  const target = prefixTarget(prefix);
   return {
     kind: "regexp",
     ...(options.name ? { name: options.name } : {}),
@@ -112,33 +113,6 @@ function _compile(pattern: unknown, index: number): RegExp {
       }`,
     );
   }
-}
-
-function _target(prefix: string): (event: LogEvent) => Fields {
-  if (prefix === "") return (event) => event.fields;
-  const get = fieldGetter(prefix);
-  const set = fieldSetter(prefix);
-  return (event) => {
-    let there = get(event);
-    if (there === null || typeof there !== "object" || Array.isArray(there)) {
-      there = {};
-      set(event, there);
-    }
-    return there as Fields;
-  };
-}
-
-function _prefix(prefix: unknown): string {
-  if (typeof prefix !== "string") {
-    throw new TypeError(`regexpParser: "prefix" must be a string, got ${_show(prefix)}`);
-  }
-  const path = prefix.replace(/^\.+|\.+$/g, "");
-  if (path !== "" && (path.split(".").includes("") || isMacro(path))) {
-    throw new RangeError(
-      `regexpParser: "prefix" must be a dotted field path, not a macro or empty segments, got "${prefix}"`,
-    );
-  }
-  return path;
 }
 
 function _show(value: unknown): string {

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { fieldGetter, type Fields, fieldSetter, isMacro, type LogEvent } from "../core/event.ts";
+import { prefixTarget, resolvePrefix } from "../core/prefix.ts";
+import { fieldGetter, type Fields, type LogEvent } from "../core/event.ts";
 import type { Parser } from "../core/types.ts";
 
 /** Options for {@linkcode sshdParser}. */
@@ -100,13 +101,13 @@ const _ANSI =
  * ```
  */
 export function sshdParser(options: SshdParserOptions = {}): Parser {
-  const prefix = _prefix(options.prefix ?? "sshd");
+  const prefix = resolvePrefix("sshdParser", options.prefix ?? "sshd");
   const field = options.field ?? "MSG";
   if (typeof field !== "string" || field === "") {
     throw new TypeError(`sshdParser: "field" must be a non-empty string, got ${_show(field)}`);
   }
   const read = field === "MSG" || field === "MESSAGE" ? null : fieldGetter(field);
-  const target = _target(prefix);
+  const target = prefixTarget(prefix);
   return {
     kind: "sshd",
     ...(options.name ? { name: options.name } : {}),
@@ -190,33 +191,6 @@ function _fields(
   if (invalid) out.invalid = true;
   if (extra) Object.assign(out, extra);
   return out;
-}
-
-function _target(prefix: string): (event: LogEvent) => Fields {
-  if (prefix === "") return (event) => event.fields;
-  const get = fieldGetter(prefix);
-  const set = fieldSetter(prefix);
-  return (event) => {
-    let there = get(event);
-    if (there === null || typeof there !== "object" || Array.isArray(there)) {
-      there = {};
-      set(event, there);
-    }
-    return there as Fields;
-  };
-}
-
-function _prefix(prefix: unknown): string {
-  if (typeof prefix !== "string") {
-    throw new TypeError(`sshdParser: "prefix" must be a string, got ${_show(prefix)}`);
-  }
-  const path = prefix.replace(/^\.+|\.+$/g, "");
-  if (path !== "" && (path.split(".").includes("") || isMacro(path))) {
-    throw new RangeError(
-      `sshdParser: "prefix" must be a dotted field path, not a macro or empty segments, got "${prefix}"`,
-    );
-  }
-  return path;
 }
 
 function _show(value: unknown): string {
