@@ -11,6 +11,7 @@ import type { LogEvent } from "./event.ts";
 import type { Logger } from "./log.ts";
 import type { ComponentStats } from "./stats.ts";
 import type { Sink } from "./types.ts";
+import { errorMessage } from "./options.ts";
 
 interface _Entry {
   events: LogEvent[];
@@ -207,7 +208,7 @@ export class SinkQueue {
         if (this.#stopping) {
           this.#log.error("write failed while stopping; events stay unacknowledged", {
             events: batch.length,
-            error: _message(err),
+            error: errorMessage(err),
           });
           return false;
         }
@@ -218,7 +219,7 @@ export class SinkQueue {
         this.#log.warn(`write failed, retrying in ${delay} ms`, {
           attempt,
           events: batch.length,
-          error: _message(err),
+          error: errorMessage(err),
         });
         await sleep(delay, this.#abort.signal);
       }
@@ -237,8 +238,4 @@ export class SinkQueue {
       for (const w of drained) w();
     }
   }
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

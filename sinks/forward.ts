@@ -10,6 +10,7 @@ import type { LogEvent } from "../core/event.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
 import { checkTlsClientOptions, loadTlsClient, type TlsClientOptions } from "../core/tls.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
+import { errorMessage } from "../core/options.ts";
 
 /** Options for {@linkcode forwardSink}. */
 export interface ForwardSinkOptions {
@@ -274,7 +275,7 @@ export function forwardSink(options: ForwardSinkOptions): ForwardSink {
       nextAttempt = Date.now() + backoff(failures, reconnect);
       ctx?.stats.add("connect_failures");
       throw new Error(
-        `${who}: cannot connect to ${target}${tls ? " (TLS)" : ""}: ${_message(err)}`,
+        `${who}: cannot connect to ${target}${tls ? " (TLS)" : ""}: ${errorMessage(err)}`,
       );
     }
     if (closing.signal.aborted) {
@@ -334,7 +335,7 @@ export function forwardSink(options: ForwardSinkOptions): ForwardSink {
       } catch (err) {
         context.log.warn("collector not reachable yet; events wait in the queue", {
           target,
-          error: _message(err),
+          error: errorMessage(err),
         });
       }
     },
@@ -347,7 +348,7 @@ export function forwardSink(options: ForwardSinkOptions): ForwardSink {
         while (at < bytes.length) at += await c.write(bytes.subarray(at));
       } catch (err) {
         drop(c);
-        throw new Error(`${who}: writing to ${target} failed: ${_message(err)}`);
+        throw new Error(`${who}: writing to ${target} failed: ${errorMessage(err)}`);
       }
     },
     async close() {
@@ -357,8 +358,4 @@ export function forwardSink(options: ForwardSinkOptions): ForwardSink {
       await Promise.all(readers);
     },
   };
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

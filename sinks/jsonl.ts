@@ -11,6 +11,7 @@ import { pathTemplate, safeJoin } from "../core/safe_path.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template, type TemplateFn } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
+import { errorMessage, numberOption } from "../core/options.ts";
 
 /** Options for {@linkcode jsonlSink}. */
 export interface JsonlSinkOptions {
@@ -127,21 +128,21 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       safeJoin(dir, renderPath({ message: "", fields: {}, receivedAt: 0 }));
     } catch (err) {
       throw new TypeError(
-        `${where}: "path" "${pathOption}" must stay under "dir": ${_message(err)}`,
+        `${where}: "path" "${pathOption}" must stay under "dir": ${errorMessage(err)}`,
       );
     }
   }
   const renderLine: TemplateFn = compileTemplate(options.line ?? "${MSG}\n");
-  const maxOpen = _number(where, "maxOpenFiles", options.maxOpenFiles, 64, 1);
+  const maxOpen = numberOption(where, "maxOpenFiles", options.maxOpenFiles, 64, 1);
   const fsync = options.fsync ?? "batch";
   if (!["batch", "interval", "never"].includes(fsync)) {
     throw new TypeError(`${where}: "fsync" must be "batch", "interval" or "never", got "${fsync}"`);
   }
-  const intervalMs = _number(where, "fsyncIntervalMs", options.fsyncIntervalMs, 1000, 1);
+  const intervalMs = numberOption(where, "fsyncIntervalMs", options.fsyncIntervalMs, 1000, 1);
   const maxFileBytes = options.maxFileBytes === undefined
     ? Infinity
-    : _number(where, "maxFileBytes", options.maxFileBytes, 0, 1);
-  const maxRotated = _number(where, "maxRotatedFiles", options.maxRotatedFiles, 5, 1);
+    : numberOption(where, "maxFileBytes", options.maxFileBytes, 0, 1);
+  const maxRotated = numberOption(where, "maxRotatedFiles", options.maxRotatedFiles, 5, 1);
   const mode = options.mode ?? 0o640;
   const encoder = new TextEncoder();
 
@@ -249,7 +250,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
           entry.dirty = false;
         }
       } catch (err) {
-        throw new Error(`${where}: writing "${path}" failed: ${_message(err)}`, { cause: err });
+        throw new Error(`${where}: writing "${path}" failed: ${errorMessage(err)}`, { cause: err });
       }
       bytes += data.length;
     }
@@ -278,7 +279,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
           if (syncing || writing) return;
           syncing = syncDirty().catch((err) => {
             stats?.add("fsync_errors");
-            log?.error("fsync failed", { error: _message(err) });
+            log?.error("fsync failed", { error: errorMessage(err) });
           }).finally(() => (syncing = undefined));
         }, intervalMs);
       }
@@ -330,25 +331,4 @@ async function _syncDir(path: string): Promise<void> {
   } catch {
     // Not every platform can fsync a directory; the file's own fsync still holds.
   }
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function _number(
-  where: string,
-  option: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`${where}: "${option}" must be a number, got ${typeof value}`);
-  }
-  if (value < min) {
-    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
-  }
-  return value;
 }

@@ -22,6 +22,7 @@ import {
 } from "../core/relp_frame.ts";
 import { checkTlsClientOptions, loadTlsClient, type TlsClientOptions } from "../core/tls.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
+import { positiveInt } from "../core/options.ts";
 
 /** How the sink turns an event into the DATA of a `syslog` command. */
 export type RelpSinkFormat = "rfc5424" | "raw" | ((event: LogEvent) => string);
@@ -269,13 +270,6 @@ class _Session {
   }
 }
 
-function _positiveInt(who: string, name: string, value: number, min = 1): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`${who}: "${name}" must be an integer of at least ${min}, got ${value}`);
-  }
-  return value;
-}
-
 function _cut(text: string, max: number): string | undefined {
   // Three bytes per UTF-16 unit at most: most messages need no encoding here.
   if (text.length * 3 <= max) return undefined;
@@ -334,16 +328,16 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
   if (typeof host !== "string" || host === "") {
     throw new TypeError(`${who}: "host" must be a host name or address, got ${host}`);
   }
-  const window = _positiveInt(who, "window", options.window ?? 128);
-  const maxDataBytes = _positiveInt(who, "maxDataBytes", options.maxDataBytes ?? 131072, 64);
-  const connectTimeoutMs = _positiveInt(
+  const window = positiveInt(who, "window", options.window ?? 128);
+  const maxDataBytes = positiveInt(who, "maxDataBytes", options.maxDataBytes ?? 131072, 64);
+  const connectTimeoutMs = positiveInt(
     who,
     "connectTimeoutMs",
     options.connectTimeoutMs ?? 10_000,
   );
-  const ackTimeoutMs = _positiveInt(who, "ackTimeoutMs", options.ackTimeoutMs ?? 30_000);
-  const retryInitialMs = _positiveInt(who, "retryInitialMs", options.retryInitialMs ?? 100);
-  const retryMaxMs = _positiveInt(who, "retryMaxMs", options.retryMaxMs ?? 30_000);
+  const ackTimeoutMs = positiveInt(who, "ackTimeoutMs", options.ackTimeoutMs ?? 30_000);
+  const retryInitialMs = positiveInt(who, "retryInitialMs", options.retryInitialMs ?? 100);
+  const retryMaxMs = positiveInt(who, "retryMaxMs", options.retryMaxMs ?? 30_000);
   const format = options.format ?? "rfc5424";
   if (format !== "rfc5424" && format !== "raw" && typeof format !== "function") {
     throw new TypeError(

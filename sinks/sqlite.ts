@@ -12,6 +12,7 @@ import type { Logger } from "../core/log.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
+import { errorMessage, numberOption } from "../core/options.ts";
 
 /**
  * What a column stores: a template (`"${json.rule}"`, rendered as text) or
@@ -227,11 +228,11 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
   const nullIf = options.nullIf === undefined ? "" : options.nullIf;
   const deadLetter = options.deadLetterTable ?? "sluice_dead_letter";
   _checkIdent(where, "deadLetterTable", deadLetter);
-  const busyTimeoutMs = _number(where, "busyTimeoutMs", options.busyTimeoutMs, 5000, 0);
-  const maxTxMs = _number(where, "maxTransactionMs", options.maxTransactionMs, 100, 1);
-  const cacheSizeMb = _number(where, "cacheSizeMb", options.cacheSizeMb, 64, 0);
-  const maxBatch = _number(where, "maxBatch", options.maxBatch, 5000, 1);
-  const queueSize = _number(where, "queueSize", options.queueSize, 20_000, 1);
+  const busyTimeoutMs = numberOption(where, "busyTimeoutMs", options.busyTimeoutMs, 5000, 0);
+  const maxTxMs = numberOption(where, "maxTransactionMs", options.maxTransactionMs, 100, 1);
+  const cacheSizeMb = numberOption(where, "cacheSizeMb", options.cacheSizeMb, 64, 0);
+  const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
+  const queueSize = numberOption(where, "queueSize", options.queueSize, 20_000, 1);
   const journalMode = options.journalMode ?? "WAL";
   const synchronous = options.synchronous ?? "NORMAL";
   if (!["WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"].includes(journalMode)) {
@@ -371,7 +372,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       if (!_isTableError(err)) throw err;
       const message = err instanceof _RowError
         ? err.message
-        : `table "${name.slice(0, 100)}" cannot take rows: ${_message(err)}`;
+        : `table "${name.slice(0, 100)}" cannot take rows: ${errorMessage(err)}`;
       refused.set(name, message);
       throw new _RowError(message);
     }
@@ -433,7 +434,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
           for (const def of eager) create(d, def);
           for (const def of eager) tables.set(def.name, prepareInsert(d, def));
         } catch (err) {
-          throw new Error(`${where}: ${_message(err)}`);
+          throw new Error(`${where}: ${errorMessage(err)}`);
         }
       } catch (err) {
         d.close();
@@ -473,7 +474,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
                 new Date().toISOString(),
                 name ?? null,
                 e.id ?? null,
-                _message(err),
+                errorMessage(err),
                 _eventText(e),
               );
               if (row.changes) chunk.deadLettered++;
@@ -675,19 +676,15 @@ function _isTableError(err: unknown): boolean {
   const code = (err as { errcode?: unknown })?.errcode;
   if (typeof code === "number") return _ROW_CODES.has(code & 0xff) || (code & 0xff) === 1;
   // exec() errors carry only the message.
-  return !_DATABASE_TROUBLE.test(_message(err));
+  return !_DATABASE_TROUBLE.test(errorMessage(err));
 }
 
 function _batchError(err: unknown, database: string): Error {
   if (err instanceof Error && err.message.startsWith("sqliteSink:")) return err;
-  const error = new Error(`sqliteSink: writing to "${database}" failed: ${_message(err)}`, {
+  const error = new Error(`sqliteSink: writing to "${database}" failed: ${errorMessage(err)}`, {
     cause: err,
   });
   return error;
-}
-
-function _message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function _quote(ident: string): string {
@@ -700,21 +697,4 @@ function _checkIdent(where: string, option: string, value: string): void {
       `${where}: "${option}" must be an identifier ([A-Za-z_][A-Za-z0-9_]*), got "${value}"`,
     );
   }
-}
-
-function _number(
-  where: string,
-  option: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(`${where}: "${option}" must be a number, got ${typeof value}`);
-  }
-  if (value < min) {
-    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
-  }
-  return value;
 }

@@ -28,6 +28,7 @@ import {
   type TlsServerOptions,
 } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
+import { positiveInt } from "../core/options.ts";
 
 /** Options for {@linkcode relpSource}. */
 export interface RelpSourceOptions {
@@ -312,13 +313,6 @@ const _OPEN_OK = `200 OK\n${
   ])
 }`;
 
-function _positiveInt(who: string, name: string, value: number, min = 1): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`${who}: "${name}" must be an integer of at least ${min}, got ${value}`);
-  }
-  return value;
-}
-
 /**
  * Serves RELP, as rsyslog's `imrelp` does: clients (rsyslog's `omrelp`,
  * sluice's {@linkcode relpSink}) open a session, send `syslog` commands and
@@ -373,13 +367,13 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     throw new RangeError(`${who}: "port" must be an integer 0–65535, got ${port}`);
   }
   const host = options.host ?? "0.0.0.0";
-  const window = _positiveInt(who, "window", options.window ?? 1024);
-  const maxDataBytes = _positiveInt(who, "maxDataBytes", options.maxDataBytes ?? 131072);
+  const window = positiveInt(who, "window", options.window ?? 1024);
+  const maxDataBytes = positiveInt(who, "maxDataBytes", options.maxDataBytes ?? 131072);
   if (maxDataBytes > 999_999_999) {
     throw new RangeError(`${who}: "maxDataBytes" must be at most 999999999, got ${maxDataBytes}`);
   }
-  const maxConnections = _positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
-  const drainTimeoutMs = _positiveInt(who, "drainTimeoutMs", options.drainTimeoutMs ?? 5000, 0);
+  const maxConnections = positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
+  const drainTimeoutMs = positiveInt(who, "drainTimeoutMs", options.drainTimeoutMs ?? 5000, 0);
   const unwrap = options.unwrap ?? true;
   const tls = options.tls;
   if (tls !== undefined) checkTlsServerOptions(who, tls);

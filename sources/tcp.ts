@@ -18,6 +18,7 @@ import {
   type TlsServerOptions,
 } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
+import { positiveInt } from "../core/options.ts";
 
 /** Options for {@linkcode tcpSource}. */
 export interface TcpSourceOptions {
@@ -198,15 +199,6 @@ function _ip(address: string): string {
   return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
-function _positiveInt(who: string, name: string, value: number, min = 1): number {
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(
-      `${who}: "${name}" must be an integer of at least ${min}, got ${value}`,
-    );
-  }
-  return value;
-}
-
 /**
  * Listens on a TCP port and emits one event per message: `message` is the
  * message without its framing, `sourceIp` (`SOURCEIP`) the peer's address.
@@ -258,10 +250,10 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
   }
   const host = options.host ?? "0.0.0.0";
   const framing = options.framing ?? "auto";
-  const maxMessageBytes = _positiveInt(who, "maxMessageBytes", options.maxMessageBytes ?? 65536);
-  const maxConnections = _positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
-  const idleTimeoutMs = _positiveInt(who, "idleTimeoutMs", options.idleTimeoutMs ?? 0, 0);
-  const readBufferBytes = _positiveInt(
+  const maxMessageBytes = positiveInt(who, "maxMessageBytes", options.maxMessageBytes ?? 65536);
+  const maxConnections = positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
+  const idleTimeoutMs = positiveInt(who, "idleTimeoutMs", options.idleTimeoutMs ?? 0, 0);
+  const readBufferBytes = positiveInt(
     who,
     "readBufferBytes",
     options.readBufferBytes ?? 262144,
