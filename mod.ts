@@ -30,6 +30,7 @@ export * from "./core/sink_queue.ts";
 export * from "./core/safe_path.ts";
 export * from "./core/prefix.ts";
 export * from "./core/options.ts";
+export * from "./core/net_stream.ts";
 export * from "./core/tls.ts";
 export * from "./core/octet_framing.ts";
 export * from "./core/relp_frame.ts";

@@ -29,6 +29,7 @@ import {
 } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
+import { DenoNetStream, type NetStream, NodeNetStream, peerAddress } from "../core/net_stream.ts";
 
 /** Options for {@linkcode relpSource}. */
 export interface RelpSourceOptions {
@@ -80,127 +81,7 @@ export interface RelpSource extends Source {
   readonly connections: number;
 }
 
-/** One connection, whatever its transport. */
-interface _Stream {
-  /** The next bytes; `null` at the end of the stream. The chunk is valid until the next call. */
-  read(): Promise<Uint8Array | null>;
-  /** Writes all of `bytes`. */
-  write(bytes: Uint8Array): Promise<void>;
-  close(): void;
-  readonly remoteIp: string;
-  readonly peer: TlsPeer | undefined;
-}
-
 const _READ_BUFFER = 256 * 1024;
-
-class _DenoStream implements _Stream {
-  readonly remoteIp: string;
-  readonly peer = undefined;
-  readonly #conn: Deno.Conn;
-  readonly #buffer = new Uint8Array(_READ_BUFFER);
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-    this.remoteIp = _ip((conn.remoteAddr as Deno.NetAddr).hostname ?? "");
-  }
-
-  async read(): Promise<Uint8Array | null> {
-    const n = await this.#conn.read(this.#buffer);
-    return n === null ? null : this.#buffer.subarray(0, n);
-  }
-
-  async write(bytes: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < bytes.length) at += await this.#conn.write(bytes.subarray(at));
-  }
-
-  close(): void {
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
-  }
-}
-
-/** A `node:tls` socket turned into pull reads: it is paused while chunks wait. */
-class _NodeStream implements _Stream {
-  readonly remoteIp: string;
-  readonly peer: TlsPeer | undefined;
-  readonly #socket: nodeTls.TLSSocket;
-  #chunks: Uint8Array[] = [];
-  #bytes = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-
-  constructor(socket: nodeTls.TLSSocket, peer: TlsPeer | undefined) {
-    this.#socket = socket;
-    this.peer = peer;
-    this.remoteIp = _ip(socket.remoteAddress ?? "");
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#bytes += chunk.length;
-      if (this.#bytes >= _READ_BUFFER) socket.pause();
-      this.#notify();
-    });
-    const end = () => {
-      this.#ended = true;
-      this.#notify();
-    };
-    socket.on("end", end);
-    socket.on("close", end);
-    socket.on("error", (err: Error) => {
-      this.#error = err;
-      this.#notify();
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async read(): Promise<Uint8Array | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    this.#bytes = 0;
-    if (this.#socket.isPaused()) this.#socket.resume();
-    if (chunks.length === 1) return chunks[0] as Uint8Array;
-    let size = 0;
-    for (const c of chunks) size += c.length;
-    const joined = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      joined.set(c, at);
-      at += c.length;
-    }
-    return joined;
-  }
-
-  write(bytes: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.#socket.destroyed) return reject(new Error("connection closed"));
-      this.#socket.write(bytes, (err?: Error | null) => err ? reject(err) : resolve());
-    });
-  }
-
-  close(): void {
-    this.#socket.destroy();
-    this.#ended = true;
-    this.#notify();
-  }
-}
-
-function _ip(address: string): string {
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
-}
 
 /** Responses of one connection, answered strictly in the order the commands came. */
 interface _Answer {
@@ -212,7 +93,7 @@ interface _Answer {
 
 /** One RELP session. */
 class _Session {
-  readonly stream: _Stream;
+  readonly stream: NetStream;
   readonly parser: RelpFrameParser;
   /** The transaction number the next command must carry. */
   expect = 1;
@@ -229,7 +110,7 @@ class _Session {
   ending: Promise<void> | undefined;
   #waiters: Array<() => void> = [];
 
-  constructor(stream: _Stream, maxDataBytes: number) {
+  constructor(stream: NetStream, maxDataBytes: number) {
     this.stream = stream;
     this.parser = new RelpFrameParser({ maxDataBytes });
   }
@@ -551,7 +432,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     return s.ending;
   };
 
-  const serve = async (ctx: SourceContext, stream: _Stream): Promise<void> => {
+  const serve = async (ctx: SourceContext, stream: NetStream): Promise<void> => {
     const s = new _Session(stream, maxDataBytes);
     sessions.add(s);
     ctx.stats.set("connections", sessions.size);
@@ -591,7 +472,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     }
   };
 
-  const track = (ctx: SourceContext, stream: _Stream) => {
+  const track = (ctx: SourceContext, stream: NetStream) => {
     if (stopping || sessions.size >= maxConnections) {
       stream.close();
       if (!stopping) {
@@ -625,7 +506,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       } catch {
         // not a TCP connection
       }
-      track(ctx, new _DenoStream(conn));
+      track(ctx, new DenoNetStream(conn, _READ_BUFFER));
     }
   };
 
@@ -655,7 +536,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
           ctx.stats.errors++;
           ctx.stats.add("tls_rejected");
           warn(ctx, "refusing a client certificate", {
-            peer: _ip(socket.remoteAddress ?? ""),
+            peer: peerAddress(socket.remoteAddress ?? ""),
             error: String(socket.authorizationError),
           });
           socket.destroy();
@@ -664,14 +545,14 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
         if (presented) peer = tlsPeer(cert);
       }
       socket.setNoDelay(true);
-      track(ctx, new _NodeStream(socket, peer));
+      track(ctx, new NodeNetStream(socket, peer, _READ_BUFFER));
     });
     srv.on("tlsClientError", (err: Error, socket: nodeTls.TLSSocket) => {
       if (stopping) return;
       ctx.stats.errors++;
       ctx.stats.add("tls_rejected");
       warn(ctx, "TLS handshake failed", {
-        peer: _ip(socket?.remoteAddress ?? ""),
+        peer: peerAddress(socket?.remoteAddress ?? ""),
         error: err.message,
       });
     });
@@ -687,7 +568,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     });
     server = srv;
     const a = srv.address();
-    if (a && typeof a === "object") addr = { hostname: _ip(a.address), port: a.port };
+    if (a && typeof a === "object") addr = { hostname: peerAddress(a.address), port: a.port };
   };
 
   const source: RelpSource = {

@@ -19,6 +19,7 @@ import {
 } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
+import { DenoNetStream, type NetStream, NodeNetStream, peerAddress } from "../core/net_stream.ts";
 
 /** Options for {@linkcode tcpSource}. */
 export interface TcpSourceOptions {
@@ -66,137 +67,11 @@ export interface TcpSource extends Source {
   readonly connections: number;
 }
 
-/** One connection, whatever its transport. */
-interface _Stream {
-  /** The next bytes; `null` at the end of the stream. The chunk is valid until the next call. */
-  read(): Promise<Uint8Array | null>;
-  /** Closes; `graceful` after the peer's end of stream (TLS then sends its close_notify). */
-  close(graceful?: boolean): void;
-  readonly remoteIp: string;
-  readonly peer: TlsPeer | undefined;
-}
-
 interface _Connection {
-  stream: _Stream;
+  stream: NetStream;
   last: number;
   busy: boolean;
   timedOut: boolean;
-}
-
-const _MIN_BUFFER = 16 * 1024;
-
-/** A `Deno.Conn` read with `conn.read()` into a buffer that grows while reads fill it. */
-class _DenoStream implements _Stream {
-  readonly remoteIp: string;
-  readonly peer = undefined;
-  readonly #conn: Deno.Conn;
-  readonly #max: number;
-  #buffer: Uint8Array;
-
-  constructor(conn: Deno.Conn, max: number) {
-    this.#conn = conn;
-    this.#max = max;
-    this.#buffer = new Uint8Array(Math.min(_MIN_BUFFER, max));
-    this.remoteIp = _ip((conn.remoteAddr as Deno.NetAddr).hostname ?? "");
-  }
-
-  async read(): Promise<Uint8Array | null> {
-    const buffer = this.#buffer;
-    const n = await this.#conn.read(buffer);
-    if (n === null) return null;
-    if (n === buffer.length && buffer.length < this.#max) {
-      // The chunk still points into the old buffer, so the next read gets a new one.
-      this.#buffer = new Uint8Array(Math.min(this.#max, buffer.length * 4));
-    }
-    return buffer.subarray(0, n);
-  }
-
-  close(): void {
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
-  }
-}
-
-/** A `node:tls` socket turned into pull reads: it is paused while chunks wait. */
-class _NodeStream implements _Stream {
-  readonly remoteIp: string;
-  readonly peer: TlsPeer | undefined;
-  readonly #socket: nodeTls.TLSSocket;
-  readonly #max: number;
-  #chunks: Uint8Array[] = [];
-  #bytes = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-
-  constructor(socket: nodeTls.TLSSocket, peer: TlsPeer | undefined, max: number) {
-    this.#socket = socket;
-    this.#max = max;
-    this.peer = peer;
-    this.remoteIp = _ip(socket.remoteAddress ?? "");
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#bytes += chunk.length;
-      if (this.#bytes >= this.#max) socket.pause();
-      this.#notify();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      this.#notify();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      this.#notify();
-    });
-    socket.on("error", (err: Error) => {
-      this.#error = err;
-      this.#notify();
-    });
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async read(): Promise<Uint8Array | null> {
-    while (this.#chunks.length === 0) {
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    this.#bytes = 0;
-    // Keep reading into the queue while this chunk is framed and emitted;
-    // the queue pauses the socket again once it holds a buffer's worth.
-    if (this.#socket.isPaused()) this.#socket.resume();
-    if (chunks.length === 1) return chunks[0] as Uint8Array;
-    let size = 0;
-    for (const c of chunks) size += c.length;
-    const joined = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      joined.set(c, at);
-      at += c.length;
-    }
-    return joined;
-  }
-
-  close(graceful = false): void {
-    if (graceful) this.#socket.end();
-    else this.#socket.destroy();
-    this.#ended = true;
-    this.#notify();
-  }
-}
-
-function _ip(address: string): string {
-  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
 /**
@@ -289,7 +164,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
   const emitFramed = async (
     ctx: SourceContext,
     framed: FramedMessages,
-    stream: _Stream,
+    stream: NetStream,
   ): Promise<void> => {
     const messages = framed.messages;
     const n = messages.length;
@@ -331,7 +206,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     await ctx.emit(batch);
   };
 
-  const serve = async (ctx: SourceContext, stream: _Stream): Promise<void> => {
+  const serve = async (ctx: SourceContext, stream: NetStream): Promise<void> => {
     const conn: _Connection = { stream, last: Date.now(), busy: false, timedOut: false };
     open.add(conn);
     ctx.stats.set("connections", open.size);
@@ -376,7 +251,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     }
   };
 
-  const track = (ctx: SourceContext, stream: _Stream) => {
+  const track = (ctx: SourceContext, stream: NetStream) => {
     if (stopping || open.size >= maxConnections) {
       stream.close();
       if (!stopping) {
@@ -405,7 +280,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
         await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      track(ctx, new _DenoStream(conn, readBufferBytes));
+      track(ctx, new DenoNetStream(conn, readBufferBytes));
     }
   };
 
@@ -433,7 +308,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
         ctx.stats.errors++;
         ctx.stats.add("rejected_connections");
         warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
-          peer: _ip(socket.remoteAddress ?? ""),
+          peer: peerAddress(socket.remoteAddress ?? ""),
         });
         return;
       }
@@ -450,7 +325,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
           ctx.stats.errors++;
           ctx.stats.add("tls_rejected");
           warn(ctx, "refusing a client certificate", {
-            peer: _ip(socket.remoteAddress ?? ""),
+            peer: peerAddress(socket.remoteAddress ?? ""),
             error: String(socket.authorizationError),
           });
           socket.destroy();
@@ -458,10 +333,10 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
         }
         if (presented) peer = tlsPeer(cert);
       }
-      track(ctx, new _NodeStream(socket, peer, readBufferBytes));
+      track(ctx, new NodeNetStream(socket, peer, readBufferBytes));
     });
     srv.on("tlsClientError", (err: Error & { code?: string }, socket: nodeTls.TLSSocket) => {
-      const peer = _ip(socket?.remoteAddress ?? "");
+      const peer = peerAddress(socket?.remoteAddress ?? "");
       // After a handshake timeout the socket is not always closed for us.
       socket?.destroy();
       if (stopping) return;
@@ -485,7 +360,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     });
     server = srv;
     const a = srv.address();
-    if (a && typeof a === "object") addr = { hostname: _ip(a.address), port: a.port };
+    if (a && typeof a === "object") addr = { hostname: peerAddress(a.address), port: a.port };
   };
 
   const sweep = (ctx: SourceContext) => {
@@ -552,7 +427,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
 function _flushed(
   ctx: SourceContext,
   framer: StreamFramer,
-  stream: _Stream,
+  stream: NetStream,
   warn: (ctx: SourceContext, message: string, extra: Record<string, unknown>) => void,
 ): FramedMessages {
   const framed = framer.flush();

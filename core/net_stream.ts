@@ -1,0 +1,208 @@
+/**
+ * Accepted connections as pull streams, whatever their transport: a plain
+ * `Deno.Conn` read with `conn.read()` (the fastest path here), or a
+ * `node:tls` socket (the only server that can verify client certificates)
+ * turned into pull reads. Shared by the tcp, syslog and RELP sources.
+ *
+ * @module
+ */
+
+import type * as nodeTls from "node:tls";
+import type { TlsPeer } from "./tls.ts";
+
+/** One connection, whatever its transport. */
+export interface NetStream {
+  /** The next bytes; `null` at the end of the stream. The chunk is valid until the next call. */
+  read(): Promise<Uint8Array | null>;
+  /** Writes all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Closes; `graceful` after the peer's end of stream (TLS then sends its close_notify). */
+  close(graceful?: boolean): void;
+  /** The peer's address (IPv4-mapped IPv6 addresses shown as IPv4). */
+  readonly remoteIp: string;
+  /** The verified client certificate, for TLS connections that presented one. */
+  readonly peer: TlsPeer | undefined;
+}
+
+const _MIN_BUFFER = 16 * 1024;
+
+/**
+ * Shows an IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) as IPv4.
+ *
+ * @param address An address as the socket reports it.
+ * @returns The address to log and store.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { peerAddress } from "./net_stream.ts";
+ * assert.equal(peerAddress("::ffff:10.0.0.5"), "10.0.0.5");
+ * assert.equal(peerAddress("::1"), "::1");
+ * ```
+ */
+export function peerAddress(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
+/**
+ * A `Deno.Conn` read with `conn.read()` into a buffer that starts small and
+ * grows (up to `maxBuffer`) while reads fill it, so idle connections cost
+ * little and busy ones read in large chunks.
+ *
+ * @example
+ * ```ts
+ * import { DenoNetStream } from "./net_stream.ts";
+ * const make = (conn: Deno.Conn) => new DenoNetStream(conn, 256 * 1024);
+ * ```
+ */
+export class DenoNetStream implements NetStream {
+  /** The peer's address. */
+  readonly remoteIp: string;
+  /** Plain TCP has no certificate. */
+  readonly peer: TlsPeer | undefined = undefined;
+  readonly #conn: Deno.Conn;
+  readonly #max: number;
+  #buffer: Uint8Array;
+
+  /**
+   * Wraps an accepted connection.
+   *
+   * @param conn The connection.
+   * @param maxBuffer The largest read in bytes.
+   */
+  constructor(conn: Deno.Conn, maxBuffer: number) {
+    this.#conn = conn;
+    this.#max = maxBuffer;
+    this.#buffer = new Uint8Array(Math.min(_MIN_BUFFER, maxBuffer));
+    this.remoteIp = peerAddress((conn.remoteAddr as Deno.NetAddr).hostname ?? "");
+  }
+
+  /** Reads the next chunk. */
+  async read(): Promise<Uint8Array | null> {
+    const buffer = this.#buffer;
+    const n = await this.#conn.read(buffer);
+    if (n === null) return null;
+    if (n === buffer.length && buffer.length < this.#max) {
+      // The chunk still points into the old buffer, so the next read gets a new one.
+      this.#buffer = new Uint8Array(Math.min(this.#max, buffer.length * 4));
+    }
+    return buffer.subarray(0, n);
+  }
+
+  /** Writes all the bytes. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) at += await this.#conn.write(bytes.subarray(at));
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * A `node:tls` socket turned into pull reads: it is paused while a buffer's
+ * worth of chunks waits, so a slow pipeline slows the sender.
+ *
+ * @example
+ * ```ts
+ * import type * as nodeTls from "node:tls";
+ * import { NodeNetStream } from "./net_stream.ts";
+ * const make = (socket: nodeTls.TLSSocket) => new NodeNetStream(socket, undefined, 256 * 1024);
+ * ```
+ */
+export class NodeNetStream implements NetStream {
+  /** The peer's address. */
+  readonly remoteIp: string;
+  /** The verified client certificate, if any. */
+  readonly peer: TlsPeer | undefined;
+  readonly #socket: nodeTls.TLSSocket;
+  readonly #max: number;
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  /**
+   * Wraps an accepted TLS socket.
+   *
+   * @param socket The socket, after its handshake.
+   * @param peer Its verified client certificate, if any.
+   * @param maxBuffer Bytes queued before the socket is paused.
+   */
+  constructor(socket: nodeTls.TLSSocket, peer: TlsPeer | undefined, maxBuffer: number) {
+    this.#socket = socket;
+    this.#max = maxBuffer;
+    this.peer = peer;
+    this.remoteIp = peerAddress(socket.remoteAddress ?? "");
+    socket.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#bytes += chunk.length;
+      if (this.#bytes >= this.#max) socket.pause();
+      this.#notify();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#notify();
+    };
+    socket.on("end", end);
+    socket.on("close", end);
+    socket.on("error", (err: Error) => {
+      this.#error = err;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Reads everything queued since the last read. */
+  async read(): Promise<Uint8Array | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    this.#bytes = 0;
+    // Keep reading into the queue while this chunk is framed and emitted;
+    // the queue pauses the socket again once it holds a buffer's worth.
+    if (this.#socket.isPaused()) this.#socket.resume();
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    const joined = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      joined.set(c, at);
+      at += c.length;
+    }
+    return joined;
+  }
+
+  /** Writes all the bytes. */
+  write(bytes: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#socket.destroyed) return reject(new Error("connection closed"));
+      this.#socket.write(bytes, (err?: Error | null) => err ? reject(err) : resolve());
+    });
+  }
+
+  /** Closes; `graceful` ends the TLS session properly, otherwise the socket is destroyed. */
+  close(graceful = false): void {
+    if (graceful) this.#socket.end();
+    else this.#socket.destroy();
+    this.#ended = true;
+    this.#notify();
+  }
+}
