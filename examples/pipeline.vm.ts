@@ -14,7 +14,8 @@
  * `--relp-port` (5515), `--json-port` (5514, for `--transport tcp`),
  * `--alerts` (`./data/vm/alerts.jsonl`), `--yara` (`./data/vm/yara.jsonl`),
  * `--host` (this machine's name), `--journald` (`on` to add sshd's journal),
- * `--heartbeat-seconds` (60),
+ * `--heartbeat-seconds` (60), `--ack-timeout-seconds` (30: how long the RELP sink
+ * waits for the central's answer before it reconnects and resends),
  * `--data` (`./data/vm`, the local backup).
  *
  * @module
@@ -79,7 +80,12 @@ export default function vm(
     sources.sshd = journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
   }
   const forward: Sink = transport === "relp"
-    ? relpSink({ host: central, port: portOption(args, env, "relp-port", 5515), name: "central" })
+    ? relpSink({
+      host: central,
+      port: portOption(args, env, "relp-port", 5515),
+      ackTimeoutMs: Number(option(args, env, "ack-timeout-seconds", "30")) * 1000,
+      name: "central",
+    })
     : forwardSink({
       host: central,
       port: portOption(args, env, "json-port", 5514),
