@@ -316,6 +316,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         central = await startCentral();
         say("central restarted");
       } else if (kind === "cut") {
+        // A cut only counts when there is a connection to cut (the VM may be reconnecting).
+        for (let w = 0; proxy.open === 0 && w < 200; w++) await _sleep(50);
         say(`cut ${proxy.cut()} connection(s)`);
       } else if (kind === "stall") {
         const ms = ackTimeoutSeconds * 1000 + 1500;

@@ -13,6 +13,8 @@ export interface ChaosProxy {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Connections open now. */
+  readonly open: number;
   /** Closes every open connection on both sides, at once. */
   cut(): number;
   /** Moves no bytes on any connection for `ms` milliseconds. */
@@ -120,6 +122,9 @@ export function startChaosProxy(target: number): ChaosProxy {
     port: (listener.addr as Deno.NetAddr).port,
     get accepted() {
       return accepted;
+    },
+    get open() {
+      return pairs.size;
     },
     cut() {
       const n = pairs.size;
