@@ -200,19 +200,45 @@ interface _Clock {
   offset: number;
 }
 
+// Events come in bursts from the same second: the clock fields are worked out once a
+// second (per zone) and only the milliseconds change. The result is shared and only
+// read at once by the caller.
+let _memoSecond = NaN;
+let _memoZone: number | undefined;
+let _memo: _Clock = { year: 0, month: 0, day: 0, hour: 0, min: 0, sec: 0, ms: 0, offset: 0 };
+// The local zone's offset only changes on a quarter of an hour (DST, zone changes).
+let _zoneQuarter = NaN;
+let _zoneOffset = 0;
+
+function _localOffset(ms: number): number {
+  const quarter = Math.floor(ms / 900_000);
+  if (quarter !== _zoneQuarter) {
+    _zoneOffset = -new Date(ms).getTimezoneOffset();
+    _zoneQuarter = quarter;
+  }
+  return _zoneOffset;
+}
+
 function _clock(ms: number, offsetMinutes: number | undefined): _Clock {
-  const offset = offsetMinutes ?? -new Date(ms).getTimezoneOffset();
-  const d = new Date(ms + offset * 60_000);
-  return {
-    year: d.getUTCFullYear(),
-    month: d.getUTCMonth() + 1,
-    day: d.getUTCDate(),
-    hour: d.getUTCHours(),
-    min: d.getUTCMinutes(),
-    sec: d.getUTCSeconds(),
-    ms: d.getUTCMilliseconds(),
-    offset,
-  };
+  const second = Math.floor(ms / 1000);
+  if (second !== _memoSecond || offsetMinutes !== _memoZone || Number.isNaN(second)) {
+    const offset = offsetMinutes ?? _localOffset(ms);
+    const d = new Date(second * 1000 + offset * 60_000);
+    _memo = {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      min: d.getUTCMinutes(),
+      sec: d.getUTCSeconds(),
+      ms: 0,
+      offset,
+    };
+    _memoSecond = second;
+    _memoZone = offsetMinutes;
+  }
+  _memo.ms = Math.floor(ms - second * 1000);
+  return _memo;
 }
 
 function _tz(offset: number): string {

@@ -84,6 +84,19 @@ export function jsonLine(event: LogEvent): string {
   return text + "\n";
 }
 
+const _LINE = Symbol("sluice.jsonLine");
+
+// The cache names its event, so a copy made with `{ ...event }` (which copies symbol
+// keys) renders its own line.
+function _sharedJsonLine(event: LogEvent): string {
+  const e = event as LogEvent & { [_LINE]?: { owner: LogEvent; text: string } };
+  const cached = e[_LINE];
+  if (cached?.owner === event) return cached.text;
+  const text = jsonLine(event);
+  e[_LINE] = { owner: event, text };
+  return text;
+}
+
 interface _Open {
   file: Deno.FsFile;
   size: number;
@@ -132,7 +145,27 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       );
     }
   }
-  const renderLine: TemplateFn = compileTemplate(options.line ?? "${MSG}\n");
+  // jsonLine is the usual line of several sinks at once (all, by_vm, daily …): an event
+  // they share is rendered once. Events are never changed once delivered to sinks.
+  const renderLine: TemplateFn = options.line === jsonLine
+    ? _sharedJsonLine
+    : compileTemplate(options.line ?? "${MSG}\n");
+  // Rendered paths repeat (one per VM, per day): each is checked by safeJoin once.
+  const constantPath = typeof pathOption === "string" && !pathOption.includes("$")
+    ? safeJoin(dir, renderPath({ message: "", fields: {}, receivedAt: 0 }))
+    : undefined;
+  const joined = new Map<string, string>();
+  const resolvePath = (e: LogEvent): string => {
+    if (constantPath !== undefined) return constantPath;
+    const relative = renderPath(e);
+    let path = joined.get(relative);
+    if (path === undefined) {
+      path = safeJoin(dir, relative);
+      if (joined.size >= 4096) joined.clear();
+      joined.set(relative, path);
+    }
+    return path;
+  };
   const maxOpen = numberOption(where, "maxOpenFiles", options.maxOpenFiles, 64, 1);
   const fsync = options.fsync ?? "batch";
   if (!["batch", "interval", "never"].includes(fsync)) {
@@ -220,7 +253,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
     for (const e of batch) {
       let path: string;
       try {
-        path = safeJoin(dir, renderPath(e));
+        path = resolvePath(e);
       } catch {
         path = safeJoin(dir, _INVALID_PATH);
         invalid++;

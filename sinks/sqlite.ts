@@ -112,11 +112,15 @@ export interface SqliteSinkOptions {
    * power loss, at the cost of an fsync per commit. @default {"NORMAL"}
    */
   synchronous?: "OFF" | "NORMAL" | "FULL" | "EXTRA";
-  /** Page cache size in MiB; a larger cache keeps index inserts fast as tables grow. @default {64} */
+  /**
+   * Page cache size in MiB. It counts in the process's resident memory; the
+   * SIEM tables' indexes grow at their right edge (time, id), so a small
+   * cache keeps inserts fast. @default {16}
+   */
   cacheSizeMb?: number;
   /** Most events per batch (one transaction). @default {5000} */
   maxBatch?: number;
-  /** Events queued before sources are held back. @default {20000} */
+  /** Events queued before sources are held back (two batches). @default {10000} */
   queueSize?: number;
   /** A name for stats. */
   name?: string;
@@ -230,9 +234,9 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
   _checkIdent(where, "deadLetterTable", deadLetter);
   const busyTimeoutMs = numberOption(where, "busyTimeoutMs", options.busyTimeoutMs, 5000, 0);
   const maxTxMs = numberOption(where, "maxTransactionMs", options.maxTransactionMs, 100, 1);
-  const cacheSizeMb = numberOption(where, "cacheSizeMb", options.cacheSizeMb, 64, 0);
+  const cacheSizeMb = numberOption(where, "cacheSizeMb", options.cacheSizeMb, 16, 0);
   const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
-  const queueSize = numberOption(where, "queueSize", options.queueSize, 20_000, 1);
+  const queueSize = numberOption(where, "queueSize", options.queueSize, 10_000, 1);
   const journalMode = options.journalMode ?? "WAL";
   const synchronous = options.synchronous ?? "NORMAL";
   if (!["WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"].includes(journalMode)) {

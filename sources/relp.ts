@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as nodeTls from "node:tls";
+import type * as nodeTls from "node:tls";
 import type { Socket } from "node:net";
 import type { LogEvent } from "../core/event.ts";
 import {
@@ -513,7 +513,9 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
     const loaded = await loadTlsServer(who, config);
     const verify = loaded.peerVerify;
-    const srv = nodeTls.createServer({
+    // Loaded only for TLS listeners: node:tls costs a few MB of resident memory.
+    const { createServer } = await import("node:tls");
+    const srv = createServer({
       cert: loaded.cert,
       key: loaded.key,
       ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),

@@ -72,3 +72,30 @@ Deno.test("eventToJson includes well-known properties and fields", () => {
   assert.equal(json.a, 1);
   assert.equal(json.MESSAGE, "m");
 });
+
+Deno.test("isoDate gives each zone and each second its own fields, also in a burst", () => {
+  const t = Date.UTC(2026, 10, 23, 9, 48, 0, 250);
+  assert.equal(isoDate(t, 0), "2026-11-23T09:48:00+00:00");
+  assert.equal(isoDate(t + 1, 60), "2026-11-23T10:48:00+01:00");
+  assert.equal(isoDate(t + 2, 0), "2026-11-23T09:48:00+00:00");
+  assert.equal(isoDate(t + 800, 0), "2026-11-23T09:48:01+00:00");
+  assert.equal(isoDate(t - 300, 0), "2026-11-23T09:47:59+00:00");
+});
+
+Deno.test("isoDate in the local zone follows a daylight-saving change to the second", async () => {
+  const code = `import { isoDate } from ${
+    JSON.stringify(new URL("../../core/event.ts", import.meta.url).href)
+  };
+const before = Date.UTC(2026, 2, 29, 0, 59, 59);
+console.log(isoDate(before - 1), isoDate(before), isoDate(before + 1000), isoDate(before + 1001));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { TZ: "Europe/Berlin" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(
+    new TextDecoder().decode(out.stdout).trim(),
+    "2026-03-29T01:59:58+01:00 2026-03-29T01:59:59+01:00 2026-03-29T03:00:00+02:00 2026-03-29T03:00:00+02:00",
+  );
+});

@@ -295,3 +295,23 @@ sinkConformance("jsonl", async () => {
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 });
+
+Deno.test("jsonlSink: sinks sharing an event write the same line, and a changed copy writes its own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = jsonlSink({ dir, path: "a.jsonl", line: jsonLine });
+    const b = jsonlSink({ dir, path: "b.jsonl", line: jsonLine });
+    for (const s of [a, b]) await s.open(context());
+    const event = createEvent("first", { host: "vm1" });
+    await a.write([event]);
+    const copy = { ...event, message: "second" };
+    await b.write([event, copy]);
+    for (const s of [a, b]) await s.close();
+    const lines = (f: string) =>
+      Deno.readTextFileSync(`${dir}/${f}`).trimEnd().split("\n").map((l) => JSON.parse(l).MESSAGE);
+    assert.deepEqual(lines("a.jsonl"), ["first"]);
+    assert.deepEqual(lines("b.jsonl"), ["first", "second"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
