@@ -4,8 +4,6 @@
  * @module
  */
 
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { type Pipeline, PipelineError, validatePipeline } from "../core/pipeline.ts";
 import type { StatsRegistry } from "../core/stats.ts";
 
@@ -70,7 +68,7 @@ export async function loadPipeline(
   context: PipelineContext = { args: [], env: {} },
 ): Promise<Pipeline> {
   _loads++;
-  const path = resolve(file);
+  const path = file.startsWith("/") ? file : `${Deno.cwd()}/${file}`;
   try {
     await Deno.stat(path);
   } catch {
@@ -79,7 +77,10 @@ export async function loadPipeline(
   let module: Record<string, unknown>;
   try {
     // A fresh specifier on every load: a reload re-reads the file and builds new components.
-    const url = pathToFileURL(path).href;
+    // The URL setter percent-encodes the path and resolves "." and ".." parts.
+    const fileUrl = new URL("file:///");
+    fileUrl.pathname = path.replaceAll("%", "%25");
+    const url = fileUrl.href;
     module = await import(_loads === 1 ? url : `${url}?load=${_loads}`);
   } catch (err) {
     if (err instanceof PipelineError) throw new PipelineLoadError(_prefix(file, err.message));

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { LogEvent } from "../core/event.ts";
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, LineFramer } from "../core/framing.ts";
 import type { Source, SourceContext } from "../core/types.ts";
@@ -131,8 +130,13 @@ const _FP_BYTES = 1024;
 const _TAIL_BYTES = 4096;
 const _DIRTY_SCAN_MS = 20;
 
-function _hash(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex").slice(0, 12);
+// Web Crypto rather than node:crypto: the same SHA-256 without loading Node's
+// compatibility layer, which costs a VM several MB of resident memory.
+async function _hash(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes.slice()));
+  let hex = "";
+  for (let i = 0; i < 6; i++) hex += (digest[i] as number).toString(16).padStart(2, "0");
+  return hex;
 }
 
 /**
@@ -141,14 +145,14 @@ function _hash(bytes: Uint8Array): string {
  * append-only file, so the fingerprint, and with it every event id, is the
  * same whenever it is computed.
  */
-function _fingerprint(head: Uint8Array, final: boolean): string | null {
+async function _fingerprint(head: Uint8Array, final: boolean): Promise<string | null> {
   const nl = head.indexOf(10);
   let n: number;
   if (nl >= 0 && nl < _FP_BYTES) n = nl + 1;
   else if (head.length >= _FP_BYTES) n = _FP_BYTES;
   else if (final && head.length > 0) n = head.length;
   else return null;
-  return _hash(head.subarray(0, n));
+  return await _hash(head.subarray(0, n));
 }
 
 function _identity(c: _Cursor): string {
@@ -573,7 +577,7 @@ class _Tail {
       let shrunk = size < f.pos;
       if (!shrunk && f.cursor.fp !== null) {
         // Truncated and refilled past our offset between two looks: the first line changed.
-        const fp = _fingerprint(await this.#peek(f, 0, _FP_BYTES), false);
+        const fp = await _fingerprint(await this.#peek(f, 0, _FP_BYTES), false);
         shrunk = fp !== null && fp !== f.cursor.fp;
       }
       if (shrunk) {
@@ -610,7 +614,7 @@ class _Tail {
         path: hit.path,
         handle: opened.handle,
         size: st.size,
-        fp: _fingerprint(head, false),
+        fp: await _fingerprint(head, false),
       });
     }
     /** Files to (re)position; `inherit`: the cursor has lines in flight, keep its acknowledged offset. */
@@ -732,7 +736,7 @@ class _Tail {
   ): Promise<{ orphan?: _Orphan; start: number | "end" } | null> {
     const parent = p.parent;
     if (parent === null) {
-      const fp = _fingerprint(await this.#peek(p, 0, _FP_BYTES), false);
+      const fp = await _fingerprint(await this.#peek(p, 0, _FP_BYTES), false);
       // No complete first line yet: nothing to read, and it may be a copy being written.
       if (fp === null) return null;
       const orphan = await this.#continuationOf(orphans, p, fp);
@@ -834,7 +838,7 @@ class _Tail {
         const opened = await this.#open(path);
         if (!opened) return null;
         const head = await _readAt(opened.handle, 0, _FP_BYTES);
-        if (saved.fp !== null && _fingerprint(head, false) !== saved.fp) {
+        if (saved.fp !== null && (await _fingerprint(head, false)) !== saved.fp) {
           _close(opened.handle);
           return null;
         }
@@ -921,7 +925,7 @@ class _Tail {
     const cursor = f.cursor;
     if (cursor.fp === null) {
       const head = await this.#peek(f, 0, _FP_BYTES);
-      cursor.fp = _fingerprint(head, true);
+      cursor.fp = await _fingerprint(head, true);
     }
     const prefix = `${this.#host}:${_identity(cursor)}:`;
     const receivedAt = Date.now();

@@ -5,7 +5,6 @@
  * @module
  */
 
-import dgram from "node:dgram";
 import type { LogEvent } from "../core/event.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 
@@ -107,6 +106,8 @@ const _listenDeno: _Listen = (host, port, _rcvbuf, onDatagram) => {
 };
 
 const _listenNode: _Listen = async (host, port, rcvbuf, onDatagram) => {
+  // Loaded when a UDP source starts: node:dgram costs a few MB of resident memory.
+  const dgram = (await import("node:dgram")).default;
   const socket = dgram.createSocket({
     type: host.includes(":") ? "udp6" : "udp4",
     ...(rcvbuf !== undefined ? { recvBufferSize: rcvbuf } : {}),
