@@ -1,213 +1,363 @@
 /**
- * End to end on the central: TCP JSON lines → json → SQLite + JSONL (the
- * reference central example) and TCP → json → JSONL, each beside syslog-ng
- * doing network() → json-parser() → file() on the same lines in the same
- * run, when syslog-ng is installed. Reports events/s and peak RSS.
+ * The central end to end, beside syslog-ng and rsyslog on the same machine
+ * in the same run (scenarios 1, 2, 4 and 7 of the benchmark suite):
+ *
+ * 1. `central-sqlite`: TCP JSON lines → json → SQLite `alerts` (sluice's
+ *    SIEM schema and indexes) + JSONL `all_events`: sluice running
+ *    `examples/pipeline.central.ts` beside syslog-ng with the reference
+ *    design's configuration as written and syslog-ng tuned;
+ * 2. `central-jsonl`: TCP → json → one JSONL file: sluice
+ *    (`bench/pipelines/json_to_jsonl.ts`) beside syslog-ng `json-parser()` →
+ *    `file()` and rsyslog `mmjsonparse` → `omfile` (rsyslog has no SQLite
+ *    output, so it takes part here only);
+ * 4. `burst-loss`: every run above already sends as fast as the sender can,
+ *    so the events stored against those sent are reported per contender
+ *    from the same runs, not measured twice;
+ * 7. `ceilings`: `JSON.parse` over the same lines and raw `node:sqlite`
+ *    prepared inserts into the same table with the same batch size (5000
+ *    rows a transaction), in this process.
+ *
+ * Each contender runs `BENCH_RUNS` times (3; 1 with `--quick`), interleaved
+ * (run 1 of every contender, then run 2 …), on `BENCH_EVENTS` alerts (1M;
+ * 100k with `--quick`, which runs sluice and the ceilings only). A contender
+ * whose program is missing is skipped with a note.
  *
  * @module
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, memoryMb, type Scenario } from "./lib.ts";
+import {
+  alertsTableSql,
+  type Contender,
+  type ContenderRun,
+  rsyslogContender,
+  runContender,
+  sluiceContender,
+  syslogNgContender,
+} from "./contenders.ts";
+import { type BenchRow, type Scenario, spread } from "./lib.ts";
+import { workload } from "./workload.ts";
 
-const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
-const CENTRAL = new URL("../examples/pipeline.central.ts", import.meta.url).pathname;
-const JSONL = new URL("./pipelines/json_to_jsonl.ts", import.meta.url).pathname;
+/** Rows per transaction in the SQLite ceiling: the sink's default batch. */
+const _BATCH = 5000;
 
-async function _waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
+function _fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
 }
 
-async function _send(port: number, payload: Uint8Array): Promise<void> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+interface _Ceiling {
+  parse: number;
+  insert: number;
+  both: number;
+}
+
+/**
+ * Parses the lines in batches of 5000 and inserts each batch in one
+ * transaction with a prepared statement; parse and insert time are
+ * clocked apart. Same table, indexes and PRAGMAs as sluice's SQLite sink.
+ */
+function _ceiling(lines: readonly string[], path: string): _Ceiling {
+  const db = new DatabaseSync(path);
   try {
-    let off = 0;
-    while (off < payload.length) off += await conn.write(payload.subarray(off, off + (1 << 20)));
-  } finally {
-    conn.close();
-  }
-}
-
-function _lines(file: string): number {
-  try {
-    const bytes = Deno.readFileSync(file);
-    let n = 0;
-    for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
-    return n;
-  } catch {
-    return 0;
-  }
-}
-
-interface _Run {
-  rate: number;
-  peakMb: number;
-  stored: number;
-}
-
-async function _sluice(
-  pipeline: string,
-  dir: string,
-  payload: Uint8Array,
-  n: number,
-  sqlite: boolean,
-): Promise<_Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      MAIN,
-      "--log-level",
-      "warn",
-      "--state-dir",
-      `${dir}/state`,
-      pipeline,
-      "--data",
-      dir,
-      "--json-port",
-      "0",
-      "--relp-port",
-      "0",
-      "--syslog-port",
-      "0",
-    ],
-    stderr: "piped",
-    stdout: "null",
-  }).spawn();
-  let text = "";
-  const reader = (async () => {
-    for await (const c of child.stderr) text += new TextDecoder().decode(c);
-  })();
-  try {
-    await _waitFor(() => /over TCP\s+127\.0\.0\.1:\d+/.test(text), 30_000);
-    const port = Number(/over TCP\s+127\.0\.0\.1:(\d+)/.exec(text)?.[1]);
-    const idle = memoryMb(child.pid).rss;
-    const t0 = performance.now();
-    await _send(port, payload);
-    let stored = 0;
-    const count = () => {
-      if (!sqlite) return (stored = _lines(`${dir}/all_events.jsonl`)) >= n;
-      try {
-        const db = new DatabaseSync(`${dir}/siem.db`, { readOnly: true });
-        stored = Number((db.prepare("SELECT count(*) AS n FROM alerts").get() as { n: number }).n);
-        db.close();
-      } catch {
-        // not created yet
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA cache_size = -65536");
+    db.exec(alertsTableSql());
+    const stmt = db.prepare(
+      `INSERT INTO "alerts" ("timestamp", "host", "severity", "rule", "file", "hash", "message", ` +
+        `"source", "raw", "id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO NOTHING`,
+    );
+    let parseMs = 0;
+    let insertMs = 0;
+    type Alert = Record<string, string>;
+    const parsed: Alert[] = new Array(_BATCH);
+    for (let i = 0; i < lines.length; i += _BATCH) {
+      const n = Math.min(_BATCH, lines.length - i);
+      const t0 = performance.now();
+      for (let j = 0; j < n; j++) parsed[j] = JSON.parse(lines[i + j] as string) as Alert;
+      const t1 = performance.now();
+      db.exec("BEGIN");
+      for (let j = 0; j < n; j++) {
+        const a = parsed[j] as Alert;
+        stmt.run(
+          a.timestamp ?? null,
+          a.host ?? null,
+          a.severity ?? null,
+          a.rule ?? null,
+          a.file ?? null,
+          a.hash ?? null,
+          a.msg ?? null,
+          null,
+          lines[i + j] as string,
+          null,
+        );
       }
-      return stored >= n;
-    };
-    await _waitFor(count, 600_000);
-    const seconds = (performance.now() - t0) / 1000;
-    const peakMb = memoryMb(child.pid).hwm;
-    void idle;
-    return { rate: stored / seconds, peakMb, stored };
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await reader;
-  }
-}
-
-async function _syslogNg(dir: string, payload: Uint8Array, n: number): Promise<_Run | undefined> {
-  const bin = ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"].find((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
+      db.exec("COMMIT");
+      parseMs += t1 - t0;
+      insertMs += performance.now() - t1;
     }
-  });
-  if (!bin) return undefined;
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  const out = `${dir}/syslog-ng.jsonl`;
-  // A competent user's tuned config: flow control, large windows, a JSON parser, one file.
-  const conf = `@version: 3.38
-options { log-fifo-size(200000); stats_freq(0); };
-source s { network(ip(127.0.0.1) port(${port}) transport(tcp) flags(no-parse) log-iw-size(100000) max-connections(10)); };
-parser p { json-parser(prefix("json.")); };
-destination d { file("${out}" template("$(format-json --key json.*)\\n")); };
-log { source(s); parser(p); destination(d); flags(flow-control); };
-`;
-  await Deno.writeTextFile(`${dir}/syslog-ng.conf`, conf);
-  const child = new Deno.Command(bin, {
-    args: [
-      "-F",
-      "-f",
-      `${dir}/syslog-ng.conf`,
-      "--persist-file",
-      `${dir}/sng.persist`,
-      "--pidfile",
-      `${dir}/sng.pid`,
-      "--control",
-      `${dir}/sng.ctl`,
-      "--no-caps",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    const up = await _waitFor(async () => {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 10_000);
-    if (!up) return undefined;
-    const t0 = performance.now();
-    await _send(port, payload);
-    let stored = 0;
-    await _waitFor(() => (stored = _lines(out)) >= n, 600_000);
-    const seconds = (performance.now() - t0) / 1000;
-    return { rate: stored / seconds, peakMb: memoryMb(child.pid).hwm, stored };
+    const perSecond = (ms: number) => lines.length / (ms / 1000);
+    return {
+      parse: perSecond(parseMs),
+      insert: perSecond(insertMs),
+      both: perSecond(parseMs + insertMs),
+    };
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
+    db.close();
   }
 }
 
-/** The central end-to-end scenario. */
+/** The payload's lines, decoded a slice at a time (a string has at most ~512M characters). */
+function _lines(payload: Uint8Array): string[] {
+  const out: string[] = [];
+  const decoder = new TextDecoder();
+  for (let start = 0; start < payload.length;) {
+    let end = Math.min(payload.length, start + (64 << 20));
+    if (end < payload.length) end = payload.lastIndexOf(10, end - 1) + 1;
+    const part = decoder.decode(payload.subarray(start, end)).split("\n");
+    part.pop();
+    for (const line of part) out.push(line);
+    start = end;
+  }
+  return out;
+}
+
+interface _Entry {
+  group: "central-sqlite" | "central-jsonl";
+  contender: Contender;
+  runs: ContenderRun[];
+  error?: string;
+  skipped?: string;
+}
+
+function _median(values: readonly number[]): number {
+  return spread(values).median;
+}
+
+/** The run that lost the most (the first such). */
+function _worst(runs: readonly ContenderRun[]): ContenderRun {
+  return runs.reduce((w, r) => (r.loss > w.loss ? r : w), runs[0] as ContenderRun);
+}
+
+function _metrics(runs: readonly ContenderRun[]): Partial<BenchRow> {
+  const worst = _worst(runs);
+  return {
+    ...(runs.length > 1 ? { runs: runs.map((r) => r.rate) } : {}),
+    cpuSeconds: _median(runs.map((r) => r.cpuSeconds)),
+    idleRssMb: _median(runs.map((r) => r.idleRssMb)),
+    peakRssMb: _median(runs.map((r) => r.peakRssMb)),
+    sent: worst.sent,
+    stored: worst.stored,
+  };
+}
+
+function _note(entry: _Entry): string {
+  const runs = entry.runs;
+  const parts = [
+    `${_median(runs.map((r) => r.mbPerSecond)).toFixed(1)} MB/s`,
+    `CPU ${
+      (_median(runs.map((r) => r.cpuSeconds / Math.max(r.seconds, 1e-9))) * 100).toFixed(0)
+    }% of a core`,
+  ];
+  const worst = _worst(runs);
+  if (Object.keys(worst.outputs).length > 1) {
+    parts.push(
+      Object.entries(worst.outputs).map(([name, n]) => `${_fmt(n)} ${name}`).join(", "),
+    );
+  }
+  const ends = runs.map((r) => r.end).filter((e) => e !== "complete");
+  if (ends.length) {
+    parts.push(
+      `${ends.length} of ${runs.length} runs ${ends[0]} (nothing landed for the stall timeout)`,
+    );
+  }
+  return parts.join("; ");
+}
+
+/**
+ * The central scenarios: contenders end to end (1, 2), burst loss (4) and
+ * ceilings (7), as rows of the report.
+ *
+ * @example Run the quick version (sluice and the ceilings, 100k alerts)
+ * ```ts ignore
+ * import { scenario } from "./central.ts";
+ * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
+ * console.log(rows.map((r) => `${r.subject}: ${r.value} ${r.unit}`).join("\n"));
+ * ```
+ */
 export const scenario: Scenario = async ({ quick, dir }) => {
-  const n = Number(Deno.env.get("BENCH_EVENTS") ?? (quick ? 20_000 : 1_000_000));
-  const text = Array.from({ length: n }, (_, i) => syntheticAlert(i) + "\n").join("");
-  const payload = new TextEncoder().encode(text);
-  const mb = payload.length / 1e6;
+  const n = Number(Deno.env.get("BENCH_EVENTS") ?? (quick ? 100_000 : 1_000_000));
+  const rounds = Number(Deno.env.get("BENCH_RUNS") ?? (quick ? 1 : 3));
+  const stallMs = Number(Deno.env.get("BENCH_STALL_MS") ?? 10_000);
+  const w = await workload(n);
+  const payload = await Deno.readFile(w.path);
+  const lines = _lines(payload);
+  const mb = w.bytes / 1e6;
+  const log = (text: string) => console.error(`bench central: ${text}`);
+  log(`${_fmt(n)} alerts, ${mb.toFixed(0)} MB (${w.path}), ${rounds} run(s) each`);
+
+  const entries: _Entry[] = [
+    { group: "central-sqlite", contender: sluiceContender("sqlite"), runs: [] },
+    { group: "central-sqlite", contender: sluiceContender("central"), runs: [] },
+    ...(quick ? [] : [
+      { group: "central-sqlite" as const, contender: syslogNgContender("reference"), runs: [] },
+      { group: "central-sqlite" as const, contender: syslogNgContender("tuned"), runs: [] },
+    ]),
+    { group: "central-jsonl", contender: sluiceContender("jsonl"), runs: [] },
+    ...(quick ? [] : [
+      { group: "central-jsonl" as const, contender: syslogNgContender("jsonl"), runs: [] },
+      { group: "central-jsonl" as const, contender: rsyslogContender(), runs: [] },
+    ]),
+  ];
+  for (const e of entries) {
+    const why = e.contender.unavailable();
+    if (why) {
+      e.skipped = why;
+      log(`${e.contender.name} skipped: ${why}`);
+    }
+  }
+  const ceilings: _Ceiling[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const [i, e] of entries.entries()) {
+      if (e.skipped || e.error) continue;
+      const runDir = `${dir}/${i}-${round}`;
+      await Deno.mkdir(runDir, { recursive: true });
+      try {
+        const r = await runContender(e.contender, payload, n, runDir, { stallMs });
+        e.runs.push(r);
+        log(
+          `run ${round}/${rounds} ${e.group} ${e.contender.name}: ${_fmt(r.rate)} msg/s, ` +
+            `stored ${r.stored}/${r.sent} (${r.end}), peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+        );
+      } catch (err) {
+        // sluice failing is a failure of the suite; a peer failing is a note.
+        if (e.contender.name.startsWith("sluice")) throw err;
+        e.error = err instanceof Error ? err.message : String(err);
+        log(`${e.contender.name} failed: ${e.error}`);
+      } finally {
+        await Deno.remove(runDir, { recursive: true }).catch(() => {});
+      }
+    }
+    const db = `${dir}/ceiling-${round}.db`;
+    const c = _ceiling(lines, db);
+    ceilings.push(c);
+    log(
+      `run ${round}/${rounds} ceilings: JSON.parse ${_fmt(c.parse)} lines/s, ` +
+        `inserts ${_fmt(c.insert)} rows/s, both ${_fmt(c.both)} rows/s`,
+    );
+    for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(db + suffix).catch(() => {});
+  }
+
   const rows: BenchRow[] = [];
-  await Deno.mkdir(`${dir}/sng`, { recursive: true });
-  const ref = quick ? undefined : await _syslogNg(`${dir}/sng`, payload, n);
-  const refRow = ref
-    ? { subject: "syslog-ng network() → json-parser() → file()", value: ref.rate }
-    : undefined;
-  const jsonl = await _sluice(JSONL, `${dir}/jsonl`, payload, n, false);
-  rows.push({
-    scenario: "central",
-    subject: `sluice TCP → json → JSONL (${mb.toFixed(0)} MB)`,
-    value: jsonl.rate,
-    unit: "events/s",
-    ...(refRow ? { reference: refRow } : {}),
-    note: `peak RSS ${jsonl.peakMb.toFixed(0)} MB${
-      ref ? `; syslog-ng ${ref.peakMb.toFixed(0)} MB` : ""
-    }; stored ${jsonl.stored}/${n}`,
+  const ceiling = (key: keyof _Ceiling) => spread(ceilings.map((c) => c[key]));
+  const ceilingRefs = {
+    both: { subject: "ceiling: JSON.parse + node:sqlite inserts", value: ceiling("both").median },
+    parse: { subject: "ceiling: JSON.parse", value: ceiling("parse").median },
+  };
+  const measured = (name: string) =>
+    entries.find((e) => e.contender.name === name && e.runs.length);
+  for (const group of ["central-sqlite", "central-jsonl"] as const) {
+    const inGroup = entries.filter((e) => e.group === group);
+    // The first sluice entry does the contenders' work; a second (the central example) more.
+    const sluices = inGroup.filter((e) => e.contender.name.startsWith("sluice"));
+    const sluice = sluices[0] as _Entry;
+    // References for sluice's rows: the issue's targets (≥ 2× tuned syslog-ng; ≥ rsyslog).
+    const peers = inGroup.filter((e) => !sluices.includes(e) && e.runs.length);
+    const primary = group === "central-sqlite"
+      ? measured("syslog-ng tuned")
+      : measured("rsyslog") ?? measured("syslog-ng");
+    const refOf = (e: _Entry) => ({
+      subject: e.contender.name,
+      value: _median(e.runs.map((r) => r.rate)),
+    });
+    for (const e of [...peers, ...sluices.filter((e) => e.runs.length)]) {
+      const reference = sluices.includes(e)
+        ? primary
+          ? refOf(primary)
+          : group === "central-sqlite"
+          ? ceilingRefs.both
+          : ceilingRefs.parse
+        : undefined;
+      rows.push({
+        scenario: group,
+        subject: e.contender.name,
+        value: _median(e.runs.map((r) => r.rate)),
+        unit: "msg/s",
+        ...(reference ? { reference } : {}),
+        ..._metrics(e.runs),
+        note: `${_note(e)}. ${e.contender.description}`,
+      });
+    }
+    // sluice against every other figure of the same run.
+    const others = [
+      ...peers.filter((p) => p !== primary).map(refOf),
+      ...(primary ? [group === "central-sqlite" ? ceilingRefs.both : ceilingRefs.parse] : []),
+    ];
+    for (const reference of others) {
+      rows.push({
+        scenario: group,
+        subject: `${sluice.contender.name} (vs ${reference.subject})`,
+        value: _median(sluice.runs.map((r) => r.rate)),
+        unit: "msg/s",
+        reference,
+      });
+    }
+    for (const e of inGroup.filter((e) => e.skipped || e.error)) {
+      rows.push({
+        scenario: group,
+        subject: e.contender.name,
+        value: 0,
+        unit: "msg/s",
+        note: e.skipped ? `skipped: ${e.skipped}` : `failed: ${e.error?.slice(0, 300)}`,
+      });
+    }
+  }
+  // Scenario 4 from the same runs: each was sent as fast as the contender read it.
+  for (const e of entries.filter((e) => e.runs.length)) {
+    const worst = _worst(e.runs);
+    const losses = e.runs.map((r) => r.loss);
+    rows.push({
+      scenario: "burst-loss",
+      subject: `${e.contender.name} (${e.group})`,
+      value: worst.stored,
+      unit: "events",
+      reference: { subject: "sent", value: worst.sent },
+      sent: worst.sent,
+      stored: worst.stored,
+      peakRssMb: _median(e.runs.map((r) => r.peakRssMb)),
+      note: `${_fmt(n)} events sent as fast as taken; worst of ${e.runs.length} run(s)${
+        e.runs.length > 1 ? `, loss per run ${losses.map(_fmt).join(", ")}` : ""
+      }; ${Object.entries(worst.outputs).map(([k, v]) => `${_fmt(v)} ${k}`).join(", ")}`,
+    });
+  }
+  const many = ceilings.length > 1;
+  const c = (key: keyof _Ceiling) => ({
+    value: ceiling(key).median,
+    ...(many ? { runs: ceilings.map((x) => x[key]) } : {}),
   });
-  const central = await _sluice(CENTRAL, `${dir}/central`, payload, n, true);
-  rows.push({
-    scenario: "central",
-    subject: "sluice central example: TCP → json → SQLite alerts + 6 JSONL files",
-    value: central.rate,
-    unit: "events/s",
-    ...(refRow ? { reference: refRow } : {}),
-    note: `peak RSS ${central.peakMb.toFixed(0)} MB; stored ${central.stored}/${n}`,
-  });
+  rows.push(
+    {
+      scenario: "ceilings",
+      subject: "JSON.parse over the same lines",
+      ...c("parse"),
+      unit: "lines/s",
+      note: `${_fmt(n)} lines, in batches of ${_BATCH}, in the bench process`,
+    },
+    {
+      scenario: "ceilings",
+      subject: "node:sqlite prepared INSERT into the alerts table",
+      ...c("insert"),
+      unit: "rows/s",
+      note:
+        `sluice's alerts schema (STRICT, UNIQUE id + 4 indexes), WAL, synchronous=NORMAL, ${_BATCH} rows a transaction, values already parsed`,
+    },
+    {
+      scenario: "ceilings",
+      subject: "JSON.parse + node:sqlite prepared INSERT",
+      ...c("both"),
+      unit: "rows/s",
+      note: "the two above back to back: the floor of what scenario 1 must do per event",
+    },
+  );
   return rows;
 };

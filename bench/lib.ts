@@ -19,6 +19,18 @@ export interface BenchRow {
   reference?: { subject: string; value: number };
   /** Free text: what limits it, what was left out. */
   note?: string;
+  /** Every run's figure when measured more than once (`value` is their median): the report shows min–max. */
+  runs?: number[];
+  /** CPU seconds (user + system) the measured process spent on the workload, median over runs. */
+  cpuSeconds?: number;
+  /** Resident memory (VmRSS) once started, before the workload was sent, in MB; median over runs. */
+  idleRssMb?: number;
+  /** Peak resident memory (VmHWM) by the end of the workload, in MB; median over runs. */
+  peakRssMb?: number;
+  /** Events sent, in the run that lost the most. */
+  sent?: number;
+  /** Events stored, in the run that lost the most (loss = sent − stored). */
+  stored?: number;
 }
 
 /** Options every scenario module receives. */
@@ -40,9 +52,10 @@ export type Scenario = (options: BenchOptions) => Promise<BenchRow[]>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { timed } from "./lib.ts";
  * const s = await timed(async () => {});
- * console.assert(s >= 0);
+ * assert.ok(s >= 0);
  * ```
  */
 export async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -60,8 +73,9 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { median } from "./lib.ts";
- * console.assert(await median(3, async () => 1) === 1);
+ * assert.strictEqual(await median(3, async () => 1), 1);
  * ```
  */
 export async function median(runs: number, fn: () => Promise<number>): Promise<number> {
@@ -79,8 +93,9 @@ export async function median(runs: number, fn: () => Promise<number>): Promise<n
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { memoryMb } from "./lib.ts";
- * console.assert(memoryMb().rss >= 0);
+ * assert.ok(memoryMb().rss >= 0);
  * ```
  */
 export function memoryMb(pid: number | "self" = "self"): { rss: number; hwm: number } {
@@ -90,5 +105,54 @@ export function memoryMb(pid: number | "self" = "self"): { rss: number; hwm: num
     return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
   } catch {
     return { rss: 0, hwm: 0 };
+  }
+}
+
+/**
+ * The median, smallest and largest of some figures.
+ *
+ * @param values The figures (at least one).
+ * @returns `{ median, min, max }`; the median of an even count is the upper middle one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { spread } from "./lib.ts";
+ * assert.deepStrictEqual(spread([3, 1, 2]), { median: 2, min: 1, max: 3 });
+ * ```
+ */
+export function spread(values: readonly number[]): { median: number; min: number; max: number } {
+  if (values.length === 0) throw new RangeError("spread: no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    median: sorted[Math.floor(sorted.length / 2)] as number,
+    min: sorted[0] as number,
+    max: sorted[sorted.length - 1] as number,
+  };
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from
+ * `/proc/PID/stat` (Linux; the clock tick is taken as 100 Hz).
+ *
+ * @param pid The process; this one when left out.
+ * @returns Seconds, or 0 where `/proc` is missing or the process is gone.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { cpuSeconds } from "./lib.ts";
+ * assert.ok(cpuSeconds() >= 0);
+ * ```
+ */
+export function cpuSeconds(pid: number | "self" = "self"): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name (field 2) may hold blanks and parentheses: count fields after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }

@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { BenchRow, Scenario } from "./lib.ts";
+import { renderChart } from "./chart.ts";
+import { type BenchRow, type Scenario, spread } from "./lib.ts";
 
 const _SCENARIOS = [
   "engine",
@@ -17,6 +18,9 @@ const _SCENARIOS = [
   "relp",
   "objects",
   "central",
+  "vm",
+  "overload",
+  "latency",
 ];
 
 function _fmt(value: number): string {
@@ -25,39 +29,101 @@ function _fmt(value: number): string {
 }
 
 /**
- * Renders rows as a Markdown table with ratios to their references.
+ * Renders rows as a Markdown table with ratios to their references. Rows
+ * measured more than once show min–max beside the median; rows of a
+ * process (contenders) show CPU seconds, idle and peak RSS, and events
+ * stored of those sent. Those columns appear only when some row has them.
  *
  * @param rows The measured rows.
  * @returns Markdown text.
  *
  * @example
  * ```ts
+ * import assert from "node:assert";
  * import { renderMarkdown } from "./main.ts";
- * console.assert(renderMarkdown([]).startsWith("| scenario"));
+ * assert.ok(renderMarkdown([]).startsWith("| scenario"));
+ * const md = renderMarkdown([{
+ *   scenario: "central-jsonl", subject: "sluice", value: 2, unit: "msg/s",
+ *   runs: [1, 2, 3], sent: 10, stored: 10,
+ * }]);
+ * assert.match(md, /\| 1\.00–3\.00 \|/);
+ * assert.match(md, /10\/10 \(0 lost\)/);
  * ```
  */
 export function renderMarkdown(rows: BenchRow[]): string {
-  const out = [
-    "| scenario | subject | value | reference (same run) | ratio | note |",
-    "| --- | --- | ---: | --- | ---: | --- |",
+  const has = (pick: (r: BenchRow) => unknown) => rows.some((r) => pick(r) !== undefined);
+  const columns: Array<[string, string, (r: BenchRow) => string]> = [
+    ["scenario", "---", (r) => r.scenario],
+    ["subject", "---", (r) => r.subject],
+    ["value", "---:", (r) => `${_fmt(r.value)} ${r.unit}`],
   ];
-  for (const r of rows) {
-    const ref = r.reference ? `${r.reference.subject}: ${_fmt(r.reference.value)} ${r.unit}` : "";
-    const ratio = r.reference && r.reference.value
-      ? `${(r.value / r.reference.value).toFixed(2)}×`
-      : "";
-    out.push(
-      `| ${r.scenario} | ${r.subject} | ${_fmt(r.value)} ${r.unit} | ${ref} | ${ratio} | ${
-        r.note ?? ""
-      } |`,
-    );
+  if (has((r) => r.runs)) {
+    columns.push(["min–max", "---:", (r) => {
+      if (!r.runs?.length) return "";
+      const s = spread(r.runs);
+      return `${_fmt(s.min)}–${_fmt(s.max)}`;
+    }]);
   }
+  columns.push(
+    [
+      "reference (same run)",
+      "---",
+      (r) => r.reference ? `${r.reference.subject}: ${_fmt(r.reference.value)} ${r.unit}` : "",
+    ],
+    [
+      "ratio",
+      "---:",
+      (r) => r.reference && r.reference.value ? `${(r.value / r.reference.value).toFixed(2)}×` : "",
+    ],
+  );
+  if (has((r) => r.cpuSeconds)) {
+    columns.push([
+      "CPU s",
+      "---:",
+      (r) => r.cpuSeconds === undefined ? "" : r.cpuSeconds.toFixed(1),
+    ]);
+  }
+  if (has((r) => r.idleRssMb)) {
+    columns.push([
+      "idle RSS",
+      "---:",
+      (r) => r.idleRssMb === undefined ? "" : `${r.idleRssMb.toFixed(0)} MB`,
+    ]);
+  }
+  if (has((r) => r.peakRssMb)) {
+    columns.push([
+      "peak RSS",
+      "---:",
+      (r) => r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
+    ]);
+  }
+  if (has((r) => r.sent)) {
+    columns.push([
+      "stored/sent (loss)",
+      "---:",
+      (r) =>
+        r.sent === undefined || r.stored === undefined
+          ? ""
+          : `${r.stored}/${r.sent} (${r.sent - r.stored} lost)`,
+    ]);
+  }
+  columns.push(["note", "---", (r) => (r.note ?? "").replaceAll("|", "\\|")]);
+  const out = [
+    `| ${columns.map(([h]) => h).join(" | ")} |`,
+    `| ${columns.map(([, a]) => a).join(" | ")} |`,
+  ];
+  for (const r of rows) out.push(`| ${columns.map(([, , cell]) => cell(r)).join(" | ")} |`);
   return out.join("\n") + "\n";
 }
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
-  const wanted = Deno.args.filter((a) => !a.startsWith("--"));
+  // `--out DIR` writes the report elsewhere than bench/results/ (trial runs).
+  const outAt = Deno.args.indexOf("--out");
+  const outDir = outAt >= 0 ? Deno.args[outAt + 1] : undefined;
+  const wanted = Deno.args.filter((a, i) =>
+    !a.startsWith("--") && !(outAt >= 0 && i === outAt + 1)
+  );
   const names = wanted.length ? wanted : _SCENARIOS;
   const rows: BenchRow[] = [];
   const dir = await Deno.makeTempDir({ prefix: "sluice-bench-" });
@@ -88,9 +154,11 @@ if (import.meta.main) {
   }`;
   console.log(md);
   if (!quick) {
-    const results = new URL("./results/", import.meta.url).pathname;
+    const results = outDir ? `${outDir}/` : new URL("./results/", import.meta.url).pathname;
     await Deno.mkdir(results, { recursive: true });
     await Deno.writeTextFile(`${results}latest.md`, md);
     await Deno.writeTextFile(`${results}latest.json`, JSON.stringify(rows, null, 2));
+    const chart = renderChart(rows);
+    if (chart) await Deno.writeTextFile(`${results}chart.svg`, chart);
   }
 }

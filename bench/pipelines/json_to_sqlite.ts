@@ -1,0 +1,26 @@
+// Benchmark pipeline: the work of benchmark scenario 1 and nothing more, the same as the
+// syslog-ng contenders do: TCP JSON lines → json parser → SQLite `alerts` (the SIEM schema,
+// id dedup key and indexes) + one JSONL file (all_events).
+import { categorize, definePipeline, jsonLine, jsonlSink, jsonParser } from "../../mod.ts";
+import { siemSqliteSink } from "../../siem/schema.ts";
+import { tcpSource } from "../../sources/tcp.ts";
+
+export default ({ args }: { args: string[] }): ReturnType<typeof definePipeline> => {
+  const dir = args[args.indexOf("--data") + 1] ?? "./data/bench";
+  Deno.mkdirSync(dir, { recursive: true });
+  const tcp = tcpSource({ host: "127.0.0.1", port: 0, name: "json" });
+  return definePipeline({
+    sources: { json: tcp },
+    paths: [{
+      from: ["json"],
+      steps: [jsonParser({ prefix: "json" }), categorize()],
+      to: [
+        siemSqliteSink({ database: `${dir}/siem.db`, name: "db" }),
+        jsonlSink({ dir: `${dir}/logs`, path: "all_events.jsonl", line: jsonLine, name: "all" }),
+      ],
+    }],
+    onStart() {
+      console.error(`JSON lines over TCP  127.0.0.1:${tcp.addr?.port}`);
+    },
+  });
+};
