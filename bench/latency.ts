@@ -1,0 +1,546 @@
+/**
+ * Scenario 6 and the RELP benchmark of issue 7: the VM and central examples
+ * as separate processes (`examples/pipeline.vm.ts` tailing a file, forwarding
+ * to `examples/pipeline.central.ts`, which stores every alert in SQLite),
+ * once over RELP (the default: the VM's checkpoint advances only after the
+ * central committed) and once over plain TCP.
+ *
+ * - **Latency**: a writer appends alerts to the VM's file at a fixed rate
+ *   (1,000 and 10,000 events/s), every line carrying its append time as a
+ *   JSON field `t_append` (ms, the bench's clock). A poller reads the rows
+ *   that became visible in the central's `alerts` table every 5 ms (rowid
+ *   above the last seen; `raw` is the original line) and takes
+ *   `seen − t_append`. The visible time is the poll's time, so each figure is
+ *   late by up to one poll interval plus the query (≈ 5 ms resolution). The
+ *   first second of every rate is warm-up and left out.
+ * - **Throughput**: a file of N lines is appended at once to the VM's (empty,
+ *   already tailed) file; the clock runs until N rows are in `alerts`.
+ *   Reports events/s, RELP beside TCP, with both processes' CPU seconds and
+ *   peak RSS.
+ *
+ * Sizes: `BENCH_LATENCY_SECONDS` per rate (default 15; `--quick` 3, and only
+ * 1,000/s), `BENCH_LATENCY_RATES` (comma separated, default `1000,10000`),
+ * `BENCH_E2E_EVENTS` or else `BENCH_EVENTS` (default 1,000,000; `--quick`
+ * 20,000).
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { syntheticAlert } from "../sources/generator.ts";
+import { type BenchRow, cpuSeconds, memoryMb, type Scenario } from "./lib.ts";
+
+const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
+const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
+const CENTRAL = new URL("../examples/pipeline.central.ts", import.meta.url).pathname;
+
+/** How often the central's `alerts` table is read for new rows, in ms. */
+const POLL_MS = 5;
+/** The writer's tick: every tick appends the lines due by then in one write. */
+const TICK_MS = 5;
+
+type _Transport = "relp" | "tcp";
+
+const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Wall-clock milliseconds with sub-millisecond resolution, one clock for writer and poller. */
+const _now = () => performance.timeOrigin + performance.now();
+
+async function _waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await _sleep(everyMs);
+  }
+  return await check();
+}
+
+function _percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** `BENCH_V8_FLAGS` (e.g. `--max-old-space-size=32`) passed to every sluice process. */
+function _v8Flags(): string[] {
+  const flags = Deno.env.get("BENCH_V8_FLAGS");
+  return flags ? [`--v8-flags=${flags}`] : [];
+}
+
+interface _Runner {
+  pid: number;
+  stderr(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  stop(): Promise<void>;
+}
+
+function _startRunner(args: string[]): _Runner {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ..._v8Flags(), "-A", MAIN, "--log-level", "warn", ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = (async () => {
+    for await (const c of child.stderr) {
+      text += decoder.decode(c, { stream: true });
+      if (text.length > 1 << 20) text = text.slice(-(1 << 16));
+    }
+  })();
+  let exited = false;
+  const status = child.status.then(async (s) => {
+    exited = true;
+    await pump;
+    return s;
+  });
+  return {
+    pid: child.pid,
+    stderr: () => text,
+    async waitFor(pattern, timeoutMs = 60_000) {
+      const end = Date.now() + timeoutMs;
+      while (Date.now() < end) {
+        const m = text.match(pattern);
+        if (m) return m;
+        if (exited) break;
+        await _sleep(25);
+      }
+      throw new Error(`latency bench: timed out waiting for ${pattern} in:\n${text}`);
+    },
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      const killer = setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, 15_000);
+      await status;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** A central and a VM forwarding to it, with an empty alerts file being tailed. */
+interface _Pair {
+  central: _Runner;
+  vm: _Runner;
+  alerts: string;
+  db: string;
+  stop(): Promise<void>;
+}
+
+async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
+  await Deno.mkdir(`${dir}/vm`, { recursive: true });
+  const alerts = `${dir}/vm/alerts.jsonl`;
+  await Deno.writeTextFile(alerts, "");
+  await Deno.writeTextFile(`${dir}/vm/yara.jsonl`, "");
+  const central = _startRunner([
+    "--state-dir",
+    `${dir}/central-state`,
+    CENTRAL,
+    "--data",
+    `${dir}/central`,
+    "--json-port",
+    "0",
+    "--relp-port",
+    "0",
+    "--syslog-port",
+    "0",
+  ]);
+  let vm: _Runner | undefined;
+  try {
+    const relp = await central.waitFor(/RELP\s+127\.0\.0\.1:(\d+)/);
+    const json = await central.waitFor(/over TCP\s+127\.0\.0\.1:(\d+)/);
+    vm = _startRunner([
+      "--state-dir",
+      `${dir}/vm-state`,
+      VM,
+      "--central",
+      "127.0.0.1",
+      "--transport",
+      transport,
+      ...(transport === "relp"
+        ? ["--relp-port", relp[1] as string]
+        : ["--json-port", json[1] as string]),
+      "--alerts",
+      alerts,
+      "--yara",
+      `${dir}/vm/yara.jsonl`,
+      "--data",
+      `${dir}/vm`,
+      "--host",
+      "benchvm",
+      "--heartbeat-seconds",
+      "86400",
+    ]);
+    await vm.waitFor(/tailing alerts/);
+  } catch (err) {
+    await vm?.stop();
+    await central.stop();
+    throw err;
+  }
+  const theVm = vm;
+  return {
+    central,
+    vm: theVm,
+    alerts,
+    db: `${dir}/central/siem.db`,
+    async stop() {
+      await theVm.stop();
+      await central.stop();
+    },
+  };
+}
+
+/** Opens the central's database read-only once it exists and has its `alerts` table. */
+async function _openAlerts(db: string): Promise<DatabaseSync> {
+  let conn: DatabaseSync | undefined;
+  const ok = await _waitFor(
+    () => {
+      try {
+        conn = new DatabaseSync(db, { readOnly: true });
+        conn.exec("PRAGMA busy_timeout = 1000");
+        conn.prepare("SELECT max(rowid) FROM alerts").get();
+        return true;
+      } catch {
+        conn?.close();
+        conn = undefined;
+        return false;
+      }
+    },
+    30_000,
+    100,
+  );
+  if (!ok || !conn) throw new Error(`latency bench: no alerts table in ${db}`);
+  return conn;
+}
+
+const _T_APPEND = /"t_append":([0-9.]+)/;
+
+interface _LatencyRun {
+  rate: number;
+  written: number;
+  measured: number;
+  seen: number;
+  p50: number;
+  p99: number;
+  max: number;
+  seconds: number;
+  /** How far the writer fell behind its schedule at worst, in ms. */
+  writerLagMs: number;
+  /** p50/p99 in ms by the second the lines were appended in. */
+  trace: string;
+}
+
+/**
+ * Appends `rate` alerts/s for `seconds` to the pair's file and measures
+ * append → visible in `alerts` for each; rows are matched by `t_append`.
+ */
+async function _latency(
+  pair: _Pair,
+  conn: DatabaseSync,
+  rate: number,
+  seconds: number,
+  firstSeq: number,
+): Promise<_LatencyRun> {
+  const total = Math.round(rate * seconds);
+  const warmupMs = 1000;
+  let lastRowid = Number(
+    (conn.prepare("SELECT coalesce(max(rowid), 0) AS m FROM alerts").get() as { m: number }).m,
+  );
+  const next = conn.prepare("SELECT rowid AS r, raw FROM alerts WHERE rowid > ? ORDER BY rowid");
+  const latencies: number[] = [];
+  const bySecond: number[][] = [];
+  let seen = 0;
+  let start = 0;
+  let writing = true;
+  const poller = (async () => {
+    // Polls until the writer is done and every line was seen, or 30 s passed after that.
+    let doneAt = 0;
+    for (;;) {
+      const rows = next.all(lastRowid) as Array<{ r: number; raw: string }>;
+      const at = _now();
+      for (const row of rows) {
+        lastRowid = row.r;
+        const m = _T_APPEND.exec(row.raw);
+        if (!m) continue;
+        seen++;
+        const appended = Number(m[1]);
+        if (appended - start >= warmupMs) latencies.push(at - appended);
+        const second = Math.floor((appended - start) / 1000);
+        (bySecond[second] ??= []).push(at - appended);
+      }
+      if (!writing) {
+        if (!doneAt) doneAt = Date.now();
+        if (seen >= total || Date.now() - doneAt > 30_000) break;
+      }
+      await _sleep(POLL_MS);
+    }
+  })();
+  const file = await Deno.open(pair.alerts, { write: true, append: true });
+  const encoder = new TextEncoder();
+  let written = 0;
+  let writerLagMs = 0;
+  try {
+    start = _now();
+    const t0 = performance.now();
+    while (written < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+      if (due > written) {
+        const t = _now().toFixed(3);
+        let text = "";
+        for (let i = written; i < due; i++) {
+          const line = syntheticAlert(firstSeq + i);
+          text += `${line.slice(0, -1)},"t_append":${t}}\n`;
+        }
+        const bytes = encoder.encode(text);
+        for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+        written = due;
+      }
+      const nextDue = t0 + (written / rate) * 1000;
+      writerLagMs = Math.max(writerLagMs, performance.now() - nextDue);
+      await _sleep(TICK_MS);
+    }
+  } finally {
+    file.close();
+    writing = false;
+  }
+  await poller;
+  latencies.sort((a, b) => a - b);
+  const trace = bySecond.map((xs, i) => {
+    xs.sort((a, b) => a - b);
+    return `${i}s:${_percentile(xs, 50).toFixed(0)}/${_percentile(xs, 99).toFixed(0)}`;
+  }).join(" ");
+  return {
+    trace,
+    rate,
+    written,
+    measured: latencies.length,
+    seen,
+    p50: _percentile(latencies, 50),
+    p99: _percentile(latencies, 99),
+    max: latencies[latencies.length - 1] ?? NaN,
+    seconds,
+    writerLagMs,
+  };
+}
+
+interface _Throughput {
+  n: number;
+  stored: number;
+  seconds: number;
+  vmCpu: number;
+  centralCpu: number;
+  vmIdleMb: number;
+  centralIdleMb: number;
+  vmPeakMb: number;
+  centralPeakMb: number;
+}
+
+/** Writes N alerts to a file in chunks. */
+async function _writeWorkload(path: string, n: number): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  try {
+    for (let i = 0; i < n;) {
+      const end = Math.min(n, i + 20_000);
+      let text = "";
+      for (; i < end; i++) text += syntheticAlert(i) + "\n";
+      const chunk = encoder.encode(text);
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+async function _append(from: string, to: string): Promise<void> {
+  const src = await Deno.open(from, { read: true });
+  const dst = await Deno.open(to, { write: true, append: true });
+  try {
+    const buf = new Uint8Array(4 << 20);
+    for (;;) {
+      const got = await src.read(buf);
+      if (got === null) break;
+      for (let off = 0; off < got;) off += await dst.write(buf.subarray(off, got));
+    }
+  } finally {
+    src.close();
+    dst.close();
+  }
+}
+
+async function _throughput(
+  dir: string,
+  transport: _Transport,
+  workload: string,
+  n: number,
+): Promise<_Throughput> {
+  const pair = await _startPair(dir, transport);
+  try {
+    const conn = await _openAlerts(pair.db);
+    try {
+      await _sleep(1000);
+      const vmIdleMb = memoryMb(pair.vm.pid).rss;
+      const centralIdleMb = memoryMb(pair.central.pid).rss;
+      const vmCpu0 = cpuSeconds(pair.vm.pid);
+      const centralCpu0 = cpuSeconds(pair.central.pid);
+      const count = conn.prepare("SELECT count(*) AS n FROM alerts");
+      const top = conn.prepare("SELECT coalesce(max(rowid), 0) AS m FROM alerts");
+      const t0 = performance.now();
+      await _append(workload, pair.alerts);
+      // max(rowid) is cheap and equals the row count here (no deletes, one writer).
+      await _waitFor(
+        () => Number((top.get() as { m: number }).m) >= n,
+        Math.max(120_000, n / 2),
+        20,
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const stored = Number((count.get() as { n: number }).n);
+      return {
+        n,
+        stored,
+        seconds,
+        vmCpu: cpuSeconds(pair.vm.pid) - vmCpu0,
+        centralCpu: cpuSeconds(pair.central.pid) - centralCpu0,
+        vmIdleMb,
+        centralIdleMb,
+        vmPeakMb: memoryMb(pair.vm.pid).hwm,
+        centralPeakMb: memoryMb(pair.central.pid).hwm,
+      };
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await pair.stop();
+  }
+}
+
+/**
+ * Scenario 6 and issue 7's benchmark: append → committed latency and VM → central throughput.
+ *
+ * @example Run it the way `bench/main.ts` does (it starts real processes)
+ * ```ts ignore
+ * import assert from "node:assert";
+ * import { scenario } from "./latency.ts";
+ * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
+ * assert.ok(rows.length > 0);
+ * ```
+ */
+export const scenario: Scenario = async ({ quick, dir }) => {
+  const seconds = Number(Deno.env.get("BENCH_LATENCY_SECONDS") ?? (quick ? 3 : 15));
+  const rates = (Deno.env.get("BENCH_LATENCY_RATES") ?? (quick ? "1000" : "1000,10000"))
+    .split(",").map(Number).filter((r) => r > 0);
+  const n = Number(
+    Deno.env.get("BENCH_E2E_EVENTS") ?? Deno.env.get("BENCH_EVENTS") ??
+      (quick ? 20_000 : 1_000_000),
+  );
+  const transports: _Transport[] = ["relp", "tcp"];
+  const rows: BenchRow[] = [];
+
+  // Latency: one VM + central pair per transport, the rates one after the other.
+  const latency = new Map<string, _LatencyRun>();
+  for (const transport of transports) {
+    const pair = await _startPair(`${dir}/latency-${transport}`, transport);
+    try {
+      const conn = await _openAlerts(pair.db);
+      try {
+        let seq = 0;
+        for (const rate of rates) {
+          await _sleep(1000);
+          const run = await _latency(pair, conn, rate, seconds, seq);
+          seq += run.written;
+          latency.set(`${transport}@${rate}`, run);
+          console.error(
+            `  latency ${transport} ${rate}/s: p50 ${run.p50.toFixed(1)} ms, p99 ${
+              run.p99.toFixed(1)
+            } ms, max ${run.max.toFixed(1)} ms; seen ${run.seen}/${run.written}; writer lag ≤ ${
+              run.writerLagMs.toFixed(0)
+            } ms\n    p50/p99 ms by second appended: ${run.trace}`,
+          );
+        }
+      } finally {
+        conn.close();
+      }
+    } finally {
+      await pair.stop();
+    }
+  }
+  for (const rate of rates) {
+    for (const transport of transports) {
+      const run = latency.get(`${transport}@${rate}`);
+      if (!run) continue;
+      const tcp = transport === "relp" ? latency.get(`tcp@${rate}`) : undefined;
+      const common =
+        `${run.measured} events after a 1 s warm-up; append time → seen by a ${POLL_MS} ms poll of alerts (resolution ≈ ${POLL_MS} ms); seen ${run.seen}/${run.written}; writer lag ≤ ${
+          run.writerLagMs.toFixed(0)
+        } ms`;
+      for (const p of ["p50", "p99"] as const) {
+        rows.push({
+          scenario: "latency",
+          subject: `VM → central over ${transport.toUpperCase()}, ${rate}/s for ${seconds} s: ${p}`,
+          value: run[p],
+          unit: "ms",
+          ...(tcp ? { reference: { subject: `same over plain TCP`, value: tcp[p] } } : {}),
+          sent: run.written,
+          stored: run.seen,
+          note: p === "p99"
+            ? `${rate >= 10_000 ? "target p99 ≤ 250 ms at 10k/s; " : ""}max ${
+              run.max.toFixed(0)
+            } ms; ${common}`
+            : common,
+        });
+      }
+    }
+  }
+
+  // Throughput: a pre-written file of N lines, time until all N are in alerts.
+  const workload = `${dir}/workload.jsonl`;
+  await _writeWorkload(workload, n);
+  const through = new Map<_Transport, _Throughput>();
+  for (const transport of transports) {
+    const t = await _throughput(`${dir}/e2e-${transport}`, transport, workload, n);
+    through.set(transport, t);
+    console.error(
+      `  e2e ${transport}: ${Math.round(t.stored / t.seconds)} events/s, ${t.stored}/${n} rows; ` +
+        `VM cpu ${t.vmCpu.toFixed(2)} s, peak ${t.vmPeakMb.toFixed(0)} MB; central cpu ${
+          t.centralCpu.toFixed(2)
+        } s, peak ${t.centralPeakMb.toFixed(0)} MB`,
+    );
+  }
+  const tcp = through.get("tcp");
+  for (const transport of transports) {
+    const t = through.get(transport);
+    if (!t) continue;
+    rows.push({
+      scenario: "latency",
+      subject:
+        `VM → central end to end over ${transport.toUpperCase()}: file tail → ${transport} → json → SQLite alerts (${n} lines)`,
+      value: Math.min(t.stored, n) / t.seconds,
+      unit: "events/s",
+      ...(transport === "relp" && tcp
+        ? {
+          reference: {
+            subject: "same over plain TCP",
+            value: Math.min(tcp.stored, n) / tcp.seconds,
+          },
+        }
+        : {}),
+      cpuSeconds: t.vmCpu + t.centralCpu,
+      idleRssMb: t.vmIdleMb,
+      peakRssMb: t.vmPeakMb,
+      sent: n,
+      stored: t.stored,
+      note: `all ${n} rows in ${t.seconds.toFixed(2)} s; VM cpu ${t.vmCpu.toFixed(2)} s, idle ${
+        t.vmIdleMb.toFixed(0)
+      } MB, peak ${t.vmPeakMb.toFixed(0)} MB (target ≤ 48); central cpu ${
+        t.centralCpu.toFixed(2)
+      } s, idle ${t.centralIdleMb.toFixed(0)} MB, peak ${
+        t.centralPeakMb.toFixed(0)
+      } MB (target ≤ 64); RSS columns are the VM's`,
+    });
+  }
+  return rows;
+};

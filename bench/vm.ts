@@ -1,0 +1,441 @@
+/**
+ * Scenario 3, the VM: an alerts file of N JSON lines is tailed and
+ * forwarded over plain TCP to a counting receiver (a TCP server in the bench
+ * process that counts newline bytes), by
+ *
+ * - sluice without a local backup (`bench/pipelines/vm_forward.ts`),
+ * - sluice running `examples/pipeline.vm.ts` (forward + local SQLite backup),
+ * - syslog-ng `file()` → `network()` with flow control (when installed and
+ *   not `--quick`),
+ *
+ * interleaved, on the same file in the same run. Each contender starts on an
+ * empty file; once it is idle its RSS is read, then the whole workload is
+ * appended at once and the clock runs until the receiver has counted N
+ * lines (for the backup variant, also until N rows are in `backup.db`).
+ * Reports lines/s, CPU seconds, idle and peak RSS.
+ *
+ * Sizes: `BENCH_EVENTS` (default 1,000,000; `--quick` 100,000),
+ * `BENCH_RUNS` (default 3; `--quick` 1), `BENCH_CONTENDERS=1` to run
+ * syslog-ng even with `--quick`.
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import { syntheticAlert } from "../sources/generator.ts";
+import { type BenchRow, cpuSeconds, memoryMb, type Scenario, spread } from "./lib.ts";
+
+const _mid = (values: readonly number[]): number => spread(values).median;
+
+const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
+const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
+const VM_FORWARD = new URL("./pipelines/vm_forward.ts", import.meta.url).pathname;
+
+const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function _waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await _sleep(everyMs);
+  }
+  return await check();
+}
+
+function _syslogNgBin(): string | undefined {
+  return ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"].find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A TCP server that counts the newline bytes it receives, over every connection. */
+interface _Receiver {
+  port: number;
+  lines: number;
+  connections: number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function _countingReceiver(): _Receiver {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const state = {
+    port: (listener.addr as Deno.NetAddr).port,
+    lines: 0,
+    connections: 0,
+    reset() {
+      state.lines = 0;
+    },
+    async close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+      await accepting;
+    },
+  };
+  const serve = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(1 << 18);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        let k = 0;
+        for (let i = buf.indexOf(10); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) k++;
+        state.lines += k;
+      }
+    } catch {
+      // closed under us
+    } finally {
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        state.connections++;
+        conns.add(conn);
+        serve(conn);
+      }
+    } catch {
+      // listener closed
+    }
+  })();
+  return state;
+}
+
+/** Writes N synthetic alerts to `path` in chunks, so the bench never holds them all. */
+async function _writeWorkload(path: string, n: number): Promise<number> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  try {
+    for (let i = 0; i < n;) {
+      const end = Math.min(n, i + 20_000);
+      let text = "";
+      for (; i < end; i++) text += syntheticAlert(i) + "\n";
+      const chunk = encoder.encode(text);
+      bytes += chunk.length;
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
+  return bytes;
+}
+
+/** Appends all of `from` to `to` in large writes. */
+async function _append(from: string, to: string): Promise<void> {
+  const src = await Deno.open(from, { read: true });
+  const dst = await Deno.open(to, { write: true, append: true });
+  try {
+    const buf = new Uint8Array(4 << 20);
+    for (;;) {
+      const n = await src.read(buf);
+      if (n === null) break;
+      for (let off = 0; off < n;) off += await dst.write(buf.subarray(off, n));
+    }
+  } finally {
+    src.close();
+    dst.close();
+  }
+}
+
+function _rows(db: string, table: string): number {
+  try {
+    const conn = new DatabaseSync(db, { readOnly: true });
+    try {
+      conn.exec("PRAGMA busy_timeout = 1000");
+      return Number((conn.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+interface _Run {
+  seconds: number;
+  lines: number;
+  cpu: number;
+  idleMb: number;
+  peakMb: number;
+  /** Seconds until the local backup held every line, for the backup variant. */
+  backupSeconds?: number;
+  backupRows?: number;
+}
+
+type _Contender = "sluice" | "sluice+backup" | "syslog-ng" | "syslog-ng+sql";
+
+interface _Process {
+  pid: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+function _spawn(bin: string, args: string[], cwd?: string): _Process {
+  const child = new Deno.Command(bin, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    ...(cwd ? { cwd } : {}),
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const pump = (async () => {
+    for await (const c of child.stderr) text += decoder.decode(c, { stream: true });
+  })();
+  let exited = false;
+  const status = child.status.then(async (s) => {
+    exited = true;
+    await pump;
+    return s;
+  });
+  return {
+    pid: child.pid,
+    stderr: () => text,
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      const killer = setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, 10_000);
+      await status;
+      clearTimeout(killer);
+    },
+  };
+}
+
+async function _run(
+  who: _Contender,
+  dir: string,
+  workload: string,
+  n: number,
+  timeoutMs: number,
+): Promise<_Run> {
+  await Deno.mkdir(dir, { recursive: true });
+  const alerts = `${dir}/alerts.jsonl`;
+  const yara = `${dir}/yara.jsonl`;
+  await Deno.writeTextFile(alerts, "");
+  await Deno.writeTextFile(yara, "");
+  const receiver = _countingReceiver();
+  let proc: _Process;
+  const backupDb = `${dir}/data/backup.db`;
+  if (who === "syslog-ng" || who === "syslog-ng+sql") {
+    // A competent user's config: flow control so nothing is dropped, a large window and fetch
+    // limit; the backup variant adds sql() with batched commits (batch-lines below log-iw-size).
+    await Deno.mkdir(`${dir}/data`, { recursive: true });
+    const sql = who === "syslog-ng+sql"
+      ? `destination b { sql(type(sqlite3) database("${backupDb}") table("events")
+  columns("timestamp", "host", "source", "raw") values("\${ISODATE}", "\${HOST}", "alerts", "\${MSG}")
+  indexes("timestamp") null("") flags(explicit-commits) batch-lines(5000) batch-timeout(1000)); };
+`
+      : "";
+    const conf = `@version: 3.38
+options { stats_freq(0); log-fifo-size(100000); };
+source s { file("${alerts}" follow-freq(1) flags(no-parse) log-iw-size(10000) log-fetch-limit(1000)); };
+destination d { network("127.0.0.1" port(${receiver.port}) transport(tcp) template("$MSG\\n")); };
+${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flow-control); };
+`;
+    await Deno.writeTextFile(`${dir}/syslog-ng.conf`, conf);
+    proc = _spawn(_syslogNgBin() as string, [
+      "-F",
+      "-f",
+      `${dir}/syslog-ng.conf`,
+      "--persist-file",
+      `${dir}/sng.persist`,
+      "--pidfile",
+      `${dir}/sng.pid`,
+      "--control",
+      `${dir}/sng.ctl`,
+      "--no-caps",
+    ]);
+  } else {
+    const v8 = Deno.env.get("BENCH_V8_FLAGS");
+    proc = _spawn(Deno.execPath(), [
+      "run",
+      ...(v8 ? [`--v8-flags=${v8}`] : []),
+      "-A",
+      MAIN,
+      "--log-level",
+      "warn",
+      "--state-dir",
+      `${dir}/state`,
+      who === "sluice" ? VM_FORWARD : VM,
+      "--central",
+      "127.0.0.1",
+      "--transport",
+      "tcp",
+      "--json-port",
+      String(receiver.port),
+      "--alerts",
+      alerts,
+      "--yara",
+      yara,
+      "--data",
+      `${dir}/data`,
+      "--host",
+      "benchvm",
+      "--heartbeat-seconds",
+      "86400",
+    ]);
+  }
+  try {
+    const up = await _waitFor(
+      () =>
+        receiver.connections > 0 &&
+        (who.startsWith("syslog-ng") || /tailing alerts/.test(proc.stderr())),
+      60_000,
+    );
+    if (!up) throw new Error(`vm bench: ${who} did not start:\n${proc.stderr()}`);
+    await _sleep(1000); // let start-up garbage settle before the idle reading
+    const idleMb = memoryMb(proc.pid).rss;
+    receiver.reset(); // the VM's start-up heartbeat is not part of the workload
+    const cpu0 = cpuSeconds(proc.pid);
+    const t0 = performance.now();
+    await _append(workload, alerts);
+    await _waitFor(() => receiver.lines >= n, timeoutMs, 10);
+    const seconds = (performance.now() - t0) / 1000;
+    const run: _Run = { seconds, lines: receiver.lines, cpu: 0, idleMb, peakMb: 0 };
+    if (who.endsWith("backup") || who.endsWith("sql")) {
+      let rows = 0;
+      await _waitFor(() => (rows = _rows(backupDb, "events")) >= n, timeoutMs, 100);
+      run.backupSeconds = (performance.now() - t0) / 1000;
+      run.backupRows = rows;
+    }
+    run.cpu = cpuSeconds(proc.pid) - cpu0;
+    run.peakMb = memoryMb(proc.pid).hwm;
+    return run;
+  } finally {
+    await proc.stop();
+    await receiver.close();
+  }
+}
+
+/** RSS of a bare `deno run` that only waits: the floor under any sluice process's idle RSS. */
+async function _denoFloorMb(dir: string): Promise<number> {
+  const script = `${dir}/idle.ts`;
+  await Deno.writeTextFile(script, "setInterval(() => {}, 1000);\n");
+  const proc = _spawn(Deno.execPath(), ["run", script]);
+  try {
+    await _sleep(1500);
+    return memoryMb(proc.pid).rss;
+  } finally {
+    await proc.stop();
+  }
+}
+
+/**
+ * Scenario 3: file tail → TCP forward, sluice (with and without backup) beside syslog-ng.
+ *
+ * @example Run it the way `bench/main.ts` does (it starts real processes)
+ * ```ts ignore
+ * import assert from "node:assert";
+ * import { scenario } from "./vm.ts";
+ * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
+ * assert.ok(rows.length > 0);
+ * ```
+ */
+export const scenario: Scenario = async ({ quick, dir }) => {
+  const n = Number(Deno.env.get("BENCH_EVENTS") ?? (quick ? 100_000 : 1_000_000));
+  const runs = Number(Deno.env.get("BENCH_RUNS") ?? (quick ? 1 : 3));
+  const withPeers = !quick || Deno.env.get("BENCH_CONTENDERS") === "1";
+  const workload = `${dir}/workload.jsonl`;
+  const bytes = await _writeWorkload(workload, n);
+  const timeoutMs = Math.max(120_000, n / 2);
+  const contenders: _Contender[] = ["sluice", "sluice+backup"];
+  if (withPeers && _syslogNgBin()) contenders.push("syslog-ng", "syslog-ng+sql");
+  const results = new Map<_Contender, _Run[]>(contenders.map((c) => [c, []]));
+  const floorMb = await _denoFloorMb(dir);
+  for (let r = 0; r < runs; r++) {
+    for (const who of contenders) {
+      const run = await _run(who, `${dir}/${who.replace("+", "-")}-${r}`, workload, n, timeoutMs);
+      results.get(who)?.push(run);
+      console.error(
+        `  vm ${who} run ${r + 1}: ${Math.round(run.lines / run.seconds)} lines/s, ` +
+          `${run.lines}/${n} lines, cpu ${run.cpu.toFixed(2)} s, idle ${
+            run.idleMb.toFixed(1)
+          } MB, peak ${run.peakMb.toFixed(1)} MB` +
+          (run.backupSeconds !== undefined
+            ? `, backup ${run.backupRows}/${n} rows after ${run.backupSeconds.toFixed(2)} s`
+            : ""),
+      );
+    }
+  }
+  const mb = (bytes / 1e6).toFixed(0);
+  const summary = (who: _Contender) => {
+    const all = results.get(who);
+    if (!all?.length) return undefined;
+    const rates = all.map((x) => x.lines / x.seconds);
+    const worst = all.reduce((a, b) => (b.lines < a.lines ? b : a));
+    const backup = all[0]?.backupSeconds !== undefined
+      ? `; every line in backup.db after ${
+        _mid(all.map((x) => x.backupSeconds ?? 0)).toFixed(2)
+      } s (${worst.backupRows}/${n} rows in the worst run)`
+      : "";
+    return {
+      figures: {
+        value: _mid(rates),
+        runs: rates,
+        cpuSeconds: _mid(all.map((x) => x.cpu)),
+        idleRssMb: _mid(all.map((x) => x.idleMb)),
+        peakRssMb: _mid(all.map((x) => x.peakMb)),
+        sent: n,
+        stored: worst.lines,
+      },
+      backup,
+    };
+  };
+  const subjects: Record<_Contender, string> = {
+    "sluice": `sluice file tail → TCP forward, no backup (${n} lines, ${mb} MB)`,
+    "sluice+backup": "sluice examples/pipeline.vm.ts: file tail → TCP forward + SQLite backup",
+    "syslog-ng": "syslog-ng file() → network() tcp, flow control",
+    "syslog-ng+sql": "syslog-ng file() → network() tcp + sql(sqlite3) backup, flow control",
+  };
+  const refOf: Partial<Record<_Contender, _Contender>> = {
+    "sluice": "syslog-ng",
+    "sluice+backup": "syslog-ng+sql",
+  };
+  const rows: BenchRow[] = [];
+  for (const who of contenders) {
+    const s = summary(who);
+    if (!s) continue;
+    const refWho = refOf[who];
+    const ref = refWho ? summary(refWho) : undefined;
+    const isSluice = who.startsWith("sluice");
+    rows.push({
+      scenario: "vm",
+      subject: subjects[who],
+      unit: "lines/s",
+      ...s.figures,
+      ...(ref && refWho
+        ? { reference: { subject: subjects[refWho], value: ref.figures.value } }
+        : {}),
+      note: `${
+        isSluice
+          ? "target ≥ 2× syslog-ng, peak ≤ 48 MB, idle ≤ 40 MB"
+          : "reference; lines counted by the same receiver"
+      }${s.backup}${isSluice ? `; a bare deno process idles at ${floorMb.toFixed(0)} MB` : ""}`,
+    });
+  }
+  return rows;
+};
