@@ -59,6 +59,7 @@ export * from "./sinks/blackhole.ts";
 export * from "./sinks/jsonl.ts";
 export * from "./sinks/forward.ts";
 export * from "./sinks/relp.ts";
+export * from "./sinks/worker.ts";
 export * from "./siem/categorize.ts";
 export * from "./siem/correlate.ts";
 export * from "./siem/rules/sshd_brute_force.ts";

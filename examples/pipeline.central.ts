@@ -11,7 +11,9 @@
  *
  * Flags (after the file) or environment variables: `--listen`
  * (`SLUICE_LISTEN`, default 127.0.0.1), `--json-port` (5514), `--relp-port`
- * (5515), `--syslog-port` (5140), `--data` (`./data`).
+ * (5515), `--syslog-port` (5140), `--data` (`./data`), `--sqlite-worker`
+ * (`on`: the SQLite inserts run on a worker thread; `off` keeps them on the
+ * main thread, for a single-core machine or the least memory).
  *
  * @module
  */
@@ -34,6 +36,7 @@ import { syslogSource } from "../sources/syslog.ts";
 import { jsonLine, jsonlSink } from "../sinks/jsonl.ts";
 import { categorize } from "../siem/categorize.ts";
 import { siemSqliteSink } from "../siem/schema.ts";
+import { workerSink } from "../sinks/worker.ts";
 import { vmsSink } from "../siem/vms.ts";
 import { asAlert, correlateStore, hasAlert } from "../siem/correlate.ts";
 import { sshdBruteForce } from "../siem/rules/sshd_brute_force.ts";
@@ -51,6 +54,8 @@ export interface CentralSettings {
   relpPort: number;
   syslogPort: number;
   data: string;
+  /** Store into SQLite on a worker thread (`--sqlite-worker on|off`, on). */
+  sqliteWorker: boolean;
 }
 
 /**
@@ -70,7 +75,15 @@ export function centralSettings(
     relpPort: portOption(args, env, "relp-port", 5515),
     syslogPort: portOption(args, env, "syslog-port", 5140),
     data: option(args, env, "data", "./data"),
+    sqliteWorker: _onOff(option(args, env, "sqlite-worker", "on"), "sqlite-worker"),
   };
+}
+
+function _onOff(value: string, name: string): boolean {
+  if (value !== "on" && value !== "off") {
+    throw new RangeError(`--${name}: expected "on" or "off", got "${value}"`);
+  }
+  return value === "on";
 }
 
 /** A JSON alert's host when the transport did not already vouch for one. */
@@ -113,8 +126,29 @@ export default function central(
   const jsonl = (name: string, path: string) =>
     jsonlSink({ dir: logs, path, line: jsonLine, name });
   const sinks = {
-    db: siemSqliteSink({ database: `${s.data}/siem.db`, name: "db" }),
-    vms: vmsSink({ database: `${s.data}/siem.db`, name: "vms" }),
+    // node:sqlite is synchronous: on its own thread, its inserts and commits run beside
+    // parsing and the JSONL files instead of taking turns with them.
+    // node:sqlite is synchronous: on a thread of their own, the inserts and commits run beside
+    // parsing and the JSONL files instead of taking turns with them. Both sinks of siem.db
+    // share the thread, so they never wait for each other's lock.
+    db: s.sqliteWorker
+      ? workerSink({
+        module: new URL("../siem/schema.ts", import.meta.url),
+        factory: "siemSqliteSink",
+        options: { database: `${s.data}/siem.db` },
+        thread: "siem.db",
+        name: "db",
+      })
+      : siemSqliteSink({ database: `${s.data}/siem.db`, name: "db" }),
+    vms: s.sqliteWorker
+      ? workerSink({
+        module: new URL("../siem/vms.ts", import.meta.url),
+        factory: "vmsSink",
+        options: { database: `${s.data}/siem.db` },
+        thread: "siem.db",
+        name: "vms",
+      })
+      : vmsSink({ database: `${s.data}/siem.db`, name: "vms" }),
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
     all: jsonl("all_events", "all_events.jsonl"),
     critical: jsonl("critical", "critical.jsonl"),

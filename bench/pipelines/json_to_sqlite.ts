@@ -3,6 +3,7 @@
 // id dedup key and indexes) + one JSONL file (all_events).
 import { categorize, definePipeline, jsonLine, jsonlSink, jsonParser } from "../../mod.ts";
 import { siemSqliteSink } from "../../siem/schema.ts";
+import { workerSink } from "../../sinks/worker.ts";
 import { tcpSource } from "../../sources/tcp.ts";
 
 export default ({ args }: { args: string[] }): ReturnType<typeof definePipeline> => {
@@ -15,7 +16,15 @@ export default ({ args }: { args: string[] }): ReturnType<typeof definePipeline>
       from: ["json"],
       steps: [jsonParser({ prefix: "json" }), categorize()],
       to: [
-        siemSqliteSink({ database: `${dir}/siem.db`, name: "db" }),
+        // As the central example: SQLite on its own thread unless `--sqlite-worker off`.
+        args.includes("--sqlite-worker") && args.includes("off")
+          ? siemSqliteSink({ database: `${dir}/siem.db`, name: "db" })
+          : workerSink({
+            module: new URL("../../siem/schema.ts", import.meta.url),
+            factory: "siemSqliteSink",
+            options: { database: `${dir}/siem.db` },
+            name: "db",
+          }),
         jsonlSink({ dir: `${dir}/logs`, path: "all_events.jsonl", line: jsonLine, name: "all" }),
       ],
     }],

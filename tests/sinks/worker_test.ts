@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import {
+  ComponentStats,
+  createEvent,
+  createLogger,
+  type LogEvent,
+  memoryState,
+} from "../../mod.ts";
+import { workerSink } from "../../sinks/worker.ts";
+import { sinkConformance } from "../conformance/suites.ts";
+
+const SCHEMA = new URL("../../siem/schema.ts", import.meta.url);
+const SQLITE = new URL("../../sinks/sqlite.ts", import.meta.url);
+
+function context(lines: string[] = []) {
+  const stats = new ComponentStats("sink", "db", "worker");
+  const log = createLogger("info", (line) => void lines.push(line));
+  return { name: "db", stats, state: memoryState(), log, signal: new AbortController().signal };
+}
+
+function alert(i: number): LogEvent {
+  const json = {
+    timestamp: "2026-11-23T09:48:00Z",
+    host: "vm1",
+    severity: "high",
+    rule: "R",
+    n: i,
+  };
+  return createEvent(JSON.stringify(json), {
+    host: "vm1",
+    id: `vm1:f:${i}`,
+    fields: { json, category: "alerts" },
+  });
+}
+
+function count(db: string, sql: string): number {
+  const conn = new DatabaseSync(db, { readOnly: true });
+  try {
+    return Number((conn.prepare(sql).get() as { n: number }).n);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("workerSink runs siemSqliteSink on a worker: rows stored once, its counters and logs reach the main thread", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const ctx = context(lines);
+  const sink = workerSink({
+    module: SCHEMA,
+    factory: "siemSqliteSink",
+    options: { database: `${dir}/siem.db` },
+    name: "db",
+  });
+  try {
+    await sink.open(ctx);
+    const batch = Array.from({ length: 1000 }, (_, i) => alert(i));
+    await sink.write(batch);
+    // A replay (the engine retrying after a crash) stores nothing twice.
+    await sink.write(batch.slice(0, 10));
+    await sink.close();
+    assert.equal(count(`${dir}/siem.db`, "SELECT count(*) AS n FROM alerts"), 1000);
+    assert.equal(ctx.stats.counters.inserted, 1000);
+    assert.equal(ctx.stats.counters.duplicates, 10);
+    assert.ok(lines.some((l) => l.includes("created table")), lines.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("workerSink: a field structured clone refuses is sent as JSON, and the row is stored", async () => {
+  const dir = await Deno.makeTempDir();
+  const sink = workerSink({
+    module: SQLITE,
+    factory: "sqliteSink",
+    options: { database: `${dir}/x.db` },
+  });
+  try {
+    await sink.open(context());
+    const e = createEvent("odd", { id: "x:1", fields: { f: () => 1, n: 10n, ok: "yes" } });
+    await sink.write([e]);
+    await sink.close();
+    const conn = new DatabaseSync(`${dir}/x.db`, { readOnly: true });
+    const row = conn.prepare("SELECT message, fields FROM events").get() as Record<string, string>;
+    conn.close();
+    assert.equal(row.message, "odd");
+    assert.deepEqual(JSON.parse(row.fields ?? ""), { n: "10", ok: "yes" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("workerSink names a factory that is not there, and an inner sink's failure, in its error", async () => {
+  const missing = workerSink({ module: SCHEMA, factory: "noSuchSink" });
+  await assert.rejects(missing.open(context()), /"noSuchSink" is not a function exported by/);
+  const unopenable = workerSink({
+    module: SQLITE,
+    factory: "sqliteSink",
+    options: { database: "/nonexistent/dir/x.db" },
+  });
+  await assert.rejects(
+    unopenable.open(context()),
+    /workerSink: opening sqliteSink: .*unable to open/i,
+  );
+  assert.throws(() => workerSink({ module: "", factory: "x" }), /"module" must be a module URL/);
+});
+
+Deno.test("workerSink: a write the inner sink refuses rejects, so the engine retries it", async () => {
+  const dir = await Deno.makeTempDir();
+  const sink = workerSink({
+    module: SQLITE,
+    factory: "sqliteSink",
+    options: { database: `${dir}/x.db`, busyTimeoutMs: 0 },
+  });
+  try {
+    await sink.open(context());
+    // Another connection holds the write lock: the batch fails now and succeeds later.
+    const other = new DatabaseSync(`${dir}/x.db`);
+    other.exec("BEGIN IMMEDIATE");
+    await assert.rejects(
+      sink.write([createEvent("a", { id: "a" })]),
+      /workerSink: write: .*locked/i,
+    );
+    other.exec("ROLLBACK");
+    other.close();
+    await sink.write([createEvent("a", { id: "a" })]);
+    await sink.close();
+    assert.equal(count(`${dir}/x.db`, "SELECT count(*) AS n FROM events"), 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+sinkConformance("worker", async () => {
+  const dir = await Deno.makeTempDir();
+  return {
+    sink: workerSink({
+      module: SQLITE,
+      factory: "sqliteSink",
+      options: { database: `${dir}/c.db` },
+    }),
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+});
+
+Deno.test("workerSink: two sinks on one thread write the same SQLite file at once without waiting for each other's lock", async () => {
+  const dir = await Deno.makeTempDir();
+  const database = `${dir}/siem.db`;
+  const make = (factory: string, name: string) =>
+    workerSink({
+      module: factory === "vmsSink" ? new URL("../../siem/vms.ts", import.meta.url) : SCHEMA,
+      factory,
+      options: { database, busyTimeoutMs: 0 },
+      thread: "sqlite-test",
+      name,
+    });
+  const db = make("siemSqliteSink", "db");
+  const vms = make("vmsSink", "vms");
+  const dbCtx = context();
+  const vmsCtx = context();
+  try {
+    await db.open(dbCtx);
+    await vms.open(vmsCtx);
+    const batches = Array.from(
+      { length: 10 },
+      (_, b) => Array.from({ length: 500 }, (_, i) => alert(b * 500 + i)),
+    );
+    // Sent together: with a busy timeout of 0 any lock wait would fail a write.
+    await Promise.all(batches.flatMap((batch) => [db.write(batch), vms.write(batch)]));
+    await db.close();
+    await vms.close();
+    assert.equal(count(database, "SELECT count(*) AS n FROM alerts"), 5000);
+    assert.equal(count(database, "SELECT count(*) AS n FROM vms WHERE host = 'vm1'"), 1);
+    assert.equal(dbCtx.stats.counters.inserted, 5000);
+    assert.equal(dbCtx.stats.counters.busy_retries, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
