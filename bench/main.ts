@@ -126,6 +126,12 @@ if (import.meta.main) {
   );
   const names = wanted.length ? wanted : _SCENARIOS;
   const rows: BenchRow[] = [];
+  if (!quick) {
+    // The full suite measures the C daemons beside sluice: install them when missing.
+    const script = new URL("./install_contenders.sh", import.meta.url).pathname;
+    await new Deno.Command("bash", { args: [script], stdout: "inherit", stderr: "inherit" })
+      .output();
+  }
   const dir = await Deno.makeTempDir({ prefix: "sluice-bench-" });
   try {
     for (const name of names) {
@@ -133,8 +139,7 @@ if (import.meta.main) {
       try {
         module = await import(new URL(`./${name}.ts`, import.meta.url).href);
       } catch (err) {
-        if (wanted.length) throw err;
-        continue; // scenario not written yet
+        throw new Error(`bench: scenario "${name}" could not be loaded`, { cause: err });
       }
       if (!module.scenario) continue;
       console.error(`bench: ${name}${quick ? " (quick)" : ""}…`);
@@ -147,11 +152,14 @@ if (import.meta.main) {
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+  const sizes = Object.entries(Deno.env.toObject())
+    .filter(([k]) => k.startsWith("BENCH_"))
+    .map(([k, v]) => `${k}=${v}`).join(" ");
   const md = `# sluice benchmark\n\n${
     new Date().toISOString()
-  }, ${Deno.build.target}, Deno ${Deno.version.deno}${quick ? ", quick" : ""}\n\n${
-    renderMarkdown(rows)
-  }`;
+  }, ${Deno.build.target}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load ${
+    Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
+  } at the end${quick ? ", quick" : ""}${sizes ? `, ${sizes}` : ""}\n\n${renderMarkdown(rows)}`;
   console.log(md);
   if (!quick) {
     const results = outDir ? `${outDir}/` : new URL("./results/", import.meta.url).pathname;
