@@ -103,6 +103,8 @@ export default function vm(
         columns: { timestamp: "TEXT", host: "TEXT", source: "TEXT", raw: "TEXT" },
         values: { timestamp: "${ISODATE}", host: "${HOST}", source: "${SOURCE}", raw: "${MSG}" },
         indexes: ["timestamp"],
+        // One index growing at its right edge: a small page cache is enough, and a VM's RAM is scarce.
+        cacheSizeMb: 4,
         name: "backup",
       }),
     },
