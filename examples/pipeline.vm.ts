@@ -15,7 +15,8 @@
  * `--alerts` (`./data/vm/alerts.jsonl`), `--yara` (`./data/vm/yara.jsonl`),
  * `--host` (this machine's name), `--journald` (`on` to add sshd's journal),
  * `--heartbeat-seconds` (60), `--ack-timeout-seconds` (30: how long the RELP sink
- * waits for the central's answer before it reconnects and resends),
+ * waits for the central's answer before it reconnects and resends), `--relp-window`
+ * (1024 messages in flight; the central takes up to 1024),
  * `--data` (`./data/vm`, the local backup).
  *
  * @module
@@ -84,6 +85,9 @@ export default function vm(
       host: central,
       port: portOption(args, env, "relp-port", 5515),
       ackTimeoutMs: Number(option(args, env, "ack-timeout-seconds", "30")) * 1000,
+      // The central answers a message only once it is committed, so throughput is at most
+      // window ÷ commit time: 128 (librelp's default) caps it near 12k events/s.
+      window: Number(option(args, env, "relp-window", "1024")),
       name: "central",
     })
     : forwardSink({
