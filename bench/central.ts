@@ -59,9 +59,10 @@ interface _Ceiling {
 function _ceiling(lines: readonly string[], path: string): _Ceiling {
   const db = new DatabaseSync(path);
   try {
+    db.exec("PRAGMA page_size = 16384");
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA cache_size = -65536");
+    db.exec("PRAGMA cache_size = -16384");
     db.exec(alertsTableSql());
     const stmt = db.prepare(
       `INSERT INTO "alerts" ("timestamp", "host", "severity", "rule", "file", "hash", "message", ` +

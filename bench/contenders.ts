@@ -532,6 +532,7 @@ export function syslogNgContender(config: SyslogNgConfig): Contender {
       if (sql) {
         const db = new DatabaseSync(database);
         try {
+          db.exec("PRAGMA page_size = 16384");
           db.exec("PRAGMA journal_mode = WAL");
           db.exec(alertsTableSql());
         } finally {

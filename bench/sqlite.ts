@@ -34,7 +34,7 @@ const _COLUMNS = {
 };
 const _INDEXES = ["timestamp", "host", "severity", "rule"];
 const _PRAGMAS =
-  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;";
+  "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;";
 
 interface _Alert {
   timestamp: string;

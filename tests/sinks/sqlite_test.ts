@@ -540,3 +540,37 @@ sinkConformance("sqlite", async () => {
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 });
+
+Deno.test("sqliteSink creates a database with 16 KiB pages, leaves an existing file's page size, and refuses a bad one", async () => {
+  const dir = await Deno.makeTempDir();
+  const pageSize = (file: string) => {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      return Number((db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size);
+    } finally {
+      db.close();
+    }
+  };
+  try {
+    const fresh = sqliteSink({ database: `${dir}/new.db` });
+    await fresh.open(context());
+    await fresh.write(events(10));
+    await fresh.close();
+    assert.equal(pageSize(`${dir}/new.db`), 16_384);
+    const old = new DatabaseSync(`${dir}/old.db`);
+    old.exec("PRAGMA page_size = 4096; CREATE TABLE t (x)");
+    old.close();
+    const existing = sqliteSink({ database: `${dir}/old.db` });
+    await existing.open(context());
+    await existing.write(events(10));
+    await existing.close();
+    assert.equal(pageSize(`${dir}/old.db`), 4096);
+    assert.throws(
+      () => sqliteSink({ database: "x.db", pageSize: 3000 }),
+      /"pageSize" must be a power of two/,
+    );
+    assert.throws(() => sqliteSink({ database: "x.db", pageSize: 131_072 }), /"pageSize"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
