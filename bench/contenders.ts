@@ -17,14 +17,13 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { siemSchema } from "../siem/schema.ts";
-import { cpuSeconds, memoryMb } from "./lib.ts";
+import { cpuSeconds, LoggedProcess, memoryMb, sleep, syslogNgBin, waitFor } from "./lib.ts";
 
 const _ROOT = new URL("../", import.meta.url).pathname;
 const _RUNNER = `${_ROOT}runner/main.ts`;
 const _CENTRAL = `${_ROOT}examples/pipeline.central.ts`;
 const _JSONL = `${_ROOT}bench/pipelines/json_to_jsonl.ts`;
 const _SQLITE = `${_ROOT}bench/pipelines/json_to_sqlite.ts`;
-const _SYSLOG_NG = ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"];
 const _RSYSLOG = `${_ROOT}data/peers/rsyslog`;
 const _RSYSLOG_LIB = `${_RSYSLOG}/usr/lib/x86_64-linux-gnu`;
 
@@ -170,27 +169,11 @@ function _exists(path: string): boolean {
   }
 }
 
-function _sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function _freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = l.addr.port;
   l.close();
   return port;
-}
-
-async function _until(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await _sleep(25);
-  }
-  return false;
 }
 
 async function _accepts(port: number): Promise<boolean> {
@@ -202,79 +185,15 @@ async function _accepts(port: number): Promise<boolean> {
   }
 }
 
-/** A child process whose output is kept (the last 64 KiB) and which stops politely, then not. */
-class _Process {
-  readonly #child: Deno.ChildProcess;
-  readonly #status: Promise<Deno.CommandStatus>;
-  readonly #readers: Promise<void>[];
-  #text = "";
-  #exited = false;
-
-  constructor(bin: string, args: string[], env?: Record<string, string>) {
-    this.#child = new Deno.Command(bin, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      ...(env ? { env } : {}),
-    }).spawn();
-    this.#status = this.#child.status.then((s) => {
-      this.#exited = true;
-      return s;
-    });
-    const decoder = () => new TextDecoder();
-    this.#readers = [this.#child.stdout, this.#child.stderr].map(async (stream) => {
-      const dec = decoder();
-      for await (const chunk of stream) {
-        this.#text += dec.decode(chunk, { stream: true });
-        if (this.#text.length > 1 << 16) this.#text = this.#text.slice(-(1 << 15));
-      }
-    });
-  }
-
-  get pid(): number {
-    return this.#child.pid;
-  }
-
-  get text(): string {
-    return this.#text;
-  }
-
-  get exited(): boolean {
-    return this.#exited;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.#exited) {
-      try {
-        this.#child.kill("SIGTERM");
-      } catch {
-        // gone already
-      }
-      const timer = setTimeout(() => {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch {
-          // gone already
-        }
-      }, 10_000);
-      await this.#status;
-      clearTimeout(timer);
-    }
-    await this.#status;
-    await Promise.all(this.#readers);
-  }
-
-  started(port: number, outputs: Output[]): Started {
-    return {
-      pid: this.pid,
-      port,
-      outputs,
-      printed: () => this.#text.trim().slice(-2000),
-      exited: () => this.#exited,
-      stop: () => this.stop(),
-    };
-  }
+function _started(proc: LoggedProcess, port: number, outputs: Output[]): Started {
+  return {
+    pid: proc.pid,
+    port,
+    outputs,
+    printed: () => proc.text.trim().slice(-2000),
+    exited: () => proc.exited,
+    stop: () => proc.stop(),
+  };
 }
 
 /**
@@ -353,7 +272,7 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
       const data = `${dir}/data`;
       // BENCH_SLUICE_FLAGS: extra `deno run` flags for profiling (`--cpu-prof`, `--v8-flags=…`).
       const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
-      const proc = new _Process(Deno.execPath(), [
+      const proc = new LoggedProcess(Deno.execPath(), [
         "run",
         "-A",
         ...extra,
@@ -373,7 +292,7 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
         "0",
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;
-      if (!await _until(() => found.test(proc.text) || proc.exited, 60_000) || proc.exited) {
+      if (!await waitFor(() => found.test(proc.text) || proc.exited, 60_000) || proc.exited) {
         await proc.stop();
         throw new Error(`${this.name} did not start: ${proc.text.trim().slice(-2000)}`);
       }
@@ -381,17 +300,13 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
       const outputs = sqlite
         ? [sqliteRows(`${data}/siem.db`, "alerts"), fileLines(`${data}/logs/all_events.jsonl`)]
         : [fileLines(`${data}/all_events.jsonl`)];
-      return proc.started(port, outputs);
+      return _started(proc, port, outputs);
     },
   };
 }
 
 /** Which syslog-ng configuration a {@linkcode syslogNgContender} runs. */
 export type SyslogNgConfig = "reference" | "tuned" | "jsonl";
-
-function _syslogNgBin(): string | undefined {
-  return _SYSLOG_NG.find(_exists);
-}
 
 function _syslogNgSql(): boolean {
   const modules = [
@@ -518,14 +433,14 @@ export function syslogNgContender(config: SyslogNgConfig): Contender {
     name: names[config],
     description: descriptions[config],
     unavailable() {
-      if (!_syslogNgBin()) return `syslog-ng is not installed (${_SYSLOG_NG.join(" or ")})`;
+      if (!syslogNgBin()) return "syslog-ng is not installed (/usr/sbin/syslog-ng)";
       if (sql && !_syslogNgSql()) {
         return "syslog-ng's sql() module or libdbd-sqlite3 is missing (apt-get install syslog-ng-mod-sql libdbd-sqlite3)";
       }
       return undefined;
     },
     async start(dir) {
-      const bin = _syslogNgBin();
+      const bin = syslogNgBin();
       if (!bin) throw new Error(`${this.name}: ${this.unavailable()}`);
       const database = `${dir}/siem.db`;
       const out = `${dir}/all_events.jsonl`;
@@ -544,7 +459,7 @@ export function syslogNgContender(config: SyslogNgConfig): Contender {
         `${dir}/syslog-ng.conf`,
         syslogNgConfig(config, port, database, out),
       );
-      const proc = new _Process(bin, [
+      const proc = new LoggedProcess(bin, [
         "-F",
         "-e",
         "-f",
@@ -557,12 +472,12 @@ export function syslogNgContender(config: SyslogNgConfig): Contender {
         `${dir}/syslog-ng.ctl`,
         "--no-caps",
       ]);
-      if (!await _until(() => proc.exited || _accepts(port), 30_000) || proc.exited) {
+      if (!await waitFor(() => proc.exited || _accepts(port), 30_000) || proc.exited) {
         await proc.stop();
         throw new Error(`${this.name} did not start: ${proc.text.trim().slice(-2000)}`);
       }
       const outputs = sql ? [sqliteRows(database, "alerts"), fileLines(out)] : [fileLines(out)];
-      return proc.started(port, outputs);
+      return _started(proc, port, outputs);
     },
   };
 }
@@ -630,16 +545,16 @@ export function rsyslogContender(): Contender {
       const out = `${dir}/all_events.jsonl`;
       const port = _freePort();
       await Deno.writeTextFile(`${dir}/rsyslog.conf`, rsyslogConfig(port, dir, out));
-      const proc = new _Process(
+      const proc = new LoggedProcess(
         bin,
         ["-n", "-C", "-f", `${dir}/rsyslog.conf`, "-i", `${dir}/rsyslog.pid`, "-M", modules],
-        { LD_LIBRARY_PATH: _RSYSLOG_LIB },
+        { env: { LD_LIBRARY_PATH: _RSYSLOG_LIB } },
       );
-      if (!await _until(() => proc.exited || _accepts(port), 30_000) || proc.exited) {
+      if (!await waitFor(() => proc.exited || _accepts(port), 30_000) || proc.exited) {
         await proc.stop();
         throw new Error(`rsyslog did not start: ${proc.text.trim().slice(-2000)}`);
       }
-      return proc.started(port, [fileLines(out)]);
+      return _started(proc, port, [fileLines(out)]);
     },
   };
 }
@@ -756,7 +671,7 @@ export async function runContender(
   const pollMs = options.pollMs ?? 100;
   const started = await contender.start(dir);
   try {
-    await _sleep(options.settleMs ?? 500);
+    await sleep(options.settleMs ?? 500);
     const pid = started.pid;
     const idleRssMb = memoryMb(pid).rss;
     const cpu0 = cpuSeconds(pid);
@@ -771,7 +686,7 @@ export async function runContender(
     let lastLanded = t0;
     let end: ContenderRun["end"];
     for (;;) {
-      await _sleep(pollMs);
+      await sleep(pollMs);
       const now = performance.now();
       let all = true;
       started.outputs.forEach((o, i) => {

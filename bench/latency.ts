@@ -28,7 +28,16 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, cpuSeconds, memoryMb, type Scenario } from "./lib.ts";
+import {
+  appendFile,
+  type BenchRow,
+  cpuSeconds,
+  LoggedProcess,
+  memoryMb,
+  type Scenario,
+  sleep,
+  waitFor,
+} from "./lib.ts";
 
 const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
@@ -41,22 +50,8 @@ const TICK_MS = 5;
 
 type _Transport = "relp" | "tcp";
 
-const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Wall-clock milliseconds with sub-millisecond resolution, one clock for writer and poller. */
 const _now = () => performance.timeOrigin + performance.now();
-
-async function _waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await _sleep(everyMs);
-  }
-  return await check();
-}
 
 function _percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -70,62 +65,22 @@ function _v8Flags(): string[] {
   return flags ? [`--v8-flags=${flags}`] : [];
 }
 
-interface _Runner {
-  pid: number;
-  stderr(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  stop(): Promise<void>;
-}
-
-function _startRunner(args: string[]): _Runner {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ..._v8Flags(), "-A", MAIN, "--log-level", "warn", ...args],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const pump = (async () => {
-    for await (const c of child.stderr) {
-      text += decoder.decode(c, { stream: true });
-      if (text.length > 1 << 20) text = text.slice(-(1 << 16));
-    }
-  })();
-  let exited = false;
-  const status = child.status.then(async (s) => {
-    exited = true;
-    await pump;
-    return s;
-  });
-  return {
-    pid: child.pid,
-    stderr: () => text,
-    async waitFor(pattern, timeoutMs = 60_000) {
-      const end = Date.now() + timeoutMs;
-      while (Date.now() < end) {
-        const m = text.match(pattern);
-        if (m) return m;
-        if (exited) break;
-        await _sleep(25);
-      }
-      throw new Error(`latency bench: timed out waiting for ${pattern} in:\n${text}`);
-    },
-    async stop() {
-      if (!exited) child.kill("SIGTERM");
-      const killer = setTimeout(() => {
-        if (!exited) child.kill("SIGKILL");
-      }, 15_000);
-      await status;
-      clearTimeout(killer);
-    },
-  };
+function _startRunner(args: string[]): LoggedProcess {
+  return new LoggedProcess(Deno.execPath(), [
+    "run",
+    ..._v8Flags(),
+    "-A",
+    MAIN,
+    "--log-level",
+    "warn",
+    ...args,
+  ]);
 }
 
 /** A central and a VM forwarding to it, with an empty alerts file being tailed. */
 interface _Pair {
-  central: _Runner;
-  vm: _Runner;
+  central: LoggedProcess;
+  vm: LoggedProcess;
   alerts: string;
   db: string;
   stop(): Promise<void>;
@@ -149,7 +104,7 @@ async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
     "--syslog-port",
     "0",
   ]);
-  let vm: _Runner | undefined;
+  let vm: LoggedProcess | undefined;
   try {
     const relp = await central.waitFor(/RELP\s+127\.0\.0\.1:(\d+)/);
     const json = await central.waitFor(/over TCP\s+127\.0\.0\.1:(\d+)/);
@@ -197,7 +152,7 @@ async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
 /** Opens the central's database read-only once it exists and has its `alerts` table. */
 async function _openAlerts(db: string): Promise<DatabaseSync> {
   let conn: DatabaseSync | undefined;
-  const ok = await _waitFor(
+  const ok = await waitFor(
     () => {
       try {
         conn = new DatabaseSync(db, { readOnly: true });
@@ -276,7 +231,7 @@ async function _latency(
         if (!doneAt) doneAt = Date.now();
         if (seen >= total || Date.now() - doneAt > 30_000) break;
       }
-      await _sleep(POLL_MS);
+      await sleep(POLL_MS);
     }
   })();
   const file = await Deno.open(pair.alerts, { write: true, append: true });
@@ -301,7 +256,7 @@ async function _latency(
       }
       const nextDue = t0 + (written / rate) * 1000;
       writerLagMs = Math.max(writerLagMs, performance.now() - nextDue);
-      await _sleep(TICK_MS);
+      await sleep(TICK_MS);
     }
   } finally {
     file.close();
@@ -356,22 +311,6 @@ async function _writeWorkload(path: string, n: number): Promise<void> {
   }
 }
 
-async function _append(from: string, to: string): Promise<void> {
-  const src = await Deno.open(from, { read: true });
-  const dst = await Deno.open(to, { write: true, append: true });
-  try {
-    const buf = new Uint8Array(4 << 20);
-    for (;;) {
-      const got = await src.read(buf);
-      if (got === null) break;
-      for (let off = 0; off < got;) off += await dst.write(buf.subarray(off, got));
-    }
-  } finally {
-    src.close();
-    dst.close();
-  }
-}
-
 async function _throughput(
   dir: string,
   transport: _Transport,
@@ -382,7 +321,7 @@ async function _throughput(
   try {
     const conn = await _openAlerts(pair.db);
     try {
-      await _sleep(1000);
+      await sleep(1000);
       const vmIdleMb = memoryMb(pair.vm.pid).rss;
       const centralIdleMb = memoryMb(pair.central.pid).rss;
       const vmCpu0 = cpuSeconds(pair.vm.pid);
@@ -390,9 +329,9 @@ async function _throughput(
       const count = conn.prepare("SELECT count(*) AS n FROM alerts");
       const top = conn.prepare("SELECT coalesce(max(rowid), 0) AS m FROM alerts");
       const t0 = performance.now();
-      await _append(workload, pair.alerts);
+      await appendFile(workload, pair.alerts);
       // max(rowid) is cheap and equals the row count here (no deletes, one writer).
-      await _waitFor(
+      await waitFor(
         () => Number((top.get() as { m: number }).m) >= n,
         Math.max(120_000, n / 2),
         20,
@@ -449,7 +388,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       try {
         let seq = 0;
         for (const rate of rates) {
-          await _sleep(1000);
+          await sleep(1000);
           const run = await _latency(pair, conn, rate, seconds, seq);
           seq += run.written;
           latency.set(`${transport}@${rate}`, run);

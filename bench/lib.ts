@@ -156,3 +156,218 @@ export function cpuSeconds(pid: number | "self" = "self"): number {
     return 0;
   }
 }
+
+/**
+ * Waits `ms` milliseconds.
+ *
+ * @param ms How long.
+ * @returns When the time is up.
+ *
+ * @example
+ * ```ts
+ * import { sleep } from "./lib.ts";
+ * await sleep(1);
+ * ```
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` until it is true or `timeoutMs` passed, and checks once more at the end.
+ *
+ * @param check The condition (may be async).
+ * @param timeoutMs How long to wait at most.
+ * @param everyMs How often to look. @default {20}
+ * @returns Whether the condition held.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { waitFor } from "./lib.ts";
+ * assert.equal(await waitFor(() => true, 100), true);
+ * assert.equal(await waitFor(() => false, 30), false);
+ * ```
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(everyMs);
+  }
+  return await check();
+}
+
+/**
+ * Appends all of one file to another in large writes (a burst, as a log writer under load).
+ *
+ * @param from The file to copy.
+ * @param to The file to append to (it must exist).
+ * @returns When every byte is written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { appendFile } from "./lib.ts";
+ * const a = await Deno.makeTempFile(), b = await Deno.makeTempFile();
+ * await Deno.writeTextFile(a, "x\n");
+ * await appendFile(a, b);
+ * assert.equal(await Deno.readTextFile(b), "x\n");
+ * ```
+ */
+export async function appendFile(from: string, to: string): Promise<void> {
+  const src = await Deno.open(from, { read: true });
+  const dst = await Deno.open(to, { write: true, append: true });
+  try {
+    const buf = new Uint8Array(4 << 20);
+    for (;;) {
+      const n = await src.read(buf);
+      if (n === null) break;
+      for (let off = 0; off < n;) off += await dst.write(buf.subarray(off, n));
+    }
+  } finally {
+    src.close();
+    dst.close();
+  }
+}
+
+/**
+ * Where syslog-ng is installed, if it is.
+ *
+ * @returns The binary's path, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { syslogNgBin } from "./lib.ts";
+ * const bin = syslogNgBin();
+ * console.log(bin ?? "syslog-ng is not installed");
+ * ```
+ */
+export function syslogNgBin(): string | undefined {
+  return ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"].find((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Options for {@linkcode LoggedProcess}. */
+export interface LoggedProcessOptions {
+  /** Its working directory. */
+  cwd?: string;
+  /** Its environment (added to this one's). */
+  env?: Record<string, string>;
+}
+
+/**
+ * A child process whose stdout and stderr are kept (the last 64 KiB), which
+ * can be waited on for a line and stops politely (SIGTERM), then not (SIGKILL
+ * after 15 s).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LoggedProcess } from "./lib.ts";
+ * const p = new LoggedProcess(Deno.execPath(), ["eval", "console.error('ready')"]);
+ * assert.equal((await p.waitFor(/ready/))[0], "ready");
+ * await p.stop();
+ * ```
+ */
+export class LoggedProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #status: Promise<Deno.CommandStatus>;
+  readonly #readers: Promise<void>[];
+  #text = "";
+  #exited = false;
+
+  /**
+   * Starts it.
+   *
+   * @param bin The program.
+   * @param args Its arguments.
+   * @param options Working directory and environment.
+   */
+  constructor(bin: string, args: string[], options: LoggedProcessOptions = {}) {
+    this.#child = new Deno.Command(bin, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    }).spawn();
+    this.#status = this.#child.status.then((s) => {
+      this.#exited = true;
+      return s;
+    });
+    this.#readers = [this.#child.stdout, this.#child.stderr].map(async (stream) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        this.#text += decoder.decode(chunk, { stream: true });
+        if (this.#text.length > 1 << 16) this.#text = this.#text.slice(-(1 << 15));
+      }
+    });
+  }
+
+  /** Its process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** What it printed lately. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Whether it has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /**
+   * Waits until its output matches.
+   *
+   * @param pattern What to wait for.
+   * @param timeoutMs How long at most. @default {60000}
+   * @returns The match.
+   * @throws {Error} When it exits or the time is up first, with what it printed.
+   */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const m = this.#text.match(pattern);
+      if (m) return m;
+      if (this.#exited) break;
+      await sleep(25);
+    }
+    throw new Error(`timed out waiting for ${pattern} in:\n${this.#text.slice(-3000)}`);
+  }
+
+  /** SIGTERM, SIGKILL after 15 s, then waits for the exit and the output. */
+  async stop(): Promise<void> {
+    if (!this.#exited) {
+      try {
+        this.#child.kill("SIGTERM");
+      } catch {
+        // gone already
+      }
+      const timer = setTimeout(() => {
+        try {
+          this.#child.kill("SIGKILL");
+        } catch {
+          // gone already
+        }
+      }, 15_000);
+      await this.#status;
+      clearTimeout(timer);
+    }
+    await this.#status;
+    await Promise.all(this.#readers);
+  }
+}

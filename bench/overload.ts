@@ -15,25 +15,10 @@
  */
 
 import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, cpuSeconds, memoryMb, type Scenario } from "./lib.ts";
+import { type BenchRow, cpuSeconds, memoryMb, type Scenario, sleep, waitFor } from "./lib.ts";
 
 const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const SLOW = new URL("./pipelines/slow_sink.ts", import.meta.url).pathname;
-
-const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function _waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await _sleep(everyMs);
-  }
-  return await check();
-}
 
 /** Slope of the least-squares line through `(t, y)` points, in y per unit of t. */
 function _slope(points: ReadonlyArray<readonly [number, number]>): number {
@@ -108,10 +93,10 @@ async function _overload(
   const samples: Array<[number, number]> = [];
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
-    const up = await _waitFor(() => /over TCP\s+127\.0\.0\.1:\d+/.test(text), 60_000);
+    const up = await waitFor(() => /over TCP\s+127\.0\.0\.1:\d+/.test(text), 60_000);
     if (!up) throw new Error(`overload bench: sluice did not start:\n${text}`);
     const port = Number(/over TCP\s+127\.0\.0\.1:(\d+)/.exec(text)?.[1]);
-    await _sleep(1000);
+    await sleep(1000);
     const idleMb = memoryMb(child.pid).rss;
     // 10,000 distinct lines, sent over and over: the sink counts, it does not deduplicate.
     const encoder = new TextEncoder();
@@ -140,7 +125,7 @@ async function _overload(
     const sentSeconds = (performance.now() - t0) / 1000;
     const deliveredAtSent = delivered;
     const timeoutMs = Math.max(60_000, (n / sinkRate) * 3000);
-    await _waitFor(() => delivered >= n, timeoutMs, 100);
+    await waitFor(() => delivered >= n, timeoutMs, 100);
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     sampler = undefined;

@@ -23,38 +23,24 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, cpuSeconds, memoryMb, type Scenario, spread } from "./lib.ts";
+import {
+  appendFile,
+  type BenchRow,
+  cpuSeconds,
+  LoggedProcess,
+  memoryMb,
+  type Scenario,
+  sleep,
+  spread,
+  syslogNgBin,
+  waitFor,
+} from "./lib.ts";
 
 const _mid = (values: readonly number[]): number => spread(values).median;
 
 const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
 const VM_FORWARD = new URL("./pipelines/vm_forward.ts", import.meta.url).pathname;
-
-const _sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function _waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 20,
-): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await _sleep(everyMs);
-  }
-  return await check();
-}
-
-function _syslogNgBin(): string | undefined {
-  return ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"].find((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** A TCP server that counts the newline bytes it receives, over every connection. */
 interface _Receiver {
@@ -142,23 +128,6 @@ async function _writeWorkload(path: string, n: number): Promise<number> {
   return bytes;
 }
 
-/** Appends all of `from` to `to` in large writes. */
-async function _append(from: string, to: string): Promise<void> {
-  const src = await Deno.open(from, { read: true });
-  const dst = await Deno.open(to, { write: true, append: true });
-  try {
-    const buf = new Uint8Array(4 << 20);
-    for (;;) {
-      const n = await src.read(buf);
-      if (n === null) break;
-      for (let off = 0; off < n;) off += await dst.write(buf.subarray(off, n));
-    }
-  } finally {
-    src.close();
-    dst.close();
-  }
-}
-
 function _rows(db: string, table: string): number {
   try {
     const conn = new DatabaseSync(db, { readOnly: true });
@@ -186,45 +155,6 @@ interface _Run {
 
 type _Contender = "sluice" | "sluice+backup" | "syslog-ng" | "syslog-ng+sql";
 
-interface _Process {
-  pid: number;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-function _spawn(bin: string, args: string[], cwd?: string): _Process {
-  const child = new Deno.Command(bin, {
-    args,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    ...(cwd ? { cwd } : {}),
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const pump = (async () => {
-    for await (const c of child.stderr) text += decoder.decode(c, { stream: true });
-  })();
-  let exited = false;
-  const status = child.status.then(async (s) => {
-    exited = true;
-    await pump;
-    return s;
-  });
-  return {
-    pid: child.pid,
-    stderr: () => text,
-    async stop() {
-      if (!exited) child.kill("SIGTERM");
-      const killer = setTimeout(() => {
-        if (!exited) child.kill("SIGKILL");
-      }, 10_000);
-      await status;
-      clearTimeout(killer);
-    },
-  };
-}
-
 async function _run(
   who: _Contender,
   dir: string,
@@ -238,7 +168,7 @@ async function _run(
   await Deno.writeTextFile(alerts, "");
   await Deno.writeTextFile(yara, "");
   const receiver = _countingReceiver();
-  let proc: _Process;
+  let proc: LoggedProcess;
   const backupDb = `${dir}/data/backup.db`;
   if (who === "syslog-ng" || who === "syslog-ng+sql") {
     // A competent user's config: flow control so nothing is dropped, a large window and fetch
@@ -257,7 +187,7 @@ destination d { network("127.0.0.1" port(${receiver.port}) transport(tcp) templa
 ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flow-control); };
 `;
     await Deno.writeTextFile(`${dir}/syslog-ng.conf`, conf);
-    proc = _spawn(_syslogNgBin() as string, [
+    proc = new LoggedProcess(syslogNgBin() as string, [
       "-F",
       "-f",
       `${dir}/syslog-ng.conf`,
@@ -271,7 +201,7 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
     ]);
   } else {
     const v8 = Deno.env.get("BENCH_V8_FLAGS");
-    proc = _spawn(Deno.execPath(), [
+    proc = new LoggedProcess(Deno.execPath(), [
       "run",
       ...(v8 ? [`--v8-flags=${v8}`] : []),
       "-A",
@@ -300,25 +230,25 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
     ]);
   }
   try {
-    const up = await _waitFor(
+    const up = await waitFor(
       () =>
         receiver.connections > 0 &&
-        (who.startsWith("syslog-ng") || /tailing alerts/.test(proc.stderr())),
+        (who.startsWith("syslog-ng") || /tailing alerts/.test(proc.text)),
       60_000,
     );
-    if (!up) throw new Error(`vm bench: ${who} did not start:\n${proc.stderr()}`);
-    await _sleep(1000); // let start-up garbage settle before the idle reading
+    if (!up) throw new Error(`vm bench: ${who} did not start:\n${proc.text}`);
+    await sleep(1000); // let start-up garbage settle before the idle reading
     const idleMb = memoryMb(proc.pid).rss;
     receiver.reset(); // the VM's start-up heartbeat is not part of the workload
     const cpu0 = cpuSeconds(proc.pid);
     const t0 = performance.now();
-    await _append(workload, alerts);
-    await _waitFor(() => receiver.lines >= n, timeoutMs, 10);
+    await appendFile(workload, alerts);
+    await waitFor(() => receiver.lines >= n, timeoutMs, 10);
     const seconds = (performance.now() - t0) / 1000;
     const run: _Run = { seconds, lines: receiver.lines, cpu: 0, idleMb, peakMb: 0 };
     if (who.endsWith("backup") || who.endsWith("sql")) {
       let rows = 0;
-      await _waitFor(() => (rows = _rows(backupDb, "events")) >= n, timeoutMs, 100);
+      await waitFor(() => (rows = _rows(backupDb, "events")) >= n, timeoutMs, 100);
       run.backupSeconds = (performance.now() - t0) / 1000;
       run.backupRows = rows;
     }
@@ -335,9 +265,9 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
 async function _denoFloorMb(dir: string): Promise<number> {
   const script = `${dir}/idle.ts`;
   await Deno.writeTextFile(script, "setInterval(() => {}, 1000);\n");
-  const proc = _spawn(Deno.execPath(), ["run", script]);
+  const proc = new LoggedProcess(Deno.execPath(), ["run", script]);
   try {
-    await _sleep(1500);
+    await sleep(1500);
     return memoryMb(proc.pid).rss;
   } finally {
     await proc.stop();
@@ -363,7 +293,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   const bytes = await _writeWorkload(workload, n);
   const timeoutMs = Math.max(120_000, n / 2);
   const contenders: _Contender[] = ["sluice", "sluice+backup"];
-  if (withPeers && _syslogNgBin()) contenders.push("syslog-ng", "syslog-ng+sql");
+  if (withPeers && syslogNgBin()) contenders.push("syslog-ng", "syslog-ng+sql");
   const results = new Map<_Contender, _Run[]>(contenders.map((c) => [c, []]));
   const floorMb = await _denoFloorMb(dir);
   for (let r = 0; r < runs; r++) {
