@@ -23,6 +23,7 @@ import {
   type LogEvent,
   type Pipeline,
   type PipelineDefinition,
+  type Sink,
   type Step,
 } from "../mod.ts";
 import { jsonParser } from "../parsers/json.ts";
@@ -128,30 +129,27 @@ export default function central(
   // every RELP acknowledgement wait for the disk.
   const jsonl = (name: string, path: string) =>
     jsonlSink({ dir: logs, path, line: jsonLine, fsync: "interval", name });
+  // node:sqlite is synchronous: on a thread of their own, the inserts and commits run beside
+  // parsing and the JSONL files instead of taking turns with them. Both sinks of siem.db
+  // share the thread, so they never wait for each other's lock.
+  const siemDb = (
+    factory: string,
+    module: string,
+    name: string,
+    inline: (options: { database: string; name: string }) => Sink,
+  ): Sink =>
+    s.sqliteWorker
+      ? workerSink({
+        module: new URL(module, import.meta.url),
+        factory,
+        options: { database: `${s.data}/siem.db` },
+        thread: "siem.db",
+        name,
+      })
+      : inline({ database: `${s.data}/siem.db`, name });
   const sinks = {
-    // node:sqlite is synchronous: on its own thread, its inserts and commits run beside
-    // parsing and the JSONL files instead of taking turns with them.
-    // node:sqlite is synchronous: on a thread of their own, the inserts and commits run beside
-    // parsing and the JSONL files instead of taking turns with them. Both sinks of siem.db
-    // share the thread, so they never wait for each other's lock.
-    db: s.sqliteWorker
-      ? workerSink({
-        module: new URL("../siem/schema.ts", import.meta.url),
-        factory: "siemSqliteSink",
-        options: { database: `${s.data}/siem.db` },
-        thread: "siem.db",
-        name: "db",
-      })
-      : siemSqliteSink({ database: `${s.data}/siem.db`, name: "db" }),
-    vms: s.sqliteWorker
-      ? workerSink({
-        module: new URL("../siem/vms.ts", import.meta.url),
-        factory: "vmsSink",
-        options: { database: `${s.data}/siem.db` },
-        thread: "siem.db",
-        name: "vms",
-      })
-      : vmsSink({ database: `${s.data}/siem.db`, name: "vms" }),
+    db: siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
+    vms: siemDb("vmsSink", "../siem/vms.ts", "vms", vmsSink),
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
     all: jsonl("all_events", "all_events.jsonl"),
     critical: jsonl("critical", "critical.jsonl"),
