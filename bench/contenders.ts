@@ -265,7 +265,8 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
         "sluice examples/pipeline.central.ts: TCP → json → categorize → SQLite alerts + vms, JSONL all_events, by_vm, by_category, daily, critical",
       sqlite:
         "sluice bench/pipelines/json_to_sqlite.ts: TCP → json → SQLite alerts + JSONL all_events (the contenders' work)",
-      jsonl: "sluice bench/pipelines/json_to_jsonl.ts: TCP → json → JSONL",
+      jsonl:
+        "sluice bench/pipelines/json_to_jsonl.ts: TCP → json → JSONL of the parsed tree (as the contenders write it)",
     }[pipeline],
     unavailable: () => undefined,
     async start(dir) {
