@@ -69,6 +69,7 @@ export class AckTracker {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AckSequencer } from "./acks.ts";
  * const order: number[] = [];
  * const seq = new AckSequencer();
@@ -76,9 +77,9 @@ export class AckTracker {
  * const b = seq.track(() => order.push(2));
  * a.expect(); b.expect(); a.seal(); b.seal();
  * b.settle();
- * console.assert(order.length === 0);
+ * assert.ok(order.length === 0);
  * a.settle();
- * console.assert(order.join() === "1,2");
+ * assert.ok(order.join() === "1,2");
  * ```
  */
 export class AckSequencer {

@@ -26,9 +26,10 @@ export interface BackoffOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backoff } from "./backoff.ts";
- * console.assert(backoff(1, { jitter: 0 }) === 100);
- * console.assert(backoff(20, { jitter: 0 }) === 30000);
+ * assert.ok(backoff(1, { jitter: 0 }) === 100);
+ * assert.ok(backoff(20, { jitter: 0 }) === 30000);
  * ```
  */
 export function backoff(attempt: number, options: BackoffOptions = {}): number {

@@ -118,8 +118,9 @@ function _iv(index: number, last: boolean): Uint8Array<ArrayBuffer> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encryptedSize } from "./crypto_chunks.ts";
- * console.assert(encryptedSize(0) === 44 + 16);
+ * assert.ok(encryptedSize(0) === 44 + 16);
  * ```
  */
 export function encryptedSize(size: number, chunkSize = DEFAULT_CHUNK_SIZE): number {
@@ -133,10 +134,11 @@ export function encryptedSize(size: number, chunkSize = DEFAULT_CHUNK_SIZE): num
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChunkEncryptor, objectKey } from "./crypto_chunks.ts";
  * const enc = await ChunkEncryptor.create(await objectKey(new Uint8Array(32)));
  * const sealed = await enc.encrypt(new TextEncoder().encode("hi"), 0, true);
- * console.assert(sealed.length === 2 + 16);
+ * assert.ok(sealed.length === 2 + 16);
  * ```
  */
 export class ChunkEncryptor {
@@ -200,12 +202,13 @@ export class ChunkEncryptor {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ChunkDecryptor, ChunkEncryptor, objectKey } from "./crypto_chunks.ts";
  * const key = await objectKey(new Uint8Array(32));
  * const enc = await ChunkEncryptor.create(key);
  * const sealed = await enc.encrypt(new Uint8Array([1, 2]), 0, true);
  * const dec = await ChunkDecryptor.open(key, enc.header);
- * console.assert((await dec.decrypt(sealed, 0, true)).length === 2);
+ * assert.ok((await dec.decrypt(sealed, 0, true)).length === 2);
  * ```
  */
 export class ChunkDecryptor {
@@ -320,13 +323,14 @@ async function _writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decryptFile, encryptFile, objectKey } from "./crypto_chunks.ts";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a`, "secret");
  * const key = await objectKey(new Uint8Array(32));
  * await encryptFile(`${dir}/a`, `${dir}/a.enc`, key);
  * await decryptFile(`${dir}/a.enc`, `${dir}/b`, key);
- * console.assert(await Deno.readTextFile(`${dir}/b`) === "secret");
+ * assert.ok(await Deno.readTextFile(`${dir}/b`) === "secret");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -363,12 +367,13 @@ export function encryptFile(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decryptFile, encryptFile, objectKey } from "./crypto_chunks.ts";
  * const dir = await Deno.makeTempDir();
  * const key = await objectKey(crypto.getRandomValues(new Uint8Array(32)));
  * await Deno.writeTextFile(`${dir}/sample.bin`, "MZ");
  * await encryptFile(`${dir}/sample.bin`, `${dir}/sample.bin.enc`, key);
- * console.assert(await decryptFile(`${dir}/sample.bin.enc`, `${dir}/restored.bin`, key) === 2);
+ * assert.ok(await decryptFile(`${dir}/sample.bin.enc`, `${dir}/restored.bin`, key) === 2);
  * await Deno.remove(dir, { recursive: true });
  * ```
  */

@@ -103,6 +103,7 @@ function _list(paths: _PathRt[]): _List {
  *
  * @example Run a generator into a blackhole until it is done
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Engine } from "./engine.ts";
  * import { definePipeline } from "./pipeline.ts";
  * import { generatorSource } from "../sources/generator.ts";
@@ -114,7 +115,7 @@ function _list(paths: _PathRt[]): _List {
  * await engine.start();
  * await engine.done;
  * await engine.stop();
- * console.assert(sink.count === 1000);
+ * assert.ok(sink.count === 1000);
  * ```
  */
 export class Engine {

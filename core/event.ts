@@ -17,9 +17,10 @@ export type Fields = Record<string, unknown>;
  *
  * @example Build an event by hand
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent } from "./event.ts";
  * const event = createEvent("hello", { host: "vm1" });
- * console.assert(event.host === "vm1");
+ * assert.ok(event.host === "vm1");
  * ```
  */
 export interface LogEvent {
@@ -108,9 +109,10 @@ const _SEVERITY_ALIASES: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { severityNumber } from "./event.ts";
- * console.assert(severityNumber("critical") === 2);
- * console.assert(severityNumber("warning") === 4);
+ * assert.ok(severityNumber("critical") === 2);
+ * assert.ok(severityNumber("warning") === 4);
  * ```
  */
 export function severityNumber(value: unknown): number | undefined {
@@ -135,8 +137,9 @@ export function severityNumber(value: unknown): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { facilityNumber } from "./event.ts";
- * console.assert(facilityNumber("authpriv") === 10);
+ * assert.ok(facilityNumber("authpriv") === 10);
  * ```
  */
 export function facilityNumber(value: unknown): number | undefined {
@@ -163,9 +166,10 @@ export type EventInit = Partial<Omit<LogEvent, "message">>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent } from "./event.ts";
  * const event = createEvent('{"a":1}', { source: "net" });
- * console.assert(event.fields !== undefined);
+ * assert.ok(event.fields !== undefined);
  * ```
  */
 export function createEvent(message: string, init?: EventInit): LogEvent {
@@ -256,8 +260,9 @@ function _tz(offset: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isoDate } from "./event.ts";
- * console.assert(isoDate(0, 0) === "1970-01-01T00:00:00+00:00");
+ * assert.ok(isoDate(0, 0) === "1970-01-01T00:00:00+00:00");
  * ```
  */
 export function isoDate(ms: number, offsetMinutes?: number): string {
@@ -360,8 +365,9 @@ function _assign<K extends keyof LogEvent>(e: LogEvent, key: K, value: LogEvent[
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isMacro } from "./event.ts";
- * console.assert(isMacro("HOST") && !isMacro("json.host"));
+ * assert.ok(isMacro("HOST") && !isMacro("json.host"));
  * ```
  */
 export function isMacro(name: string): boolean {
@@ -378,10 +384,11 @@ export function isMacro(name: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent, fieldGetter } from "./event.ts";
  * const rule = fieldGetter("json.rule");
  * const event = createEvent("x", { fields: { json: { rule: "R1" } } });
- * console.assert(rule(event) === "R1");
+ * assert.ok(rule(event) === "R1");
  * ```
  */
 export function fieldGetter(name: string): FieldGetter {
@@ -417,10 +424,11 @@ export function fieldGetter(name: string): FieldGetter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent, fieldSetter } from "./event.ts";
  * const event = createEvent("x");
  * fieldSetter("geo.country")(event, "FR");
- * console.assert((event.fields.geo as { country: string }).country === "FR");
+ * assert.ok((event.fields.geo as { country: string }).country === "FR");
  * ```
  */
 export function fieldSetter(name: string): FieldSetter {
@@ -457,8 +465,9 @@ export function fieldSetter(name: string): FieldSetter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent, getField } from "./event.ts";
- * console.assert(getField(createEvent("hi"), "MSG") === "hi");
+ * assert.ok(getField(createEvent("hi"), "MSG") === "hi");
  * ```
  */
 export function getField(event: LogEvent, name: string): unknown {
@@ -475,10 +484,11 @@ export function getField(event: LogEvent, name: string): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent, setField } from "./event.ts";
  * const event = createEvent("x");
  * setField(event, "HOST", "vm2");
- * console.assert(event.host === "vm2");
+ * assert.ok(event.host === "vm2");
  * ```
  */
 export function setField(event: LogEvent, name: string, value: unknown): void {
@@ -503,11 +513,12 @@ function _cloneValue(value: unknown): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cloneEvent, createEvent } from "./event.ts";
  * const a = createEvent("x", { fields: { n: { v: 1 } } });
  * const b = cloneEvent(a);
  * (b.fields.n as { v: number }).v = 2;
- * console.assert((a.fields.n as { v: number }).v === 1);
+ * assert.ok((a.fields.n as { v: number }).v === 1);
  * ```
  */
 export function cloneEvent(event: LogEvent): LogEvent {
@@ -525,9 +536,10 @@ export function cloneEvent(event: LogEvent): LogEvent {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { valueToString } from "./event.ts";
- * console.assert(valueToString({ a: 1 }) === '{"a":1}');
- * console.assert(valueToString(undefined) === "");
+ * assert.ok(valueToString({ a: 1 }) === '{"a":1}');
+ * assert.ok(valueToString(undefined) === "");
  * ```
  */
 export function valueToString(value: unknown): string {
@@ -546,9 +558,10 @@ export function valueToString(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createEvent, eventToJson } from "./event.ts";
  * const json = eventToJson(createEvent("hi", { host: "vm1" }));
- * console.assert(json.HOST === "vm1" && json.MESSAGE === "hi");
+ * assert.ok(json.HOST === "vm1" && json.MESSAGE === "hi");
  * ```
  */
 export function eventToJson(event: LogEvent): Record<string, unknown> {

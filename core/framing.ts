@@ -38,12 +38,13 @@ const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LineFramer } from "./framing.ts";
  * const framer = new LineFramer();
  * const enc = new TextEncoder();
- * console.assert(framer.push(enc.encode("a\nb")).lines.join() === "a");
+ * assert.ok(framer.push(enc.encode("a\nb")).lines.join() === "a");
  * const next = framer.push(enc.encode("c\n"));
- * console.assert(next.lines[0] === "bc" && next.ends[0] === 5);
+ * assert.ok(next.lines[0] === "bc" && next.ends[0] === 5);
  * ```
  */
 export class LineFramer {

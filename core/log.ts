@@ -47,12 +47,13 @@ function _stderr(line: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./log.ts";
  * const lines: string[] = [];
  * const log = createLogger("info", (l) => lines.push(l)).child("source net");
  * log.debug("hidden");
  * log.warn("peer went away", { peer: "127.0.0.1" });
- * console.assert(lines.length === 1 && lines[0]!.includes("[source net]"));
+ * assert.ok(lines.length === 1 && lines[0]!.includes("[source net]"));
  * ```
  */
 export function createLogger(

@@ -67,11 +67,12 @@ function _trimNewline(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { OctetCountingFramer } from "./octet_framing.ts";
  * const framer = new OctetCountingFramer();
  * const enc = new TextEncoder();
- * console.assert(framer.push(enc.encode("5 hello3 a")).messages.join() === "hello");
- * console.assert(framer.push(enc.encode("b\n")).messages[0] === "ab");
+ * assert.ok(framer.push(enc.encode("5 hello3 a")).messages.join() === "hello");
+ * assert.ok(framer.push(enc.encode("b\n")).messages[0] === "ab");
  * ```
  */
 export class OctetCountingFramer {
@@ -304,14 +305,15 @@ export interface StreamFramerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StreamFramer } from "./octet_framing.ts";
  * const enc = new TextEncoder();
  * const counted = new StreamFramer();
- * console.assert(counted.push(enc.encode("3 abc")).messages[0] === "abc");
- * console.assert(counted.mode === "octet-counting");
+ * assert.ok(counted.push(enc.encode("3 abc")).messages[0] === "abc");
+ * assert.ok(counted.mode === "octet-counting");
  * const lines = new StreamFramer();
- * console.assert(lines.push(enc.encode("<13>a\n")).messages[0] === "<13>a");
- * console.assert(lines.mode === "newline");
+ * assert.ok(lines.push(enc.encode("<13>a\n")).messages[0] === "<13>a");
+ * assert.ok(lines.mode === "newline");
  * ```
  */
 export class StreamFramer {

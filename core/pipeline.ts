@@ -85,11 +85,12 @@ export interface PipelineIssue {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { definePipeline, PipelineError } from "./pipeline.ts";
  * try {
  *   definePipeline({ paths: [{ to: [] }] });
  * } catch (err) {
- *   console.assert(err instanceof PipelineError);
+ *   assert.ok(err instanceof PipelineError);
  * }
  * ```
  */
@@ -136,8 +137,9 @@ function _hasMethods(value: unknown, methods: string[]): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSource } from "./pipeline.ts";
- * console.assert(!isSource({ kind: "x" }));
+ * assert.ok(!isSource({ kind: "x" }));
  * ```
  */
 export function isSource(value: unknown): value is Source {
@@ -152,8 +154,9 @@ export function isSource(value: unknown): value is Source {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSink } from "./pipeline.ts";
- * console.assert(!isSink({ kind: "x", write() {} }));
+ * assert.ok(!isSink({ kind: "x", write() {} }));
  * ```
  */
 export function isSink(value: unknown): value is Sink {
@@ -168,8 +171,9 @@ export function isSink(value: unknown): value is Sink {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isStep } from "./pipeline.ts";
- * console.assert(isStep(() => true));
+ * assert.ok(isStep(() => true));
  * ```
  */
 export function isStep(value: unknown): value is Step {
@@ -185,8 +189,9 @@ export function isStep(value: unknown): value is Step {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stepType } from "./pipeline.ts";
- * console.assert(stepType({ kind: "up", apply() {} }) === "rewrite");
+ * assert.ok(stepType({ kind: "up", apply() {} }) === "rewrite");
  * ```
  */
 export function stepType(step: Step): "parser" | "filter" | "rewrite" {
@@ -294,9 +299,10 @@ function _where(path: readonly { key: unknown }[] | undefined): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validatePipeline } from "./pipeline.ts";
  * const issues = validatePipeline({ paths: [{ to: ["nowhere"] }] });
- * console.assert(issues[0]!.where === "paths[0].to[0]");
+ * assert.ok(issues[0]!.where === "paths[0].to[0]");
  * ```
  */
 export function validatePipeline(value: unknown): PipelineIssue[] {

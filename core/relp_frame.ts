@@ -34,9 +34,10 @@ export const RELP_VERSION = "0";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nextTxnr } from "./relp_frame.ts";
- * console.assert(nextTxnr(1) === 2);
- * console.assert(nextTxnr(999_999_999) === 1);
+ * assert.ok(nextTxnr(1) === 2);
+ * assert.ok(nextTxnr(999_999_999) === 1);
  * ```
  */
 export function nextTxnr(txnr: number): number {
@@ -68,9 +69,10 @@ export type RelpFrameErrorCode = "invalid" | "too-large";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RelpFrameError } from "./relp_frame.ts";
  * const err = new RelpFrameError("too-large", "RELP frame data of 10 bytes exceeds the limit of 5 bytes");
- * console.assert(err.code === "too-large");
+ * assert.ok(err.code === "too-large");
  * ```
  */
 export class RelpFrameError extends Error {
@@ -119,13 +121,14 @@ function _printable(bytes: Uint8Array, start: number, end: number): string {
  *
  * @example Parse two frames, the second split across chunks
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RelpFrameParser } from "./relp_frame.ts";
  * const parser = new RelpFrameParser();
  * const enc = new TextEncoder();
  * const first = parser.push(enc.encode("1 syslog 5 hello\n2 sys"));
- * console.assert(first.length === 1 && first[0]!.command === "syslog");
+ * assert.ok(first.length === 1 && first[0]!.command === "syslog");
  * const second = parser.push(enc.encode("log 0\n"));
- * console.assert(second[0]!.txnr === 2 && second[0]!.data.length === 0);
+ * assert.ok(second[0]!.txnr === 2 && second[0]!.data.length === 0);
  * ```
  */
 export class RelpFrameParser {
@@ -373,12 +376,13 @@ const _encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RelpFrameEncoder } from "./relp_frame.ts";
  * const encoder = new RelpFrameEncoder();
  * encoder.add(1, "syslog", "héllo");
  * encoder.add(2, "close");
  * const text = new TextDecoder().decode(encoder.take());
- * console.assert(text === "1 syslog 6 héllo\n2 close 0\n");
+ * assert.ok(text === "1 syslog 6 héllo\n2 close 0\n");
  * ```
  */
 export class RelpFrameEncoder {
@@ -469,9 +473,10 @@ export class RelpFrameEncoder {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeRelpFrame } from "./relp_frame.ts";
  * const bytes = encodeRelpFrame(0, "serverclose");
- * console.assert(new TextDecoder().decode(bytes) === "0 serverclose 0\n");
+ * assert.ok(new TextDecoder().decode(bytes) === "0 serverclose 0\n");
  * ```
  */
 export function encodeRelpFrame(
@@ -493,10 +498,11 @@ export function encodeRelpFrame(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRelpOffers } from "./relp_frame.ts";
  * const offers = parseRelpOffers("relp_version=0\nrelp_software=librelp,1.11.0\ncommands=syslog");
- * console.assert(offers.get("commands")?.[0] === "syslog");
- * console.assert(offers.get("relp_software")?.length === 2);
+ * assert.ok(offers.get("commands")?.[0] === "syslog");
+ * assert.ok(offers.get("relp_software")?.length === 2);
  * ```
  */
 export function parseRelpOffers(text: string): Map<string, string[]> {
@@ -519,9 +525,10 @@ export function parseRelpOffers(text: string): Map<string, string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRelpOffers } from "./relp_frame.ts";
  * const text = formatRelpOffers([["relp_version", ["0"]], ["commands", ["syslog"]]]);
- * console.assert(text === "relp_version=0\ncommands=syslog");
+ * assert.ok(text === "relp_version=0\ncommands=syslog");
  * ```
  */
 export function formatRelpOffers(offers: Iterable<readonly [string, readonly string[]]>): string {
@@ -548,10 +555,11 @@ export interface RelpResponse {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRelpResponse } from "./relp_frame.ts";
  * const rsp = parseRelpResponse("200 OK\nrelp_version=0");
- * console.assert(rsp?.code === 200 && rsp.text === "OK" && rsp.body === "relp_version=0");
- * console.assert(parseRelpResponse("") === undefined);
+ * assert.ok(rsp?.code === 200 && rsp.text === "OK" && rsp.body === "relp_version=0");
+ * assert.ok(parseRelpResponse("") === undefined);
  * ```
  */
 export function parseRelpResponse(data: string): RelpResponse | undefined {
@@ -616,10 +624,11 @@ function _timestamp(ms: number | undefined, offset: number | undefined): string 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatRelpEnvelope } from "./relp_frame.ts";
  * import { createEvent } from "./event.ts";
  * const text = formatRelpEnvelope(createEvent('{"a":1}', { id: "tail:42", host: "vm-1" }));
- * console.assert(text === '<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] {"a":1}');
+ * assert.ok(text === '<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] {"a":1}');
  * ```
  */
 export function formatRelpEnvelope(event: LogEvent): string {
@@ -643,11 +652,12 @@ export function formatRelpEnvelope(event: LogEvent): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unwrapRelpEnvelope } from "./relp_frame.ts";
  * import { createEvent } from "./event.ts";
  * const event = createEvent('<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] {"a":1}');
- * console.assert(unwrapRelpEnvelope(event));
- * console.assert(event.id === "tail:42" && event.host === "vm-1" && event.message === '{"a":1}');
+ * assert.ok(unwrapRelpEnvelope(event));
+ * assert.ok(event.id === "tail:42" && event.host === "vm-1" && event.message === '{"a":1}');
  * ```
  */
 export function unwrapRelpEnvelope(event: LogEvent): boolean {

@@ -42,10 +42,11 @@ const _encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { safePathComponent } from "./safe_path.ts";
- * console.assert(safePathComponent("vm1") === "vm1");
- * console.assert(safePathComponent("../../etc") === "_.__._etc");
- * console.assert(safePathComponent("") === "_");
+ * assert.ok(safePathComponent("vm1") === "vm1");
+ * assert.ok(safePathComponent("../../etc") === "_.__._etc");
+ * assert.ok(safePathComponent("") === "_");
  * ```
  */
 export function safePathComponent(value: string, options: SafePathComponentOptions = {}): string {
@@ -84,11 +85,12 @@ export function safePathComponent(value: string, options: SafePathComponentOptio
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { safeJoin } from "./safe_path.ts";
- * console.assert(safeJoin("/var/log/sluice", "by_vm//vm1.jsonl") === "/var/log/sluice/by_vm/vm1.jsonl");
+ * assert.ok(safeJoin("/var/log/sluice", "by_vm//vm1.jsonl") === "/var/log/sluice/by_vm/vm1.jsonl");
  * let refused = false;
  * try { safeJoin("/var/log/sluice", "../etc/passwd"); } catch { refused = true; }
- * console.assert(refused);
+ * assert.ok(refused);
  * ```
  */
 export function safeJoin(base: string, relative: string): string {
@@ -128,10 +130,11 @@ export function safeJoin(base: string, relative: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pathTemplate } from "./safe_path.ts";
  * import { createEvent } from "./event.ts";
  * const path = pathTemplate("by_vm/${HOST}.jsonl");
- * console.assert(path(createEvent("x", { host: "a/b" })) === "by_vm/a_b.jsonl");
+ * assert.ok(path(createEvent("x", { host: "a/b" })) === "by_vm/a_b.jsonl");
  * ```
  */
 export function pathTemplate(

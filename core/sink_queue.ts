@@ -38,6 +38,7 @@ export interface SinkQueueOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SinkQueue } from "./sink_queue.ts";
  * import { AckSequencer } from "./acks.ts";
  * import { ComponentStats } from "./stats.ts";
@@ -56,7 +57,7 @@ export interface SinkQueueOptions {
  * await queue.enqueue([createEvent("a")], tracker);
  * await queue.drain();
  * await queue.stop();
- * console.assert(written[0] === "a");
+ * assert.ok(written[0] === "a");
  * ```
  */
 export class SinkQueue {

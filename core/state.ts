@@ -34,10 +34,11 @@ function _safeName(name: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memoryState } from "./state.ts";
  * const state = memoryState();
  * state.set("offset", 42);
- * console.assert(state.get("offset") === 42);
+ * assert.ok(state.get("offset") === 42);
  * ```
  */
 export function memoryState(): StateStore {
@@ -64,12 +65,13 @@ export function memoryState(): StateStore {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fileState } from "./state.ts";
  * const dir = await Deno.makeTempDir();
  * const state = await fileState(dir, "tail alerts");
  * state.set("offset", 7);
  * await state.flush();
- * console.assert((await fileState(dir, "tail alerts")).get("offset") === 7);
+ * assert.ok((await fileState(dir, "tail alerts")).get("offset") === 7);
  * ```
  */
 export async function fileState(

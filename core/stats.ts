@@ -14,11 +14,12 @@ export type ComponentType = "source" | "step" | "sink" | "pipeline";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ComponentStats } from "./stats.ts";
  * const stats = new ComponentStats("source", "net", "tcp");
  * stats.received += 10;
  * stats.add("truncated");
- * console.assert(stats.counters.truncated === 1);
+ * assert.ok(stats.counters.truncated === 1);
  * ```
  */
 export class ComponentStats {
@@ -104,10 +105,11 @@ function _metricName(name: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StatsRegistry } from "./stats.ts";
  * const registry = new StatsRegistry();
  * registry.register("sink", "db", "sqlite").processed = 5;
- * console.assert(registry.toPrometheus().includes('sluice_processed_total{type="sink",name="db",kind="sqlite"} 5'));
+ * assert.ok(registry.toPrometheus().includes('sluice_processed_total{type="sink",name="db",kind="sqlite"} 5'));
  * ```
  */
 export class StatsRegistry {

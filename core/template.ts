@@ -37,11 +37,12 @@ const _BARE = /^[A-Z_][A-Z0-9_]*/;
  *
  * @example Render a per-host path
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileTemplate } from "./template.ts";
  * import { createEvent } from "./event.ts";
  * const path = compileTemplate("by_vm/${HOST:-unknown}.jsonl");
- * console.assert(path(createEvent("x", { host: "vm1" })) === "by_vm/vm1.jsonl");
- * console.assert(path(createEvent("x")) === "by_vm/unknown.jsonl");
+ * assert.ok(path(createEvent("x", { host: "vm1" })) === "by_vm/vm1.jsonl");
+ * assert.ok(path(createEvent("x")) === "by_vm/unknown.jsonl");
  * ```
  */
 export function compileTemplate(template: Template): TemplateFn {
@@ -128,8 +129,9 @@ function _part(name: string, fallback: string | undefined): TemplateFn {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { templateNames } from "./template.ts";
- * console.assert(templateNames("${HOST}/${json.rule}").join() === "HOST,json.rule");
+ * assert.ok(templateNames("${HOST}/${json.rule}").join() === "HOST,json.rule");
  * ```
  */
 export function templateNames(template: string): string[] {

@@ -131,6 +131,7 @@ function _pair(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkTlsServerOptions } from "./tls.ts";
  * let message = "";
  * try {
@@ -138,7 +139,7 @@ function _pair(
  * } catch (err) {
  *   message = (err as Error).message;
  * }
- * console.assert(message.includes('"tls.ca"'));
+ * assert.ok(message.includes('"tls.ca"'));
  * ```
  */
 export function checkTlsServerOptions(who: string, options: TlsServerOptions): void {
@@ -220,10 +221,11 @@ async function _read(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadTlsServer } from "./tls.ts";
  * const pem = "-----BEGIN X-----\n-----END X-----\n";
  * const loaded = await loadTlsServer("tcpSource", { cert: pem, key: pem, peerVerify: "none" });
- * console.assert(loaded.peerVerify === "none");
+ * assert.ok(loaded.peerVerify === "none");
  * ```
  */
 export async function loadTlsServer(
@@ -249,9 +251,10 @@ export async function loadTlsServer(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadTlsClient } from "./tls.ts";
  * const loaded = await loadTlsClient("forwardSink", {});
- * console.assert(loaded.verifyHostname);
+ * assert.ok(loaded.verifyHostname);
  * ```
  */
 export async function loadTlsClient(
@@ -284,9 +287,10 @@ export interface PeerCertificateLike {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tlsPeer } from "./tls.ts";
  * const peer = tlsPeer({ subject: { O: "sluice", CN: "vm-1" }, fingerprint256: "AB:CD" });
- * console.assert(peer?.peer_cn === "vm-1" && peer.peer_subject === "O=sluice,CN=vm-1");
+ * assert.ok(peer?.peer_cn === "vm-1" && peer.peer_subject === "O=sluice,CN=vm-1");
  * ```
  */
 export function tlsPeer(cert: PeerCertificateLike | null | undefined): TlsPeer | undefined {

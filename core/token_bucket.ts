@@ -105,9 +105,10 @@ const _UNITS: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseByteRate } from "./token_bucket.ts";
- * console.assert(parseByteRate("1M") === 1048576);
- * console.assert(parseByteRate("off") === Infinity);
+ * assert.ok(parseByteRate("1M") === 1048576);
+ * assert.ok(parseByteRate("off") === Infinity);
  * ```
  */
 export function parseByteRate(value: string | number, what = "bwlimit"): number {

@@ -17,9 +17,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { option } from "./_options.ts";
- * console.assert(option(["--data", "/srv"], {}, "data", "./data") === "/srv");
- * console.assert(option([], { SLUICE_DATA: "/x" }, "data", "./data") === "/x");
+ * assert.ok(option(["--data", "/srv"], {}, "data", "./data") === "/srv");
+ * assert.ok(option([], { SLUICE_DATA: "/x" }, "data", "./data") === "/x");
  * ```
  */
 export function option(
@@ -47,8 +48,9 @@ export function option(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { portOption } from "./_options.ts";
- * console.assert(portOption(["--json-port", "0"], {}, "json-port", 5514) === 0);
+ * assert.ok(portOption(["--json-port", "0"], {}, "json-port", 5514) === 0);
  * ```
  */
 export function portOption(

@@ -66,6 +66,7 @@ export interface CsvParserOptions {
  *
  * @example addrwatch lines (`facility timestamp interface vlan MAC IP type`)
  * ```ts
+ * import assert from "node:assert/strict";
  * import { csvParser } from "./csv.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const parser = csvParser({
@@ -74,8 +75,8 @@ export interface CsvParserOptions {
  *   prefix: "arp",
  * });
  * const event = createEvent("daemon 1700000000 eth0 0 52:54:00:12:34:56 192.168.1.23 ARP_REQ");
- * console.assert(parser.parse(event));
- * console.assert(getField(event, "arp.mac") === "52:54:00:12:34:56");
+ * assert.ok(parser.parse(event));
+ * assert.ok(getField(event, "arp.mac") === "52:54:00:12:34:56");
  * ```
  */
 export function csvParser(options: CsvParserOptions): Parser {

@@ -69,12 +69,13 @@ export interface DateParserOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dateParser } from "./date.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const parser = dateParser({ field: "json.ts" });
  * const event = createEvent("x", { fields: { json: { ts: "2026-11-23T09:48:00+01:00" } } });
- * console.assert(parser.parse(event));
- * console.assert(getField(event, "ISODATE") === "2026-11-23T09:48:00+01:00");
+ * assert.ok(parser.parse(event));
+ * assert.ok(getField(event, "ISODATE") === "2026-11-23T09:48:00+01:00");
  * ```
  */
 export function dateParser(options: DateParserOptions = {}): Parser {

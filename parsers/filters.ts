@@ -62,10 +62,11 @@ export interface MatchOptions extends PatternOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { match } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
  * const mimikatz = match("mimikatz", { value: "json.rule", ignoreCase: true });
- * console.assert(mimikatz.test(createEvent("x", { fields: { json: { rule: "Mimikatz_Strings" } } })));
+ * assert.ok(mimikatz.test(createEvent("x", { fields: { json: { rule: "Mimikatz_Strings" } } })));
  * ```
  */
 export function match(pattern: string | RegExp, options: MatchOptions = {}): Filter {
@@ -94,9 +95,10 @@ export function match(pattern: string | RegExp, options: MatchOptions = {}): Fil
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { program } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(program("^sshd").test(createEvent("x", { program: "sshd-session" })));
+ * assert.ok(program("^sshd").test(createEvent("x", { program: "sshd-session" })));
  * ```
  */
 export function program(pattern: string | RegExp, options: PatternOptions = {}): Filter {
@@ -114,9 +116,10 @@ export function program(pattern: string | RegExp, options: PatternOptions = {}):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { host } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(host("vm-*", { type: "glob" }).test(createEvent("x", { host: "vm-2" })));
+ * assert.ok(host("vm-*", { type: "glob" }).test(createEvent("x", { host: "vm-2" })));
  * ```
  */
 export function host(pattern: string | RegExp, options: PatternOptions = {}): Filter {
@@ -140,11 +143,12 @@ export type PriorityValue = string | number;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { level } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
  * const urgent = level("warning..emerg");
- * console.assert(urgent.test(createEvent("x", { severity: 3 })));
- * console.assert(!urgent.test(createEvent("x", { severity: 6 })));
+ * assert.ok(urgent.test(createEvent("x", { severity: 3 })));
+ * assert.ok(!urgent.test(createEvent("x", { severity: 6 })));
  * ```
  */
 export function level(
@@ -167,9 +171,10 @@ export function level(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { facility } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(facility(["auth", "authpriv"]).test(createEvent("x", { facility: 10 })));
+ * assert.ok(facility(["auth", "authpriv"]).test(createEvent("x", { facility: 10 })));
  * ```
  */
 export function facility(
@@ -207,11 +212,12 @@ export interface NetmaskOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { netmask } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
  * const lan = netmask(["192.168.0.0/16", "fd00::/8"]);
- * console.assert(lan.test(createEvent("x", { sourceIp: "192.168.1.23" })));
- * console.assert(!lan.test(createEvent("x", { sourceIp: "203.0.113.9" })));
+ * assert.ok(lan.test(createEvent("x", { sourceIp: "192.168.1.23" })));
+ * assert.ok(!lan.test(createEvent("x", { sourceIp: "203.0.113.9" })));
  * ```
  */
 export function netmask(
@@ -284,10 +290,11 @@ export interface InListOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { inList } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
  * const admins = inList("sshd.user", ["root", "admin"]);
- * console.assert(admins.test(createEvent("x", { fields: { sshd: { user: "root" } } })));
+ * assert.ok(admins.test(createEvent("x", { fields: { sshd: { user: "root" } } })));
  * ```
  */
 export function inList(
@@ -373,9 +380,10 @@ export function or(...filters: FilterLike[]): Filter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { host, not } from "./filters.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(not(host("^central$")).test(createEvent("x", { host: "vm-1" })));
+ * assert.ok(not(host("^central$")).test(createEvent("x", { host: "vm-1" })));
  * ```
  */
 export function not(filter: FilterLike): Filter {

@@ -52,12 +52,13 @@ export interface JsonParserOptions {
  *
  * @example Parse a YARA alert line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonParser } from "./json.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const parser = jsonParser({ prefix: "alert" });
  * const event = createEvent('{"rule":"Mimikatz_Strings","meta":{"score":90}}');
- * console.assert(parser.parse(event));
- * console.assert(getField(event, "alert.meta.score") === 90);
+ * assert.ok(parser.parse(event));
+ * assert.ok(getField(event, "alert.meta.score") === 90);
  * ```
  */
 export function jsonParser(options: JsonParserOptions = {}): Parser {

@@ -62,14 +62,15 @@ export interface KvParserOptions {
  *
  * @example Parse a netfilter LOG line
  * ```ts
+ * import assert from "node:assert/strict";
  * import { kvParser } from "./kv.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const parser = kvParser({ prefix: "fw" });
  * const event = createEvent("[UFW BLOCK] IN=eth0 OUT= SRC=10.0.0.5 PROTO=TCP SYN URGP=0");
- * console.assert(parser.parse(event));
- * console.assert(getField(event, "fw.SRC") === "10.0.0.5");
- * console.assert(getField(event, "fw.OUT") === "" && getField(event, "fw.SYN") === true);
- * console.assert(getField(event, "fw._text") === "[UFW BLOCK]");
+ * assert.ok(parser.parse(event));
+ * assert.ok(getField(event, "fw.SRC") === "10.0.0.5");
+ * assert.ok(getField(event, "fw.OUT") === "" && getField(event, "fw.SYN") === true);
+ * assert.ok(getField(event, "fw._text") === "[UFW BLOCK]");
  * ```
  */
 export function kvParser(options: KvParserOptions = {}): Parser {

@@ -41,6 +41,7 @@ export interface RegexpParserOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { regexpParser } from "./regexp.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const parser = regexpParser(
@@ -48,7 +49,7 @@ export interface RegexpParserOptions {
  *   { prefix: "ssh" },
  * );
  * const event = createEvent("Failed password for root from 192.0.2.7 port 22 ssh2");
- * console.assert(parser.parse(event) && getField(event, "ssh.user") === "root");
+ * assert.ok(parser.parse(event) && getField(event, "ssh.user") === "root");
  * ```
  */
 export function regexpParser(

@@ -42,11 +42,12 @@ export interface RewriteOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { set } from "./rewrites.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const event = createEvent("x", { host: "vm1" });
  * set("origin", "${HOST}/home").apply(event);
- * console.assert(getField(event, "origin") === "vm1/home");
+ * assert.ok(getField(event, "origin") === "vm1/home");
  * ```
  */
 export function set(field: string, template: Template, options: RewriteOptions = {}): Rewrite {
@@ -70,11 +71,12 @@ export function set(field: string, template: Template, options: RewriteOptions =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unset } from "./rewrites.ts";
  * import { createEvent } from "../core/event.ts";
  * const event = createEvent("x", { fields: { kv: { MAC: "00:11", SRC: "10.0.0.5" } } });
  * unset("kv.MAC").apply(event);
- * console.assert(!("MAC" in (event.fields.kv as object)));
+ * assert.ok(!("MAC" in (event.fields.kv as object)));
  * ```
  */
 export function unset(fields: string | readonly string[], options: RewriteOptions = {}): Rewrite {
@@ -106,11 +108,12 @@ export function unset(fields: string | readonly string[], options: RewriteOption
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rename } from "./rewrites.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const event = createEvent("x", { fields: { kv: { SRC: "10.0.0.5" } } });
  * rename("kv.SRC", "src_ip").apply(event);
- * console.assert(getField(event, "src_ip") === "10.0.0.5" && getField(event, "kv.SRC") === undefined);
+ * assert.ok(getField(event, "src_ip") === "10.0.0.5" && getField(event, "kv.SRC") === undefined);
  * ```
  */
 export function rename(from: string, to: string, options: RewriteOptions = {}): Rewrite {
@@ -156,11 +159,12 @@ export interface SubstOptions extends RewriteOptions {
  *
  * @example Mask the last octet of addresses
  * ```ts
+ * import assert from "node:assert/strict";
  * import { subst } from "./rewrites.ts";
  * import { createEvent } from "../core/event.ts";
  * const event = createEvent("from 10.0.0.5 and 10.0.0.6");
  * subst(/(\d+\.\d+\.\d+)\.\d+/, "$1.x", { global: true }).apply(event);
- * console.assert(event.message === "from 10.0.0.x and 10.0.0.x");
+ * assert.ok(event.message === "from 10.0.0.x and 10.0.0.x");
  * ```
  */
 export function subst(
@@ -233,11 +237,12 @@ export interface SetHostOptions extends RewriteOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { setHost } from "./rewrites.ts";
  * import { createEvent } from "../core/event.ts";
  * const event = createEvent("x");
  * setHost("vm-1").apply(event);
- * console.assert(event.host === "vm-1");
+ * assert.ok(event.host === "vm-1");
  * ```
  */
 export function setHost(template?: Template, options: SetHostOptions = {}): Rewrite {
@@ -294,11 +299,12 @@ export type GroupSetTemplate =
  *
  * @example Trim every parsed value
  * ```ts
+ * import assert from "node:assert/strict";
  * import { groupSet } from "./rewrites.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const event = createEvent("x", { fields: { csv: { ip: " 10.0.0.5 ", mac: " aa:bb " } } });
  * groupSet("csv.*", (v) => String(v).trim()).apply(event);
- * console.assert(getField(event, "csv.ip") === "10.0.0.5");
+ * assert.ok(getField(event, "csv.ip") === "10.0.0.5");
  * ```
  */
 export function groupSet(

@@ -91,13 +91,14 @@ const _ANSI =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sshdParser } from "./sshd.ts";
  * import { createEvent, getField } from "../core/event.ts";
  * const parser = sshdParser();
  * const event = createEvent("Failed password for invalid user admin from 203.0.113.9 port 41822 ssh2");
- * console.assert(parser.parse(event));
- * console.assert(getField(event, "sshd.outcome") === "failure");
- * console.assert(getField(event, "sshd.user") === "admin" && getField(event, "sshd.port") === 41822);
+ * assert.ok(parser.parse(event));
+ * assert.ok(getField(event, "sshd.outcome") === "failure");
+ * assert.ok(getField(event, "sshd.user") === "admin" && getField(event, "sshd.port") === 41822);
  * ```
  */
 export function sshdParser(options: SshdParserOptions = {}): Parser {

@@ -181,14 +181,15 @@ function _rfc3339(text: string): [number, number] | undefined {
  *
  * @example Parse RFC 5424's own example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { syslogParser } from "./syslog.ts";
  * import { createEvent } from "../core/event.ts";
  * const event = createEvent(
  *   '<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3"] An application event',
  * );
- * console.assert(syslogParser().parse(event));
- * console.assert(event.host === "mymachine.example.com" && event.severity === 5);
- * console.assert(event.message === "An application event");
+ * assert.ok(syslogParser().parse(event));
+ * assert.ok(event.host === "mymachine.example.com" && event.severity === 5);
+ * assert.ok(event.message === "An application event");
  * ```
  */
 export function syslogParser(options: SyslogParserOptions = {}): Parser {

@@ -34,6 +34,7 @@ export interface DecryptOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decryptObject } from "./decrypt.ts";
  * import { encryptFile, objectKey } from "../core/crypto_chunks.ts";
  * const dir = await Deno.makeTempDir();
@@ -42,7 +43,7 @@ export interface DecryptOptions {
  * await Deno.writeTextFile(`${dir}/a.bin`, "sample");
  * await encryptFile(`${dir}/a.bin`, `${dir}/b.bin.enc`, await objectKey(raw));
  * const { output } = await decryptObject(`${dir}/b.bin.enc`, { key: `${dir}/key` });
- * console.assert(output.endsWith("/b.bin") && (await Deno.readTextFile(output)) === "sample");
+ * assert.ok(output.endsWith("/b.bin") && (await Deno.readTextFile(output)) === "sample");
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
@@ -74,11 +75,12 @@ export async function decryptObject(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Command } from "commander";
  * import { registerDecryptCommand } from "./decrypt.ts";
  * const program = new Command("sluice");
  * registerDecryptCommand(program);
- * console.assert(program.commands.some((c) => c.name() === "decrypt"));
+ * assert.ok(program.commands.some((c) => c.name() === "decrypt"));
  * ```
  */
 export function registerDecryptCommand(

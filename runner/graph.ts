@@ -31,11 +31,12 @@ function _step(step: Step): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describePipeline } from "./graph.ts";
  * import { generatorSource } from "../sources/generator.ts";
  * import { blackholeSink } from "../sinks/blackhole.ts";
  * const lines = describePipeline({ paths: [{ from: [generatorSource()], to: [blackholeSink()] }] });
- * console.assert(lines[0] === "paths[0]: generator → blackhole");
+ * assert.ok(lines[0] === "paths[0]: generator → blackhole");
  * ```
  */
 export function describePipeline(pipeline: PipelineDefinition): string[] {

@@ -28,9 +28,10 @@ export interface PipelineContext {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PipelineLoadError } from "./load.ts";
  * const err = new PipelineLoadError("p.ts: expected a default export");
- * console.assert(err.exitCode === 2);
+ * assert.ok(err.exitCode === 2);
  * ```
  */
 export class PipelineLoadError extends Error {
@@ -55,11 +56,12 @@ export class PipelineLoadError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadPipeline, PipelineLoadError } from "./load.ts";
  * try {
  *   await loadPipeline("does-not-exist.ts");
  * } catch (err) {
- *   console.assert(err instanceof PipelineLoadError);
+ *   assert.ok(err instanceof PipelineLoadError);
  * }
  * ```
  */

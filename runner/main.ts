@@ -160,9 +160,10 @@ async function _check(file: string, args: string[]): Promise<number> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildProgram } from "./main.ts";
  * const program = buildProgram(() => {});
- * console.assert(program.name() === "sluice");
+ * assert.ok(program.name() === "sluice");
  * ```
  */
 export function buildProgram(setExitCode: (code: number) => void): Command {

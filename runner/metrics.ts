@@ -16,8 +16,9 @@ import type { StatsRegistry } from "../core/stats.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseListenAddress } from "./metrics.ts";
- * console.assert(parseListenAddress(":9100").hostname === "127.0.0.1");
+ * assert.ok(parseListenAddress(":9100").hostname === "127.0.0.1");
  * ```
  */
 export function parseListenAddress(address: string): { hostname: string; port: number } {

@@ -100,9 +100,10 @@ const _UNITS: Record<string, number> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDuration } from "./query.ts";
- * console.assert(parseDuration("1h30m") === 5_400_000);
- * console.assert(parseDuration("soon") === undefined);
+ * assert.ok(parseDuration("1h30m") === 5_400_000);
+ * assert.ok(parseDuration("soon") === undefined);
  * ```
  */
 export function parseDuration(text: string): number | undefined {
@@ -127,9 +128,10 @@ export function parseDuration(text: string): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTime } from "./query.ts";
- * console.assert(parseTime("1h", 7_200_000) === 3_600_000);
- * console.assert(parseTime("2026-01-02") === Date.UTC(2026, 0, 2));
+ * assert.ok(parseTime("1h", 7_200_000) === 3_600_000);
+ * assert.ok(parseTime("2026-01-02") === Date.UTC(2026, 0, 2));
  * ```
  */
 export function parseTime(text: string, now: number = Date.now(), option = "--since"): number {
@@ -180,9 +182,10 @@ function _jsonValue(_k: string, v: unknown): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderResult } from "./query.ts";
  * const text = renderResult({ columns: ["rule", "hits"], rows: [{ rule: "R1", hits: 3 }] }, "csv");
- * console.assert(text === "rule,hits\nR1,3\n");
+ * assert.ok(text === "rule,hits\nR1,3\n");
  * ```
  */
 export function renderResult(
@@ -461,10 +464,11 @@ function _common(cmd: Command, defaultSince?: string): Command {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Command } from "commander";
  * import { registerQueryCommands } from "./query.ts";
  * const program = registerQueryCommands(new Command("sluice"));
- * console.assert(program.commands.some((c) => c.name() === "query"));
+ * assert.ok(program.commands.some((c) => c.name() === "query"));
  * ```
  */
 export function registerQueryCommands(program: Command, io: QueryIo = _denoIo()): Command {

@@ -216,12 +216,13 @@ function _objectPipeline(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runSync } from "./sync.ts";
  * import { PipelineLoadError } from "./load.ts";
  * try {
  *   await runSync("no-such-pipeline.ts", { once: true });
  * } catch (err) {
- *   console.assert(err instanceof PipelineLoadError);
+ *   assert.ok(err instanceof PipelineLoadError);
  * }
  * ```
  */
@@ -353,11 +354,12 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Command } from "commander";
  * import { registerSyncCommand } from "./sync.ts";
  * const program = new Command("sluice");
  * registerSyncCommand(program);
- * console.assert(program.commands.some((c) => c.name() === "sync"));
+ * assert.ok(program.commands.some((c) => c.name() === "sync"));
  * ```
  */
 export function registerSyncCommand(

@@ -59,8 +59,9 @@ const _PAGE = 10_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { severityClass } from "./tail.ts";
- * console.assert(severityClass("crit") === "critical" && severityClass(4) === "medium");
+ * assert.ok(severityClass("crit") === "critical" && severityClass(4) === "medium");
  * ```
  */
 export function severityClass(severity: unknown): string | undefined {
@@ -83,9 +84,10 @@ export function severityClass(severity: unknown): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { colorBySeverity } from "./tail.ts";
- * console.assert(colorBySeverity("x", "critical").startsWith("\x1b["));
- * console.assert(colorBySeverity("x", undefined) === "x");
+ * assert.ok(colorBySeverity("x", "critical").startsWith("\x1b["));
+ * assert.ok(colorBySeverity("x", undefined) === "x");
  * ```
  */
 export function colorBySeverity(text: string, severity: unknown): string {
@@ -139,8 +141,9 @@ function _severityOf(row: _Row): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tailCategories } from "./tail.ts";
- * console.assert(!tailCategories([]).includes("heartbeat"));
+ * assert.ok(!tailCategories([]).includes("heartbeat"));
  * ```
  */
 export function tailCategories(categories: readonly string[] = []): SiemCategory[] {

@@ -39,8 +39,9 @@ const _CATEGORIES: ReadonlySet<string> = new Set(SIEM_CATEGORIES);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSiemCategory } from "./categorize.ts";
- * console.assert(isSiemCategory("auth") && !isSiemCategory("vms"));
+ * assert.ok(isSiemCategory("auth") && !isSiemCategory("vms"));
  * ```
  */
 export function isSiemCategory(value: unknown): value is SiemCategory {
@@ -78,11 +79,12 @@ const _HEARTBEAT_PROGRAMS = new Set(["sluice-heartbeat", "heartbeat"]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { siemCategory } from "./categorize.ts";
  * import { createEvent } from "../core/event.ts";
  * const e = createEvent("x", { fields: { json: { rule: "Mimikatz", severity: "high" } } });
- * console.assert(siemCategory(e) === "alerts");
- * console.assert(siemCategory(createEvent("kernel: eth0 up")) === "system");
+ * assert.ok(siemCategory(e) === "alerts");
+ * assert.ok(siemCategory(createEvent("kernel: eth0 up")) === "system");
  * ```
  */
 export function siemCategory(event: LogEvent): SiemCategory {
@@ -122,12 +124,13 @@ export interface CategorizeOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { categorize } from "./categorize.ts";
  * import { createEvent } from "../core/event.ts";
  * const step = categorize();
  * const e = createEvent("x", { fields: { sshd: { outcome: "failure", user: "root" } } });
  * step.apply(e);
- * console.assert(e.fields.category === "auth");
+ * assert.ok(e.fields.category === "auth");
  * ```
  */
 export function categorize(options: CategorizeOptions = {}): Rewrite {

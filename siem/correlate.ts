@@ -225,6 +225,7 @@ function _iso(ms: number): string {
  *
  * @example Five failed logins from one address in a minute
  * ```ts
+ * import assert from "node:assert/strict";
  * import { correlate } from "./correlate.ts";
  * import { createEvent } from "../core/event.ts";
  * const rule = correlate({
@@ -240,7 +241,7 @@ function _iso(ms: number): string {
  *   rule.apply(e);
  *   alert = e.fields.alert ?? alert;
  * }
- * console.assert((alert as { count: number }).count === 5);
+ * assert.ok((alert as { count: number }).count === 5);
  * ```
  */
 export function correlate(options: CorrelateOptions): Correlation {
@@ -526,10 +527,11 @@ export interface CorrelateStoreOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { correlate, correlateStore } from "./correlate.ts";
  * const rule = correlate({ rule: "r", key: "${HOST}", window: 60_000, threshold: 3 });
  * const store = correlateStore([rule]);
- * console.assert(store.kind === "correlate-store");
+ * assert.ok(store.kind === "correlate-store");
  * ```
  */
 export function correlateStore(
@@ -593,9 +595,10 @@ export interface AlertFieldOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasAlert } from "./correlate.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(!hasAlert().test(createEvent("x")));
+ * assert.ok(!hasAlert().test(createEvent("x")));
  * ```
  */
 export function hasAlert(options: AlertFieldOptions = {}): Filter {
@@ -628,6 +631,7 @@ export function hasAlert(options: AlertFieldOptions = {}): Filter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { asAlert } from "./correlate.ts";
  * import { createEvent } from "../core/event.ts";
  * const e = createEvent("Failed password …", {
@@ -635,8 +639,8 @@ export function hasAlert(options: AlertFieldOptions = {}): Filter {
  *   fields: { alert: { rule: "sshd_brute_force", severity: "high", key: "203.0.113.9" } },
  * });
  * asAlert().apply(e);
- * console.assert((e.fields.json as { rule: string }).rule === "sshd_brute_force");
- * console.assert(e.fields.category === "alerts");
+ * assert.ok((e.fields.json as { rule: string }).rule === "sshd_brute_force");
+ * assert.ok(e.fields.category === "alerts");
  * ```
  */
 export function asAlert(options: AlertFieldOptions = {}): Rewrite {

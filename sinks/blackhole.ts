@@ -30,10 +30,11 @@ export interface BlackholeSinkOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { blackholeSink } from "./blackhole.ts";
  * const sink = blackholeSink();
  * await sink.write([]);
- * console.assert(sink.count === 0);
+ * assert.ok(sink.count === 0);
  * ```
  */
 export function blackholeSink(options: BlackholeSinkOptions = {}): BlackholeSink {

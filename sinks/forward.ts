@@ -84,10 +84,11 @@ function _utf8Length(s: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderFrames } from "./forward.ts";
  * import { createEvent } from "../core/event.ts";
  * const bytes = renderFrames([createEvent("hé")], (e) => e.message, "octet-counting");
- * console.assert(new TextDecoder().decode(bytes) === "3 hé");
+ * assert.ok(new TextDecoder().decode(bytes) === "3 hé");
  * ```
  */
 export function renderFrames(

@@ -47,8 +47,9 @@ const _HEX = "0123456789abcdef";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seededRandom } from "./generator.ts";
- * console.assert(seededRandom(7)() === seededRandom(7)());
+ * assert.ok(seededRandom(7)() === seededRandom(7)());
  * ```
  */
 export function seededRandom(seed: number): () => number {
@@ -74,9 +75,10 @@ export function seededRandom(seed: number): () => number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { syntheticAlert } from "./generator.ts";
  * const alert = JSON.parse(syntheticAlert(0));
- * console.assert(typeof alert.rule === "string" && alert.hash.length === 64);
+ * assert.ok(typeof alert.rule === "string" && alert.hash.length === 64);
  * ```
  */
 export function syntheticAlert(

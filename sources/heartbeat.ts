@@ -100,9 +100,10 @@ function _osUptime(): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heartbeatReport } from "./heartbeat.ts";
  * const beat = heartbeatReport("vm-1", 60_000, "0.1.0");
- * console.assert(beat.type === "heartbeat" && beat.interval_s === 60);
+ * assert.ok(beat.type === "heartbeat" && beat.interval_s === 60);
  * ```
  */
 export function heartbeatReport(

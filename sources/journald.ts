@@ -96,12 +96,13 @@ function _idFromCursor(host: string, cursor: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { journalEntryToEvent } from "./journald.ts";
  * const event = journalEntryToEvent(
  *   { __CURSOR: "s=ab;i=1f", MESSAGE: "hi", _HOSTNAME: "vm1", PRIORITY: "3" },
  *   "central",
  * );
- * console.assert(event?.host === "vm1" && event.severity === 3);
+ * assert.ok(event?.host === "vm1" && event.severity === 3);
  * ```
  */
 export function journalEntryToEvent(

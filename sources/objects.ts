@@ -109,8 +109,9 @@ export interface ObjectSink extends Sink {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isObjectSink } from "./objects.ts";
- * console.assert(!isObjectSink({ kind: "x" }));
+ * assert.ok(!isObjectSink({ kind: "x" }));
  * ```
  */
 export function isObjectSink(value: unknown): value is ObjectSink {
@@ -150,10 +151,11 @@ type _Tagged = LogEvent & { [_LOCAL]?: _Local; [_LISTING]?: _Listing };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { localObject } from "./objects.ts";
  * import { createEvent } from "../core/event.ts";
  * const forged = createEvent("x", { fields: { object: { abs: "/etc/shadow" } } });
- * console.assert(localObject(forged) === undefined);
+ * assert.ok(localObject(forged) === undefined);
  * ```
  */
 export function localObject(event: LogEvent): Readonly<ObjectInfo> | undefined {
@@ -170,9 +172,10 @@ export function localObject(event: LogEvent): Readonly<ObjectInfo> | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { objectListing } from "./objects.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(objectListing(createEvent("x")) === undefined);
+ * assert.ok(objectListing(createEvent("x")) === undefined);
  * ```
  */
 export function objectListing(
@@ -193,9 +196,10 @@ export function objectListing(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { confirmObject } from "./objects.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(!confirmObject(createEvent("x"), { remote: "r", size: 0, mtime: 0, sha256: "" }));
+ * assert.ok(!confirmObject(createEvent("x"), { remote: "r", size: 0, mtime: 0, sha256: "" }));
  * ```
  */
 export function confirmObject(event: LogEvent, receipt: ObjectReceipt): boolean {
@@ -216,9 +220,10 @@ export function confirmObject(event: LogEvent, receipt: ObjectReceipt): boolean 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rejectObject } from "./objects.ts";
  * import { createEvent } from "../core/event.ts";
- * console.assert(!rejectObject(createEvent("x"), "refused"));
+ * assert.ok(!rejectObject(createEvent("x"), "refused"));
  * ```
  */
 export function rejectObject(event: LogEvent, reason: string): boolean {
@@ -288,8 +293,9 @@ export interface ObjectsSource extends Source {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isObjectsSource, objectsSource } from "./objects.ts";
- * console.assert(isObjectsSource(objectsSource({ dir: "/var/quarantine", host: "vm1" })));
+ * assert.ok(isObjectsSource(objectsSource({ dir: "/var/quarantine", host: "vm1" })));
  * ```
  */
 export function isObjectsSource(value: unknown): value is ObjectsSource {
@@ -333,10 +339,11 @@ function _duration(value: number | string | undefined, name: string, fallback: n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { globMatcher } from "./objects.ts";
- * console.assert(globMatcher("*.bin")("a/b/x.bin"));
- * console.assert(globMatcher("tmp/**")("tmp/a/b"));
- * console.assert(!globMatcher("tmp/*")("tmp/a/b"));
+ * assert.ok(globMatcher("*.bin")("a/b/x.bin"));
+ * assert.ok(globMatcher("tmp/**")("tmp/a/b"));
+ * assert.ok(!globMatcher("tmp/*")("tmp/a/b"));
  * ```
  */
 export function globMatcher(glob: string): (path: string) => boolean {

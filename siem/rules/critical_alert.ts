@@ -31,11 +31,12 @@ export interface CriticalAlertOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { criticalAlert } from "./critical_alert.ts";
  * import { createEvent } from "../../core/event.ts";
  * const critical = criticalAlert();
- * console.assert(critical.test(createEvent("x", { fields: { json: { severity: "CRITICAL" } } })));
- * console.assert(!critical.test(createEvent("x", { fields: { json: { severity: "high" } } })));
+ * assert.ok(critical.test(createEvent("x", { fields: { json: { severity: "CRITICAL" } } })));
+ * assert.ok(!critical.test(createEvent("x", { fields: { json: { severity: "high" } } })));
  * ```
  */
 export function criticalAlert(options: CriticalAlertOptions = {}): Filter {

@@ -36,9 +36,10 @@ export interface InvalidUserSweepOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { invalidUserSweep } from "./invalid_user_sweep.ts";
  * const rule = invalidUserSweep({ threshold: 10 });
- * console.assert(rule.rule === "sshd_invalid_user_sweep");
+ * assert.ok(rule.rule === "sshd_invalid_user_sweep");
  * ```
  */
 export function invalidUserSweep(options: InvalidUserSweepOptions = {}): Correlation {

@@ -35,9 +35,10 @@ export interface NewDeviceOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newDevice } from "./new_device.ts";
  * const rule = newDevice({ mac: "arp.MAC", ip: "arp.IP" });
- * console.assert(rule.rule === "new_device");
+ * assert.ok(rule.rule === "new_device");
  * ```
  */
 export function newDevice(options: NewDeviceOptions = {}): Correlation {

@@ -38,9 +38,10 @@ export interface SshdBruteForceOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sshdBruteForce } from "./sshd_brute_force.ts";
  * const rule = sshdBruteForce({ threshold: 5 });
- * console.assert(rule.rule === "sshd_brute_force");
+ * assert.ok(rule.rule === "sshd_brute_force");
  * ```
  */
 export function sshdBruteForce(options: SshdBruteForceOptions = {}): Correlation {

@@ -37,9 +37,10 @@ export interface SshdSuccessAfterFailuresOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sshdSuccessAfterFailures } from "./success_after_failures.ts";
  * const rule = sshdSuccessAfterFailures({ threshold: 3 });
- * console.assert(rule.rule === "sshd_success_after_failures");
+ * assert.ok(rule.rule === "sshd_success_after_failures");
  * ```
  */
 export function sshdSuccessAfterFailures(
