@@ -79,6 +79,7 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   const send = (req: WorkerSinkRequest): Promise<WorkerSinkAnswer> => {
     const t = thread;
     if (!t) return Promise.reject(new Error(`${where}: the sink is not open`));
+    if (t.broken) return Promise.reject(new Error(`${where}: the worker failed: ${t.broken}`));
     return new Promise((resolve) => {
       t.pending.set(req.seq, resolve);
       t.worker.postMessage(req);
@@ -86,6 +87,27 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   };
   let stats: ComponentStats | undefined;
   let log: Logger | undefined;
+  let name = options.name ?? "worker";
+
+  const start = async (): Promise<void> => {
+    thread = _attach(options.thread, log);
+    const answer = await send({
+      op: "open",
+      seq: ++_seq,
+      sink: id,
+      module,
+      factory: options.factory,
+      options: options.options,
+      name,
+    });
+    try {
+      settle(answer, `opening ${options.factory}`);
+    } catch (err) {
+      _detach(thread);
+      thread = undefined;
+      throw err;
+    }
+  };
 
   const settle = (answer: WorkerSinkAnswer, what: string): void => {
     if (stats) {
@@ -107,26 +129,19 @@ export function workerSink(options: WorkerSinkOptions): Sink {
     async open(ctx: SinkContext): Promise<void> {
       stats = ctx.stats;
       log = ctx.log;
-      thread = _attach(options.thread, log);
-      const answer = await send({
-        op: "open",
-        seq: ++_seq,
-        sink: id,
-        module,
-        factory: options.factory,
-        options: options.options,
-        name: ctx.name,
-      });
-      try {
-        settle(answer, `opening ${options.factory}`);
-      } catch (err) {
-        _detach(thread);
-        thread = undefined;
-        throw err;
-      }
+      name = ctx.name;
+      await start();
     },
     async write(batch: readonly LogEvent[]): Promise<void> {
       if (batch.length === 0) return;
+      if (thread?.broken) {
+        // The worker died (an uncaught error, out of memory): a new one opens the sink again,
+        // and this batch, rejected before, is written there.
+        log?.warn("starting a new worker", { after: thread.broken });
+        _detach(thread);
+        thread = undefined;
+        await start();
+      }
       let answer: WorkerSinkAnswer;
       const seq = ++_seq;
       try {
@@ -158,6 +173,8 @@ interface _Thread {
   name: string | undefined;
   users: number;
   pending: Map<number, (answer: WorkerSinkAnswer) => void>;
+  /** Why the worker died, once it has. */
+  broken: string | undefined;
 }
 
 let _sinks = 0;
@@ -171,7 +188,7 @@ function _attach(name: string | undefined, log: Logger | undefined): _Thread {
     return shared;
   }
   const worker = new Worker(new URL("./_worker_host.ts", import.meta.url), { type: "module" });
-  const t: _Thread = { worker, name, users: 1, pending: new Map() };
+  const t: _Thread = { worker, name, users: 1, pending: new Map(), broken: undefined };
   worker.onmessage = (e: MessageEvent<WorkerSinkAnswer>) => {
     const done = t.pending.get(e.data.seq);
     t.pending.delete(e.data.seq);
@@ -181,6 +198,10 @@ function _attach(name: string | undefined, log: Logger | undefined): _Thread {
     e.preventDefault();
     const message = e.message || "the worker failed";
     log?.error("worker failed", { error: message });
+    // An uncaught error ends the worker: its sinks start a new one at their next write.
+    t.broken = message;
+    worker.terminate();
+    if (name !== undefined && _threads.get(name) === t) _threads.delete(name);
     for (const [seq, done] of t.pending) {
       done({ seq, error: message, stats: { counters: {}, gauges: {}, errors: 0 }, logs: [] });
     }
@@ -192,7 +213,7 @@ function _attach(name: string | undefined, log: Logger | undefined): _Thread {
 
 function _detach(t: _Thread): void {
   if (--t.users > 0) return;
-  t.worker.terminate();
+  if (!t.broken) t.worker.terminate();
   if (t.name !== undefined && _threads.get(t.name) === t) _threads.delete(t.name);
 }
 

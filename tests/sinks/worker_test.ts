@@ -178,3 +178,26 @@ Deno.test("workerSink: two sinks on one thread write the same SQLite file at onc
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("workerSink: a worker that dies fails the write in flight, and the retry runs on a new worker", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const sink = workerSink({
+    module: new URL("../fixtures/crash_once_sink.ts", import.meta.url),
+    factory: "crashOnceSink",
+    options: { marker: `${dir}/marker`, out: `${dir}/out.txt` },
+  });
+  try {
+    await sink.open(context(lines));
+    const batch = [createEvent("a"), createEvent("b")];
+    await assert.rejects(sink.write(batch), /boom: the sink's thread fell over/);
+    // The engine retries the same batch: it lands once, on a fresh worker.
+    await sink.write(batch);
+    await sink.close();
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "a\nb\n");
+    assert.ok(lines.some((l) => l.includes("worker failed")), lines.join("\n"));
+    assert.ok(lines.some((l) => l.includes("starting a new worker")), lines.join("\n"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
