@@ -25,6 +25,9 @@ import { registerDecryptCommand } from "./decrypt.ts";
 /** The version printed by `--version`. */
 export const VERSION = "0.1.0";
 
+/** Signals this soon after the first are the same keypress delivered twice. */
+const _SIGNAL_ECHO_MS = 500;
+
 const _LEVELS: LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
 interface _RunOptions {
@@ -58,14 +61,18 @@ async function _run(file: string, args: string[], options: _RunOptions): Promise
   const metrics = options.metrics
     ? serveMetrics(options.metrics, { current: () => stats })
     : undefined;
-  let signalled = 0;
+  let firstSignalAt: number | undefined;
   let wake!: (why: "stop" | "reload") => void;
   let next = new Promise<"stop" | "reload">((resolve) => (wake = resolve));
   const onSignal = (signal: Deno.Signal) => () => {
-    if (++signalled > 1) {
+    if (firstSignalAt !== undefined) {
+      // Ctrl-C under `deno task` reaches us twice at once (from the terminal's process group
+      // and forwarded by the task runner): only a second press, later, skips the drain.
+      if (Date.now() - firstSignalAt < _SIGNAL_ECHO_MS) return;
       log.warn(`second ${signal}: exiting without draining`);
       Deno.exit(1);
     }
+    firstSignalAt = Date.now();
     log.info(`${signal}: stopping sources and draining queues`);
     wake("stop");
   };

@@ -86,7 +86,7 @@ function freePort(): number {
   return port;
 }
 
-Deno.test("SIGTERM drains: every event read before the signal is written, then exit 0", async () => {
+async function drainsOn(signal: (child: Deno.ChildProcess) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
   const outFile = `${dir}/out.txt`;
   const port = freePort();
@@ -134,7 +134,7 @@ Deno.test("SIGTERM drains: every event read before the signal is written, then e
     );
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /sluice_received_total\{type="source",name="input",kind="stdin"\} 5000/);
-    child.kill("SIGTERM");
+    await signal(child);
     const status = await child.status;
     await writer.close().catch(() => {});
     assert.equal(status.code, 0);
@@ -151,4 +151,16 @@ Deno.test("SIGTERM drains: every event read before the signal is written, then e
     await child.status;
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("SIGTERM drains: every event read before the signal is written, then exit 0", async () => {
+  await drainsOn((child) => Promise.resolve(child.kill("SIGTERM")));
+});
+
+Deno.test("Ctrl-C under deno task (SIGINT twice at once, terminal and task runner) still drains", async () => {
+  await drainsOn(async (child) => {
+    child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGINT");
+  });
 });
