@@ -23,6 +23,7 @@ export type WorkerSinkRequest =
   & (
     | { op: "open"; module: string; factory: string; options: unknown; name: string }
     | { op: "write"; batch: LogEvent[] }
+    | { op: "rows"; rows: unknown }
     | { op: "close" }
   );
 
@@ -108,6 +109,10 @@ async function _handle(req: WorkerSinkRequest): Promise<void> {
     } else if (req.op === "write") {
       if (!h.sink) throw new Error("write() before open()");
       await h.sink.write(req.batch);
+    } else if (req.op === "rows") {
+      const sink = h.sink as (Sink & { writeRows?: (rows: unknown) => Promise<void> }) | undefined;
+      if (!sink?.writeRows) throw new Error("rows for a sink without writeRows()");
+      await sink.writeRows(req.rows);
     } else {
       h.abort.abort();
       await h.sink?.close();

@@ -137,6 +137,32 @@ export interface SqliteSinkOptions {
 export interface SqliteSink extends Sink {
   /** The open database, for queries in tests and tools; throws before `open()`. */
   readonly db: DatabaseSync;
+  /**
+   * Renders a batch into rows (table and bound values per event) without
+   * touching the database: `write()` is `writeRows(prepareRows(batch))`.
+   * Split, the rendering can run on one thread and the SQLite work on
+   * another (see `workerSink`).
+   */
+  prepareRows(batch: readonly LogEvent[]): SqliteRows;
+  /** Stores rows that {@linkcode SqliteSink.prepareRows} made, as `write()` stores a batch. */
+  writeRows(rows: SqliteRows): Promise<void>;
+}
+
+/**
+ * A batch rendered into rows by {@linkcode SqliteSink.prepareRows}: plain
+ * values only, so it crosses to a worker cheaply.
+ */
+export interface SqliteRows {
+  /** Per row: its table, or `null` when the event could not be given one. */
+  tables: Array<string | null>;
+  /** Per row: the bound values in column order (empty when the row has an error). */
+  args: unknown[][];
+  /** Per row: the event id. */
+  ids: Array<string | null>;
+  /** Per row: why it cannot be stored (it is dead-lettered), or `null`. */
+  errors: Array<string | null>;
+  /** Per row with an error: the event as JSON, for the dead-letter table. */
+  texts: Array<string | null>;
 }
 
 const _IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -413,7 +439,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     }
   }
 
-  return {
+  const sink: SqliteSink = {
     kind: "sqlite",
     ...(options.name ? { name: options.name } : {}),
     maxBatch,
@@ -462,39 +488,74 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       db = d;
       return Promise.resolve();
     },
-    async write(batch: readonly LogEvent[]): Promise<void> {
+    prepareRows(batch: readonly LogEvent[]): SqliteRows {
+      const n = batch.length;
+      const rows: SqliteRows = {
+        tables: new Array(n),
+        args: new Array(n),
+        ids: new Array(n),
+        errors: new Array(n),
+        texts: new Array(n),
+      };
+      for (let i = 0; i < n; i++) {
+        const e = batch[i] as LogEvent;
+        let name = fixedTable;
+        rows.ids[i] = e.id ?? null;
+        try {
+          if (name === undefined) name = renderTable(e);
+          const values = defFor(name).values;
+          const args = new Array(values.length);
+          for (let k = 0; k < values.length; k++) {
+            args[k] = (values[k] as (e: LogEvent) => unknown)(e);
+          }
+          rows.tables[i] = name;
+          rows.args[i] = args;
+          rows.errors[i] = null;
+          rows.texts[i] = null;
+        } catch (err) {
+          if (!_isRowError(err)) throw err;
+          rows.tables[i] = name ?? null;
+          rows.args[i] = [];
+          rows.errors[i] = errorMessage(err);
+          rows.texts[i] = _eventText(e);
+        }
+      }
+      return rows;
+    },
+    async writeRows(rows: SqliteRows): Promise<void> {
       const d = db;
       if (!d || !deadStmt) throw new Error(`${where}: write() before open()`);
-      if (batch.length === 0) return;
+      const n = rows.tables.length;
+      if (n === 0) return;
       const dead = deadStmt;
       refused = new Map();
       const total = { inserted: 0, duplicates: 0, deadLettered: 0 };
       let i = 0;
       try {
-        while (i < batch.length) {
+        while (i < n) {
           await begin(d);
           const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
           const started = performance.now();
-          for (; i < batch.length; i++) {
-            const e = batch[i] as LogEvent;
-            let name = fixedTable;
-            try {
-              if (name === undefined) name = renderTable(e);
-              const rt = tableFor(d, name);
-              const { values, args } = rt;
-              for (let k = 0; k < values.length; k++) {
-                args[k] = (values[k] as (e: LogEvent) => unknown)(e);
+          for (; i < n; i++) {
+            const name = rows.tables[i] as string | null;
+            let error = rows.errors[i] as string | null;
+            if (error === null) {
+              try {
+                const rt = tableFor(d, name as string);
+                if (rt.stmt.run(...(rows.args[i] as never[])).changes === 0) chunk.duplicates++;
+                else chunk.inserted++;
+              } catch (err) {
+                if (!_isRowError(err)) throw err;
+                error = errorMessage(err);
               }
-              if (rt.stmt.run(...(args as never[])).changes === 0) chunk.duplicates++;
-              else chunk.inserted++;
-            } catch (err) {
-              if (!_isRowError(err)) throw err;
+            }
+            if (error !== null) {
               const row = dead.run(
                 new Date().toISOString(),
-                name ?? null,
-                e.id ?? null,
-                errorMessage(err),
-                _eventText(e),
+                name,
+                rows.ids[i] ?? null,
+                error,
+                rows.texts[i] ?? _rowText(name, rows.args[i] as unknown[], defFor),
               );
               if (row.changes) chunk.deadLettered++;
               else chunk.duplicates++;
@@ -509,7 +570,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
           total.duplicates += chunk.duplicates;
           total.deadLettered += chunk.deadLettered;
           // Let timers and sockets run between the transactions of a long batch.
-          if (i < batch.length) await sleep(0);
+          if (i < n) await sleep(0);
         }
       } catch (err) {
         try {
@@ -534,6 +595,11 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         log?.warn(`${total.deadLettered} row(s) went to the dead-letter table "${deadLetter}"`);
       }
     },
+    write(batch: readonly LogEvent[]): Promise<void> {
+      if (batch.length === 0) return Promise.resolve();
+      if (!db) return Promise.reject(new Error(`${where}: write() before open()`));
+      return sink.writeRows(sink.prepareRows(batch));
+    },
     close(): Promise<void> {
       const d = db;
       db = undefined;
@@ -550,6 +616,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       return Promise.resolve();
     },
   };
+  return sink;
 }
 
 function _resolveTable(
@@ -658,6 +725,23 @@ function _json(v: unknown): string {
   } catch {
     return String(v);
   }
+}
+
+/** A row the database refused, as JSON for the dead-letter table, when its event is not at hand. */
+function _rowText(
+  table: string | null,
+  args: unknown[],
+  defFor: (name: string) => _TableDef,
+): string {
+  let columns: string[] = [];
+  try {
+    if (table !== null) columns = defFor(table).columns.map(([c]) => c);
+  } catch {
+    // no definition: the values stand alone
+  }
+  const values: Record<string, unknown> = {};
+  args.forEach((v, k) => (values[columns[k] ?? `${k}`] = v));
+  return _json({ table, values });
 }
 
 function _eventText(e: LogEvent): string {

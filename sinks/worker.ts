@@ -47,7 +47,10 @@ export interface WorkerSinkOptions {
  *
  * Use it for a sink whose work is CPU on the main thread — `node:sqlite` is
  * synchronous — when the machine has a core to spare. It costs a second
- * V8 isolate (about 10 MB resident).
+ * V8 isolate (about 10 MB resident). A sink that renders its rows apart
+ * from storing them (`sqliteSink`'s `prepareRows`/`writeRows`) renders on
+ * this thread and sends only the rows; a row SQLite then refuses is
+ * dead-lettered with its values instead of the whole event.
  *
  * @param options Module, factory and its options.
  * @returns The sink.
@@ -89,7 +92,22 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   let log: Logger | undefined;
   let name = options.name ?? "worker";
 
+  // A sink that can render its rows apart from storing them (sqliteSink's prepareRows and
+  // writeRows) renders here and sends the rows: plain values cross cheaper than events, and
+  // the worker's heap holds no event trees.
+  let local: _RowSink | undefined;
+  let probed = false;
+
   const start = async (): Promise<void> => {
+    if (!probed) {
+      probed = true;
+      try {
+        const made = (await import(module))[options.factory]?.(options.options) as unknown;
+        if (_isRowSink(made)) local = made;
+      } catch {
+        // Built on the worker only; its own error is reported from there.
+      }
+    }
     thread = _attach(options.thread, log);
     const answer = await send({
       op: "open",
@@ -144,6 +162,10 @@ export function workerSink(options: WorkerSinkOptions): Sink {
       }
       let answer: WorkerSinkAnswer;
       const seq = ++_seq;
+      if (local) {
+        settle(await send({ op: "rows", seq, sink: id, rows: local.prepareRows(batch) }), "write");
+        return;
+      }
       try {
         answer = await send({ op: "write", seq, sink: id, batch: batch as LogEvent[] });
       } catch (err) {
@@ -165,6 +187,17 @@ export function workerSink(options: WorkerSinkOptions): Sink {
       }
     },
   };
+}
+
+/** A sink whose rows are rendered apart from being stored. */
+interface _RowSink extends Sink {
+  prepareRows(batch: readonly LogEvent[]): unknown;
+  writeRows(rows: unknown): Promise<void>;
+}
+
+function _isRowSink(value: unknown): value is _RowSink {
+  const v = value as Partial<_RowSink> | null;
+  return typeof v?.prepareRows === "function" && typeof v.writeRows === "function";
 }
 
 /** A worker and the sinks using it. */

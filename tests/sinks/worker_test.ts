@@ -201,3 +201,44 @@ Deno.test("workerSink: a worker that dies fails the write in flight, and the ret
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("workerSink renders sqliteSink rows on the main thread; a row SQLite refuses is dead-lettered with its values", async () => {
+  const dir = await Deno.makeTempDir();
+  const ctx = context();
+  const sink = workerSink({
+    module: SQLITE,
+    factory: "sqliteSink",
+    options: {
+      database: `${dir}/x.db`,
+      table: "counts",
+      columns: { n: "INTEGER" },
+      values: { n: "${MSG}" },
+    },
+  });
+  try {
+    await sink.open(ctx);
+    // STRICT: "seven" is not an INTEGER; the other rows are stored.
+    await sink.write([
+      createEvent("7", { id: "a" }),
+      createEvent("seven", { id: "b" }),
+      createEvent("8", { id: "c" }),
+    ]);
+    await sink.close();
+    assert.equal(count(`${dir}/x.db`, "SELECT count(*) AS n FROM counts"), 2);
+    assert.equal(ctx.stats.counters.inserted, 2);
+    assert.equal(ctx.stats.counters.dead_lettered, 1);
+    const conn = new DatabaseSync(`${dir}/x.db`, { readOnly: true });
+    const dead = conn.prepare("SELECT table_name, event_id, error, event FROM sluice_dead_letter")
+      .get() as Record<string, string>;
+    conn.close();
+    assert.equal(dead.table_name, "counts");
+    assert.equal(dead.event_id, "b");
+    assert.match(dead.error ?? "", /INTEGER|datatype|cannot store/i);
+    assert.deepEqual(JSON.parse(dead.event ?? ""), {
+      table: "counts",
+      values: { id: "b", n: "seven" },
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
