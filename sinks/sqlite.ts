@@ -218,8 +218,6 @@ interface _TableDef {
 
 interface _TableRt {
   stmt: StatementSync;
-  values: Array<(e: LogEvent) => unknown>;
-  args: unknown[];
 }
 
 /** A problem confined to one row: it is dead-lettered and the batch goes on. */
@@ -397,7 +395,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         def.dedup ? ` ON CONFLICT ("id") DO NOTHING` : ""
       }`,
     );
-    return { stmt, values: def.values, args: new Array(def.values.length) };
+    return { stmt };
   }
 
   function tableFor(d: DatabaseSync, name: string): _TableRt {
