@@ -8,7 +8,7 @@
  */
 
 import type * as nodeTls from "node:tls";
-import type { TlsPeer } from "./tls.ts";
+import { type PeerVerify, type TlsPeer, tlsPeer } from "./tls.ts";
 
 /** One connection, whatever its transport. */
 export interface NetStream {
@@ -205,4 +205,123 @@ export class NodeNetStream implements NetStream {
     this.#ended = true;
     this.#notify();
   }
+}
+
+/** What {@linkcode acceptConnections} and {@linkcode verifiedPeer} report through. */
+export interface ListenerHooks {
+  /** Whether the source is stopping (accept errors are then expected). */
+  stopping(): boolean;
+  /** Counts an error. */
+  error(message: string, extra: Record<string, unknown>): void;
+}
+
+/**
+ * Accepts connections from a Deno listener until the source stops; a failed
+ * accept (too many open files) is reported and retried after 100 ms.
+ *
+ * @param listener The listener.
+ * @param hooks Stop flag and error reporting.
+ * @param onConnection Receives each connection.
+ * @returns When the listener is closed.
+ *
+ * @example
+ * ```ts
+ * import { acceptConnections } from "./net_stream.ts";
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * let stopping = false;
+ * const loop = acceptConnections(l, { stopping: () => stopping, error: () => {} }, (c) => c.close());
+ * stopping = true;
+ * l.close();
+ * await loop;
+ * ```
+ */
+export async function acceptConnections<C extends Deno.Conn>(
+  listener: Deno.Listener<C>,
+  hooks: ListenerHooks,
+  onConnection: (conn: C) => void,
+): Promise<void> {
+  while (!hooks.stopping()) {
+    let conn: C;
+    try {
+      conn = await listener.accept();
+    } catch (err) {
+      if (hooks.stopping()) return;
+      hooks.error("accept failed", { error: String(err) });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      continue;
+    }
+    onConnection(conn);
+  }
+}
+
+/**
+ * The verified client certificate of a `node:tls` connection: `undefined`
+ * when none is asked for or none was presented, `null` (and the socket
+ * destroyed, the refusal reported) when one was presented that does not
+ * verify.
+ *
+ * @param socket The connection after its handshake.
+ * @param verify The listener's `peerVerify`.
+ * @param refuse Reports a refused certificate.
+ * @returns The peer, nothing, or `null` for a refused connection.
+ *
+ * @example
+ * ```ts
+ * import type * as nodeTls from "node:tls";
+ * import { verifiedPeer } from "./net_stream.ts";
+ * const onSecure = (socket: nodeTls.TLSSocket) =>
+ *   verifiedPeer(socket, "optional", (message, extra) => console.warn(message, extra));
+ * ```
+ */
+export function verifiedPeer(
+  socket: nodeTls.TLSSocket,
+  verify: PeerVerify,
+  refuse: (message: string, extra: Record<string, unknown>) => void,
+): TlsPeer | undefined | null {
+  if (verify === "none") return undefined;
+  const cert = socket.getPeerCertificate();
+  const presented = cert !== null && typeof cert === "object" && Object.keys(cert).length > 0;
+  if (!presented) return undefined;
+  if (!socket.authorized) {
+    refuse("refusing a client certificate", {
+      peer: peerAddress(socket.remoteAddress ?? ""),
+      error: String(socket.authorizationError),
+    });
+    socket.destroy();
+    return null;
+  }
+  return tlsPeer(cert);
+}
+
+/**
+ * Starts a `node:tls` server listening and returns the address it got.
+ *
+ * @param server The server.
+ * @param port The port (0: any).
+ * @param host The address to bind.
+ * @returns The bound address.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:tls";
+ * import { listenTls } from "./net_stream.ts";
+ * const listen = (cert: string, key: string) => listenTls(createServer({ cert, key }), 0, "127.0.0.1");
+ * ```
+ */
+export async function listenTls(
+  server: nodeTls.Server,
+  port: number,
+  host: string,
+): Promise<{ hostname: string; port: number } | undefined> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const a = server.address();
+  return a && typeof a === "object"
+    ? { hostname: peerAddress(a.address), port: a.port }
+    : undefined;
 }

@@ -20,16 +20,18 @@ import {
   RelpFrameParser,
   unwrapRelpEnvelope,
 } from "../core/relp_frame.ts";
-import {
-  checkTlsServerOptions,
-  loadTlsServer,
-  type TlsPeer,
-  tlsPeer,
-  type TlsServerOptions,
-} from "../core/tls.ts";
+import { checkTlsServerOptions, loadTlsServer, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
-import { DenoNetStream, type NetStream, NodeNetStream, peerAddress } from "../core/net_stream.ts";
+import {
+  acceptConnections,
+  DenoNetStream,
+  listenTls,
+  type NetStream,
+  NodeNetStream,
+  peerAddress,
+  verifiedPeer,
+} from "../core/net_stream.ts";
 
 /** Options for {@linkcode relpSource}. */
 export interface RelpSourceOptions {
@@ -489,26 +491,13 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     loop.finally(() => loops.delete(loop));
   };
 
-  const acceptDeno = async (ctx: SourceContext, l: Deno.TcpListener) => {
-    while (!stopping) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await l.accept();
-      } catch (err) {
-        if (stopping) return;
-        ctx.stats.errors++;
-        ctx.log.error("accept failed", { error: String(err) });
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
-      }
-      try {
-        conn.setNoDelay(true);
-      } catch {
-        // not a TCP connection
-      }
-      track(ctx, new DenoNetStream(conn, _READ_BUFFER));
-    }
-  };
+  const hooksFor = (ctx: SourceContext) => ({
+    stopping: () => stopping,
+    error: (message: string, extra: Record<string, unknown>) => {
+      ctx.stats.errors++;
+      ctx.log.error(message, extra);
+    },
+  });
 
   const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
     const loaded = await loadTlsServer(who, config);
@@ -529,23 +518,12 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       if (stopping) socket.destroy();
     });
     srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
-      let peer: TlsPeer | undefined;
-      if (verify !== "none") {
-        const cert = socket.getPeerCertificate();
-        const presented = cert !== null && typeof cert === "object" &&
-          Object.keys(cert).length > 0;
-        if (presented && !socket.authorized) {
-          ctx.stats.errors++;
-          ctx.stats.add("tls_rejected");
-          warn(ctx, "refusing a client certificate", {
-            peer: peerAddress(socket.remoteAddress ?? ""),
-            error: String(socket.authorizationError),
-          });
-          socket.destroy();
-          return;
-        }
-        if (presented) peer = tlsPeer(cert);
-      }
+      const peer = verifiedPeer(socket, verify, (message, extra) => {
+        ctx.stats.errors++;
+        ctx.stats.add("tls_rejected");
+        warn(ctx, message, extra);
+      });
+      if (peer === null) return;
       socket.setNoDelay(true);
       track(ctx, new NodeNetStream(socket, peer, _READ_BUFFER));
     });
@@ -561,16 +539,8 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     srv.on("error", (err: Error) => {
       if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
     });
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => {
-        srv.off("error", reject);
-        resolve();
-      });
-    });
+    addr = await listenTls(srv, port, host);
     server = srv;
-    const a = srv.address();
-    if (a && typeof a === "object") addr = { hostname: peerAddress(a.address), port: a.port };
   };
 
   const source: RelpSource = {
@@ -591,7 +561,14 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
         listener = l;
         const a = l.addr as Deno.NetAddr;
         addr = { hostname: a.hostname, port: a.port };
-        acceptLoop = acceptDeno(ctx, l);
+        acceptLoop = acceptConnections(l, hooksFor(ctx), (conn) => {
+          try {
+            conn.setNoDelay(true);
+          } catch {
+            // not a TCP connection
+          }
+          track(ctx, new DenoNetStream(conn, _READ_BUFFER));
+        });
       }
     },
     async stop() {

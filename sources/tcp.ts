@@ -10,16 +10,18 @@ import type { Socket } from "node:net";
 import type { LogEvent } from "../core/event.ts";
 import { LINE_INVALID_UTF8, LINE_TRUNCATED } from "../core/framing.ts";
 import { type FramedMessages, type Framing, StreamFramer } from "../core/octet_framing.ts";
-import {
-  checkTlsServerOptions,
-  loadTlsServer,
-  type TlsPeer,
-  tlsPeer,
-  type TlsServerOptions,
-} from "../core/tls.ts";
+import { checkTlsServerOptions, loadTlsServer, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
-import { DenoNetStream, type NetStream, NodeNetStream, peerAddress } from "../core/net_stream.ts";
+import {
+  acceptConnections,
+  DenoNetStream,
+  listenTls,
+  type NetStream,
+  NodeNetStream,
+  peerAddress,
+  verifiedPeer,
+} from "../core/net_stream.ts";
 
 /** Options for {@linkcode tcpSource}. */
 export interface TcpSourceOptions {
@@ -268,21 +270,13 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     loop.finally(() => loops.delete(loop));
   };
 
-  const acceptDeno = async (ctx: SourceContext, l: Deno.Listener) => {
-    while (!stopping) {
-      let conn: Deno.Conn;
-      try {
-        conn = await l.accept();
-      } catch (err) {
-        if (stopping) return;
-        ctx.stats.errors++;
-        ctx.log.error("accept failed", { error: String(err) });
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        continue;
-      }
-      track(ctx, new DenoNetStream(conn, readBufferBytes));
-    }
-  };
+  const hooksFor = (ctx: SourceContext) => ({
+    stopping: () => stopping,
+    error: (message: string, extra: Record<string, unknown>) => {
+      ctx.stats.errors++;
+      ctx.log.error(message, extra);
+    },
+  });
 
   const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
     const loaded = await loadTlsServer(who, config);
@@ -316,23 +310,12 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
       socket.on("close", () => rawSockets.delete(socket));
     });
     srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
-      let peer: TlsPeer | undefined;
-      if (verify !== "none") {
-        const cert = socket.getPeerCertificate();
-        const presented = cert !== null && typeof cert === "object" &&
-          Object.keys(cert).length > 0;
-        if (presented && !socket.authorized) {
-          ctx.stats.errors++;
-          ctx.stats.add("tls_rejected");
-          warn(ctx, "refusing a client certificate", {
-            peer: peerAddress(socket.remoteAddress ?? ""),
-            error: String(socket.authorizationError),
-          });
-          socket.destroy();
-          return;
-        }
-        if (presented) peer = tlsPeer(cert);
-      }
+      const peer = verifiedPeer(socket, verify, (message, extra) => {
+        ctx.stats.errors++;
+        ctx.stats.add("tls_rejected");
+        warn(ctx, message, extra);
+      });
+      if (peer === null) return;
       track(ctx, new NodeNetStream(socket, peer, readBufferBytes));
     });
     srv.on("tlsClientError", (err: Error & { code?: string }, socket: nodeTls.TLSSocket) => {
@@ -351,16 +334,8 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     srv.on("error", (err: Error) => {
       if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
     });
-    await new Promise<void>((resolve, reject) => {
-      srv.once("error", reject);
-      srv.listen(port, host, () => {
-        srv.off("error", reject);
-        resolve();
-      });
-    });
+    addr = await listenTls(srv, port, host);
     server = srv;
-    const a = srv.address();
-    if (a && typeof a === "object") addr = { hostname: peerAddress(a.address), port: a.port };
   };
 
   const sweep = (ctx: SourceContext) => {
@@ -392,7 +367,11 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
         listener = l;
         const a = l.addr as Deno.NetAddr;
         addr = { hostname: a.hostname, port: a.port };
-        acceptLoop = acceptDeno(ctx, l);
+        acceptLoop = acceptConnections(
+          l,
+          hooksFor(ctx),
+          (conn) => track(ctx, new DenoNetStream(conn, readBufferBytes)),
+        );
       }
       if (idleTimeoutMs > 0) {
         sweeper = setInterval(
