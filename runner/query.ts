@@ -342,6 +342,11 @@ function _print(io: QueryIo, options: _Common, result: QueryResult): void {
   io.write(renderResult(result, options.format, { width: io.columns, color: _color(io) }));
 }
 
+/** Runs one read-only query against the database the options name, and prints its rows. */
+function _printQuery(io: QueryIo, options: _Common, sql: string, args: SQLInputValue[]): void {
+  _print(io, options, _withDb(options, io, (db) => _run(db, sql, args)));
+}
+
 /**
  * The VM registry with each host's status, how long ago it was seen, and its
  * alert count. A host's own heartbeat interval (`interval_s`) wins over the
@@ -485,16 +490,12 @@ export function registerQueryCommands(program: Command, io: QueryIo = _denoIo())
       options,
       "24h",
     );
-    _print(
+    _printQuery(
       io,
       options,
-      _withDb(options, io, (db) =>
-        _run(
-          db,
-          `SELECT timestamp, host, severity, rule, file, hash, message FROM alerts
+      `SELECT timestamp, host, severity, rule, file, hash, message FROM alerts
            ${where.clause} ORDER BY timestamp DESC LIMIT ?`,
-          [...where.args, _limit(options)],
-        )),
+      [...where.args, _limit(options)],
     );
   });
 
@@ -512,36 +513,28 @@ export function registerQueryCommands(program: Command, io: QueryIo = _denoIo())
       }
       if (options.host) where.add("host = ?", options.host);
       if (options.rule) where.add("rule = ?", options.rule);
-      _print(
+      _printQuery(
         io,
         options,
-        _withDb(options, io, (db) =>
-          _run(
-            db,
-            `SELECT timestamp, host, severity, rule, file, hash, message FROM alerts
+        `SELECT timestamp, host, severity, rule, file, hash, message FROM alerts
              ${where.clause} ORDER BY timestamp DESC LIMIT ?`,
-            [...where.args, _limit(options)],
-          )),
+        [...where.args, _limit(options)],
       );
     });
 
   _common(query.command("rules").description("hits per rule, most first"))
     .action((options: _Common) => {
       const where = new _Where().range("timestamp", options);
-      _print(
+      _printQuery(
         io,
         options,
-        _withDb(options, io, (db) =>
-          _run(
-            db,
-            `SELECT coalesce(rule, '(none)') AS rule, count(*) AS hits,
+        `SELECT coalesce(rule, '(none)') AS rule, count(*) AS hits,
                     count(DISTINCT host) AS hosts,
                     group_concat(DISTINCT lower(severity)) AS severities,
                     min(timestamp) AS first, max(timestamp) AS last
              FROM alerts ${where.clause}
              GROUP BY rule ORDER BY hits DESC, rule LIMIT ?`,
-            [...where.args, _limit(options)],
-          )),
+        [...where.args, _limit(options)],
       );
     });
 
@@ -608,13 +601,10 @@ export function registerQueryCommands(program: Command, io: QueryIo = _denoIo())
       const where = new _Where().add("src_ip IS NOT NULL").range("timestamp", options);
       // pam_unix repeats each failed password: counting it would count attempts twice.
       const failed = `outcome = 'failure' AND coalesce(method, '') <> 'pam_unix'`;
-      _print(
+      _printQuery(
         io,
         options,
-        _withDb(options, io, (db) =>
-          _run(
-            db,
-            `SELECT src_ip, sum(CASE WHEN ${failed} THEN 1 ELSE 0 END) AS failures,
+        `SELECT src_ip, sum(CASE WHEN ${failed} THEN 1 ELSE 0 END) AS failures,
                     sum(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS successes,
                     count(DISTINCT CASE WHEN ${failed} OR outcome = 'invalid_user' THEN user END)
                       AS users,
@@ -623,8 +613,7 @@ export function registerQueryCommands(program: Command, io: QueryIo = _denoIo())
              FROM auth_events ${where.clause}
              GROUP BY src_ip ${options.failed ? "HAVING failures > 0" : ""}
              ORDER BY failures DESC, successes DESC, src_ip LIMIT ?`,
-            [...where.args, top],
-          )),
+        [...where.args, top],
       );
     });
 
@@ -660,16 +649,12 @@ export function registerQueryCommands(program: Command, io: QueryIo = _denoIo())
         else where.add("sha256 >= ? AND sha256 < ?", h, `${h}g`);
       }
       if (options.host) where.add("host = ?", options.host);
-      _print(
+      _printQuery(
         io,
         options,
-        _withDb(options, io, (db) =>
-          _run(
-            db,
-            `SELECT synced_at, host, kind, path, size, sha256, remote FROM objects
+        `SELECT synced_at, host, kind, path, size, sha256, remote FROM objects
              ${where.clause} ORDER BY synced_at DESC LIMIT ?`,
-            [...where.args, _limit(options)],
-          )),
+        [...where.args, _limit(options)],
       );
     });
 
