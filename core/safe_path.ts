@@ -115,6 +115,16 @@ export function safeJoin(base: string, relative: string): string {
   return root === "/" ? "/" + parts.join("/") : root + "/" + parts.join("/");
 }
 
+/** Options for {@linkcode pathTemplate}. */
+export interface PathTemplateOptions extends SafePathComponentOptions {
+  /**
+   * Macros (the whole `${…}` text) whose value is kept as it is, slashes
+   * included, because the caller checks every component of the result
+   * itself (the SFTP sink's `${object.path}`). @default none
+   */
+  verbatim?: RegExp;
+}
+
 /**
  * Compiles a path template whose literal text is trusted (it comes from the
  * pipeline file) and whose values are not: every `${…}` or `$NAME` value is
@@ -139,7 +149,7 @@ export function safeJoin(base: string, relative: string): string {
  */
 export function pathTemplate(
   template: Template,
-  options: SafePathComponentOptions = {},
+  options: PathTemplateOptions = {},
 ): TemplateFn {
   if (typeof template === "function") {
     return (e) =>
@@ -158,7 +168,8 @@ export function pathTemplate(
       continue;
     }
     const render = compileTemplate(m[0]);
-    parts.push((e) => safePathComponent(render(e), options));
+    if (options.verbatim?.test(m[0])) parts.push(render);
+    else parts.push((e) => safePathComponent(render(e), options));
   }
   const rest = template.slice(last);
   if (rest) parts.push(rest);

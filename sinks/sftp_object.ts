@@ -17,8 +17,8 @@ import { createHash, createHmac, type Hash } from "node:crypto";
 import { connect as netConnect, type Socket } from "node:net";
 import ssh2Default from "ssh2";
 import type { LogEvent } from "../core/event.ts";
-import { safeJoin, safePathComponent } from "../core/safe_path.ts";
-import { compileTemplate, type Template, type TemplateFn } from "../core/template.ts";
+import { pathTemplate, safeJoin } from "../core/safe_path.ts";
+import type { Template, TemplateFn } from "../core/template.ts";
 import { parseByteRate, TokenBucket } from "../core/token_bucket.ts";
 import {
   ChunkEncryptor,
@@ -235,28 +235,8 @@ function _short(template: Template): Template {
 
 function _remoteTemplate(template: Template): TemplateFn {
   if (typeof template === "function") return template;
-  const parts: Array<string | TemplateFn> = [];
-  let last = 0;
-  for (const m of template.matchAll(/\$\$|\$\{[^}]*\}?|\$[A-Z_][A-Z0-9_]*/g)) {
-    const literal = template.slice(last, m.index);
-    if (literal) parts.push(literal);
-    last = m.index + m[0].length;
-    if (m[0] === "$$") {
-      parts.push("$");
-      continue;
-    }
-    const render = compileTemplate(m[0]);
-    // The object's relative path keeps its directories; the caller checks each component.
-    if (/^\$\{object\.path(:-[^}]*)?\}$/.test(m[0])) parts.push(render);
-    else parts.push((e) => safePathComponent(render(e)));
-  }
-  const rest = template.slice(last);
-  if (rest) parts.push(rest);
-  return (e) => {
-    let out = "";
-    for (const part of parts) out += typeof part === "string" ? part : part(e);
-    return out;
-  };
+  // The object's relative path keeps its directories; the caller checks each component.
+  return pathTemplate(template, { verbatim: /^\$\{object\.path(:-[^}]*)?\}$/ });
 }
 
 /** Normalises a rendered relative path, refusing absolute paths, `..` and NUL. */

@@ -99,3 +99,9 @@ Deno.test("pathTemplate() never renders a path that leaves the base", () => {
     { numRuns: 1000 },
   );
 });
+
+Deno.test("pathTemplate keeps a verbatim macro's slashes and still makes every other value one safe component", () => {
+  const path = pathTemplate("${HOST}/${object.path}", { verbatim: /^\$\{object\.path\}$/ });
+  const e = createEvent("x", { host: "../etc", fields: { object: { path: "2026/11/a.bin" } } });
+  assert.equal(path(e), "_._etc/2026/11/a.bin");
+});
