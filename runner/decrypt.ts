@@ -69,7 +69,7 @@ export async function decryptObject(
 /**
  * Adds `decrypt` to the command line.
  *
- * @param program The commander program (`runner/main.ts` builds it).
+ * @param program The commander program (`runner/cli.ts` builds it).
  * @param setExitCode Receives the exit code: 0, or 1 when decryption failed.
  * @returns The `decrypt` command.
  *

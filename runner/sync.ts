@@ -348,7 +348,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
 /**
  * Adds `sync` to the command line.
  *
- * @param program The commander program (`runner/main.ts` builds it).
+ * @param program The commander program (`runner/cli.ts` builds it).
  * @param setExitCode Receives the exit code: 0, or 1 when an object failed or the run gave up.
  * @returns The `sync` command.
  *
