@@ -17,7 +17,7 @@ import {
   stepType,
   validatePipeline,
 } from "./pipeline.ts";
-import { SinkQueue } from "./sink_queue.ts";
+import { DEFAULT_QUEUE_SIZE, SinkQueue } from "./sink_queue.ts";
 import { fileState, memoryState, type StateStore } from "./state.ts";
 import { type ComponentStats, StatsRegistry } from "./stats.ts";
 import type { AckCallback, Filter, Parser, Rewrite, Sink, Source, Step } from "./types.ts";
@@ -192,7 +192,7 @@ export class Engine {
           this.stats.register("sink", name, sink.kind),
           this.#log.child(`sink ${name}`),
           {
-            capacity: sink.queueSize ?? def.queueSize ?? 10_000,
+            capacity: sink.queueSize ?? def.queueSize ?? DEFAULT_QUEUE_SIZE,
             maxBatch: sink.maxBatch ?? def.maxBatch ?? 1000,
             retryInitialMs: def.retry?.initialMs ?? 100,
             retryMaxMs: def.retry?.maxMs ?? 30_000,

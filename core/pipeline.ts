@@ -55,7 +55,7 @@ export interface PipelineDefinition {
   paths: PathDefinition[];
   /** Where events go that a parser failed on and that no path took. Counted and logged when left out. */
   deadLetter?: Sink | string;
-  /** Default queue size (events) of each sink. @default {10000} */
+  /** Default queue size (events) of each sink. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
   /** Default largest batch handed to one sink write. @default {1000} */
   maxBatch?: number;

@@ -19,6 +19,23 @@ interface _Entry {
   tracker: AckTracker;
 }
 
+/**
+ * Events a sink's queue holds, unless the sink or the pipeline says otherwise.
+ * Every queued event stays in memory (about 1.5–2 KB for a parsed JSON alert),
+ * and the heap grows to a few times what is live, so this sets most of a busy
+ * pipeline's RSS: 10,000 cost ~70–100 MB more peak RSS than 4,000 on the
+ * central for no throughput the benchmark could tell apart. A larger queue
+ * buys nothing when the sources can be held back: files and RELP replay.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_QUEUE_SIZE } from "./sink_queue.ts";
+ * assert.equal(DEFAULT_QUEUE_SIZE, 4000);
+ * ```
+ */
+export const DEFAULT_QUEUE_SIZE = 4000;
+
 /** Options for {@linkcode SinkQueue}. */
 export interface SinkQueueOptions {
   /** Events the queue holds before `enqueue()` waits. */

@@ -127,7 +127,7 @@ export function vmsSink(options: VmsSinkOptions): Sink {
   return {
     kind: "vms",
     ...(options.name ? { name: options.name } : {}),
-    maxBatch: 5000,
+    maxBatch: 2000,
     async open(c: SinkContext): Promise<void> {
       ctx = c;
       inner = sqliteSink({

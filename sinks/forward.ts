@@ -42,7 +42,7 @@ export interface ForwardSinkOptions {
   reconnect?: BackoffOptions;
   /** Most events per write (one buffer, one socket write). @default {1000} */
   maxBatch?: number;
-  /** Events held in the engine's queue while the collector is away; then sources are held back. @default {10000} */
+  /** Events held in the engine's queue while the collector is away; then sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
   /** A name for stats. */
   name?: string;

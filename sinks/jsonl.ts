@@ -52,7 +52,7 @@ export interface JsonlSinkOptions {
   mode?: number;
   /** Most events per batch. @default {1000} */
   maxBatch?: number;
-  /** Events queued before sources are held back. */
+  /** Events queued before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
   /** A name for stats. */
   name?: string;

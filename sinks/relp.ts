@@ -79,7 +79,7 @@ export interface RelpSinkOptions {
   name?: string;
   /** Most events per write. @default {1000} */
   maxBatch?: number;
-  /** Events this sink's queue holds before sources are held back. @default {10000} */
+  /** Events this sink's queue holds before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
 }
 

@@ -13,6 +13,7 @@ import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import { errorMessage, numberOption } from "../core/options.ts";
+import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 
 /**
  * What a column stores: a template (`"${json.rule}"`, rendered as text) or
@@ -125,9 +126,9 @@ export interface SqliteSinkOptions {
    * from 512 to 65536. @default {16384}
    */
   pageSize?: number;
-  /** Most events per batch (one transaction). @default {5000} */
+  /** Most events per batch (one transaction). @default {2000} */
   maxBatch?: number;
-  /** Events queued before sources are held back (two batches). @default {10000} */
+  /** Events queued before sources are held back (two batches). @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
   /** A name for stats. */
   name?: string;
@@ -272,8 +273,8 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       `${where}: "pageSize" must be a power of two from 512 to 65536, got ${pageSize}`,
     );
   }
-  const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
-  const queueSize = numberOption(where, "queueSize", options.queueSize, 10_000, 1);
+  const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 2000, 1);
+  const queueSize = numberOption(where, "queueSize", options.queueSize, DEFAULT_QUEUE_SIZE, 1);
   const journalMode = options.journalMode ?? "WAL";
   const synchronous = options.synchronous ?? "NORMAL";
   if (!["WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF"].includes(journalMode)) {

@@ -10,6 +10,7 @@ import type { LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
+import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 import type { WorkerSinkAnswer, WorkerSinkRequest } from "./_worker_host.ts";
 
 /** Options for {@linkcode workerSink}. */
@@ -31,9 +32,9 @@ export interface WorkerSinkOptions {
   thread?: string;
   /** A name for stats and logs. */
   name?: string;
-  /** The most events per `write()`. @default {5000} */
+  /** The most events per `write()`. @default {2000} */
   maxBatch?: number;
-  /** Events queued before sources are held back. @default {10000} */
+  /** Events queued before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
 }
 
@@ -142,8 +143,8 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   return {
     kind: "worker",
     ...(options.name ? { name: options.name } : {}),
-    maxBatch: options.maxBatch ?? 5000,
-    queueSize: options.queueSize ?? 10_000,
+    maxBatch: options.maxBatch ?? 2000,
+    queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
     async open(ctx: SinkContext): Promise<void> {
       stats = ctx.stats;
       log = ctx.log;
