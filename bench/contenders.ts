@@ -17,7 +17,15 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { siemSchema } from "../siem/schema.ts";
-import { cpuSeconds, LoggedProcess, memoryMb, sleep, syslogNgBin, waitFor } from "./lib.ts";
+import {
+  cpuSeconds,
+  LoggedProcess,
+  memoryMb,
+  sleep,
+  sluiceDenoFlags,
+  syslogNgBin,
+  waitFor,
+} from "./lib.ts";
 
 const _ROOT = new URL("../", import.meta.url).pathname;
 const _RUNNER = `${_ROOT}runner/main.ts`;
@@ -271,12 +279,10 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
     unavailable: () => undefined,
     async start(dir) {
       const data = `${dir}/data`;
-      // BENCH_SLUICE_FLAGS: extra `deno run` flags for profiling (`--cpu-prof`, `--v8-flags=…`).
-      const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
       const proc = new LoggedProcess(Deno.execPath(), [
         "run",
         "-A",
-        ...extra,
+        ...sluiceDenoFlags(),
         _RUNNER,
         "--log-level",
         "warn",

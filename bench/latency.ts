@@ -36,6 +36,7 @@ import {
   memoryMb,
   type Scenario,
   sleep,
+  sluiceDenoFlags,
   waitFor,
 } from "./lib.ts";
 
@@ -59,16 +60,10 @@ function _percentile(sorted: readonly number[], p: number): number {
   return sorted[i] as number;
 }
 
-/** `BENCH_V8_FLAGS` (e.g. `--max-old-space-size=32`) passed to every sluice process. */
-function _v8Flags(): string[] {
-  const flags = Deno.env.get("BENCH_V8_FLAGS");
-  return flags ? [`--v8-flags=${flags}`] : [];
-}
-
 function _startRunner(args: string[]): LoggedProcess {
   return new LoggedProcess(Deno.execPath(), [
     "run",
-    ..._v8Flags(),
+    ...sluiceDenoFlags(),
     "-A",
     MAIN,
     "--log-level",

@@ -257,6 +257,33 @@ export function syslogNgBin(): string | undefined {
   });
 }
 
+/**
+ * The `deno run` flags for a sluice process in the bench: the V8 flags that
+ * `deno task start` ships (read from deno.json, so the bench measures what
+ * users run) and `v8` after them, or `BENCH_V8_FLAGS` in place of both;
+ * then `BENCH_SLUICE_FLAGS`, split on spaces (`--cpu-prof`, for profiling).
+ *
+ * @param v8 V8 flags for this process, after the shipped ones.
+ * @returns Flags to put between `run` and the script.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sluiceDenoFlags } from "./lib.ts";
+ * assert.match(sluiceDenoFlags().join(" "), /--v8-flags=--max-semi-space-size=\d+/);
+ * assert.match(sluiceDenoFlags("--max-old-space-size=24")[0]!, /,--max-old-space-size=24$/);
+ * ```
+ */
+export function sluiceDenoFlags(v8?: string): string[] {
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+  ) as { tasks: { start: string } };
+  const shipped = /--v8-flags=(\S+)/.exec(config.tasks.start)?.[1];
+  const flags = Deno.env.get("BENCH_V8_FLAGS") ?? [shipped, v8].filter((f) => f).join(",");
+  const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
+  return [...(flags ? [`--v8-flags=${flags}`] : []), ...extra];
+}
+
 /** Options for {@linkcode LoggedProcess}. */
 export interface LoggedProcessOptions {
   /** Its working directory. */

@@ -15,7 +15,15 @@
  */
 
 import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, cpuSeconds, memoryMb, type Scenario, sleep, waitFor } from "./lib.ts";
+import {
+  type BenchRow,
+  cpuSeconds,
+  memoryMb,
+  type Scenario,
+  sleep,
+  sluiceDenoFlags,
+  waitFor,
+} from "./lib.ts";
 
 const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const SLOW = new URL("./pipelines/slow_sink.ts", import.meta.url).pathname;
@@ -62,7 +70,7 @@ async function _overload(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...(v8Flags ? [`--v8-flags=${v8Flags}`] : []),
+      ...sluiceDenoFlags(v8Flags),
       "-A",
       MAIN,
       "--log-level",

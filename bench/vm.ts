@@ -31,6 +31,7 @@ import {
   memoryMb,
   type Scenario,
   sleep,
+  sluiceDenoFlags,
   spread,
   syslogNgBin,
   waitFor,
@@ -200,10 +201,9 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
       "--no-caps",
     ]);
   } else {
-    const v8 = Deno.env.get("BENCH_V8_FLAGS");
     proc = new LoggedProcess(Deno.execPath(), [
       "run",
-      ...(v8 ? [`--v8-flags=${v8}`] : []),
+      ...sluiceDenoFlags(),
       "-A",
       MAIN,
       "--log-level",
