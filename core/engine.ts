@@ -196,6 +196,7 @@ export class Engine {
             maxBatch: sink.maxBatch ?? def.maxBatch ?? 1000,
             retryInitialMs: def.retry?.initialMs ?? 100,
             retryMaxMs: def.retry?.maxMs ?? 30_000,
+            concurrency: sink.concurrency ?? 1,
           },
         );
         this.#queues.set(sink, queue);

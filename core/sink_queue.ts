@@ -46,6 +46,8 @@ export interface SinkQueueOptions {
   retryInitialMs: number;
   /** Largest retry delay in ms. */
   retryMaxMs: number;
+  /** Writes in flight at once (the sink's `concurrency`). @default {1} */
+  concurrency?: number;
 }
 
 /**
@@ -197,20 +199,39 @@ export class SinkQueue {
   }
 
   async #run(): Promise<void> {
+    const limit = Math.max(1, this.#options.concurrency ?? 1);
+    const inFlight = new Set<Promise<void>>();
+    let failed = false;
     while (true) {
-      if (this.#head >= this.#entries.length) {
+      while (!failed && inFlight.size < limit && this.#head < this.#entries.length) {
+        const { batch, settle } = this.#take();
+        const written: Promise<void> = this.#write(batch).then((ok) => {
+          inFlight.delete(written);
+          if (!ok) {
+            failed = true;
+            return;
+          }
+          this.#count -= batch.length;
+          this.stats.processed += batch.length;
+          this.stats.queued = this.#count;
+          for (const tracker of settle) tracker.settle();
+          this.#release();
+        });
+        inFlight.add(written);
+      }
+      if (failed) {
+        await Promise.all(inFlight);
+        return;
+      }
+      if (inFlight.size === 0) {
         if (this.#stopping) return;
         await new Promise<void>((resolve) => (this.#wake = resolve));
         continue;
       }
-      const { batch, settle } = this.#take();
-      const ok = await this.#write(batch);
-      if (!ok) return;
-      this.#count -= batch.length;
-      this.stats.processed += batch.length;
-      this.stats.queued = this.#count;
-      for (const tracker of settle) tracker.settle();
-      this.#release();
+      // A write finished, or (with room for another) new events arrived.
+      const waits: Promise<void>[] = [...inFlight];
+      if (inFlight.size < limit) waits.push(new Promise<void>((resolve) => (this.#wake = resolve)));
+      await Promise.race(waits);
     }
   }
 

@@ -182,8 +182,15 @@ export interface Sink {
   readonly name?: string;
   /** The most events the engine hands to one `write()`. @default {1000} */
   readonly maxBatch?: number;
-  /** How many events may wait in this sink's queue before sources are held back. @default {10000} */
+  /** How many events may wait in this sink's queue before sources are held back. @default {4000} */
   readonly queueSize?: number;
+  /**
+   * How many `write()` calls may be in flight at once. Above 1, the sink must
+   * accept a write while an earlier one is pending (a worker thread that
+   * stores one batch while the next is prepared); a failed batch is retried
+   * on its own, so batches may land out of order. @default {1}
+   */
+  readonly concurrency?: number;
   /** Opens files, connections, databases. */
   open(ctx: SinkContext): Promise<void>;
   /** Writes a batch durably. */

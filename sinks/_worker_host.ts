@@ -128,4 +128,17 @@ async function _handle(req: WorkerSinkRequest): Promise<void> {
   self.postMessage(answer);
 }
 
-self.onmessage = (e: MessageEvent<WorkerSinkRequest>) => void _handle(e.data);
+/** Each sink's requests run one after another, in the order they came: a write may arrive while
+ * the last one is still storing (the sink's concurrency), and must wait for it. */
+const _queues = new Map<number, Promise<void>>();
+
+self.onmessage = (e: MessageEvent<WorkerSinkRequest>) => {
+  const req = e.data;
+  const next = (_queues.get(req.sink) ?? Promise.resolve()).catch(() => {}).then(() =>
+    _handle(req)
+  );
+  _queues.set(req.sink, next);
+  void next.finally(() => {
+    if (_queues.get(req.sink) === next) _queues.delete(req.sink);
+  });
+};

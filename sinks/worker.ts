@@ -36,6 +36,12 @@ export interface WorkerSinkOptions {
   maxBatch?: number;
   /** Events queued before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
+  /**
+   * Batches sent to the worker before the first is answered: with 2, the
+   * next batch's rows are rendered here while the worker stores the last
+   * one. The worker still writes one batch at a time, in order. @default {2}
+   */
+  concurrency?: number;
 }
 
 /**
@@ -98,6 +104,7 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   // the worker's heap holds no event trees.
   let local: _RowSink | undefined;
   let probed = false;
+  let restarting: Promise<void> | undefined;
 
   const start = async (): Promise<void> => {
     if (!probed) {
@@ -145,6 +152,7 @@ export function workerSink(options: WorkerSinkOptions): Sink {
     ...(options.name ? { name: options.name } : {}),
     maxBatch: options.maxBatch ?? 2000,
     queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
+    concurrency: options.concurrency ?? 2,
     async open(ctx: SinkContext): Promise<void> {
       stats = ctx.stats;
       log = ctx.log;
@@ -153,13 +161,16 @@ export function workerSink(options: WorkerSinkOptions): Sink {
     },
     async write(batch: readonly LogEvent[]): Promise<void> {
       if (batch.length === 0) return;
+      // With two writes in flight, both may find the worker dead: one starts the new one.
+      if (restarting) await restarting;
       if (thread?.broken) {
         // The worker died (an uncaught error, out of memory): a new one opens the sink again,
         // and this batch, rejected before, is written there.
         log?.warn("starting a new worker", { after: thread.broken });
         _detach(thread);
         thread = undefined;
-        await start();
+        restarting = start().finally(() => (restarting = undefined));
+        await restarting;
       }
       let answer: WorkerSinkAnswer;
       const seq = ++_seq;

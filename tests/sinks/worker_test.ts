@@ -242,3 +242,22 @@ Deno.test("workerSink renders sqliteSink rows on the main thread; a row SQLite r
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("workerSink sends the next batch while the worker stores the last, and the worker writes them one after another, in order", async () => {
+  const dir = await Deno.makeTempDir();
+  const sink = workerSink({
+    module: new URL("../fixtures/slow_log_sink.ts", import.meta.url),
+    factory: "slowLogSink",
+    options: { out: `${dir}/log.txt`, ms: 30 },
+  });
+  try {
+    assert.equal(sink.concurrency, 2);
+    await sink.open(context());
+    // Both writes are in flight at once, as the engine's queue sends them.
+    await Promise.all([sink.write([createEvent("a")]), sink.write([createEvent("b")])]);
+    await sink.close();
+    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "start a\nend a\nstart b\nend b\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
