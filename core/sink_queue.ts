@@ -22,10 +22,11 @@ interface _Entry {
 /**
  * Events a sink's queue holds, unless the sink or the pipeline says otherwise.
  * Every queued event stays in memory (about 1.5–2 KB for a parsed JSON alert),
- * and the heap grows to a few times what is live, so this sets most of a busy
- * pipeline's RSS: 10,000 cost ~70–100 MB more peak RSS than 4,000 on the
- * central for no throughput the benchmark could tell apart. A larger queue
- * buys nothing when the sources can be held back: files and RELP replay.
+ * and the heap grows to a few times what is live, so this sets much of a busy
+ * pipeline's RSS. On the central under a 1M burst, 10,000 (with SQLite
+ * batches of 5,000) peaked ~90 MB higher than 4,000 (batches of 2,000), for
+ * ~5% more SQLite throughput in alternating runs. A larger queue buys
+ * little when the sources can be held back: files and RELP replay.
  *
  * @example
  * ```ts

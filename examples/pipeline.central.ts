@@ -6,7 +6,7 @@
  * under `data/logs/`.
  *
  * ```sh
- * deno run -A runner/main.ts examples/pipeline.central.ts -- --data /srv/sluice
+ * deno run -A --v8-flags=--max-semi-space-size=8 runner/main.ts examples/pipeline.central.ts -- --data /srv/sluice
  * ```
  *
  * Flags (after the file) or environment variables: `--listen`
