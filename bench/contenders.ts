@@ -18,6 +18,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { siemSchema } from "../siem/schema.ts";
 import {
+  centralArgs,
   cpuSeconds,
   LoggedProcess,
   memoryMb,
@@ -289,14 +290,7 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
         "--state-dir",
         `${dir}/state`,
         file,
-        "--data",
-        data,
-        "--json-port",
-        "0",
-        "--relp-port",
-        "0",
-        "--syslog-port",
-        "0",
+        ...centralArgs(data),
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;
       if (!await waitFor(() => found.test(proc.text) || proc.exited, 60_000) || proc.exited) {

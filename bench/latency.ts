@@ -31,6 +31,7 @@ import { syntheticAlert } from "../sources/generator.ts";
 import {
   appendFile,
   type BenchRow,
+  centralArgs,
   cpuSeconds,
   LoggedProcess,
   memoryMb,
@@ -90,14 +91,7 @@ async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
     "--state-dir",
     `${dir}/central-state`,
     CENTRAL,
-    "--data",
-    `${dir}/central`,
-    "--json-port",
-    "0",
-    "--relp-port",
-    "0",
-    "--syslog-port",
-    "0",
+    ...centralArgs(`${dir}/central`),
   ]);
   let vm: LoggedProcess | undefined;
   try {

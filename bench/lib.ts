@@ -284,6 +284,25 @@ export function sluiceDenoFlags(v8?: string): string[] {
   return [...(flags ? [`--v8-flags=${flags}`] : []), ...extra];
 }
 
+/**
+ * The arguments after a central pipeline file (the example or a bench
+ * pipeline): its data under `data`, every listener on a free port (the
+ * pipeline prints the ones it got).
+ *
+ * @param data The pipeline's data directory.
+ * @returns Arguments for the pipeline file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { centralArgs } from "./lib.ts";
+ * assert.deepEqual(centralArgs("/tmp/d").slice(0, 2), ["--data", "/tmp/d"]);
+ * ```
+ */
+export function centralArgs(data: string): string[] {
+  return ["--data", data, "--json-port", "0", "--relp-port", "0", "--syslog-port", "0"];
+}
+
 /** Options for {@linkcode LoggedProcess}. */
 export interface LoggedProcessOptions {
   /** Its working directory. */
