@@ -23,13 +23,12 @@ import {
   LoggedProcess,
   memoryMb,
   sleep,
-  sluiceDenoFlags,
+  sluiceRunArgs,
   syslogNgBin,
   waitFor,
 } from "./lib.ts";
 
 const _ROOT = new URL("../", import.meta.url).pathname;
-const _RUNNER = `${_ROOT}runner/main.ts`;
 const _CENTRAL = `${_ROOT}examples/pipeline.central.ts`;
 const _JSONL = `${_ROOT}bench/pipelines/json_to_jsonl.ts`;
 const _SQLITE = `${_ROOT}bench/pipelines/json_to_sqlite.ts`;
@@ -281,15 +280,7 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
     async start(dir) {
       const data = `${dir}/data`;
       const proc = new LoggedProcess(Deno.execPath(), [
-        "run",
-        "-A",
-        ...sluiceDenoFlags(),
-        _RUNNER,
-        "--log-level",
-        "warn",
-        "--state-dir",
-        `${dir}/state`,
-        file,
+        ...sluiceRunArgs(`${dir}/state`, file),
         ...centralArgs(data),
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;

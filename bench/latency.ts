@@ -37,11 +37,10 @@ import {
   memoryMb,
   type Scenario,
   sleep,
-  sluiceDenoFlags,
+  sluiceRunArgs,
   waitFor,
 } from "./lib.ts";
 
-const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
 const CENTRAL = new URL("../examples/pipeline.central.ts", import.meta.url).pathname;
 
@@ -61,16 +60,8 @@ function _percentile(sorted: readonly number[], p: number): number {
   return sorted[i] as number;
 }
 
-function _startRunner(args: string[]): LoggedProcess {
-  return new LoggedProcess(Deno.execPath(), [
-    "run",
-    ...sluiceDenoFlags(),
-    "-A",
-    MAIN,
-    "--log-level",
-    "warn",
-    ...args,
-  ]);
+function _startRunner(stateDir: string, pipeline: string, args: string[]): LoggedProcess {
+  return new LoggedProcess(Deno.execPath(), [...sluiceRunArgs(stateDir, pipeline), ...args]);
 }
 
 /** A central and a VM forwarding to it, with an empty alerts file being tailed. */
@@ -87,20 +78,12 @@ async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
   const alerts = `${dir}/vm/alerts.jsonl`;
   await Deno.writeTextFile(alerts, "");
   await Deno.writeTextFile(`${dir}/vm/yara.jsonl`, "");
-  const central = _startRunner([
-    "--state-dir",
-    `${dir}/central-state`,
-    CENTRAL,
-    ...centralArgs(`${dir}/central`),
-  ]);
+  const central = _startRunner(`${dir}/central-state`, CENTRAL, centralArgs(`${dir}/central`));
   let vm: LoggedProcess | undefined;
   try {
     const relp = await central.waitFor(/RELP\s+127\.0\.0\.1:(\d+)/);
     const json = await central.waitFor(/over TCP\s+127\.0\.0\.1:(\d+)/);
-    vm = _startRunner([
-      "--state-dir",
-      `${dir}/vm-state`,
-      VM,
+    vm = _startRunner(`${dir}/vm-state`, VM, [
       "--central",
       "127.0.0.1",
       "--transport",

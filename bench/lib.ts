@@ -258,30 +258,46 @@ export function syslogNgBin(): string | undefined {
 }
 
 /**
- * The `deno run` flags for a sluice process in the bench: the V8 flags that
- * `deno task start` ships (read from deno.json, so the bench measures what
- * users run) and `v8` after them, or `BENCH_V8_FLAGS` in place of both;
- * then `BENCH_SLUICE_FLAGS`, split on spaces (`--cpu-prof`, for profiling).
+ * The `deno` arguments that run a pipeline file under the sluice runner in
+ * the bench, quiet (`--log-level warn`), with its state in `stateDir`. The
+ * V8 flags are the ones `deno task start` ships (read from deno.json, so the
+ * bench measures what users run) with `v8` after them, or `BENCH_V8_FLAGS`
+ * in place of both; then `BENCH_SLUICE_FLAGS`, split on spaces
+ * (`--cpu-prof`, for profiling).
  *
+ * @param stateDir The runner's `--state-dir`.
+ * @param pipeline The pipeline file; its own arguments go after the result.
  * @param v8 V8 flags for this process, after the shipped ones.
- * @returns Flags to put between `run` and the script.
+ * @returns Arguments for `deno`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { sluiceDenoFlags } from "./lib.ts";
- * assert.match(sluiceDenoFlags().join(" "), /--v8-flags=--max-semi-space-size=\d+/);
- * assert.match(sluiceDenoFlags("--max-old-space-size=24")[0]!, /,--max-old-space-size=24$/);
+ * import { sluiceRunArgs } from "./lib.ts";
+ * const args = sluiceRunArgs("/tmp/state", "p.ts", "--max-old-space-size=24");
+ * assert.match(args[1]!, /^--v8-flags=--max-semi-space-size=\d+,--max-old-space-size=24$/);
+ * assert.deepEqual(args.slice(-3), ["--state-dir", "/tmp/state", "p.ts"]);
  * ```
  */
-export function sluiceDenoFlags(v8?: string): string[] {
+export function sluiceRunArgs(stateDir: string, pipeline: string, v8?: string): string[] {
   const config = JSON.parse(
     Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
   ) as { tasks: { start: string } };
   const shipped = /--v8-flags=(\S+)/.exec(config.tasks.start)?.[1];
   const flags = Deno.env.get("BENCH_V8_FLAGS") ?? [shipped, v8].filter((f) => f).join(",");
   const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
-  return [...(flags ? [`--v8-flags=${flags}`] : []), ...extra];
+  return [
+    "run",
+    ...(flags ? [`--v8-flags=${flags}`] : []),
+    ...extra,
+    "-A",
+    new URL("../runner/main.ts", import.meta.url).pathname,
+    "--log-level",
+    "warn",
+    "--state-dir",
+    stateDir,
+    pipeline,
+  ];
 }
 
 /**

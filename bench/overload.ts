@@ -21,11 +21,10 @@ import {
   memoryMb,
   type Scenario,
   sleep,
-  sluiceDenoFlags,
+  sluiceRunArgs,
   waitFor,
 } from "./lib.ts";
 
-const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const SLOW = new URL("./pipelines/slow_sink.ts", import.meta.url).pathname;
 
 /** Slope of the least-squares line through `(t, y)` points, in y per unit of t. */
@@ -69,15 +68,7 @@ async function _overload(
 ): Promise<_Overload> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run",
-      ...sluiceDenoFlags(v8Flags),
-      "-A",
-      MAIN,
-      "--log-level",
-      "warn",
-      "--state-dir",
-      `${dir}/state`,
-      SLOW,
+      ...sluiceRunArgs(`${dir}/state`, SLOW, v8Flags),
       "--sink-rate",
       String(sinkRate),
     ],

@@ -35,7 +35,7 @@ import {
   memoryMb,
   type Scenario,
   sleep,
-  sluiceDenoFlags,
+  sluiceRunArgs,
   spread,
   syslogNgBin,
   waitFor,
@@ -43,7 +43,6 @@ import {
 
 const _mid = (values: readonly number[]): number => spread(values).median;
 
-const MAIN = new URL("../runner/main.ts", import.meta.url).pathname;
 const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
 const VM_FORWARD = new URL("./pipelines/vm_forward.ts", import.meta.url).pathname;
 
@@ -255,15 +254,7 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
     ]);
   } else {
     proc = new LoggedProcess(Deno.execPath(), [
-      "run",
-      ...sluiceDenoFlags(),
-      "-A",
-      MAIN,
-      "--log-level",
-      "warn",
-      "--state-dir",
-      `${dir}/state`,
-      who === "sluice" ? VM_FORWARD : VM,
+      ...sluiceRunArgs(`${dir}/state`, who === "sluice" ? VM_FORWARD : VM),
       "--central",
       "127.0.0.1",
       "--transport",
