@@ -29,8 +29,8 @@ export interface VmsSinkOptions {
 }
 
 interface _Seen {
-  first: string;
-  last: string;
+  first: number;
+  last: number;
   ip: string | null;
   services: Set<string>;
 }
@@ -45,6 +45,34 @@ const _host = (() => {
     return undefined;
   };
 })();
+
+/**
+ * What one batch says about each host it names, as {@linkcode VmsSink.prepareRows}
+ * renders it: plain values, so it crosses to a worker cheaply.
+ */
+export type VmsRows = Array<{
+  host: string;
+  /** Earliest receive time in the batch, ISO 8601 UTC. */
+  first: string;
+  /** Latest receive time in the batch, ISO 8601 UTC. */
+  last: string;
+  /** The last sender address seen, or `null`. */
+  ip: string | null;
+  /** Services seen (`category` or `category:program`). */
+  services: string[];
+}>;
+
+/** A {@linkcode Sink} that keeps the `vms` registry. */
+export interface VmsSink extends Sink {
+  /**
+   * Sums a batch up per host without touching the database: `write()` is
+   * `writeRows(prepareRows(batch))`. Split, the summing runs on one thread
+   * and the upserts on another (`workerSink` sends only the summary).
+   */
+  prepareRows(batch: readonly LogEvent[]): VmsRows;
+  /** Upserts what {@linkcode VmsSink.prepareRows} summed up, in one transaction. */
+  writeRows(rows: VmsRows): Promise<void>;
+}
 
 /**
  * Upserts `vms` (host, first_seen, last_seen, source_ip, and `services`
@@ -73,7 +101,7 @@ const _host = (() => {
  * const to = [siemSqliteSink({ database: "siem.db" }), vmsSink({ database: "siem.db" })];
  * ```
  */
-export function vmsSink(options: VmsSinkOptions): Sink {
+export function vmsSink(options: VmsSinkOptions): VmsSink {
   const where = "vmsSink";
   if (typeof options?.database !== "string" || options.database === "") {
     throw new TypeError(`${where}: "database" must be a file path`);
@@ -124,7 +152,7 @@ export function vmsSink(options: VmsSinkOptions): Sink {
       update: StatementSync | undefined;
     }
     | undefined;
-  return {
+  const sink: VmsSink = {
     kind: "vms",
     ...(options.name ? { name: options.name } : {}),
     maxBatch: 2000,
@@ -173,16 +201,14 @@ export function vmsSink(options: VmsSinkOptions): Sink {
       };
       known.clear();
     },
-    async write(batch: readonly LogEvent[]): Promise<void> {
-      const db = inner?.db;
-      if (!db || !ctx || !stmts) throw new Error(`${where}: write() before open()`);
+    prepareRows(batch: readonly LogEvent[]): VmsRows {
       const seen = new Map<string, _Seen>();
       for (const e of batch) {
         // The host watch's alerts name a VM without coming from it.
         if (e.program === "sluice-hostwatch") continue;
         const host = _host(e);
         if (host === undefined) continue;
-        const at = new Date(e.receivedAt).toISOString();
+        const at = e.receivedAt;
         let s = seen.get(host);
         if (!s) {
           s = { first: at, last: at, ip: null, services: new Set() };
@@ -191,13 +217,29 @@ export function vmsSink(options: VmsSinkOptions): Sink {
         if (at < s.first) s.first = at;
         if (at > s.last) s.last = at;
         if (e.sourceIp) s.ip = e.sourceIp;
-        if (hasServices) s.services.add(service(e));
+        s.services.add(service(e));
       }
-      if (seen.size === 0) return;
+      const rows: VmsRows = [];
+      for (const [host, s] of seen) {
+        rows.push({
+          host,
+          first: new Date(s.first).toISOString(),
+          last: new Date(s.last).toISOString(),
+          ip: s.ip,
+          services: [...s.services],
+        });
+      }
+      return rows;
+    },
+    async writeRows(rows: VmsRows): Promise<void> {
+      const db = inner?.db;
+      if (!db || !ctx || !stmts) throw new Error(`${where}: write() before open()`);
+      if (rows.length === 0) return;
       await begin(db, ctx.stats);
       try {
         const { upsert, read, update } = stmts;
-        for (const [host, s] of seen) {
+        for (const s of rows) {
+          const host = s.host;
           if (hasIp) upsert.run(host, s.first, s.last, s.ip);
           else upsert.run(host, s.first, s.last);
           if (!read || !update) continue;
@@ -215,7 +257,7 @@ export function vmsSink(options: VmsSinkOptions): Sink {
           if (changed) update.run(JSON.stringify([...have].sort()), host);
         }
         db.exec("COMMIT");
-        ctx.stats.add("upserts", seen.size);
+        ctx.stats.add("upserts", rows.length);
       } catch (err) {
         if (db.isTransaction) db.exec("ROLLBACK");
         // The cache may hold services the rollback took back.
@@ -228,6 +270,9 @@ export function vmsSink(options: VmsSinkOptions): Sink {
         );
       }
     },
+    write(batch: readonly LogEvent[]): Promise<void> {
+      return sink.writeRows(sink.prepareRows(batch));
+    },
     async close(): Promise<void> {
       stmts = undefined;
       await inner?.close();
@@ -235,6 +280,7 @@ export function vmsSink(options: VmsSinkOptions): Sink {
       ctx = undefined;
     },
   };
+  return sink;
 }
 
 function _parseList(value: unknown): string[] {

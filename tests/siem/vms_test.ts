@@ -143,3 +143,33 @@ sinkConformance("vmsSink", async () => {
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 });
+
+Deno.test("vmsSink().prepareRows() sums a batch up per host without a database, so a worker receives a few rows instead of the events", () => {
+  const sink = vmsSink({ database: "never-opened.db" });
+  const t = Date.parse("2026-11-23T10:00:00Z");
+  const batch = [
+    at(t + 2000, "b", { host: "vm1", program: "sshd", sourceIp: "10.0.0.5" }),
+    at(t, "a", { fields: { json: { host: "vm1" }, category: "alerts" } }),
+    at(t + 1000, "c", { host: "nas" }),
+    // Names a VM without coming from it.
+    at(t + 3000, "d", { host: "vm1", program: "sluice-hostwatch" }),
+    at(t + 4000, "no host at all"),
+  ];
+  const summary = sink.prepareRows(batch);
+  assert.deepEqual(summary, [
+    {
+      host: "vm1",
+      first: "2026-11-23T10:00:00.000Z",
+      last: "2026-11-23T10:00:02.000Z",
+      ip: "10.0.0.5",
+      services: ["system:sshd", "alerts"],
+    },
+    {
+      host: "nas",
+      first: "2026-11-23T10:00:01.000Z",
+      last: "2026-11-23T10:00:01.000Z",
+      ip: null,
+      services: ["system"],
+    },
+  ]);
+});
