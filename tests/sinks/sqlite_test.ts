@@ -574,3 +574,41 @@ Deno.test("sqliteSink creates a database with 16 KiB pages, leaves an existing f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages of the file's own size, and flushes the WAL in the background", async () => {
+  const dir = await Deno.makeTempDir();
+  const autocheckpoint = (sink: SqliteSink) =>
+    Number(
+      (sink.db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
+        .wal_autocheckpoint,
+    );
+  try {
+    // 8 MiB of 16 KiB pages by default.
+    const fresh = sqliteSink({ database: `${dir}/new.db` });
+    const ctx = context();
+    await fresh.open(ctx);
+    assert.equal(autocheckpoint(fresh), 512);
+    for (let b = 0; b < 5; b++) await fresh.write(events(200, "b", b * 200));
+    // Close waits for a flush in flight and closes the WAL's handle (the test's sanitizer checks).
+    await fresh.close();
+    assert.ok((ctx.stats.counters.wal_flushes ?? 0) >= 1, JSON.stringify(ctx.stats.counters));
+    // An existing file keeps 4 KiB pages: 2 MiB is 512 of them.
+    const old = new DatabaseSync(`${dir}/old.db`);
+    old.exec("PRAGMA page_size = 4096; CREATE TABLE t (x)");
+    old.close();
+    const existing = sqliteSink({ database: `${dir}/old.db`, walCheckpointMb: 2 });
+    await existing.open(context());
+    assert.equal(autocheckpoint(existing), 512);
+    await existing.close();
+    // Without WAL there is nothing to flush.
+    const rollback = sqliteSink({ database: `${dir}/rollback.db`, journalMode: "DELETE" });
+    const rctx = context();
+    await rollback.open(rctx);
+    await rollback.write(events(10));
+    await rollback.close();
+    assert.equal(rctx.stats.counters.wal_flushes, undefined);
+    assert.throws(() => sqliteSink({ database: "x.db", walCheckpointMb: 0 }), /"walCheckpointMb"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
