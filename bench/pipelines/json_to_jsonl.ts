@@ -1,14 +1,9 @@
 // Benchmark pipeline: TCP JSON lines → json parser → one JSONL file, the same work as the
 // contenders: syslog-ng's json-parser() → file("$(format-json --key json.*)") and rsyslog's
 // mmjsonparse → omfile("$!all-json") write the parsed tree back as JSON, and so does this.
-// (sluice's own jsonLine also writes the raw message and the well-known fields: about twice
-// the bytes; the central example's all_events.jsonl uses it.)
-import { definePipeline, jsonlSink, jsonParser, type LogEvent } from "../../mod.ts";
+import { definePipeline, jsonlSink, jsonParser } from "../../mod.ts";
 import { tcpSource } from "../../sources/tcp.ts";
-
-function _parsedTree(e: LogEvent): string {
-  return JSON.stringify(e.fields.json) + "\n";
-}
+import { parsedTree } from "./_parsed_tree.ts";
 
 export default ({ args }: { args: string[] }): ReturnType<typeof definePipeline> => {
   const dir = args[args.indexOf("--data") + 1] ?? "./data/bench";
@@ -18,7 +13,7 @@ export default ({ args }: { args: string[] }): ReturnType<typeof definePipeline>
     paths: [{
       from: ["json"],
       steps: [jsonParser({ prefix: "json" })],
-      to: [jsonlSink({ dir, path: "all_events.jsonl", line: _parsedTree, fsync: "interval" })],
+      to: [jsonlSink({ dir, path: "all_events.jsonl", line: parsedTree, fsync: "interval" })],
     }],
     onStart() {
       console.error(`JSON lines over TCP  127.0.0.1:${tcp.addr?.port}`);
