@@ -150,6 +150,7 @@ function _metrics(runs: readonly ContenderRun[]): Partial<BenchRow> {
     cpuSeconds: _median(runs.map((r) => r.cpuSeconds)),
     idleRssMb: _median(runs.map((r) => r.idleRssMb)),
     peakRssMb: _median(runs.map((r) => r.peakRssMb)),
+    fileRssMb: _median(runs.map((r) => r.fileRssMb)),
     sent: worst.sent,
     stored: worst.stored,
   };

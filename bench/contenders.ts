@@ -589,6 +589,8 @@ export interface ContenderRun {
   idleRssMb: number;
   /** Peak resident memory (VmHWM) at the end, in MB. */
   peakRssMb: number;
+  /** Resident pages mapped from files (RssFile) at the end, in MB. */
+  fileRssMb: number;
   /** How the run ended. */
   end: "complete" | "stalled" | "timeout" | "exited";
 }
@@ -708,7 +710,7 @@ export async function runContender(
     }
     const seconds = (lastLanded - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
-    const peakRssMb = memoryMb(pid).hwm;
+    const { hwm: peakRssMb, file: fileRssMb } = memoryMb(pid);
     abort.abort();
     await sending;
     if (sendError && end === "complete") throw sendError;
@@ -738,6 +740,7 @@ export async function runContender(
       cpuSeconds: cpu,
       idleRssMb,
       peakRssMb,
+      fileRssMb,
       end,
     };
   } finally {

@@ -97,6 +97,13 @@ export function renderMarkdown(rows: BenchRow[]): string {
       (r) => r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
     ]);
   }
+  if (has((r) => r.fileRssMb)) {
+    columns.push([
+      "of RSS, file-backed",
+      "---:",
+      (r) => r.fileRssMb === undefined ? "" : `${r.fileRssMb.toFixed(0)} MB`,
+    ]);
+  }
   if (has((r) => r.sent)) {
     columns.push([
       "stored/sent (loss)",

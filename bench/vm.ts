@@ -192,6 +192,8 @@ interface _Run {
   cpu: number;
   idleMb: number;
   peakMb: number;
+  /** Resident pages mapped from files at the end, MB. */
+  fileMb?: number;
   /** Seconds until the local backup held every line, for the backup variant. */
   backupSeconds?: number;
   backupRows?: number;
@@ -297,7 +299,9 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
       run.backupRows = rows;
     }
     run.cpu = cpuSeconds(proc.pid) - cpu0;
-    run.peakMb = memoryMb(proc.pid).hwm;
+    const memory = memoryMb(proc.pid);
+    run.peakMb = memory.hwm;
+    run.fileMb = memory.file;
     return run;
   } finally {
     await proc.stop();
@@ -380,6 +384,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         cpuSeconds: _mid(all.map((x) => x.cpu)),
         idleRssMb: _mid(all.map((x) => x.idleMb)),
         peakRssMb: _mid(all.map((x) => x.peakMb)),
+        fileRssMb: _mid(all.map((x) => x.fileMb ?? 0)),
         sent: n,
         stored: worst.lines,
       },
