@@ -85,16 +85,18 @@ export function jsonLine(event: LogEvent): string {
 }
 
 const _LINE = Symbol("sluice.jsonLine");
+const _encoder = new TextEncoder();
 
 // The cache names its event, so a copy made with `{ ...event }` (which copies symbol
-// keys) renders its own line.
-function _sharedJsonLine(event: LogEvent): string {
-  const e = event as LogEvent & { [_LINE]?: { owner: LogEvent; text: string } };
+// keys) renders its own line. It holds the line as UTF-8: every sink writing jsonLine
+// (all_events, by_vm, by_category, daily) copies the same bytes instead of encoding again.
+function _sharedJsonBytes(event: LogEvent): Uint8Array {
+  const e = event as LogEvent & { [_LINE]?: { owner: LogEvent; bytes: Uint8Array } };
   const cached = e[_LINE];
-  if (cached?.owner === event) return cached.text;
-  const text = jsonLine(event);
-  e[_LINE] = { owner: event, text };
-  return text;
+  if (cached?.owner === event) return cached.bytes;
+  const bytes = _encoder.encode(jsonLine(event));
+  e[_LINE] = { owner: event, bytes };
+  return bytes;
 }
 
 interface _Open {
@@ -147,8 +149,8 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   }
   // jsonLine is the usual line of several sinks at once (all, by_vm, daily …): an event
   // they share is rendered once. Events are never changed once delivered to sinks.
-  const renderLine: TemplateFn = options.line === jsonLine
-    ? _sharedJsonLine
+  const renderLine: TemplateFn | undefined = options.line === jsonLine
+    ? undefined // _sharedJsonBytes
     : compileTemplate(options.line ?? "${MSG}\n");
   // Rendered paths repeat (one per VM, per day): each is checked by safeJoin once.
   const constantPath = typeof pathOption === "string" && !pathOption.includes("$")
@@ -248,7 +250,9 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   }
 
   async function writeBatch(batch: readonly LogEvent[]): Promise<void> {
-    const groups = new Map<string, string>();
+    // Per file: its lines as text (a template), or as the shared UTF-8 of jsonLine.
+    const texts = new Map<string, string>();
+    const parts = new Map<string, { chunks: Uint8Array[]; size: number }>();
     let invalid = 0;
     for (const e of batch) {
       let path: string;
@@ -258,13 +262,32 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
         path = safeJoin(dir, _INVALID_PATH);
         invalid++;
       }
-      groups.set(path, (groups.get(path) ?? "") + renderLine(e));
+      if (renderLine) {
+        texts.set(path, (texts.get(path) ?? "") + renderLine(e));
+      } else {
+        const bytes = _sharedJsonBytes(e);
+        const group = parts.get(path);
+        if (group) {
+          group.chunks.push(bytes);
+          group.size += bytes.length;
+        } else parts.set(path, { chunks: [bytes], size: bytes.length });
+      }
+    }
+    const groups = new Map<string, Uint8Array>();
+    for (const [path, text] of texts) groups.set(path, encoder.encode(text));
+    for (const [path, { chunks, size }] of parts) {
+      const data = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        data.set(chunk, at);
+        at += chunk.length;
+      }
+      groups.set(path, data);
     }
     const done = resume?.batch === batch ? resume.written : new Map<string, number>();
     resume = { batch, written: done };
     let bytes = 0;
-    for (const [path, text] of groups) {
-      const data = encoder.encode(text);
+    for (const [path, data] of groups) {
       let offset = done.get(path) ?? 0;
       try {
         let entry = await handle(path);
