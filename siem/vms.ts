@@ -49,6 +49,18 @@ const _host = (() => {
 /**
  * What one batch says about each host it names, as {@linkcode VmsSink.prepareRows}
  * renders it: plain values, so it crosses to a worker cheaply.
+ *
+ * @example
+ * ```ts
+ * import type { VmsRows } from "./vms.ts";
+ * const rows: VmsRows = [{
+ *   host: "vm1",
+ *   first: "2026-11-23T10:00:00.000Z",
+ *   last: "2026-11-23T10:00:02.000Z",
+ *   ip: "10.0.0.5",
+ *   services: ["alerts", "auth:sshd"],
+ * }];
+ * ```
  */
 export type VmsRows = Array<{
   host: string;
@@ -62,7 +74,18 @@ export type VmsRows = Array<{
   services: string[];
 }>;
 
-/** A {@linkcode Sink} that keeps the `vms` registry. */
+/**
+ * A {@linkcode Sink} that keeps the `vms` registry.
+ *
+ * @example Sum a batch up without a database
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEvent } from "../core/event.ts";
+ * import { vmsSink } from "./vms.ts";
+ * const rows = vmsSink({ database: "siem.db" }).prepareRows([createEvent("up", { host: "nas" })]);
+ * assert.equal(rows[0]?.host, "nas");
+ * ```
+ */
 export interface VmsSink extends Sink {
   /**
    * Sums a batch up per host without touching the database: `write()` is
