@@ -48,7 +48,7 @@ function _color(subject: string): string {
 /**
  * Renders the chart from benchmark rows: for each charted scenario, the rows
  * that carry a peak RSS (one per contender, as bench/central.ts writes
- * them).
+ * them); the part of it mapped from files, when known, is drawn pale.
  *
  * @param rows Rows of a run.
  * @param options Which scenarios, the title.
@@ -59,10 +59,11 @@ function _color(subject: string): string {
  * import assert from "node:assert";
  * import { renderChart } from "./chart.ts";
  * const svg = renderChart([
- *   { scenario: "central-jsonl", subject: "sluice", value: 60000, unit: "msg/s", peakRssMb: 90, runs: [55000, 60000, 61000] },
+ *   { scenario: "central-jsonl", subject: "sluice", value: 60000, unit: "msg/s", peakRssMb: 90, fileRssMb: 40, runs: [55000, 60000, 61000] },
  *   { scenario: "central-jsonl", subject: "rsyslog", value: 90000, unit: "msg/s", peakRssMb: 17 },
  * ]);
  * assert.ok(svg.startsWith("<svg") && svg.includes("rsyslog") && svg.includes("60,000"));
+ * assert.ok(svg.includes('fill-opacity="0.55"'));
  * assert.strictEqual(renderChart([]), "");
  * ```
  */
@@ -91,7 +92,7 @@ export function renderChart(rows: readonly BenchRow[], options: ChartOptions = {
     }" font-size="13" font-weight="bold">msg/s: median, whisker min–max</text>`,
     `<text x="${rssX}" y="${
       y + 14
-    }" font-size="13" font-weight="bold">peak RSS in MB (VmHWM, median)</text>`,
+    }" font-size="13" font-weight="bold">peak RSS in MB (VmHWM, median; pale: file-backed)</text>`,
   );
   y += 26;
   for (const band of bands) {
@@ -136,6 +137,14 @@ export function renderChart(rows: readonly BenchRow[], options: ChartOptions = {
           _num(r.value)
         }</text>`,
         `<rect x="${rssX}" y="${y}" width="${rssW.toFixed(1)}" height="${_BAR}" fill="${color}"/>`,
+        // The pages mapped from the program's files (binary, libraries): shared and clean.
+        ...(r.fileRssMb
+          ? [
+            `<rect x="${rssX}" y="${y}" width="${
+              Math.min(rssW, r.fileRssMb * rssScale).toFixed(1)
+            }" height="${_BAR}" fill="#fff" fill-opacity="0.55"/>`,
+          ]
+          : []),
         `<text x="${(rssX + rssW + 5).toFixed(1)}" y="${mid + 4}" font-size="12">${
           _num(r.peakRssMb as number)
         }</text>`,
