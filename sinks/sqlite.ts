@@ -370,12 +370,16 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
   // finds little left to write, and the commit that runs it holds this thread for less.
   let wal: Deno.FsFile | undefined;
   let walSync: Promise<void> | undefined;
+  let walFlush = journalMode === "WAL" && options.database !== ":memory:";
   const flushWal = (): void => {
-    if (walSync || journalMode !== "WAL" || options.database === ":memory:") return;
+    if (walSync || !walFlush) return;
     try {
       wal ??= Deno.openSync(`${options.database}-wal`, { read: true });
     } catch {
-      return; // no WAL file (yet), or no permission: the checkpoint syncs it as usual
+      // After a commit in WAL mode the file exists: without it (the mode did not take, a URI
+      // name) or without permission to read it, the checkpoint syncs the WAL as SQLite does.
+      walFlush = false;
+      return;
     }
     walSync = wal.syncData().then(
       () => stats?.add("wal_flushes"),
