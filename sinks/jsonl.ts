@@ -148,9 +148,10 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
     }
   }
   // jsonLine is the usual line of several sinks at once (all, by_vm, daily …): an event
-  // they share is rendered once. Events are never changed once delivered to sinks.
+  // they share is rendered and encoded once (_sharedJsonBytes), so it has no template here.
+  // Events are never changed once delivered to sinks.
   const renderLine: TemplateFn | undefined = options.line === jsonLine
-    ? undefined // _sharedJsonBytes
+    ? undefined
     : compileTemplate(options.line ?? "${MSG}\n");
   // Rendered paths repeat (one per VM, per day): each is checked by safeJoin once.
   const constantPath = typeof pathOption === "string" && !pathOption.includes("$")
@@ -179,7 +180,6 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
     : numberOption(where, "maxFileBytes", options.maxFileBytes, 0, 1);
   const maxRotated = numberOption(where, "maxRotatedFiles", options.maxRotatedFiles, 5, 1);
   const mode = options.mode ?? 0o640;
-  const encoder = new TextEncoder();
 
   const open = new Map<string, _Open>();
   let stats: ComponentStats | undefined;
@@ -274,7 +274,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       }
     }
     const groups = new Map<string, Uint8Array>();
-    for (const [path, text] of texts) groups.set(path, encoder.encode(text));
+    for (const [path, text] of texts) groups.set(path, _encoder.encode(text));
     for (const [path, { chunks, size }] of parts) {
       const data = new Uint8Array(size);
       let at = 0;
