@@ -193,7 +193,7 @@ interface _Run {
   idleMb: number;
   peakMb: number;
   /** Resident pages mapped from files at the end, MB. */
-  fileMb?: number;
+  fileMb: number;
   /** Seconds until the local backup held every line, for the backup variant. */
   backupSeconds?: number;
   backupRows?: number;
@@ -291,7 +291,7 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
     await appendFile(workload, alerts);
     await waitFor(() => receiver.lines >= n, timeoutMs, 10);
     const seconds = (performance.now() - t0) / 1000;
-    const run: _Run = { seconds, lines: receiver.lines, cpu: 0, idleMb, peakMb: 0 };
+    const run: _Run = { seconds, lines: receiver.lines, cpu: 0, idleMb, peakMb: 0, fileMb: 0 };
     if (who.endsWith("backup") || who.endsWith("sql")) {
       let rows = 0;
       await waitFor(() => (rows = _rows(backupDb, "events")) >= n, timeoutMs, 100);
@@ -384,7 +384,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         cpuSeconds: _mid(all.map((x) => x.cpu)),
         idleRssMb: _mid(all.map((x) => x.idleMb)),
         peakRssMb: _mid(all.map((x) => x.peakMb)),
-        fileRssMb: _mid(all.map((x) => x.fileMb ?? 0)),
+        fileRssMb: _mid(all.map((x) => x.fileMb)),
         sent: n,
         stored: worst.lines,
       },
