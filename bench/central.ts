@@ -156,6 +156,18 @@ function _metrics(runs: readonly ContenderRun[]): Partial<BenchRow> {
   };
 }
 
+/**
+ * Each round's ratio of one contender's run to another's: the two ran back
+ * to back, so a slow phase of this machine slows both, and the spread shows
+ * how far the median ratio can be trusted. Nothing when the rounds differ.
+ */
+function _perRound(runs: readonly number[], references: readonly number[]): string | undefined {
+  if (runs.length < 2 || runs.length !== references.length) return undefined;
+  return `per round ${
+    runs.map((x, i) => `${(x / (references[i] as number)).toFixed(2)}×`).join(", ")
+  }`;
+}
+
 function _note(entry: _Entry): string {
   const runs = entry.runs;
   const parts = [
@@ -255,9 +267,18 @@ export const scenario: Scenario = async ({ quick, dir }) => {
 
   const rows: BenchRow[] = [];
   const ceiling = (key: keyof _Ceiling) => spread(ceilings.map((c) => c[key]));
+  // A reference with its per-round figures, so a row can show each round's ratio too.
   const ceilingRefs = {
-    both: { subject: "ceiling: JSON.parse + node:sqlite inserts", value: ceiling("both").median },
-    parse: { subject: "ceiling: JSON.parse", value: ceiling("parse").median },
+    both: {
+      subject: "ceiling: JSON.parse + node:sqlite inserts",
+      value: ceiling("both").median,
+      rates: ceilings.map((c) => c.both),
+    },
+    parse: {
+      subject: "ceiling: JSON.parse",
+      value: ceiling("parse").median,
+      rates: ceilings.map((c) => c.parse),
+    },
   };
   const measured = (name: string) =>
     entries.find((e) => e.contender.name === name && e.runs.length);
@@ -274,6 +295,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     const refOf = (e: _Entry) => ({
       subject: e.contender.name,
       value: _median(e.runs.map((r) => r.rate)),
+      rates: e.runs.map((r) => r.rate),
     });
     for (const e of [...peers, ...sluices.filter((e) => e.runs.length)]) {
       const reference = sluices.includes(e)
@@ -283,14 +305,15 @@ export const scenario: Scenario = async ({ quick, dir }) => {
           ? ceilingRefs.both
           : ceilingRefs.parse
         : undefined;
+      const paired = reference && _perRound(e.runs.map((r) => r.rate), reference.rates);
       rows.push({
         scenario: group,
         subject: e.contender.name,
         value: _median(e.runs.map((r) => r.rate)),
         unit: "msg/s",
-        ...(reference ? { reference } : {}),
+        ...(reference ? { reference: { subject: reference.subject, value: reference.value } } : {}),
         ..._metrics(e.runs),
-        note: `${_note(e)}. ${e.contender.description}`,
+        note: `${_note(e)}${paired ? `; ${paired}` : ""}. ${e.contender.description}`,
       });
     }
     // sluice against every other figure of the same run.
@@ -298,13 +321,15 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       ...peers.filter((p) => p !== primary).map(refOf),
       ...(primary ? [group === "central-sqlite" ? ceilingRefs.both : ceilingRefs.parse] : []),
     ];
-    for (const reference of others) {
+    for (const { rates, ...reference } of others) {
+      const paired = _perRound(sluice.runs.map((r) => r.rate), rates);
       rows.push({
         scenario: group,
         subject: `${sluice.contender.name} (vs ${reference.subject})`,
         value: _median(sluice.runs.map((r) => r.rate)),
         unit: "msg/s",
         reference,
+        ...(paired ? { note: paired } : {}),
       });
     }
     for (const e of inGroup.filter((e) => e.skipped || e.error)) {
