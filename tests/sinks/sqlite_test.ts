@@ -575,7 +575,7 @@ Deno.test("sqliteSink creates a database with 16 KiB pages, leaves an existing f
   }
 });
 
-Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages of the file's own size, and flushes the WAL in the background", async () => {
+Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages of the file's own size, and flushes the WAL in the background with synchronous NORMAL", async () => {
   const dir = await Deno.makeTempDir();
   const autocheckpoint = (sink: SqliteSink) =>
     Number(
@@ -607,6 +607,15 @@ Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages o
     await rollback.write(events(10));
     await rollback.close();
     assert.equal(rctx.stats.counters.wal_flushes, undefined);
+    // FULL syncs every commit itself; OFF asked for no syncs.
+    for (const synchronous of ["FULL", "OFF"] as const) {
+      const own = sqliteSink({ database: `${dir}/${synchronous}.db`, synchronous });
+      const octx = context();
+      await own.open(octx);
+      await own.write(events(10));
+      await own.close();
+      assert.equal(octx.stats.counters.wal_flushes, undefined, synchronous);
+    }
     assert.throws(() => sqliteSink({ database: "x.db", walCheckpointMb: 0 }), /"walCheckpointMb"/);
   } finally {
     await Deno.remove(dir, { recursive: true });
