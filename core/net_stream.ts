@@ -9,6 +9,7 @@
 
 import type * as nodeTls from "node:tls";
 import { type PeerVerify, type TlsPeer, tlsPeer } from "./tls.ts";
+import type { SourceContext } from "./types.ts";
 
 /** One connection, whatever its transport. */
 export interface NetStream {
@@ -213,6 +214,39 @@ export interface ListenerHooks {
   stopping(): boolean;
   /** Counts an error. */
   error(message: string, extra: Record<string, unknown>): void;
+}
+
+/**
+ * The hooks of a listening source: accept errors count in its stats and go
+ * to its log.
+ *
+ * @param ctx The source's context.
+ * @param stopping Whether the source is stopping.
+ * @returns The hooks for {@linkcode acceptConnections}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLogger } from "./log.ts";
+ * import { ComponentStats } from "./stats.ts";
+ * import type { SourceContext } from "./types.ts";
+ * import { sourceListenerHooks } from "./net_stream.ts";
+ * const stats = new ComponentStats("source", "tcp", "tcp");
+ * const ctx = { stats, log: createLogger("silent") } as unknown as SourceContext;
+ * const hooks = sourceListenerHooks(ctx, () => false);
+ * hooks.error("accept failed", { error: "EMFILE" });
+ * assert.equal(stats.errors, 1);
+ * assert.equal(hooks.stopping(), false);
+ * ```
+ */
+export function sourceListenerHooks(ctx: SourceContext, stopping: () => boolean): ListenerHooks {
+  return {
+    stopping,
+    error: (message, extra) => {
+      ctx.stats.errors++;
+      ctx.log.error(message, extra);
+    },
+  };
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   type NetStream,
   NodeNetStream,
   peerAddress,
+  sourceListenerHooks,
   verifiedPeer,
 } from "../core/net_stream.ts";
 
@@ -491,14 +492,6 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     loop.finally(() => loops.delete(loop));
   };
 
-  const hooksFor = (ctx: SourceContext) => ({
-    stopping: () => stopping,
-    error: (message: string, extra: Record<string, unknown>) => {
-      ctx.stats.errors++;
-      ctx.log.error(message, extra);
-    },
-  });
-
   const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
     const loaded = await loadTlsServer(who, config);
     const verify = loaded.peerVerify;
@@ -561,7 +554,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
         listener = l;
         const a = l.addr as Deno.NetAddr;
         addr = { hostname: a.hostname, port: a.port };
-        acceptLoop = acceptConnections(l, hooksFor(ctx), (conn) => {
+        acceptLoop = acceptConnections(l, sourceListenerHooks(ctx, () => stopping), (conn) => {
           try {
             conn.setNoDelay(true);
           } catch {

@@ -20,6 +20,7 @@ import {
   type NetStream,
   NodeNetStream,
   peerAddress,
+  sourceListenerHooks,
   verifiedPeer,
 } from "../core/net_stream.ts";
 
@@ -270,14 +271,6 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     loop.finally(() => loops.delete(loop));
   };
 
-  const hooksFor = (ctx: SourceContext) => ({
-    stopping: () => stopping,
-    error: (message: string, extra: Record<string, unknown>) => {
-      ctx.stats.errors++;
-      ctx.log.error(message, extra);
-    },
-  });
-
   const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
     const loaded = await loadTlsServer(who, config);
     const verify = loaded.peerVerify;
@@ -369,7 +362,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
         addr = { hostname: a.hostname, port: a.port };
         acceptLoop = acceptConnections(
           l,
-          hooksFor(ctx),
+          sourceListenerHooks(ctx, () => stopping),
           (conn) => track(ctx, new DenoNetStream(conn, readBufferBytes)),
         );
       }
