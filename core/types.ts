@@ -198,3 +198,31 @@ export interface Sink {
   /** Flushes and closes. */
   close(): Promise<void>;
 }
+
+/**
+ * A sink whose work splits in two: rendering a batch into plain rows, which
+ * touches nothing, and storing them. `write()` is
+ * `writeRows(prepareRows(batch))`. `workerSink` renders on the calling
+ * thread and sends only the rows to its worker, which stores them: plain
+ * values cross cheaper than events. `sqliteSink` and `vmsSink` are row sinks.
+ *
+ * @example
+ * ```ts
+ * import type { LogEvent, RowSink } from "../mod.ts";
+ * const lengths: number[] = [];
+ * const sink: RowSink<number[]> = {
+ *   kind: "lengths",
+ *   async open() {},
+ *   prepareRows: (batch: readonly LogEvent[]) => batch.map((e) => e.message.length),
+ *   async writeRows(rows) { lengths.push(...rows); },
+ *   write(batch) { return this.writeRows(this.prepareRows(batch)); },
+ *   async close() {},
+ * };
+ * ```
+ */
+export interface RowSink<Rows> extends Sink {
+  /** Renders a batch into rows without touching what the sink writes to. */
+  prepareRows(batch: readonly LogEvent[]): Rows;
+  /** Stores rows that {@linkcode RowSink.prepareRows} made, as `write()` stores a batch. */
+  writeRows(rows: Rows): Promise<void>;
+}

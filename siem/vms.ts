@@ -9,7 +9,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { sleep } from "../core/backoff.ts";
 import { fieldGetter, type LogEvent } from "../core/event.ts";
-import type { Sink, SinkContext } from "../core/types.ts";
+import type { RowSink, SinkContext } from "../core/types.ts";
 import { type SqliteSink, sqliteSink } from "../sinks/sqlite.ts";
 import { isSiemCategory, siemCategory } from "./categorize.ts";
 import { siemSchema } from "./schema.ts";
@@ -47,7 +47,7 @@ const _host = (() => {
 })();
 
 /**
- * What one batch says about each host it names, as {@linkcode VmsSink.prepareRows}
+ * What one batch says about each host it names, as the sink's `prepareRows`
  * renders it: plain values, so it crosses to a worker cheaply.
  *
  * @example
@@ -75,7 +75,10 @@ export type VmsRows = Array<{
 }>;
 
 /**
- * A {@linkcode Sink} that keeps the `vms` registry.
+ * The sink that keeps the `vms` registry, a {@linkcode RowSink}. Each batch is summed up
+ * per host without touching the database (`prepareRows`), then upserted
+ * (`writeRows`): split, the summing runs on one thread and the upserts on
+ * another (`workerSink` sends only the summary).
  *
  * @example Sum a batch up without a database
  * ```ts
@@ -86,16 +89,7 @@ export type VmsRows = Array<{
  * assert.equal(rows[0]?.host, "nas");
  * ```
  */
-export interface VmsSink extends Sink {
-  /**
-   * Sums a batch up per host without touching the database: `write()` is
-   * `writeRows(prepareRows(batch))`. Split, the summing runs on one thread
-   * and the upserts on another (`workerSink` sends only the summary).
-   */
-  prepareRows(batch: readonly LogEvent[]): VmsRows;
-  /** Upserts what {@linkcode VmsSink.prepareRows} summed up, in one transaction. */
-  writeRows(rows: VmsRows): Promise<void>;
-}
+export type VmsSink = RowSink<VmsRows>;
 
 /**
  * Upserts `vms` (host, first_seen, last_seen, source_ip, and `services`

@@ -15,7 +15,7 @@ import type { Logger } from "../core/log.ts";
 import { memoryState } from "../core/state.ts";
 import { ComponentStats } from "../core/stats.ts";
 import type { LogEvent } from "../core/event.ts";
-import type { Sink } from "../core/types.ts";
+import type { RowSink, Sink } from "../core/types.ts";
 
 /** A request from the main thread, for the sink numbered `sink`. */
 export type WorkerSinkRequest =
@@ -110,7 +110,7 @@ async function _handle(req: WorkerSinkRequest): Promise<void> {
       if (!h.sink) throw new Error("write() before open()");
       await h.sink.write(req.batch);
     } else if (req.op === "rows") {
-      const sink = h.sink as (Sink & { writeRows?: (rows: unknown) => Promise<void> }) | undefined;
+      const sink = h.sink as Partial<RowSink<unknown>> | undefined;
       if (!sink?.writeRows) throw new Error("rows for a sink without writeRows()");
       await sink.writeRows(req.rows);
     } else {

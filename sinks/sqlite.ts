@@ -11,7 +11,7 @@ import { eventToJson, type LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
-import type { Sink, SinkContext } from "../core/types.ts";
+import type { RowSink, SinkContext } from "../core/types.ts";
 import { errorMessage, numberOption } from "../core/options.ts";
 import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 
@@ -148,19 +148,14 @@ export interface SqliteSinkOptions {
   name?: string;
 }
 
-/** A {@linkcode Sink} that writes into SQLite. */
-export interface SqliteSink extends Sink {
+/**
+ * A sink that writes into SQLite. Its rows render apart from
+ * being stored (a {@linkcode RowSink}), so the SQLite work can run on
+ * another thread (see `workerSink`).
+ */
+export interface SqliteSink extends RowSink<SqliteRows> {
   /** The open database, for queries in tests and tools; throws before `open()`. */
   readonly db: DatabaseSync;
-  /**
-   * Renders a batch into rows (table and bound values per event) without
-   * touching the database: `write()` is `writeRows(prepareRows(batch))`.
-   * Split, the rendering can run on one thread and the SQLite work on
-   * another (see `workerSink`).
-   */
-  prepareRows(batch: readonly LogEvent[]): SqliteRows;
-  /** Stores rows that {@linkcode SqliteSink.prepareRows} made, as `write()` stores a batch. */
-  writeRows(rows: SqliteRows): Promise<void>;
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
 import type { ComponentStats } from "../core/stats.ts";
-import type { Sink, SinkContext } from "../core/types.ts";
+import type { RowSink, Sink, SinkContext } from "../core/types.ts";
 import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 import type { WorkerSinkAnswer, WorkerSinkRequest } from "./_worker_host.ts";
 
@@ -99,10 +99,9 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   let log: Logger | undefined;
   let name = options.name ?? "worker";
 
-  // A sink that can render its rows apart from storing them (sqliteSink's prepareRows and
-  // writeRows) renders here and sends the rows: plain values cross cheaper than events, and
-  // the worker's heap holds no event trees.
-  let local: _RowSink | undefined;
+  // A row sink (sqliteSink, vmsSink: prepareRows apart from writeRows) renders here and sends
+  // the rows: plain values cross cheaper than events, and the worker's heap holds no event trees.
+  let local: RowSink<unknown> | undefined;
   let probed = false;
   let restarting: Promise<void> | undefined;
 
@@ -201,14 +200,8 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   };
 }
 
-/** A sink whose rows are rendered apart from being stored. */
-interface _RowSink extends Sink {
-  prepareRows(batch: readonly LogEvent[]): unknown;
-  writeRows(rows: unknown): Promise<void>;
-}
-
-function _isRowSink(value: unknown): value is _RowSink {
-  const v = value as Partial<_RowSink> | null;
+function _isRowSink(value: unknown): value is RowSink<unknown> {
+  const v = value as Partial<RowSink<unknown>> | null;
   return typeof v?.prepareRows === "function" && typeof v.writeRows === "function";
 }
 
