@@ -216,6 +216,12 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   const entries: _Entry[] = [
     { group: "central-sqlite", contender: sluiceContender("sqlite"), runs: [] },
     { group: "central-sqlite", contender: sluiceContender("central"), runs: [] },
+    // The same on a machine short of memory: what the memory targets cost in speed.
+    {
+      group: "central-sqlite",
+      contender: sluiceContender("central", { smallHeap: true }),
+      runs: [],
+    },
     ...(quick ? [] : [
       { group: "central-sqlite" as const, contender: syslogNgContender("reference"), runs: [] },
       { group: "central-sqlite" as const, contender: syslogNgContender("tuned"), runs: [] },

@@ -24,6 +24,7 @@ import {
   memoryMb,
   sleep,
   sluiceRunArgs,
+  SMALL_HEAP_V8_FLAGS,
   syslogNgBin,
   waitFor,
 } from "./lib.ts";
@@ -250,9 +251,12 @@ export type SluicePipeline = "central" | "sqlite" | "jsonl";
  * sluice under its runner: `examples/pipeline.central.ts` (TCP → json →
  * SQLite `alerts` + the JSONL backups; outputs: alerts rows and all_events
  * lines) or `bench/pipelines/json_to_jsonl.ts` (TCP → json → one JSONL
- * file).
+ * file). With `smallHeap`, the pipeline runs as on a machine short of
+ * memory: {@linkcode SMALL_HEAP_V8_FLAGS} and SQLite on the main thread
+ * (`--sqlite-worker off`, one isolate instead of two).
  *
  * @param pipeline Which pipeline.
+ * @param options `smallHeap`: the small-machine settings above.
  * @returns The contender.
  *
  * @example
@@ -260,14 +264,20 @@ export type SluicePipeline = "central" | "sqlite" | "jsonl";
  * import assert from "node:assert";
  * import { sluiceContender } from "./contenders.ts";
  * assert.strictEqual(sluiceContender("jsonl").unavailable(), undefined);
+ * assert.strictEqual(sluiceContender("central", { smallHeap: true }).name, "sluice central, small heap");
  * ```
  */
-export function sluiceContender(pipeline: SluicePipeline): Contender {
+export function sluiceContender(
+  pipeline: SluicePipeline,
+  options: { smallHeap?: boolean } = {},
+): Contender {
   const file = { central: _CENTRAL, sqlite: _SQLITE, jsonl: _JSONL }[pipeline];
   // The central example and the scenario-1 pipeline write the same layout under --data.
   const sqlite = pipeline !== "jsonl";
+  const small = options.smallHeap === true;
   return {
-    name: { central: "sluice central", sqlite: "sluice", jsonl: "sluice" }[pipeline],
+    name: { central: "sluice central", sqlite: "sluice", jsonl: "sluice" }[pipeline] +
+      (small ? ", small heap" : ""),
     description: {
       central:
         "sluice examples/pipeline.central.ts: TCP → json → categorize → SQLite alerts + vms, JSONL all_events, by_vm, by_category, daily, critical",
@@ -275,13 +285,15 @@ export function sluiceContender(pipeline: SluicePipeline): Contender {
         "sluice bench/pipelines/json_to_sqlite.ts: TCP → json → SQLite alerts + JSONL all_events (the contenders' work)",
       jsonl:
         "sluice bench/pipelines/json_to_jsonl.ts: TCP → json → JSONL of the parsed tree (as the contenders write it)",
-    }[pipeline],
+    }[pipeline] +
+      (small ? `; deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --sqlite-worker off` : ""),
     unavailable: () => undefined,
     async start(dir) {
       const data = `${dir}/data`;
       const proc = new LoggedProcess(Deno.execPath(), [
-        ...sluiceRunArgs(`${dir}/state`, file),
+        ...sluiceRunArgs(`${dir}/state`, file, small ? SMALL_HEAP_V8_FLAGS : undefined),
         ...centralArgs(data),
+        ...(small ? ["--sqlite-worker", "off"] : []),
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;
       if (!await waitFor(() => found.test(proc.text) || proc.exited, 60_000) || proc.exited) {

@@ -60,10 +60,22 @@ Deno.test({
         if (cell) assert.match(cell, /^(\d+)\/\1 \(0 lost\)$/, `${scenario} ${row[1]}`);
       }
     }
-    // Both sluice pipelines of scenario 1 and the JSONL one took the whole burst.
+    // Scenario 1's pipeline, the central example (with the shipped settings and with the
+    // small-heap ones) and the JSONL pipeline each took the whole burst.
     const burst = rowsOf(stdout, "burst-loss").filter((r) => r[1]?.startsWith("sluice"));
-    assert.equal(burst.length, 3, `expected three sluice burst-loss rows:\n${stdout}`);
+    assert.deepEqual(burst.map((r) => r[1]), [
+      "sluice (central-sqlite)",
+      "sluice central (central-sqlite)",
+      "sluice central, small heap (central-sqlite)",
+      "sluice (central-jsonl)",
+    ]);
     for (const row of burst) assert.match(row[loss] ?? "", /^20000\/20000 \(0 lost\)$/, row[1]);
     assert.equal(rowsOf(stdout, "ceilings").length, 3);
+    // The VM example runs with the shipped V8 flags and with the small-heap ones.
+    const vm = rowsOf(stdout, "vm").map((r) => r[1] ?? "");
+    assert.ok(
+      vm.some((s) => s.startsWith("sluice examples/pipeline.vm.ts, small heap")),
+      vm.join("\n"),
+    );
   },
 });
