@@ -45,6 +45,8 @@ interface _SourceRt {
 interface _StepRt {
   run: (e: LogEvent) => boolean;
   parser: boolean;
+  /** A parser or rewrite: it may change the event (a filter only reads it). */
+  mutates: boolean;
   stats: ComponentStats;
 }
 
@@ -208,17 +210,17 @@ export class Engine {
       const kind = typeof step === "function" ? "predicate" : step.kind;
       const name = (typeof step === "function" ? undefined : step.name) ?? `${where} ${kind}`;
       const stats = this.stats.register("step", name, kind);
-      if (typeof step === "function") return { run: step, parser: false, stats };
+      if (typeof step === "function") return { run: step, parser: false, mutates: false, stats };
       if (type === "parser") {
         const p = step as Parser;
-        return { run: (e) => p.parse(e), parser: true, stats };
+        return { run: (e) => p.parse(e), parser: true, mutates: true, stats };
       }
       if (type === "filter") {
         const f = step as Filter;
-        return { run: (e) => f.test(e), parser: false, stats };
+        return { run: (e) => f.test(e), parser: false, mutates: false, stats };
       }
       const r = step as Rewrite;
-      return { run: (e) => (r.apply(e), true), parser: false, stats };
+      return { run: (e) => (r.apply(e), true), parser: false, mutates: true, stats };
     };
     const compilePath = (path: PathDefinition, where: string): _PathRt => {
       const steps = (path.steps ?? []).map((s, i) => compileStep(s, `${where}.steps[${i}]`));
@@ -460,12 +462,19 @@ export class Engine {
     let local: number[] = [];
     for (let j = 0; j < events.length; j++) {
       if (skip?.[j]) continue;
-      const e = events[j] as LogEvent;
-      ev.push(clone ? cloneEvent(e) : e);
+      ev.push(events[j] as LogEvent);
       local.push(j);
     }
+    // A path that shares its events with others changes copies, made only for the events that
+    // reach its first step that may change them: the filters before it (`hasAlert()`) read the
+    // originals and usually let few through, and every copy is garbage soon after.
+    let copied = !clone;
     for (const step of path.steps) {
       if (ev.length === 0) return local;
+      if (!copied && step.mutates) {
+        for (let r = 0; r < ev.length; r++) ev[r] = cloneEvent(ev[r] as LogEvent);
+        copied = true;
+      }
       step.stats.received += ev.length;
       let w = 0;
       for (let r = 0; r < ev.length; r++) {
@@ -509,6 +518,10 @@ export class Engine {
       step.stats.processed += w;
     }
     if (ev.length === 0) return local;
+    // Only filters here, but a child changes events: it gets copies.
+    if (!copied && path.children) {
+      for (let r = 0; r < ev.length; r++) ev[r] = cloneEvent(ev[r] as LogEvent);
+    }
     for (const queue of path.sinks) _deliver(ctx, queue, ev);
     if (path.children) {
       const childIdx = local.map((j) => idx[j] as number);

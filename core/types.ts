@@ -103,8 +103,10 @@ export interface Parser {
 }
 
 /**
- * Keeps or drops an event from the rest of a path. Filters do no I/O and
- * never throw on bad input.
+ * Keeps or drops an event from the rest of a path. Filters do no I/O,
+ * never throw on bad input and only read the event: a path's filters see
+ * the same event objects as its sibling paths, and the engine copies an
+ * event only when it reaches a parser or rewrite (which may change it).
  *
  * @example
  * ```ts
@@ -139,7 +141,7 @@ export interface Rewrite {
   apply(event: LogEvent): void;
 }
 
-/** A step of a path: a parser, a filter, a rewrite, or a plain predicate (a filter). */
+/** A step of a path: a parser, a filter, a rewrite, or a plain predicate (a filter: it only reads). */
 export type Step = Parser | Filter | Rewrite | ((event: LogEvent) => boolean);
 
 /** What the engine gives a sink when it opens. */

@@ -181,6 +181,50 @@ Deno.test("Engine: a path that changes events works on a copy, so other paths se
   assert.equal(original.events[0]?.message, "hello");
 });
 
+Deno.test("Engine: a changing path copies only the events its leading filters let through", async () => {
+  const src = manualSource();
+  const original = collectSink();
+  const alerts = collectSink();
+  const filtered: LogEvent[] = [];
+  const rewritten: LogEvent[] = [];
+  await run({
+    paths: [
+      { from: [src], to: [original] },
+      {
+        from: [src],
+        steps: [
+          (e) => (filtered.push(e), e.message.startsWith("alert")),
+          { kind: "mark", apply: (e) => void (rewritten.push(e), e.fields.alert = true) },
+        ],
+        to: [alerts],
+      },
+      // Only filters, but an embedded path changes events: the embedded path gets copies.
+      {
+        from: [src],
+        steps: [(e) => e.message === "alert 2"],
+        paths: [{
+          steps: [{ kind: "tag", apply: (e) => void (e.fields.tag = true) }],
+          to: [alerts],
+        }],
+      },
+    ],
+  }, async () => {
+    await src.emit(events("alert 1", "noise", "alert 2", "noise"));
+  });
+  // The filter read the very events the other path delivered: no copy for "noise".
+  assert.equal(filtered.length, 4);
+  for (const e of filtered) assert.ok(original.events.includes(e));
+  // The rewrite got copies of the two alerts; the originals never changed.
+  assert.equal(rewritten.length, 2);
+  for (const e of rewritten) assert.ok(!original.events.includes(e));
+  assert.deepEqual(alerts.events.map((e) => [e.message, e.fields.alert, e.fields.tag]), [
+    ["alert 1", true, undefined],
+    ["alert 2", true, undefined],
+    ["alert 2", undefined, true],
+  ]);
+  assert.deepEqual(original.events.map((e) => e.fields), [{}, {}, {}, {}]);
+});
+
 Deno.test("Engine: embedded paths share their parent's parsing and route by their own filters", async () => {
   const src = manualSource();
   const all = collectSink();
