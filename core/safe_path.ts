@@ -168,8 +168,22 @@ export function pathTemplate(
       continue;
     }
     const render = compileTemplate(m[0]);
-    if (options.verbatim?.test(m[0])) parts.push(render);
-    else parts.push((e) => safePathComponent(render(e), options));
+    if (options.verbatim?.test(m[0])) {
+      parts.push(render);
+      continue;
+    }
+    // Values repeat (a few hosts, one day at a time): each is made safe once.
+    const safe = new Map<string, string>();
+    parts.push((e) => {
+      const value = render(e);
+      let out = safe.get(value);
+      if (out === undefined) {
+        out = safePathComponent(value, options);
+        if (safe.size >= 1024) safe.clear();
+        safe.set(value, out);
+      }
+      return out;
+    });
   }
   const rest = template.slice(last);
   if (rest) parts.push(rest);

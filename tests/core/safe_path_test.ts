@@ -74,6 +74,12 @@ Deno.test("pathTemplate() makes values safe but keeps literal directories", () =
   assert.equal(render("../../etc"), "logs/by_vm/_.__._etc.jsonl");
   assert.equal(render("a/b"), "logs/by_vm/a_b.jsonl");
   assert.equal(byVm(createEvent("x")), "logs/by_vm/_.jsonl");
+  // Each value is made safe once and remembered (at most 1,024 of them): the same value
+  // renders the same after thousands of others, and a hostile one stays safe every time.
+  for (let i = 0; i < 3000; i++) assert.equal(render(`vm${i}/..`), `logs/by_vm/vm${i}___.jsonl`);
+  assert.equal(render("../../etc"), "logs/by_vm/_.__._etc.jsonl");
+  assert.equal(render("../../etc"), "logs/by_vm/_.__._etc.jsonl");
+  assert.equal(render("vm1"), "logs/by_vm/vm1.jsonl");
   assert.equal(
     pathTemplate("by_vm/${HOST:-unknown}.jsonl")(createEvent("x")),
     "by_vm/unknown.jsonl",
