@@ -28,6 +28,7 @@ export * from "./core/state.ts";
 export * from "./core/stats.ts";
 export * from "./core/sink_queue.ts";
 export * from "./core/safe_path.ts";
+export * from "./core/memo.ts";
 export * from "./core/prefix.ts";
 export * from "./core/options.ts";
 export * from "./core/net_stream.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { memoize } from "./memo.ts";
 import { compileTemplate, type Template, type TemplateFn } from "./template.ts";
 
 /** Options for {@linkcode safePathComponent}. */
@@ -173,17 +174,8 @@ export function pathTemplate(
       continue;
     }
     // Values repeat (a few hosts, one day at a time): each is made safe once.
-    const safe = new Map<string, string>();
-    parts.push((e) => {
-      const value = render(e);
-      let out = safe.get(value);
-      if (out === undefined) {
-        out = safePathComponent(value, options);
-        if (safe.size >= 1024) safe.clear();
-        safe.set(value, out);
-      }
-      return out;
-    });
+    const safe = memoize((value: string) => safePathComponent(value, options), 1024);
+    parts.push((e) => safe(render(e)));
   }
   const rest = template.slice(last);
   if (rest) parts.push(rest);

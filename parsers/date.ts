@@ -6,6 +6,7 @@
  */
 
 import { fieldGetter, type LogEvent } from "../core/event.ts";
+import { memoize } from "../core/memo.ts";
 import type { Parser } from "../core/types.ts";
 
 /**
@@ -185,30 +186,23 @@ function _zone(timezone: unknown): _Zone {
       `dateParser: "timezone" must be "UTC", an offset such as "+01:00" or an IANA zone name, got "${timezone}"`,
     );
   }
-  // Offsets change on quarter hours at the finest: cache per quarter hour.
-  const cache = new Map<number, number>();
-  return (ms) => {
-    const bucket = Math.floor(ms / 900_000);
-    let offset = cache.get(bucket);
-    if (offset === undefined) {
-      const p: Record<string, number> = {};
-      for (const part of format.formatToParts(bucket * 900_000)) {
-        if (part.type !== "literal") p[part.type] = Number(part.value);
-      }
-      const wall = Date.UTC(
-        p.year ?? 1970,
-        (p.month ?? 1) - 1,
-        p.day ?? 1,
-        p.hour ?? 0,
-        p.minute ?? 0,
-        p.second ?? 0,
-      );
-      offset = Math.round((wall - bucket * 900_000) / 60_000);
-      if (cache.size > 4096) cache.clear();
-      cache.set(bucket, offset);
+  // Offsets change on quarter hours at the finest: one per quarter hour.
+  const offsetIn = memoize((bucket: number): number => {
+    const p: Record<string, number> = {};
+    for (const part of format.formatToParts(bucket * 900_000)) {
+      if (part.type !== "literal") p[part.type] = Number(part.value);
     }
-    return offset;
-  };
+    const wall = Date.UTC(
+      p.year ?? 1970,
+      (p.month ?? 1) - 1,
+      p.day ?? 1,
+      p.hour ?? 0,
+      p.minute ?? 0,
+      p.second ?? 0,
+    );
+    return Math.round((wall - bucket * 900_000) / 60_000);
+  }, 4096);
+  return (ms) => offsetIn(Math.floor(ms / 900_000));
 }
 
 function _daysIn(year: number, month: number): number {

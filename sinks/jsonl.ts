@@ -7,6 +7,7 @@
 
 import { eventToJson, type LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
+import { memoize } from "../core/memo.ts";
 import { pathTemplate, safeJoin } from "../core/safe_path.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template, type TemplateFn } from "../core/template.ts";
@@ -157,18 +158,8 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   const constantPath = typeof pathOption === "string" && !pathOption.includes("$")
     ? safeJoin(dir, renderPath({ message: "", fields: {}, receivedAt: 0 }))
     : undefined;
-  const joined = new Map<string, string>();
-  const resolvePath = (e: LogEvent): string => {
-    if (constantPath !== undefined) return constantPath;
-    const relative = renderPath(e);
-    let path = joined.get(relative);
-    if (path === undefined) {
-      path = safeJoin(dir, relative);
-      if (joined.size >= 4096) joined.clear();
-      joined.set(relative, path);
-    }
-    return path;
-  };
+  const joined = memoize((relative: string) => safeJoin(dir, relative), 4096);
+  const resolvePath = (e: LogEvent): string => constantPath ?? joined(renderPath(e));
   const maxOpen = numberOption(where, "maxOpenFiles", options.maxOpenFiles, 64, 1);
   const fsync = options.fsync ?? "batch";
   if (!["batch", "interval", "never"].includes(fsync)) {
