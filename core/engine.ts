@@ -227,7 +227,7 @@ export class Engine {
       const children = path.paths?.length
         ? _list(path.paths.map((p, i) => compilePath(p, `${where}.paths[${i}]`)))
         : null;
-      const mutates = (path.steps ?? []).some((s) => stepType(s) !== "filter") ||
+      const mutates = steps.some((s) => s.mutates) ||
         (children !== null && [...children.regular, ...children.fallback].some((c) => c.mutates));
       return {
         from: path.from ? new Set(path.from.map(resolveSource)) : null,
