@@ -78,6 +78,11 @@ interface _RouteCtx {
   size: number;
 }
 
+/** Replaces each event of a path's working list with its own copy, in place. */
+function _copyAll(events: LogEvent[]): void {
+  for (let i = 0; i < events.length; i++) events[i] = cloneEvent(events[i] as LogEvent);
+}
+
 function _deliver(ctx: _RouteCtx, queue: SinkQueue, events: LogEvent[]): void {
   const d = ctx.deliveries.get(queue);
   if (!d) {
@@ -472,7 +477,7 @@ export class Engine {
     for (const step of path.steps) {
       if (ev.length === 0) return local;
       if (!copied && step.mutates) {
-        for (let r = 0; r < ev.length; r++) ev[r] = cloneEvent(ev[r] as LogEvent);
+        _copyAll(ev);
         copied = true;
       }
       step.stats.received += ev.length;
@@ -519,9 +524,7 @@ export class Engine {
     }
     if (ev.length === 0) return local;
     // Only filters here, but a child changes events: it gets copies.
-    if (!copied && path.children) {
-      for (let r = 0; r < ev.length; r++) ev[r] = cloneEvent(ev[r] as LogEvent);
-    }
+    if (!copied && path.children) _copyAll(ev);
     for (const queue of path.sinks) _deliver(ctx, queue, ev);
     if (path.children) {
       const childIdx = local.map((j) => idx[j] as number);
