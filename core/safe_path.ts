@@ -152,11 +152,10 @@ export function pathTemplate(
   template: Template,
   options: PathTemplateOptions = {},
 ): TemplateFn {
+  // Values repeat (a few hosts, one day at a time): each is made safe once.
+  const safe = memoize((value: string) => safePathComponent(value, options), 1024);
   if (typeof template === "function") {
-    return (e) =>
-      template(e).split("/").filter((p) => p !== "" && p !== ".").map((p) =>
-        safePathComponent(p, options)
-      ).join("/");
+    return (e) => template(e).split("/").filter((p) => p !== "" && p !== ".").map(safe).join("/");
   }
   const parts: Array<string | TemplateFn> = [];
   let last = 0;
@@ -173,8 +172,6 @@ export function pathTemplate(
       parts.push(render);
       continue;
     }
-    // Values repeat (a few hosts, one day at a time): each is made safe once.
-    const safe = memoize((value: string) => safePathComponent(value, options), 1024);
     parts.push((e) => safe(render(e)));
   }
   const rest = template.slice(last);
