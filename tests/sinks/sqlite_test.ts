@@ -552,7 +552,7 @@ Deno.test("sqliteSink creates a database with 16 KiB pages, leaves an existing f
     }
   };
   try {
-    const fresh = sqliteSink({ database: `${dir}/new.db` });
+    const fresh = sqliteSink({ database: `${dir}/new.db`, checkpoint: "inline" });
     await fresh.open(context());
     await fresh.write(events(10));
     await fresh.close();
@@ -575,7 +575,7 @@ Deno.test("sqliteSink creates a database with 16 KiB pages, leaves an existing f
   }
 });
 
-Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages of the file's own size, and flushes the WAL in the background with synchronous NORMAL", async () => {
+Deno.test("sqliteSink with checkpoint 'inline' lets SQLite checkpoint its WAL at walCheckpointMb, counted in pages of the file's own size, and flushes the WAL in the background with synchronous NORMAL", async () => {
   const dir = await Deno.makeTempDir();
   const autocheckpoint = (sink: SqliteSink) =>
     Number(
@@ -584,7 +584,7 @@ Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages o
     );
   try {
     // 8 MiB of 16 KiB pages by default.
-    const fresh = sqliteSink({ database: `${dir}/new.db` });
+    const fresh = sqliteSink({ database: `${dir}/new.db`, checkpoint: "inline" });
     const ctx = context();
     await fresh.open(ctx);
     assert.equal(autocheckpoint(fresh), 512);
@@ -596,7 +596,11 @@ Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages o
     const old = new DatabaseSync(`${dir}/old.db`);
     old.exec("PRAGMA page_size = 4096; CREATE TABLE t (x)");
     old.close();
-    const existing = sqliteSink({ database: `${dir}/old.db`, walCheckpointMb: 2 });
+    const existing = sqliteSink({
+      database: `${dir}/old.db`,
+      walCheckpointMb: 2,
+      checkpoint: "inline",
+    });
     await existing.open(context());
     assert.equal(autocheckpoint(existing), 512);
     await existing.close();
@@ -617,6 +621,84 @@ Deno.test("sqliteSink checkpoints its WAL at walCheckpointMb, counted in pages o
       assert.equal(octx.stats.counters.wal_flushes, undefined, synchronous);
     }
     assert.throws(() => sqliteSink({ database: "x.db", walCheckpointMb: 0 }), /"walCheckpointMb"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteSink checkpoints its WAL on a thread of its own by default, keeps the WAL bounded during a long burst, and loses nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/burst.db`;
+  try {
+    // 256 KiB chunks (16 pages of 16 KiB): a background checkpoint every few commits, and the
+    // writer's own catch-up (so the WAL starts over) once the WAL holds 2 MiB.
+    const sink = sqliteSink({ database: path, walCheckpointMb: 0.25 });
+    const ctx = context();
+    await sink.open(ctx);
+    assert.equal(
+      (sink.db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
+        .wal_autocheckpoint,
+      0,
+      "SQLite no longer checkpoints in the commits",
+    );
+    const body = "x".repeat(1000);
+    let written = 0;
+    let largestWal = 0;
+    for (let b = 0; b < 60; b++) {
+      const batch = events(250, "burst", b * 250);
+      for (const e of batch) e.message += body;
+      written += 250 * 1000;
+      await sink.write(batch);
+      largestWal = Math.max(largestWal, (await Deno.stat(`${path}-wal`)).size);
+    }
+    await sink.close();
+    const c = ctx.stats.counters;
+    assert.ok((c.checkpoints ?? 0) >= 1, `background checkpoints ran: ${JSON.stringify(c)}`);
+    assert.ok((c.checkpoints_inline ?? 0) >= 1, `the writer caught up: ${JSON.stringify(c)}`);
+    assert.equal(c.inserted, 15_000);
+    // 15 MB went through the WAL; the file was started over instead of growing with it.
+    assert.ok(largestWal < written / 2, `largest WAL ${largestWal} of ${written} bytes written`);
+    // The last connection closed checkpointed everything and removed the WAL.
+    await assert.rejects(Deno.stat(`${path}-wal`), Deno.errors.NotFound);
+    const db = new DatabaseSync(path);
+    try {
+      assert.equal(count(db, "events"), 15_000);
+      assert.equal(
+        (db.prepare("PRAGMA integrity_check").get() as { integrity_check: string })
+          .integrity_check,
+        "ok",
+      );
+    } finally {
+      db.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sqliteSink checks its checkpoint option, and checkpoints in the commits where a thread would not help", async () => {
+  assert.throws(
+    () => sqliteSink({ database: "x.db", checkpoint: "later" as "inline" }),
+    /"checkpoint" must be "background" or "inline", got "later"/,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    // OFF never waits for the disk; a rollback journal has no WAL; :memory: has no file.
+    for (
+      const options of [
+        { database: `${dir}/off.db`, synchronous: "OFF" as const },
+        { database: `${dir}/delete.db`, journalMode: "DELETE" as const },
+        { database: ":memory:" },
+      ]
+    ) {
+      const sink = sqliteSink({ ...options, walCheckpointMb: 0.0625 });
+      const ctx = context();
+      await sink.open(ctx);
+      for (let b = 0; b < 5; b++) await sink.write(events(200, "b", b * 200));
+      await sink.close();
+      assert.equal(ctx.stats.counters.checkpoints, undefined, options.database);
+      assert.equal(ctx.stats.counters.inserted, 1000, options.database);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { WalCheckpointer } from "../../sinks/_wal_checkpointer.ts";
+
+function autocheckpoint(db: DatabaseSync): number {
+  return (db.prepare("PRAGMA wal_autocheckpoint").get() as { wal_autocheckpoint: number })
+    .wal_autocheckpoint;
+}
+
+Deno.test("WalCheckpointer reads the WAL-index header, and has its own thread copy the WAL into the database once chunkPages frames wait", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/a.db`;
+  const db = new DatabaseSync(path);
+  try {
+    db.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
+    const counted: Record<string, number> = {};
+    const ckpt = WalCheckpointer.start(db, {
+      database: path,
+      pageSize: 4096,
+      chunkPages: 16,
+      capPages: 1_000_000,
+      stats: { add: (name, n = 1) => void (counted[name] = (counted[name] ?? 0) + n) },
+    });
+    assert.ok(ckpt);
+    assert.equal(autocheckpoint(db), 0);
+    const insert = db.prepare("INSERT INTO t VALUES (?)");
+    // 40 KB per commit is ~10 pages: the second commit passes 16 pages waiting to be copied.
+    for (let i = 0; i < 10; i++) {
+      ckpt.beforeTransaction(db);
+      db.exec("BEGIN");
+      for (let j = 0; j < 10; j++) insert.run("x".repeat(4000));
+      db.exec("COMMIT");
+      ckpt.afterCommit();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ckpt.stop(db);
+    assert.ok((counted.checkpoints ?? 0) >= 1, JSON.stringify(counted));
+    // The cap was never reached, so the writer never copied anything itself.
+    assert.equal(counted.checkpoints_inline, undefined);
+    // What the thread reported copied is in the database file: a reader that ignores the WAL
+    // (immutable) sees at least the first checkpoint's rows.
+    const reader = new DatabaseSync(`file:${path}?immutable=1`, { readOnly: true });
+    try {
+      const n = (reader.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n;
+      assert.ok(n >= 10, `rows in the database file itself: ${n}`);
+    } finally {
+      reader.close();
+    }
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("WalCheckpointer refuses a header it does not know and leaves SQLite's own checkpoints on", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/b.db`;
+  const db = new DatabaseSync(path);
+  try {
+    db.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
+    // The header says 4096-byte pages: one that expects 16 KiB is reading something else.
+    const options = { database: path, pageSize: 16_384, chunkPages: 16, capPages: 128 };
+    assert.equal(WalCheckpointer.start(db, options), undefined);
+    assert.equal(autocheckpoint(db), 1000);
+    // No -shm beside the path at all.
+    assert.equal(
+      WalCheckpointer.start(db, { ...options, database: `${dir}/elsewhere.db`, pageSize: 4096 }),
+      undefined,
+    );
+    assert.equal(autocheckpoint(db), 1000);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("WalCheckpointer is shared by the writers of one database file in a thread, and ends with the last of them", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/c.db`;
+  const a = new DatabaseSync(path);
+  const b = new DatabaseSync(`${dir}/./c.db`);
+  try {
+    a.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
+    let checkpoints = 0;
+    const options = {
+      database: path,
+      pageSize: 4096,
+      chunkPages: 4,
+      capPages: 1_000_000,
+      stats: { add: (name: string) => void (name === "checkpoints" && checkpoints++) },
+    };
+    const first = WalCheckpointer.start(a, options);
+    assert.ok(first);
+    // Another spelling of the same file gets the same checkpointer, and loses its own checkpoints.
+    assert.equal(WalCheckpointer.start(b, { ...options, database: `${dir}/./c.db` }), first);
+    assert.equal(autocheckpoint(b), 0);
+    await first.stop(a);
+    // b still writes, and its commits still get checkpointed in the background.
+    for (let i = 0; i < 5; i++) {
+      b.exec("BEGIN");
+      b.prepare("INSERT INTO t VALUES (?)").run("y".repeat(20_000));
+      b.exec("COMMIT");
+      first.afterCommit();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await first.stop(b);
+    assert.ok(checkpoints >= 1, `checkpoints after the first writer stopped: ${checkpoints}`);
+    // Once the last writer stopped, a new start() makes a new checkpointer.
+    const again = WalCheckpointer.start(a, options);
+    assert.ok(again && again !== first);
+    await again.stop(a);
+  } finally {
+    a.close();
+    b.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
