@@ -187,7 +187,11 @@ export class WalCheckpointer {
         this.#fallBack(`the checkpoint thread failed: ${e.message}`);
       };
       this.#worker = w;
-      this.#send({ op: "open", database: this.#options.database });
+      void this.#send({ op: "open", database: this.#options.database }).then((a) => {
+        if (a.error !== undefined) {
+          this.#fallBack(`the checkpoint thread could not open: ${a.error}`);
+        }
+      });
     }
     return this.#send(req);
   }
