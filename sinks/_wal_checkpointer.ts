@@ -46,7 +46,7 @@ export interface WalCheckpointerOptions {
   chunkPages: number;
   /** Frames in the WAL at which the writer copies the rest itself, so the WAL starts over. */
   capPages: number;
-  /** Counts `checkpoints` (background) and `checkpoints_inline`. */
+  /** Counts `checkpoints` (background), `checkpoints_inline` and `checkpoint_waits` (see `beforeTransaction`). */
   stats?: { add(name: string, n?: number): void };
   /** Told once why background checkpoints stopped, when they do. */
   onFallback?: (reason: string) => void;
@@ -226,16 +226,29 @@ export class WalCheckpointer {
   }
 
   /**
-   * Before a BEGIN: when the WAL holds `capPages` frames and no background
-   * checkpoint runs, copies what is left on the writer's connection, so
-   * that the transaction starts the WAL over.
+   * Before a BEGIN: when the WAL holds `capPages` frames, copies what is
+   * left on the writer's connection, so that the transaction starts the WAL
+   * over. A background checkpoint in flight is waited for first (the WAL
+   * cannot start over while it runs): only then does the writer wait, so a
+   * checkpoint thread that is slow to start or to sync (a loaded machine, a
+   * slow disk) holds the WAL at the cap instead of letting it grow.
    *
    * @param db The connection about to begin.
+   * @returns A promise to await before the BEGIN, or `undefined` when there is nothing to wait for.
    */
-  beforeTransaction(db: DatabaseSync): void {
-    if (this.#stopped || this.#running) return;
+  beforeTransaction(db: DatabaseSync): Promise<void> | undefined {
+    if (this.#stopped) return undefined;
     const f = this.#frames();
-    if (f === undefined || f.max < this.#options.capPages) return;
+    if (f === undefined || f.max < this.#options.capPages) return undefined;
+    const running = this.#running;
+    if (!running) return void this.#catchUp(db);
+    this.#options.stats?.add("checkpoint_waits");
+    return running.then(() => {
+      if (!this.#stopped && !this.#running) this.#catchUp(db);
+    });
+  }
+
+  #catchUp(db: DatabaseSync): void {
     try {
       db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get();
       this.#options.stats?.add("checkpoints_inline");

@@ -265,8 +265,10 @@ class _RowError extends Error {}
  *
  * Counters: `inserted`, `duplicates`, `dead_lettered`, `busy_retries`,
  * `wal_flushes` (background flushes of the WAL, see `walCheckpointMb`),
- * `checkpoints` (on the sink's checkpoint thread) and `checkpoints_inline`
- * (the writer's own catch-ups that let the WAL start over; see `checkpoint`).
+ * `checkpoints` (on the sink's checkpoint thread), `checkpoints_inline`
+ * (the writer's own catch-ups that let the WAL start over) and
+ * `checkpoint_waits` (catch-ups that first waited for the thread; see
+ * `checkpoint`).
  *
  * @param options Database, table, columns and values, durability.
  * @returns The sink.
@@ -518,6 +520,9 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       stats = ctx.stats;
       log = ctx.log;
       const d = new DatabaseSync(options.database);
+      // Both set from the file below: an existing database keeps its page size from its creation.
+      let page = pageSize;
+      let walPages = 1;
       try {
         // A short busy timeout covers brief contention (a checkpoint); longer waits are async, in begin().
         d.exec(`PRAGMA busy_timeout = ${Math.min(busyTimeoutMs, 100)}`);
@@ -527,8 +532,8 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         d.exec(`PRAGMA synchronous = ${synchronous}`);
         d.exec(`PRAGMA cache_size = ${-Math.round(cacheSizeMb * 1024)}`);
         // In pages of this file's size, which an existing database keeps from its creation.
-        const page = (d.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
-        const walPages = Math.max(1, Math.round((walCheckpointMb * 1024 * 1024) / page));
+        page = (d.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
+        walPages = Math.max(1, Math.round((walCheckpointMb * 1024 * 1024) / page));
         d.exec(`PRAGMA wal_autocheckpoint = ${walPages}`);
         d.exec(
           `CREATE TABLE IF NOT EXISTS ${_quote(deadLetter)} (ts TEXT NOT NULL, table_name TEXT, ` +
@@ -561,8 +566,6 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         (synchronous === "NORMAL" || synchronous === "FULL") &&
         options.database !== ":memory:" && !options.database.startsWith("file:")
       ) {
-        const page = (d.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
-        const walPages = Math.max(1, Math.round((walCheckpointMb * 1024 * 1024) / page));
         checkpointer = WalCheckpointer.start(d, {
           database: options.database,
           pageSize: page,
@@ -620,7 +623,8 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       let i = 0;
       try {
         while (i < n) {
-          checkpointer?.beforeTransaction(d);
+          const caughtUp = checkpointer?.beforeTransaction(d);
+          if (caughtUp) await caughtUp;
           await begin(d);
           const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
           const started = performance.now();

@@ -7,12 +7,24 @@ function autocheckpoint(db: DatabaseSync): number {
     .wal_autocheckpoint;
 }
 
-Deno.test("WalCheckpointer reads the WAL-index header, and has its own thread copy the WAL into the database once chunkPages frames wait", async () => {
+/** A fresh WAL database of 4 KiB pages with one table `t`, open as `db` for `body`; removed after. */
+async function withWalDb(
+  body: (db: DatabaseSync, path: string, dir: string) => void | Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
-  const path = `${dir}/a.db`;
+  const path = `${dir}/test.db`;
   const db = new DatabaseSync(path);
   try {
     db.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
+    await body(db, path, dir);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("WalCheckpointer reads the WAL-index header, and has its own thread copy the WAL into the database once chunkPages frames wait", async () => {
+  await withWalDb(async (db, path) => {
     const counted: Record<string, number> = {};
     const ckpt = WalCheckpointer.start(db, {
       database: path,
@@ -46,18 +58,11 @@ Deno.test("WalCheckpointer reads the WAL-index header, and has its own thread co
     } finally {
       reader.close();
     }
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("WalCheckpointer refuses a header it does not know and leaves SQLite's own checkpoints on", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/b.db`;
-  const db = new DatabaseSync(path);
-  try {
-    db.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
+  await withWalDb((db, path, dir) => {
     // The header says 4096-byte pages: one that expects 16 KiB is reading something else.
     const options = { database: path, pageSize: 16_384, chunkPages: 16, capPages: 128 };
     assert.equal(WalCheckpointer.start(db, options), undefined);
@@ -68,50 +73,43 @@ Deno.test("WalCheckpointer refuses a header it does not know and leaves SQLite's
       undefined,
     );
     assert.equal(autocheckpoint(db), 1000);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("WalCheckpointer is shared by the writers of one database file in a thread, and ends with the last of them", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/c.db`;
-  const a = new DatabaseSync(path);
-  const b = new DatabaseSync(`${dir}/./c.db`);
-  try {
-    a.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
-    let checkpoints = 0;
-    const options = {
-      database: path,
-      pageSize: 4096,
-      chunkPages: 4,
-      capPages: 1_000_000,
-      stats: { add: (name: string) => void (name === "checkpoints" && checkpoints++) },
-    };
-    const first = WalCheckpointer.start(a, options);
-    assert.ok(first);
-    // Another spelling of the same file gets the same checkpointer, and loses its own checkpoints.
-    assert.equal(WalCheckpointer.start(b, { ...options, database: `${dir}/./c.db` }), first);
-    assert.equal(autocheckpoint(b), 0);
-    await first.stop(a);
-    // b still writes, and its commits still get checkpointed in the background.
-    for (let i = 0; i < 5; i++) {
-      b.exec("BEGIN");
-      b.prepare("INSERT INTO t VALUES (?)").run("y".repeat(20_000));
-      b.exec("COMMIT");
-      first.afterCommit();
-      await new Promise((r) => setTimeout(r, 20));
+  await withWalDb(async (a, path, dir) => {
+    const b = new DatabaseSync(`${dir}/./test.db`);
+    try {
+      let checkpoints = 0;
+      const options = {
+        database: path,
+        pageSize: 4096,
+        chunkPages: 4,
+        capPages: 1_000_000,
+        stats: { add: (name: string) => void (name === "checkpoints" && checkpoints++) },
+      };
+      const first = WalCheckpointer.start(a, options);
+      assert.ok(first);
+      // Another spelling of the same file gets the same checkpointer, and loses its own checkpoints.
+      assert.equal(WalCheckpointer.start(b, { ...options, database: `${dir}/./test.db` }), first);
+      assert.equal(autocheckpoint(b), 0);
+      await first.stop(a);
+      // b still writes, and its commits still get checkpointed in the background.
+      for (let i = 0; i < 5; i++) {
+        b.exec("BEGIN");
+        b.prepare("INSERT INTO t VALUES (?)").run("y".repeat(20_000));
+        b.exec("COMMIT");
+        first.afterCommit();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await first.stop(b);
+      assert.ok(checkpoints >= 1, `checkpoints after the first writer stopped: ${checkpoints}`);
+      // Once the last writer stopped, a new start() makes a new checkpointer.
+      const again = WalCheckpointer.start(a, options);
+      assert.ok(again && again !== first);
+      await again.stop(a);
+    } finally {
+      b.close();
     }
-    await first.stop(b);
-    assert.ok(checkpoints >= 1, `checkpoints after the first writer stopped: ${checkpoints}`);
-    // Once the last writer stopped, a new start() makes a new checkpointer.
-    const again = WalCheckpointer.start(a, options);
-    assert.ok(again && again !== first);
-    await again.stop(a);
-  } finally {
-    a.close();
-    b.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
