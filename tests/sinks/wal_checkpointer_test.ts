@@ -113,3 +113,51 @@ Deno.test("WalCheckpointer is shared by the writers of one database file in a th
     }
   });
 });
+
+Deno.test("WalCheckpointer falls back to SQLite's own checkpoints when its thread cannot use the database, and the writer goes on", async () => {
+  await withWalDb(async (db, path) => {
+    const insert = db.prepare("INSERT INTO t VALUES (?)");
+    insert.run("first");
+    let reason = "";
+    const fellBack = Promise.withResolvers<void>();
+    const ckpt = WalCheckpointer.start(db, {
+      database: path,
+      pageSize: 4096,
+      chunkPages: 4,
+      capPages: 1_000_000,
+      onFallback: (why) => {
+        reason = why;
+        fellBack.resolve();
+      },
+    });
+    assert.ok(ckpt);
+    assert.equal(autocheckpoint(db), 0);
+    // The writer keeps the database locked after its next write: the thread's connection
+    // cannot even set itself up ("database is locked").
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    for (let i = 0; i < 5; i++) {
+      db.exec("BEGIN");
+      insert.run("z".repeat(20_000));
+      db.exec("COMMIT");
+      ckpt.afterCommit();
+    }
+    await fellBack.promise;
+    assert.equal(reason, "the checkpoint thread could not open: database is locked");
+    // SQLite checkpoints by itself again, every chunkPages.
+    assert.equal(autocheckpoint(db), 4);
+    // The checkpointer has stepped aside: more commits ask nothing of it, and every row is there.
+    for (let i = 0; i < 5; i++) {
+      assert.equal(ckpt.beforeTransaction(db), undefined);
+      db.exec("BEGIN");
+      insert.run("w".repeat(20_000));
+      db.exec("COMMIT");
+      ckpt.afterCommit();
+    }
+    await ckpt.stop(db);
+    assert.equal((db.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, 11);
+    assert.equal(
+      (db.prepare("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check,
+      "ok",
+    );
+  });
+});
