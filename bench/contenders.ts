@@ -252,8 +252,9 @@ export type SluicePipeline = "central" | "sqlite" | "jsonl";
  * SQLite `alerts` + the JSONL backups; outputs: alerts rows and all_events
  * lines) or `bench/pipelines/json_to_jsonl.ts` (TCP → json → one JSONL
  * file). With `smallHeap`, the pipeline runs as on a machine short of
- * memory: {@linkcode SMALL_HEAP_V8_FLAGS} and SQLite on the main thread
- * (`--sqlite-worker off`, one isolate instead of two).
+ * memory: {@linkcode SMALL_HEAP_V8_FLAGS}, SQLite on the main thread
+ * (`--sqlite-worker off`) and its WAL checkpointed in the commits
+ * (`--sqlite-checkpoint inline`): one isolate instead of three.
  *
  * @param pipeline Which pipeline.
  * @param options `smallHeap`: the small-machine settings above.
@@ -286,14 +287,16 @@ export function sluiceContender(
       jsonl:
         "sluice bench/pipelines/json_to_jsonl.ts: TCP → json → JSONL of the parsed tree (as the contenders write it)",
     }[pipeline] +
-      (small ? `; deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --sqlite-worker off` : ""),
+      (small
+        ? `; deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --sqlite-worker off --sqlite-checkpoint inline`
+        : ""),
     unavailable: () => undefined,
     async start(dir) {
       const data = `${dir}/data`;
       const proc = new LoggedProcess(Deno.execPath(), [
         ...sluiceRunArgs(`${dir}/state`, file, small ? SMALL_HEAP_V8_FLAGS : undefined),
         ...centralArgs(data),
-        ...(small ? ["--sqlite-worker", "off"] : []),
+        ...(small ? ["--sqlite-worker", "off", "--sqlite-checkpoint", "inline"] : []),
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;
       if (!await waitFor(() => found.test(proc.text) || proc.exited, 60_000) || proc.exited) {

@@ -66,3 +66,32 @@ export function portOption(
   }
   return port;
 }
+
+/**
+ * Reads `--sqlite-checkpoint background|inline` (`SLUICE_SQLITE_CHECKPOINT`):
+ * where the SQLite sinks copy their WAL into the database, on a thread of
+ * their own (faster, one more V8 isolate) or in the commits (SQLite's own
+ * way, the least memory). A wrong value throws a RangeError that names it.
+ *
+ * @param args Arguments after the pipeline file.
+ * @param env The environment.
+ * @returns The sinks' `checkpoint` option.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointOption } from "./_options.ts";
+ * assert.equal(checkpointOption([], {}), "background");
+ * assert.equal(checkpointOption(["--sqlite-checkpoint", "inline"], {}), "inline");
+ * ```
+ */
+export function checkpointOption(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): "background" | "inline" {
+  const value = option(args, env, "sqlite-checkpoint", "background");
+  if (value !== "background" && value !== "inline") {
+    throw new RangeError(`--sqlite-checkpoint: expected "background" or "inline", got "${value}"`);
+  }
+  return value;
+}

@@ -13,7 +13,10 @@
  * (`SLUICE_LISTEN`, default 127.0.0.1), `--json-port` (5514), `--relp-port`
  * (5515), `--syslog-port` (5140), `--data` (`./data`), `--sqlite-worker`
  * (`on`: the SQLite inserts run on a worker thread; `off` keeps them on the
- * main thread, for a single-core machine or the least memory).
+ * main thread, for a single-core machine or the least memory),
+ * `--sqlite-checkpoint` (`background`: SQLite's WAL is copied into the
+ * database on a thread of its own; `inline` leaves it to the commits, one
+ * V8 isolate fewer).
  *
  * @module
  */
@@ -46,7 +49,7 @@ import { sshdSuccessAfterFailures } from "../siem/rules/success_after_failures.t
 import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
-import { option, portOption } from "./_options.ts";
+import { checkpointOption, option, portOption } from "./_options.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
 export interface CentralSettings {
@@ -57,6 +60,8 @@ export interface CentralSettings {
   data: string;
   /** Store into SQLite on a worker thread (`--sqlite-worker on|off`, on). */
   sqliteWorker: boolean;
+  /** Where SQLite's WAL is checkpointed (`--sqlite-checkpoint background|inline`, background). */
+  sqliteCheckpoint: "background" | "inline";
 }
 
 /**
@@ -77,6 +82,7 @@ export function centralSettings(
     syslogPort: portOption(args, env, "syslog-port", 5140),
     data: option(args, env, "data", "./data"),
     sqliteWorker: _onOff(option(args, env, "sqlite-worker", "on"), "sqlite-worker"),
+    sqliteCheckpoint: checkpointOption(args, env),
   };
 }
 
@@ -136,17 +142,19 @@ export default function central(
     factory: string,
     module: string,
     name: string,
-    inline: (options: { database: string; name: string }) => Sink,
+    inline: (
+      options: { database: string; checkpoint: "background" | "inline"; name: string },
+    ) => Sink,
   ): Sink =>
     s.sqliteWorker
       ? workerSink({
         module: new URL(module, import.meta.url),
         factory,
-        options: { database: `${s.data}/siem.db` },
+        options: { database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint },
         thread: "siem.db",
         name,
       })
-      : inline({ database: `${s.data}/siem.db`, name });
+      : inline({ database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint, name });
   const sinks = {
     db: siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
     vms: siemDb("vmsSink", "../siem/vms.ts", "vms", vmsSink),

@@ -21,7 +21,9 @@
  * `--heartbeat-seconds` (60), `--ack-timeout-seconds` (30: how long the RELP sink
  * waits for the central's answer before it reconnects and resends), `--relp-window`
  * (1024 messages in flight; the central takes up to 1024),
- * `--data` (`./data/vm`, the local backup).
+ * `--data` (`./data/vm`, the local backup), `--sqlite-checkpoint` (`background`:
+ * the backup's WAL is copied into the database on a thread of its own; `inline`
+ * leaves it to the commits, one V8 isolate fewer).
  *
  * @module
  */
@@ -40,7 +42,7 @@ import { journaldSource } from "../sources/journald.ts";
 import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
-import { option, portOption } from "./_options.ts";
+import { checkpointOption, option, portOption } from "./_options.ts";
 
 /**
  * Builds the VM pipeline.
@@ -113,6 +115,7 @@ export default function vm(
         indexes: ["timestamp"],
         // One index growing at its right edge: a small page cache is enough, and a VM's RAM is scarce.
         cacheSizeMb: 4,
+        checkpoint: checkpointOption(args, env),
         name: "backup",
       }),
     },

@@ -24,6 +24,8 @@ export interface VmsSinkOptions {
   maxServices?: number;
   /** How long a write waits for another writer's lock before the batch is retried later, in ms. @default {5000} */
   busyTimeoutMs?: number;
+  /** Where the WAL is checkpointed, as `sqliteSink`'s `checkpoint`: give the same as the database's other sinks. @default {"background"} */
+  checkpoint?: "background" | "inline";
   /** A name for stats. */
   name?: string;
 }
@@ -180,6 +182,7 @@ export function vmsSink(options: VmsSinkOptions): VmsSink {
         schema: siemSchema,
         table: "vms",
         busyTimeoutMs,
+        ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       });
       await inner.open(c);
       const columns = new Set(
