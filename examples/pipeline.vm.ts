@@ -10,8 +10,8 @@
  * ```
  *
  * On a VM short of memory, `--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20`
- * lowers the peak under a burst (95 MB instead of 120 MB in the benchmark) for about 0.8× the
- * rate: see the README's Performance section.
+ * with `--sqlite-checkpoint inline` lowers the peak under a burst (91 MB instead of 132 MB in
+ * the benchmark) for about 0.63× the rate: see the README's Performance section.
  *
  * Flags (after the file) or environment variables: `--central`
  * (`SLUICE_CENTRAL`, default 127.0.0.1), `--transport relp|tcp` (relp),
