@@ -315,3 +315,42 @@ Deno.test("jsonlSink: sinks sharing an event write the same line, and a changed 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("jsonlSink: lines shared through jsonLine stay intact across many events, multi-byte text and long lines, however the sinks batch them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = jsonlSink({ dir, path: "a.jsonl", line: jsonLine });
+    const b = jsonlSink({ dir, path: "b.jsonl", line: jsonLine });
+    for (const s of [a, b]) await s.open(context());
+    // Short ASCII, multi-byte (2, 3 and 4 bytes a character) and lines far over a few KiB,
+    // enough of them to fill many of the buffers the encoded lines are kept in.
+    const texts = [
+      "alert",
+      "héllo wörld",
+      "日本語のログ",
+      "emoji 🚨🔥",
+      "x".repeat(9000),
+      "ü".repeat(5000),
+    ];
+    const events = Array.from(
+      { length: 3000 },
+      (_, i) => createEvent(`${i} ${texts[i % texts.length]}`, { fields: { n: i } }),
+    );
+    // a writes them in batches of 7, b in batches of 500, after a: b reuses what a encoded.
+    for (let i = 0; i < events.length; i += 7) await a.write(events.slice(i, i + 7));
+    for (let i = 0; i < events.length; i += 500) await b.write(events.slice(i, i + 500));
+    for (const s of [a, b]) await s.close();
+    for (const f of ["a.jsonl", "b.jsonl"]) {
+      const got = Deno.readTextFileSync(`${dir}/${f}`).trimEnd().split("\n").map((l) =>
+        JSON.parse(l)
+      );
+      assert.equal(got.length, events.length, f);
+      got.forEach((line, i) => {
+        assert.equal(line.MESSAGE, `${i} ${texts[i % texts.length]}`, `${f} line ${i}`);
+        assert.equal(line.n, i);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
