@@ -179,8 +179,10 @@ class _Session {
 /** What one read turned into: its events and how many were unwrapped or invalid. */
 interface _Read {
   events: LogEvent[];
-  /** The whole chunk as text when it is plain ASCII (then byte and string offsets agree). */
+  /** Bytes `from`–`to` of the chunk as text when plain ASCII (then byte and string offsets agree), `null` when not, `undefined` before the first message. */
   ascii: string | null | undefined;
+  from: number;
+  to: number;
   unwrapped: number;
   invalid: number;
 }
@@ -188,6 +190,8 @@ interface _Read {
 const _encoder = new TextEncoder();
 const _utf8 = new TextDecoder("utf-8");
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
+/** Bytes of a read decoded into one string at a time. */
+const _WINDOW_BYTES = 64 * 1024;
 const _SERVERCLOSE = "0 serverclose 0\n";
 const _OPEN_OK = `200 OK\n${
   formatRelpOffers([
@@ -300,15 +304,20 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     let message: string | undefined;
     let invalid = false;
     if (data.buffer === chunk.buffer) {
-      // Decoding the read once and slicing it beats one decoder call per message.
-      if (read.ascii === undefined) {
-        const text = _utf8.decode(chunk);
-        read.ascii = text.length === chunk.length && text.indexOf("\uFFFD") < 0 ? text : null;
+      // Decoding the read 64 KiB at a time and slicing beats one decoder call per message, and
+      // keeps every string under 128 KiB (over that, a large object for V8, with pages of its
+      // own). Messages come in order, so the window only moves forward.
+      const at = data.byteOffset - chunk.byteOffset;
+      const end = at + data.length;
+      if (read.ascii === undefined || at < read.from || end > read.to) {
+        read.from = at;
+        read.to = Math.min(chunk.length, Math.max(end, at + _WINDOW_BYTES));
+        const text = _utf8.decode(chunk.subarray(read.from, read.to));
+        read.ascii = text.length === read.to - read.from && text.indexOf("\uFFFD") < 0
+          ? text
+          : null;
       }
-      if (read.ascii !== null) {
-        const at = data.byteOffset - chunk.byteOffset;
-        message = read.ascii.slice(at, at + data.length);
-      }
+      if (read.ascii !== null) message = read.ascii.slice(at - read.from, end - read.from);
     }
     if (message === undefined) {
       try {
@@ -363,7 +372,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     chunk: Uint8Array,
     frames: RelpFrame[],
   ) => {
-    const read: _Read = { events: [], ascii: undefined, unwrapped: 0, invalid: 0 };
+    const read: _Read = { events: [], ascii: undefined, from: 0, to: 0, unwrapped: 0, invalid: 0 };
     const events = read.events;
     const pending: _Answer[] = [];
     let current: _Answer | undefined;

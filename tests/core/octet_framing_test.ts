@@ -52,6 +52,33 @@ Deno.test("OctetCountingFramer splits frames however the stream is chunked", () 
   );
 });
 
+Deno.test("OctetCountingFramer frames a chunk of hundreds of KiB in one push exactly as message by message", () => {
+  const messages: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 211 === 3) messages.push(`long ${i} ` + "L".repeat(60_000));
+    else if (i >= 1000 && i < 1040) messages.push(`multi-byte ${i} é日本🚨`.repeat(1 + (i % 4)));
+    else {messages.push(
+        `<13>1 2026-12-04T05:00:00Z vm1 app - - - {"n":${i},"x":"${"x".repeat(i % 300)}"}`,
+      );}
+  }
+  const bytes = frame(messages);
+  assert.ok(bytes.length > 1_000_000);
+  const whole = new OctetCountingFramer().push(bytes);
+  assert.equal(whole.error, undefined);
+  assert.equal(whole.messages.length, messages.length);
+  whole.messages.forEach((m, i) => assert.equal(m, messages[i], `message ${i}`));
+  // Invalid UTF-8 among ASCII messages is flagged on that message only.
+  const bad = new Uint8Array([...enc.encode("3 abc"), ...enc.encode("3 "), 0x61, 0xff, 0x62]);
+  const mixed = new OctetCountingFramer().push(
+    new Uint8Array([...frame(messages.slice(0, 500)), ...bad]),
+  );
+  assert.equal(mixed.messages.length, 502);
+  assert.equal(mixed.messages[500], "abc");
+  assert.equal(mixed.messages[501], "a\uFFFDb");
+  assert.equal(mixed.flags?.[501], LINE_INVALID_UTF8);
+  assert.equal(mixed.flags?.[499] ?? 0, 0);
+});
+
 Deno.test("OctetCountingFramer cuts an oversized frame and finds the next one", () => {
   const framer = new OctetCountingFramer({ maxMessageBytes: 4 });
   const bytes = frame(["abcdefghij", "ok", "0123456789"]);

@@ -202,6 +202,41 @@ Deno.test("relpSource() answers in order across batches, frames split anywhere",
   }
 });
 
+Deno.test("relpSource() keeps every message whole when one read holds hundreds of KiB of them: long, multi-byte and invalid ones among plain ASCII", async () => {
+  const sink = collectSink();
+  const { engine, port } = await start(sink, { maxDataBytes: 256 * 1024 });
+  const client = await RawClient.connect(port);
+  try {
+    const messages: Array<string | Uint8Array> = [];
+    for (let i = 0; i < 1000; i++) {
+      if (i % 97 === 5) messages.push(`long ${i} ` + "L".repeat(100_000));
+      // A run of multi-byte messages, so that most of the stream is plain ASCII.
+      else if (i >= 100 && i < 130) messages.push(`multi-byte ${i} é日本🚨`.repeat(1 + (i % 4)));
+      else if (i === 500) messages.push(new Uint8Array([0x61, 0xff, 0x62]));
+      else messages.push(`{"n":${i},"msg":"${"x".repeat(i % 300)}"}`);
+    }
+    const parts = [encodeRelpFrame(1, "open", OFFERS)];
+    messages.forEach((m, i) => parts.push(encodeRelpFrame(i + 2, "syslog", m)));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    // One write of ~1.3 MB: the server reads it in chunks as large as its buffer grows to.
+    await client.send(all);
+    await waitFor(() => sink.events.length >= messages.length, "every message");
+    sink.events.forEach((e, i) => {
+      const sent = messages[i] as string | Uint8Array;
+      assert.equal(e.message, typeof sent === "string" ? sent : "a\uFFFDb", `message ${i}`);
+      assert.equal(e.fields.sluice_invalid_utf8, typeof sent === "string" ? undefined : true);
+    });
+  } finally {
+    await client.close();
+    await engine.stop();
+  }
+});
+
 Deno.test("relpSource() stops reading a connection while its window is full", async () => {
   const sink = gatedSink();
   const { engine, port } = await start(sink, { window: 2, name: "relp" });
