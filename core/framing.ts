@@ -7,6 +7,8 @@
  * @module
  */
 
+import { MAX_DECODED_BYTES } from "./_decode_limit.ts";
+
 /** Per-line flag: the line was longer than `maxLineBytes` and was cut. */
 export const LINE_TRUNCATED = 1;
 /** Per-line flag: the line was not valid UTF-8; bad bytes became U+FFFD. */
@@ -31,8 +33,6 @@ export interface LineFramerOptions {
 }
 
 const _utf8 = new TextDecoder("utf-8");
-/** Largest piece of a chunk decoded into one string. */
-const _PIECE_BYTES = 64 * 1024;
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -162,12 +162,11 @@ export class LineFramer {
 
   /** Frames a block that holds whole lines separated by `\n` (the last newline excluded). */
   #block(block: Uint8Array, out: FramedLines, offset: number): void {
-    // Decoded in pieces cut at newlines: V8 gives a string over 128 KiB pages of its own (a large
-    // object), mapped and unmapped again for every read.
+    // Decoded in pieces cut at newlines, none a large object for V8 (see _decode_limit.ts).
     let from = 0;
-    while (block.length - from > _PIECE_BYTES) {
-      let cut = block.lastIndexOf(10, from + _PIECE_BYTES);
-      if (cut < from) cut = block.indexOf(10, from + _PIECE_BYTES);
+    while (block.length - from > MAX_DECODED_BYTES) {
+      let cut = block.lastIndexOf(10, from + MAX_DECODED_BYTES);
+      if (cut < from) cut = block.indexOf(10, from + MAX_DECODED_BYTES);
       if (cut < 0) break;
       this.#piece(block.subarray(from, cut), out, offset + from);
       from = cut + 1;

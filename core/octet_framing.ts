@@ -8,6 +8,7 @@
  * @module
  */
 
+import { MAX_DECODED_BYTES } from "./_decode_limit.ts";
 import { LINE_INVALID_UTF8, LINE_TRUNCATED, LineFramer } from "./framing.ts";
 
 /** How a byte stream is cut into messages. */
@@ -37,8 +38,6 @@ export interface OctetCountingFramerOptions {
 }
 
 const _utf8 = new TextDecoder("utf-8");
-/** Largest run of messages decoded into one string. */
-const _PIECE_BYTES = 64 * 1024;
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
 /** Octet counts above this are treated as garbage rather than as a frame to skip. */
 const _MAX_COUNT = 0x7fffffff;
@@ -241,13 +240,15 @@ export class OctetCountingFramer {
     flags: number[],
     out: FramedMessages,
   ): void {
-    // One decoder call per run of messages up to 64 KiB: fewer calls than one per message, and
-    // no string over 128 KiB (a large object for V8, with pages of its own).
+    // One decoder call per run of messages up to MAX_DECODED_BYTES: fewer calls than one per
+    // message, and no large object for V8 (see _decode_limit.ts).
     let first = 0;
     while (first < starts.length) {
       const from = starts[first] as number;
       let last = first;
-      while (last + 1 < starts.length && (ends[last + 1] as number) - from <= _PIECE_BYTES) last++;
+      while (last + 1 < starts.length && (ends[last + 1] as number) - from <= MAX_DECODED_BYTES) {
+        last++;
+      }
       const span = chunk.subarray(from, ends[last] as number);
       const text = _utf8.decode(span);
       if (text.length === span.length && text.indexOf("\uFFFD") < 0) {

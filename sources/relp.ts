@@ -23,6 +23,7 @@ import {
 import { checkTlsServerOptions, loadTlsServer, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
+import { MAX_DECODED_BYTES } from "../core/_decode_limit.ts";
 import {
   acceptConnections,
   DenoNetStream,
@@ -190,8 +191,6 @@ interface _Read {
 const _encoder = new TextEncoder();
 const _utf8 = new TextDecoder("utf-8");
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
-/** Bytes of a read decoded into one string at a time. */
-const _WINDOW_BYTES = 64 * 1024;
 const _SERVERCLOSE = "0 serverclose 0\n";
 const _OPEN_OK = `200 OK\n${
   formatRelpOffers([
@@ -304,14 +303,14 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     let message: string | undefined;
     let invalid = false;
     if (data.buffer === chunk.buffer) {
-      // Decoding the read 64 KiB at a time and slicing beats one decoder call per message, and
-      // keeps every string under 128 KiB (over that, a large object for V8, with pages of its
-      // own). Messages come in order, so the window only moves forward.
+      // Decoding the read MAX_DECODED_BYTES at a time and slicing beats one decoder call per
+      // message, and makes no large object for V8 (see _decode_limit.ts). Messages come in
+      // order, so the window only moves forward.
       const at = data.byteOffset - chunk.byteOffset;
       const end = at + data.length;
       if (read.ascii === undefined || at < read.from || end > read.to) {
         read.from = at;
-        read.to = Math.min(chunk.length, Math.max(end, at + _WINDOW_BYTES));
+        read.to = Math.min(chunk.length, Math.max(end, at + MAX_DECODED_BYTES));
         const text = _utf8.decode(chunk.subarray(read.from, read.to));
         read.ascii = text.length === read.to - read.from && text.indexOf("\uFFFD") < 0
           ? text

@@ -141,7 +141,12 @@ Deno.test("WalCheckpointer falls back to SQLite's own checkpoints when its threa
       db.exec("COMMIT");
       ckpt.afterCommit();
     }
-    await fellBack.promise;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      fellBack.promise,
+      new Promise((resolve) => (timer = setTimeout(resolve, 10_000))),
+    ]);
+    clearTimeout(timer);
     assert.equal(reason, "the checkpoint thread could not open: database is locked");
     // SQLite checkpoints by itself again, every chunkPages.
     assert.equal(autocheckpoint(db), 4);
