@@ -30,11 +30,18 @@ export interface KvParserOptions {
   pairSeparator?: string;
   /**
    * Key, under the prefix, for the text before the first pair (an iptables
-   * `--log-prefix` such as `"[UFW BLOCK]"`, a kernel timestamp); `false`
-   * drops it.
+   * `--log-prefix` such as `"[UFW BLOCK]"`); `false` drops it.
    * @default {"_text"}
    */
   leadingTextKey?: string | false;
+  /**
+   * Keeps a kernel timestamp (`[86400.123456]`, the uptime the kernel puts
+   * before its own lines) at the start of the leading text. By default it
+   * is dropped, so that an iptables `--log-prefix` after it is the whole
+   * leading text, or there is none.
+   * @default {false}
+   */
+  keepKernelTimestamp?: boolean;
   /** A name for stats. */
   name?: string;
 }
@@ -50,7 +57,8 @@ export interface KvParserOptions {
  * - a bare word after the first pair is a flag stored as `true`
  *   (`SYN`, `DF` in netfilter lines, `debug` in logfmt);
  * - the text before the first pair is kept under
- *   {@linkcode KvParserOptions.leadingTextKey};
+ *   {@linkcode KvParserOptions.leadingTextKey}, without a kernel timestamp
+ *   (`[86400.123456]`) at its start;
  * - values stay strings; the last of repeated keys wins.
  *
  * Text with no pair at all makes `parse()` return `false`.
@@ -71,6 +79,17 @@ export interface KvParserOptions {
  * assert.ok(getField(event, "fw.SRC") === "10.0.0.5");
  * assert.ok(getField(event, "fw.OUT") === "" && getField(event, "fw.SYN") === true);
  * assert.ok(getField(event, "fw._text") === "[UFW BLOCK]");
+ * ```
+ *
+ * @example The SIEM@Home convention (`--log-prefix "A=DROP C=inet "`) after a kernel timestamp
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kvParser } from "./kv.ts";
+ * import { createEvent, getField } from "../core/event.ts";
+ * const event = createEvent("[86400.123456] A=DROP C=inet IN=eth0 SRC=203.0.113.7 DST=10.0.0.2");
+ * assert.ok(kvParser({ prefix: "fw" }).parse(event));
+ * assert.equal(getField(event, "fw.A"), "DROP");
+ * assert.equal(getField(event, "fw._text"), undefined);
  * ```
  */
 export function kvParser(options: KvParserOptions = {}): Parser {
@@ -109,6 +128,12 @@ export function kvParser(options: KvParserOptions = {}): Parser {
       }`,
     );
   }
+  const keepKernelTimestamp = options.keepKernelTimestamp ?? false;
+  if (typeof keepKernelTimestamp !== "boolean") {
+    throw new TypeError(
+      `kvParser: "keepKernelTimestamp" must be a boolean, got ${_show(keepKernelTimestamp)}`,
+    );
+  }
   const read = field === "MSG" || field === "MESSAGE" ? null : fieldGetter(field);
   const store = _store(prefix);
   const vsep = valueSeparator.charCodeAt(0);
@@ -117,8 +142,8 @@ export function kvParser(options: KvParserOptions = {}): Parser {
   // repeat their keys, and reusing the same string makes the stores cheaper.
   const keyCache: string[] = [];
   const scan = /^\s+$/.test(pairSeparator)
-    ? (s: string) => _scanBlank(s, vsep, textKey, keyCache)
-    : (s: string) => _scanSeparated(s, vsep, pairSeparator, textKey);
+    ? (s: string) => _scanBlank(s, vsep, textKey, keyCache, keepKernelTimestamp)
+    : (s: string) => _scanSeparated(s, vsep, pairSeparator, textKey, keepKernelTimestamp);
   return {
     kind: "kv",
     ...(options.name ? { name: options.name } : {}),
@@ -143,6 +168,7 @@ function _scanBlank(
   vsep: number,
   textKey: string | null,
   keyCache: string[],
+  keepKernelTimestamp: boolean,
 ): Fields | null {
   const n = s.length;
   // Lines whose only blank is the space (nearly all) find value ends with
@@ -191,7 +217,7 @@ function _scanBlank(
     }
   }
   if (out !== null && textKey !== null && leadEnd > 0) {
-    _put(out, textKey, s.slice(0, leadEnd).trimStart());
+    _putLeading(out, textKey, s.slice(0, leadEnd).trim(), keepKernelTimestamp);
   }
   return out;
 }
@@ -202,6 +228,7 @@ function _scanSeparated(
   vsep: number,
   sep: string,
   textKey: string | null,
+  keepKernelTimestamp: boolean,
 ): Fields | null {
   const n = s.length;
   const vsepChar = String.fromCharCode(vsep);
@@ -256,7 +283,7 @@ function _scanSeparated(
     i = end + sep.length;
   }
   if (out !== null && textKey !== null && leadEnd > 0) {
-    _put(out, textKey, s.slice(0, leadEnd).trim());
+    _putLeading(out, textKey, s.slice(0, leadEnd).trim(), keepKernelTimestamp);
   }
   return out;
 }
@@ -306,6 +333,16 @@ function _unescape(c: number): string {
     default:
       return "\\" + String.fromCharCode(c);
   }
+}
+
+// The kernel's `[    12.345678]` before its own lines: uptime in seconds, not part of a prefix.
+const _KERNEL_TIMESTAMP = /^\[\s*\d+\.\d+\]\s*/;
+
+function _putLeading(out: Fields, key: string, text: string, keepKernelTimestamp: boolean): void {
+  const lead = keepKernelTimestamp || text.charCodeAt(0) !== 91
+    ? text
+    : text.replace(_KERNEL_TIMESTAMP, "");
+  if (lead !== "") _put(out, key, lead);
 }
 
 function _put(out: Fields, key: string, value: unknown): void {

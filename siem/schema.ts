@@ -141,15 +141,18 @@ function _arpTime(e: LogEvent): string {
 const _severityName = (e: LogEvent) =>
   e.severity === undefined ? null : SEVERITY_NAMES[e.severity] ?? null;
 
-// "[UFW BLOCK]" (the kv parser's leading text) → "UFW BLOCK".
+// "[UFW BLOCK]" (the kv parser's leading text) → "UFW BLOCK"; the SIEM@Home convention
+// (`--log-prefix "A=DROP C=inet "`) names the action A and the chain C.
 const _fwText = fieldGetter("fw._text");
-const _fwAction = fieldGetter("fw.action");
+const _fwAction = _first("fw.action", "fw.A");
+const _fwChain = _first("fw.chain", "fw.C");
 function _firewallAction(e: LogEvent): string | null {
   const explicit = _text(_fwAction(e));
   if (explicit !== null) return explicit;
   const text = _text(_fwText(e));
   if (text === null) return null;
-  const t = text.trim().replace(/^\[(.*)\]$/, "$1").trim();
+  // A kernel timestamp (`[86400.123456]`, kept by a kvParser told to) is no action.
+  const t = text.replace(/^\s*\[\s*\d+\.\d+\]/, "").trim().replace(/^\[(.*)\]$/, "$1").trim();
   return t === "" ? null : t;
 }
 
@@ -256,6 +259,7 @@ const _firewall: SqliteTable = {
     timestamp: "TEXT NOT NULL",
     host: "TEXT",
     action: "TEXT",
+    chain: "TEXT",
     in_if: "TEXT",
     out_if: "TEXT",
     src: "TEXT",
@@ -269,6 +273,7 @@ const _firewall: SqliteTable = {
     timestamp: _plainTime,
     host: _host,
     action: _firewallAction,
+    chain: _fwChain,
     in_if: _textOf("fw.IN"),
     out_if: _textOf("fw.OUT"),
     src: _textOf("fw.SRC"),

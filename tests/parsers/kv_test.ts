@@ -38,17 +38,38 @@ Deno.test("kvParser() keeps the SIEM@Home log prefix A=DROP C=inet as pairs", ()
   assert.equal(getField(event, "fw._text"), undefined);
 });
 
-Deno.test("kvParser() keeps the text before the first pair (kernel time stamp and prefix)", () => {
+Deno.test("kvParser() keeps the text before the first pair, without the kernel time stamp", () => {
   const event = parse(lines[2] as string);
-  assert.equal(getField(event, "kv._text"), "[12345.678901] DROP-IN:");
+  assert.equal(getField(event, "kv._text"), "DROP-IN:");
   assert.equal(getField(event, "kv.PROTO"), "ICMP");
   assert.equal(getField(event, "kv.TYPE"), "8");
   // ID appears twice (IP id, then ICMP id): the last wins.
   assert.equal(getField(event, "kv.ID"), "4242");
   const dropped = parse(lines[2] as string, { leadingTextKey: false });
   assert.equal(getField(dropped, "kv._text"), undefined);
-  const renamed = parse(lines[2] as string, { leadingTextKey: "log_prefix" });
+  const renamed = parse(lines[2] as string, {
+    leadingTextKey: "log_prefix",
+    keepKernelTimestamp: true,
+  });
   assert.equal(getField(renamed, "kv.log_prefix"), "[12345.678901] DROP-IN:");
+});
+
+Deno.test("kvParser() drops a kernel time stamp before the SIEM@Home prefix A=DROP C=inet", () => {
+  for (const stamp of ["[86400.123456]", "[    5.000001]"]) {
+    const event = parse(`${stamp} A=DROP C=inet IN=eth0 OUT= SRC=203.0.113.7 DST=10.0.0.2`, {
+      prefix: "fw",
+    });
+    assert.equal(getField(event, "fw.A"), "DROP");
+    assert.equal(getField(event, "fw.C"), "inet");
+    assert.equal(getField(event, "fw.SRC"), "203.0.113.7");
+    assert.equal(getField(event, "fw._text"), undefined, stamp);
+  }
+  const ufw = parse("[86400.123456] [UFW BLOCK] IN=eth0 SRC=203.0.113.7", { prefix: "fw" });
+  assert.equal(getField(ufw, "fw._text"), "[UFW BLOCK]");
+  // Only a leading time stamp is the kernel's: bracketed numbers elsewhere stay.
+  const later = parse("DROP [1.5] IN=eth0", { prefix: "fw" });
+  assert.equal(getField(later, "fw._text"), "DROP [1.5]");
+  assert.throws(() => kvParser({ keepKernelTimestamp: "yes" as unknown as boolean }), TypeError);
 });
 
 Deno.test("kvParser() reads forwarded UDP and IPv6 lines", () => {
