@@ -26,14 +26,21 @@ export interface SafePathComponentOptions {
   empty?: string;
 }
 
-// Separators, NUL and other control characters, which no name should hold.
-// deno-lint-ignore no-control-regex
-const _UNSAFE = /[\u0000-\u001f\u007f/\\]/g;
+// Separators, NUL and other control characters (C0, DEL, C1), which no name should hold;
+// the bidi marks, embeddings, overrides and isolates (U+061C, U+200E-U+200F, U+202A-U+202E,
+// U+2066-U+2069), which make a listing show a name other than the one stored
+// (`\u202eevil\u202d`); the line and paragraph separators; and lone surrogates, which have
+// no UTF-8 form.
+const _UNSAFE =
+  // deno-lint-ignore no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069/\\]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const _encoder = new TextEncoder();
 
 /**
  * Turns any text into one safe path component: `/`, `\`, NUL and control
- * characters become `_`, no `..` remains, a leading or trailing dot becomes `_`, an
+ * characters (C0, DEL and C1), bidi controls (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069), U+2028, U+2029 and lone surrogates
+ * become `_`, no `..` remains, a leading or trailing dot becomes `_`, an
  * empty value becomes `_`, and the result is at most `maxBytes` UTF-8 bytes.
  * Ordinary names (`vm1`, `web-01.example.org`, `2026-11-23`) pass unchanged.
  *

@@ -26,6 +26,34 @@ Deno.test("safePathComponent() neutralises hostile host names", () => {
   assert.equal(safePathComponent("nul\0byte\nline"), "nul_byte_line");
 });
 
+Deno.test("safePathComponent() replaces C1 controls, bidi controls and lone surrogates", () => {
+  assert.equal(safePathComponent("\u202eevil\u202d"), "_evil_");
+  assert.equal(safePathComponent("a\u0085b\u009bc\u0080"), "a_b_c_");
+  for (
+    const ch of [
+      "\u061c",
+      "\u200e",
+      "\u200f",
+      "\u2028",
+      "\u2029",
+      "\u202a",
+      "\u202b",
+      "\u202c",
+      "\u2066",
+      "\u2067",
+      "\u2068",
+      "\u2069",
+      "\ud800",
+      "\udfff",
+    ]
+  ) {
+    assert.equal(safePathComponent(`vm${ch}1`), "vm_1", JSON.stringify(ch));
+  }
+  // Paired surrogates (an emoji) and other non-ASCII letters stay.
+  assert.equal(safePathComponent("vm\u{1F600}é"), "vm\u{1F600}é");
+  assert.equal(safePathComponent("\u00a0x"), "\u00a0x");
+});
+
 Deno.test("safePathComponent() cuts long values and keeps them apart", () => {
   const a = safePathComponent("x".repeat(10_000) + "a");
   const b = safePathComponent("x".repeat(10_000) + "b");
@@ -44,6 +72,9 @@ Deno.test("safePathComponent() output is always one safe component", () => {
       const out = safePathComponent(value);
       assert.ok(out.length > 0);
       assert.ok(!out.includes("/") && !out.includes("\\") && !out.includes("\0"));
+      // deno-lint-ignore no-control-regex
+      assert.ok(!/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(out));
+      assert.ok(out.isWellFormed());
       assert.ok(!out.includes(".."));
       assert.ok(!out.startsWith(".") && !out.endsWith("."));
       assert.ok(bytes(out) <= 200);
