@@ -20,7 +20,7 @@ import {
 import { DEFAULT_QUEUE_SIZE, SinkQueue } from "./sink_queue.ts";
 import { fileState, memoryState, type StateStore } from "./state.ts";
 import { type ComponentStats, StatsRegistry } from "./stats.ts";
-import type { AckCallback, Filter, Parser, Rewrite, Sink, Source, Step } from "./types.ts";
+import type { AckCallback, Filter, Parser, Rewrite, Service, Sink, Source, Step } from "./types.ts";
 
 /** Options for {@linkcode Engine}. */
 export interface EngineOptions {
@@ -134,6 +134,7 @@ export class Engine {
   readonly #log: Logger;
   readonly #options: EngineOptions;
   readonly #sources: _SourceRt[] = [];
+  readonly #services: { name: string; service: Service; started: boolean }[] = [];
   readonly #queues = new Map<Sink, SinkQueue>();
   readonly #states: StateStore[] = [];
   readonly #pipelineStats: ComponentStats;
@@ -307,6 +308,18 @@ export class Engine {
           emit: (batch, onAck) => this.#emit(rt, batch, onAck),
         });
       }
+      for (const [name, service] of Object.entries(this.#def.services ?? {})) {
+        const rt = { name, service, started: false };
+        this.#services.push(rt);
+        await service.start({
+          name,
+          log: this.#log.child(`service ${name}`),
+          signal: this.#abort.signal,
+          state: await this.#state("service", name),
+          stats: this.stats.register("service", name, service.kind),
+        });
+        rt.started = true;
+      }
     } catch (err) {
       await this.stop().catch(() => {});
       throw err;
@@ -335,6 +348,15 @@ export class Engine {
 
   async #stop(): Promise<void> {
     this.#abort.abort();
+    // Services first: a dashboard or a poller may read what the sinks write.
+    for (const rt of this.#services.reverse()) {
+      if (!rt.started) continue;
+      try {
+        await rt.service.stop();
+      } catch (err) {
+        this.#log.error("service failed to stop", { service: rt.name, error: String(err) });
+      }
+    }
     const sourcesStopped = Promise.all(this.#sources.map(async (rt) => {
       try {
         await rt.source.stop();

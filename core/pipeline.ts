@@ -7,7 +7,7 @@
  */
 
 import * as v from "valibot";
-import type { Filter, Parser, Rewrite, Sink, Source, Step } from "./types.ts";
+import type { Filter, Parser, Rewrite, Service, Sink, Source, Step } from "./types.ts";
 
 /** syslog-ng's log path flags. */
 export type PathFlag = "final" | "fallback";
@@ -63,6 +63,8 @@ export interface PipelineDefinition {
   retry?: { initialMs?: number; maxMs?: number };
   /** Called once the pipeline has started, e.g. to print where it listens. */
   onStart?: () => void | Promise<void>;
+  /** Named services (a dashboard, a scheduler) started after the sources and stopped before them. */
+  services?: Record<string, Service>;
 }
 
 /** Marks a value made by {@linkcode definePipeline}. */
@@ -274,6 +276,18 @@ const _pipeline = v.strictObject({
     maxMs: v.optional(v.pipe(v.number(), v.minValue(1))),
   })),
   onStart: v.optional(v.custom<() => void>((x) => typeof x === "function", "expected a function")),
+  services: v.optional(
+    v.record(
+      v.string(),
+      v.custom<Service>(
+        (x) =>
+          _isRecord(x) && typeof (x as Service).kind === "string" &&
+          typeof (x as Service).start === "function" && typeof (x as Service).stop === "function",
+        (i) =>
+          `expected a Service (an object with kind, start() and stop()), got ${_describe(i.input)}`,
+      ),
+    ),
+  ),
 });
 
 function _isRecord(value: unknown): boolean {

@@ -5,7 +5,7 @@
  */
 
 /** Which part of a pipeline a component is. */
-export type ComponentType = "source" | "step" | "sink" | "pipeline";
+export type ComponentType = "source" | "step" | "sink" | "pipeline" | "service";
 
 /**
  * The counters of one component. The fixed ones are plain properties so the

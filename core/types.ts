@@ -228,3 +228,45 @@ export interface RowSink<Rows> extends Sink {
   /** Stores rows that {@linkcode RowSink.prepareRows} made, as `write()` stores a batch. */
   writeRows(rows: Rows): Promise<void>;
 }
+
+/** What the engine gives a service when it starts. */
+export interface ServiceContext {
+  /** The service's key in the pipeline's `services`. */
+  readonly name: string;
+  /** A logger that names the service. */
+  readonly log: Logger;
+  /** Aborted when the pipeline stops. */
+  readonly signal: AbortSignal;
+  /** The service's own persistent state. */
+  readonly state: StateStore;
+  /** The service's counters. */
+  readonly stats: ComponentStats;
+}
+
+/**
+ * Something that runs beside the paths for the pipeline's whole life and
+ * moves no events itself: the web dashboard, an agentless poller, a
+ * scheduler. The engine starts services after the sinks and sources (so a
+ * service may read what sinks write) and stops them first, before the
+ * sources stop and the sinks drain. A service that fails to start stops the
+ * pipeline's start; one that fails to stop is logged.
+ *
+ * @example A service that logs once a second
+ * ```ts
+ * import type { Service } from "./types.ts";
+ * let timer: ReturnType<typeof setInterval> | undefined;
+ * const ticker: Service = {
+ *   kind: "ticker",
+ *   async start(ctx) { timer = setInterval(() => ctx.log.info("tick"), 1000); },
+ *   async stop() { clearInterval(timer); },
+ * };
+ * ```
+ */
+export interface Service {
+  /** What kind of service this is (`ui`, `agentless`); used in names and stats. */
+  readonly kind: string;
+  /** Starts; resolves once the service is running (listening, scheduled). */
+  start(ctx: ServiceContext): Promise<void>;
+  /** Stops; resolves once the service has released what it held. */
+  stop(): Promise<void>;
+}
