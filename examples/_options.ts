@@ -6,13 +6,77 @@
  */
 
 /**
+ * What each flag of the examples does, shown by `--help` after a pipeline
+ * file (`runner/main.ts examples/pipeline.central.ts --help`). Help lists the
+ * flags a pipeline actually reads through {@linkcode option}, with their
+ * defaults; this table gives their descriptions, in one place. A new flag
+ * needs a line here (or a `help` argument to {@linkcode option}), nothing else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FLAG_HELP } from "./_options.ts";
+ * assert.ok(FLAG_HELP["data"] !== undefined);
+ * ```
+ */
+export const FLAG_HELP: Readonly<Record<string, string>> = {
+  "listen": "address the listeners bind to",
+  "json-port": "port of the JSON lines listener (TCP); on a VM, the central's JSON port",
+  "relp-port": "port of the RELP listener; on a VM, the central's RELP port",
+  "syslog-port": "port of the syslog listener (UDP and TCP)",
+  "data": "directory of the SQLite database, the JSONL files and other state",
+  "sqlite-worker": "on: SQLite inserts run on a worker thread; off: on the main thread",
+  "sqlite-checkpoint": "background: SQLite's WAL is checkpointed on a thread of its own; " +
+    "inline: in the commits (one V8 isolate fewer)",
+  "central": "the central's address",
+  "transport": "how events reach the central: relp or tcp (JSON lines)",
+  "host": "this machine's name in the events it sends",
+  "alerts": "the alerts JSONL file to tail",
+  "yara": "the YARA results JSONL file to tail",
+  "heartbeat-seconds": "seconds between heartbeats to the central",
+  "journald": "on: also forward sshd's journal",
+  "ack-timeout-seconds": "seconds to wait for the central's RELP acknowledgement",
+  "relp-window": "RELP messages in flight before waiting for acknowledgements",
+};
+
+/** One flag read by {@linkcode option}, as `--help` lists it. */
+export interface FlagUse {
+  /** The flag's name, `json-port`. */
+  name: string;
+  /** The environment variable read when the flag is absent, `SLUICE_JSON_PORT`. */
+  env: string;
+  /** The default. */
+  fallback: string;
+  /** What it does, when known. */
+  help?: string;
+}
+
+/**
+ * The key under which the runner hangs a recorder on the `args` array it
+ * passes to a pipeline factory when `--help` follows the pipeline file:
+ * {@linkcode option} reports every flag it reads to it. A registry symbol, so
+ * pipelines importing this file by another URL report to the same runner.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FLAG_RECORDER } from "./_options.ts";
+ * assert.equal(FLAG_RECORDER, Symbol.for("sluice.flags"));
+ * ```
+ */
+export const FLAG_RECORDER: unique symbol = Symbol.for("sluice.flags") as typeof FLAG_RECORDER;
+
+/**
  * Reads an option from `--name value` / `--name=value` arguments, then the
- * `SLUICE_NAME` environment variable, then the default.
+ * `SLUICE_NAME` environment variable, then the default. When the runner asks
+ * for help (`--help` after the pipeline file), it also reports the flag, its
+ * default and its description ({@linkcode FLAG_HELP}) for the help text.
  *
  * @param args Arguments after the pipeline file.
  * @param env The environment.
  * @param name The flag's name (`json-port`).
  * @param fallback The default.
+ * @param help What the flag does, for `--help`. @default {FLAG_HELP[name]}
  * @returns The value.
  *
  * @example
@@ -28,13 +92,25 @@ export function option(
   env: Readonly<Record<string, string>>,
   name: string,
   fallback: string,
+  help?: string,
 ): string {
+  const variable = `SLUICE_${name.toUpperCase().replaceAll("-", "_")}`;
+  const record = (args as { [FLAG_RECORDER]?: unknown })[FLAG_RECORDER];
+  if (typeof record === "function") {
+    const text = help ?? FLAG_HELP[name];
+    (record as (use: FlagUse) => void)({
+      name,
+      env: variable,
+      fallback,
+      ...(text !== undefined ? { help: text } : {}),
+    });
+  }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === `--${name}` && i + 1 < args.length) return args[i + 1] as string;
     if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
   }
-  return env[`SLUICE_${name.toUpperCase().replaceAll("-", "_")}`] ?? fallback;
+  return env[variable] ?? fallback;
 }
 
 /**

@@ -109,11 +109,12 @@ function _stampHost(e: LogEvent): void {
  * @returns The pipeline.
  */
 export default function central(
-  context: { args: string[]; env: Record<string, string> } = { args: [], env: {} },
+  context: { args: string[]; env: Record<string, string>; help?: boolean } = { args: [], env: {} },
 ): Pipeline {
   const s = centralSettings(context.args, context.env);
   const logs = `${s.data}/logs`;
-  Deno.mkdirSync(s.data, { recursive: true });
+  // `--help` builds the pipeline only to list its flags.
+  if (!context.help) Deno.mkdirSync(s.data, { recursive: true });
   const sources = {
     json: tcpSource({ host: s.listen, port: s.jsonPort, name: "json" }),
     relp: relpSource({ host: s.listen, port: s.relpPort, name: "relp" }),

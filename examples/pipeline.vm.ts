@@ -51,7 +51,12 @@ import { checkpointOption, option, portOption } from "./_options.ts";
  * @returns The pipeline.
  */
 export default function vm(
-  context: { args: string[]; env: Record<string, string>; stats?: StatsRegistry } = {
+  context: {
+    args: string[];
+    env: Record<string, string>;
+    stats?: StatsRegistry;
+    help?: boolean;
+  } = {
     args: [],
     env: {},
   },
@@ -64,7 +69,8 @@ export default function vm(
     throw new RangeError(`--transport: expected "relp" or "tcp", got "${transport}"`);
   }
   const host = option(args, env, "host", Deno.hostname());
-  Deno.mkdirSync(data, { recursive: true });
+  // `--help` builds the pipeline only to list its flags.
+  if (!context.help) Deno.mkdirSync(data, { recursive: true });
   const sources: Record<string, Source> = {
     alerts: fileTailSource({
       path: option(args, env, "alerts", `${data}/alerts.jsonl`),

@@ -20,6 +20,11 @@ export interface PipelineContext {
   env: Record<string, string>;
   /** The registry the engine will count in, so a pipeline can report its own health (heartbeats). */
   stats?: StatsRegistry;
+  /**
+   * True when the runner only builds the pipeline to print its `--help`: it will
+   * not be started, so a factory may skip side effects such as creating directories.
+   */
+  help?: boolean;
 }
 
 /**

@@ -177,6 +177,12 @@ export async function runPipeline(
   args: string[],
   options: RunOptions,
 ): Promise<number> {
+  // `p.ts --help` (or `p.ts -- --help`) prints the pipeline's flags instead of running it.
+  const { wantsHelp, pipelineHelp } = await import("./help.ts");
+  if (wantsHelp(args)) {
+    console.log(await pipelineHelp(file, args, Deno.env.toObject()));
+    return 0;
+  }
   const log = createLogger(_level(options.logLevel));
   const drainTimeoutMs = Number(options.drainTimeout) * 1000;
   if (!(drainTimeoutMs >= 0)) {
