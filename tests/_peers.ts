@@ -97,7 +97,8 @@ export function peer(name: string, debPackage: string = name): string | undefine
  * @example
  * ```ts
  * import { skipLine } from "./_peers.ts";
- * skipLine("network namespaces", "run as root with iproute2");
+ * const haveNetns = true;
+ * if (!haveNetns) skipLine("network namespaces", "run as root with iproute2");
  * ```
  */
 export function skipLine(what: string, how: string): void {
@@ -130,9 +131,120 @@ export interface DeadlineResult {
   stderr: string;
 }
 
+let _setsid: string | null | undefined;
+/** Children spawned with a group of their own, still running. */
+const _groups = new Set<number>();
+
+/** util-linux `setsid` (never hidden: it is how children get a group of their own). */
+function _setsidPath(): string | null {
+  if (_setsid !== undefined) return _setsid;
+  _setsid = null;
+  for (const path of ["/usr/bin/setsid", "/bin/setsid"]) {
+    try {
+      if (Deno.statSync(path).isFile) return (_setsid = path);
+    } catch {
+      // not here
+    }
+  }
+  return _setsid;
+}
+
 /**
- * Runs a command to completion or kills it (SIGKILL) at its deadline and
- * throws an error naming what hung.
+ * Spawns a command in a process group of its own (through `setsid`, which
+ * execs it under the same pid), so that {@linkcode killTree} reaches the
+ * children it starts too: `sftp` starts `ssh`, which would otherwise keep
+ * the output pipes open after `sftp` is killed.
+ *
+ * @param cmd The program.
+ * @param options `Deno.CommandOptions` (stdin/stdout/stderr default to "null").
+ * @returns The running child; `killTree(child)` ends it and its descendants.
+ *
+ * @example
+ * ```ts
+ * import { killTree, spawnGroup } from "./_peers.ts";
+ * const child = spawnGroup("sleep", { args: ["10"] });
+ * killTree(child);
+ * await child.status;
+ * ```
+ */
+export function spawnGroup(cmd: string, options: Deno.CommandOptions = {}): Deno.ChildProcess {
+  const setsid = _setsidPath();
+  const grouped: Deno.CommandOptions = {
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    ...options,
+    args: setsid ? [cmd, ...(options.args ?? [])] : [...(options.args ?? [])],
+  };
+  const child = new Deno.Command(setsid ?? cmd, grouped).spawn();
+  if (setsid) _groups.add(child.pid);
+  return child;
+}
+
+/**
+ * Kills a child and every process of its group (SIGKILL unless told
+ * otherwise); never throws.
+ *
+ * @param child A child from {@linkcode spawnGroup} (or any child: then only it).
+ * @param signal The signal. @default {"SIGKILL"}
+ *
+ * @example
+ * ```ts
+ * import { killTree, spawnGroup } from "./_peers.ts";
+ * const child = spawnGroup("sleep", { args: ["10"] });
+ * killTree(child, "SIGTERM");
+ * await child.status;
+ * ```
+ */
+export function killTree(child: Deno.ChildProcess, signal: Deno.Signal = "SIGKILL"): void {
+  if (_groups.has(child.pid)) {
+    try {
+      Deno.kill(-child.pid, signal);
+    } catch {
+      // the group is gone
+    }
+  }
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Reads a stream to its end, or until `stop` resolves (then cancels it). */
+async function _drain(
+  stream: ReadableStream<Uint8Array>,
+  stop: Promise<void>,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const stopped = stop.then(() => "stop" as const);
+  try {
+    while (true) {
+      const r = await Promise.race([reader.read(), stopped]);
+      if (r === "stop") {
+        await reader.cancel().catch(() => {});
+        break;
+      }
+      if (r.done) break;
+      chunks.push(r.value);
+      size += r.value.length;
+    }
+  } catch {
+    // a cancelled or broken pipe: keep what came
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) (out.set(c, at), at += c.length);
+  return out;
+}
+
+/**
+ * Runs a command to completion or kills it and its children (SIGKILL to
+ * its process group) at its deadline, and throws an error naming what hung.
+ * Output pipes that a leftover grandchild keeps open do not hold it up:
+ * 2 s after the child exits, the group is killed and the pipes let go.
  *
  * @param cmd The program.
  * @param args Its arguments.
@@ -150,24 +262,25 @@ export async function runWithDeadline(
   args: string[],
   options: DeadlineOptions,
 ): Promise<DeadlineResult> {
-  const child = new Deno.Command(cmd, {
+  const child = spawnGroup(cmd, {
     args,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     ...(options.cwd ? { cwd: options.cwd } : {}),
     ...(options.env ? { env: options.env } : {}),
-  }).spawn();
+  });
   let timedOut = false;
+  let letGo: () => void = () => {};
+  const stop = new Promise<void>((resolve) => (letGo = resolve));
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+    killTree(child);
+    letGo();
   }, options.timeoutMs);
+  let grace: ReturnType<typeof setTimeout> | undefined;
   try {
+    const outputs = Promise.all([_drain(child.stdout, stop), _drain(child.stderr, stop)]);
     if (options.stdin !== undefined) {
       const w = child.stdin.getWriter();
       await w.write(
@@ -175,17 +288,21 @@ export async function runWithDeadline(
       ).catch(() => {});
       await w.close().catch(() => {});
     }
-    const out = await child.output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
+    const status = await child.status;
+    grace = setTimeout(() => (killTree(child), letGo()), 2_000);
+    const [out, err] = await outputs;
+    const stdout = new TextDecoder().decode(out);
+    const stderr = new TextDecoder().decode(err);
     if (timedOut) {
       throw new Error(
         `${options.what} hung: killed after ${options.timeoutMs} ms\n${stderr.slice(-2000)}`,
       );
     }
-    return { code: out.code, stdout, stderr };
+    return { code: status.code, stdout, stderr };
   } finally {
     clearTimeout(timer);
+    clearTimeout(grace);
+    _groups.delete(child.pid);
   }
 }
 
