@@ -1,0 +1,317 @@
+/**
+ * The SQLite store's alert reads: pages with keyset paging, export, detail,
+ * rules, overview and series.
+ *
+ * @module
+ */
+
+import type { SQLInputValue } from "node:sqlite";
+import { alertSeverityClass, severitySpellings } from "./severity.ts";
+import { _Db, _iso, _limit, _num, _numOrNull, _Row, _str, _Where } from "./_sqlite_db.ts";
+import type {
+  AlertDetail,
+  AlertFilter,
+  AlertPage,
+  AlertQuery,
+  AlertRow,
+  ObjectRow,
+  RuleRow,
+  SeriesBucket,
+  SeriesQuery,
+  TimeRange,
+  TopRow,
+  TriageRow,
+  TriageStatus,
+} from "./types.ts";
+
+/** The tables events are counted in (heartbeats are the agents' pulse, not events). */
+export const _EVENT_TABLES: ReadonlyArray<
+  readonly [
+    table: string,
+    category: "auth" | "firewall" | "docker" | "system" | "addrwatch" | "object",
+    time: string,
+  ]
+> = [
+  ["auth_events", "auth", "timestamp"],
+  ["firewall_events", "firewall", "timestamp"],
+  ["docker_events", "docker", "timestamp"],
+  ["system_events", "system", "timestamp"],
+  ["addrwatch", "addrwatch", "timestamp"],
+  ["objects", "object", "synced_at"],
+];
+
+function _alertColumns(db: _Db): string {
+  const id = db.cols("alerts").has("id") ? "a.id" : "NULL";
+  return `a.rowid AS seq, ${id} AS id, a.timestamp, a.host, a.severity, a.rule, a.file, a.hash,
+    a.message, a.source`;
+}
+
+/** The WHERE clause of an alert filter on `alerts a`. */
+export function _alertWhere(db: _Db, f: AlertFilter): _Where {
+  const w = new _Where().range("a.timestamp", f);
+  if (f.host !== undefined) w.add("a.host = ?", f.host);
+  if (f.rule !== undefined) w.add("a.rule = ?", f.rule);
+  if (f.source !== undefined) w.add("a.source = ?", f.source);
+  if (f.severities !== undefined && f.severities.length > 0) {
+    w.in("a.severity", severitySpellings(f.severities));
+  }
+  if (f.text !== undefined && f.text !== "") {
+    const t = f.text.toLowerCase();
+    w.add(
+      `(instr(lower(coalesce(a.rule, '')), ?) > 0 OR instr(lower(coalesce(a.message, '')), ?) > 0
+        OR instr(lower(coalesce(a.file, '')), ?) > 0 OR instr(lower(coalesce(a.hash, '')), ?) > 0
+        OR instr(lower(coalesce(a.host, '')), ?) > 0)`,
+      t,
+      t,
+      t,
+      t,
+      t,
+    );
+  }
+  if (f.status !== undefined) {
+    if (!["open", "acknowledged", "closed"].includes(f.status)) {
+      throw new RangeError(
+        `store: "status" must be open, acknowledged or closed, got "${f.status}"`,
+      );
+    }
+    const triaged = db.has("alert_triage_state");
+    if (f.status === "open") {
+      if (triaged) {
+        w.add(`a.rowid NOT IN (SELECT alert FROM alert_triage_state WHERE status <> 'open')`);
+      }
+    } else if (triaged) {
+      w.add(`a.rowid IN (SELECT alert FROM alert_triage_state WHERE status = ?)`, f.status);
+    } else w.add("0");
+  }
+  return w;
+}
+
+function _toAlert(r: _Row, status: TriageStatus): AlertRow {
+  return {
+    seq: _num(r.seq),
+    id: _str(r.id),
+    timestamp: String(r.timestamp),
+    host: _str(r.host),
+    severity: _str(r.severity),
+    rule: _str(r.rule),
+    file: _str(r.file),
+    hash: _str(r.hash),
+    message: _str(r.message),
+    source: _str(r.source),
+    status,
+  };
+}
+
+/** The triage status of each alert (open when never triaged). */
+function _statuses(db: _Db, seqs: number[]): Map<number, TriageStatus> {
+  const out = new Map<number, TriageStatus>();
+  if (seqs.length === 0 || !db.has("alert_triage_state")) return out;
+  for (let i = 0; i < seqs.length; i += 500) {
+    const part = seqs.slice(i, i + 500);
+    const rows = db.db.prepare(
+      `SELECT alert, status FROM alert_triage_state WHERE alert IN (${
+        part.map(() => "?").join(",")
+      })`,
+    ).all(...part) as Array<{ alert: number; status: TriageStatus }>;
+    for (const r of rows) out.set(_num(r.alert), r.status);
+  }
+  return out;
+}
+
+/** Rows to alerts with their triage status. */
+export function _alertRows(db: _Db, rows: _Row[]): AlertRow[] {
+  const st = _statuses(db, rows.map((r) => _num(r.seq)));
+  return rows.map((r) => _toAlert(r, st.get(_num(r.seq)) ?? "open"));
+}
+
+function _encodeCursor(timestamp: string, seq: number): string {
+  return btoa(JSON.stringify([timestamp, seq])).replaceAll("+", "-").replaceAll("/", "_")
+    .replaceAll("=", "");
+}
+
+function _decodeCursor(cursor: string): [string, number] {
+  try {
+    const v = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    if (
+      Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && Number.isSafeInteger(v[1])
+    ) return [v[0], v[1]];
+  } catch {
+    // fall through to the error
+  }
+  throw new RangeError(`store: not a cursor of this store: "${cursor.slice(0, 80)}"`);
+}
+
+/** One page of alerts, newest first. */
+export function _alerts(db: _Db, q: AlertQuery = {}): AlertPage {
+  if (!db.has("alerts")) return { rows: [], next: null };
+  const limit = _limit(q.limit, 50, 1000);
+  const w = _alertWhere(db, q);
+  if (q.cursor !== undefined) {
+    const [ts, seq] = _decodeCursor(q.cursor);
+    w.add("(a.timestamp, a.rowid) < (?, ?)", ts, seq);
+  }
+  const rows = db.all(
+    `SELECT ${_alertColumns(db)} FROM alerts a ${w.clause}
+     ORDER BY a.timestamp DESC, a.rowid DESC LIMIT ?`,
+    [...w.args, limit + 1],
+  );
+  const more = rows.length > limit;
+  if (more) rows.length = limit;
+  const out = _alertRows(db, rows);
+  const last = out.at(-1);
+  return { rows: out, next: more && last ? _encodeCursor(last.timestamp, last.seq) : null };
+}
+
+/** Every alert of a filter, newest first, a page at a time. */
+export async function* _exportAlerts(
+  db: _Db,
+  filter: AlertFilter = {},
+  pageSize = 1000,
+): AsyncGenerator<AlertRow[]> {
+  const limit = _limit(pageSize, 1000, 1000);
+  let cursor: string | undefined;
+  for (;;) {
+    const page = _alerts(db, { ...filter, limit, ...(cursor !== undefined ? { cursor } : {}) });
+    if (page.rows.length) yield page.rows;
+    if (page.next === null) return;
+    cursor = page.next;
+    // Lets other requests in between pages of a long export.
+    await Promise.resolve();
+  }
+}
+
+export function _objectRow(r: _Row): ObjectRow {
+  return {
+    seq: _num(r.seq),
+    synced_at: String(r.synced_at),
+    host: _str(r.host),
+    kind: _str(r.kind),
+    path: _str(r.path),
+    size: _numOrNull(r.size),
+    sha256: _str(r.sha256),
+    remote: _str(r.remote),
+    encrypted: _numOrNull(r.encrypted),
+  };
+}
+
+export const _OBJECT_COLUMNS =
+  `rowid AS seq, synced_at, host, kind, path, size, sha256, remote, encrypted`;
+
+/** One alert in full. */
+export function _alert(db: _Db, seq: number): AlertDetail | undefined {
+  if (!Number.isSafeInteger(seq) || !db.has("alerts")) return undefined;
+  const r = db.get(`SELECT ${_alertColumns(db)}, a.raw FROM alerts a WHERE a.rowid = ?`, [seq]);
+  if (!r) return undefined;
+  const [alert] = _alertRows(db, [r]) as [AlertRow];
+  const hash = alert.hash?.trim();
+  const objects = hash && db.has("objects")
+    ? db.all(
+      `SELECT ${_OBJECT_COLUMNS} FROM objects WHERE sha256 IN (?, ?) ORDER BY synced_at DESC
+       LIMIT 100`,
+      [hash, hash.toLowerCase()],
+    ).map(_objectRow)
+    : [];
+  const triage = db.has("alert_triage")
+    ? db.all(
+      `SELECT alert, status, note, by, at FROM alert_triage WHERE alert = ? ORDER BY rowid`,
+      [seq],
+    ).map((t) => ({ ...t }) as unknown as TriageRow)
+    : [];
+  return { alert, raw: String(r.raw ?? ""), objects, triage };
+}
+
+/** Hits per rule, most first. */
+export function _rules(db: _Db, f: TimeRange & { limit?: number } = {}): RuleRow[] {
+  if (!db.has("alerts")) return [];
+  const w = new _Where().range("timestamp", f);
+  return db.all(
+    `SELECT coalesce(rule, '(none)') AS rule, count(*) AS hits, count(DISTINCT host) AS hosts,
+            group_concat(DISTINCT lower(severity)) AS severities,
+            min(timestamp) AS first, max(timestamp) AS last
+     FROM alerts ${w.clause} GROUP BY rule ORDER BY hits DESC, rule LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map((r) => ({
+    rule: String(r.rule),
+    hits: _num(r.hits),
+    hosts: _num(r.hosts),
+    severities: r.severities === null ? [] : String(r.severities).split(","),
+    first: String(r.first),
+    last: String(r.last),
+  }));
+}
+
+/** Top keys by count of a grouped query. */
+export function _top(db: _Db, sql: string, args: SQLInputValue[]): TopRow[] {
+  return db.all(sql, args).map((r) => ({ key: String(r.k), count: _num(r.n) }));
+}
+
+const _HOUR = 3_600_000;
+
+/** Alerts by severity class and events by category per bucket. */
+export function _series(db: _Db, q: SeriesQuery): SeriesBucket[] {
+  const bucket = q.bucketMs ?? _HOUR;
+  const hourly = bucket % _HOUR === 0;
+  if (
+    !Number.isInteger(bucket) || bucket <= 0 ||
+    (!hourly && (_HOUR % bucket !== 0 || bucket % 60_000 !== 0))
+  ) {
+    throw new RangeError(
+      `store: "bucketMs" must be whole hours or minutes dividing an hour, got "${String(bucket)}"`,
+    );
+  }
+  const until = q.until ?? Date.now();
+  const start = Math.floor(q.since / bucket) * bucket;
+  if (!(until > start)) return [];
+  if ((until - start) / bucket > 10_000) {
+    throw new RangeError(`store: a series of more than 10000 buckets was asked for`);
+  }
+  const buckets: SeriesBucket[] = [];
+  for (let t = start; t < until; t += bucket) {
+    buckets.push({
+      t,
+      alerts: { critical: 0, high: 0, medium: 0, low: 0, info: 0, other: 0 },
+      events: {},
+    });
+  }
+  // Grouped by the hour's or the minute's text prefix (cheap, and the index's order), then folded.
+  const len = hourly ? 13 : 16;
+  const pad = hourly ? ":00:00.000Z" : ":00.000Z";
+  const at = (prefix: unknown): SeriesBucket | undefined => {
+    const ms = Date.parse(`${String(prefix)}${pad}`);
+    if (Number.isNaN(ms)) return undefined;
+    return buckets[Math.floor((ms - start) / bucket)];
+  };
+  const range = { since: start, until };
+  if (db.has("alerts")) {
+    const w = new _Where().range("timestamp", range);
+    if (q.host !== undefined) w.add("host = ?", q.host);
+    for (
+      const r of db.all(
+        `SELECT substr(timestamp, 1, ${len}) AS p, severity AS s, count(*) AS n FROM alerts
+         ${w.clause} GROUP BY p, s`,
+        w.args,
+      )
+    ) {
+      const b = at(r.p);
+      if (b) b.alerts[alertSeverityClass(r.s)] += _num(r.n);
+    }
+  }
+  for (const [table, category, time] of _EVENT_TABLES) {
+    const cols = db.cols(table);
+    if (cols.size === 0 || (q.host !== undefined && !cols.has("host"))) continue;
+    const w = new _Where().range(time, range);
+    if (q.host !== undefined) w.add("host = ?", q.host);
+    for (
+      const r of db.all(
+        `SELECT substr(${time}, 1, ${len}) AS p, count(*) AS n FROM ${table} ${w.clause} GROUP BY p`,
+        w.args,
+      )
+    ) {
+      const b = at(r.p);
+      if (b) b.events[category] = (b.events[category] ?? 0) + _num(r.n);
+    }
+  }
+  return buckets;
+}
+
+export { _iso };

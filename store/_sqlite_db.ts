@@ -1,0 +1,153 @@
+/**
+ * The SQLite store's read-only connection: statements prepared once, the
+ * columns each table has (a table not created yet reads as empty), and a
+ * builder for WHERE clauses whose values are always bound.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+
+/**
+ * Opens a database read-only (and `query_only`, so attached files stay
+ * untouched too), waiting out a writer's brief locks.
+ *
+ * @param database The file.
+ * @param busyTimeoutMs How long a read waits for a lock, in ms.
+ * @returns The connection.
+ * @throws {Error} When the file does not exist or is not a database.
+ */
+export function _openReadOnly(database: string, busyTimeoutMs = 5000): DatabaseSync {
+  try {
+    if (!Deno.statSync(database).isFile) throw new Error("not a file");
+  } catch {
+    throw new Error(`no database at "${database}" (give --db or set SLUICE_DB)`);
+  }
+  const db = new DatabaseSync(database, { readOnly: true });
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    db.exec("PRAGMA query_only = ON");
+    // Probes the file: a text file opens fine and fails here.
+    db.prepare("SELECT count(*) FROM sqlite_master").get();
+  } catch (err) {
+    db.close();
+    throw new Error(
+      `"${database}" is not a readable SQLite database: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+    );
+  }
+  return db;
+}
+
+/** A row as node:sqlite returns it. */
+export type _Row = Record<string, SQLInputValue>;
+
+/** The read connection with a statement cache and the tables' columns. */
+export class _Db {
+  readonly db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+  readonly #cols = new Map<string, ReadonlySet<string>>();
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+  }
+
+  /** A statement, prepared once. */
+  stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  all(sql: string, args: readonly SQLInputValue[] = []): _Row[] {
+    return this.stmt(sql).all(...args) as _Row[];
+  }
+
+  get(sql: string, args: readonly SQLInputValue[] = []): _Row | undefined {
+    return this.stmt(sql).get(...args) as _Row | undefined;
+  }
+
+  /** The columns of a table; empty while it does not exist (asked again next time). */
+  cols(table: string): ReadonlySet<string> {
+    const known = this.#cols.get(table);
+    if (known) return known;
+    const rows = this.db.prepare(`PRAGMA table_info("${table.replaceAll('"', '""')}")`)
+      .all() as Array<
+        { name: string }
+      >;
+    const set = new Set(rows.map((r) => r.name));
+    if (set.size > 0) this.#cols.set(table, set);
+    return set;
+  }
+
+  has(table: string): boolean {
+    return this.cols(table).size > 0;
+  }
+
+  close(): void {
+    this.#stmts.clear();
+    this.db.close();
+  }
+}
+
+/** SQL conditions and their bound values. */
+export class _Where {
+  readonly sql: string[] = [];
+  readonly args: SQLInputValue[] = [];
+
+  add(condition: string, ...args: SQLInputValue[]): this {
+    this.sql.push(condition);
+    this.args.push(...args);
+    return this;
+  }
+
+  /** `since <= column < until` on ISO text; no condition for a bound not given, so indexes stay usable. */
+  range(column: string, range: { since?: number | undefined; until?: number | undefined }): this {
+    if (range.since !== undefined) this.add(`${column} >= ?`, _iso(range.since));
+    if (range.until !== undefined) this.add(`${column} < ?`, _iso(range.until));
+    return this;
+  }
+
+  /** `column IN (?, …)`; a condition that holds for nothing when the list is empty. */
+  in(column: string, values: readonly SQLInputValue[]): this {
+    if (values.length === 0) return this.add("0");
+    return this.add(`${column} IN (${values.map(() => "?").join(", ")})`, ...values);
+  }
+
+  get clause(): string {
+    return this.sql.length ? `WHERE ${this.sql.join(" AND ")}` : "";
+  }
+}
+
+/** ms → ISO text; a time out of range is clamped so it still compares. */
+export function _iso(ms: number): string {
+  const d = new Date(ms);
+  if (!Number.isNaN(d.getTime())) return d.toISOString();
+  return ms > 0 ? "9999-12-31T23:59:59.999Z" : "0000-01-01T00:00:00.000Z";
+}
+
+/** A row value as a number (counts, sizes); null stays null. */
+export function _num(v: unknown): number {
+  return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : Number(v ?? 0);
+}
+
+export function _numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : _num(v);
+}
+
+export function _str(v: unknown): string | null {
+  return v === null || v === undefined ? null : typeof v === "string" ? v : String(v);
+}
+
+/** A limit from an option: a positive integer up to `max`, else the default. */
+export function _limit(v: number | undefined, def: number, max = 100_000): number {
+  if (v === undefined) return def;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new RangeError(`store: "limit" must be a positive integer, got "${String(v)}"`);
+  }
+  return Math.min(v, max);
+}

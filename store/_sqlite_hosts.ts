@@ -1,0 +1,231 @@
+/**
+ * The SQLite store's reads of hosts, auth, firewall and objects.
+ *
+ * @module
+ */
+
+import { _Db, _limit, _num, _numOrNull, _Row, _str, _Where } from "./_sqlite_db.ts";
+import { _OBJECT_COLUMNS, _objectRow } from "./_sqlite_alerts.ts";
+import type {
+  AuthEventRow,
+  AuthFilter,
+  AuthSourceRow,
+  AuthUserRow,
+  FirewallFilter,
+  FirewallPortRow,
+  FirewallSourceRow,
+  HostRow,
+  HostsQuery,
+  HostStatus,
+  ObjectFilter,
+  ObjectRow,
+} from "./types.ts";
+
+/**
+ * Host status from its last sighting: ok (within two intervals), stale
+ * (within three) or silent; unknown when never seen.
+ */
+export function _status(lastSeen: unknown, now: number, intervalMs: number): HostStatus {
+  const ms = typeof lastSeen === "string" ? Date.parse(lastSeen) : NaN;
+  if (Number.isNaN(ms)) return "unknown";
+  const age = now - ms;
+  return age <= 2 * intervalMs ? "ok" : age <= 3 * intervalMs ? "stale" : "silent";
+}
+
+function _services(v: unknown): string[] {
+  if (typeof v !== "string" || v === "") return [];
+  try {
+    const parsed = JSON.parse(v);
+    return Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    return [v];
+  }
+}
+
+/**
+ * The VM registry with status; alert counts unless `counts` is false.
+ * `only` restricts to one host.
+ */
+export function _hosts(
+  db: _Db,
+  q: HostsQuery = {},
+  options: { counts?: boolean; only?: string } = {},
+): HostRow[] {
+  const have = db.cols("vms");
+  if (have.size === 0) return [];
+  const now = q.now ?? Date.now();
+  const fallback = q.intervalMs ?? 60_000;
+  const col = (c: string) => (have.has(c) ? `v.${c}` : `NULL AS ${c}`);
+  const w = new _Where();
+  if (options.only !== undefined) w.add("v.host = ?", options.only);
+  const rows = db.all(
+    `SELECT v.host, ${
+      ["first_seen", "last_seen", "source_ip", "version", "interval_s", "heartbeats", "services"]
+        .map(col).join(", ")
+    } FROM vms v ${w.clause} ORDER BY v.host LIMIT ?`,
+    [...w.args, _limit(q.limit, 1000)],
+  );
+  const counting = options.counts !== false && db.has("alerts");
+  const aw = new _Where().add("host = ?", null).range("timestamp", q);
+  const countSql = `SELECT count(*) AS n FROM alerts ${aw.clause}`;
+  return rows.map((r) => {
+    const interval = typeof r.interval_s === "number" && r.interval_s > 0
+      ? r.interval_s * 1000
+      : fallback;
+    const alerts = counting ? _num(db.get(countSql, [r.host ?? null, ...aw.args.slice(1)])?.n) : 0;
+    return {
+      host: String(r.host),
+      status: _status(r.last_seen, now, interval),
+      first_seen: _str(r.first_seen),
+      last_seen: _str(r.last_seen),
+      source_ip: _str(r.source_ip),
+      version: _str(r.version),
+      interval_s: _numOrNull(r.interval_s),
+      heartbeats: _numOrNull(r.heartbeats),
+      services: _services(r.services),
+      alerts,
+    };
+  });
+}
+
+// pam_unix repeats each failed password: counting it would count attempts twice.
+const _FAILED = `outcome = 'failure' AND coalesce(method, '') <> 'pam_unix'`;
+
+function _authWhere(f: AuthFilter): _Where {
+  const w = new _Where().range("timestamp", f);
+  if (f.host !== undefined) w.add("host = ?", f.host);
+  if (f.srcIp !== undefined) w.add("src_ip = ?", f.srcIp);
+  return w;
+}
+
+/** SSH logins by source address, most failures first. */
+export function _authSources(db: _Db, f: AuthFilter = {}): AuthSourceRow[] {
+  if (!db.has("auth_events")) return [];
+  const w = _authWhere(f).add("src_ip IS NOT NULL");
+  return db.all(
+    `SELECT src_ip, sum(CASE WHEN ${_FAILED} THEN 1 ELSE 0 END) AS failures,
+            sum(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS successes,
+            count(DISTINCT CASE WHEN ${_FAILED} OR outcome = 'invalid_user' THEN user END) AS users,
+            count(DISTINCT host) AS hosts, min(timestamp) AS first, max(timestamp) AS last
+     FROM auth_events ${w.clause}
+     GROUP BY src_ip ${f.failedOnly ? "HAVING failures > 0" : ""}
+     ORDER BY failures DESC, successes DESC, src_ip LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map((r) => ({
+    src_ip: String(r.src_ip),
+    failures: _num(r.failures),
+    successes: _num(r.successes),
+    users: _num(r.users),
+    hosts: _num(r.hosts),
+    first: String(r.first),
+    last: String(r.last),
+  }));
+}
+
+/** SSH logins by user name, most failures first. */
+export function _authUsers(db: _Db, f: AuthFilter = {}): AuthUserRow[] {
+  if (!db.has("auth_events")) return [];
+  const w = _authWhere(f).add("user IS NOT NULL");
+  return db.all(
+    `SELECT user, sum(CASE WHEN ${_FAILED} THEN 1 ELSE 0 END) AS failures,
+            sum(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS successes,
+            sum(CASE WHEN outcome = 'invalid_user' OR invalid_user = 1 THEN 1 ELSE 0 END) AS invalid,
+            count(DISTINCT src_ip) AS sources, max(timestamp) AS last
+     FROM auth_events ${w.clause}
+     GROUP BY user ${f.failedOnly ? "HAVING failures > 0" : ""}
+     ORDER BY failures DESC, successes DESC, user LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map((r) => ({
+    user: String(r.user),
+    failures: _num(r.failures),
+    successes: _num(r.successes),
+    invalid: _num(r.invalid),
+    sources: _num(r.sources),
+    last: String(r.last),
+  }));
+}
+
+/** Auth events, newest first. */
+export function _authEvents(db: _Db, f: AuthFilter = {}): AuthEventRow[] {
+  if (!db.has("auth_events")) return [];
+  const w = _authWhere(f);
+  if (f.failedOnly) w.add(_FAILED);
+  return db.all(
+    `SELECT rowid AS seq, timestamp, host, program, outcome, user, src_ip, port, method,
+            invalid_user
+     FROM auth_events ${w.clause} ORDER BY timestamp DESC, rowid DESC LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map((r: _Row) => ({
+    seq: _num(r.seq),
+    timestamp: String(r.timestamp),
+    host: _str(r.host),
+    program: _str(r.program),
+    outcome: _str(r.outcome),
+    user: _str(r.user),
+    src_ip: _str(r.src_ip),
+    port: _numOrNull(r.port),
+    method: _str(r.method),
+    invalid_user: _numOrNull(r.invalid_user),
+  }));
+}
+
+function _fwWhere(f: FirewallFilter): _Where {
+  const w = new _Where().range("timestamp", f);
+  if (f.host !== undefined) w.add("host = ?", f.host);
+  if (f.action !== undefined) w.add("action = ?", f.action);
+  return w;
+}
+
+/** Firewall events by source address, most first. */
+export function _firewallSources(db: _Db, f: FirewallFilter = {}): FirewallSourceRow[] {
+  if (!db.has("firewall_events")) return [];
+  const w = _fwWhere(f).add("src IS NOT NULL");
+  return db.all(
+    `SELECT src, count(*) AS events, count(DISTINCT dpt) AS ports, count(DISTINCT host) AS hosts,
+            min(timestamp) AS first, max(timestamp) AS last
+     FROM firewall_events ${w.clause} GROUP BY src ORDER BY events DESC, src LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map((r) => ({
+    src: String(r.src),
+    events: _num(r.events),
+    ports: _num(r.ports),
+    hosts: _num(r.hosts),
+    first: String(r.first),
+    last: String(r.last),
+  }));
+}
+
+/** Firewall events by destination port, most first. */
+export function _firewallPorts(db: _Db, f: FirewallFilter = {}): FirewallPortRow[] {
+  if (!db.has("firewall_events")) return [];
+  const w = _fwWhere(f);
+  return db.all(
+    `SELECT dpt, proto, count(*) AS events, count(DISTINCT src) AS sources
+     FROM firewall_events ${w.clause} GROUP BY dpt, proto ORDER BY events DESC, dpt LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map((r) => ({
+    dpt: _numOrNull(r.dpt),
+    proto: _str(r.proto),
+    events: _num(r.events),
+    sources: _num(r.sources),
+  }));
+}
+
+/** Stored objects, newest first. */
+export function _objects(db: _Db, f: ObjectFilter = {}): ObjectRow[] {
+  if (!db.has("objects")) return [];
+  const w = new _Where().range("synced_at", f);
+  if (f.sha256Prefix !== undefined) {
+    const h = f.sha256Prefix.trim().toLowerCase();
+    if (!/^[0-9a-f]{1,64}$/.test(h)) {
+      throw new RangeError(`store: "sha256Prefix" must be hex digits, got "${f.sha256Prefix}"`);
+    }
+    if (h.length === 64) w.add("sha256 = ?", h);
+    else w.add("sha256 >= ? AND sha256 < ?", h, `${h}g`);
+  }
+  if (f.host !== undefined) w.add("host = ?", f.host);
+  return db.all(
+    `SELECT ${_OBJECT_COLUMNS} FROM objects ${w.clause} ORDER BY synced_at DESC, rowid DESC LIMIT ?`,
+    [...w.args, _limit(f.limit, 100)],
+  ).map(_objectRow);
+}
