@@ -144,6 +144,114 @@ export function journalEntryToEvent(
   return event;
 }
 
+/** What {@linkcode journalLinesToEvents} made of a run of `journalctl -o json` lines. */
+export interface JournalLines {
+  /** One event per entry that parsed, in order. */
+  events: LogEvent[];
+  /** The cursor of the last entry that parsed, or `undefined` when none did. */
+  cursor: string | undefined;
+  /** Lines that were not JSON entries with a cursor (or were cut as too long). */
+  unparsed: number;
+  /** The first such line, cut to 200 characters, for a warning. */
+  example: string | undefined;
+  /** Entries whose message was not valid UTF-8. */
+  invalidUtf8: number;
+}
+
+/**
+ * Turns framed `journalctl -o json` lines into events (one
+ * {@linkcode journalEntryToEvent} each), shared by every source that reads
+ * journalctl's output (local or over SSH). Bad lines are counted, never thrown.
+ *
+ * @param framed Lines and their flags, as `LineFramer.push()` gives them.
+ * @param host The host name for the ids.
+ * @param prefix Field that keeps every journal field, or `null`.
+ * @param receivedAt Receive time in ms.
+ * @returns The events, the last cursor and what could not be parsed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { journalLinesToEvents } from "./journald.ts";
+ * const r = journalLinesToEvents(
+ *   { lines: ['{"__CURSOR":"s=ab;i=1","MESSAGE":"hi"}', "nope"], flags: null },
+ *   "vm1",
+ *   "journald",
+ *   0,
+ * );
+ * assert.ok(r.events.length === 1 && r.cursor === "s=ab;i=1" && r.unparsed === 1);
+ * ```
+ */
+export function journalLinesToEvents(
+  framed: { readonly lines: readonly string[]; readonly flags: Uint8Array | null },
+  host: string,
+  prefix: string | null,
+  receivedAt: number,
+): JournalLines {
+  const out: JournalLines = {
+    events: [],
+    cursor: undefined,
+    unparsed: 0,
+    example: undefined,
+    invalidUtf8: 0,
+  };
+  const count = framed.lines.length;
+  for (let i = 0; i < count; i++) {
+    const line = framed.lines[i] as string;
+    let entry: unknown;
+    try {
+      entry = (framed.flags?.[i] ?? 0) & LINE_TRUNCATED ? undefined : JSON.parse(line);
+    } catch {
+      entry = undefined;
+    }
+    const event = entry && typeof entry === "object"
+      ? journalEntryToEvent(entry as Record<string, unknown>, host, prefix, receivedAt)
+      : undefined;
+    if (!event) {
+      out.unparsed++;
+      out.example ??= line.slice(0, 200);
+      continue;
+    }
+    if (event.fields["sluice_invalid_utf8"]) out.invalidUtf8++;
+    out.cursor = (entry as Record<string, unknown>).__CURSOR as string;
+    out.events.push(event);
+  }
+  return out;
+}
+
+/**
+ * Counts what {@linkcode journalLinesToEvents} could not parse in a source's
+ * stats (`unparsed_entries`, `invalid_utf8_entries`) and warns once.
+ *
+ * @param ctx The source's context (stats and log).
+ * @param parsed What the lines gave.
+ *
+ * @example
+ * ```ts
+ * import { countJournalLines, journalLinesToEvents } from "./journald.ts";
+ * import { ComponentStats } from "../core/stats.ts";
+ * import { createLogger } from "../core/log.ts";
+ * const ctx = { stats: new ComponentStats("source", "j", "journald"), log: createLogger("silent") };
+ * countJournalLines(ctx, journalLinesToEvents({ lines: ["x"], flags: null }, "h", null, 0));
+ * console.assert(ctx.stats.counters.unparsed_entries === 1);
+ * ```
+ */
+export function countJournalLines(
+  ctx: Pick<SourceContext, "stats" | "log">,
+  parsed: JournalLines,
+): void {
+  if (parsed.invalidUtf8) ctx.stats.add("invalid_utf8_entries", parsed.invalidUtf8);
+  if (parsed.unparsed === 0) return;
+  const first = (ctx.stats.counters.unparsed_entries ?? 0) === 0;
+  ctx.stats.errors += parsed.unparsed;
+  ctx.stats.add("unparsed_entries", parsed.unparsed);
+  if (first) {
+    ctx.log.warn("journalctl gave an entry that is not JSON with a cursor", {
+      example: parsed.example,
+    });
+  }
+}
+
 /**
  * Reads the systemd journal by running `journalctl -o json` (following with
  * `-f` unless told otherwise), optionally limited by matches such as
@@ -258,36 +366,11 @@ export function journaldSource(options: JournaldSourceOptions = {}): Source {
         const { value, done } = await reader.read();
         if (done) break;
         const framed = framer.push(value);
-        const count = framed.lines.length;
-        if (count === 0) continue;
-        const batch: LogEvent[] = [];
-        const receivedAt = Date.now();
-        let last: string | undefined;
-        for (let i = 0; i < count; i++) {
-          const line = framed.lines[i] as string;
-          let entry: unknown;
-          try {
-            entry = (framed.flags?.[i] ?? 0) & LINE_TRUNCATED ? undefined : JSON.parse(line);
-          } catch {
-            entry = undefined;
-          }
-          const event = entry && typeof entry === "object"
-            ? journalEntryToEvent(entry as Record<string, unknown>, host, prefix, receivedAt)
-            : undefined;
-          if (!event) {
-            ctx.stats.errors++;
-            ctx.stats.add("unparsed_entries");
-            if (ctx.stats.counters.unparsed_entries === 1) {
-              ctx.log.warn("journalctl gave an entry that is not JSON with a cursor", {
-                example: line.slice(0, 200),
-              });
-            }
-            continue;
-          }
-          if (event.fields["sluice_invalid_utf8"]) ctx.stats.add("invalid_utf8_entries");
-          last = (entry as Record<string, unknown>).__CURSOR as string;
-          batch.push(event);
-        }
+        if (framed.lines.length === 0) continue;
+        const parsed = journalLinesToEvents(framed, host, prefix, Date.now());
+        countJournalLines(ctx, parsed);
+        const batch = parsed.events;
+        const last = parsed.cursor;
         entries += batch.length;
         if (last === undefined) continue;
         from.cursor = last;
