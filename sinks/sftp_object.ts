@@ -13,9 +13,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHash, createHmac, type Hash } from "node:crypto";
-import { connect as netConnect, type Socket } from "node:net";
-import ssh2Default from "ssh2";
+import { createHash, type Hash } from "node:crypto";
 import type { LogEvent } from "../core/event.ts";
 import { pathTemplate, safeJoin } from "../core/safe_path.ts";
 import type { Template, TemplateFn } from "../core/template.ts";
@@ -39,10 +37,9 @@ import {
   rejectObject,
   type SyncedObject,
 } from "../sources/objects.ts";
-import type { Ssh2Client, Ssh2Module, Ssh2Sftp, Ssh2SftpError, Ssh2Stats } from "./_ssh2_types.ts";
-
-const ssh2 = ssh2Default as unknown as Ssh2Module;
-const _NO_SUCH_FILE = 2;
+import { checkPrivateKey, connectSsh } from "../ssh/connect.ts";
+import { normalizeFingerprint } from "../ssh/known_hosts.ts";
+import { isSftpCode, openSftp, SFTP_STATUS, type SftpSession } from "../ssh/sftp.ts";
 
 /** Options for {@linkcode sftpObjectSink}. */
 export interface SftpObjectSinkOptions {
@@ -155,75 +152,6 @@ function _msg(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function _isSftpCode(err: unknown, code: number): boolean {
-  return typeof err === "object" && err !== null && (err as Ssh2SftpError).code === code;
-}
-
-// ---------------------------------------------------------------------------
-// Host key pinning
-
-interface _KnownHost {
-  marker: string | undefined;
-  patterns: string[];
-  type: string;
-  blob: Buffer;
-}
-
-function _fingerprint(blob: Uint8Array): string {
-  return "SHA256:" + createHash("sha256").update(blob).digest("base64").replace(/=+$/, "");
-}
-
-function _keyType(blob: Uint8Array): string {
-  if (blob.length < 4) return "unknown";
-  const len = new DataView(blob.buffer, blob.byteOffset, blob.byteLength).getUint32(0);
-  return new TextDecoder().decode(blob.subarray(4, 4 + Math.min(len, 64)));
-}
-
-function _parseKnownHosts(text: string): _KnownHost[] {
-  const out: _KnownHost[] = [];
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const parts = line.split(/\s+/);
-    const marker = parts[0]?.startsWith("@") ? parts.shift() : undefined;
-    const [hosts, type, key] = parts;
-    if (!hosts || !type || !key) continue;
-    out.push({ marker, patterns: hosts.split(","), type, blob: Buffer.from(key, "base64") });
-  }
-  return out;
-}
-
-function _wildcard(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
-    /\?/g,
-    ".",
-  );
-  return new RegExp(`^${re}$`, "i").test(name);
-}
-
-function _hostMatches(entry: _KnownHost, name: string): boolean {
-  let matched = false;
-  for (const pattern of entry.patterns) {
-    if (pattern.startsWith("|1|")) {
-      const [, , salt, hash] = pattern.split("|");
-      if (!salt || !hash) continue;
-      const mac = createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest("base64");
-      if (mac === hash) matched = true;
-    } else if (pattern.startsWith("!")) {
-      if (_wildcard(pattern.slice(1), name)) return false;
-    } else if (_wildcard(pattern, name)) matched = true;
-  }
-  return matched;
-}
-
-const _HOST_KEY_ALGOS: Record<string, string[]> = {
-  "ssh-ed25519": ["ssh-ed25519"],
-  "ecdsa-sha2-nistp256": ["ecdsa-sha2-nistp256"],
-  "ecdsa-sha2-nistp384": ["ecdsa-sha2-nistp384"],
-  "ecdsa-sha2-nistp521": ["ecdsa-sha2-nistp521"],
-  "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
-};
-
 // ---------------------------------------------------------------------------
 // Remote paths
 
@@ -253,252 +181,13 @@ function _dirname(path: string): string {
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
 
-// ---------------------------------------------------------------------------
-// The connection
-
-/** One SSH connection with its SFTP session, promisified. */
-class _Connection {
-  closed = false;
-  readonly #client: Ssh2Client;
-  readonly #sock: Socket;
-  readonly sftp: Ssh2Sftp;
-  readonly #dirs = new Set<string>();
-  readonly #closedPromise: Promise<void>;
-  readonly #lostListeners = new Set<() => void>();
-
-  private constructor(client: Ssh2Client, sock: Socket, sftp: Ssh2Sftp) {
-    this.#client = client;
-    this.#sock = sock;
-    this.sftp = sftp;
-    this.#closedPromise = new Promise<void>((resolve) => {
-      if (sock.destroyed) return resolve();
-      sock.once("close", () => resolve());
-    });
-    const mark = () => {
-      if (this.closed && this.#lostListeners.size === 0) return;
-      this.closed = true;
-      const listeners = [...this.#lostListeners];
-      this.#lostListeners.clear();
-      for (const l of listeners) l();
-    };
-    client.on("close", mark);
-    client.on("end", mark);
-    client.on("error", mark);
-    sock.once("close", mark);
-  }
-
-  /** Calls `listener` once the connection is lost (at once if it is). */
-  whenLost(listener: () => void): () => void {
-    if (this.closed) {
-      listener();
-      return () => {};
-    }
-    this.#lostListeners.add(listener);
-    return () => void this.#lostListeners.delete(listener);
-  }
-
-  static async open(config: {
-    host: string;
-    port: number;
-    user: string;
-    privateKey: Buffer;
-    passphrase: string | undefined;
-    verify: (key: Buffer) => string | undefined;
-    algorithms: string[] | undefined;
-    readyTimeoutMs: number;
-  }): Promise<_Connection> {
-    const sock = netConnect({ host: config.host, port: config.port });
-    // Without TCP_NODELAY, ssh2 under Deno crawls (3 MB/s instead of ~40 MB/s).
-    sock.setNoDelay(true);
-    sock.on("error", () => {});
-    try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once("connect", () => resolve());
-        sock.once("error", reject);
-      });
-    } catch (err) {
-      sock.destroy();
-      throw new Error(`cannot connect to ${config.host}:${config.port}: ${_msg(err)}`);
-    }
-    const client = new ssh2.Client();
-    let refusal: string | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      client.once("ready", () => resolve());
-      client.once("error", (err) => reject(err));
-      client.once("close", () => reject(new Error("connection closed during the handshake")));
-    });
-    try {
-      client.connect({
-        sock,
-        username: config.user,
-        privateKey: config.privateKey,
-        ...(config.passphrase !== undefined ? { passphrase: config.passphrase } : {}),
-        hostVerifier: (key) => {
-          refusal = config.verify(key);
-          return refusal === undefined;
-        },
-        readyTimeout: config.readyTimeoutMs,
-        ...(config.algorithms ? { algorithms: { serverHostKey: config.algorithms } } : {}),
-      });
-      await ready;
-    } catch (err) {
-      client.on("error", () => {});
-      client.destroy();
-      sock.destroy();
-      if (refusal !== undefined) throw new Error(refusal);
-      throw new Error(`SSH to ${config.host}:${config.port} failed: ${_msg(err)}`);
-    }
-    client.on("error", () => {});
-    try {
-      const sftp = await new Promise<Ssh2Sftp>((resolve, reject) =>
-        client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)))
-      );
-      return new _Connection(client, sock, sftp);
-    } catch (err) {
-      client.destroy();
-      sock.destroy();
-      throw new Error(`no SFTP session on ${config.host}:${config.port}: ${_msg(err)}`);
-    }
-  }
-
-  /** Ends the connection and waits until the socket is closed. */
-  async end(): Promise<void> {
-    this.closed = true;
-    try {
-      this.#client.end();
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => this.#sock.destroy(), 2000);
-    await this.#closedPromise;
-    clearTimeout(timer);
-  }
-
-  /** Cuts the connection at once. */
-  destroy(): void {
-    this.closed = true;
-    this.#client.destroy();
-    this.#sock.destroy();
-  }
-
-  #call<T>(
-    fn: (cb: (err: Ssh2SftpError | undefined | null, value?: T) => void) => void,
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.closed) return reject(new Error("connection lost"));
-      // ssh2 may never call back once the socket is gone. (A race against one
-      // long-lived promise would keep every result alive until then.)
-      const unwatch = this.whenLost(() => reject(new Error("connection lost")));
-      fn((err, value) => {
-        unwatch();
-        if (err) reject(err);
-        else resolve(value as T);
-      });
-    });
-  }
-
-  async stat(path: string): Promise<Ssh2Stats | undefined> {
-    try {
-      return await this.#call<Ssh2Stats>((cb) => this.sftp.stat(path, cb));
-    } catch (err) {
-      if (_isSftpCode(err, _NO_SUCH_FILE)) return undefined;
-      throw err;
-    }
-  }
-
-  open(path: string, flags: string): Promise<Buffer> {
-    return this.#call<Buffer>((cb) => this.sftp.open(path, flags, cb));
-  }
-
-  close(handle: Buffer): Promise<void> {
-    return this.#call<void>((cb) => this.sftp.close(handle, cb));
-  }
-
-  fstat(handle: Buffer): Promise<Ssh2Stats> {
-    return this.#call<Ssh2Stats>((cb) => this.sftp.fstat(handle, cb));
-  }
-
-  unlink(path: string): Promise<void> {
-    return this.#call<void>((cb) => this.sftp.unlink(path, cb));
-  }
-
-  readdir(path: string) {
-    return this.#call<{ filename: string; attrs: Ssh2Stats }[]>((cb) =>
-      this.sftp.readdir(path, cb)
-    );
-  }
-
-  /** Flushes a file to the server's disk where the server can (`fsync@openssh.com`). */
-  async fsync(handle: Buffer): Promise<void> {
-    if (!this.sftp._extensions["fsync@openssh.com"]) return;
-    await this.#call<void>((cb) => this.sftp.ext_openssh_fsync(handle, cb));
-  }
-
-  async futimes(handle: Buffer, mtimeMs: number): Promise<void> {
-    const s = Math.floor(mtimeMs / 1000);
-    await this.#call<void>((cb) => this.sftp.futimes(handle, s, s, cb));
-  }
-
-  /** Renames over an existing file: POSIX rename where the server offers it, else remove then rename. */
-  async rename(from: string, to: string): Promise<void> {
-    if (this.sftp._extensions["posix-rename@openssh.com"]) {
-      await this.#call<void>((cb) => this.sftp.ext_openssh_rename(from, to, cb));
-      return;
-    }
-    try {
-      await this.#call<void>((cb) => this.sftp.rename(from, to, cb));
-    } catch (err) {
-      if (!(await this.stat(to))) throw err;
-      await this.unlink(to);
-      await this.#call<void>((cb) => this.sftp.rename(from, to, cb));
-    }
-  }
-
-  /** Creates a directory and its parents (remembering what exists). */
-  async mkdirp(dir: string): Promise<void> {
-    if (dir === "." || dir === "/" || dir === "" || this.#dirs.has(dir)) return;
-    const st = await this.stat(dir);
-    if (st) {
-      if (!st.isDirectory()) throw new Error(`remote "${dir}" exists and is not a directory`);
-    } else {
-      await this.mkdirp(_dirname(dir));
-      try {
-        await this.#call<void>((cb) => this.sftp.mkdir(dir, cb));
-      } catch (err) {
-        // Another upload may have made it meanwhile.
-        if (!(await this.stat(dir))?.isDirectory()) throw err;
-      }
-    }
-    this.#dirs.add(dir);
-  }
-
-  get maxWrite(): number {
-    return Math.max(1024, this.sftp._maxWriteLen ?? 32 * 1024);
-  }
-
-  get maxRead(): number {
-    return Math.max(1024, this.sftp._maxReadLen ?? 32 * 1024);
-  }
-
-  /** Reads up to `len` bytes at `pos`; resolves with fewer only at the end of the file. */
-  read(handle: Buffer, len: number, pos: number, into?: Buffer): Promise<Buffer> {
-    const buf = into && into.length >= len ? into : Buffer.allocUnsafe(len);
-    return this.#call<Buffer>((cb) =>
-      this.sftp.read(handle, buf, 0, len, pos, (err, n) => {
-        if (err && !_isSftpCode(err, 1)) cb(err);
-        else cb(undefined, err ? buf.subarray(0, 0) : n === buf.length ? buf : buf.subarray(0, n));
-      })
-    );
-  }
-}
-
 /**
  * Writes one remote file with many WRITE requests in flight (SFTP's
  * latency would otherwise bound the throughput), up to a byte budget, and
  * tracks how far the file is written contiguously, for resuming.
  */
 class _PipelinedWriter {
-  readonly #conn: _Connection;
+  readonly #conn: SftpSession;
   readonly #handle: Buffer;
   readonly #bucket: TokenBucket | undefined;
   readonly #budget: number;
@@ -509,7 +198,7 @@ class _PipelinedWriter {
   #waiters: Array<() => void> = [];
 
   constructor(
-    conn: _Connection,
+    conn: SftpSession,
     handle: Buffer,
     bucket: TokenBucket | undefined,
     budget: number,
@@ -650,15 +339,9 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     ? []
     : (Array.isArray(options.hostKeyFingerprint)
       ? options.hostKeyFingerprint
-      : [options.hostKeyFingerprint]).map((f) => {
-        const bare = String(f).trim().replace(/^SHA256:/, "").replace(/=+$/, "");
-        if (!/^[A-Za-z0-9+/]{43}$/.test(bare)) {
-          throw new RangeError(
-            `${name}: "hostKeyFingerprint" must look like "SHA256:" and 43 base64 characters (ssh-keygen -lf), got "${f}"`,
-          );
-        }
-        return "SHA256:" + bare;
-      });
+      : [options.hostKeyFingerprint]).map((f) =>
+        normalizeFingerprint(f, `${name}: "hostKeyFingerprint"`)
+      );
   if (!options.knownHostsFile && fingerprints.length === 0) {
     throw new TypeError(
       `${name}: set "knownHostsFile" or "hostKeyFingerprint"; an unpinned host key is never accepted`,
@@ -706,14 +389,12 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
   const idleCloseMs = options.idleCloseMs ?? 60_000;
   const maxBatch = options.maxBatch ?? 100;
-  const where = port === 22 ? options.host : `[${options.host}]:${port}`;
 
   let ctx: SinkContext | undefined;
   let privateKey: Buffer | undefined;
-  let knownHosts: _KnownHost[] = [];
   let encryptionKey: CryptoKey | undefined;
-  let conn: _Connection | undefined;
-  let connecting: Promise<_Connection> | undefined;
+  let conn: SftpSession | undefined;
+  let connecting: Promise<SftpSession> | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners = new Set<(activity: ObjectActivity) => void>();
   const manifests = new Map<string, Map<string, _Record>>();
@@ -734,52 +415,30 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   const full = (rel: string) =>
     rootOption === "." ? rel : rootOption === "/" ? `/${rel}` : `${rootOption}/${rel}`;
 
-  const verifyHostKey = (key: Buffer): string | undefined => {
-    const fp = _fingerprint(key);
-    const type = _keyType(key);
-    const shown = `${type} ${fp}`;
-    if (fingerprints.length) {
-      if (fingerprints.includes(fp)) return undefined;
-      if (!options.knownHostsFile) {
-        return `${name}: the host key of ${where} (${shown}) does not match the pinned "hostKeyFingerprint" ${
-          fingerprints.join(", ")
-        }; refusing to connect (if the central's key changed on purpose, update the pin)`;
-      }
-    }
-    const matching = knownHosts.filter((k) => _hostMatches(k, where));
-    if (matching.some((k) => k.marker === "@revoked" && k.blob.equals(key))) {
-      return `${name}: the host key of ${where} (${shown}) is marked @revoked in "${options.knownHostsFile}"; refusing to connect`;
-    }
-    const pinned = matching.filter((k) => k.marker === undefined);
-    if (pinned.some((k) => k.blob.equals(key))) return undefined;
-    if (pinned.length === 0) {
-      return `${name}: ${where} is not in known_hosts "${options.knownHostsFile}" (it offered ${shown}); refusing an unknown host key. Add it after checking the fingerprint: ssh-keyscan -p ${port} ${options.host} >> ${options.knownHostsFile}`;
-    }
-    return `${name}: the host key of ${where} CHANGED: it offered ${shown}, but known_hosts "${options.knownHostsFile}" pins ${
-      pinned.map((k) => `${k.type} ${_fingerprint(k.blob)}`).join(", ")
-    }; refusing to connect (a man in the middle, or a reinstalled central: check, then update the file)`;
-  };
-
-  const connect = async (): Promise<_Connection> => {
+  const connect = async (): Promise<SftpSession> => {
     if (conn && !conn.closed) return conn;
     if (connecting) return await connecting;
     connecting = (async () => {
-      if (conn) await conn.end().catch(() => {});
+      if (conn) await conn.connection.end().catch(() => {});
       conn = undefined;
-      const matching = knownHosts.filter((k) => k.marker === undefined && _hostMatches(k, where));
-      const algorithms = fingerprints.length || matching.length === 0 ? undefined : [
-        ...new Set(matching.flatMap((k) => _HOST_KEY_ALGOS[k.type] ?? [])),
-      ];
-      const opened = await _Connection.open({
+      const ssh = await connectSsh({
         host: options.host,
         port,
         user: options.user,
         privateKey: privateKey as Buffer,
-        passphrase: options.passphrase,
-        verify: verifyHostKey,
-        algorithms: algorithms?.length ? algorithms : undefined,
+        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+        ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+        ...(fingerprints.length ? { hostKeyFingerprint: fingerprints } : {}),
         readyTimeoutMs,
+        name,
       });
+      let opened: SftpSession;
+      try {
+        opened = await openSftp(ssh);
+      } catch (err) {
+        ssh.destroy();
+        throw err;
+      }
       conn = opened;
       ctx?.stats.set("connected", 1);
       return opened;
@@ -798,12 +457,12 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       const c = conn;
       conn = undefined;
       ctx?.stats.set("connected", 0);
-      c?.end().catch(() => {});
+      c?.connection.end().catch(() => {});
     }, idleCloseMs);
     Deno.unrefTimer(idleTimer);
   };
 
-  const loadManifest = async (c: _Connection, path: string): Promise<Map<string, _Record>> => {
+  const loadManifest = async (c: SftpSession, path: string): Promise<Map<string, _Record>> => {
     const cached = manifests.get(path);
     if (cached) return cached;
     const records = new Map<string, _Record>();
@@ -835,7 +494,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     return records;
   };
 
-  const appendManifest = (c: _Connection, path: string, batch: _Record[]): Promise<void> => {
+  const appendManifest = (c: SftpSession, path: string, batch: _Record[]): Promise<void> => {
     const run = async () => {
       await c.mkdirp(_dirname(path));
       const handle = await c.open(path, "a");
@@ -878,7 +537,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
 
   /** Hashes `size` bytes of an open remote file, many READs in flight. */
   const readbackHandle = async (
-    c: _Connection,
+    c: SftpSession,
     handle: Buffer,
     path: string,
     size: number,
@@ -921,7 +580,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     return hash.digest("hex");
   };
 
-  const readbackHash = async (c: _Connection, path: string, size: number): Promise<string> => {
+  const readbackHash = async (c: SftpSession, path: string, size: number): Promise<string> => {
     const handle = await c.open(path, "r");
     try {
       return await readbackHandle(c, handle, path, size);
@@ -971,7 +630,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   };
 
   const upload = async (
-    c: _Connection,
+    c: SftpSession,
     job: _Job,
     file: Deno.FsFile,
     size: number,
@@ -1090,7 +749,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   };
 
   const processObject = async (
-    c: _Connection,
+    c: SftpSession,
     event: LogEvent,
     addRecord: (manifest: string, rec: _Record) => void,
   ): Promise<void> => {
@@ -1124,7 +783,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   };
 
   const storeObject = async (
-    c: _Connection,
+    c: SftpSession,
     job: _Job,
     addRecord: (manifest: string, rec: _Record) => void,
   ): Promise<void> => {
@@ -1231,7 +890,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     }
   };
 
-  const syncDeletions = async (c: _Connection, event: LogEvent) => {
+  const syncDeletions = async (c: SftpSession, event: LogEvent) => {
     const listing = objectListing(event);
     if (!listing || !renderDir) return;
     const pseudo = (path: string): LogEvent => ({
@@ -1258,7 +917,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       try {
         entries = await c.readdir(full(rel));
       } catch (err) {
-        if (_isSftpCode(err, _NO_SUCH_FILE)) return;
+        if (isSftpCode(err, SFTP_STATUS.NO_SUCH_FILE)) return;
         throw err;
       }
       for (const entry of entries) {
@@ -1309,15 +968,16 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
           `${name}: cannot read "privateKeyFile" "${options.privateKeyFile}": ${_msg(err)}`,
         );
       }
-      const parsed = ssh2.utils.parseKey(privateKey, options.passphrase);
-      if (parsed instanceof Error) {
+      const problem = checkPrivateKey(privateKey, options.passphrase);
+      if (problem) {
         throw new Error(
-          `${name}: "privateKeyFile" "${options.privateKeyFile}" is not a usable private key: ${parsed.message}`,
+          `${name}: "privateKeyFile" "${options.privateKeyFile}" is not a usable private key: ${problem}`,
         );
       }
       if (options.knownHostsFile) {
         try {
-          knownHosts = _parseKnownHosts(await Deno.readTextFile(options.knownHostsFile));
+          // Read again at each connect, so an updated file takes effect; here only checked.
+          await Deno.readTextFile(options.knownHostsFile);
         } catch (err) {
           throw new Error(
             `${name}: cannot read "knownHostsFile" "${options.knownHostsFile}": ${_msg(err)}`,
@@ -1343,7 +1003,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         else ctx?.stats.add("ignored");
       }
       if (objects.length === 0 && (listings.length === 0 || !deleteRemote)) return;
-      let c: _Connection;
+      let c: SftpSession;
       try {
         c = await connect();
       } catch (err) {
@@ -1402,7 +1062,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       if (connecting) await connecting.catch(() => {});
       const c = conn;
       conn = undefined;
-      await c?.end();
+      await c?.connection.end();
       ctx?.stats.set("connected", 0);
     },
   };

@@ -1,8 +1,8 @@
 /**
  * The small part of `npm:ssh2`'s API that sluice uses, typed by hand.
  * `@types/ssh2` pulls in an old `@types/node` that breaks `node:sqlite`'s
- * types, so the project does without it. Only `sinks/sftp_object.ts` and
- * the tests' SSH fixtures import ssh2 itself; this file holds types only.
+ * types, so the project does without it. Only `ssh/` and the tests' SSH
+ * fixtures import ssh2 itself; this file holds types only.
  *
  * @module
  */
@@ -86,6 +86,33 @@ export interface Ssh2Sftp {
   end(): void;
 }
 
+/** A readable side of a channel (Node stream, flowing or paused). */
+export interface Ssh2Readable {
+  on(event: "data", listener: (chunk: Buffer) => void): this;
+  on(event: "end" | "close", listener: () => void): this;
+  on(event: "error", listener: (err: Error) => void): this;
+  pause(): this;
+  resume(): this;
+}
+
+/** A session channel on the client side (an exec's stdin/stdout, with `stderr`). */
+export interface Ssh2Channel extends Ssh2Readable {
+  on(event: "data", listener: (chunk: Buffer) => void): this;
+  on(event: "end" | "close", listener: () => void): this;
+  on(event: "error", listener: (err: Error) => void): this;
+  on(
+    event: "exit",
+    listener: (code: number | null, signal?: string, dumped?: boolean, desc?: string) => void,
+  ): this;
+  readonly stderr: Ssh2Readable;
+  write(data: Buffer | Uint8Array, cb?: (err?: Error | null) => void): boolean;
+  end(data?: Buffer | Uint8Array): this;
+  once(event: "drain", listener: () => void): this;
+  signal(name: string): boolean;
+  close(): void;
+  destroy(): this;
+}
+
 /** Options of `Client.connect` that sluice sets. */
 export interface Ssh2ConnectConfig {
   sock: Socket;
@@ -95,6 +122,7 @@ export interface Ssh2ConnectConfig {
   hostVerifier: (key: Buffer) => boolean;
   readyTimeout?: number;
   keepaliveInterval?: number;
+  keepaliveCountMax?: number;
   algorithms?: { serverHostKey?: string[] };
 }
 
@@ -107,6 +135,11 @@ export interface Ssh2Client {
   removeListener(event: string, listener: (...args: never[]) => void): this;
   connect(config: Ssh2ConnectConfig): this;
   sftp(cb: (err: Error | undefined, sftp: Ssh2Sftp) => void): void;
+  exec(
+    command: string,
+    options: Record<string, never>,
+    cb: (err: Error | undefined, channel: Ssh2Channel) => void,
+  ): boolean;
   end(): void;
   destroy(): void;
 }
