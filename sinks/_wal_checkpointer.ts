@@ -23,13 +23,21 @@
  *
  * Whatever goes wrong (no `-shm` file, a header this code does not know, a
  * thread that does not start), the writer falls back to SQLite's own
- * automatic checkpoint at `chunkPages`.
+ * automatic checkpoint at `chunkPages`, and says so through `onFallback`.
+ *
+ * The `-shm` descriptor comes from `companionFile()` and is never closed
+ * here: closing any descriptor of that file would release SQLite's own
+ * locks on it (see `_sqlite_companion.ts` and docs/design-rules.md). A
+ * header whose page size is still 0 is the WAL index of an empty WAL, as a
+ * restarted writer finds it before its first commit: nothing to copy yet,
+ * not an error.
  *
  * @module
  */
 
 import type { DatabaseSync } from "node:sqlite";
 import type { CheckpointAnswer, CheckpointRequest } from "./_wal_checkpoint_worker.ts";
+import { companionFile } from "./_sqlite_companion.ts";
 
 /** The WAL-index header's version for every SQLite since 3.7.0. */
 const _WAL_INDEX_VERSION = 3007000;
@@ -117,8 +125,8 @@ export class WalCheckpointer {
    * @returns The checkpointer, or `undefined`.
    */
   static start(db: DatabaseSync, options: WalCheckpointerOptions): WalCheckpointer | undefined {
-    let shm: Deno.FsFile;
-    let key: string;
+    let shm: Deno.FsFile | undefined;
+    let key: string | undefined;
     try {
       key = Deno.realPathSync(options.database);
       const shared = WalCheckpointer.#open.get(key);
@@ -127,13 +135,20 @@ export class WalCheckpointer {
         shared.#writers.set(db, (shared.#writers.get(db) ?? 0) + 1);
         return shared;
       }
-      shm = Deno.openSync(`${options.database}-shm`, { read: true });
+      shm = companionFile(options.database, "-shm");
     } catch {
+      // realpath failed: no such database
+    }
+    if (!shm || key === undefined) {
+      options.onFallback?.(`no WAL index beside "${options.database}" to read`);
       return undefined;
     }
     const c = new WalCheckpointer(key, options, shm);
     if (c.#frames() === undefined) {
-      shm.close();
+      // The descriptor stays open (companionFile keeps it): closing it would drop SQLite's locks.
+      options.onFallback?.(
+        `the WAL index of "${options.database}" has a header this code does not know`,
+      );
       return undefined;
     }
     db.exec("PRAGMA wal_autocheckpoint = 0");
@@ -155,8 +170,11 @@ export class WalCheckpointer {
     // The header's first copy: version, page size (65536 is stored as 1), mxFrame; nBackfill at 96.
     if (v.getUint32(0, little) !== _WAL_INDEX_VERSION) return undefined;
     const page = v.getUint16(14, little);
+    const max = v.getUint32(16, little);
+    // Page size 0: the index of an empty WAL (a writer restarted, nothing committed since).
+    if (page === 0 && max === 0) return { max: 0, copied: 0 };
     if ((page === 1 ? 65_536 : page) !== this.#options.pageSize) return undefined;
-    return { max: v.getUint32(16, little), copied: v.getUint32(96, little) };
+    return { max, copied: v.getUint32(96, little) };
   }
 
   #fallBack(reason: string): void {
@@ -274,10 +292,7 @@ export class WalCheckpointer {
     this.#stopped = true;
     this.#worker?.terminate();
     this.#worker = undefined;
-    try {
-      this.#shm.close();
-    } catch {
-      // closed by an earlier stop()
-    }
+    // #shm stays open: the writers' connections are still open, and closing it would release
+    // their locks. releaseDeadCompanions() closes it once SQLite has deleted the file.
   }
 }

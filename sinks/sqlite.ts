@@ -15,6 +15,7 @@ import type { RowSink, SinkContext } from "../core/types.ts";
 import { errorMessage, numberOption } from "../core/options.ts";
 import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 import { WalCheckpointer } from "./_wal_checkpointer.ts";
+import { companionFile, releaseDeadCompanions } from "./_sqlite_companion.ts";
 
 /**
  * What a column stores: a template (`"${json.rule}"`, rendered as text) or
@@ -401,9 +402,9 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     options.database !== ":memory:";
   const flushWal = (): void => {
     if (walSync || !walFlush) return;
-    try {
-      wal ??= Deno.openSync(`${options.database}-wal`, { read: true });
-    } catch {
+    // Kept, never closed here: closing a descriptor of a SQLite file drops SQLite's locks on it.
+    wal ??= companionFile(options.database, "-wal");
+    if (!wal) {
       // After a commit in WAL mode the file exists: without it (the mode did not take, a URI
       // name) or without permission to read it, the checkpoint syncs the WAL as SQLite does.
       walFlush = false;
@@ -698,7 +699,6 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       if (db) await checkpointer?.stop(db);
       checkpointer = undefined;
       await walSync;
-      wal?.close();
       wal = undefined;
       const d = db;
       db = undefined;
@@ -711,6 +711,9 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
           // Only a hint to the query planner.
         }
         d.close();
+        // SQLite deletes its -wal and -shm when the last connection closes: only then are our
+        // descriptors of them closed (a file still in use keeps its descriptor).
+        releaseDeadCompanions();
       }
     },
   };

@@ -166,3 +166,44 @@ Deno.test("WalCheckpointer falls back to SQLite's own checkpoints when its threa
     );
   });
 });
+
+Deno.test("WalCheckpointer starts on a reopened database whose WAL index has no page size yet, and checkpoints after its first commits", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/test.db`;
+  const first = new DatabaseSync(path);
+  first.exec("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT)");
+  first.close();
+  // A restart: the last connection closed, SQLite removed -wal and -shm; the new index says page 0.
+  const db = new DatabaseSync(path);
+  const reasons: string[] = [];
+  let checkpoints = 0;
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.prepare("SELECT count(*) FROM t").get();
+    const ckpt = WalCheckpointer.start(db, {
+      database: path,
+      pageSize: 4096,
+      chunkPages: 16,
+      capPages: 1_000_000,
+      stats: { add: (name) => void (name === "checkpoints" && checkpoints++) },
+      onFallback: (reason) => void reasons.push(reason),
+    });
+    assert.ok(ckpt, `started: ${reasons.join("; ")}`);
+    assert.equal(autocheckpoint(db), 0);
+    const insert = db.prepare("INSERT INTO t VALUES (?)");
+    for (let i = 0; i < 10; i++) {
+      ckpt.beforeTransaction(db);
+      db.exec("BEGIN");
+      for (let j = 0; j < 10; j++) insert.run("x".repeat(4000));
+      db.exec("COMMIT");
+      ckpt.afterCommit();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await ckpt.stop(db);
+    assert.ok(checkpoints >= 1, `checkpoints: ${checkpoints}`);
+    assert.deepEqual(reasons, []);
+  } finally {
+    db.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
