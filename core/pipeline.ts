@@ -6,7 +6,7 @@
  * @module
  */
 
-import * as v from "valibot";
+import * as v from "./_deps/valibot.ts";
 import type { Filter, Parser, Rewrite, Service, Sink, Source, Step } from "./types.ts";
 
 /** syslog-ng's log path flags. */

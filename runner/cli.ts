@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Command } from "commander";
+import { Command } from "../core/_deps/commander.ts";
 import { describePipeline } from "./graph.ts";
 import { loadPipeline } from "./load.ts";
 import { registerQueryCommands } from "./query.ts";
@@ -14,7 +14,7 @@ import { registerSyncCommand } from "./sync.ts";
 import { registerDecryptCommand } from "./decrypt.ts";
 import { RUN_OPTIONS, type RunOptions, runPipeline } from "./run.ts";
 
-export { CommanderError } from "commander";
+export { CommanderError } from "../core/_deps/commander.ts";
 
 /** The version printed by `--version`. */
 export const VERSION = "0.1.0";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../core/_deps/commander.ts";
 import { decryptFile, readObjectKey } from "../core/crypto_chunks.ts";
 import { PipelineLoadError } from "./load.ts";
 

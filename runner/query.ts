@@ -17,7 +17,7 @@
  */
 
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
-import { type Command, Option } from "commander";
+import { type Command, Option } from "../core/_deps/commander.ts";
 import { openReadOnly, severityClass, tailCategories, tailDatabase } from "./tail.ts";
 
 /** Where the query commands write, and what they know of the terminal. */

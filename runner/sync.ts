@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../core/_deps/commander.ts";
 import { Engine } from "../core/engine.ts";
 import { createLogger, type LogLevel } from "../core/log.ts";
 import { definePipeline, type PathDefinition, type PipelineDefinition } from "../core/pipeline.ts";
