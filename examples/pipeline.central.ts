@@ -42,7 +42,7 @@ import { categorize } from "../siem/categorize.ts";
 import { siemSqliteSink } from "../siem/schema.ts";
 import { workerSink } from "../sinks/worker.ts";
 import { vmsSink } from "../siem/vms.ts";
-import { asAlert, correlateStore, hasAlert } from "../siem/correlate.ts";
+import { alertPaths, correlateStore, hasAlert } from "../siem/correlate.ts";
 import { sshdBruteForce } from "../siem/rules/sshd_brute_force.ts";
 import { invalidUserSweep } from "../siem/rules/invalid_user_sweep.ts";
 import { sshdSuccessAfterFailures } from "../siem/rules/success_after_failures.ts";
@@ -173,10 +173,14 @@ export default function central(
     { to: ["db", "vms", "all", "byVm", "byCategory", "daily"] },
     { steps: [isCritical], to: ["critical"] },
     {
+      // One path per rule: two rules firing on one event store two alerts.
       name: "rule alert",
-      steps: [hasAlert(), asAlert()],
-      to: ["db", "all", "byCategory"],
-      paths: [{ steps: [isCritical], to: ["critical"] }],
+      steps: [hasAlert()],
+      paths: alertPaths([...authRules, ...deviceRules], {
+        name: "rule alert",
+        to: ["db", "all", "byCategory"],
+        paths: [{ steps: [isCritical], to: ["critical"] }],
+      }),
     },
   ];
   const withRules = (rules: readonly Step[]): PipelineDefinition["paths"] => [

@@ -6,12 +6,16 @@
  *
  * How an alert reaches the `alerts` table. A step cannot create events in
  * this engine, so `correlate` marks the event that crossed the threshold:
- * it sets `fields.alert` to a {@linkcode CorrelateAlert} (`rule`,
- * `severity`, `key`, `count`, the evidence) and leaves everything else as
- * it was. An embedded path then takes the marked events, turns its own
- * copies into alerts with {@linkcode asAlert} and stores them, while the
- * event itself still goes wherever it went (an sshd failure stays in
- * `auth_events`):
+ * it sets `fields.alerts[<rule>]` to a {@linkcode CorrelateAlert} (`rule`,
+ * `severity`, `key`, `count`, the evidence), and `fields.alert` too when no
+ * rule marked the event before it, and leaves everything else as it was.
+ * Several rules may fire on one event (a failed login that crosses both
+ * the brute-force and the invalid-user thresholds): each keeps its own
+ * entry. Embedded paths, one per rule ({@linkcode alertPaths}), then take
+ * the marked events, turn their own copies into alerts with
+ * {@linkcode asAlert} and store them, one alert per rule with its own id,
+ * while the event itself still goes wherever it went (an sshd failure
+ * stays in `auth_events`):
  *
  * ```ts ignore
  * const rules = [sshdBruteForce(), invalidUserSweep(), sshdSuccessAfterFailures()];
@@ -19,8 +23,8 @@
  * paths: [{
  *   from: ["syslog"],
  *   steps: [program("^sshd"), sshdParser(), categorize(), ...rules],
- *   to: [db, correlateStore(rules)],                  // every event, and the rules' windows
- *   paths: [{ steps: [hasAlert(), asAlert()], to: [db] }], // the marked ones, once more, as alerts
+ *   to: [db, correlateStore(rules)],             // every event, and the rules' windows
+ *   paths: alertPaths(rules, { to: [db] }),      // each rule's alert, once more, as an alert
  * }]
  * ```
  *
@@ -29,8 +33,10 @@
  * and {@linkcode correlateStore} is a small sink that restores them when it
  * opens (sinks open before any source starts, so no event is counted
  * first) and saves them into its state (the runner's `--state-dir`) at most
- * every `saveMs` and when it closes. Put it in the `to` of the path whose
- * steps hold the rules. The windows are saved as the events were routed,
+ * `saveMs` after a batch reached it (on a timer, so a window changed by the
+ * last batch before a quiet spell is saved too) and when it closes. Put it
+ * in the `to` of the path whose steps hold the rules. The windows are saved
+ * as the events were routed,
  * which may be ahead of what the sinks acknowledged: after a crash, events
  * the source replays may be counted twice (and up to `saveMs` of events
  * since the last save not at all). A replayed event that crosses the
@@ -44,6 +50,7 @@ import type { LogEvent } from "../core/event.ts";
 import { fieldGetter, fieldSetter } from "../core/event.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
 import type { Filter, Rewrite, Sink, SinkContext } from "../core/types.ts";
+import type { PathDefinition } from "../core/pipeline.ts";
 
 /** A predicate, or a {@linkcode Filter}, choosing events. */
 export type EventTest = Filter | ((event: LogEvent) => boolean);
@@ -117,7 +124,11 @@ export interface CorrelateOptions {
   severity?: string;
   /** Adds rule-specific evidence to the alert (`{ ip, users }`). */
   emit?: (group: CorrelateGroup, event: LogEvent) => Record<string, unknown>;
-  /** Where the alert is written in the event. @default {"alert"} */
+  /**
+   * Where the alert is also written in the event when no other rule wrote
+   * one there first (every alert is always in `fields.alerts[<rule>]`).
+   * @default {"alert"}
+   */
   field?: string;
   /**
    * Most groups kept. When full, groups whose window is empty and whose
@@ -274,7 +285,9 @@ export function correlate(options: CorrelateOptions): Correlation {
   if (emit !== undefined && typeof emit !== "function") {
     throw new TypeError(`${w}: "emit" must be a function, got ${typeof emit}`);
   }
-  const setAlert = fieldSetter(options.field ?? "alert");
+  const alertField = options.field ?? "alert";
+  const setAlert = fieldSetter(alertField);
+  const getAlert = fieldGetter(alertField);
   const maxKeys = _int(w, "maxKeys", options.maxKeys ?? 100_000, 1);
   const maxEntries = _int(w, "maxEntries", options.maxEntries ?? Math.max(4 * threshold, 256), 1);
   if (maxEntries < threshold) {
@@ -402,7 +415,12 @@ export function correlate(options: CorrelateOptions): Correlation {
         // A faulty emit still raises the alert, without its extra evidence.
       }
     }
-    setAlert(e, alert);
+    // Each rule's alert has its own entry: two rules firing on one event are two alerts.
+    const all = e.fields.alerts;
+    if (all !== null && typeof all === "object" && !Array.isArray(all)) {
+      (all as Record<string, unknown>)[rule] = alert;
+    } else e.fields.alerts = { [rule]: alert };
+    if (!_isAlert(getAlert(e))) setAlert(e, alert);
     g.fired = t;
     g.t.length = 0;
     if (g.d) g.d.length = 0;
@@ -504,7 +522,10 @@ export function correlate(options: CorrelateOptions): Correlation {
 
 /** Options for {@linkcode correlateStore}. */
 export interface CorrelateStoreOptions {
-  /** Longest time between two saves while events flow, in ms. @default {5000} */
+  /**
+   * Longest time the windows wait to be saved after a batch reached the
+   * store, in ms: a timer saves them even when no batch follows. @default {5000}
+   */
   saveMs?: number;
   /**
    * A name for stats and for its state file; keep it stable.
@@ -515,9 +536,10 @@ export interface CorrelateStoreOptions {
 
 /**
  * A sink that keeps correlations' windows across restarts: when it opens
- * (before any source starts) it restores each rule from its state; as
- * batches reach it, it saves them at most every `saveMs`; and it saves once
- * more when it closes. It writes nothing else, so it costs one small queue.
+ * (before any source starts) it restores each rule from its state; a batch
+ * that reaches it is saved at most `saveMs` later (at once when the last
+ * save is that old, else by a timer, so the last batch before a quiet spell
+ * is saved too); and it saves once more when it closes (SIGTERM). It writes nothing else, so it costs one small queue.
  * Put it in the `to` of the path whose steps hold the rules.
  *
  * @param rules The correlations to keep (their rule names must differ).
@@ -550,7 +572,10 @@ export function correlateStore(
   const saveMs = _ms(where, "saveMs", options.saveMs ?? 5000, 0);
   let ctx: SinkContext | undefined;
   let savedAt = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const save = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     if (!ctx) return;
     for (const r of rules) ctx.state.set(`rule.${r.rule}`, r.snapshot());
     savedAt = Date.now();
@@ -568,7 +593,14 @@ export function correlateStore(
       return Promise.resolve();
     },
     write(): Promise<void> {
-      if (Date.now() - savedAt >= saveMs) save();
+      const since = Date.now() - savedAt;
+      if (since >= saveMs) save();
+      else if (timer === undefined) {
+        // The windows this batch changed are saved even if no batch follows.
+        const t = setTimeout(save, saveMs - since);
+        Deno.unrefTimer(t);
+        timer = t;
+      }
       return Promise.resolve();
     },
     close(): Promise<void> {
@@ -581,16 +613,53 @@ export function correlateStore(
 
 /** Options for {@linkcode hasAlert} and {@linkcode asAlert}. */
 export interface AlertFieldOptions {
-  /** Where the rules wrote their alert. @default {"alert"} */
+  /**
+   * Only this rule's alert (from `fields.alerts[<rule>]`). Without it, the
+   * event's first alert (in `field`), whichever rule wrote it: one alert
+   * per event, so prefer one path per rule ({@linkcode alertPaths}).
+   */
+  rule?: string;
+  /** Where the rules wrote their first alert. @default {"alert"} */
   field?: string;
   /** A name for stats. */
   name?: string;
 }
 
+function _isAlert(a: unknown): a is Partial<CorrelateAlert> & { rule: string } {
+  return a !== null && typeof a === "object" && typeof (a as { rule?: unknown }).rule === "string";
+}
+
+/** Reads the alert a filter or rewrite works on: one rule's, or the first. */
+function _alertOf(options: AlertFieldOptions): (e: LogEvent) => unknown {
+  const rule = options.rule;
+  if (rule !== undefined) {
+    if (typeof rule !== "string" || rule === "") {
+      throw new TypeError(`alert: "rule" must be a non-empty string, got ${JSON.stringify(rule)}`);
+    }
+    return (e) => {
+      const all = e.fields.alerts;
+      if (all === null || typeof all !== "object" || !Object.hasOwn(all, rule)) return undefined;
+      const a = (all as Record<string, unknown>)[rule];
+      return _isAlert(a) && a.rule === rule ? a : undefined;
+    };
+  }
+  const get = fieldGetter(options.field ?? "alert");
+  return (e) => {
+    const a = get(e);
+    if (_isAlert(a)) return a;
+    // An alert field written by hand or by an older rule is absent: take the first of `alerts`.
+    const all = e.fields.alerts;
+    if (all === null || typeof all !== "object") return undefined;
+    for (const v of Object.values(all)) if (_isAlert(v)) return v;
+    return undefined;
+  };
+}
+
 /**
- * A filter that keeps the events a rule marked with an alert.
+ * A filter that keeps the events a rule marked with an alert (with
+ * `rule`, the events that rule marked).
  *
- * @param options The alert field, name.
+ * @param options The rule, the alert field, name.
  * @returns The filter.
  *
  * @example
@@ -599,17 +668,17 @@ export interface AlertFieldOptions {
  * import { hasAlert } from "./correlate.ts";
  * import { createEvent } from "../core/event.ts";
  * assert.ok(!hasAlert().test(createEvent("x")));
+ * const e = createEvent("x", { fields: { alerts: { r: { rule: "r", severity: "high" } } } });
+ * assert.ok(hasAlert({ rule: "r" }).test(e) && !hasAlert({ rule: "s" }).test(e));
  * ```
  */
 export function hasAlert(options: AlertFieldOptions = {}): Filter {
-  const get = fieldGetter(options.field ?? "alert");
+  const get = _alertOf(options);
   return {
     kind: "has-alert",
     ...(options.name ? { name: options.name } : {}),
     test(e: LogEvent): boolean {
-      const a = get(e);
-      return a !== null && typeof a === "object" &&
-        typeof (a as { rule?: unknown }).rule === "string";
+      return get(e) !== undefined;
     },
   };
 }
@@ -620,13 +689,14 @@ export function hasAlert(options: AlertFieldOptions = {}): Filter {
  * `{ timestamp, host, severity, rule, msg, source: "sluice-correlate", …evidence, event }`
  * (`event` is the original message), the message becomes that JSON (the
  * table's `raw`), `fields.category` becomes `"alerts"`, and the id gets
- * `:<rule>` appended so it does not collide with the original event's.
- * Events without an alert are left alone.
+ * `:<rule>` appended, so it differs from the original event's and from
+ * another rule's alert on the same event, and a replay gives the same id.
+ * Events without that alert are left alone.
  *
  * Use it on an embedded path after {@linkcode hasAlert}: the engine gives
  * such a path its own copies, so the original event is stored unchanged.
  *
- * @param options The alert field, name.
+ * @param options The rule, the alert field, name.
  * @returns The rewrite.
  *
  * @example
@@ -644,25 +714,20 @@ export function hasAlert(options: AlertFieldOptions = {}): Filter {
  * ```
  */
 export function asAlert(options: AlertFieldOptions = {}): Rewrite {
-  const get = fieldGetter(options.field ?? "alert");
+  const get = _alertOf(options);
   return {
     kind: "as-alert",
     ...(options.name ? { name: options.name } : {}),
     apply(e: LogEvent): void {
       const a = get(e);
-      if (
-        a === null || typeof a !== "object" || typeof (a as { rule?: unknown }).rule !== "string"
-      ) {
-        return;
-      }
-      const alert = a as Partial<CorrelateAlert>;
-      const { rule, severity, summary, ...evidence } = alert;
+      if (!_isAlert(a)) return;
+      const { rule, severity, summary, ...evidence } = a;
       const body: Record<string, unknown> = {
         timestamp: _iso(e.timestamp ?? e.receivedAt),
         host: e.host ?? null,
         severity: typeof severity === "string" ? severity : "high",
         rule,
-        msg: typeof summary === "string" ? summary : `${rule} ${String(alert.key ?? "")}`.trim(),
+        msg: typeof summary === "string" ? summary : `${rule} ${String(a.key ?? "")}`.trim(),
         source: "sluice-correlate",
         ...evidence,
         event: e.message,
@@ -673,4 +738,51 @@ export function asAlert(options: AlertFieldOptions = {}): Rewrite {
       if (e.id !== undefined) e.id = `${e.id}:${rule}`;
     },
   };
+}
+
+/** What every path of {@linkcode alertPaths} does after turning its event into an alert. */
+export type AlertPathOptions = Omit<PathDefinition, "from">;
+
+/**
+ * One embedded path per rule that takes the events that rule marked, turns
+ * its own copy into that rule's alert ({@linkcode hasAlert} and
+ * {@linkcode asAlert} with `rule`), then runs `path`'s steps and goes to its
+ * sinks and children. So every rule that fires stores its own alert, even
+ * when several fire on one event.
+ *
+ * @param rules The rules (or rule names) whose alerts to take.
+ * @param path Where the alerts go: `to`, further `steps`, `paths`, `flags`, a `name` prefix.
+ * @returns The paths, one per rule, to put in a parent path's `paths`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { alertPaths, correlate } from "./correlate.ts";
+ * const rule = correlate({ rule: "r", key: "${HOST}", window: 60_000, threshold: 3 });
+ * const paths = alertPaths([rule, "other"], { to: ["db"] });
+ * assert.ok(paths.length === 2 && paths[0]?.name === "alert r");
+ * ```
+ */
+export function alertPaths(
+  rules: ReadonlyArray<Correlation | { readonly rule: string } | string>,
+  path: AlertPathOptions = {},
+): PathDefinition[] {
+  if (!Array.isArray(rules)) throw new TypeError(`alertPaths: "rules" must be an array`);
+  const prefix = path.name ?? "alert";
+  const seen = new Set<string>();
+  const out: PathDefinition[] = [];
+  for (const r of rules) {
+    const rule = typeof r === "string" ? r : r?.rule;
+    if (typeof rule !== "string" || rule === "") {
+      throw new TypeError(`alertPaths: every rule must be a rule or its name, got ${String(r)}`);
+    }
+    if (seen.has(rule)) continue;
+    seen.add(rule);
+    out.push({
+      ...path,
+      name: `${prefix} ${rule}`,
+      steps: [hasAlert({ rule }), asAlert({ rule }), ...(path.steps ?? [])],
+    });
+  }
+  return out;
 }

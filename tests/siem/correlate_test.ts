@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createEvent, createLogger, definePipeline, Engine, type LogEvent } from "../../mod.ts";
 import {
+  alertPaths,
   asAlert,
   correlate,
   type CorrelateAlert,
@@ -10,6 +11,7 @@ import {
 } from "../../siem/correlate.ts";
 import { filterConformance, rewriteConformance } from "../conformance/suites.ts";
 import { collectSink, manualSource } from "../fixtures/components.ts";
+import { waitFor } from "../_peers.ts";
 
 const quiet = createLogger("silent");
 
@@ -167,7 +169,9 @@ Deno.test("correlate() leaves events otherwise unchanged and writes the alert wh
   step.apply(e);
   const hit = (e.fields.detect as { hit: CorrelateAlert }).hit;
   assert.equal(hit.rule, "failures");
+  assert.equal((e.fields.alerts as Record<string, CorrelateAlert>).failures, hit);
   delete e.fields.detect;
+  delete e.fields.alerts;
   assert.deepEqual(e, before);
 });
 
@@ -297,6 +301,83 @@ Deno.test("hasAlert() and asAlert() turn a marked event into the row the alerts 
   const before = structuredClone(plain);
   asAlert().apply(plain);
   assert.deepEqual(plain, before);
+});
+
+Deno.test("correlate(): two rules firing on one event keep one alert each, and alertPaths() stores both with their own ids", async () => {
+  const many = rule({ rule: "many_failures", threshold: 3 });
+  const users = rule({ rule: "many_users", threshold: 2, distinct: "${user}" });
+  const src = manualSource("auth");
+  const events = collectSink();
+  const alerts = collectSink();
+  const engine = new Engine(
+    definePipeline({
+      paths: [{
+        from: [src],
+        steps: [many, users],
+        to: [events],
+        paths: [{ steps: [hasAlert()], paths: alertPaths([many, users], { to: [alerts] }) }],
+      }],
+    }),
+    { logger: quiet },
+  );
+  await engine.start();
+  try {
+    const batch = [
+      failure("10.1.2.3", 1000),
+      failure("10.1.2.3", 2000),
+      failure("10.1.2.3", 3000, "admin"),
+    ];
+    batch.forEach((e, i) => (e.id = `auth:${i}`));
+    await new Promise<void>((resolve) => void src.emit(batch, resolve));
+  } finally {
+    await engine.stop();
+  }
+  // Both crossed their threshold on the third event: two alerts, each with its rule's evidence.
+  assert.deepEqual(
+    alerts.events.map((e) => [e.id, (e.fields.json as { rule: string }).rule]).sort(),
+    [["auth:2:many_failures", "many_failures"], ["auth:2:many_users", "many_users"]],
+  );
+  assert.deepEqual(
+    Object.keys(events.events[2]?.fields.alerts as object).sort(),
+    ["many_failures", "many_users"],
+  );
+  // The event itself is stored unchanged, once.
+  assert.equal(events.events.length, 3);
+  assert.equal(events.events[2]?.id, "auth:2");
+  // Each rule's own quiet period started: more failures stay silent for both.
+  const later = failure("10.1.2.3", 4000, "guest");
+  many.apply(later);
+  users.apply(later);
+  assert.equal(later.fields.alerts, undefined);
+});
+
+Deno.test("correlateStore() saves the windows a batch changed on a timer, with no later batch", async () => {
+  const stateDir = await Deno.makeTempDir();
+  const step = rule();
+  const src = manualSource("auth");
+  const engine = new Engine(
+    definePipeline({
+      paths: [{ from: [src], steps: [step], to: [correlateStore([step], { saveMs: 300 })] }],
+    }),
+    { logger: quiet, stateDir },
+  );
+  await engine.start();
+  try {
+    // Two batches back to back: the second comes before saveMs, and nothing follows it.
+    await new Promise<void>((resolve) => void src.emit([failure("10.7.7.7", 1000)], resolve));
+    await new Promise<void>((resolve) => void src.emit([failure("10.7.7.7", 2000)], resolve));
+    await waitFor("the window of both batches in the state directory", async () => {
+      for await (const f of Deno.readDir(stateDir)) {
+        if (!f.isFile) continue;
+        const text = await Deno.readTextFile(`${stateDir}/${f.name}`).catch(() => "");
+        if (text.includes("[1000,2000]")) return true;
+      }
+      return false;
+    }, 10_000);
+  } finally {
+    await engine.stop();
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });
 
 rewriteConformance("correlate", () => rule({ threshold: 1, filter: () => true }));
