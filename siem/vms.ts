@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { sleep } from "../core/backoff.ts";
 import { fieldGetter, type LogEvent } from "../core/event.ts";
 import type { RowSink, SinkContext } from "../core/types.ts";
@@ -310,5 +310,57 @@ function _parseList(value: unknown): string[] {
     return Array.isArray(list) ? list.filter((x): x is string => typeof x === "string") : [];
   } catch {
     return [];
+  }
+}
+
+/**
+ * Records a host's reachability in `vms` (the columns `status`,
+ * `status_reason` and `status_at`, added when missing): what a collector
+ * that reaches out to hosts (the agentless SSH journal source) knows beyond
+ * "last seen". Inserts the host's row when it has none yet. Does nothing
+ * when the database has no `vms` table (the vms sink makes it).
+ *
+ * @param database The SIEM database.
+ * @param host The host's name (as in `vms.host`).
+ * @param status `"ok"` or `"unreachable"`.
+ * @param reason Why, in words (`"host key changed"`), or `null`.
+ * @returns Whether the row was written.
+ *
+ * @example
+ * ```ts
+ * import { recordVmStatus } from "./vms.ts";
+ * recordVmStatus(":memory:", "vm1", "unreachable", "auth refused"); // false: no vms table
+ * ```
+ */
+export function recordVmStatus(
+  database: string,
+  host: string,
+  status: "ok" | "unreachable",
+  reason: string | null,
+): boolean {
+  const db = new DatabaseSync(database);
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    const columns = new Set(
+      (db.prepare(`PRAGMA table_info("vms")`).all() as Array<{ name: string }>).map((c) => c.name),
+    );
+    if (columns.size === 0) return false;
+    for (const c of ["status", "status_reason", "status_at"]) {
+      if (columns.has(c)) continue;
+      try {
+        db.exec(`ALTER TABLE vms ADD COLUMN ${c} TEXT`);
+      } catch (err) {
+        // Another writer added it meanwhile.
+        if (!/duplicate column/i.test(String(err))) throw err;
+      }
+    }
+    db.prepare(
+      `INSERT INTO vms (host, status, status_reason, status_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (host) DO UPDATE SET status = excluded.status,
+         status_reason = excluded.status_reason, status_at = excluded.status_at`,
+    ).run(host, status, reason, new Date().toISOString());
+    return true;
+  } finally {
+    db.close();
   }
 }
