@@ -12,6 +12,7 @@ import { loadPipeline } from "./load.ts";
 import { registerQueryCommands } from "./query.ts";
 import { registerSyncCommand } from "./sync.ts";
 import { registerDecryptCommand } from "./decrypt.ts";
+import { registerHostsCommand } from "./hosts.ts";
 import { RUN_OPTIONS, type RunOptions, runPipeline } from "./run.ts";
 
 export { CommanderError } from "../core/_deps/commander.ts";
@@ -69,5 +70,6 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerQueryCommands(program);
   registerSyncCommand(program, setExitCode);
   registerDecryptCommand(program, setExitCode);
+  registerHostsCommand(program, setExitCode);
   return program;
 }
