@@ -1,0 +1,314 @@
+/**
+ * Active response against real firewalls, in network namespaces made for
+ * each test: sshd runs in a "victim" namespace, an "attacker" makes failed
+ * SSH logins, the test plays the central (reads sshd's log, runs the rule,
+ * decides), and the block lands in the victim's nftables or iptables. An
+ * "other" host shows that only the attacker is dropped.
+ */
+
+import assert from "node:assert/strict";
+import { createEvent, definePipeline, Engine, type LogEvent } from "../../mod.ts";
+import { createLogger } from "../../core/log.ts";
+import { sshdParser } from "../../parsers/sshd.ts";
+import { invalidUserSweep } from "../../siem/rules/invalid_user_sweep.ts";
+import { asAlert, hasAlert } from "../../siem/correlate.ts";
+import { respondSink } from "../../respond/sink.ts";
+import { localExecutor } from "../../respond/executor.ts";
+import { nftBackend } from "../../respond/nft.ts";
+import { iptablesBackend } from "../../respond/iptables.ts";
+import type { FirewallBackend } from "../../respond/backend.ts";
+import { DecisionTable } from "../../respond/decisions.ts";
+import { Responder } from "../../respond/responder.ts";
+import { manualSource } from "../fixtures/components.ts";
+import { peer, waitFor } from "../_peers.ts";
+import { attack, canMakeNamespaces, type Lab, makeLab, startVictimSshd } from "./_netns.ts";
+
+const can = await canMakeNamespaces();
+const nft = peer("nft", "nftables");
+const iptables = peer("iptables", "iptables");
+const sshd = peer("sshd", "openssh-server");
+const ssh = peer("ssh", "openssh-client");
+const quiet = createLogger("error");
+
+type Kind = "nft" | "iptables";
+
+function backendIn(lab: Lab, kind: Kind): FirewallBackend {
+  const exec = localExecutor({ prefix: ["ip", "netns", "exec", lab.victim], where: "local" });
+  return kind === "nft" ? nftBackend(exec) : iptablesBackend(exec);
+}
+
+/** The central's rule path: sshd lines → parser → sweep rule → alerts → respondSink. */
+async function central(
+  lab: Lab,
+  kind: Kind,
+  dbPath: string,
+  opts: { mode?: "on" | "dry-run"; allow?: string[] } = {},
+) {
+  const src = manualSource("victim sshd");
+  const sink = respondSink({
+    database: dbPath,
+    mode: opts.mode ?? "on",
+    backends: { local: backendIn(lab, kind) },
+    allow: opts.allow ?? [],
+    bantimeSec: 4,
+    intervalMs: 300,
+  });
+  const engine = new Engine(
+    definePipeline({
+      paths: [{
+        from: [src],
+        steps: [sshdParser(), invalidUserSweep({ threshold: 3 }), hasAlert(), asAlert()],
+        to: [sink],
+      }],
+    }),
+    { logger: quiet },
+  );
+  await engine.start();
+  return { src, sink, engine };
+}
+
+async function feed(src: ReturnType<typeof manualSource>, lines: string[]): Promise<void> {
+  const batch: LogEvent[] = lines.map((l) =>
+    createEvent(l, { host: "victim", program: "sshd", timestamp: Date.now() })
+  );
+  if (batch.length) await new Promise<void>((resolve) => void src.emit(batch, resolve));
+}
+
+async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = await makeLab();
+  try {
+    await fn(lab);
+  } finally {
+    await lab.close();
+  }
+}
+
+const ready = can && !!sshd && !!ssh;
+
+for (const kind of ["nft", "iptables"] as const) {
+  Deno.test({
+    name:
+      `active response (${kind}): a brute force blocks the attacker only, and the ban ends on time`,
+    ignore: !ready || !(kind === "nft" ? nft : iptables),
+    async fn() {
+      await withLab(async (lab) => {
+        const victim = await startVictimSshd(lab);
+        const dir = await Deno.makeTempDir();
+        const c = await central(lab, kind, `${dir}/siem.db`);
+        try {
+          assert.ok(
+            await lab.connects(lab.attacker, lab.victimFromAttacker),
+            "the attacker reaches sshd before",
+          );
+          await attack(lab, ["admin", "oracle", "test", "guest"]);
+          await waitFor(
+            "sshd to log the invalid users",
+            () => victim.lines().filter((l) => /Invalid user/.test(l)).length >= 3,
+            15_000,
+          );
+          await feed(c.src, victim.lines());
+          const table = new DecisionTable(`${dir}/siem.db`);
+          try {
+            const applied = await waitFor(
+              "the block to be applied",
+              () => table.inStates(["applied"])[0],
+              15_000,
+            );
+            assert.equal(applied.target, lab.attackerIp);
+            assert.equal(applied.rule, "sshd_invalid_user_sweep");
+            const blocked = !(await lab.connects(lab.attacker, lab.victimFromAttacker));
+            if (!blocked) {
+              const fw = await lab.exec(lab.victim, [
+                kind === "nft" ? "nft" : "iptables",
+                ...(kind === "nft" ? ["list", "ruleset"] : ["-S"]),
+              ]);
+              assert.fail(
+                `the attacker still connects; decisions ${
+                  JSON.stringify(table.recent(5))
+                }; firewall:\n${fw.stdout}`,
+              );
+            }
+            assert.ok(
+              await lab.connects(lab.other, lab.victimFromOther),
+              "another host still connects",
+            );
+            // The ban is 4 s: the kernel (nft) or sluice's timer (iptables) lifts it.
+            await waitFor(
+              "the attacker to connect again after the ban",
+              () => lab.connects(lab.attacker, lab.victimFromAttacker),
+              20_000,
+              500,
+            );
+            await waitFor(
+              "the decision to be marked expired",
+              () => table.inStates(["expired"]).length === 1,
+              10_000,
+            );
+          } finally {
+            table.close();
+          }
+        } finally {
+          await c.engine.stop();
+          await victim.stop();
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
+    },
+  });
+}
+
+Deno.test({
+  name: "active response: an allowlisted attacker is never blocked, and dry-run changes nothing",
+  ignore: !ready || !nft,
+  async fn() {
+    await withLab(async (lab) => {
+      const victim = await startVictimSshd(lab);
+      const dir = await Deno.makeTempDir();
+      try {
+        for (const mode of ["on", "dry-run"] as const) {
+          const db = `${dir}/${mode}.db`;
+          const c = await central(
+            lab,
+            "nft",
+            db,
+            mode === "on" ? { allow: [`${lab.attackerIp}/32`] } : { mode },
+          );
+          try {
+            await attack(lab, ["a1", "a2", "a3"]);
+            await waitFor(
+              "invalid users logged",
+              () => victim.lines().filter((l) => /Invalid user a\d/.test(l)).length >= 3,
+              15_000,
+            );
+            await feed(c.src, victim.lines().splice(0));
+            const table = new DecisionTable(db);
+            try {
+              const d = await waitFor(`a ${mode} decision`, () => table.recent(5)[0], 10_000);
+              assert.equal(d.state, mode === "on" ? "refused" : "dry-run");
+              if (mode === "on") assert.match(d.result, /allowlist/);
+              else assert.match(d.result, /would run: .*nft add element inet sluice blocked4/);
+            } finally {
+              table.close();
+            }
+            assert.ok(
+              await lab.connects(lab.attacker, lab.victimFromAttacker),
+              `${mode}: the attacker still connects`,
+            );
+            const rules = await lab.exec(lab.victim, ["nft", "list", "ruleset"]);
+            assert.doesNotMatch(
+              rules.stdout,
+              /\d+\.\d+\.\d+\.\d+/,
+              `${mode}: no address in the firewall`,
+            );
+          } finally {
+            await c.engine.stop();
+          }
+        }
+      } finally {
+        await victim.stop();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "active response: after kill -9 during a ban, a restart makes the table and the firewall agree",
+  ignore: !can || !iptables,
+  async fn() {
+    await withLab(async (lab) => {
+      const dir = await Deno.makeTempDir();
+      const db = `${dir}/siem.db`;
+      const script = `${dir}/crash.ts`;
+      const here = new URL("../../respond/", import.meta.url).href;
+      await Deno.writeTextFile(
+        script,
+        `import { Responder } from "${here}responder.ts";
+import { DecisionTable } from "${here}decisions.ts";
+import { iptablesBackend } from "${here}iptables.ts";
+import { localExecutor } from "${here}executor.ts";
+const r = new Responder({ table: new DecisionTable(${JSON.stringify(db)}), mode: "on",
+  backends: { local: iptablesBackend(localExecutor({ prefix: ["ip", "netns", "exec", ${
+          JSON.stringify(lab.victim)
+        }] })) } });
+for (const [t, s] of [["203.0.113.7", 2], ["203.0.113.8", 600]]) {
+  await r.decide({ target: t, host: "local", reason: "x", rule: "operator", by: "test", durationSec: s });
+}
+console.log("applied");
+await new Promise(() => {});
+`,
+      );
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      try {
+        const reader = child.stdout.getReader();
+        const got = await Promise.race([
+          reader.read().then((r) => new TextDecoder().decode(r.value)),
+          new Promise<string>((_, rej) =>
+            setTimeout(
+              () => rej(new Error("the crashing responder never applied its blocks")),
+              30_000,
+            )
+          ),
+        ]);
+        assert.match(got, /applied/);
+        reader.releaseLock();
+      } finally {
+        child.kill("SIGKILL");
+        await child.status;
+        await child.stderr.cancel().catch(() => {});
+        await child.stdout.cancel().catch(() => {});
+      }
+      const listed = async () =>
+        (await lab.exec(lab.victim, ["iptables", "-w", "-S", "sluice"])).stdout;
+      assert.match(await listed(), /203\.0\.113\.7/);
+      // While sluice is down, the short ban runs out and someone flushes the long one away.
+      await new Promise((r) => setTimeout(r, 2500));
+      await lab.exec(lab.victim, [
+        "iptables",
+        "-w",
+        "-D",
+        "sluice",
+        "-s",
+        "203.0.113.8",
+        "-j",
+        "DROP",
+      ]);
+      const r = new Responder({
+        table: new DecisionTable(db),
+        mode: "on",
+        backends: { local: backendIn(lab, "iptables") },
+      });
+      try {
+        const result = await r.reconcile();
+        assert.deepEqual(result, { reapplied: 1, removed: 0, expired: 1 });
+        const now = await listed();
+        assert.doesNotMatch(now, /203\.0\.113\.7/, "the expired ban is gone from the firewall");
+        assert.match(now, /203\.0\.113\.8/, "the live ban is back");
+        const states = Object.fromEntries(r.table.recent(10).map((d) => [d.target, d.state]));
+        assert.deepEqual(states, { "203.0.113.7": "expired", "203.0.113.8": "applied" });
+        // An entry no decision explains (left by a crash between apply and record) goes too.
+        await lab.exec(lab.victim, [
+          "iptables",
+          "-w",
+          "-I",
+          "sluice",
+          "1",
+          "-s",
+          "198.51.100.66",
+          "-j",
+          "DROP",
+        ]);
+        assert.equal((await r.reconcile()).removed, 1);
+        assert.doesNotMatch(await listed(), /198\.51\.100\.66/);
+      } finally {
+        r.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
