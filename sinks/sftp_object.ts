@@ -13,19 +13,11 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHash, type Hash } from "node:crypto";
 import type { LogEvent } from "../core/event.ts";
 import { pathTemplate, safeJoin } from "../core/safe_path.ts";
 import type { Template, TemplateFn } from "../core/template.ts";
 import { parseByteRate, TokenBucket } from "../core/token_bucket.ts";
-import {
-  ChunkEncryptor,
-  DEFAULT_CHUNK_SIZE,
-  encryptedSize,
-  HEADER_SIZE,
-  readObjectKey,
-  TAG_SIZE,
-} from "../core/crypto_chunks.ts";
+import { readObjectKey } from "../core/crypto_chunks.ts";
 import type { SinkContext } from "../core/types.ts";
 import {
   confirmObject,
@@ -40,6 +32,9 @@ import {
 import { checkPrivateKey, connectSsh } from "../ssh/connect.ts";
 import { normalizeFingerprint } from "../ssh/known_hosts.ts";
 import { isSftpCode, openSftp, SFTP_STATUS, type SftpSession } from "../ssh/sftp.ts";
+import { type ManifestRecord, ManifestStore } from "./_sftp_manifest.ts";
+import { isPartialName, Uploader } from "./_sftp_transfer.ts";
+import { hashLocal, LocalError, readbackHash } from "./_sftp_verify.ts";
 
 /** Options for {@linkcode sftpObjectSink}. */
 export interface SftpObjectSinkOptions {
@@ -115,38 +110,17 @@ export interface SftpObjectSink extends ObjectSink {
   readonly kind: "sftp-object";
 }
 
-/** A manifest line. */
-interface _Record {
-  path: string;
-  size: number;
-  sha256: string;
-  mtime: string;
-  uploaded_at: string;
-  host?: string;
-  kind?: string;
-  encrypted?: boolean;
-  stored_size?: number;
-  stored_sha256?: string;
-  deleted_at?: string;
-}
-
-/** An upload that failed halfway, kept so a retry can resume. */
-interface _Partial {
-  abs: string;
-  size: number;
-  mtime: number;
-  acked: number;
-  encryptor: ChunkEncryptor | undefined;
-}
-
-/** A failure of the local file, not of the connection: retrying the batch will not help. */
-class _LocalError extends Error {}
-
 /** A path the sink will not write to. */
 class _Refused extends Error {}
 
-/** Stored bytes that are not what was sent: the partial file is removed, not resumed. */
-class _Mismatch extends Error {}
+/**
+ * An SFTP status the server sent about one request, other than "no
+ * connection" (6) and "connection lost" (7), which are the link's fault.
+ */
+function _isServerStatus(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "number" && code !== 6 && code !== 7;
+}
 
 function _msg(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -174,111 +148,6 @@ function _relative(rendered: string): string {
   } catch (err) {
     throw new _Refused(_msg(err).replace(/^safeJoin: /, ""));
   }
-}
-
-function _dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
-
-/**
- * Writes one remote file with many WRITE requests in flight (SFTP's
- * latency would otherwise bound the throughput), up to a byte budget, and
- * tracks how far the file is written contiguously, for resuming.
- */
-class _PipelinedWriter {
-  readonly #conn: SftpSession;
-  readonly #handle: Buffer;
-  readonly #bucket: TokenBucket | undefined;
-  readonly #budget: number;
-  readonly #onAcked: (contiguous: number) => void;
-  #inflight = 0;
-  #pending: Array<{ end: number; done: boolean }> = [];
-  #error: unknown;
-  #waiters: Array<() => void> = [];
-
-  constructor(
-    conn: SftpSession,
-    handle: Buffer,
-    bucket: TokenBucket | undefined,
-    budget: number,
-    onAcked: (contiguous: number) => void,
-  ) {
-    this.#conn = conn;
-    this.#handle = handle;
-    this.#bucket = bucket;
-    this.#budget = budget;
-    this.#onAcked = onAcked;
-    this.#unwatch = conn.whenLost(() => {
-      this.#error ??= new Error("connection lost during the upload");
-      this.#inflight = 0;
-      this.#wake();
-    });
-  }
-
-  #unwatch: () => void;
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Sends `data` to `pos`; resolves once it is handed to ssh2 (which copies it). */
-  async write(data: Uint8Array, pos: number): Promise<void> {
-    const max = this.#conn.maxWrite;
-    for (let off = 0; off < data.length; off += max) {
-      const len = Math.min(max, data.length - off);
-      if (this.#error) throw this.#error;
-      while (this.#inflight > 0 && this.#inflight + len > this.#budget) await this.#wait();
-      if (this.#error) throw this.#error;
-      await this.#bucket?.take(len);
-      if (this.#conn.closed) throw new Error("connection lost during the upload");
-      const item = { end: pos + off + len, done: false };
-      this.#pending.push(item);
-      this.#inflight += len;
-      const buf = Buffer.from(data.buffer, data.byteOffset + off, len);
-      this.#conn.sftp.write(this.#handle, buf, 0, len, pos + off, (err) => {
-        if (this.#error && this.#inflight === 0) return;
-        this.#inflight -= len;
-        if (err) this.#error ??= err;
-        else {
-          item.done = true;
-          let acked = -1;
-          while (this.#pending.length && (this.#pending[0] as { done: boolean }).done) {
-            acked = (this.#pending.shift() as { end: number }).end;
-          }
-          if (acked >= 0) this.#onAcked(acked);
-        }
-        this.#wake();
-      });
-    }
-  }
-
-  #wait(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  /** Waits for every write to be acknowledged. */
-  async flush(): Promise<void> {
-    try {
-      while (this.#inflight > 0 && !this.#error) await this.#wait();
-      while (this.#inflight > 0) await this.#wait();
-      if (this.#error) throw this.#error;
-    } finally {
-      this.#unwatch();
-    }
-  }
-}
-
-async function _readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
-  let n = 0;
-  while (n < buf.length) {
-    const got = await file.read(buf.subarray(n));
-    if (got === null) break;
-    n += got;
-  }
-  return n;
 }
 
 /**
@@ -397,10 +266,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   let connecting: Promise<SftpSession> | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners = new Set<(activity: ObjectActivity) => void>();
-  const manifests = new Map<string, Map<string, _Record>>();
-  const manifestSizes = new Map<string, number>();
-  let manifestLock: Promise<void> = Promise.resolve();
-  const partials = new Map<string, _Partial>();
+  const manifests = new ManifestStore();
   const busy = new Map<string, Promise<void>>();
 
   const emit = (activity: ObjectActivity) => {
@@ -412,6 +278,14 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       }
     }
   };
+  const uploader = new Uploader({
+    verify,
+    up: upBucket,
+    down: downBucket,
+    encryptionKey: () => encryptionKey,
+    stats: () => ctx?.stats,
+    emit,
+  });
   const full = (rel: string) =>
     rootOption === "." ? rel : rootOption === "/" ? `/${rel}` : `${rootOption}/${rel}`;
 
@@ -462,147 +336,6 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     Deno.unrefTimer(idleTimer);
   };
 
-  const loadManifest = async (c: SftpSession, path: string): Promise<Map<string, _Record>> => {
-    const cached = manifests.get(path);
-    if (cached) return cached;
-    const records = new Map<string, _Record>();
-    let size = 0;
-    const st = await c.stat(path);
-    if (st) {
-      const handle = await c.open(path, "r");
-      try {
-        let rest = "";
-        const decoder = new TextDecoder();
-        const step = c.maxRead;
-        while (true) {
-          const chunk = await c.read(handle, step, size);
-          if (chunk.length === 0) break;
-          size += chunk.length;
-          const text = rest + decoder.decode(chunk, { stream: true });
-          const lines = text.split("\n");
-          rest = lines.pop() as string;
-          for (const line of lines) _applyRecord(records, line);
-        }
-        // A torn last line (a crash mid-append) is ignored, as is any bad line.
-        _applyRecord(records, rest);
-      } finally {
-        await c.close(handle).catch(() => {});
-      }
-    }
-    manifests.set(path, records);
-    manifestSizes.set(path, size);
-    return records;
-  };
-
-  const appendManifest = (c: SftpSession, path: string, batch: _Record[]): Promise<void> => {
-    const run = async () => {
-      await c.mkdirp(_dirname(path));
-      const handle = await c.open(path, "a");
-      try {
-        const st = await c.fstat(handle);
-        // Some servers ignore the append flag; writing at the end works with either.
-        const size = Math.max(st.size, manifestSizes.get(path) ?? 0);
-        const data = Buffer.from(batch.map((r) => JSON.stringify(r) + "\n").join(""));
-        for (let off = 0; off < data.length;) {
-          const len = Math.min(c.maxWrite, data.length - off);
-          await new Promise<void>((resolve, reject) =>
-            c.sftp.write(
-              handle,
-              data,
-              off,
-              len,
-              size + off,
-              (err) => (err ? reject(err) : resolve()),
-            )
-          );
-          off += len;
-        }
-        await c.fsync(handle);
-        manifestSizes.set(path, size + data.length);
-      } finally {
-        await c.close(handle).catch(() => {});
-      }
-      const records = manifests.get(path);
-      if (records) {
-        for (const record of batch) {
-          if (record.deleted_at) records.delete(record.path);
-          else records.set(record.path, record);
-        }
-      }
-    };
-    const next = manifestLock.then(run, run);
-    manifestLock = next.catch(() => {});
-    return next;
-  };
-
-  /** Hashes `size` bytes of an open remote file, many READs in flight. */
-  const readbackHandle = async (
-    c: SftpSession,
-    handle: Buffer,
-    path: string,
-    size: number,
-  ): Promise<string> => {
-    const hash = createHash("sha256");
-    const step = c.maxRead;
-    const depth = Math.max(2, Math.min(64, Math.floor((2 * 1024 * 1024) / step)));
-    type Item = { pos: number; len: number; buf: Buffer; data: Promise<Buffer> };
-    const queue: Item[] = [];
-    // Buffers are reused: the hash consumes each before its next read is issued.
-    const pool: Buffer[] = [];
-    let next = 0;
-    const issue = async () => {
-      while (queue.length < depth && next < size) {
-        const len = Math.min(step, size - next);
-        await downBucket?.take(len);
-        const buf = pool.pop() ?? Buffer.allocUnsafe(step);
-        const data = c.read(handle, len, next, buf);
-        data.catch(() => {});
-        queue.push({ pos: next, len, buf, data });
-        next += len;
-      }
-    };
-    await issue();
-    while (queue.length) {
-      const item = queue.shift() as Item;
-      let data = await item.data;
-      hash.update(data);
-      // A short read mid-file: fetch the rest before going on.
-      let got = data.length;
-      while (got < item.len) {
-        data = await c.read(handle, item.len - got, item.pos + got, item.buf);
-        if (data.length === 0) throw new Error(`remote "${path}" is shorter than ${size} bytes`);
-        hash.update(data);
-        got += data.length;
-      }
-      pool.push(item.buf);
-      await issue();
-    }
-    return hash.digest("hex");
-  };
-
-  const readbackHash = async (c: SftpSession, path: string, size: number): Promise<string> => {
-    const handle = await c.open(path, "r");
-    try {
-      return await readbackHandle(c, handle, path, size);
-    } finally {
-      await c.close(handle).catch(() => {});
-    }
-  };
-
-  const hashLocal = async (file: Deno.FsFile, size: number): Promise<string> => {
-    const hash = createHash("sha256");
-    const buf = new Uint8Array(1024 * 1024);
-    await file.seek(0, Deno.SeekMode.Start);
-    let left = size;
-    while (left > 0) {
-      const n = await _readFull(file, buf.subarray(0, Math.min(buf.length, left)));
-      if (n === 0) throw new _LocalError("the file shrank while it was read");
-      hash.update(buf.subarray(0, n));
-      left -= n;
-    }
-    return hash.digest("hex");
-  };
-
   interface _Job {
     event: LogEvent;
     info: Readonly<ObjectInfo>;
@@ -616,7 +349,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     let rel = _relative(renderPath(event));
     if (encryptionKey) rel += ".enc";
     const manifestRel = _relative(renderManifest(event));
-    if (rel === manifestRel || rel.endsWith(".partial")) {
+    if (rel === manifestRel || isPartialName(rel)) {
       throw new _Refused(`"${rel}" is a name the sink keeps for itself`);
     }
     return {
@@ -629,129 +362,10 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     };
   };
 
-  const upload = async (
-    c: SftpSession,
-    job: _Job,
-    file: Deno.FsFile,
-    size: number,
-    mtime: number,
-  ): Promise<{ sha256: string; stored: string; storedSize: number; sent: number }> => {
-    const partialPath = `${job.remote}.partial`;
-    await c.mkdirp(_dirname(job.remote));
-    const chunkSize = DEFAULT_CHUNK_SIZE;
-    const storedSize = encryptionKey ? encryptedSize(size, chunkSize) : size;
-    let resumeAt = 0;
-    let encryptor: ChunkEncryptor | undefined;
-    const previous = partials.get(partialPath);
-    if (
-      previous && previous.abs === job.info.abs && previous.size === size &&
-      previous.mtime === mtime
-    ) {
-      const st = await c.stat(partialPath);
-      if (st) resumeAt = Math.min(st.size, previous.acked, storedSize);
-      encryptor = previous.encryptor;
-      if (encryptor) {
-        // Resume on a whole chunk: the header and chunks before it are already there.
-        const sealed = chunkSize + TAG_SIZE;
-        resumeAt = resumeAt < HEADER_SIZE
-          ? 0
-          : HEADER_SIZE + Math.floor((resumeAt - HEADER_SIZE) / sealed) * sealed;
-      }
-    }
-    if (encryptionKey && (!encryptor || resumeAt === 0)) {
-      encryptor = await ChunkEncryptor.create(encryptionKey, chunkSize);
-    }
-    const entry: _Partial = { abs: job.info.abs, size, mtime, acked: resumeAt, encryptor };
-    partials.set(partialPath, entry);
-    if (resumeAt > 0) ctx?.stats.add("resumed_bytes", resumeAt);
-    emit({ type: "start", path: job.info.path, remote: job.rel, size: storedSize, resumeAt });
-    const handle = await c.open(partialPath, resumeAt > 0 ? "r+" : "w+");
-    let closed = false;
-    try {
-      let lastProgress = 0;
-      const writer = new _PipelinedWriter(c, handle, upBucket, 2 * 1024 * 1024, (acked) => {
-        entry.acked = acked;
-        if (acked - lastProgress >= 1024 * 1024 || acked === storedSize) {
-          lastProgress = acked;
-          emit({ type: "progress", remote: job.rel, sent: acked, size: storedSize });
-        }
-      });
-      const plainHash = createHash("sha256");
-      const storedHash: Hash = encryptor ? createHash("sha256") : plainHash;
-      let pos = 0;
-      const send = async (data: Uint8Array) => {
-        if (encryptor) storedHash.update(data);
-        const end = pos + data.length;
-        if (end > resumeAt) {
-          const skip = Math.max(0, resumeAt - pos);
-          await writer.write(data.subarray(skip), pos + skip);
-        }
-        pos = end;
-      };
-      if (encryptor) await send(encryptor.header);
-      await file.seek(0, Deno.SeekMode.Start);
-      const step = encryptor ? chunkSize : 1024 * 1024;
-      const buf = new Uint8Array(step);
-      const chunks = encryptor ? Math.max(1, Math.ceil(size / chunkSize)) : 0;
-      let index = 0;
-      for (let off = 0; off < size || (encryptor && index < chunks);) {
-        const want = Math.min(step, size - off);
-        const n = await _readFull(file, buf.subarray(0, want));
-        if (n !== want) throw new _LocalError("the file shrank while it was uploaded");
-        const plain = buf.subarray(0, n);
-        plainHash.update(plain);
-        if (encryptor) {
-          await send(await encryptor.encrypt(plain, index, index === chunks - 1));
-          index++;
-        } else await send(plain);
-        off += n;
-      }
-      await writer.flush();
-      const sha256 = plainHash.digest("hex");
-      const stored = encryptor ? storedHash.digest("hex") : sha256;
-      // One round trip for three requests: the server answers them in order.
-      const [, st] = await Promise.all([
-        c.fsync(handle),
-        c.fstat(handle),
-        c.futimes(handle, mtime).catch(() => {}),
-      ]);
-      if (st.size !== storedSize) {
-        throw new _Mismatch(
-          `remote "${partialPath}" has ${st.size} bytes after the upload, expected ${storedSize}`,
-        );
-      }
-      if (verify === "readback") {
-        const back = await readbackHandle(c, handle, partialPath, storedSize);
-        if (back !== stored) {
-          ctx?.stats.add("verify_failures");
-          throw new _Mismatch(
-            `remote "${partialPath}" reads back with SHA-256 ${back}, expected ${stored}; removed it and will upload again`,
-          );
-        }
-      }
-      closed = true;
-      await c.close(handle);
-      await c.rename(partialPath, job.remote);
-      partials.delete(partialPath);
-      return { sha256, stored, storedSize, sent: storedSize - resumeAt };
-    } catch (err) {
-      if (err instanceof _Mismatch || err instanceof _LocalError) {
-        // Never resume onto bytes that proved wrong, nor keep half of a file that changed.
-        partials.delete(partialPath);
-        if (!closed) await c.close(handle).catch(() => {});
-        closed = true;
-        await c.unlink(partialPath).catch(() => {});
-      }
-      throw err;
-    } finally {
-      if (!closed) await c.close(handle).catch(() => {});
-    }
-  };
-
   const processObject = async (
     c: SftpSession,
     event: LogEvent,
-    addRecord: (manifest: string, rec: _Record) => void,
+    addRecord: (manifest: string, rec: ManifestRecord) => void,
   ): Promise<void> => {
     const info = localObject(event) as Readonly<ObjectInfo>;
     let job: _Job;
@@ -785,7 +399,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   const storeObject = async (
     c: SftpSession,
     job: _Job,
-    addRecord: (manifest: string, rec: _Record) => void,
+    addRecord: (manifest: string, rec: ManifestRecord) => void,
   ): Promise<void> => {
     const { event, info } = job;
     let file: Deno.FsFile;
@@ -798,7 +412,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       const st = await file.stat();
       const size = st.size;
       const mtime = st.mtime?.getTime() ?? 0;
-      const records = await loadManifest(c, job.manifestPath);
+      const records = await manifests.load(c, job.manifestPath);
       const record = records.get(job.manifestKey);
       let sha256: string | undefined;
       if (record && record.size === size) {
@@ -808,7 +422,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         if (remote && remote.size === storedSize) {
           // A move deletes the source, so it trusts no record: it reads the stored file back.
           const verified = mode !== "move" ||
-            await readbackHash(c, job.remote, storedSize) ===
+            await readbackHash(c, job.remote, storedSize, downBucket) ===
               (record.stored_sha256 ?? record.sha256);
           if (verified) {
             ctx?.stats.add("unchanged");
@@ -830,12 +444,18 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         });
         return;
       }
-      const done = await upload(c, job, file, size, mtime);
+      const done = await uploader.upload(
+        c,
+        { abs: info.abs, path: info.path, rel: job.rel, remote: job.remote },
+        file,
+        size,
+        mtime,
+      );
       if (sha256 !== undefined && sha256 !== done.sha256) {
         ctx?.log.info(`"${info.path}" changed between hashing and upload; stored what was read`);
       }
       const now = new Date().toISOString();
-      const rec: _Record = {
+      const rec: ManifestRecord = {
         path: job.manifestKey,
         size,
         sha256: done.sha256,
@@ -871,14 +491,30 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       emit({ type: "uploaded", object: synced, bytes: done.sent });
       options.onSynced?.(synced);
     } catch (err) {
-      if (err instanceof _LocalError || err instanceof Deno.errors.NotFound) {
-        partials.delete(`${job.remote}.partial`);
+      if (err instanceof LocalError || err instanceof Deno.errors.NotFound) {
+        uploader.forget(job.remote);
         return failLocal(job, err);
       }
+      // The server answered a request about this object with an error (a name too long,
+      // permission denied, Bad message …): this object fails, the batch goes on.
+      if (_isServerStatus(err) && !c.closed) return failRemote(job, err);
       throw err;
     } finally {
       file.close();
     }
+  };
+
+  const failRemote = (job: _Job, err: unknown) => {
+    if (ctx) {
+      ctx.stats.add("failed");
+      ctx.stats.errors++;
+    }
+    const error = `remote "${job.rel}": ${_msg(err)} (SFTP status ${
+      (err as { code: number }).code
+    })`;
+    rejectObject(job.event, error);
+    emit({ type: "failed", path: job.info.path, error });
+    ctx?.log.warn(`cannot upload "${job.info.path}": ${error}`);
   };
 
   const failLocal = (job: _Job, err: unknown) => {
@@ -925,7 +561,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         const child = `${rel}/${entry.filename}`;
         if (entry.attrs.isDirectory()) await walk(child);
         else if (
-          !keep.has(child) && !child.endsWith(".partial") && child !== manifestRel
+          !keep.has(child) && !isPartialName(child) && child !== manifestRel
         ) {
           if (api.dryRun) {
             emit({ type: "would-delete-remote", remote: child });
@@ -934,7 +570,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
           await c.unlink(full(child));
           ctx?.stats.add("deleted_remote");
           const now = new Date().toISOString();
-          await appendManifest(c, full(manifestRel), [{
+          await manifests.append(c, full(manifestRel), [{
             path: child,
             size: entry.attrs.size,
             sha256: "",
@@ -1013,8 +649,8 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       }
       let firstError: unknown;
       let next = 0;
-      const pending = new Map<string, _Record[]>();
-      const record = (manifest: string, rec: _Record) => {
+      const pending = new Map<string, ManifestRecord[]>();
+      const record = (manifest: string, rec: ManifestRecord) => {
         const list = pending.get(manifest);
         if (list) list.push(rec);
         else pending.set(manifest, [rec]);
@@ -1033,7 +669,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       // Even after a failure: what was stored is recorded, so a retry does not send it again.
       for (const [manifest, recs] of pending) {
         try {
-          await appendManifest(c, manifest, recs);
+          await manifests.append(c, manifest, recs);
         } catch (err) {
           firstError ??= err;
         }
@@ -1067,18 +703,4 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     },
   };
   return api;
-}
-
-function _applyRecord(records: Map<string, _Record>, line: string): void {
-  if (!line.trim()) return;
-  try {
-    const rec = JSON.parse(line) as _Record;
-    if (typeof rec.path !== "string") return;
-    if (rec.deleted_at) records.delete(rec.path);
-    else if (typeof rec.size === "number" && typeof rec.sha256 === "string") {
-      records.set(rec.path, rec);
-    }
-  } catch {
-    // a torn or foreign line
-  }
 }

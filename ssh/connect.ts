@@ -9,7 +9,7 @@
 
 import { Buffer } from "node:buffer";
 import { connect as netConnect, type Socket } from "node:net";
-import ssh2Default from "ssh2";
+import ssh2Default from "../core/_deps/ssh2.ts";
 import type { Ssh2Channel, Ssh2Client, Ssh2Module } from "./_ssh2_types.ts";
 import { type OfferedHostKey, SshError } from "./error.ts";
 import {

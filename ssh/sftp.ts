@@ -30,8 +30,19 @@ export function isSftpCode(err: unknown, code: number): boolean {
   return typeof err === "object" && err !== null && (err as Ssh2SftpError).code === code;
 }
 
-/** The parent of a remote path (`.` for a bare name, `/` for a top-level one). */
-function _dirname(path: string): string {
+/**
+ * The parent of a remote path (`.` for a bare name, `/` for a top-level one).
+ *
+ * @param path A `/`-separated path.
+ * @returns Its directory.
+ *
+ * @example
+ * ```ts
+ * import { remoteDirname } from "./sftp.ts";
+ * console.assert(remoteDirname("a/b.bin") === "a" && remoteDirname("b") === ".");
+ * ```
+ */
+export function remoteDirname(path: string): string {
   const i = path.lastIndexOf("/");
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
@@ -169,7 +180,7 @@ export class SftpSession {
     if (st) {
       if (!st.isDirectory()) throw new Error(`remote "${dir}" exists and is not a directory`);
     } else {
-      await this.mkdirp(_dirname(dir));
+      await this.mkdirp(remoteDirname(dir));
       try {
         await this.#call<void>((cb) => this.sftp.mkdir(dir, cb));
       } catch (err) {

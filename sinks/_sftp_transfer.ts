@@ -1,0 +1,378 @@
+/**
+ * Transfers of the sftp-object sink: one upload to a short temporary name
+ * with many writes in flight, streaming SHA-256 (and encryption), the size
+ * and read-back checks, the rename into place, and resumption after a
+ * broken connection.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { createHash, type Hash } from "node:crypto";
+import {
+  ChunkEncryptor,
+  DEFAULT_CHUNK_SIZE,
+  encryptedSize,
+  HEADER_SIZE,
+  TAG_SIZE,
+} from "../core/crypto_chunks.ts";
+import type { ComponentStats } from "../core/stats.ts";
+import type { TokenBucket } from "../core/token_bucket.ts";
+import type { ObjectActivity } from "../sources/objects.ts";
+import { remoteDirname, type SftpSession } from "../ssh/sftp.ts";
+import { LocalError, Mismatch, readbackHandle, readFull } from "./_sftp_verify.ts";
+
+/** An upload that failed halfway, kept so a retry can resume. */
+interface _Partial {
+  abs: string;
+  size: number;
+  mtime: number;
+  acked: number;
+  encryptor: ChunkEncryptor | undefined;
+}
+
+/**
+ * The temporary name an upload is written to before its rename: beside the
+ * target, short whatever the target's length (`.<16 hex>.partial`, 25 bytes),
+ * so a name near NAME_MAX (255 bytes) never becomes one past it.
+ *
+ * @param remote The target path.
+ * @returns The temporary path in the same directory.
+ *
+ * @example
+ * ```ts
+ * import { partialPathFor } from "./_sftp_transfer.ts";
+ * const p = partialPathFor("samples/vm1/" + "x".repeat(255));
+ * console.assert(p.startsWith("samples/vm1/.") && p.endsWith(".partial") && p.length === 12 + 25);
+ * ```
+ */
+export function partialPathFor(remote: string): string {
+  const dir = remoteDirname(remote);
+  // The name alone is hashed: the same temporary name whatever root the path is under.
+  const base = remote.slice(remote.lastIndexOf("/") + 1);
+  const name = `.${createHash("sha256").update(base).digest("hex").slice(0, 16)}.partial`;
+  return dir === "." ? name : dir === "/" ? `/${name}` : `${dir}/${name}`;
+}
+
+/**
+ * Whether a remote name is one of the sink's temporary names.
+ *
+ * @param name A file name or path.
+ * @returns Whether it is `.<16 hex>.partial`.
+ *
+ * @example
+ * ```ts
+ * import { isPartialName, partialPathFor } from "./_sftp_transfer.ts";
+ * console.assert(isPartialName(partialPathFor("a/b")) && !isPartialName("a/b.partial"));
+ * ```
+ */
+export function isPartialName(name: string): boolean {
+  return /(^|\/)\.[0-9a-f]{16}\.partial$/.test(name);
+}
+
+/** One object to upload. */
+export interface UploadJob {
+  /** The local file. */
+  abs: string;
+  /** Its path relative to the scanned directory. */
+  path: string;
+  /** The remote path relative to the sink's root. */
+  rel: string;
+  /** The remote path as sent to the server. */
+  remote: string;
+}
+
+/** What an upload stored. */
+export interface UploadResult {
+  /** SHA-256 of the plaintext. */
+  sha256: string;
+  /** SHA-256 of the stored bytes. */
+  stored: string;
+  /** Stored size. */
+  storedSize: number;
+  /** Bytes sent in this attempt. */
+  sent: number;
+}
+
+/** What an {@linkcode Uploader} needs from its sink. */
+export interface UploaderOptions {
+  /** `"readback"` or `"manifest"`. */
+  verify: "readback" | "manifest";
+  /** Upload bandwidth limit. */
+  up: TokenBucket | undefined;
+  /** Download bandwidth limit (read-back). */
+  down: TokenBucket | undefined;
+  /** The encryption key, once the sink is open. */
+  encryptionKey: () => CryptoKey | undefined;
+  /** The sink's stats, once open. */
+  stats: () => ComponentStats | undefined;
+  /** Reports activity. */
+  emit: (activity: ObjectActivity) => void;
+}
+
+/**
+ * Uploads objects and remembers half-done uploads so that a retry resumes.
+ *
+ * @example
+ * ```ts
+ * import { Uploader } from "./_sftp_transfer.ts";
+ * const uploader = new Uploader({
+ *   verify: "readback", up: undefined, down: undefined,
+ *   encryptionKey: () => undefined, stats: () => undefined, emit: () => {},
+ * });
+ * ```
+ */
+export class Uploader {
+  readonly #o: UploaderOptions;
+  readonly #partials = new Map<string, _Partial>();
+
+  /** @param options Verification, limits, key, stats, activity. */
+  constructor(options: UploaderOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Forgets a half-done upload of `remote` (its local file changed or vanished).
+   *
+   * @param remote The target path.
+   */
+  forget(remote: string): void {
+    this.#partials.delete(partialPathFor(remote));
+  }
+
+  /**
+   * Uploads `size` bytes of `file` to `job.remote`, verified, then renamed into place.
+   *
+   * @param c The SFTP session.
+   * @param job The object.
+   * @param file The open local file.
+   * @param size Its size when opened.
+   * @param mtime Its mtime when opened (ms).
+   * @returns Hashes and sizes.
+   * @throws {LocalError} When the local file shrank.
+   * @throws {Mismatch} When the stored bytes are not what was sent.
+   */
+  async upload(
+    c: SftpSession,
+    job: UploadJob,
+    file: Deno.FsFile,
+    size: number,
+    mtime: number,
+  ): Promise<UploadResult> {
+    const encryptionKey = this.#o.encryptionKey();
+    const partialPath = partialPathFor(job.remote);
+    await c.mkdirp(remoteDirname(job.remote));
+    const chunkSize = DEFAULT_CHUNK_SIZE;
+    const storedSize = encryptionKey ? encryptedSize(size, chunkSize) : size;
+    let resumeAt = 0;
+    let encryptor: ChunkEncryptor | undefined;
+    const previous = this.#partials.get(partialPath);
+    if (
+      previous && previous.abs === job.abs && previous.size === size &&
+      previous.mtime === mtime
+    ) {
+      const st = await c.stat(partialPath);
+      if (st) resumeAt = Math.min(st.size, previous.acked, storedSize);
+      encryptor = previous.encryptor;
+      if (encryptor) {
+        // Resume on a whole chunk: the header and chunks before it are already there.
+        const sealed = chunkSize + TAG_SIZE;
+        resumeAt = resumeAt < HEADER_SIZE
+          ? 0
+          : HEADER_SIZE + Math.floor((resumeAt - HEADER_SIZE) / sealed) * sealed;
+      }
+    }
+    if (encryptionKey && (!encryptor || resumeAt === 0)) {
+      encryptor = await ChunkEncryptor.create(encryptionKey, chunkSize);
+    }
+    const entry: _Partial = { abs: job.abs, size, mtime, acked: resumeAt, encryptor };
+    this.#partials.set(partialPath, entry);
+    if (resumeAt > 0) this.#o.stats()?.add("resumed_bytes", resumeAt);
+    this.#o.emit({ type: "start", path: job.path, remote: job.rel, size: storedSize, resumeAt });
+    const handle = await c.open(partialPath, resumeAt > 0 ? "r+" : "w+");
+    let closed = false;
+    try {
+      let lastProgress = 0;
+      const writer = new PipelinedWriter(c, handle, this.#o.up, 2 * 1024 * 1024, (acked) => {
+        entry.acked = acked;
+        if (acked - lastProgress >= 1024 * 1024 || acked === storedSize) {
+          lastProgress = acked;
+          this.#o.emit({ type: "progress", remote: job.rel, sent: acked, size: storedSize });
+        }
+      });
+      const plainHash = createHash("sha256");
+      const storedHash: Hash = encryptor ? createHash("sha256") : plainHash;
+      let pos = 0;
+      const send = async (data: Uint8Array) => {
+        if (encryptor) storedHash.update(data);
+        const end = pos + data.length;
+        if (end > resumeAt) {
+          const skip = Math.max(0, resumeAt - pos);
+          await writer.write(data.subarray(skip), pos + skip);
+        }
+        pos = end;
+      };
+      if (encryptor) await send(encryptor.header);
+      await file.seek(0, Deno.SeekMode.Start);
+      const step = encryptor ? chunkSize : 1024 * 1024;
+      const buf = new Uint8Array(step);
+      const chunks = encryptor ? Math.max(1, Math.ceil(size / chunkSize)) : 0;
+      let index = 0;
+      for (let off = 0; off < size || (encryptor && index < chunks);) {
+        const want = Math.min(step, size - off);
+        const n = await readFull(file, buf.subarray(0, want));
+        if (n !== want) throw new LocalError("the file shrank while it was uploaded");
+        const plain = buf.subarray(0, n);
+        plainHash.update(plain);
+        if (encryptor) {
+          await send(await encryptor.encrypt(plain, index, index === chunks - 1));
+          index++;
+        } else await send(plain);
+        off += n;
+      }
+      await writer.flush();
+      const sha256 = plainHash.digest("hex");
+      const stored = encryptor ? storedHash.digest("hex") : sha256;
+      // One round trip for three requests: the server answers them in order.
+      const [, st] = await Promise.all([
+        c.fsync(handle),
+        c.fstat(handle),
+        c.futimes(handle, mtime).catch(() => {}),
+      ]);
+      if (st.size !== storedSize) {
+        throw new Mismatch(
+          `remote "${partialPath}" has ${st.size} bytes after the upload, expected ${storedSize}`,
+        );
+      }
+      if (this.#o.verify === "readback") {
+        const back = await readbackHandle(c, handle, partialPath, storedSize, this.#o.down);
+        if (back !== stored) {
+          this.#o.stats()?.add("verify_failures");
+          throw new Mismatch(
+            `remote "${partialPath}" reads back with SHA-256 ${back}, expected ${stored}; removed it and will upload again`,
+          );
+        }
+      }
+      closed = true;
+      await c.close(handle);
+      await c.rename(partialPath, job.remote);
+      this.#partials.delete(partialPath);
+      return { sha256, stored, storedSize, sent: storedSize - resumeAt };
+    } catch (err) {
+      if (err instanceof Mismatch || err instanceof LocalError) {
+        // Never resume onto bytes that proved wrong, nor keep half of a file that changed.
+        this.#partials.delete(partialPath);
+        if (!closed) await c.close(handle).catch(() => {});
+        closed = true;
+        await c.unlink(partialPath).catch(() => {});
+      }
+      throw err;
+    } finally {
+      if (!closed) await c.close(handle).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Writes one remote file with many WRITE requests in flight (SFTP's
+ * latency would otherwise bound the throughput), up to a byte budget, and
+ * tracks how far the file is written contiguously, for resuming.
+ *
+ * @example
+ * ```ts ignore
+ * const writer = new PipelinedWriter(sftp, handle, undefined, 2 << 20, (acked) => {});
+ * await writer.write(bytes, 0);
+ * await writer.flush();
+ * ```
+ */
+export class PipelinedWriter {
+  readonly #conn: SftpSession;
+  readonly #handle: Buffer;
+  readonly #bucket: TokenBucket | undefined;
+  readonly #budget: number;
+  readonly #onAcked: (contiguous: number) => void;
+  #inflight = 0;
+  #pending: Array<{ end: number; done: boolean }> = [];
+  #error: unknown;
+  #waiters: Array<() => void> = [];
+
+  /**
+   * @param conn The SFTP session.
+   * @param handle The open remote file.
+   * @param bucket The upload bandwidth limit.
+   * @param budget Bytes in flight at most.
+   * @param onAcked Called with the contiguous acknowledged length.
+   */
+  constructor(
+    conn: SftpSession,
+    handle: Buffer,
+    bucket: TokenBucket | undefined,
+    budget: number,
+    onAcked: (contiguous: number) => void,
+  ) {
+    this.#conn = conn;
+    this.#handle = handle;
+    this.#bucket = bucket;
+    this.#budget = budget;
+    this.#onAcked = onAcked;
+    this.#unwatch = conn.whenLost(() => {
+      this.#error ??= new Error("connection lost during the upload");
+      this.#inflight = 0;
+      this.#wake();
+    });
+  }
+
+  #unwatch: () => void;
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Sends `data` to `pos`; resolves once it is handed to ssh2 (which copies it). */
+  async write(data: Uint8Array, pos: number): Promise<void> {
+    const max = this.#conn.maxWrite;
+    for (let off = 0; off < data.length; off += max) {
+      const len = Math.min(max, data.length - off);
+      if (this.#error) throw this.#error;
+      while (this.#inflight > 0 && this.#inflight + len > this.#budget) await this.#wait();
+      if (this.#error) throw this.#error;
+      await this.#bucket?.take(len);
+      if (this.#conn.closed) throw new Error("connection lost during the upload");
+      const item = { end: pos + off + len, done: false };
+      this.#pending.push(item);
+      this.#inflight += len;
+      const buf = Buffer.from(data.buffer, data.byteOffset + off, len);
+      this.#conn.sftp.write(this.#handle, buf, 0, len, pos + off, (err) => {
+        if (this.#error && this.#inflight === 0) return;
+        this.#inflight -= len;
+        if (err) this.#error ??= err;
+        else {
+          item.done = true;
+          let acked = -1;
+          while (this.#pending.length && (this.#pending[0] as { done: boolean }).done) {
+            acked = (this.#pending.shift() as { end: number }).end;
+          }
+          if (acked >= 0) this.#onAcked(acked);
+        }
+        this.#wake();
+      });
+    }
+  }
+
+  #wait(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Waits for every write to be acknowledged. */
+  async flush(): Promise<void> {
+    try {
+      while (this.#inflight > 0 && !this.#error) await this.#wait();
+      while (this.#inflight > 0) await this.#wait();
+      if (this.#error) throw this.#error;
+    } finally {
+      this.#unwatch();
+    }
+  }
+}
