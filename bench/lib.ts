@@ -5,6 +5,15 @@
  * @module
  */
 
+import {
+  type DeadlineOptions,
+  type DeadlineResult,
+  killTree,
+  runWithDeadline,
+  spawnGroup,
+  which,
+} from "../tests/_peers.ts";
+
 /** One measured figure. */
 export interface BenchRow {
   /** Which scenario (`engine`, `parsers`, `tcp`, `sqlite` …). */
@@ -38,6 +47,14 @@ export interface BenchRow {
   sent?: number;
   /** Events stored, in the run that lost the most (loss = sent − stored). */
   stored?: number;
+  /**
+   * Why the measurement failed (a child hung past its deadline, a reference
+   * exited non-zero): the row is reported as FAILED, never as a figure, and
+   * the bench exits 1.
+   */
+  failed?: string;
+  /** Why it was not measured here (a peer is not installed): reported, not failed. */
+  skipped?: string;
 }
 
 /** Options every scenario module receives. */
@@ -50,6 +67,71 @@ export interface BenchOptions {
 
 /** A scenario module's entry point. */
 export type Scenario = (options: BenchOptions) => Promise<BenchRow[]>;
+
+/**
+ * Runs a child to completion, or kills it and its children at the deadline
+ * and throws an error naming what hung (the one way the bench runs a
+ * command: `sftp -b`, `rclone`, installers). Output held open by a
+ * grandchild does not hold it up.
+ *
+ * @param cmd The program.
+ * @param args Its arguments.
+ * @param options `what` it is (named when it hangs) and `timeoutMs`, stdin, cwd, env.
+ * @returns Exit code, stdout and stderr.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runChild } from "./lib.ts";
+ * const r = await runChild("sh", ["-c", "echo hi"], { what: "echo", timeoutMs: 10_000 });
+ * assert.equal(r.stdout, "hi\n");
+ * ```
+ */
+export function runChild(
+  cmd: string,
+  args: string[],
+  options: DeadlineOptions,
+): Promise<DeadlineResult> {
+  return runWithDeadline(cmd, args, options);
+}
+
+/**
+ * Waits for a promise (a connection, an accept, a child's exit) at most
+ * `timeoutMs`, or throws an error naming what hung.
+ *
+ * @param what What is awaited, for the error.
+ * @param timeoutMs The deadline.
+ * @param promise The wait.
+ * @returns What the promise gave.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { deadline } from "./lib.ts";
+ * assert.equal(await deadline("one", 1000, Promise.resolve(1)), 1);
+ * await assert.rejects(deadline("never", 10, new Promise(() => {})), /never hung/);
+ * ```
+ */
+export async function deadline<T>(
+  what: string,
+  timeoutMs: number,
+  promise: Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${what} hung: no answer after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Times an async function and returns its duration in seconds.
@@ -259,13 +341,8 @@ export async function appendFile(from: string, to: string): Promise<void> {
  * ```
  */
 export function syslogNgBin(): string | undefined {
-  return ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"].find((p) => {
-    try {
-      return Deno.statSync(p).isFile;
-    } catch {
-      return false;
-    }
-  });
+  // SLUICE_TEST_HIDE_PEERS hides it, as from the tests (a fresh machine).
+  return which("/usr/sbin/syslog-ng", "syslog-ng") ?? which("/usr/bin/syslog-ng", "syslog-ng");
 }
 
 /**
@@ -384,14 +461,14 @@ export class LoggedProcess {
    * @param options Working directory and environment.
    */
   constructor(bin: string, args: string[], options: LoggedProcessOptions = {}) {
-    this.#child = new Deno.Command(bin, {
+    this.#child = spawnGroup(bin, {
       args,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
       ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.env ? { env: options.env } : {}),
-    }).spawn();
+    });
     this.#status = this.#child.status.then((s) => {
       this.#exited = true;
       return s;
@@ -439,7 +516,10 @@ export class LoggedProcess {
     throw new Error(`timed out waiting for ${pattern} in:\n${this.#text.slice(-3000)}`);
   }
 
-  /** SIGTERM, SIGKILL after 15 s, then waits for the exit and the output. */
+  /**
+   * SIGTERM, SIGKILL (to it and its children) after 15 s, then waits for
+   * the exit and, at most 5 s more, for the output.
+   */
   async stop(): Promise<void> {
     if (!this.#exited) {
       try {
@@ -447,17 +527,18 @@ export class LoggedProcess {
       } catch {
         // gone already
       }
-      const timer = setTimeout(() => {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch {
-          // gone already
-        }
-      }, 15_000);
+      const timer = setTimeout(() => killTree(this.#child), 15_000);
       await this.#status;
       clearTimeout(timer);
     }
     await this.#status;
-    await Promise.all(this.#readers);
+    // A child of its own that outlived it would keep the pipes open.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(this.#readers),
+      new Promise((resolve) => (timer = setTimeout(resolve, 5_000))),
+    ]);
+    clearTimeout(timer);
+    killTree(this.#child);
   }
 }

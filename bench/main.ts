@@ -7,6 +7,7 @@
  */
 
 import { renderChart } from "./chart.ts";
+import { killTree, spawnGroup } from "../tests/_peers.ts";
 import { type BenchRow, type Scenario, spread } from "./lib.ts";
 
 const _SCENARIOS = [
@@ -48,6 +49,10 @@ function _fmt(value: number): string {
  * }]);
  * assert.match(md, /\| 1\.00–3\.00 \|/);
  * assert.match(md, /10\/10 \(0 lost\)/);
+ * const failed = renderMarkdown([{
+ *   scenario: "objects", subject: "sftp -b", value: 0, unit: "MB/s", failed: "sftp -b hung",
+ * }]);
+ * assert.match(failed, /\| FAILED \|.*sftp -b hung \|$/m);
  * ```
  */
 export function renderMarkdown(rows: BenchRow[]): string {
@@ -55,7 +60,11 @@ export function renderMarkdown(rows: BenchRow[]): string {
   const columns: Array<[string, string, (r: BenchRow) => string]> = [
     ["scenario", "---", (r) => r.scenario],
     ["subject", "---", (r) => r.subject],
-    ["value", "---:", (r) => `${_fmt(r.value)} ${r.unit}`],
+    [
+      "value",
+      "---:",
+      (r) => r.failed ? "FAILED" : r.skipped ? "skipped" : `${_fmt(r.value)} ${r.unit}`,
+    ],
   ];
   if (has((r) => r.runs)) {
     columns.push(["min–max", "---:", (r) => {
@@ -114,7 +123,11 @@ export function renderMarkdown(rows: BenchRow[]): string {
           : `${r.stored}/${r.sent} (${r.sent - r.stored} lost)`,
     ]);
   }
-  columns.push(["note", "---", (r) => (r.note ?? "").replaceAll("|", "\\|")]);
+  columns.push([
+    "note",
+    "---",
+    (r) => [r.failed, r.skipped, r.note].filter((t) => t).join("; ").replaceAll("|", "\\|"),
+  ]);
   const out = [
     `| ${columns.map(([h]) => h).join(" | ")} |`,
     `| ${columns.map(([, a]) => a).join(" | ")} |`,
@@ -136,8 +149,13 @@ if (import.meta.main) {
   if (!quick) {
     // The full suite measures the C daemons beside sluice: install them when missing.
     const script = new URL("./install_contenders.sh", import.meta.url).pathname;
-    await new Deno.Command("bash", { args: [script], stdout: "inherit", stderr: "inherit" })
-      .output();
+    const install = spawnGroup("bash", { args: [script], stdout: "inherit", stderr: "inherit" });
+    const timer = setTimeout(() => {
+      console.error("bench: install_contenders.sh hung: killed after 15 min");
+      killTree(install);
+    }, 15 * 60_000);
+    await install.status;
+    clearTimeout(timer);
   }
   const dir = await Deno.makeTempDir({ prefix: "sluice-bench-" });
   try {
@@ -152,9 +170,25 @@ if (import.meta.main) {
       console.error(`bench: ${name}${quick ? " (quick)" : ""}…`);
       const scenarioDir = `${dir}/${name}`;
       await Deno.mkdir(scenarioDir, { recursive: true });
-      const got = await module.scenario({ quick, dir: scenarioDir });
+      const t0 = performance.now();
+      let got: BenchRow[];
+      try {
+        got = await module.scenario({ quick, dir: scenarioDir });
+      } catch (err) {
+        // A scenario that throws (a child hung past its deadline) is a failed row, and the
+        // scenarios after it still run.
+        got = [{
+          scenario: name,
+          subject: "scenario",
+          value: 0,
+          unit: "",
+          failed: String(err instanceof Error ? err.message : err).split("\n")[0] ?? "",
+        }];
+        console.error(err);
+      }
       rows.push(...got);
       console.error(renderMarkdown(got));
+      console.error(`bench: ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -175,5 +209,10 @@ if (import.meta.main) {
     await Deno.writeTextFile(`${results}latest.json`, JSON.stringify(rows, null, 2));
     const chart = renderChart(rows);
     if (chart) await Deno.writeTextFile(`${results}chart.svg`, chart);
+  }
+  const failed = rows.filter((r) => r.failed);
+  if (failed.length) {
+    for (const r of failed) console.error(`bench: FAILED ${r.scenario} ${r.subject}: ${r.failed}`);
+    Deno.exit(1);
   }
 }

@@ -5,11 +5,11 @@
  * is not installed; .ci/run installs openssh-server.
  */
 
+import { peer } from "../_peers.ts";
 import { sftpSuite, type StartServer } from "../fixtures/ssh/suite.ts";
-import { sshdPath, startSshd } from "../fixtures/ssh/sshd.ts";
+import { startSshd } from "../fixtures/ssh/sshd.ts";
 
-const sshd = sshdPath();
-if (!sshd) console.log("openssh_test: sshd not found (apt-get install openssh-server); skipping");
+const sshd = peer("sshd", "openssh-server");
 
 /** sshd serving the real file system; the sink's root is an absolute temp directory. */
 const openssh: StartServer = async (dir, authorizedKey) => {
