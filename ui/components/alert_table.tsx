@@ -1,0 +1,65 @@
+/**
+ * The table of alerts the overview, the alerts page and host pages show.
+ *
+ * @module
+ */
+
+import type { Child } from "hono/jsx";
+import type { AlertRow } from "../../store/types.ts";
+import { Empty, seg, Severity, Status, Time } from "./bits.tsx";
+
+/**
+ * A table of alerts, each row linking to its detail page.
+ *
+ * @param props The rows; `compact` leaves out the file and source columns.
+ * @returns A table, or an empty state.
+ *
+ * @example
+ * ```tsx
+ * import { AlertTable } from "./alert_table.tsx";
+ * const t = <AlertTable rows={[]} />;
+ * ```
+ */
+export function AlertTable(props: { rows: readonly AlertRow[]; compact?: boolean }): Child {
+  if (props.rows.length === 0) return <Empty>No alerts.</Empty>;
+  return (
+    <div class="table-wrap">
+      <table class="alerts">
+        <thead>
+          <tr>
+            <th>Time</th>
+            <th>Severity</th>
+            <th>Host</th>
+            <th>Rule</th>
+            <th>Message</th>
+            {props.compact ? null : <th>Source</th>}
+            <th>Status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((a) => (
+            <tr>
+              <td class="nowrap">
+                <a href={`/alerts/${a.seq}`}>
+                  <Time iso={a.timestamp} />
+                </a>
+              </td>
+              <td>
+                <Severity value={a.severity} />
+              </td>
+              <td>{a.host ? <a href={`/hosts/${seg(a.host)}`}>{a.host}</a> : "—"}</td>
+              <td class="rule">
+                <a href={`/alerts/${a.seq}`}>{a.rule ?? "—"}</a>
+              </td>
+              <td class="msg">{a.message ?? a.file ?? ""}</td>
+              {props.compact ? null : <td>{a.source ?? ""}</td>}
+              <td>
+                <Status value={a.status} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * Placeholders for pages other issues build: "Monitored hosts" (agentless
+ * hosts) and "Responses" (active response). Their engineers replace the
+ * route and drop `soon` from the nav entry in components/layout.tsx.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import { Empty } from "../components/bits.tsx";
+import { Layout } from "../components/layout.tsx";
+import { type UiEnv, viewerOf } from "../context.ts";
+
+/**
+ * Adds `GET /monitored` and `GET /responses` as "not built yet" pages.
+ *
+ * @param app The dashboard app.
+ *
+ * @example
+ * ```ts ignore
+ * soonRoutes(app);
+ * ```
+ */
+export function soonRoutes(app: Hono<UiEnv>): void {
+  for (const [href, title] of [["/monitored", "Monitored hosts"], ["/responses", "Responses"]]) {
+    app.get(href as string, (c) =>
+      c.html(
+        <Layout title={title as string} viewer={viewerOf(c)}>
+          <h1>{title}</h1>
+          <Empty>Not built yet.</Empty>
+        </Layout>,
+      ));
+  }
+}

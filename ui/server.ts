@@ -1,0 +1,172 @@
+/**
+ * The dashboard as a pipeline {@linkcode Service}: opens the SIEM store,
+ * makes sure there is an admin, and serves the app on `Deno.serve` (TLS
+ * with a certificate and key through core/tls). The central example starts
+ * it with `--ui 127.0.0.1:8080`; `sluice ui --db PATH` starts it alone.
+ *
+ * @module
+ */
+
+import { loadTlsServer, type TlsMaterialOptions } from "../core/tls.ts";
+import type { Service, ServiceContext } from "../core/types.ts";
+import { openSqliteStore } from "../store/sqlite.ts";
+import type { SiemStore } from "../store/types.ts";
+import { createUiApp } from "./app.ts";
+import { ensureAdmin } from "./users.ts";
+
+/** Options for {@linkcode uiService}. */
+export interface UiServiceOptions {
+  /** The SIEM database (SQLite) to read. */
+  database: string;
+  /** `host:port` to listen on. @default {"127.0.0.1:8080"} */
+  listen?: string;
+  /** Certificate and key (PEM text or files): serve HTTPS, cookies `Secure`. */
+  tls?: Pick<TlsMaterialOptions, "cert" | "certFile" | "key" | "keyFile">;
+  /** Where a generated admin password's file goes. @default {the database's directory} */
+  dataDir?: string;
+  /** The environment the first admin is read from. @default {Deno.env.toObject()} */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** How often a live tail reads the store, ms. @default {500} */
+  tailPollMs?: number;
+  /** Heartbeat interval of hosts that report none, ms. @default {60000} */
+  hostIntervalMs?: number;
+  /** Opens the store (tests and other databases). @default {openSqliteStore} */
+  openStore?: (database: string) => Promise<SiemStore>;
+}
+
+/** The dashboard service; `url` is known once it started. */
+export interface UiService extends Service {
+  /** `http://127.0.0.1:8080/` once listening. */
+  readonly url: string | undefined;
+  /** The address it listens on. */
+  readonly addr: Deno.NetAddr | undefined;
+}
+
+/**
+ * Splits `host:port` (`[::1]:8080` for IPv6).
+ *
+ * @param listen The text.
+ * @returns Host and port.
+ * @throws {RangeError} When it is not `host:port` with a port from 0 to 65535.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseListen } from "./server.ts";
+ * assert.deepEqual(parseListen("127.0.0.1:8080"), { hostname: "127.0.0.1", port: 8080 });
+ * assert.deepEqual(parseListen("[::1]:0"), { hostname: "::1", port: 0 });
+ * ```
+ */
+export function parseListen(listen: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new RangeError(`ui: "listen" must be host:port, got "${listen}"`);
+  }
+  return { hostname: (m[1] ?? m[2]) as string, port };
+}
+
+/**
+ * Creates the dashboard service.
+ *
+ * @param options Database, address, TLS.
+ * @returns The service, for a pipeline's `services`.
+ * @throws {RangeError} When `listen` is malformed.
+ *
+ * @example
+ * ```ts
+ * import { uiService } from "./server.ts";
+ * const ui = uiService({ database: "data/siem.db", listen: "127.0.0.1:8080" });
+ * ```
+ */
+export function uiService(options: UiServiceOptions): UiService {
+  const { hostname, port } = parseListen(options.listen ?? "127.0.0.1:8080");
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let store: SiemStore | undefined;
+  let url: string | undefined;
+  const stopping = new AbortController();
+  return {
+    kind: "ui",
+    get url() {
+      return url;
+    },
+    get addr() {
+      return server?.addr;
+    },
+    async start(ctx: ServiceContext) {
+      const open = options.openStore ?? ((database) => openSqliteStore({ database }));
+      store = await open(options.database);
+      try {
+        const dataDir = options.dataDir ??
+          (options.database.includes("/")
+            ? options.database.slice(0, options.database.lastIndexOf("/"))
+            : ".");
+        const admin = await ensureAdmin(store.ui, options.env ?? Deno.env.toObject(), dataDir);
+        if (admin.how === "env") {
+          ctx.log.info(`dashboard admin "${admin.user}" created from the environment`);
+        }
+        if (admin.how === "generated") {
+          ctx.log.warn(
+            `dashboard admin "${admin.user}" created; its password is in ${admin.passwordFile} (only you can read it)`,
+          );
+        }
+        const tls = options.tls
+          ? await loadTlsServer("ui", { ...options.tls, peerVerify: "none" })
+          : undefined;
+        const app = createUiApp({
+          store,
+          secure: tls !== undefined,
+          signal: stopping.signal,
+          onError: (err) => {
+            ctx.stats.errors++;
+            ctx.log.error("request failed", { error: String(err) });
+          },
+          ...(options.tailPollMs ? { tailPollMs: options.tailPollMs } : {}),
+          ...(options.hostIntervalMs ? { hostIntervalMs: options.hostIntervalMs } : {}),
+        });
+        const ready = Promise.withResolvers<void>();
+        const listenOptions = {
+          hostname,
+          port,
+          onListen: () => ready.resolve(),
+          onError: (err: unknown) => {
+            ctx.stats.errors++;
+            ctx.log.error("request failed", { error: String(err) });
+            return new Response("Internal error", { status: 500 });
+          },
+        };
+        const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+          ctx.stats.received++;
+          return app.fetch(req, { remoteAddr: info.remoteAddr });
+        };
+        server = tls
+          ? Deno.serve({ ...listenOptions, cert: tls.cert, key: tls.key }, handler)
+          : Deno.serve(listenOptions, handler);
+        await ready.promise;
+        const a = server.addr;
+        const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
+        url = `${tls ? "https" : "http"}://${host}:${a.port}/`;
+        ctx.log.info(`dashboard at ${url}`);
+      } catch (err) {
+        await store.close().catch(() => {});
+        store = undefined;
+        throw err;
+      }
+    },
+    async stop() {
+      stopping.abort();
+      if (server) {
+        // Live tails end on the abort above; a stuck request is cut after 3 s.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          server.shutdown(),
+          new Promise((r) => (timer = setTimeout(r, 3000))),
+        ]);
+        clearTimeout(timer);
+        server = undefined;
+      }
+      await store?.close();
+      store = undefined;
+    },
+  };
+}
