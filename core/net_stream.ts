@@ -208,6 +208,110 @@ export class NodeNetStream implements NetStream {
   }
 }
 
+/**
+ * An error for a listener that could not bind, naming the component, the
+ * source's name, the address and port: `tcpSource "json": cannot listen on
+ * 127.0.0.1:5514 (tcp): Address already in use (os error 98)`. Deno's own
+ * error classes are kept (`Deno.errors.AddrInUse`), with the original as
+ * `cause`.
+ *
+ * @param who The component (`tcpSource`).
+ * @param name The source's name in the pipeline, if any.
+ * @param host The address it tried to bind.
+ * @param port The port it tried to bind.
+ * @param transport `tcp`, `udp` or `tls`.
+ * @param err What the bind threw.
+ * @returns The error to throw.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenError } from "./net_stream.ts";
+ * const err = listenError("tcpSource", "json", "127.0.0.1", 5514, "tcp", new Deno.errors.AddrInUse("in use"));
+ * assert.ok(err instanceof Deno.errors.AddrInUse);
+ * assert.equal(err.message, 'tcpSource "json": cannot listen on 127.0.0.1:5514 (tcp): in use');
+ * ```
+ */
+export function listenError(
+  who: string,
+  name: string | undefined,
+  host: string,
+  port: number,
+  transport: "tcp" | "udp" | "tls",
+  err: unknown,
+): Error {
+  const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const message = `${who}${name ? ` "${name}"` : ""}: cannot listen on ${where} (${transport}): ${
+    err instanceof Error ? err.message : String(err)
+  }`;
+  const denoClass = err instanceof Error &&
+    (Object.values(Deno.errors) as unknown[]).includes(err.constructor);
+  const error = denoClass
+    ? new (err.constructor as ErrorConstructor)(message, { cause: err })
+    : new Error(message, { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== undefined) (error as Error & { code?: unknown }).code = code;
+  return error;
+}
+
+/**
+ * `Deno.listen` on TCP whose bind error names the component, the source
+ * and the address (see {@linkcode listenError}).
+ *
+ * @param who The component (`tcpSource`).
+ * @param name The source's name, if any.
+ * @param host The address to bind.
+ * @param port The port (0: any).
+ * @returns The listener.
+ *
+ * @example
+ * ```ts
+ * import { listenTcp } from "./net_stream.ts";
+ * const listener = listenTcp("tcpSource", "json", "127.0.0.1", 0);
+ * listener.close();
+ * ```
+ */
+export function listenTcp(
+  who: string,
+  name: string | undefined,
+  host: string,
+  port: number,
+): Deno.TcpListener {
+  try {
+    return Deno.listen({ hostname: host, port, transport: "tcp" });
+  } catch (err) {
+    throw listenError(who, name, host, port, "tcp", err);
+  }
+}
+
+/**
+ * The remote `address:port` of a `node:net` or `node:tls` socket, also
+ * when a TLS socket that failed its handshake no longer reports it itself
+ * (its underlying socket still does).
+ *
+ * @param socket The socket.
+ * @returns `10.0.0.5:41234` (`[::1]:41234` for IPv6), or `""` when unknown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { socketPeer } from "./net_stream.ts";
+ * assert.equal(socketPeer({ remoteAddress: "::ffff:10.0.0.5", remotePort: 41234 }), "10.0.0.5:41234");
+ * assert.equal(socketPeer({ _parent: { remoteAddress: "10.0.0.6", remotePort: 1 } }), "10.0.0.6:1");
+ * assert.equal(socketPeer(undefined), "");
+ * ```
+ */
+export function socketPeer(socket: unknown): string {
+  type S = { remoteAddress?: string; remotePort?: number; _parent?: S };
+  const s = socket as S | null | undefined;
+  const address = s?.remoteAddress ?? s?._parent?.remoteAddress;
+  if (!address) return "";
+  const port = s?.remotePort ?? s?._parent?.remotePort;
+  const ip = peerAddress(address);
+  const shown = ip.includes(":") ? `[${ip}]` : ip;
+  return port === undefined ? ip : `${shown}:${port}`;
+}
+
 /** What {@linkcode acceptConnections} and {@linkcode verifiedPeer} report through. */
 export interface ListenerHooks {
   /** Whether the source is stopping (accept errors are then expected). */
@@ -318,7 +422,7 @@ export function verifiedPeer(
   if (!presented) return undefined;
   if (!socket.authorized) {
     refuse("refusing a client certificate", {
-      peer: peerAddress(socket.remoteAddress ?? ""),
+      peer: socketPeer(socket),
       error: String(socket.authorizationError),
     });
     socket.destroy();
@@ -333,6 +437,7 @@ export function verifiedPeer(
  * @param server The server.
  * @param port The port (0: any).
  * @param host The address to bind.
+ * @param who The component and source name, for a bind error (see {@linkcode listenError}).
  * @returns The bound address.
  *
  * @example
@@ -346,14 +451,20 @@ export async function listenTls(
   server: nodeTls.Server,
   port: number,
   host: string,
+  who?: { component: string; name?: string | undefined },
 ): Promise<{ hostname: string; port: number } | undefined> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    if (who === undefined) throw err;
+    throw listenError(who.component, who.name, host, port, "tls", err);
+  }
   const a = server.address();
   return a && typeof a === "object"
     ? { hostname: peerAddress(a.address), port: a.port }

@@ -27,16 +27,29 @@ import { MAX_DECODED_BYTES } from "../core/_decode_limit.ts";
 import {
   acceptConnections,
   DenoNetStream,
+  listenTcp,
   listenTls,
   type NetStream,
   NodeNetStream,
   peerAddress,
+  socketPeer,
   sourceListenerHooks,
   verifiedPeer,
 } from "../core/net_stream.ts";
+import {
+  type ConnectionLimitOptions,
+  type ConnectionSlot,
+  ConnectionTable,
+  resolveConnectionLimits,
+} from "../core/connection_table.ts";
 
-/** Options for {@linkcode relpSource}. */
-export interface RelpSourceOptions {
+/**
+ * Options for {@linkcode relpSource}; the connection limits (`maxConnections`,
+ * `maxConnectionsPerAddress`, `idleTimeoutMs`: a session with nothing
+ * unanswered that sent nothing for 5 minutes is closed with `serverclose`)
+ * are those of every listener.
+ */
+export interface RelpSourceOptions extends ConnectionLimitOptions {
   /** The port to listen on; `0` picks a free one (see {@linkcode RelpSource.addr}). */
   port: number;
   /** The address to listen on. @default {"0.0.0.0"} */
@@ -49,8 +62,6 @@ export interface RelpSourceOptions {
   window?: number;
   /** Largest DATA of one frame in bytes; a larger frame closes the connection. @default {131072} */
   maxDataBytes?: number;
-  /** Most simultaneous connections; further ones are closed at once and counted. @default {1000} */
-  maxConnections?: number;
   /**
    * Restores events sent by a sluice RELP sink: a message wrapped as RFC
    * 5424 with the `[sluice@32473 id="…"]` element gets its id, host,
@@ -112,6 +123,7 @@ class _Session {
   head = 0;
   writing: Promise<void> = Promise.resolve();
   ending: Promise<void> | undefined;
+  slot: ConnectionSlot | undefined;
   #waiters: Array<() => void> = [];
 
   constructor(stream: NetStream, maxDataBytes: number) {
@@ -220,8 +232,14 @@ const _OPEN_OK = `200 OK\n${
  * closed (after answering what the pipeline already took) and the server
  * goes on serving the others.
  *
+ * Sessions silent for `idleTimeoutMs` with nothing unanswered are closed
+ * (`serverclose`; rsyslog's omrelp opens a new one when it has something to
+ * send); when `maxConnections` or `maxConnectionsPerAddress` is reached,
+ * the oldest idle session of the busiest address is closed to make room
+ * for the new one, as in {@linkcode tcpSource}.
+ *
  * Counters: `connections` (gauge), `accepted_connections`,
- * `rejected_connections`, `connection_errors`, `protocol_errors`,
+ * `rejected_connections`, `evicted_connections`, `idle_timeouts`, `connection_errors`, `protocol_errors`,
  * `oversized_frames`, `unsupported_commands`, `tls_rejected`, `unwrapped`,
  * `invalid_utf8`, `acknowledged`.
  *
@@ -259,7 +277,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   if (maxDataBytes > 999_999_999) {
     throw new RangeError(`${who}: "maxDataBytes" must be at most 999999999, got ${maxDataBytes}`);
   }
-  const maxConnections = positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
+  const limits = resolveConnectionLimits(who, options);
   const drainTimeoutMs = positiveInt(who, "drainTimeoutMs", options.drainTimeoutMs ?? 5000, 0);
   const unwrap = options.unwrap ?? true;
   const tls = options.tls;
@@ -278,7 +296,12 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   const rawSockets = new Set<Socket>();
   const sessions = new Set<_Session>();
   const loops = new Set<Promise<void>>();
+  // TLS sockets are admitted at their first byte; the handshake's end finds them by address:port.
+  const handshaking = new Map<string, ConnectionSlot>();
+  // Handshakes the table closed (idle, or to make room): their handshake errors are no news.
+  const closedByTable = new WeakSet<object>();
   let acceptLoop: Promise<void> | undefined;
+  let table: ConnectionTable | undefined;
   let warned = 0;
 
   const warn = (ctx: SourceContext, message: string, extra: Record<string, unknown>) => {
@@ -409,6 +432,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       }
     }
     const n = events.length;
+    if (s.slot) s.slot.last = now;
     if (read.unwrapped) ctx.stats.add("unwrapped", read.unwrapped);
     if (read.invalid) ctx.stats.add("invalid_utf8", read.invalid);
     if (n > 0) {
@@ -417,6 +441,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       await ctx.emit(events, () => {
         for (const answer of pending) answer.done = true;
         s.inflight -= n;
+        if (s.slot) s.slot.last = Date.now();
         ctx.stats.add("acknowledged", n);
         s.flush();
       });
@@ -443,8 +468,8 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     return s.ending;
   };
 
-  const serve = async (ctx: SourceContext, stream: NetStream): Promise<void> => {
-    const s = new _Session(stream, maxDataBytes);
+  const serve = async (ctx: SourceContext, s: _Session): Promise<void> => {
+    const stream = s.stream;
     sessions.add(s);
     ctx.stats.set("connections", sessions.size);
     ctx.stats.add("accepted_connections");
@@ -478,24 +503,31 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       s.dead = true;
     } finally {
       await end(s);
+      if (s.slot) table?.release(s.slot);
       sessions.delete(s);
       ctx.stats.set("connections", sessions.size);
     }
   };
 
-  const track = (ctx: SourceContext, stream: NetStream) => {
-    if (stopping || sessions.size >= maxConnections) {
+  /** Serves a connection in `slot` (admitted now when not given); closes it when refused. */
+  const track = (ctx: SourceContext, stream: NetStream, given?: ConnectionSlot) => {
+    const s = new _Session(stream, maxDataBytes);
+    const close = () => void end(s);
+    const idle = () => s.inflight === 0 && s.unanswered === 0 && !s.closing;
+    let slot = given;
+    if (slot !== undefined) {
+      slot.close = close;
+      slot.idle = idle;
+      slot.last = Date.now();
+    } else if (!stopping && table !== undefined) {
+      slot = table.admit(stream.remoteIp, idle, close) ?? undefined;
+    }
+    if (stopping || slot === undefined) {
       stream.close();
-      if (!stopping) {
-        ctx.stats.errors++;
-        ctx.stats.add("rejected_connections");
-        warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
-          peer: stream.remoteIp,
-        });
-      }
       return;
     }
-    const loop = serve(ctx, stream);
+    s.slot = slot;
+    const loop = serve(ctx, s);
     loops.add(loop);
     loop.finally(() => loops.delete(loop));
   };
@@ -511,14 +543,37 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),
       requestCert: verify !== "none",
       rejectUnauthorized: verify === "required",
-      handshakeTimeout: 60_000,
+      // The connection table closes handshakes idle past idleTimeoutMs first.
+      handshakeTimeout: limits.idleTimeoutMs > 0 && limits.idleTimeoutMs < 60_000
+        ? limits.idleTimeoutMs + 1000
+        : 60_000,
     });
     srv.on("connection", (socket: Socket) => {
+      if (stopping || table === undefined) {
+        socket.destroy();
+        return;
+      }
+      const key = socketPeer(socket);
+      const slot = table.admit(peerAddress(socket.remoteAddress ?? ""), () => true, () => {
+        closedByTable.add(socket);
+        socket.destroy();
+      });
+      if (slot === null) {
+        socket.destroy();
+        return;
+      }
       rawSockets.add(socket);
-      socket.on("close", () => rawSockets.delete(socket));
-      if (stopping) socket.destroy();
+      handshaking.set(key, slot);
+      socket.on("close", () => {
+        rawSockets.delete(socket);
+        if (handshaking.get(key) === slot) handshaking.delete(key);
+        table?.release(slot);
+      });
     });
     srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
+      const key = socketPeer(socket);
+      const slot = handshaking.get(key);
+      handshaking.delete(key);
       const peer = verifiedPeer(socket, verify, (message, extra) => {
         ctx.stats.errors++;
         ctx.stats.add("tls_rejected");
@@ -526,21 +581,21 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       });
       if (peer === null) return;
       socket.setNoDelay(true);
-      track(ctx, new NodeNetStream(socket, peer, _READ_BUFFER));
+      track(ctx, new NodeNetStream(socket, peer, _READ_BUFFER), slot);
     });
     srv.on("tlsClientError", (err: Error, socket: nodeTls.TLSSocket) => {
-      if (stopping) return;
+      const peer = socketPeer(socket);
+      socket?.destroy();
+      const parent = (socket as { _parent?: object } | undefined)?._parent;
+      if (stopping || closedByTable.has(socket) || (parent && closedByTable.has(parent))) return;
       ctx.stats.errors++;
       ctx.stats.add("tls_rejected");
-      warn(ctx, "TLS handshake failed", {
-        peer: peerAddress(socket?.remoteAddress ?? ""),
-        error: err.message,
-      });
+      warn(ctx, "TLS handshake failed", { peer, error: err.message });
     });
     srv.on("error", (err: Error) => {
       if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
     });
-    addr = await listenTls(srv, port, host);
+    addr = await listenTls(srv, port, host, { component: who, name: ctx.name });
     server = srv;
   };
 
@@ -555,10 +610,11 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     },
     async start(ctx) {
       stopping = false;
+      table = new ConnectionTable(`${who} "${ctx.name}"`, limits, ctx);
       if (tls) {
         await startTls(ctx, tls);
       } else {
-        const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+        const l = listenTcp(who, ctx.name, host, port);
         listener = l;
         const a = l.addr as Deno.NetAddr;
         addr = { hostname: a.hostname, port: a.port };
@@ -571,9 +627,11 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
           track(ctx, new DenoNetStream(conn, _READ_BUFFER));
         });
       }
+      table.start();
     },
     async stop() {
       stopping = true;
+      table?.stop();
       try {
         listener?.close();
       } catch {

@@ -32,9 +32,15 @@ export interface SyslogSourceOptions extends Omit<SyslogParserOptions, "name"> {
   framing?: Framing;
   /** Longest message in bytes. @default {65536} */
   maxMessageBytes?: number;
-  /** Most simultaneous TCP/TLS connections. @default {1000} */
+  /**
+   * Most simultaneous TCP/TLS connections; when reached, the oldest idle
+   * connection of the busiest address makes room (see {@linkcode tcpSource}).
+   * @default {1000}
+   */
   maxConnections?: number;
-  /** Closes TCP/TLS connections silent for this long, in ms; `0` never. @default {0} */
+  /** Most simultaneous TCP/TLS connections from one address. @default {100} */
+  maxConnectionsPerAddress?: number;
+  /** Closes TCP/TLS connections silent for this long, in ms; `0` never. @default {300000} */
   idleTimeoutMs?: number;
   /** TLS options; required with `transport: "tls"`. */
   tls?: TlsServerOptions;
@@ -112,6 +118,9 @@ export function syslogSource(options: SyslogSourceOptions = {}): SyslogSource {
       port: p,
       ...(options.framing !== undefined ? { framing: options.framing } : {}),
       ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+      ...(options.maxConnectionsPerAddress !== undefined
+        ? { maxConnectionsPerAddress: options.maxConnectionsPerAddress }
+        : {}),
       ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
       hostFromCertificate,

@@ -16,16 +16,24 @@ import { positiveInt } from "../core/options.ts";
 import {
   acceptConnections,
   DenoNetStream,
+  listenTcp,
   listenTls,
   type NetStream,
   NodeNetStream,
   peerAddress,
+  socketPeer,
   sourceListenerHooks,
   verifiedPeer,
 } from "../core/net_stream.ts";
+import {
+  type ConnectionLimitOptions,
+  type ConnectionSlot,
+  ConnectionTable,
+  resolveConnectionLimits,
+} from "../core/connection_table.ts";
 
-/** Options for {@linkcode tcpSource}. */
-export interface TcpSourceOptions {
+/** Options for {@linkcode tcpSource}; the connection limits are those of every listener. */
+export interface TcpSourceOptions extends ConnectionLimitOptions {
   /** The port to listen on; `0` picks a free one (see {@linkcode TcpSource.addr}). */
   port: number;
   /** The address to listen on. @default {"0.0.0.0"} */
@@ -39,14 +47,6 @@ export interface TcpSourceOptions {
   framing?: Framing;
   /** Longest message in bytes; longer ones are cut, flagged `sluice_truncated` and counted. @default {65536} */
   maxMessageBytes?: number;
-  /** Most simultaneous connections; further ones are closed at once and counted. @default {1000} */
-  maxConnections?: number;
-  /**
-   * Closes a connection that sent nothing for this long, in ms (time spent
-   * waiting for the pipeline does not count); `0` never does.
-   * @default {0}
-   */
-  idleTimeoutMs?: number;
   /** Largest read per system call in bytes; a connection's buffer grows up to it when reads fill it. @default {262144} */
   readBufferBytes?: number;
   /** TLS: server certificate, key, and how client certificates are verified. Plain TCP when left out. */
@@ -72,7 +72,7 @@ export interface TcpSource extends Source {
 
 interface _Connection {
   stream: NetStream;
-  last: number;
+  slot: ConnectionSlot;
   busy: boolean;
   timedOut: boolean;
 }
@@ -92,9 +92,16 @@ interface _Connection {
  * `event.fields.tls = { peer_cn, peer_subject, fingerprint }` (see
  * {@linkcode TlsPeer}); `hostFromCertificate` also sets `event.host` from it.
  *
+ * Connections silent for `idleTimeoutMs` (5 minutes) are closed; when
+ * `maxConnections` or `maxConnectionsPerAddress` is reached, the oldest
+ * idle connection of the busiest address is closed to make room for the
+ * new one (see {@linkcode ConnectionTable}), which is refused only when no
+ * connection is idle. A TLS connection counts from its first byte, so
+ * clients that never finish a handshake cannot lock others out either.
+ *
  * Counters: `connections` (gauge), `accepted_connections`,
- * `rejected_connections` (over `maxConnections`), `tls_rejected`,
- * `idle_timeouts`, `framing_errors`, `connection_errors`, `truncated`,
+ * `rejected_connections`, `evicted_connections`, `idle_timeouts`,
+ * `tls_rejected`, `framing_errors`, `connection_errors`, `truncated`,
  * `invalid_utf8`. Cut and invalid messages carry `sluice_truncated` /
  * `sluice_invalid_utf8` fields.
  *
@@ -129,8 +136,8 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
   const host = options.host ?? "0.0.0.0";
   const framing = options.framing ?? "auto";
   const maxMessageBytes = positiveInt(who, "maxMessageBytes", options.maxMessageBytes ?? 65536);
-  const maxConnections = positiveInt(who, "maxConnections", options.maxConnections ?? 1000);
-  const idleTimeoutMs = positiveInt(who, "idleTimeoutMs", options.idleTimeoutMs ?? 0, 0);
+  const limits = resolveConnectionLimits(who, options);
+  const idleTimeoutMs = limits.idleTimeoutMs;
   const readBufferBytes = positiveInt(
     who,
     "readBufferBytes",
@@ -153,10 +160,14 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
   let listener: Deno.Listener | undefined;
   let server: nodeTls.Server | undefined;
   const rawSockets = new Set<Socket>();
+  // TLS sockets are admitted at their first byte; the handshake's end finds them by address:port.
+  const handshaking = new Map<string, ConnectionSlot>();
+  // Handshakes the table closed (idle, or to make room): their handshake errors are no news.
+  const closedByTable = new WeakSet<object>();
   const open = new Set<_Connection>();
   const loops = new Set<Promise<void>>();
   let acceptLoop: Promise<void> | undefined;
-  let sweeper: ReturnType<typeof setInterval> | undefined;
+  let table: ConnectionTable | undefined;
   let warned = 0;
 
   const warn = (ctx: SourceContext, message: string, extra: Record<string, unknown>) => {
@@ -209,8 +220,9 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     await ctx.emit(batch);
   };
 
-  const serve = async (ctx: SourceContext, stream: NetStream): Promise<void> => {
-    const conn: _Connection = { stream, last: Date.now(), busy: false, timedOut: false };
+  const serve = async (ctx: SourceContext, conn: _Connection): Promise<void> => {
+    const stream = conn.stream;
+    const slot = conn.slot;
     open.add(conn);
     ctx.stats.set("connections", open.size);
     ctx.stats.add("accepted_connections");
@@ -224,12 +236,12 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
           graceful = true;
           break;
         }
-        conn.last = Date.now();
+        slot.last = Date.now();
         const framed = framer.push(chunk);
         conn.busy = true;
         await emitFramed(ctx, framed, stream);
         conn.busy = false;
-        conn.last = Date.now();
+        slot.last = Date.now();
         if (framed.error) {
           ctx.stats.errors++;
           ctx.stats.add("framing_errors");
@@ -249,24 +261,34 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
       }
     } finally {
       stream.close(graceful && !stopping);
+      table?.release(slot);
       open.delete(conn);
       ctx.stats.set("connections", open.size);
     }
   };
 
-  const track = (ctx: SourceContext, stream: NetStream) => {
-    if (stopping || open.size >= maxConnections) {
+  /** Serves a connection in `slot` (admitted now when not given); closes it when refused. */
+  const track = (ctx: SourceContext, stream: NetStream, given?: ConnectionSlot) => {
+    const conn = { stream, busy: false, timedOut: false } as _Connection;
+    const close = () => {
+      conn.timedOut = true;
       stream.close();
-      if (!stopping) {
-        ctx.stats.errors++;
-        ctx.stats.add("rejected_connections");
-        warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
-          peer: stream.remoteIp,
-        });
-      }
+    };
+    const idle = () => !conn.busy;
+    let slot = given;
+    if (slot !== undefined) {
+      slot.close = close;
+      slot.idle = idle;
+      slot.last = Date.now();
+    } else if (!stopping && table !== undefined) {
+      slot = table.admit(stream.remoteIp, idle, close) ?? undefined;
+    }
+    if (stopping || slot === undefined) {
+      stream.close();
       return;
     }
-    const loop = serve(ctx, stream);
+    conn.slot = slot;
+    const loop = serve(ctx, conn);
     loops.add(loop);
     loop.finally(() => loops.delete(loop));
   };
@@ -282,40 +304,50 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
       ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),
       requestCert: verify !== "none",
       rejectUnauthorized: verify === "required",
-      handshakeTimeout: idleTimeoutMs > 0 ? Math.min(idleTimeoutMs, 60_000) : 60_000,
+      // The connection table closes handshakes idle past idleTimeoutMs first.
+      handshakeTimeout: idleTimeoutMs > 0 && idleTimeoutMs < 60_000 ? idleTimeoutMs + 1000 : 60_000,
     });
     srv.on("connection", (socket: Socket) => {
-      if (stopping) {
+      if (stopping || table === undefined) {
         socket.destroy();
         return;
       }
       // Counted before the handshake, so clients that never finish one cannot pile up.
-      if (rawSockets.size >= maxConnections) {
+      const key = socketPeer(socket);
+      const slot = table.admit(peerAddress(socket.remoteAddress ?? ""), () => true, () => {
+        closedByTable.add(socket);
         socket.destroy();
-        ctx.stats.errors++;
-        ctx.stats.add("rejected_connections");
-        warn(ctx, `refusing a connection: ${maxConnections} connections are open`, {
-          peer: peerAddress(socket.remoteAddress ?? ""),
-        });
+      });
+      if (slot === null) {
+        socket.destroy();
         return;
       }
       rawSockets.add(socket);
-      socket.on("close", () => rawSockets.delete(socket));
+      handshaking.set(key, slot);
+      socket.on("close", () => {
+        rawSockets.delete(socket);
+        if (handshaking.get(key) === slot) handshaking.delete(key);
+        table?.release(slot);
+      });
     });
     srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
+      const key = socketPeer(socket);
+      const slot = handshaking.get(key);
+      handshaking.delete(key);
       const peer = verifiedPeer(socket, verify, (message, extra) => {
         ctx.stats.errors++;
         ctx.stats.add("tls_rejected");
         warn(ctx, message, extra);
       });
       if (peer === null) return;
-      track(ctx, new NodeNetStream(socket, peer, readBufferBytes));
+      track(ctx, new NodeNetStream(socket, peer, readBufferBytes), slot);
     });
     srv.on("tlsClientError", (err: Error & { code?: string }, socket: nodeTls.TLSSocket) => {
-      const peer = peerAddress(socket?.remoteAddress ?? "");
+      const peer = socketPeer(socket);
       // After a handshake timeout the socket is not always closed for us.
       socket?.destroy();
-      if (stopping) return;
+      const parent = (socket as { _parent?: object } | undefined)?._parent;
+      if (stopping || closedByTable.has(socket) || (parent && closedByTable.has(parent))) return;
       if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(err.message)) {
         ctx.stats.add("idle_timeouts");
         return;
@@ -327,19 +359,8 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     srv.on("error", (err: Error) => {
       if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
     });
-    addr = await listenTls(srv, port, host);
+    addr = await listenTls(srv, port, host, { component: who, name: ctx.name });
     server = srv;
-  };
-
-  const sweep = (ctx: SourceContext) => {
-    const now = Date.now();
-    for (const conn of open) {
-      if (!conn.busy && !conn.timedOut && now - conn.last >= idleTimeoutMs) {
-        conn.timedOut = true;
-        conn.stream.close();
-        ctx.stats.add("idle_timeouts");
-      }
-    }
   };
 
   const source: TcpSource = {
@@ -353,10 +374,11 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     },
     async start(ctx) {
       stopping = false;
+      table = new ConnectionTable(`${who} "${ctx.name}"`, limits, ctx);
       if (tls) {
         await startTls(ctx, tls);
       } else {
-        const l = Deno.listen({ hostname: host, port, transport: "tcp" });
+        const l = listenTcp(who, ctx.name, host, port);
         listener = l;
         const a = l.addr as Deno.NetAddr;
         addr = { hostname: a.hostname, port: a.port };
@@ -366,17 +388,11 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
           (conn) => track(ctx, new DenoNetStream(conn, readBufferBytes)),
         );
       }
-      if (idleTimeoutMs > 0) {
-        sweeper = setInterval(
-          () => sweep(ctx),
-          Math.max(10, Math.min(1000, Math.floor(idleTimeoutMs / 4))),
-        );
-      }
+      table.start();
     },
     async stop() {
       stopping = true;
-      if (sweeper !== undefined) clearInterval(sweeper);
-      sweeper = undefined;
+      table?.stop();
       try {
         listener?.close();
       } catch {

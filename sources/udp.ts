@@ -7,6 +7,7 @@
 
 import type { LogEvent } from "../core/event.ts";
 import type { Source, SourceContext } from "../core/types.ts";
+import { listenError } from "../core/net_stream.ts";
 
 /** Options for {@linkcode udpSource}. */
 export interface UdpSourceOptions {
@@ -248,7 +249,11 @@ export function udpSource(options: UdpSourceOptions): UdpSource {
     },
     async start(ctx) {
       const listen = _denoListenDatagram() ? _listenDeno : _listenNode;
-      socket = await listen(host, port, rcvbuf, (bytes, ip) => receive(ctx, bytes, ip));
+      try {
+        socket = await listen(host, port, rcvbuf, (bytes, ip) => receive(ctx, bytes, ip));
+      } catch (err) {
+        throw listenError("udpSource", ctx.name, host, port, "udp", err);
+      }
       addr = socket.addr;
     },
     async stop() {

@@ -426,20 +426,37 @@ Deno.test("relpSource() stop() answers what the sinks wrote, then says serverclo
   }
 });
 
-Deno.test("relpSource() refuses connections over maxConnections", async () => {
-  const sink = collectSink();
+Deno.test("relpSource() over maxConnections closes an idle session, or refuses when all are busy", async () => {
+  const sink = gatedSink();
   const { engine, port } = await start(sink, { maxConnections: 1, name: "relp" });
-  const first = await RawClient.connect(port);
-  const second = await RawClient.connect(port);
+  const idle = await RawClient.connect(port);
+  let busy: RawClient | undefined;
+  let refused: RawClient | undefined;
   try {
-    await first.frame(1, "open", OFFERS);
-    await first.waitFrames(1);
-    await second.waitEnd();
-    assert.equal(second.frames.length, 0);
-    assert.equal(engine.stats.get("relp")?.counters.rejected_connections, 1);
+    await idle.frame(1, "open", OFFERS);
+    await idle.waitFrames(1);
+    // A new session makes room by closing the idle one (serverclose).
+    busy = await RawClient.connect(port);
+    await idle.waitEnd();
+    assert.equal(idle.frames.at(-1)?.command, "serverclose");
+    await busy.frame(1, "open", OFFERS);
+    await busy.frame(2, "syslog", "held");
+    await waitFor(() => sink.waiting > 0, "the held message");
+    // Its message waits for the sink: the session is busy, so the next one is refused.
+    refused = await RawClient.connect(port);
+    await refused.waitEnd();
+    assert.equal(refused.frames.length, 0);
+    const counters = engine.stats.get("relp")?.counters ?? {};
+    assert.equal(counters.evicted_connections, 1);
+    assert.equal(counters.rejected_connections, 1);
+    sink.release();
+    await busy.waitFrames(2);
+    assert.equal(busy.frames[1]?.data, "200 OK");
   } finally {
-    await first.close();
-    await second.close();
+    sink.release();
+    await idle.close();
+    await busy?.close();
+    await refused?.close();
     await engine.stop();
   }
 });

@@ -220,7 +220,7 @@ Deno.test("tcpSource() closes a connection that sends nothing after idleTimeoutM
 });
 
 Deno.test("tcpSource() serves 500 concurrent connections", async () => {
-  const t = await started({ maxConnections: 600 });
+  const t = await started({ maxConnections: 600, maxConnectionsPerAddress: 600 });
   try {
     const conns = await Promise.all(
       Array.from({ length: 500 }, () => Deno.connect({ hostname: "127.0.0.1", port: t.port })),
@@ -239,21 +239,47 @@ Deno.test("tcpSource() serves 500 concurrent connections", async () => {
   }
 });
 
-Deno.test("tcpSource() refuses connections beyond maxConnections", async () => {
+Deno.test("tcpSource() at maxConnections closes the oldest idle connection for a new one", async () => {
   const t = await started({ maxConnections: 2 });
   const conns: Deno.Conn[] = [];
   try {
     for (let i = 0; i < 2; i++) {
       conns.push(await Deno.connect({ hostname: "127.0.0.1", port: t.port }));
+      await t.until(() => t.source.connections === i + 1, `${i + 1} connections`);
     }
-    await t.until(() => t.source.connections === 2, "2 connections");
     const third = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
     conns.push(third);
-    assert.ok(await closedByPeer(third));
-    assert.equal(t.stats.counters.rejected_connections, 1);
-    await _writeAll(conns[0] as Deno.Conn, enc.encode("still here\n"));
+    assert.ok(await closedByPeer(conns[0] as Deno.Conn));
+    assert.equal(t.stats.counters.evicted_connections, 1);
+    assert.equal(t.stats.counters.rejected_connections, undefined);
+    await _writeAll(third, enc.encode("the new one is served\n"));
     await t.until(() => t.events.length === 1, "1 event");
+    assert.equal(t.source.connections, 2);
   } finally {
+    for (const c of conns) c.close();
+    await t.source.stop();
+  }
+});
+
+Deno.test("tcpSource() refuses a new connection only when every open one is busy", async () => {
+  const t = await started({ maxConnections: 1 });
+  let release = () => {};
+  t.hold(new Promise<void>((resolve) => (release = resolve)));
+  const conns: Deno.Conn[] = [];
+  try {
+    const busy = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+    conns.push(busy);
+    await _writeAll(busy, enc.encode("held by the pipeline\n"));
+    await t.until(() => t.events.length === 1, "the held batch");
+    const refused = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
+    conns.push(refused);
+    assert.ok(await closedByPeer(refused));
+    assert.equal(t.stats.counters.rejected_connections, 1);
+    release();
+    await _writeAll(busy, enc.encode("still here\n"));
+    await t.until(() => t.events.length === 2, "2 events");
+  } finally {
+    release();
     for (const c of conns) c.close();
     await t.source.stop();
   }
