@@ -16,7 +16,9 @@
  * main thread, for a single-core machine or the least memory),
  * `--sqlite-checkpoint` (`background`: SQLite's WAL is copied into the
  * database on a thread of its own; `inline` leaves it to the commits, one
- * V8 isolate fewer).
+ * V8 isolate fewer), `--ui` (`SLUICE_UI`, `127.0.0.1:8080`: the web
+ * dashboard's address, `off` for none; `--ui-cert`/`--ui-key` serve it over
+ * TLS).
  *
  * @module
  */
@@ -50,6 +52,8 @@ import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
 import { checkpointOption, option, portOption } from "./_options.ts";
+import { lazyUiService } from "../ui/lazy_service.ts";
+import { respondSettings, respondSinkFor } from "./_respond.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
 export interface CentralSettings {
@@ -62,6 +66,11 @@ export interface CentralSettings {
   sqliteWorker: boolean;
   /** Where SQLite's WAL is checkpointed (`--sqlite-checkpoint background|inline`, background). */
   sqliteCheckpoint: "background" | "inline";
+  /** The dashboard's `host:port`, or `off` (`--ui`, 127.0.0.1:8080). */
+  ui: string;
+  /** The dashboard's TLS certificate and key files (`--ui-cert`, `--ui-key`); both or neither. */
+  uiCert: string;
+  uiKey: string;
 }
 
 /**
@@ -83,6 +92,9 @@ export function centralSettings(
     data: option(args, env, "data", "./data"),
     sqliteWorker: _onOff(option(args, env, "sqlite-worker", "on"), "sqlite-worker"),
     sqliteCheckpoint: checkpointOption(args, env),
+    ui: option(args, env, "ui", "127.0.0.1:8080"),
+    uiCert: option(args, env, "ui-cert", ""),
+    uiKey: option(args, env, "ui-key", ""),
   };
 }
 
@@ -156,7 +168,10 @@ export default function central(
         name,
       })
       : inline({ database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint, name });
+  // Active response (dry-run unless --respond on) takes the rule alerts beside the alerts table.
+  const respond = respondSinkFor(respondSettings(context.args, context.env), `${s.data}/siem.db`, context.help);
   const sinks = {
+    ...(respond ? { respond } : {}),
     db: siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
     vms: siemDb("vmsSink", "../siem/vms.ts", "vms", vmsSink),
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
@@ -167,6 +182,16 @@ export default function central(
     daily: jsonl("daily", "daily/${YEAR}-${MONTH}-${DAY}.jsonl"),
     unparsed: jsonl("unparsed", "unparsed.jsonl"),
   };
+  if (Boolean(s.uiCert) !== Boolean(s.uiKey)) {
+    throw new RangeError("--ui-cert and --ui-key: give both or neither");
+  }
+  const ui = s.ui === "off" ? undefined : lazyUiService({
+    database: `${s.data}/siem.db`,
+    listen: s.ui,
+    dataDir: s.data,
+    env: context.env,
+    ...(s.uiCert ? { tls: { certFile: s.uiCert, keyFile: s.uiKey } } : {}),
+  });
   const isCritical = or(criticalAlert(), level("emerg..crit"));
   // Every classified event is stored the same way: parse once, then fan out.
   const store: PipelineDefinition["paths"] = [
@@ -178,7 +203,7 @@ export default function central(
       steps: [hasAlert()],
       paths: alertPaths([...authRules, ...deviceRules], {
         name: "rule alert",
-        to: ["db", "all", "byCategory"],
+        to: ["db", "all", "byCategory", ...(respond ? ["respond"] : [])],
         paths: [{ steps: [isCritical], to: ["critical"] }],
       }),
     },
@@ -193,6 +218,7 @@ export default function central(
     sources,
     sinks,
     deadLetter: "unparsed",
+    ...(ui ? { services: { ui } } : {}),
     paths: [
       {
         name: "alerts",
@@ -256,6 +282,7 @@ export default function central(
         `  RELP                 ${s.listen}:${sources.relp.addr?.port ?? s.relpPort}`,
         `  syslog UDP + TCP     ${s.listen}:${sources.syslog.tcpAddr?.port ?? s.syslogPort}`,
         `writing SQLite to ${s.data}/siem.db and JSONL under ${logs}/`,
+        ...(ui?.url ? [`dashboard              ${ui.url}`] : []),
         dim(
           `send a test alert:  echo '{"host":"vm-1","severity":"critical","rule":"Test_Rule","msg":"hello"}' > /dev/tcp/${s.listen}/${
             sources.json.addr?.port ?? s.jsonPort

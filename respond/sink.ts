@@ -42,6 +42,8 @@ export interface RespondSinkOptions
   where?: "reporter" | "local";
   /** How often bans are expired and failed ones retried, in ms. @default {5000} */
   intervalMs?: number;
+  /** The sink's name in stats and logs. @default {"respond"} */
+  name?: string;
 }
 
 /** A sink that applies active response, with its responder for the CLI and the dashboard. */
@@ -74,9 +76,10 @@ export function respondSink(options: RespondSinkOptions): RespondSink {
   }
   let responder: Responder | undefined;
   let ctx: SinkContext | undefined;
-  const { database, backends, rules: _r, where: _w, intervalMs, ...policy } = options;
+  const { database, backends, rules: _r, where: _w, intervalMs, name, ...policy } = options;
   return {
     kind: "respond",
+    name: name ?? "respond",
     get responder() {
       return responder;
     },

@@ -13,6 +13,7 @@ import { registerQueryCommands } from "./query.ts";
 import { registerSyncCommand } from "./sync.ts";
 import { registerDecryptCommand } from "./decrypt.ts";
 import { registerHostsCommand } from "./hosts.ts";
+import { registerRespondCommand } from "./respond.ts";
 import { RUN_OPTIONS, type RunOptions, runPipeline } from "./run.ts";
 
 export { CommanderError } from "../core/_deps/commander.ts";
@@ -71,5 +72,6 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerSyncCommand(program, setExitCode);
   registerDecryptCommand(program, setExitCode);
   registerHostsCommand(program, setExitCode);
+  registerRespondCommand(program, setExitCode);
   return program;
 }

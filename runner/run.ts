@@ -95,7 +95,20 @@ export const RUN_OPTIONS: readonly RunOptionSpec[] = [
  * assert.ok(SUBCOMMANDS.includes("query"));
  * ```
  */
-export const SUBCOMMANDS: readonly string[] = ["check", "query", "tail", "sync", "decrypt", "help"];
+export const SUBCOMMANDS: readonly string[] = [
+  "check",
+  "query",
+  "tail",
+  "sync",
+  "decrypt",
+  "help",
+  "hosts",
+  "respond",
+  "ui",
+  "user",
+  "certs",
+  "archive",
+];
 
 /**
  * Reads a plain run command line (`[run] [options] <pipeline> [args...]`)

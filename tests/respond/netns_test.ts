@@ -20,7 +20,7 @@ import type { FirewallBackend } from "../../respond/backend.ts";
 import { DecisionTable } from "../../respond/decisions.ts";
 import { Responder } from "../../respond/responder.ts";
 import { manualSource } from "../fixtures/components.ts";
-import { peer, waitFor } from "../_peers.ts";
+import { peer, runWithDeadline, waitFor } from "../_peers.ts";
 import { attack, canMakeNamespaces, type Lab, makeLab, startVictimSshd } from "./_netns.ts";
 
 const can = await canMakeNamespaces();
@@ -307,6 +307,62 @@ await new Promise(() => {});
         assert.doesNotMatch(await listed(), /198\.51\.100\.66/);
       } finally {
         r.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "sluice respond block|list|unblock drive the firewall from the command line",
+  ignore: !can || !nft,
+  async fn() {
+    await withLab(async (lab) => {
+      const dir = await Deno.makeTempDir();
+      const main = new URL("../../runner/main.ts", import.meta.url).pathname;
+      const sluice = (...args: string[]) =>
+        runWithDeadline(Deno.execPath(), [
+          "run",
+          "-A",
+          main,
+          "respond",
+          ...args,
+          "--db",
+          `${dir}/siem.db`,
+          "--netns",
+          lab.victim,
+        ], {
+          timeoutMs: 60_000,
+          what: `sluice respond ${args[0]}`,
+        });
+      const victim = await startVictimSshd(lab);
+      try {
+        const bad = await sluice("block", "0.0.0.0/0");
+        assert.notEqual(bad.code, 0);
+        assert.match(bad.stderr, /too wide/);
+        const blocked = await sluice(
+          "block",
+          lab.attackerIp,
+          "--for",
+          "10m",
+          "--reason",
+          "scanner",
+          "--by",
+          "alice",
+        );
+        assert.equal(blocked.code, 0, blocked.stderr);
+        assert.match(
+          blocked.stdout,
+          new RegExp(`applied #\\d+: ${lab.attackerIp.replaceAll(".", "\\.")} on local`),
+        );
+        assert.equal(await lab.connects(lab.attacker, lab.victimFromAttacker), false);
+        const list = await sluice("list");
+        assert.match(list.stdout, /applied\t.*\toperator\talice\tscanner/);
+        const lifted = await sluice("unblock", lab.attackerIp);
+        assert.equal(lifted.code, 0, lifted.stderr);
+        assert.ok(await lab.connects(lab.attacker, lab.victimFromAttacker));
+      } finally {
+        await victim.stop();
         await Deno.remove(dir, { recursive: true });
       }
     });
