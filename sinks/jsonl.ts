@@ -5,7 +5,7 @@
  * @module
  */
 
-import { eventToJson, type LogEvent } from "../core/event.ts";
+import type { LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
 import { memoize } from "../core/memo.ts";
 import { pathTemplate, safeJoin } from "../core/safe_path.ts";
@@ -13,6 +13,11 @@ import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template, type TemplateFn } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import { errorMessage, numberOption } from "../core/options.ts";
+import { jsonLine, sharedJsonBytes } from "./_jsonl_line.ts";
+import { JsonlMarks } from "./_jsonl_dedup.ts";
+import { overflowPath, PathCap } from "./_path_cap.ts";
+
+export { jsonLine };
 
 /** Options for {@linkcode jsonlSink}. */
 export interface JsonlSinkOptions {
@@ -57,78 +62,48 @@ export interface JsonlSinkOptions {
   queueSize?: number;
   /** A name for stats. */
   name?: string;
-}
-
-/**
- * A line template writing the whole event as one JSON object (the message,
- * the well-known properties, the id, the fields) and a newline.
- *
- * @param event The event.
- * @returns Its JSON line.
- *
- * @example
- * ```ts
- * import { jsonLine, jsonlSink } from "./jsonl.ts";
- * const sink = jsonlSink({ dir: "logs", path: "all_events.jsonl", line: jsonLine });
- * ```
- */
-export function jsonLine(event: LogEvent): string {
-  let text: string;
-  try {
-    text = JSON.stringify(eventToJson(event));
-  } catch {
-    // BigInts or cycles in the fields: keep the event, lose only the fields.
-    const json = eventToJson({ ...event, fields: {} });
-    json.FIELDS_ERROR = "fields could not be serialised";
-    text = JSON.stringify(json);
-  }
-  return text + "\n";
-}
-
-const _LINE = Symbol("sluice.jsonLine");
-const _encoder = new TextEncoder();
-
-// The cache names its event, so a copy made with `{ ...event }` (which copies symbol
-// keys) renders its own line. It holds the line as UTF-8: every sink writing jsonLine
-// (all_events, by_vm, by_category, daily) copies the same bytes instead of encoding again.
-// Events are never changed once delivered to sinks, and slab bytes are never rewritten.
-function _sharedJsonBytes(event: LogEvent): Uint8Array {
-  const e = event as LogEvent & { [_LINE]?: { owner: LogEvent; bytes: Uint8Array } };
-  const cached = e[_LINE];
-  if (cached?.owner === event) return cached.bytes;
-  const bytes = _slabEncode(jsonLine(event));
-  e[_LINE] = { owner: event, bytes };
-  return bytes;
-}
-
-// The cached lines are views of shared 32 KiB slabs rather than one buffer each: a new
-// ArrayBuffer per event (TextEncoder.encode) cost the central example 5–20% of its CPU.
-// A slab lives until the last event it holds a line of is collected, so an event kept
-// for long keeps at most 32 KiB with it; lines over a quarter of a slab get their own.
-const _SLAB_BYTES = 32 * 1024;
-let _slab = new Uint8Array(_SLAB_BYTES);
-let _slabAt = 0;
-
-function _slabEncode(text: string): Uint8Array {
-  // UTF-8 takes at most 3 bytes per UTF-16 unit.
-  const most = text.length * 3;
-  if (most > _SLAB_BYTES / 4) return _encoder.encode(text);
-  if (_slabAt + most > _SLAB_BYTES) {
-    _slab = new Uint8Array(_SLAB_BYTES);
-    _slabAt = 0;
-  }
-  const start = _slabAt;
-  _slabAt += _encoder.encodeInto(text, _slab.subarray(start)).written;
-  return _slab.subarray(start, _slabAt);
+  /**
+   * Append each event id once, so replays (a VM restarted from its last checkpoint, a
+   * batch resent after a crash) are not written twice: per origin of ids (the id
+   * without its last number of 12 or more hex digits: file-tail offsets, journald
+   * sequence numbers, heartbeat times), the highest number written is kept, saved in
+   * the sink's state and, after a crash, recovered from the files' last lines. Ids of
+   * one origin must arrive in increasing order (every replayable source emits them so).
+   * Events without such an id are always written. Needs `line: jsonLine` (the
+   * lines carry the id, which recovery reads back). Counter `duplicates`.
+   * @default {true with `line: jsonLine`, else false}
+   */
+  dedup?: boolean;
+  /** Most origins remembered for `dedup`; the least recently written is forgotten first. @default {100000} */
+  maxOrigins?: number;
+  /**
+   * How much of a file `dedup` reads back when the saved state does not know the file
+   * (state lost, or the file was made after the last save). @default {16777216} (16 MiB)
+   */
+  recoverBytes?: number;
+  /**
+   * Most distinct files a templated `path` makes per UTC day (`by_vm/${HOST}.jsonl`
+   * with a host name any sender may choose); events that would make another go to
+   * `overflowPath`, counted as `paths_capped`, with one warning a day. No limit for a
+   * path without `${…}`. `Infinity` turns it off. @default {1000}
+   */
+  maxPathsPerDay?: number;
+  /**
+   * Where events beyond `maxPathsPerDay` go, under `dir`.
+   * @default {"_other.jsonl" in the path's first templated directory, e.g. "by_vm/_other.jsonl"}
+   */
+  overflowPath?: string;
 }
 
 interface _Open {
   file: Deno.FsFile;
+  ino: number | null;
   size: number;
   dirty: boolean;
 }
 
 const _INVALID_PATH = "_invalid_path.jsonl";
+const _encoder = new TextEncoder();
 
 /**
  * Appends each batch with one write per file, after creating missing
@@ -193,6 +168,26 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
     : numberOption(where, "maxFileBytes", options.maxFileBytes, 0, 1);
   const maxRotated = numberOption(where, "maxRotatedFiles", options.maxRotatedFiles, 5, 1);
   const mode = options.mode ?? 0o640;
+  const dedup = options.dedup ?? options.line === jsonLine;
+  if (dedup && options.line !== jsonLine) {
+    throw new TypeError(`${where}: "dedup" needs "line: jsonLine", whose lines carry the event id`);
+  }
+  const marks = dedup
+    ? new JsonlMarks({
+      maxOrigins: numberOption(where, "maxOrigins", options.maxOrigins, 100_000, 1),
+      recoverBytes: numberOption(where, "recoverBytes", options.recoverBytes, 16 << 20, 0),
+    })
+    : undefined;
+  // Only a templated path can make files without end.
+  const templated = typeof pathOption === "function" || pathOption.includes("$");
+  const maxPaths = options.maxPathsPerDay === Infinity || !templated
+    ? Infinity
+    : numberOption(where, "maxPathsPerDay", options.maxPathsPerDay, 1000, 1);
+  const cap = maxPaths === Infinity
+    ? undefined
+    : new PathCap(maxPaths, safeJoin(dir, options.overflowPath ?? overflowPath(pathOption)));
+  const warn = (message: string) => log?.warn(message);
+  let savedAt = 0;
 
   const open = new Map<string, _Open>();
   let stats: ComponentStats | undefined;
@@ -226,7 +221,8 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       file = await Deno.open(path, { append: true, create: true, mode });
       created = true;
     }
-    const entry: _Open = { file, size: (await file.stat()).size, dirty: false };
+    const info = await file.stat();
+    const entry: _Open = { file, ino: info.ino, size: info.size, dirty: false };
     if (entry.size === 0) created = true;
     open.set(path, entry);
     stats?.add("files_opened");
@@ -267,6 +263,9 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
     const texts = new Map<string, string>();
     const parts = new Map<string, { chunks: Uint8Array[]; size: number }>();
     let invalid = 0;
+    let duplicates = 0;
+    const now = Date.now();
+    const seen = marks?.begin();
     for (const e of batch) {
       let path: string;
       try {
@@ -275,10 +274,19 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
         path = safeJoin(dir, _INVALID_PATH);
         invalid++;
       }
+      if (cap) path = cap.admit(path, now, warn);
+      if (marks && seen) {
+        // A file first written in this process: what a crash left in it counts as written.
+        if (!marks.ready(path)) await marks.recover(path);
+        if (marks.seen(e.id, seen)) {
+          duplicates++;
+          continue;
+        }
+      }
       if (renderLine) {
         texts.set(path, (texts.get(path) ?? "") + renderLine(e));
       } else {
-        const bytes = _sharedJsonBytes(e);
+        const bytes = sharedJsonBytes(e);
         const group = parts.get(path);
         if (group) {
           group.chunks.push(bytes);
@@ -324,7 +332,22 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       bytes += data.length;
     }
     resume = undefined;
+    if (marks && seen) {
+      marks.commit(seen);
+      for (const path of groups.keys()) {
+        const entry = open.get(path);
+        if (entry) marks.file(path, entry.ino, entry.size);
+      }
+      // Saved at most once a second; what a crash loses of it is read back from the files.
+      if (now - savedAt >= 1000) {
+        savedAt = now;
+        marks.save();
+      }
+    }
     if (stats) {
+      if (duplicates) stats.add("duplicates", duplicates);
+      const capped = cap?.take();
+      if (capped) stats.add("paths_capped", capped);
       stats.add("bytes", bytes);
       stats.set("open_files", open.size);
       if (invalid) {
@@ -343,6 +366,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       stats = ctx.stats;
       log = ctx.log;
       await Deno.mkdir(dir, { recursive: true });
+      await marks?.open(ctx.state, ctx.stats);
       if (fsync === "interval") {
         timer = setInterval(() => {
           if (syncing || writing) return;
@@ -375,6 +399,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
         }
       }
       open.clear();
+      await marks?.flush();
       if (first) throw first;
     },
   };
