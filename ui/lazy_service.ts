@@ -1,0 +1,45 @@
+/**
+ * The dashboard service, loaded when it starts: a pipeline that builds it
+ * but runs with `--ui off` never imports Hono, the pages or the store.
+ *
+ * @module
+ */
+
+import type { Service, ServiceContext } from "../core/types.ts";
+import { parseListen } from "./listen.ts";
+import type { UiService, UiServiceOptions } from "./server.ts";
+
+/**
+ * Creates the dashboard service ({@linkcode UiService}) whose code loads in
+ * `start()`. `listen` is checked now, so a typo fails before anything opens.
+ *
+ * @param options As for `uiService` in ui/server.ts.
+ * @returns The service; `url` is known once it started.
+ * @throws {RangeError} When `listen` is malformed.
+ *
+ * @example
+ * ```ts
+ * import { lazyUiService } from "./lazy_service.ts";
+ * const ui = lazyUiService({ database: "data/siem.db", listen: "127.0.0.1:8080" });
+ * ```
+ */
+export function lazyUiService(options: UiServiceOptions): Service & {
+  readonly url: string | undefined;
+} {
+  parseListen(options.listen ?? "127.0.0.1:8080");
+  let inner: UiService | undefined;
+  return {
+    kind: "ui",
+    get url() {
+      return inner?.url;
+    },
+    async start(ctx: ServiceContext) {
+      const { uiService } = await import("./server.ts");
+      inner = uiService(options);
+      await inner.start(ctx);
+    },
+    async stop() {
+      await inner?.stop();
+    },
+  };
+}
