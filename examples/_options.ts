@@ -37,6 +37,9 @@ export const FLAG_HELP: Readonly<Record<string, string>> = {
   "journald": "on: also forward sshd's journal",
   "ack-timeout-seconds": "seconds to wait for the central's RELP acknowledgement",
   "relp-window": "RELP messages in flight before waiting for acknowledgements",
+  "ui": "the web dashboard's host:port (localhost only by default), or off",
+  "ui-cert": "PEM certificate file: serve the dashboard over HTTPS (with --ui-key)",
+  "ui-key": "PEM private key file of --ui-cert",
 };
 
 /** One flag read by {@linkcode option}, as `--help` lists it. */
