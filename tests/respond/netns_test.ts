@@ -368,3 +368,94 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "active response over SSH: the central blocks on the attacked host with sudo -n nft, host key pinned",
+  ignore: !ready || !nft || !peer("sudo", "sudo"),
+  async fn() {
+    await withLab(async (lab) => {
+      const dir = await Deno.makeTempDir();
+      await runWithDeadline("ssh-keygen", [
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-f",
+        `${dir}/central_key`,
+      ], {
+        timeoutMs: 10_000,
+        what: "ssh-keygen",
+      });
+      const victim = await startVictimSshd(
+        lab,
+        (await Deno.readTextFile(`${dir}/central_key.pub`)).trim(),
+      );
+      try {
+        const fp = (await runWithDeadline("ssh-keygen", ["-lf", `${victim.dir}/host_key.pub`], {
+          timeoutMs: 10_000,
+          what: "ssh-keygen -lf",
+        })).stdout.split(" ")[1] as string;
+        const { addMonitoredHost, openHostRegistry } = await import(
+          "../../sources/_ssh_journal_registry.ts"
+        );
+        const reg = openHostRegistry(`${dir}/siem.db`);
+        addMonitoredHost(reg, {
+          name: "victim",
+          address: lab.victimFromOther,
+          user: "root",
+          privateKeyFile: `${dir}/central_key`,
+          hostKeyFingerprint: fp,
+        });
+        reg.close();
+        // The central runs in the "other" namespace, from where the victim's sshd is reachable.
+        const main = new URL("../../runner/main.ts", import.meta.url).pathname;
+        const sluice = (...args: string[]) =>
+          lab.exec(lab.other, [
+            Deno.execPath(),
+            "run",
+            "-A",
+            main,
+            "respond",
+            ...args,
+            "--db",
+            `${dir}/siem.db`,
+          ], 60_000);
+        const r = await sluice("block", lab.attackerIp, "--host", "victim", "--for", "10m");
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /applied #\d+: .* on victim/);
+        assert.equal(
+          await lab.connects(lab.attacker, lab.victimFromAttacker),
+          false,
+          "dropped by the victim's own firewall",
+        );
+        const set = await lab.exec(lab.victim, [
+          "nft",
+          "list",
+          "set",
+          "inet",
+          "sluice",
+          "blocked4",
+        ]);
+        assert.match(set.stdout, new RegExp(lab.attackerIp.replaceAll(".", "\\.")));
+        const u = await sluice("unblock", lab.attackerIp, "--host", "victim");
+        assert.equal(u.code, 0, u.stderr);
+        assert.ok(await lab.connects(lab.attacker, lab.victimFromAttacker));
+        // A changed host key: refused before login, nothing applied.
+        const reg2 = openHostRegistry(`${dir}/siem.db`);
+        reg2.prepare("UPDATE monitored_hosts SET host_key = ? WHERE name = 'victim'").run(
+          "SHA256:" + "A".repeat(43),
+        );
+        reg2.close();
+        const refused = await sluice("block", lab.attackerIp, "--host", "victim", "--for", "10m");
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.stderr, /host key|could not apply/i);
+        assert.ok(await lab.connects(lab.attacker, lab.victimFromAttacker));
+      } finally {
+        await victim.stop();
+        await Deno.remove(dir, { recursive: true });
+      }
+    });
+  },
+});
