@@ -223,7 +223,14 @@ const _alerts: SqliteTable = {
     raw: _raw,
   },
   // No index on hash: random keys slow every insert; objects.sha256 is indexed for the join.
-  indexes: ["timestamp", "host", "severity", "rule"],
+  // The read side (store/) pages newest first by filter: (x, timestamp) serves "x = ? ORDER BY
+  // timestamp DESC" without a sort, and the first index covers the overview's counts and series.
+  indexes: [
+    ["timestamp", "severity", "rule", "host"],
+    ["host", "timestamp"],
+    ["severity", "timestamp"],
+    ["rule", "timestamp"],
+  ],
 };
 
 const _auth: SqliteTable = {
@@ -251,7 +258,8 @@ const _auth: SqliteTable = {
     invalid_user: (e) => (_sshdInvalid(e) === true ? 1 : 0),
     raw: _raw,
   },
-  indexes: ["timestamp", "host", "user", "src_ip", "outcome"],
+  // (outcome, timestamp, src_ip, method) covers "failed logins by source in a range" (the overview).
+  indexes: ["timestamp", "host", "user", "src_ip", ["outcome", "timestamp", "src_ip", "method"]],
 };
 
 const _firewall: SqliteTable = {
@@ -436,6 +444,10 @@ const _objects: SqliteTable = {
  * ```
  */
 export const siemSchema: SqliteSchema = {
+  // Raise the version with every change to these tables: a database written by a newer version
+  // is refused by older code (sinks/_sqlite_schema.ts). 1: versions kept in sluice_meta.
+  name: "siem",
+  version: 1,
   tables: {
     vms: _vms,
     alerts: _alerts,

@@ -47,12 +47,12 @@ function _alertColumns(db: _Db): string {
 }
 
 /** The WHERE clause of an alert filter on `alerts a`. */
-export function _alertWhere(db: _Db, f: AlertFilter): _Where {
+export function _alertWhere(db: _Db, f: AlertFilter, severities = true): _Where {
   const w = new _Where().range("a.timestamp", f);
   if (f.host !== undefined) w.add("a.host = ?", f.host);
   if (f.rule !== undefined) w.add("a.rule = ?", f.rule);
   if (f.source !== undefined) w.add("a.source = ?", f.source);
-  if (f.severities !== undefined && f.severities.length > 0) {
+  if (severities && f.severities !== undefined && f.severities.length > 0) {
     w.in("a.severity", severitySpellings(f.severities));
   }
   if (f.text !== undefined && f.text !== "") {
@@ -145,16 +145,33 @@ function _decodeCursor(cursor: string): [string, number] {
 export function _alerts(db: _Db, q: AlertQuery = {}): AlertPage {
   if (!db.has("alerts")) return { rows: [], next: null };
   const limit = _limit(q.limit, 50, 1000);
-  const w = _alertWhere(db, q);
+  const spellings = q.severities?.length ? severitySpellings(q.severities) : [];
+  const w = _alertWhere(db, q, spellings.length === 0);
   if (q.cursor !== undefined) {
     const [ts, seq] = _decodeCursor(q.cursor);
     w.add("(a.timestamp, a.rowid) < (?, ?)", ts, seq);
   }
-  const rows = db.all(
-    `SELECT ${_alertColumns(db)} FROM alerts a ${w.clause}
-     ORDER BY a.timestamp DESC, a.rowid DESC LIMIT ?`,
-    [...w.args, limit + 1],
-  );
+  const order = `ORDER BY a.timestamp DESC, a.rowid DESC LIMIT ?`;
+  let rows: _Row[];
+  if (spellings.length === 0) {
+    rows = db.all(`SELECT ${_alertColumns(db)} FROM alerts a ${w.clause} ${order}`, [
+      ...w.args,
+      limit + 1,
+    ]);
+  } else {
+    // One ordered arm per stored spelling, merged: each arm walks (severity, timestamp) newest
+    // first and stops at the page, where "severity IN (…)" would sort every match.
+    const where = [...w.sql, "a.severity = ?"].join(" AND ");
+    const arms = spellings.map(() =>
+      `SELECT * FROM (SELECT ${_alertColumns(db)} FROM alerts a WHERE ${where} ${order})`
+    );
+    const args: SQLInputValue[] = [];
+    for (const s of spellings) args.push(...w.args, s, limit + 1);
+    rows = db.all(
+      `${arms.join(" UNION ALL ")} ORDER BY timestamp DESC, seq DESC LIMIT ?`,
+      [...args, limit + 1],
+    );
+  }
   const more = rows.length > limit;
   if (more) rows.length = limit;
   const out = _alertRows(db, rows);
@@ -228,7 +245,7 @@ export function _rules(db: _Db, f: TimeRange & { limit?: number } = {}): RuleRow
     `SELECT coalesce(rule, '(none)') AS rule, count(*) AS hits, count(DISTINCT host) AS hosts,
             group_concat(DISTINCT lower(severity)) AS severities,
             min(timestamp) AS first, max(timestamp) AS last
-     FROM alerts ${w.clause} GROUP BY rule ORDER BY hits DESC, rule LIMIT ?`,
+     FROM alerts ${w.clause} GROUP BY +rule ORDER BY hits DESC, rule LIMIT ?`,
     [...w.args, _limit(f.limit, 100)],
   ).map((r) => ({
     rule: String(r.rule),

@@ -1,0 +1,174 @@
+/**
+ * The read side under the dashboard's load: p50/p95 of 20 runs of each
+ * store query on a seeded SIEM database (1M alerts, 1M auth events, 50
+ * hosts; `--quick`: 100k each), and the process's RSS. Runnable alone:
+ *
+ * ```sh
+ * deno run -A bench/dashboard_store.ts [--quick] [--db PATH]
+ * ```
+ *
+ * With `--db` it reads an existing seeded file instead of seeding one.
+ * Goals (issue 21): overview ≤ 100 ms, an alerts page with any one filter
+ * ≤ 150 ms, p95.
+ *
+ * @module
+ */
+
+import type { BenchRow, Scenario } from "./lib.ts";
+import { seedSiem } from "./seed_siem.ts";
+import { openSqliteStore } from "../store/sqlite.ts";
+import type { SiemStore } from "../store/types.ts";
+
+const _RUNS = 20;
+const _DEADLINE_MS = 10_000;
+
+function _pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
+}
+
+function _rssMb(): number {
+  return Deno.memoryUsage().rss / 1e6;
+}
+
+/** Runs `f` 20 times (after one warm-up) and returns the timings, sorted; stops early past the deadline. */
+async function _time(f: () => Promise<unknown>): Promise<{ t: number[]; late: boolean }> {
+  const out: number[] = [];
+  const started = performance.now();
+  await f();
+  for (let i = 0; i < _RUNS; i++) {
+    const t = performance.now();
+    await f();
+    out.push(performance.now() - t);
+    if (performance.now() - started > _DEADLINE_MS) {
+      return { t: out.sort((a, b) => a - b), late: true };
+    }
+  }
+  return { t: out.sort((a, b) => a - b), late: false };
+}
+
+/** The queries the dashboard makes, by name, with their goal in ms (p95). */
+function _queries(
+  store: SiemStore,
+  now: number,
+): Array<[string, number | undefined, () => Promise<unknown>]> {
+  const day = now - 86_400_000;
+  const week = now - 7 * 86_400_000;
+  return [
+    ["overview 24h", 100, () => store.overview({ since: day, now })],
+    ["series 24h hourly", 100, () => store.series({ since: day, until: now })],
+    ["series 7d hourly", undefined, () => store.series({ since: week, until: now })],
+    ["alerts page, no filter", 150, () => store.alerts({ limit: 50 })],
+    ["alerts page, host", 150, () => store.alerts({ host: "vm-07", limit: 50 })],
+    ["alerts page, rare host", 150, () => store.alerts({ host: "vm-50", limit: 50 })],
+    ["alerts page, rule", 150, () => store.alerts({ rule: "Rule_20", limit: 50 })],
+    [
+      "alerts page, severity critical",
+      150,
+      () => store.alerts({ severities: ["critical"], limit: 50 }),
+    ],
+    ["alerts page, source", 150, () => store.alerts({ source: "clamav", limit: 50 })],
+    ["alerts page, last 24h", 150, () => store.alerts({ since: day, limit: 50 })],
+    ["alerts page, text (common)", 150, () => store.alerts({ text: "webshell", limit: 50 })],
+    ["alerts page, text (absent)", 150, () => store.alerts({ text: "no-such-thing", limit: 50 })],
+    [
+      "alerts page, text (absent) 24h",
+      150,
+      () => store.alerts({ text: "no-such-thing", since: day, limit: 50 }),
+    ],
+    [
+      "alerts page, status acknowledged",
+      150,
+      () => store.alerts({ status: "acknowledged", limit: 50 }),
+    ],
+    ["alerts page 5 (keyset), host", 150, async () => {
+      let page = await store.alerts({ host: "vm-07", limit: 50 });
+      for (let i = 0; i < 4 && page.next; i++) {
+        page = await store.alerts({ host: "vm-07", limit: 50, cursor: page.next });
+      }
+    }],
+    ["alert detail", undefined, () => store.alert(500_000)],
+    ["hosts", undefined, () => store.hosts({ since: day, now })],
+    ["host detail", undefined, () => store.host("vm-07", { since: day, now })],
+    ["auth sources 24h", undefined, () => store.authSources({ since: day, limit: 20 })],
+    ["auth users 24h", undefined, () => store.authUsers({ since: day, limit: 20 })],
+    ["firewall sources 24h", undefined, () => store.firewallSources({ since: day, limit: 20 })],
+    ["firewall ports 24h", undefined, () => store.firewallPorts({ since: day, limit: 20 })],
+    ["rules 24h", undefined, () => store.rules({ since: day })],
+  ];
+}
+
+/**
+ * The scenario: seeds (or opens) a database, times every query.
+ *
+ * @param options `quick` for 100k rows, `dir` for the file.
+ * @returns One row per query (p95 in ms; p50 in the note) and an RSS row.
+ *
+ * @example
+ * ```ts ignore
+ * import { scenario } from "./dashboard_store.ts";
+ * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
+ * ```
+ */
+export const scenario: Scenario = async ({ quick, dir }) => {
+  return await _run(quick, `${dir}/siem.db`, true);
+};
+
+async function _run(quick: boolean, database: string, seed: boolean): Promise<BenchRow[]> {
+  const now = Date.now();
+  if (seed) {
+    const n = quick ? 100_000 : 1_000_000;
+    const s = await seedSiem(database, { alerts: n, auth: n, hosts: 50, now });
+    console.error(`seeded ${database} in ${s.seconds.toFixed(1)} s`);
+  }
+  const rssBefore = _rssMb();
+  const store = await openSqliteStore({ database });
+  const rows: BenchRow[] = [];
+  try {
+    // Something to filter by status.
+    const some = await store.alerts({ limit: 20 });
+    for (const a of some.rows) {
+      await store.ui.triage({ alert: a.seq, status: "acknowledged", by: "bench" });
+    }
+    for (const [name, goal, f] of _queries(store, now)) {
+      const { t, late } = await _time(f);
+      const p95 = _pct(t, 0.95);
+      rows.push({
+        scenario: "dashboard_store",
+        subject: name,
+        value: Number(p95.toFixed(2)),
+        unit: "ms p95",
+        note: `p50 ${_pct(t, 0.5).toFixed(2)} ms${
+          goal ? `; goal ≤ ${goal} ms${p95 > goal ? " MISSED" : ""}` : ""
+        }`,
+      });
+    }
+  } finally {
+    await store.close();
+  }
+  rows.push({
+    scenario: "dashboard_store",
+    subject: "RSS after the queries",
+    value: Number(_rssMb().toFixed(1)),
+    unit: "MB",
+    note: `${rssBefore.toFixed(1)} MB before the store opened`,
+  });
+  return rows;
+}
+
+if (import.meta.main) {
+  const quick = Deno.args.includes("--quick");
+  const i = Deno.args.indexOf("--db");
+  const given = i >= 0 ? Deno.args[i + 1] : undefined;
+  const dir = given ? undefined : await Deno.makeTempDir({ prefix: "dashboard_store_" });
+  try {
+    const rows = await _run(quick, given ?? `${dir}/siem.db`, given === undefined);
+    const w = Math.max(...rows.map((r) => r.subject.length));
+    for (const r of rows) {
+      console.log(
+        `${r.subject.padEnd(w)}  ${String(r.value).padStart(9)} ${r.unit}  ${r.note ?? ""}`,
+      );
+    }
+  } finally {
+    if (dir) await Deno.remove(dir, { recursive: true });
+  }
+}
