@@ -14,6 +14,8 @@ import { registerSyncCommand } from "./sync.ts";
 import { registerDecryptCommand } from "./decrypt.ts";
 import { registerHostsCommand } from "./hosts.ts";
 import { registerRespondCommand } from "./respond.ts";
+import { registerUiCommand } from "./ui.ts";
+import { registerUserCommand } from "./user.ts";
 import { RUN_OPTIONS, type RunOptions, runPipeline } from "./run.ts";
 
 export { CommanderError } from "../core/_deps/commander.ts";
@@ -73,5 +75,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerDecryptCommand(program, setExitCode);
   registerHostsCommand(program, setExitCode);
   registerRespondCommand(program, setExitCode);
+  registerUiCommand(program, setExitCode);
+  registerUserCommand(program, setExitCode);
   return program;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { argon2id, argon2Verify } from "hash-wasm";
+import { argon2id, argon2Verify } from "../core/_deps/hash_wasm.ts";
 
 /**
  * The cost: OWASP's argon2id setting with the least memory (7 MiB, 5
