@@ -37,6 +37,8 @@ export const FLAG_HELP: Readonly<Record<string, string>> = {
   "journald": "on: also forward sshd's journal",
   "ack-timeout-seconds": "seconds to wait for the central's RELP acknowledgement",
   "relp-window": "RELP messages in flight before waiting for acknowledgements",
+  "max-hosts-per-day": "most by_vm/ files made per day (host names come from the senders); " +
+    "events of other hosts go to by_vm/_other.jsonl",
   "ui": "the web dashboard's host:port (localhost only by default), or off",
   "ui-cert": "PEM certificate file: serve the dashboard over HTTPS (with --ui-key)",
   "ui-key": "PEM private key file of --ui-cert",

@@ -71,6 +71,8 @@ export interface CentralSettings {
   /** The dashboard's TLS certificate and key files (`--ui-cert`, `--ui-key`); both or neither. */
   uiCert: string;
   uiKey: string;
+  /** Most `by_vm/` files made per day; other hosts go to `by_vm/_other.jsonl` (`--max-hosts-per-day`, 1000). */
+  maxHostsPerDay: number;
 }
 
 /**
@@ -95,7 +97,16 @@ export function centralSettings(
     ui: option(args, env, "ui", "127.0.0.1:8080"),
     uiCert: option(args, env, "ui-cert", ""),
     uiKey: option(args, env, "ui-key", ""),
+    maxHostsPerDay: _count(option(args, env, "max-hosts-per-day", "1000"), "max-hosts-per-day"),
   };
+}
+
+function _count(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`--${name}: expected a whole number from 1, got "${value}"`);
+  }
+  return n;
 }
 
 function _onOff(value: string, name: string): boolean {
@@ -146,8 +157,15 @@ export default function central(
   // fsync once a second, as durable as the SQLite store (WAL, synchronous=NORMAL): both
   // survive a crash of the process, neither a power loss. Six fsyncs per batch would make
   // every RELP acknowledgement wait for the disk.
-  const jsonl = (name: string, path: string) =>
-    jsonlSink({ dir: logs, path, line: jsonLine, fsync: "interval", name });
+  const jsonl = (name: string, path: string, maxPathsPerDay?: number) =>
+    jsonlSink({
+      dir: logs,
+      path,
+      line: jsonLine,
+      fsync: "interval",
+      name,
+      ...(maxPathsPerDay ? { maxPathsPerDay } : {}),
+    });
   // node:sqlite is synchronous: on a thread of their own, the inserts and commits run beside
   // parsing and the JSONL files instead of taking turns with them. Both sinks of siem.db
   // share the thread, so they never wait for each other's lock.
@@ -177,7 +195,8 @@ export default function central(
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
     all: jsonl("all_events", "all_events.jsonl"),
     critical: jsonl("critical", "critical.jsonl"),
-    byVm: jsonl("by_vm", "by_vm/${HOST:-unknown}.jsonl"),
+    // Any sender names its host: at most this many by_vm/ files a day, then by_vm/_other.jsonl.
+    byVm: jsonl("by_vm", "by_vm/${HOST:-unknown}.jsonl", s.maxHostsPerDay),
     byCategory: jsonl("by_category", "by_category/${category:-system}.jsonl"),
     daily: jsonl("daily", "daily/${YEAR}-${MONTH}-${DAY}.jsonl"),
     unparsed: jsonl("unparsed", "unparsed.jsonl"),
