@@ -56,8 +56,10 @@ export interface SyncSummary {
   bytes: number;
   /** Objects already stored unchanged. */
   skipped: number;
-  /** Objects that failed or were refused. */
+  /** Objects that failed or were refused, and files whose name is not UTF-8 (which cannot be read). */
   failed: number;
+  /** Symbolic links not followed because they lead out of the scanned directory. */
+  linksOutside: number;
   /** Local files deleted after their upload (move). */
   deletedLocal: number;
   /** Remote files deleted (sync with deleteRemote), or that would be. */
@@ -204,6 +206,45 @@ function _objectPipeline(
 }
 
 /**
+ * The same pipeline with each object sink behind a guard that refuses
+ * writes once the run gave up (the engine retries a failed write once more
+ * while it stops; that attempt must not reach the server).
+ */
+function _guardSinks(
+  def: PipelineDefinition,
+  sinks: Set<Sink>,
+  stopped: () => boolean,
+): PipelineDefinition {
+  const guards = new Map<Sink, Sink>();
+  const guard = (sink: Sink): Sink => {
+    if (!sinks.has(sink)) return sink;
+    let g = guards.get(sink);
+    if (!g) {
+      const write = (batch: Parameters<Sink["write"]>[0]) =>
+        stopped() ? Promise.reject(new Error("sync gave up; no more attempts")) : sink.write(batch);
+      g = new Proxy(sink, {
+        get: (target, prop) => {
+          if (prop === "write") return write;
+          const value = Reflect.get(target, prop, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      guards.set(sink, g);
+    }
+    return g;
+  };
+  const mapPaths = (paths: PathDefinition[]): PathDefinition[] =>
+    paths.map((path) => ({
+      ...path,
+      ...(path.to ? { to: path.to.map((s) => (typeof s === "string" ? s : guard(s))) } : {}),
+      ...(path.paths ? { paths: mapPaths(path.paths) } : {}),
+    }));
+  const named: Record<string, Sink> = {};
+  for (const [name, sink] of Object.entries(def.sinks ?? {})) named[name] = guard(sink);
+  return { ...def, ...(def.sinks ? { sinks: named } : {}), paths: mapPaths(def.paths) };
+}
+
+/**
  * Runs the object paths of a pipeline file: once (`once: true`) or every
  * interval until stopped, optionally as a dry run. Prints one line per
  * object and a summary to `out`, and progress bars on stderr when it is a
@@ -246,12 +287,14 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
     bytes: 0,
     skipped: 0,
     failed: 0,
+    linksOutside: 0,
     deletedLocal: 0,
     deletedRemote: 0,
     errors: [],
     gaveUp: false,
   };
   const progress = (options.progress ?? Deno.stderr.isTerminal()) ? new _Progress() : undefined;
+  let stopWriting = false;
   let giveUp!: () => void;
   const gaveUp = new Promise<void>((resolve) => (giveUp = resolve));
   const onActivity = (sink: ObjectSink) => (a: ObjectActivity) => {
@@ -292,9 +335,14 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
         out(`deleted remote ${a.remote}`);
         break;
       case "error":
+        if (stopWriting) break;
         summary.errors.push(a.error);
         out(`error (${sink.name ?? sink.kind}): ${a.error}`);
-        if (once && summary.errors.length > retries) giveUp();
+        // N retries are N + 1 attempts: no write starts after this one.
+        if (once && summary.errors.length > retries) {
+          stopWriting = true;
+          giveUp();
+        }
         break;
     }
   };
@@ -308,7 +356,10 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
     logger: createLogger(options.logLevel ?? "warn"),
     drainTimeoutMs: 30_000,
   };
-  const engine = new Engine(definePipeline(built.def), engineOptions);
+  const engine = new Engine(
+    definePipeline(_guardSinks(built.def, new Set(built.sinks), () => stopWriting)),
+    engineOptions,
+  );
   try {
     await engine.start();
     if (once) {
@@ -332,6 +383,8 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
   for (const c of engine.stats.components) {
     if (c.type === "source" && c.kind === "objects") {
       summary.deletedLocal += c.counters.deleted ?? 0;
+      summary.failed += c.counters.bad_names ?? 0;
+      summary.linksOutside += c.counters.symlinks_outside ?? 0;
     }
   }
   const verb = dryRun ? "dry run" : "sync";
@@ -339,8 +392,8 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
     `${verb}: files ${summary.files}, bytes ${
       _size(summary.bytes)
     }, skipped ${summary.skipped}, failed ${summary.failed}, deleted local ${summary.deletedLocal}, deleted remote ${summary.deletedRemote}${
-      summary.errors.length ? `, failed attempts ${summary.errors.length}` : ""
-    }`,
+      summary.linksOutside ? `, links out of the directory skipped ${summary.linksOutside}` : ""
+    }${summary.errors.length ? `, failed attempts ${summary.errors.length}` : ""}`,
   );
   return summary;
 }

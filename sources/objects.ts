@@ -401,6 +401,25 @@ function _defaultHost(): string {
   return _hostname;
 }
 
+/** Whether a path exists (without following a last symbolic link). */
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A name with control characters, U+FFFD and bidi controls escaped as `\\uXXXX`. */
+function _escapeName(name: string): string {
+  return name.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd\\]/g,
+    (c) => c === "\\" ? "\\\\" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 function _basename(dir: string): string {
   const trimmed = dir.replace(/\/+$/, "");
   return trimmed.slice(trimmed.lastIndexOf("/") + 1) || "objects";
@@ -418,7 +437,9 @@ function _basename(dir: string): string {
  * In `mode: "move"` a file is deleted once its batch is acknowledged and an
  * object sink confirmed it stored and verified it (see the module doc).
  * Counters: `scans`, `deleted`, `kept` (move mode, unconfirmed),
- * `changed_after_upload`, `unsettled`, `too_old`, `symlinks_outside`.
+ * `changed_after_upload`, `unsettled`, `too_old`, `symlinks_outside` (each
+ * also a warning), `bad_names` (names that are not UTF-8, which no Deno
+ * API can open: each a warning and an error, every scan).
  *
  * @param options Directory, kind, interval, filters, mode.
  * @returns The source.
@@ -570,13 +591,24 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
         if (stopped) return;
         const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
         const lexical = `${absDir}/${entry.name}`;
+        // A name that is not UTF-8 reaches us with U+FFFD in place of its bytes: that
+        // path names nothing, so the file can never be opened. Say so, every scan.
+        if (entry.name.includes("\uFFFD") && !(await _exists(lexical))) {
+          ctx.stats.add("bad_names");
+          ctx.stats.errors++;
+          ctx.log.warn(
+            `cannot read "${
+              _escapeName(rel)
+            }" in "${dir}": its name is not valid UTF-8 (\\ufffd marks the bytes that do not decode), so it cannot be opened; rename it (ls -b shows its bytes)`,
+          );
+          continue;
+        }
         try {
           if (entry.isSymlink) {
             const real = await Deno.realPath(lexical);
             if (real !== root && !real.startsWith(root + "/")) {
               ctx.stats.add("symlinks_outside");
-              ctx.log.debug("not following a symbolic link out of the directory", {
-                path: rel,
+              ctx.log.warn(`not following "${rel}": a symbolic link out of the directory`, {
                 target: real,
               });
               continue;

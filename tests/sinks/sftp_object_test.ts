@@ -9,6 +9,7 @@ import { registerSyncCommand, runSync } from "../../runner/sync.ts";
 import { sftpObjectSink } from "../../sinks/sftp_object.ts";
 import { partialPathFor } from "../../sinks/_sftp_transfer.ts";
 import { objectsSource, syncedObjectsSource } from "../../sources/objects.ts";
+import { runWithDeadline } from "../_peers.ts";
 import { type SftpTestServer, startSftpServer } from "../fixtures/ssh/sftp_server.ts";
 import {
   sftpSuite,
@@ -406,6 +407,144 @@ Deno.test("sync command parses --once --dry-run and exits 0 without changing any
     assert.ok(printed.some((l) => l.startsWith("would upload a.bin")), printed.join("\n"));
     assert.equal(await Deno.readTextFile(`${w.local}/a.bin`), "alpha");
     await assert.rejects(Deno.stat(w.remote("samples")), Deno.errors.NotFound);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("runSync() counts a file whose name is not UTF-8 as failed, and sync exits 1 (issue 20 item 8)", async () => {
+  const w = await world(inProcess);
+  try {
+    await Deno.writeTextFile(`${w.local}/a.bin`, "alpha");
+    const made = await runWithDeadline(
+      "sh",
+      ["-c", `cd "$1" && printf x > "$(printf 'caf\\351.bin')"`, "sh", w.local],
+      { timeoutMs: 10_000, what: "sh making a Latin-1 file name" },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const file = await pipelineFile(
+      w.dir,
+      `export default definePipeline({
+  paths: [{
+    from: [objectsSource({ dir: ${
+        JSON.stringify(w.local)
+      }, settle: 0, mode: "move", host: "vm1" })],
+    to: [sftpObjectSink({
+      host: "127.0.0.1", port: ${w.server.port}, user: "sluice", root: "upload", mode: "move",
+      privateKeyFile: ${JSON.stringify(w.keyFile)}, knownHostsFile: ${JSON.stringify(w.knownHosts)},
+    })],
+  }],
+});
+`,
+    );
+    const lines: string[] = [];
+    const summary = await runSync(file, {
+      once: true,
+      stateDir: `${w.dir}/state`,
+      out: (l) => lines.push(l),
+      progress: false,
+      logLevel: "silent",
+    });
+    assert.equal(summary.files, 1);
+    assert.equal(summary.failed, 1, lines.join("\n"));
+    assert.match(lines.at(-1) as string, /^sync: files 1, .* failed 1, deleted local 1/);
+    const codes: number[] = [];
+    const program = new Command("sluice").exitOverride();
+    registerSyncCommand(program, (c) => codes.push(c));
+    const log = console.log;
+    console.log = () => {};
+    try {
+      await program.parseAsync(
+        ["sync", file, "--once", "--log-level", "silent", "--state-dir", `${w.dir}/s`],
+        { from: "user" },
+      );
+    } finally {
+      console.log = log;
+    }
+    assert.deepEqual(codes, [1]);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("runSync() with retries N makes N + 1 attempts, not N + 2 (issue 20 item 10)", async () => {
+  // A server that accepts and hangs up: every write attempt is one TCP connection.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let connections = 0;
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      conn.close();
+    }
+  })();
+  const w = await world(inProcess);
+  try {
+    await Deno.writeTextFile(`${w.local}/a.bin`, "alpha");
+    const file = await pipelineFile(
+      w.dir,
+      `export default definePipeline({
+  paths: [{
+    from: [objectsSource({ dir: ${JSON.stringify(w.local)}, settle: 0, mode: "move" })],
+    to: [sftpObjectSink({
+      host: "127.0.0.1", port: ${port}, user: "sluice", mode: "move",
+      privateKeyFile: ${JSON.stringify(w.keyFile)}, hostKeyFingerprint: "SHA256:${"A".repeat(43)}",
+    })],
+  }],
+  retry: { initialMs: 5, maxMs: 10 },
+});
+`,
+    );
+    for (const retries of [0, 2]) {
+      connections = 0;
+      const summary = await runSync(file, {
+        once: true,
+        retries,
+        stateDir: `${w.dir}/state`,
+        out: () => {},
+        progress: false,
+        logLevel: "silent",
+      });
+      assert.equal(summary.gaveUp, true);
+      assert.equal(summary.errors.length, retries + 1);
+      assert.equal(connections, retries + 1, `--retries ${retries}`);
+    }
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    await w.close();
+  }
+});
+
+Deno.test("runSync() summary counts symbolic links out of the directory (issue 20 item 10)", async () => {
+  const w = await world(inProcess);
+  try {
+    await Deno.writeTextFile(`${w.local}/a.bin`, "alpha");
+    await Deno.writeTextFile(`${w.dir}/outside.txt`, "secret");
+    await Deno.symlink(`${w.dir}/outside.txt`, `${w.local}/escape.txt`);
+    const file = await pipelineFile(
+      w.dir,
+      `export default definePipeline({
+  paths: [{
+    from: [objectsSource({ dir: ${JSON.stringify(w.local)}, settle: 0 })],
+    to: [sftpObjectSink({
+      host: "127.0.0.1", port: ${w.server.port}, user: "sluice", root: "upload",
+      privateKeyFile: ${JSON.stringify(w.keyFile)}, knownHostsFile: ${JSON.stringify(w.knownHosts)},
+    })],
+  }],
+});
+`,
+    );
+    const lines: string[] = [];
+    const summary = await runSync(file, {
+      once: true,
+      stateDir: `${w.dir}/state`,
+      out: (l) => lines.push(l),
+      progress: false,
+      logLevel: "silent",
+    });
+    assert.equal(summary.linksOutside, 1);
+    assert.match(lines.at(-1) as string, /links out of the directory skipped 1/);
   } finally {
     await w.close();
   }

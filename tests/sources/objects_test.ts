@@ -3,6 +3,7 @@ import { Engine } from "../../core/engine.ts";
 import { cloneEvent, createEvent, type LogEvent } from "../../core/event.ts";
 import { createLogger } from "../../core/log.ts";
 import { definePipeline } from "../../core/pipeline.ts";
+import { runWithDeadline } from "../_peers.ts";
 import type { Sink } from "../../core/types.ts";
 import {
   confirmObject,
@@ -53,11 +54,12 @@ function collectSink(
 async function runOnce(
   options: ObjectsSourceOptions,
   decide?: Parameters<typeof collectSink>[0],
+  logger = silent,
 ) {
   const source = objectsSource({ once: true, settle: 0, host: "vm1", ...options });
   const { sink, events } = collectSink(decide);
   const engine = new Engine(definePipeline({ paths: [{ from: [source], to: [sink] }] }), {
-    logger: silent,
+    logger,
   });
   await engine.start();
   await source.done;
@@ -171,6 +173,67 @@ Deno.test("objectsSource() follows symbolic links only while they stay inside th
     assert.equal(stats.symlinks_outside, 2);
     const link = events.find((e) => localObject(e)?.path === "link.bin") as LogEvent;
     assert.equal(localObject(link)?.abs, `${await Deno.realPath(dir)}/real/a.bin`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+/**
+ * Makes `caf\xe9.bin` (Latin-1, not UTF-8) in `dir`: no Deno API takes such a name, so a
+ * fixed shell script with the directory as its argument does.
+ */
+async function makeLatin1Name(dir: string): Promise<void> {
+  const r = await runWithDeadline("sh", [
+    "-c",
+    `cd "$1" && printf x > "$(printf 'caf\\351.bin')"`,
+    "sh",
+    dir,
+  ], {
+    timeoutMs: 10_000,
+    what: "sh making a Latin-1 file name",
+  });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+Deno.test("objectsSource() warns about and counts a file whose name is not UTF-8 (issue 20 item 8)", async () => {
+  const dir = await tree({ "a.bin": "a" });
+  try {
+    await makeLatin1Name(dir);
+    await Deno.mkdir(`${dir}/sub`);
+    await makeLatin1Name(`${dir}/sub`);
+    const lines: string[] = [];
+    const { events, stats } = await runOnce(
+      { dir, mode: "move" },
+      () => "confirm",
+      createLogger("warn", (line) => lines.push(line)),
+    );
+    assert.deepEqual(paths(events), ["a.bin"]);
+    assert.equal(stats.bad_names, 2);
+    assert.equal(stats.errors, 2);
+    const warned = lines.filter((l) => l.includes("not valid UTF-8"));
+    assert.equal(warned.length, 2, lines.join("\n"));
+    assert.ok(warned.some((l) => l.includes('"caf\\ufffd.bin"')), warned.join("\n"));
+    assert.ok(warned.some((l) => l.includes('"sub/caf\\ufffd.bin"')), warned.join("\n"));
+    // It stays where it is: nothing can open it, and nothing deletes it.
+    assert.equal([...Deno.readDirSync(dir)].filter((e) => e.name.startsWith("caf")).length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("objectsSource() warns about a symbolic link out of the directory (issue 20 item 10)", async () => {
+  const outside = await tree({ "secret.txt": "s" });
+  const dir = await tree({ "a.bin": "a" });
+  try {
+    await Deno.symlink(`${outside}/secret.txt`, `${dir}/escape.txt`);
+    const lines: string[] = [];
+    const { stats } = await runOnce({ dir }, undefined, createLogger("warn", (l) => lines.push(l)));
+    assert.equal(stats.symlinks_outside, 1);
+    assert.ok(
+      lines.some((l) => l.includes('"escape.txt"') && l.includes("out of the directory")),
+      lines.join("\n"),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(outside, { recursive: true });
