@@ -209,7 +209,8 @@ export class HostReader {
     const s = this.#s;
     const args = s.sudo ? ["sudo", "-n", s.journalctl] : [s.journalctl];
     args.push("--output=json", "--follow", "--all", "--no-pager", "--quiet");
-    if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`);
+    // --follow alone shows only the last 10 entries, even after a cursor: --no-tail shows all.
+    if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`, "--no-tail");
     else if (s.startAt === "end") args.push("--lines=0");
     else args.push("--no-tail");
     for (const unit of this.host.units ?? []) args.push(`--unit=${unit}`);
@@ -316,6 +317,8 @@ export class HostReader {
     const ctx = this.#ctx;
     const s = this.#s;
     const proc = this.#ssh.exec(conn, this.#args(), { signal });
+    // It may fail (a cut link) while an emit waits for a full sink; it is read after the loop.
+    proc.status.catch(() => {});
     const reader = proc.stdout.getReader();
     const framer = new LineFramer({ maxLineBytes: s.maxLineBytes });
     let entries = 0;
@@ -403,8 +406,6 @@ export class HostReader {
       if (!ended) {
         proc.kill();
         await proc.stdout.cancel().catch(() => {});
-        // Its status now says only that it was stopped.
-        proc.status.catch(() => {});
       }
     }
     const status = await proc.status;
