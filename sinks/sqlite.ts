@@ -7,7 +7,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { sleep } from "../core/backoff.ts";
-import { eventToJson, type LogEvent } from "../core/event.ts";
+import type { LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
@@ -16,50 +16,31 @@ import { errorMessage, numberOption } from "../core/options.ts";
 import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 import { WalCheckpointer } from "./_wal_checkpointer.ts";
 import { companionFile, releaseDeadCompanions } from "./_sqlite_companion.ts";
+import {
+  batchError,
+  BUSY_CODES,
+  isRowError,
+  isTableError,
+  RowError,
+  sqliteCode,
+} from "./_sqlite_errors.ts";
+import {
+  checkIdent,
+  DEFAULT_TABLE,
+  eventText,
+  IDENT,
+  quoteIdent,
+  resolveTable,
+  rowText,
+  type SqliteIndex,
+  type SqliteSchema,
+  type SqliteTable,
+  type SqliteValue,
+  type TableDef,
+} from "./_sqlite_table.ts";
+import { ensureTable, META_TABLE, openSchema } from "./_sqlite_schema.ts";
 
-/**
- * What a column stores: a template (`"${json.rule}"`, rendered as text) or
- * a function whose result is stored as it is (numbers, `null`, bigints,
- * bytes; booleans as 1/0, other objects as JSON).
- */
-export type SqliteValue = string | ((event: LogEvent) => unknown);
-
-/** One index of a table. */
-export interface SqliteIndex {
-  /** The indexed columns, in order. */
-  columns: readonly string[];
-  /** A UNIQUE index. @default {false} */
-  unique?: boolean;
-}
-
-/** A table: its columns, what fills them, and its indexes. */
-export interface SqliteTable {
-  /**
-   * Column name → SQL type: `TEXT`, `INTEGER`, `REAL`, `BLOB`, `ANY`
-   * (`NUMERIC` too when not strict), optionally followed by `NOT NULL`.
-   */
-  readonly columns: Readonly<Record<string, string>>;
-  /**
-   * Column name → value. Every column needs one, except `id` when the table
-   * deduplicates (it stores the event id).
-   */
-  readonly values?: Readonly<Record<string, SqliteValue>>;
-  /** Indexes: a column name, a list of columns, or a {@linkcode SqliteIndex}. */
-  readonly indexes?: ReadonlyArray<string | readonly string[] | SqliteIndex>;
-  /** Deduplicate by event id; the sink's `dedup` when left out. */
-  readonly dedup?: boolean;
-  /**
-   * Further statements run whenever the sink makes sure the table exists
-   * (triggers, views): write them with `IF NOT EXISTS`.
-   */
-  readonly sql?: readonly string[];
-}
-
-/** A set of tables a sink creates at open and routes into (see `siem/schema.ts`). */
-export interface SqliteSchema {
-  /** Table name → definition. */
-  readonly tables: Readonly<Record<string, SqliteTable>>;
-}
+export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
 
 /** Options for {@linkcode sqliteSink}. */
 export interface SqliteSinkOptions {
@@ -195,70 +176,18 @@ export interface SqliteRows {
   texts: Array<string | null>;
 }
 
-const _IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const _STRICT_TYPE = /^(INT|INTEGER|REAL|TEXT|BLOB|ANY)(\s+NOT\s+NULL)?$/i;
-const _LOOSE_TYPE = /^(INT|INTEGER|REAL|TEXT|BLOB|ANY|NUMERIC)(\s+NOT\s+NULL)?$/i;
-// Result codes (primary) a single row can cause: the rest of the batch can go on.
-const _ROW_CODES = new Set([
-  18, /* TOOBIG */
-  19, /* CONSTRAINT */
-  20, /* MISMATCH */
-  25, /* RANGE */
-]);
-const _BUSY_CODES = new Set([5, /* BUSY */ 6 /* LOCKED */]);
-
-/** Renders an event's time (the parsed timestamp, else the receive time) as ISO 8601 UTC. */
-function _isoTime(e: LogEvent): string {
-  return new Date(e.timestamp ?? e.receivedAt).toISOString();
-}
-
-function _fieldsJson(e: LogEvent): string | null {
-  for (const _ in e.fields) return _json(e.fields);
-  return null;
-}
-
-const _DEFAULT_TABLE: SqliteTable = {
-  columns: {
-    timestamp: "TEXT NOT NULL",
-    host: "TEXT",
-    program: "TEXT",
-    severity: "INTEGER",
-    message: "TEXT NOT NULL",
-    fields: "TEXT",
-  },
-  values: {
-    timestamp: _isoTime,
-    host: "${HOST}",
-    program: "${PROGRAM}",
-    severity: (e) => e.severity ?? null,
-    message: (e) => e.message,
-    fields: _fieldsJson,
-  },
-  indexes: ["timestamp", "host"],
-};
-
-interface _TableDef {
-  name: string;
-  columns: Array<[string, string]>;
-  values: Array<(e: LogEvent) => unknown>;
-  indexes: SqliteIndex[];
-  dedup: boolean;
-  sql: readonly string[];
-}
-
 interface _TableRt {
   stmt: StatementSync;
 }
 
-/** A problem confined to one row: it is dead-lettered and the batch goes on. */
-class _RowError extends Error {}
-
 /**
  * Stores each batch in one SQLite transaction (several when one would run
  * longer than `maxTransactionMs`) and resolves after COMMIT. Creates
- * missing tables and indexes; never alters an existing table: a table that
- * lacks a configured column is an error at open (fixed table) or
- * dead-letters its rows (templated table). Values are always bound
+ * missing tables and indexes and upgrades an existing table in place: a
+ * column it lacks is added (`ALTER TABLE … ADD COLUMN`, in a transaction,
+ * once; nothing is ever dropped), and the versions are kept in
+ * `sluice_meta`; a database written by a newer schema version
+ * (`schema.version`) or storage format is refused at open. Values are always bound
  * parameters, never spliced into SQL. A row that fails goes to the
  * dead-letter table inside the same transaction and the rest is stored;
  * SQLITE_BUSY is waited out up to `busyTimeoutMs`, then the batch is
@@ -297,7 +226,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
   const dedup = options.dedup ?? true;
   const nullIf = options.nullIf === undefined ? "" : options.nullIf;
   const deadLetter = options.deadLetterTable ?? "sluice_dead_letter";
-  _checkIdent(where, "deadLetterTable", deadLetter);
+  checkIdent(where, "deadLetterTable", deadLetter);
   const busyTimeoutMs = numberOption(where, "busyTimeoutMs", options.busyTimeoutMs, 5000, 0);
   const maxTxMs = numberOption(where, "maxTransactionMs", options.maxTransactionMs, 100, 1);
   const cacheSizeMb = numberOption(where, "cacheSizeMb", options.cacheSizeMb, 16, 0);
@@ -335,9 +264,10 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     );
   }
 
+  const schemaVersion = _schemaVersion(where, options.schema);
   // Resolve the table definitions once.
-  const defs = new Map<string, _TableDef>();
-  let shared: ((name: string) => _TableDef) | undefined;
+  const defs = new Map<string, TableDef>();
+  let shared: ((name: string) => TableDef) | undefined;
   if (options.schema) {
     if (options.columns || options.values || options.indexes) {
       throw new TypeError(
@@ -345,10 +275,10 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       );
     }
     for (const [name, table] of Object.entries(options.schema.tables)) {
-      _checkIdent(where, `schema.tables.${name}`, name);
+      checkIdent(where, `schema.tables.${name}`, name);
       defs.set(
         name,
-        _resolveTable(`${where}: schema.tables.${name}`, name, table, dedup, strict, nullIf),
+        resolveTable(`${where}: schema.tables.${name}`, name, table, dedup, strict, nullIf),
       );
     }
     if (defs.size === 0) throw new TypeError(`${where}: "schema" has no tables`);
@@ -363,8 +293,8 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       ? (() => {
         throw new TypeError(`${where}: "values" needs "columns"`);
       })()
-      : { ..._DEFAULT_TABLE, ...(options.indexes ? { indexes: options.indexes } : {}) };
-    const check = _resolveTable(where, "t", table, dedup, strict, nullIf);
+      : { ...DEFAULT_TABLE, ...(options.indexes ? { indexes: options.indexes } : {}) };
+    const check = resolveTable(where, "t", table, dedup, strict, nullIf);
     shared = (name) => ({ ...check, name });
   }
   let tableOption = options.table;
@@ -378,7 +308,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     ? tableOption
     : undefined;
   if (fixedTable !== undefined) {
-    _checkIdent(where, "table", fixedTable);
+    checkIdent(where, "table", fixedTable);
     if (defs.size && !defs.has(fixedTable)) {
       throw new TypeError(`${where}: "table" "${fixedTable}" is not in the schema`);
     }
@@ -416,50 +346,22 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     ).finally(() => (walSync = undefined));
   };
 
-  function defFor(name: string): _TableDef {
-    if (!_IDENT.test(name) || name.length > 128 || /^sqlite_/i.test(name)) {
-      throw new _RowError(`table name "${name.slice(0, 100)}" is not a valid identifier`);
+  function defFor(name: string): TableDef {
+    if (
+      !IDENT.test(name) || name.length > 128 || /^sqlite_/i.test(name) || name === META_TABLE
+    ) {
+      throw new RowError(`table name "${name.slice(0, 100)}" is not a valid identifier`);
     }
     if (shared) return shared(name);
     const def = defs.get(name);
-    if (!def) throw new _RowError(`table "${name}" is not in the schema`);
+    if (!def) throw new RowError(`table "${name}" is not in the schema`);
     return def;
   }
 
-  /** Creates a missing table, its missing indexes and its statements; checks an existing one. */
-  function create(d: DatabaseSync, def: _TableDef): void {
-    const q = _quote(def.name);
-    const existing = d.prepare(`PRAGMA table_info(${q})`).all() as Array<{ name: string }>;
-    if (existing.length === 0) {
-      const cols = def.columns.map(([c, t]) => `${_quote(c)} ${t}`).join(", ");
-      d.exec(`CREATE TABLE IF NOT EXISTS ${q} (${cols})${strict ? " STRICT" : ""}`);
-      log?.info(`created table "${def.name}"`);
-    } else {
-      const have = new Set(existing.map((c) => c.name));
-      const missing = def.columns.map(([c]) => c).filter((c) => !have.has(c));
-      if (missing.length) {
-        throw new _RowError(
-          `table "${def.name}" lacks column(s) ${
-            missing.map((c) => `"${c}"`).join(", ")
-          }; sluice never alters a table: add them (ALTER TABLE ${q} ADD COLUMN …) or write to another table`,
-        );
-      }
-    }
-    for (const index of def.indexes) {
-      const name = _quote(`${def.name}_${index.columns.join("_")}`);
-      d.exec(
-        `CREATE ${index.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${name} ON ${q} (${
-          index.columns.map(_quote).join(", ")
-        })`,
-      );
-    }
-    for (const statement of def.sql) d.exec(statement);
-  }
-
   /** Prepares a table's INSERT (after every table its triggers name exists). */
-  function prepareInsert(d: DatabaseSync, def: _TableDef): _TableRt {
-    const q = _quote(def.name);
-    const names = def.columns.map(([c]) => _quote(c)).join(", ");
+  function prepareInsert(d: DatabaseSync, def: TableDef): _TableRt {
+    const q = quoteIdent(def.name);
+    const names = def.columns.map(([c]) => quoteIdent(c)).join(", ");
     const marks = def.columns.map(() => "?").join(", ");
     const stmt = d.prepare(
       `INSERT INTO ${q} (${names}) VALUES (${marks})${
@@ -473,20 +375,20 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     let rt = tables.get(name);
     if (rt) return rt;
     const known = refused.get(name);
-    if (known !== undefined) throw new _RowError(known);
+    if (known !== undefined) throw new RowError(known);
     try {
       const def = defFor(name);
-      create(d, def);
+      ensureTable(d, def, strict, log);
       rt = prepareInsert(d, def);
     } catch (err) {
       // A table that cannot be made ready (a column missing, a UNIQUE index its rows break)
       // fails its rows; a full disk or a lock fails the batch.
-      if (!_isTableError(err)) throw err;
-      const message = err instanceof _RowError
+      if (!isTableError(err)) throw err;
+      const message = err instanceof RowError
         ? err.message
         : `table "${name.slice(0, 100)}" cannot take rows: ${errorMessage(err)}`;
       refused.set(name, message);
-      throw new _RowError(message);
+      throw new RowError(message);
     }
     tables.set(name, rt);
     return rt;
@@ -499,8 +401,8 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         d.exec("BEGIN IMMEDIATE");
         return;
       } catch (err) {
-        if (!_BUSY_CODES.has(_code(err)) || Date.now() - started >= busyTimeoutMs) {
-          throw _batchError(err, options.database);
+        if (!BUSY_CODES.has(sqliteCode(err)) || Date.now() - started >= busyTimeoutMs) {
+          throw batchError(err, options.database);
         }
         stats?.add("busy_retries");
         await sleep(Math.min(10 * 2 ** Math.min(attempt, 6), 500));
@@ -536,27 +438,31 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         page = (d.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
         walPages = Math.max(1, Math.round((walCheckpointMb * 1024 * 1024) / page));
         d.exec(`PRAGMA wal_autocheckpoint = ${walPages}`);
-        d.exec(
-          `CREATE TABLE IF NOT EXISTS ${_quote(deadLetter)} (ts TEXT NOT NULL, table_name TEXT, ` +
-            `event_id TEXT, error TEXT NOT NULL, event TEXT NOT NULL)`,
-        );
-        d.exec(
-          `CREATE UNIQUE INDEX IF NOT EXISTS ${_quote(`${deadLetter}_event`)} ON ${
-            _quote(deadLetter)
-          } (table_name, event_id)`,
-        );
-        deadStmt = d.prepare(
-          `INSERT INTO ${_quote(deadLetter)} (ts, table_name, event_id, error, event) ` +
-            `VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, event_id) DO NOTHING`,
-        );
         // A schema's tables all exist before any INSERT is prepared: triggers may name each other.
         const eager = defs.size ? [...defs.values()] : fixedTable ? [defFor(fixedTable)] : [];
         try {
-          for (const def of eager) create(d, def);
+          // The versions, the dead-letter table and these tables (created or upgraded) in one
+          // transaction, which may wait for another writer up to busyTimeoutMs.
+          d.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+          openSchema(d, {
+            database: options.database,
+            deadLetter,
+            tables: eager,
+            strict,
+            log,
+            ...(schemaVersion ? { schema: schemaVersion } : {}),
+          });
+          d.exec(`PRAGMA busy_timeout = ${Math.min(busyTimeoutMs, 100)}`);
           for (const def of eager) tables.set(def.name, prepareInsert(d, def));
         } catch (err) {
-          throw new Error(`${where}: ${errorMessage(err)}`);
+          throw err instanceof Error && err.message.startsWith(`${where}:`)
+            ? err
+            : new Error(`${where}: ${errorMessage(err)}`, { cause: err });
         }
+        deadStmt = d.prepare(
+          `INSERT INTO ${quoteIdent(deadLetter)} (ts, table_name, event_id, error, event) ` +
+            `VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, event_id) DO NOTHING`,
+        );
       } catch (err) {
         d.close();
         return Promise.reject(err);
@@ -604,11 +510,11 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
           rows.errors[i] = null;
           rows.texts[i] = null;
         } catch (err) {
-          if (!_isRowError(err)) throw err;
+          if (!isRowError(err)) throw err;
           rows.tables[i] = name ?? null;
           rows.args[i] = [];
           rows.errors[i] = errorMessage(err);
-          rows.texts[i] = _eventText(e);
+          rows.texts[i] = eventText(e);
         }
       }
       return rows;
@@ -638,7 +544,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
                 if (rt.stmt.run(...(rows.args[i] as never[])).changes === 0) chunk.duplicates++;
                 else chunk.inserted++;
               } catch (err) {
-                if (!_isRowError(err)) throw err;
+                if (!isRowError(err)) throw err;
                 error = errorMessage(err);
               }
             }
@@ -648,7 +554,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
                 name,
                 rows.ids[i] ?? null,
                 error,
-                rows.texts[i] ?? _rowText(name, rows.args[i] as unknown[], defFor),
+                rows.texts[i] ?? rowText(name, rows.args[i] as unknown[], defFor),
               );
               if (row.changes) chunk.deadLettered++;
               else chunk.duplicates++;
@@ -675,7 +581,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         }
         // A table may have been created in the rolled-back transaction, or dropped under us.
         tables = new Map();
-        throw _batchError(err, options.database);
+        throw batchError(err, options.database);
       } finally {
         if (stats) {
           if (total.inserted) stats.add("inserted", total.inserted);
@@ -720,185 +626,20 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
   return sink;
 }
 
-function _resolveTable(
+/** A named schema's version, checked at construction. */
+function _schemaVersion(
   where: string,
-  name: string,
-  table: SqliteTable,
-  dedup: boolean,
-  strict: boolean,
-  nullIf: string | null,
-): _TableDef {
-  if (!table || typeof table.columns !== "object" || table.columns === null) {
-    throw new TypeError(`${where}: "columns" must be an object of column name → SQL type`);
+  schema: SqliteSchema | undefined,
+): { name: string; version: number } | undefined {
+  if (!schema || (schema.version === undefined && schema.name === undefined)) return undefined;
+  const { name, version = 0 } = schema;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(`${where}: "schema.name" must be a non-empty string with "schema.version"`);
   }
-  const tableDedup = table.dedup ?? dedup;
-  const columns: Array<[string, string]> = [];
-  const values: Array<(e: LogEvent) => unknown> = [];
-  const given = table.values ?? {};
-  for (const column of Object.keys(given)) {
-    if (!(column in table.columns) && !(tableDedup && column === "id")) {
-      throw new TypeError(`${where}: "values" names column "${column}" that "columns" lacks`);
-    }
-  }
-  if (tableDedup && !("id" in table.columns)) {
-    columns.push(["id", "TEXT"]);
-    values.push(given.id === undefined ? _eventId : _compileValue(given.id, nullIf));
-  }
-  for (const [column, type] of Object.entries(table.columns)) {
-    _checkIdent(where, `columns.${column}`, column);
-    if (typeof type !== "string" || !(strict ? _STRICT_TYPE : _LOOSE_TYPE).test(type.trim())) {
-      throw new TypeError(
-        `${where}: column "${column}" has type "${type}", expected TEXT, INTEGER, REAL, BLOB or ANY${
-          strict ? "" : " or NUMERIC"
-        }, optionally NOT NULL`,
-      );
-    }
-    columns.push([column, type.trim().replace(/\s+/g, " ").toUpperCase()]);
-    const value = given[column];
-    if (value === undefined) {
-      if (column === "id" && tableDedup) values.push(_eventId);
-      else throw new TypeError(`${where}: column "${column}" has no entry in "values"`);
-    } else values.push(_compileValue(value, nullIf));
-  }
-  const indexes: SqliteIndex[] = [];
-  if (tableDedup) indexes.push({ columns: ["id"], unique: true });
-  for (const index of table.indexes ?? []) {
-    const spec: SqliteIndex = typeof index === "string"
-      ? { columns: [index] }
-      : Array.isArray(index)
-      ? { columns: index as readonly string[] }
-      : index as SqliteIndex;
-    if (spec.columns.length === 0) throw new TypeError(`${where}: an index has no columns`);
-    for (const c of spec.columns) {
-      if (!columns.some(([name]) => name === c)) {
-        throw new TypeError(`${where}: index on "${c}", which is not a column`);
-      }
-    }
-    indexes.push(spec);
-  }
-  return { name, columns, values, indexes, dedup: tableDedup, sql: table.sql ?? [] };
-}
-
-function _eventId(e: LogEvent): string | null {
-  return e.id ?? null;
-}
-
-function _compileValue(value: SqliteValue, nullIf: string | null): (e: LogEvent) => unknown {
-  if (typeof value === "string") {
-    const render = compileTemplate(value);
-    if (nullIf === null) return render;
-    return (e) => {
-      const text = render(e);
-      return text === nullIf ? null : text;
-    };
-  }
-  if (typeof value !== "function") {
-    throw new TypeError(
-      `sqliteSink: a value must be a template string or a function, got ${typeof value}`,
+  if (typeof version !== "number" || !Number.isInteger(version) || version < 0) {
+    throw new RangeError(
+      `${where}: "schema.version" must be a whole number from 0, got ${String(version)}`,
     );
   }
-  return (e) => _bindable(value(e));
-}
-
-function _bindable(v: unknown): unknown {
-  switch (typeof v) {
-    case "string":
-    case "bigint":
-      return v;
-    case "number":
-      return Number.isFinite(v) ? v : null;
-    case "boolean":
-      return v ? 1 : 0;
-    case "undefined":
-      return null;
-    case "object":
-      if (v === null || v instanceof Uint8Array) return v;
-      if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-      return _json(v);
-    default:
-      return String(v);
-  }
-}
-
-function _json(v: unknown): string {
-  try {
-    return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? x.toString() : x) ?? "null";
-  } catch {
-    return String(v);
-  }
-}
-
-/** A row the database refused, as JSON for the dead-letter table, when its event is not at hand. */
-function _rowText(
-  table: string | null,
-  args: unknown[],
-  defFor: (name: string) => _TableDef,
-): string {
-  let columns: string[] = [];
-  try {
-    if (table !== null) columns = defFor(table).columns.map(([c]) => c);
-  } catch {
-    // no definition: the values stand alone
-  }
-  const values: Record<string, unknown> = {};
-  args.forEach((v, k) => (values[columns[k] ?? `${k}`] = v));
-  return _json({ table, values });
-}
-
-function _eventText(e: LogEvent): string {
-  const out = eventToJson(e);
-  out.RECVD_MS = e.receivedAt;
-  if (e.source !== undefined) out.SOURCE = e.source;
-  return _json(out);
-}
-
-function _code(err: unknown): number {
-  const code = (err as { errcode?: unknown })?.errcode;
-  if (typeof code === "number") return code & 0xff;
-  // exec() errors carry no result code, only SQLite's message.
-  const message = err instanceof Error ? err.message : "";
-  if (message.includes("database is locked")) return 5;
-  if (message.includes("database table is locked")) return 6;
-  return -1;
-}
-
-function _isRowError(err: unknown): boolean {
-  if (err instanceof _RowError) return true;
-  const code = (err as { code?: unknown })?.code;
-  if (code === "ERR_SQLITE_ERROR") return _ROW_CODES.has(_code(err));
-  // Anything else thrown while rendering a row (a value function, a binding) is that row's problem.
-  return code === "ERR_INVALID_ARG_TYPE" || !(err instanceof Error && "errcode" in err);
-}
-
-// What SQLite says when the database itself is in trouble, not one table.
-const _DATABASE_TROUBLE =
-  /database is locked|database table is locked|disk is full|disk I\/O error|readonly database|out of memory|unable to open|malformed|interrupted/i;
-
-/** Whether an error making a table ready is that table's problem (its rows fail) rather than the database's. */
-function _isTableError(err: unknown): boolean {
-  if (err instanceof _RowError) return true;
-  const code = (err as { errcode?: unknown })?.errcode;
-  if (typeof code === "number") return _ROW_CODES.has(code & 0xff) || (code & 0xff) === 1;
-  // exec() errors carry only the message.
-  return !_DATABASE_TROUBLE.test(errorMessage(err));
-}
-
-function _batchError(err: unknown, database: string): Error {
-  if (err instanceof Error && err.message.startsWith("sqliteSink:")) return err;
-  const error = new Error(`sqliteSink: writing to "${database}" failed: ${errorMessage(err)}`, {
-    cause: err,
-  });
-  return error;
-}
-
-function _quote(ident: string): string {
-  return `"${ident.replaceAll('"', '""')}"`;
-}
-
-function _checkIdent(where: string, option: string, value: string): void {
-  if (typeof value !== "string" || !_IDENT.test(value) || value.length > 128) {
-    throw new TypeError(
-      `${where}: "${option}" must be an identifier ([A-Za-z_][A-Za-z0-9_]*), got "${value}"`,
-    );
-  }
+  return { name, version };
 }

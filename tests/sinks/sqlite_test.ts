@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { peer, runWithDeadline } from "../_peers.ts";
 import { DatabaseSync } from "node:sqlite";
 import {
   ComponentStats,
@@ -227,36 +228,55 @@ Deno.test("sqliteSink() dead-letters a row whose value function throws", async (
   });
 });
 
-Deno.test("sqliteSink() never alters an existing table that lacks a column", async () => {
+Deno.test("sqliteSink() adds the columns an existing table lacks, once, keeping its rows, fixed or templated", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/old.db`;
   try {
     const old = new DatabaseSync(path);
-    old.exec("CREATE TABLE alerts (id TEXT, host TEXT)");
+    old.exec("CREATE TABLE alerts (id TEXT, host TEXT); INSERT INTO alerts VALUES ('0', 'vm0')");
+    old.exec("CREATE TABLE alerts2 (id TEXT, host TEXT); INSERT INTO alerts2 VALUES ('0', 'vm0')");
     old.close();
     const options: SqliteSinkOptions = {
       database: path,
       table: "alerts",
-      columns: { host: "TEXT", rule: "TEXT" },
-      values: { host: "${HOST}", rule: "${json.rule}" },
+      columns: { host: "TEXT", rule: "TEXT", n: "INTEGER NOT NULL" },
+      values: { host: "${HOST}", rule: "${json.rule}", n: () => 1 },
     };
     const sink = sqliteSink(options);
-    await assert.rejects(sink.open(context()), /lacks column\(s\) "rule".*never alters/);
-    // The same table reached through a template: its rows are dead-lettered, others stored.
+    await sink.open(context());
+    try {
+      await sink.write([
+        createEvent("a", { id: "1", host: "vm1", fields: { json: { rule: "r" } } }),
+      ]);
+      assert.deepEqual(
+        sink.db.prepare("SELECT id, host, rule, n FROM alerts ORDER BY id").all().map((r) => ({
+          ...r,
+        })),
+        [{ id: "0", host: "vm0", rule: null, n: 0 }, { id: "1", host: "vm1", rule: "r", n: 1 }],
+      );
+    } finally {
+      await sink.close();
+    }
+    // The same columns reached through a template: added in the batch's transaction.
     const routed = sqliteSink({ ...options, table: "${json.t}" });
     await routed.open(context());
     try {
-      await routed.write([
-        createEvent("a", { id: "1", fields: { json: { t: "alerts" } } }),
-        createEvent("b", { id: "2", fields: { json: { t: "alerts2" } } }),
-      ]);
-      assert.equal(count(routed.db, "alerts2"), 1);
-      assert.equal(count(routed.db, "alerts"), 0);
-      assert.match(deadLetters(routed.db)[0]!.error as string, /lacks column/);
-      const columns = (routed.db.prepare("PRAGMA table_info(alerts)").all() as Array<
+      await routed.write([createEvent("b", { id: "2", fields: { json: { t: "alerts2" } } })]);
+      assert.equal(count(routed.db, "alerts2"), 2);
+      assert.deepEqual(deadLetters(routed.db), []);
+      const columns = (routed.db.prepare("PRAGMA table_info(alerts2)").all() as Array<
         { name: string }
       >).map((c) => c.name);
-      assert.deepEqual(columns, ["id", "host"]);
+      assert.deepEqual(columns, ["id", "host", "rule", "n"]);
+      const migrations = routed.db.prepare(
+        "SELECT key FROM sluice_meta WHERE key LIKE 'migration.%' ORDER BY key",
+      ).all().map((r) => r.key);
+      assert.deepEqual(migrations, [
+        "migration.added column alerts.n INTEGER NOT NULL DEFAULT 0",
+        "migration.added column alerts.rule TEXT",
+        "migration.added column alerts2.n INTEGER NOT NULL DEFAULT 0",
+        "migration.added column alerts2.rule TEXT",
+      ]);
     } finally {
       await routed.close();
     }
@@ -376,17 +396,7 @@ Deno.test("sqliteSink() lets a reader query while it writes", async () => {
   });
 });
 
-const sqlite3 = (() => {
-  try {
-    return new Deno.Command("sqlite3", { args: ["-version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-if (!sqlite3) {
-  console.log("sqlite_test: the sqlite3 binary is missing; skipping the CLI reader test");
-}
+const sqlite3 = peer("sqlite3");
 
 Deno.test({
   name: "sqliteSink() lets the sqlite3 CLI query while it writes",
@@ -401,14 +411,16 @@ Deno.test({
       const counts: number[] = [];
       try {
         for (let i = 0; i < 5; i++) {
-          const out = await new Deno.Command("sqlite3", {
-            args: [path, "SELECT count(*) FROM events"],
-            stdout: "piped",
-            stderr: "piped",
-          }).output();
-          assert.equal(new TextDecoder().decode(out.stderr), "");
-          assert.ok(out.success);
-          counts.push(Number(new TextDecoder().decode(out.stdout).trim()));
+          const out = await runWithDeadline(sqlite3 as string, [
+            path,
+            "SELECT count(*) FROM events",
+          ], {
+            timeoutMs: 30_000,
+            what: "sqlite3 counting events",
+          });
+          assert.equal(out.stderr, "");
+          assert.equal(out.code, 0);
+          counts.push(Number(out.stdout.trim()));
         }
       } finally {
         stop = true;
