@@ -5,11 +5,14 @@
  * @module
  */
 
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { sleep } from "../core/backoff.ts";
-import { severityNumber } from "../core/event.ts";
-import { SIEM_TABLES } from "../siem/schema.ts";
-import { isSiemCategory, SIEM_CATEGORIES, type SiemCategory } from "../siem/categorize.ts";
+import type { SiemCategory } from "../siem/categorize.ts";
+import { openStore } from "../store/open.ts";
+import { severityClass as _severityClass } from "../store/severity.ts";
+import { openSqliteReadOnly } from "../store/sqlite.ts";
+import { tailCategories as _tailCategories } from "../store/tail_filter.ts";
+import type { EventRow, TailFilter } from "../store/types.ts";
 
 /** Options for {@linkcode tailDatabase}. */
 export interface TailOptions {
@@ -31,14 +34,6 @@ export interface TailOptions {
   color?: boolean;
   /** Called once the starting point is known (tests wait for it). */
   onReady?: () => void;
-}
-
-/** One stored row with its table. */
-interface _Row {
-  table: string;
-  category: SiemCategory;
-  time: string;
-  values: Record<string, unknown>;
 }
 
 const _ANSI: Record<string, string> = {
@@ -65,14 +60,7 @@ const _PAGE = 10_000;
  * ```
  */
 export function severityClass(severity: unknown): string | undefined {
-  if (typeof severity === "string") {
-    const s = severity.trim().toLowerCase();
-    if (s in _ANSI) return s;
-    if (s === "medium" || s === "moderate") return "medium";
-  }
-  const n = severityNumber(severity);
-  if (n === undefined) return undefined;
-  return n <= 2 ? "critical" : n === 3 ? "high" : n === 4 ? "medium" : n === 5 ? "low" : "info";
+  return _severityClass(severity);
 }
 
 /**
@@ -99,7 +87,7 @@ function _s(v: unknown): string {
   return v === null || v === undefined ? "" : String(v);
 }
 
-function _line(row: _Row): string {
+function _line(row: EventRow): string {
   const v = row.values;
   const head = `${row.time} ${_s(v.host) || "-"}`;
   switch (row.category) {
@@ -128,7 +116,7 @@ function _line(row: _Row): string {
   }
 }
 
-function _severityOf(row: _Row): unknown {
+function _severityOf(row: EventRow): unknown {
   return row.category === "alerts" || row.category === "system" ? row.values.severity : undefined;
 }
 
@@ -147,24 +135,15 @@ function _severityOf(row: _Row): unknown {
  * ```
  */
 export function tailCategories(categories: readonly string[] = []): SiemCategory[] {
-  if (categories.length === 0) return SIEM_CATEGORIES.filter((c) => c !== "heartbeat");
-  const out: SiemCategory[] = [];
-  for (const c of categories) {
-    if (!isSiemCategory(c)) {
-      throw new RangeError(
-        `--category: expected one of ${SIEM_CATEGORIES.join(", ")}, got "${c}"`,
-      );
-    }
-    if (!out.includes(c)) out.push(c);
-  }
-  return out;
+  return _tailCategories(categories);
 }
 
 /**
- * Follows the SIEM database until the signal aborts: every poll it reads
- * the rows stored since the last one (by rowid) in the tables of the chosen
- * categories, filters them by host and severity, and writes them in time
- * order. The connection is read-only, so it never blocks the central.
+ * Follows the SIEM database until the signal aborts: every poll it reads,
+ * through the store, the rows stored since the last one (by row number) in
+ * the tables of the chosen categories, filtered by host and severity, and
+ * writes them in time order. The connection is read-only, so it never
+ * blocks the central.
  *
  * @param options Database, filters, format.
  * @param write Receives each output line (without newline).
@@ -185,94 +164,22 @@ export async function tailDatabase(
 ): Promise<void> {
   const categories = tailCategories(options.categories);
   const pollMs = options.pollMs ?? 500;
-  const db = openReadOnly(options.database);
+  const store = await openStore(options.database);
   try {
-    const severityNames = new Set<string>();
-    const severityNums = new Set<number>();
-    for (const s of options.severities ?? []) {
-      const name = s.trim().toLowerCase();
-      severityNames.add(name);
-      const cls = severityClass(name);
-      if (cls === "critical") {
-        for (const alias of ["critical", "crit"]) severityNames.add(alias);
-      }
-      const n = severityNumber(name);
-      if (n !== undefined) severityNums.add(n);
-    }
-    const filtering = severityNames.size > 0;
-    interface _Table {
-      name: string;
-      category: SiemCategory;
-      time: string;
-      max: { get(): unknown };
-      rows: { all(...args: SQLInputValue[]): unknown[] };
-      args: SQLInputValue[];
-      last: number;
-    }
-    const tables: _Table[] = [];
-    for (const category of categories) {
-      const name = SIEM_TABLES[category];
-      const cols = (db.prepare(`PRAGMA table_info("${name}")`).all() as Array<{ name: string }>)
-        .map((c) => c.name);
-      if (cols.length === 0) continue; // Not created yet.
-      const time = cols.includes("timestamp") ? "timestamp" : "synced_at";
-      const where: string[] = ["rowid > ?", "rowid <= ?"];
-      const args: SQLInputValue[] = [];
-      if (options.host !== undefined) {
-        where.push("host = ?");
-        args.push(options.host);
-      }
-      if (filtering) {
-        if (category === "alerts") {
-          where.push(`lower(severity) IN (${[...severityNames].map(() => "?").join(", ")})`);
-          args.push(...severityNames);
-        } else if (category === "system" && severityNums.size) {
-          where.push(`severity IN (${[...severityNums].map(() => "?").join(", ")})`);
-          args.push(...severityNums);
-        } else continue;
-      }
-      tables.push({
-        name,
-        category,
-        time,
-        max: db.prepare(`SELECT coalesce(max(rowid), 0) AS m FROM "${name}"`),
-        rows: db.prepare(
-          `SELECT rowid AS "_rowid", * FROM "${name}" WHERE ${
-            where.join(" AND ")
-          } ORDER BY rowid LIMIT ${_PAGE}`,
-        ),
-        args,
-        last: 0,
-      });
-    }
-    const maxOf = (t: _Table) => Number((t.max.get() as { m: number | bigint }).m);
-    for (const t of tables) {
-      if (options.since === undefined) {
-        t.last = maxOf(t);
-        continue;
-      }
-      // Start before the first row stored with a time at or after `since`.
-      const first = db.prepare(
-        `SELECT min(rowid) AS r FROM "${t.name}" WHERE "${t.time}" >= ?`,
-      ).get(new Date(options.since).toISOString()) as { r: number | bigint | null };
-      t.last = first.r === null ? maxOf(t) : Number(first.r) - 1;
-    }
+    const filter: TailFilter = {
+      categories,
+      severities: options.severities ?? [],
+      ...(options.host !== undefined ? { host: options.host } : {}),
+    };
+    let cursor = await store.tailStart({
+      ...filter,
+      ...(options.since !== undefined ? { since: options.since } : {}),
+    });
     options.onReady?.();
     while (!signal.aborted) {
-      const out: _Row[] = [];
-      for (const t of tables) {
-        const top = maxOf(t);
-        if (top <= t.last) continue;
-        const rows = t.rows.all(t.last, top, ...t.args) as Array<Record<string, unknown>>;
-        // A full page leaves the rest for the next poll.
-        t.last = rows.length >= _PAGE ? Number(rows.at(-1)?._rowid) : top;
-        for (const values of rows) {
-          delete values._rowid;
-          out.push({ table: t.name, category: t.category, time: _s(values[t.time]), values });
-        }
-      }
-      out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-      for (const row of out) {
+      const batch = await store.tailRead(cursor, filter, _PAGE);
+      cursor = batch.cursor;
+      for (const row of batch.rows) {
         if (options.format === "json") {
           write(JSON.stringify({ table: row.table, category: row.category, ...row.values }));
         } else {
@@ -283,7 +190,7 @@ export async function tailDatabase(
       await sleep(pollMs, signal);
     }
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -302,22 +209,5 @@ export async function tailDatabase(
  * ```
  */
 export function openReadOnly(database: string): DatabaseSync {
-  try {
-    if (!Deno.statSync(database).isFile) throw new Error("not a file");
-  } catch {
-    throw new Error(`no database at "${database}" (give --db or set SLUICE_DB)`);
-  }
-  const db = new DatabaseSync(database, { readOnly: true });
-  try {
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.exec("PRAGMA query_only = ON");
-  } catch (err) {
-    db.close();
-    throw new Error(
-      `"${database}" is not a readable SQLite database: ${
-        err instanceof Error ? err.message : String(err)
-      }`,
-    );
-  }
-  return db;
+  return openSqliteReadOnly(database);
 }

@@ -57,7 +57,8 @@ export function _hosts(
   const fallback = q.intervalMs ?? 60_000;
   const col = (c: string) => (have.has(c) ? `v.${c}` : `NULL AS ${c}`);
   const w = new _Where();
-  if (options.only !== undefined) w.add("v.host = ?", options.only);
+  const only = options.only ?? q.host;
+  if (only !== undefined) w.add("v.host = ?", only);
   const rows = db.all(
     `SELECT v.host, ${
       ["first_seen", "last_seen", "source_ip", "version", "interval_s", "heartbeats", "services"]

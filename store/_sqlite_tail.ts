@@ -8,30 +8,12 @@
 
 import type { SQLInputValue } from "node:sqlite";
 import { severityNumber } from "../core/event.ts";
-import { isSiemCategory, SIEM_CATEGORIES, type SiemCategory } from "../siem/categorize.ts";
+import type { SiemCategory } from "../siem/categorize.ts";
+import { tailCategories as _tailCategories } from "./tail_filter.ts";
 import { SIEM_TABLES } from "../siem/schema.ts";
 import { severitySpellings } from "./severity.ts";
 import { _Db, _iso, _num, _Row } from "./_sqlite_db.ts";
 import type { EventRow, SqlResult, TailBatch, TailFilter } from "./types.ts";
-
-/**
- * The categories a tail follows: the given ones, or all but `heartbeat`.
- *
- * @throws {RangeError} When a name is not a category.
- */
-export function _tailCategories(categories: readonly string[] = []): SiemCategory[] {
-  if (categories.length === 0) return SIEM_CATEGORIES.filter((c) => c !== "heartbeat");
-  const out: SiemCategory[] = [];
-  for (const c of categories) {
-    if (!isSiemCategory(c)) {
-      throw new RangeError(
-        `--category: expected one of ${SIEM_CATEGORIES.join(", ")}, got "${c}"`,
-      );
-    }
-    if (!out.includes(c)) out.push(c);
-  }
-  return out;
-}
 
 function _timeColumn(cols: ReadonlySet<string>): string {
   return cols.has("timestamp") ? "timestamp" : "synced_at";

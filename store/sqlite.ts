@@ -17,6 +17,7 @@ import {
   _series,
   _top,
 } from "./_sqlite_alerts.ts";
+import type { DatabaseSync } from "node:sqlite";
 import { _Db, _limit, _num, _openReadOnly, _Where } from "./_sqlite_db.ts";
 import {
   _authEvents,
@@ -38,6 +39,27 @@ export interface SqliteStoreOptions {
   database: string;
   /** How long a read or a UI write waits for a writer's lock, in ms. @default {5000} */
   busyTimeoutMs?: number;
+}
+
+/**
+ * Opens an SQLite database read-only (and `query_only`, so attached files
+ * stay untouched too), waiting out a writer's brief locks: the connection
+ * the store reads through, for callers that need raw SQL.
+ *
+ * @param database The file.
+ * @param busyTimeoutMs How long a read waits for a lock, in ms. @default {5000}
+ * @returns The connection.
+ * @throws {Error} When the file does not exist or is not a database.
+ *
+ * @example
+ * ```ts ignore
+ * import { openSqliteReadOnly } from "./sqlite.ts";
+ * const db = openSqliteReadOnly("siem.db");
+ * db.close();
+ * ```
+ */
+export function openSqliteReadOnly(database: string, busyTimeoutMs = 5000): DatabaseSync {
+  return _openReadOnly(database, busyTimeoutMs);
 }
 
 /** A wrapper that turns a synchronous read into a promise (a throw into a rejection). */

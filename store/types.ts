@@ -438,6 +438,8 @@ export interface HostRow {
  * ```
  */
 export interface HostsQuery extends TimeRange {
+  /** Only this host. */
+  host?: string;
   /** "Now", ms. @default {Date.now()} */
   now?: number;
   /** Heartbeat interval of hosts that report none, in ms. @default {60000} */

@@ -1,0 +1,56 @@
+/**
+ * `sluice query objects`: stored objects (samples, dumps), newest first.
+ *
+ * @module
+ */
+
+import type { Command } from "commander";
+import type { ObjectFilter } from "../../store/types.ts";
+import {
+  _Common,
+  _common,
+  _limit,
+  _pick,
+  _print,
+  _range,
+  _withStore,
+  type QueryIo,
+} from "./_common.ts";
+
+/**
+ * Adds `objects` to the `query` command.
+ *
+ * @param query The `query` command.
+ * @param io Where output goes.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "commander";
+ * import { registerObjects } from "./objects.ts";
+ * registerObjects(new Command("query"), { write() {}, info() {}, isTerminal: false, columns: undefined, env: () => undefined });
+ * ```
+ */
+export function registerObjects(query: Command, io: QueryIo): void {
+  _common(query.command("objects").description("stored objects (samples, dumps), newest first"))
+    .option("--hash <sha256>", "only this SHA-256 (or a prefix of at least 8 hex digits)")
+    .option("--host <name>", "only this host")
+    .action(async (options: _Common & { hash?: string; host?: string }) => {
+      const filter: ObjectFilter = { ..._range(options), limit: _limit(options) };
+      if (options.hash !== undefined) {
+        const h = options.hash.trim().toLowerCase();
+        if (!/^[0-9a-f]{8,64}$/.test(h)) {
+          throw new RangeError(
+            `--hash: expected a SHA-256 or a prefix of at least 8 hex digits, got "${options.hash}"`,
+          );
+        }
+        filter.sha256Prefix = h;
+      }
+      if (options.host) filter.host = options.host;
+      const rows = await _withStore(options, io, (store) => store.objects(filter));
+      _print(
+        io,
+        options,
+        _pick(["synced_at", "host", "kind", "path", "size", "sha256", "remote"], rows),
+      );
+    });
+}
