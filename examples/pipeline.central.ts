@@ -18,7 +18,10 @@
  * database on a thread of its own; `inline` leaves it to the commits, one
  * V8 isolate fewer), `--ui` (`SLUICE_UI`, `127.0.0.1:8080`: the web
  * dashboard's address, `off` for none; `--ui-cert`/`--ui-key` serve it over
- * TLS).
+ * TLS). `--tls-cert FILE --tls-key FILE` make the JSON and RELP listeners
+ * TLS; with `--tls-ca FILE` they are mutual TLS (a VM must present a
+ * certificate signed by that CA), and `--tls-host-from-cert` takes each
+ * event's host from it (certificates from `sluice certs`: docs/tls.md).
  *
  * @module
  */
@@ -52,6 +55,7 @@ import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
 import { checkpointOption, option, portOption } from "./_options.ts";
+import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
 
@@ -138,9 +142,11 @@ export default function central(
   const logs = `${s.data}/logs`;
   // `--help` builds the pipeline only to list its flags.
   if (!context.help) Deno.mkdirSync(s.data, { recursive: true });
+  // --tls-cert/--tls-key/--tls-ca/--tls-host-from-cert: TLS or mutual TLS on both VM listeners.
+  const secure = listenerTls(context.args, context.env);
   const sources = {
-    json: tcpSource({ host: s.listen, port: s.jsonPort, name: "json" }),
-    relp: relpSource({ host: s.listen, port: s.relpPort, name: "relp" }),
+    json: tcpSource({ host: s.listen, port: s.jsonPort, name: "json", ...secure }),
+    relp: relpSource({ host: s.listen, port: s.relpPort, name: "relp", ...secure }),
     syslog: syslogSource({
       host: s.listen,
       port: s.syslogPort,
@@ -299,6 +305,7 @@ export default function central(
         `sluice central listening on ${s.listen}:`,
         `  JSON lines over TCP  ${s.listen}:${sources.json.addr?.port ?? s.jsonPort}`,
         `  RELP                 ${s.listen}:${sources.relp.addr?.port ?? s.relpPort}`,
+        ...(secure ? [`  (both over ${secure.tls.caFile ? "mutual " : ""}TLS)`] : []),
         `  syslog UDP + TCP     ${s.listen}:${sources.syslog.tcpAddr?.port ?? s.syslogPort}`,
         `writing SQLite to ${s.data}/siem.db and JSONL under ${logs}/`,
         ...(ui?.url ? [`dashboard              ${ui.url}`] : []),

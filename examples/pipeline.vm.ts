@@ -23,7 +23,12 @@
  * (1024 messages in flight; the central takes up to 1024),
  * `--data` (`./data/vm`, the local backup), `--sqlite-checkpoint` (`background`:
  * the backup's WAL is copied into the database on a thread of its own; `inline`
- * leaves it to the commits, one V8 isolate fewer).
+ * leaves it to the commits, one V8 isolate fewer). `--tls-ca FILE` forwards
+ * over TLS and checks the central's certificate against that CA;
+ * `--tls-cert FILE --tls-key FILE` present this VM's certificate to a
+ * central that asks for one (mutual TLS; certificates from `sluice certs`:
+ * docs/tls.md). `--central` must then be a name or address the central's
+ * certificate holds.
  *
  * @module
  */
@@ -43,6 +48,7 @@ import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
 import { checkpointOption, option, portOption } from "./_options.ts";
+import { clientTls } from "./_tls.ts";
 
 /**
  * Builds the VM pipeline.
@@ -92,6 +98,7 @@ export default function vm(
   if (option(args, env, "journald", "off") === "on") {
     sources.sshd = journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
   }
+  const tls = clientTls(args, env);
   const forward: Sink = transport === "relp"
     ? relpSink({
       host: central,
@@ -100,11 +107,13 @@ export default function vm(
       // The central answers a message only once it is committed, so throughput is at most
       // window ÷ commit time: 128 (librelp's default) caps it near 12k events/s.
       window: Number(option(args, env, "relp-window", "1024")),
+      ...(tls ? { tls } : {}),
       name: "central",
     })
     : forwardSink({
       host: central,
       port: portOption(args, env, "json-port", 5514),
+      ...(tls ? { tls } : {}),
       name: "central",
     });
   return definePipeline({
@@ -134,7 +143,7 @@ export default function vm(
       console.error(
         `sluice vm "${host}": tailing ${
           Object.keys(sources).join(", ")
-        }; forwarding over ${transport} to ${central}; backup in ${data}/backup.db`,
+        }; forwarding over ${transport}${tls ? "+TLS" : ""} to ${central}; backup in ${data}/backup.db`,
       );
     },
   });

@@ -14,6 +14,7 @@ import { registerSyncCommand } from "./sync.ts";
 import { registerDecryptCommand } from "./decrypt.ts";
 import { registerHostsCommand } from "./hosts.ts";
 import { registerRespondCommand } from "./respond.ts";
+import { registerCertsCommand } from "./certs.ts";
 import { registerUiCommand } from "./ui.ts";
 import { registerUserCommand } from "./user.ts";
 import { RUN_OPTIONS, type RunOptions, runPipeline } from "./run.ts";
@@ -75,6 +76,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerDecryptCommand(program, setExitCode);
   registerHostsCommand(program, setExitCode);
   registerRespondCommand(program, setExitCode);
+  registerCertsCommand(program, setExitCode);
   registerUiCommand(program, setExitCode);
   registerUserCommand(program, setExitCode);
   return program;
