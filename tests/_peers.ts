@@ -80,11 +80,29 @@ export function which(name: string, hideAs: string = name): string | undefined {
  */
 export function peer(name: string, debPackage: string = name): string | undefined {
   const path = which(name);
-  if (!path && !_said.has(name)) {
-    _said.add(name);
-    console.log(`skip: ${name} not found (apt-get install ${debPackage}, as .ci/run does)`);
-  }
+  if (!path) notFound(name, `apt-get install ${debPackage}, as .ci/run does`);
   return path;
+}
+
+/**
+ * Prints (once per process) the one line that says a peer is missing, for
+ * peers that do not come from a Debian package of their own (rsyslog is
+ * fetched into data/peers).
+ *
+ * @param name The peer.
+ * @param how How to get it.
+ *
+ * @example
+ * ```ts
+ * import { notFound, which } from "./_peers.ts";
+ * const rsyslogd = which("/nonexistent/rsyslogd", "rsyslog");
+ * if (!rsyslogd) notFound("rsyslog", "bash tests/interop/fetch_rsyslog.sh, as .ci/run does");
+ * ```
+ */
+export function notFound(name: string, how: string): void {
+  if (_said.has(name)) return;
+  _said.add(name);
+  console.log(`skip: ${name} not found (${how})`);
 }
 
 /**
@@ -208,6 +226,41 @@ export function killTree(child: Deno.ChildProcess, signal: Deno.Signal = "SIGKIL
     child.kill(signal);
   } catch {
     // already gone
+  }
+}
+
+/**
+ * Waits for a running child to exit, or kills it (and its group, when it
+ * has one) at the deadline and throws an error naming what hung.
+ *
+ * @param child The child.
+ * @param timeoutMs The deadline.
+ * @param what What is awaited (`"the runner draining after SIGTERM"`).
+ * @returns Its exit status.
+ *
+ * @example
+ * ```ts
+ * import { exitWithin } from "./_peers.ts";
+ * const child = new Deno.Command("true").spawn();
+ * await exitWithin(child, 10_000, "true");
+ * ```
+ */
+export async function exitWithin(
+  child: Deno.ChildProcess,
+  timeoutMs: number,
+  what: string,
+): Promise<Deno.CommandStatus> {
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killTree(child);
+  }, timeoutMs);
+  try {
+    const status = await child.status;
+    if (timedOut) throw new Error(`${what} hung: killed after ${timeoutMs} ms`);
+    return status;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -7,38 +7,14 @@
  * @module
  */
 
-/** Finds a binary on PATH or in the sbin directories. */
-export function which(name: string): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/sbin", "/usr/bin"]);
-  for (const dir of dirs) {
-    if (!dir) continue;
-    try {
-      const path = `${dir}/${name}`;
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Path of syslog-ng, or `undefined` when it is not installed. */
-export const SYSLOG_NG: string | undefined = which("syslog-ng");
+import { runWithDeadline, which } from "../_peers.ts";
 
 /**
- * Says (once per file) that a peer is missing, and returns whether tests
- * needing it must be ignored.
- *
- * @param binary What the tests need.
- * @param path Where it was found, if anywhere.
- * @param file Which test file asks.
- * @returns `true` when the tests must be skipped.
+ * Path of syslog-ng, or `undefined` when it is not installed or
+ * `SLUICE_TEST_HIDE_PEERS` hides it. Silent: the tests that need it say
+ * why they skip with `peer("syslog-ng", "syslog-ng-core")`.
  */
-export function missing(binary: string, path: string | undefined, file: string): boolean {
-  if (path) return false;
-  console.warn(`${file}: ${binary} is not installed; its interop tests are skipped`);
-  return true;
-}
+export const SYSLOG_NG: string | undefined = which("syslog-ng");
 
 /** A free TCP port on 127.0.0.1 (free now; taken by whoever binds it first). */
 export function freePort(): number {
@@ -70,8 +46,10 @@ let _configVersion: string | undefined;
 
 async function _version(binary: string): Promise<string> {
   if (_configVersion) return _configVersion;
-  const out = await new Deno.Command(binary, { args: ["--version"], stdout: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout);
+  const text = (await runWithDeadline(binary, ["--version"], {
+    timeoutMs: 30_000,
+    what: "syslog-ng --version",
+  })).stdout;
   _configVersion = /Config version: (\d+\.\d+)/.exec(text)?.[1] ?? "3.35";
   return _configVersion;
 }
@@ -169,7 +147,9 @@ export async function startSyslogNg(dir: string, config: string): Promise<Runnin
           clearTimeout(timer);
         }
         await status;
-        await pumps;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([pumps, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+        clearTimeout(timer);
       })();
       return stopped;
     },

@@ -5,32 +5,18 @@ import { createLogger } from "../../core/log.ts";
 import { definePipeline } from "../../core/pipeline.ts";
 import type { Sink } from "../../core/types.ts";
 import { journaldSource, type JournaldSourceOptions } from "../../sources/journald.ts";
+import { notFound, peer, runWithDeadline, which } from "../_peers.ts";
 
-const REMOTE_CANDIDATES = [
-  "/lib/systemd/systemd-journal-remote",
-  "/usr/lib/systemd/systemd-journal-remote",
-];
-
-function findProgram(candidates: string[]): string | undefined {
-  for (const path of candidates) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+const remote = which("/lib/systemd/systemd-journal-remote", "systemd-journal-remote") ??
+  which("/usr/lib/systemd/systemd-journal-remote", "systemd-journal-remote");
+if (!remote) {
+  notFound(
+    "systemd-journal-remote",
+    "apt-get install systemd-journal-remote, as .ci/run does",
+  );
 }
-
-function onPath(name: string): string | undefined {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter(Boolean);
-  return findProgram(dirs.map((d) => `${d}/${name}`));
-}
-
-const remote = findProgram(REMOTE_CANDIDATES);
-const journalctl = onPath("journalctl");
+const journalctl = peer("journalctl", "systemd");
 const missing = !remote ? "systemd-journal-remote" : !journalctl ? "journalctl" : undefined;
-if (missing) console.log(`tests/interop/journald_test.ts: skipped, ${missing} is not installed`);
 
 const encoder = new TextEncoder();
 
@@ -82,12 +68,11 @@ async function writeJournal(dir: string, entries: Uint8Array[]): Promise<void> {
     at += e.length;
   }
   await Deno.writeFile(input, all);
-  const out = await new Deno.Command(remote!, {
-    args: [`--output=${dir}/journal/remote.journal`, input],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const out = await runWithDeadline(remote!, [`--output=${dir}/journal/remote.journal`, input], {
+    timeoutMs: 30_000,
+    what: "systemd-journal-remote writing a journal",
+  });
+  assert.equal(out.code, 0, out.stderr);
 }
 
 function collector(): Sink & { events: LogEvent[] } {
@@ -191,8 +176,13 @@ Deno.test({
 
     // A journal file read to its end: the source finishes.
     const whole = await run({ file: `${dir}/journal/remote.journal` }, `${dir}/state-file`);
-    await whole.engine.done;
-    await whole.engine.stop();
+    await until("the journal file read to its end", () => whole.sink.events.length === 25);
+    await Promise.race([
+      whole.engine.done,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error("the source did not finish the file in 15 s")), 15_000)
+      ),
+    ]).finally(() => whole.engine.stop());
     assert.equal(whole.sink.events.length, 21 + 2 + 2);
   },
 });

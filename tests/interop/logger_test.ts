@@ -5,21 +5,18 @@ import { memoryState } from "../../core/state.ts";
 import { ComponentStats } from "../../core/stats.ts";
 import type { SourceContext } from "../../core/types.ts";
 import { syslogSource } from "../../sources/syslog.ts";
-import { missing, waitFor, which } from "./_syslog_ng.ts";
+import { peer, runWithDeadline } from "../_peers.ts";
+import { waitFor } from "./_syslog_ng.ts";
 
-const LOGGER = which("logger");
-const noLogger = missing("logger (util-linux)", LOGGER, "logger_test");
+const LOGGER = peer("logger", "bsdutils");
+const noLogger = !LOGGER;
 
 async function logger(args: string[]): Promise<void> {
-  const out = await new Deno.Command(LOGGER as string, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`logger ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
+  const out = await runWithDeadline(LOGGER as string, args, {
+    timeoutMs: 30_000,
+    what: `logger ${args.join(" ")}`,
+  });
+  if (out.code !== 0) throw new Error(`logger ${args.join(" ")} failed: ${out.stderr}`);
 }
 
 /** Runs one test against a fresh syslog source listening on TCP and UDP. */

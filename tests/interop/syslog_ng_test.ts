@@ -11,11 +11,12 @@ import { fileTailSource } from "../../sources/file_tail.ts";
 import { syntheticAlert } from "../../sources/generator.ts";
 import { tcpSource } from "../../sources/tcp.ts";
 import { makeTestPki, OPENSSL } from "../fixtures/tls/pki.ts";
-import { freePort, missing, startSyslogNg, SYSLOG_NG, waitFor } from "./_syslog_ng.ts";
+import { notFound, peer } from "../_peers.ts";
+import { freePort, startSyslogNg, waitFor } from "./_syslog_ng.ts";
 
-const FILE = "syslog_ng_test";
-const noSyslogNg = missing("syslog-ng", SYSLOG_NG, FILE);
-const noOpenssl = missing("openssl", OPENSSL, FILE);
+const noSyslogNg = !peer("syslog-ng", "syslog-ng-core");
+const noOpenssl = !OPENSSL;
+if (noOpenssl) notFound("openssl", "apt-get install openssl, as .ci/run does");
 const COUNT = 100_000;
 
 /** The reference VM's alert lines; every 997th carries non-ASCII text to check bytes, not just characters. */
