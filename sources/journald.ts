@@ -328,8 +328,11 @@ export function journaldSource(options: JournaldSourceOptions = {}): Source {
   const buildArgs = (cursor: string | undefined): string[] => {
     const args = ["--output=json", "--all", "--no-pager", "--quiet"];
     if (follow) args.push("--follow");
-    if (cursor) args.push(`--after-cursor=${cursor}`);
-    else if (options.startAt === "end") args.push("--lines=0");
+    if (cursor) {
+      args.push(`--after-cursor=${cursor}`);
+      // --follow alone shows only the last 10 entries, even after a cursor.
+      if (follow) args.push("--no-tail");
+    } else if (options.startAt === "end") args.push("--lines=0");
     else if (follow) args.push("--no-tail");
     for (const f of files) args.push(`--file=${f}`);
     if (options.directory !== undefined) args.push(`--directory=${options.directory}`);

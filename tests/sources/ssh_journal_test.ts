@@ -12,6 +12,7 @@ import { createLogger } from "../../core/log.ts";
 import { definePipeline } from "../../core/pipeline.ts";
 import type { Sink } from "../../core/types.ts";
 import { vmsSink } from "../../siem/vms.ts";
+import { journaldSource } from "../../sources/journald.ts";
 import {
   type SshJournalHost,
   sshJournalSource,
@@ -491,6 +492,45 @@ Deno.test({
       assert.equal(sink.ids.size, 55, "nothing more from the removed host");
     } finally {
       await w.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "journaldSource() following from a saved cursor reads every later entry, not the last 10 (--no-tail)",
+  ignore: !journalRemotePath(),
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice-journald-tail-" });
+    try {
+      const journal = await makeJournal(dir);
+      await journal.append(40);
+      const start = async () => {
+        const sink = collector();
+        const engine = new Engine(
+          definePipeline({
+            sources: { journal: journaldSource({ host: "h", directory: journal.dir }) },
+            paths: [{ from: ["journal"], to: [sink] }],
+          }),
+          { stateDir: `${dir}/state`, logger: silent },
+        );
+        await engine.start();
+        return { engine, sink };
+      };
+      const first = await start();
+      await waitFor("the first 40 entries", () => first.sink.ids.size >= 40);
+      await first.engine.stop();
+      await journal.append(40);
+      const second = await start();
+      try {
+        await waitFor("the 40 entries after the saved cursor", () => second.sink.ids.size >= 40);
+        assert.equal(second.sink.ids.size, 40);
+        assert.equal(second.sink.repeats, 0);
+      } finally {
+        await second.engine.stop();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });
