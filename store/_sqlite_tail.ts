@@ -235,5 +235,5 @@ export function _sql(db: _Db, statement: string): SqlResult {
   }
   const stmt = db.db.prepare(statement);
   const columns = stmt.columns().map((c) => c.name);
-  return { columns, rows: stmt.all() as Array<Record<string, unknown>> };
+  return { columns, rows: stmt.all().map((r) => ({ ...r })) };
 }
