@@ -534,3 +534,78 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sshJournalSource() stores each entry exactly once across a kill -9 of sluice mid-stream",
+  ignore,
+  async fn() {
+    const w = await world();
+    let child: Deno.ChildProcess | undefined;
+    const killChild = async () => {
+      if (!child) return;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await child.status;
+      child = undefined;
+    };
+    try {
+      const per = 20_000;
+      const hosts = await Promise.all(["kilo", "lima"].map((n) => monitored(w, n, per)));
+      const db = `${w.dir}/pull.db`;
+      const start = () => {
+        child = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            new URL("../../runner/main.ts", import.meta.url).pathname,
+            "--state-dir",
+            `${w.dir}/state`,
+            "--log-level",
+            "error",
+            new URL("../fixtures/journal/pull_pipeline.ts", import.meta.url).pathname,
+          ],
+          env: { SLUICE_PULL_HOSTS: JSON.stringify(hosts.map((h) => h.host)), SLUICE_PULL_DB: db },
+          stdin: "null",
+          stdout: "null",
+          stderr: "inherit",
+        }).spawn();
+      };
+      const rows = () => {
+        try {
+          const d = new DatabaseSync(db, { readOnly: true });
+          try {
+            return d.prepare(`SELECT count(*) AS n, count(DISTINCT id) AS ids FROM events`)
+              .get() as {
+                n: number;
+                ids: number;
+              };
+          } finally {
+            d.close();
+          }
+        } catch {
+          return { n: 0, ids: 0 };
+        }
+      };
+      start();
+      await waitFor("some rows before the kill", () => rows().n >= 4000, 120_000, 20);
+      await killChild();
+      const before = rows().n;
+      assert.ok(before < 2 * per, `the kill must land mid-stream (${before} rows)`);
+      start();
+      await waitFor("every row after the restart", () => rows().n >= 2 * per, 120_000, 100);
+      // Entries appended after the restart too.
+      await Promise.all(hosts.map((h) => h.journal.append(100)));
+      await waitFor("the appended rows", () => rows().n >= 2 * (per + 100), 60_000, 100);
+      await killChild();
+      const after = rows();
+      assert.equal(after.n, 2 * (per + 100));
+      assert.equal(after.ids, after.n);
+    } finally {
+      await killChild();
+      await w.close();
+    }
+  },
+});
