@@ -13,8 +13,11 @@ export interface Runner {
   stderr(): string;
   /** Waits until stderr matches, then returns the match. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number>;
+  /**
+   * SIGTERM, then the exit code; SIGKILL and an error naming the arguments
+   * when it has not exited within `timeoutMs` (30 s).
+   */
+  stop(timeoutMs?: number): Promise<number>;
   /** SIGKILL, then waits for exit. */
   kill(): Promise<void>;
 }
@@ -52,9 +55,22 @@ export function startRunner(args: string[], cwd?: string): Runner {
       }
       throw new Error(`timed out waiting for ${pattern} in:\n${text}`);
     },
-    async stop() {
+    async stop(timeoutMs = 30_000) {
       if (!exited) child.kill("SIGTERM");
-      return (await status).code;
+      let hung = false;
+      const timer = setTimeout(() => {
+        hung = true;
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+      }, timeoutMs);
+      const s = await status.finally(() => clearTimeout(timer));
+      if (hung) {
+        throw new Error(`sluice ${args.join(" ")} did not stop within ${timeoutMs} ms of SIGTERM`);
+      }
+      return s.code;
     },
     async kill() {
       if (!exited) child.kill("SIGKILL");

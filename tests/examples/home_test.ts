@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { peer, runWithDeadline } from "../_peers.ts";
 import { DatabaseSync } from "node:sqlite";
 import { startRunner } from "./_procs.ts";
 
@@ -17,7 +18,8 @@ function rows(db: string, sql: string): Record<string, unknown>[] {
   }
 }
 
-const hasLogger = await Deno.stat("/usr/bin/logger").then(() => true, () => false);
+const LOGGER = peer("logger", "bsdutils");
+const hasLogger = LOGGER !== undefined;
 
 Deno.test({
   name:
@@ -37,10 +39,15 @@ Deno.test({
     try {
       const port = (await home.waitFor(/UDP \+ TCP on 127\.0\.0\.1:(\d+)/))[1] as string;
       const send = async (args: string[]) => {
-        const r = await new Deno.Command("logger", {
-          args: ["-n", "127.0.0.1", "-P", port, ...args],
-        }).output();
-        assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+        const r = await runWithDeadline(
+          LOGGER as string,
+          ["-n", "127.0.0.1", "-P", port, ...args],
+          {
+            timeoutMs: 30_000,
+            what: "logger",
+          },
+        );
+        assert.equal(r.code, 0, r.stderr);
       };
       await send([
         "-T",

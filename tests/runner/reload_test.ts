@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { exitWithin } from "../_peers.ts";
 
 const MAIN = new URL("../../runner/main.ts", import.meta.url).pathname;
 const MOD = new URL("../../mod.ts", import.meta.url).href;
@@ -57,7 +58,7 @@ Deno.test("SIGHUP swaps in a changed pipeline file and keeps running on an inval
     child.kill("SIGHUP");
     await waitFor(async () => (await read()).includes("second 10"), "the reloaded pipeline");
     child.kill("SIGTERM");
-    const status = await child.status;
+    const status = await exitWithin(child, 30_000, "the runner stopping on SIGTERM");
     assert.equal(status.code, 0);
     const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
     assert.match(stderr, /reload refused, the running pipeline stays/);

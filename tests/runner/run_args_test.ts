@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runWithDeadline } from "../_peers.ts";
 import { parseRunArgs, RUN_OPTIONS, SUBCOMMANDS } from "../../runner/run.ts";
 import { buildProgram } from "../../runner/cli.ts";
 
@@ -56,12 +57,13 @@ Deno.test("the fast path knows every subcommand and every run option the program
 
 /** The npm packages a module loads at start: its static imports, followed to the end. */
 async function staticNpmPackages(entry: string): Promise<string[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL(entry, import.meta.url).pathname],
-    stdout: "piped",
-  }).output();
+  const out = await runWithDeadline(
+    Deno.execPath(),
+    ["info", "--json", new URL(entry, import.meta.url).pathname],
+    { timeoutMs: 60_000, what: `deno info ${entry}` },
+  );
   type Dep = { code?: { specifier?: string }; isDynamic?: boolean };
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  const info = JSON.parse(out.stdout) as {
     modules: Array<{ specifier: string; dependencies?: Dep[] }>;
   };
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));

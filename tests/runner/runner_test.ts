@@ -1,17 +1,15 @@
 import assert from "node:assert/strict";
+import { exitWithin, runWithDeadline } from "../_peers.ts";
 
 const MAIN = new URL("../../runner/main.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../fixtures/pipelines/", import.meta.url).pathname;
 
-async function sluice(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+function sluice(args: string[], env: Record<string, string> = {}) {
+  return runWithDeadline(Deno.execPath(), ["run", "-A", MAIN, ...args], {
     env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    timeoutMs: 60_000,
+    what: `sluice ${args.join(" ")}`,
+  });
 }
 
 Deno.test("check prints the graph of a good pipeline and exits 0", async () => {
@@ -135,7 +133,7 @@ async function drainsOn(signal: (child: Deno.ChildProcess) => Promise<void>): Pr
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, /sluice_received_total\{type="source",name="input",kind="stdin"\} 5000/);
     await signal(child);
-    const status = await child.status;
+    const status = await exitWithin(child, 30_000, "the runner draining after the signal");
     await writer.close().catch(() => {});
     assert.equal(status.code, 0);
     const got = (await Deno.readTextFile(outFile)).trimEnd().split("\n");

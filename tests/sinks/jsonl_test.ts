@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runWithDeadline } from "../_peers.ts";
 import {
   ComponentStats,
   createEvent,
@@ -207,19 +208,22 @@ Deno.test("jsonlSink() rejects a path whose literal text leaves the base directo
 
 async function mountTmpfs(dir: string, size: string): Promise<boolean> {
   try {
-    const out = await new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
+    const out = await runWithDeadline(
+      "mount",
+      ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir],
+      {
+        timeoutMs: 30_000,
+        what: "mount -t tmpfs",
+      },
+    );
+    return out.code === 0;
   } catch {
     return false;
   }
 }
 
 async function umount(dir: string): Promise<void> {
-  await new Deno.Command("umount", { args: [dir], stdout: "null", stderr: "null" }).output();
+  await runWithDeadline("umount", [dir], { timeoutMs: 30_000, what: `umount ${dir}` });
 }
 
 Deno.test("jsonlSink() reports a full disk, retries, and stores every line once", async () => {
