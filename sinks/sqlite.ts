@@ -5,40 +5,29 @@
  * @module
  */
 
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { sleep } from "../core/backoff.ts";
+import { DatabaseSync } from "node:sqlite";
 import type { LogEvent } from "../core/event.ts";
-import type { Logger } from "../core/log.ts";
-import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
 import type { RowSink, SinkContext } from "../core/types.ts";
 import { errorMessage, numberOption } from "../core/options.ts";
 import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
-import { WalCheckpointer } from "./_wal_checkpointer.ts";
-import { companionFile, releaseDeadCompanions } from "./_sqlite_companion.ts";
-import {
-  batchError,
-  BUSY_CODES,
-  isRowError,
-  isTableError,
-  RowError,
-  sqliteCode,
-} from "./_sqlite_errors.ts";
+import { releaseDeadCompanions } from "./_sqlite_companion.ts";
+import { isRowError, RowError } from "./_sqlite_errors.ts";
 import {
   checkIdent,
   DEFAULT_TABLE,
   eventText,
   IDENT,
-  quoteIdent,
   resolveTable,
-  rowText,
   type SqliteIndex,
   type SqliteSchema,
   type SqliteTable,
   type SqliteValue,
   type TableDef,
 } from "./_sqlite_table.ts";
-import { ensureTable, META_TABLE, openSchema } from "./_sqlite_schema.ts";
+import { META_TABLE, openSchema } from "./_sqlite_schema.ts";
+import { SqliteWal } from "./_sqlite_wal.ts";
+import { SqliteWriter } from "./_sqlite_writer.ts";
 
 export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
 
@@ -174,10 +163,6 @@ export interface SqliteRows {
   errors: Array<string | null>;
   /** Per row with an error: the event as JSON, for the dead-letter table. */
   texts: Array<string | null>;
-}
-
-interface _TableRt {
-  stmt: StatementSync;
 }
 
 /**
@@ -316,35 +301,8 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
   const renderTable = compileTemplate(tableOption);
 
   let db: DatabaseSync | undefined;
-  let stats: ComponentStats | undefined;
-  let log: Logger | undefined;
-  let deadStmt: StatementSync | undefined;
-  let tables = new Map<string, _TableRt>();
-  // Tables that failed their check in this batch: checked again next batch, since someone may fix them.
-  let refused = new Map<string, string>();
-  // The WAL, flushed to disk in the background after commits: the checkpoint's own fsync then
-  // finds little left to write, and the commit that runs it holds this thread for less.
-  let wal: Deno.FsFile | undefined;
-  let walSync: Promise<void> | undefined;
-  let checkpointer: WalCheckpointer | undefined;
-  // Only with NORMAL: FULL syncs the WAL at every commit already, OFF asked for no syncs at all.
-  let walFlush = journalMode === "WAL" && synchronous === "NORMAL" &&
-    options.database !== ":memory:";
-  const flushWal = (): void => {
-    if (walSync || !walFlush) return;
-    // Kept, never closed here: closing a descriptor of a SQLite file drops SQLite's locks on it.
-    wal ??= companionFile(options.database, "-wal");
-    if (!wal) {
-      // After a commit in WAL mode the file exists: without it (the mode did not take, a URI
-      // name) or without permission to read it, the checkpoint syncs the WAL as SQLite does.
-      walFlush = false;
-      return;
-    }
-    walSync = wal.syncData().then(
-      () => stats?.add("wal_flushes"),
-      () => {}, // the checkpoint's own fsync reports a disk that fails
-    ).finally(() => (walSync = undefined));
-  };
+  let writer: SqliteWriter | undefined;
+  let wal: SqliteWal | undefined;
 
   function defFor(name: string): TableDef {
     if (
@@ -358,58 +316,6 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
     return def;
   }
 
-  /** Prepares a table's INSERT (after every table its triggers name exists). */
-  function prepareInsert(d: DatabaseSync, def: TableDef): _TableRt {
-    const q = quoteIdent(def.name);
-    const names = def.columns.map(([c]) => quoteIdent(c)).join(", ");
-    const marks = def.columns.map(() => "?").join(", ");
-    const stmt = d.prepare(
-      `INSERT INTO ${q} (${names}) VALUES (${marks})${
-        def.dedup ? ` ON CONFLICT ("id") DO NOTHING` : ""
-      }`,
-    );
-    return { stmt };
-  }
-
-  function tableFor(d: DatabaseSync, name: string): _TableRt {
-    let rt = tables.get(name);
-    if (rt) return rt;
-    const known = refused.get(name);
-    if (known !== undefined) throw new RowError(known);
-    try {
-      const def = defFor(name);
-      ensureTable(d, def, strict, log);
-      rt = prepareInsert(d, def);
-    } catch (err) {
-      // A table that cannot be made ready (a column missing, a UNIQUE index its rows break)
-      // fails its rows; a full disk or a lock fails the batch.
-      if (!isTableError(err)) throw err;
-      const message = err instanceof RowError
-        ? err.message
-        : `table "${name.slice(0, 100)}" cannot take rows: ${errorMessage(err)}`;
-      refused.set(name, message);
-      throw new RowError(message);
-    }
-    tables.set(name, rt);
-    return rt;
-  }
-
-  async function begin(d: DatabaseSync): Promise<void> {
-    const started = Date.now();
-    for (let attempt = 1;; attempt++) {
-      try {
-        d.exec("BEGIN IMMEDIATE");
-        return;
-      } catch (err) {
-        if (!BUSY_CODES.has(sqliteCode(err)) || Date.now() - started >= busyTimeoutMs) {
-          throw batchError(err, options.database);
-        }
-        stats?.add("busy_retries");
-        await sleep(Math.min(10 * 2 ** Math.min(attempt, 6), 500));
-      }
-    }
-  }
-
   const sink: SqliteSink = {
     kind: "sqlite",
     ...(options.name ? { name: options.name } : {}),
@@ -420,12 +326,15 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       return db;
     },
     open(ctx: SinkContext): Promise<void> {
-      stats = ctx.stats;
-      log = ctx.log;
+      const { stats, log } = ctx;
       const d = new DatabaseSync(options.database);
-      // Both set from the file below: an existing database keeps its page size from its creation.
-      let page = pageSize;
-      let walPages = 1;
+      const w = new SqliteWal({
+        database: options.database,
+        journalMode,
+        synchronous,
+        checkpoint,
+        walCheckpointMb,
+      });
       try {
         // A short busy timeout covers brief contention (a checkpoint); longer waits are async, in begin().
         d.exec(`PRAGMA busy_timeout = ${Math.min(busyTimeoutMs, 100)}`);
@@ -434,10 +343,7 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
         d.exec(`PRAGMA journal_mode = ${journalMode}`);
         d.exec(`PRAGMA synchronous = ${synchronous}`);
         d.exec(`PRAGMA cache_size = ${-Math.round(cacheSizeMb * 1024)}`);
-        // In pages of this file's size, which an existing database keeps from its creation.
-        page = (d.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
-        walPages = Math.max(1, Math.round((walCheckpointMb * 1024 * 1024) / page));
-        d.exec(`PRAGMA wal_autocheckpoint = ${walPages}`);
+        w.configure(d);
         // A schema's tables all exist before any INSERT is prepared: triggers may name each other.
         const eager = defs.size ? [...defs.values()] : fixedTable ? [defFor(fixedTable)] : [];
         try {
@@ -453,36 +359,30 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
             ...(schemaVersion ? { schema: schemaVersion } : {}),
           });
           d.exec(`PRAGMA busy_timeout = ${Math.min(busyTimeoutMs, 100)}`);
-          for (const def of eager) tables.set(def.name, prepareInsert(d, def));
+          writer = new SqliteWriter(d, eager, {
+            database: options.database,
+            deadLetter,
+            strict,
+            busyTimeoutMs,
+            maxTxMs,
+            defFor,
+            wal: w,
+            stats,
+            log,
+          });
         } catch (err) {
           throw err instanceof Error && err.message.startsWith(`${where}:`)
             ? err
             : new Error(`${where}: ${errorMessage(err)}`, { cause: err });
         }
-        deadStmt = d.prepare(
-          `INSERT INTO ${quoteIdent(deadLetter)} (ts, table_name, event_id, error, event) ` +
-            `VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, event_id) DO NOTHING`,
-        );
       } catch (err) {
+        writer = undefined;
         d.close();
         return Promise.reject(err);
       }
       db = d;
-      if (
-        checkpoint === "background" && journalMode === "WAL" &&
-        (synchronous === "NORMAL" || synchronous === "FULL") &&
-        options.database !== ":memory:" && !options.database.startsWith("file:")
-      ) {
-        checkpointer = WalCheckpointer.start(d, {
-          database: options.database,
-          pageSize: page,
-          chunkPages: walPages,
-          capPages: 8 * walPages,
-          ...(stats ? { stats } : {}),
-          onFallback: (reason) =>
-            log?.warn(`${reason}; SQLite checkpoints in the commits from now on`),
-        });
-      }
+      wal = w;
+      w.start(d, stats, log);
       return Promise.resolve();
     },
     prepareRows(batch: readonly LogEvent[]): SqliteRows {
@@ -519,82 +419,9 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       }
       return rows;
     },
-    async writeRows(rows: SqliteRows): Promise<void> {
-      const d = db;
-      if (!d || !deadStmt) throw new Error(`${where}: write() before open()`);
-      const n = rows.tables.length;
-      if (n === 0) return;
-      const dead = deadStmt;
-      refused = new Map();
-      const total = { inserted: 0, duplicates: 0, deadLettered: 0 };
-      let i = 0;
-      try {
-        while (i < n) {
-          const caughtUp = checkpointer?.beforeTransaction(d);
-          if (caughtUp) await caughtUp;
-          await begin(d);
-          const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
-          const started = performance.now();
-          for (; i < n; i++) {
-            const name = rows.tables[i] as string | null;
-            let error = rows.errors[i] as string | null;
-            if (error === null) {
-              try {
-                const rt = tableFor(d, name as string);
-                if (rt.stmt.run(...(rows.args[i] as never[])).changes === 0) chunk.duplicates++;
-                else chunk.inserted++;
-              } catch (err) {
-                if (!isRowError(err)) throw err;
-                error = errorMessage(err);
-              }
-            }
-            if (error !== null) {
-              const row = dead.run(
-                new Date().toISOString(),
-                name,
-                rows.ids[i] ?? null,
-                error,
-                rows.texts[i] ?? rowText(name, rows.args[i] as unknown[], defFor),
-              );
-              if (row.changes) chunk.deadLettered++;
-              else chunk.duplicates++;
-            }
-            if ((i & 255) === 255 && performance.now() - started > maxTxMs) {
-              i++;
-              break;
-            }
-          }
-          d.exec("COMMIT");
-          flushWal();
-          checkpointer?.afterCommit();
-          total.inserted += chunk.inserted;
-          total.duplicates += chunk.duplicates;
-          total.deadLettered += chunk.deadLettered;
-          // Let timers and sockets run between the transactions of a long batch.
-          if (i < n) await sleep(0);
-        }
-      } catch (err) {
-        try {
-          if (d.isTransaction) d.exec("ROLLBACK");
-        } catch {
-          // The rollback failing too leaves SQLite to roll back on the next BEGIN.
-        }
-        // A table may have been created in the rolled-back transaction, or dropped under us.
-        tables = new Map();
-        throw batchError(err, options.database);
-      } finally {
-        if (stats) {
-          if (total.inserted) stats.add("inserted", total.inserted);
-          if (total.duplicates) stats.add("duplicates", total.duplicates);
-          if (total.deadLettered) {
-            stats.add("dead_lettered", total.deadLettered);
-            stats.errors += total.deadLettered;
-          }
-        }
-      }
-      if (total.deadLettered) {
-        log?.warn(`${total.deadLettered} row(s) went to the dead-letter table "${deadLetter}"`);
-      }
+    writeRows(rows: SqliteRows): Promise<void> {
+      if (!writer) return Promise.reject(new Error(`${where}: write() before open()`));
+      return writer.write(rows);
     },
     write(batch: readonly LogEvent[]): Promise<void> {
       if (batch.length === 0) return Promise.resolve();
@@ -602,14 +429,11 @@ export function sqliteSink(options: SqliteSinkOptions): SqliteSink {
       return sink.writeRows(sink.prepareRows(batch));
     },
     async close(): Promise<void> {
-      if (db) await checkpointer?.stop(db);
-      checkpointer = undefined;
-      await walSync;
+      await wal?.stop(db);
       wal = undefined;
+      writer = undefined;
       const d = db;
       db = undefined;
-      deadStmt = undefined;
-      tables = new Map();
       if (d) {
         try {
           d.exec("PRAGMA optimize");
