@@ -42,6 +42,7 @@ export const FLAG_HELP: Readonly<Record<string, string>> = {
   "ui": "the web dashboard's host:port (localhost only by default), or off",
   "ui-cert": "PEM certificate file: serve the dashboard over HTTPS (with --ui-key)",
   "ui-key": "PEM private key file of --ui-cert",
+  "pull-hosts": "on: pull the journal over SSH from the hosts of `sluice hosts add` (off)",
 };
 
 /** One flag read by {@linkcode option}, as `--help` lists it. */

@@ -18,7 +18,9 @@
  * database on a thread of its own; `inline` leaves it to the commits, one
  * V8 isolate fewer), `--ui` (`SLUICE_UI`, `127.0.0.1:8080`: the web
  * dashboard's address, `off` for none; `--ui-cert`/`--ui-key` serve it over
- * TLS). `--tls-cert FILE --tls-key FILE` make the JSON and RELP listeners
+ * TLS). `--pull-hosts on` (off) also pulls the journal over SSH from the
+ * hosts `sluice hosts add` put in siem.db, into the same auth and system
+ * paths as syslog (docs/agentless.md). `--tls-cert FILE --tls-key FILE` make the JSON and RELP listeners
  * TLS; with `--tls-ca FILE` they are mutual TLS (a VM must present a
  * certificate signed by that CA), and `--tls-host-from-cert` takes each
  * event's host from it (certificates from `sluice certs`: docs/tls.md).
@@ -54,6 +56,7 @@ import { sshdSuccessAfterFailures } from "../siem/rules/success_after_failures.t
 import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
+import { sshJournalSource } from "../sources/ssh_journal.ts";
 import { checkpointOption, option, portOption } from "./_options.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
@@ -77,6 +80,8 @@ export interface CentralSettings {
   uiKey: string;
   /** Most `by_vm/` files made per day; other hosts go to `by_vm/_other.jsonl` (`--max-hosts-per-day`, 1000). */
   maxHostsPerDay: number;
+  /** Pull journals over SSH from the monitored_hosts of siem.db (`--pull-hosts on|off`, off). */
+  pullHosts: boolean;
 }
 
 /**
@@ -102,6 +107,7 @@ export function centralSettings(
     uiCert: option(args, env, "ui-cert", ""),
     uiKey: option(args, env, "ui-key", ""),
     maxHostsPerDay: _count(option(args, env, "max-hosts-per-day", "1000"), "max-hosts-per-day"),
+    pullHosts: _onOff(option(args, env, "pull-hosts", "off"), "pull-hosts"),
   };
 }
 
@@ -155,7 +161,19 @@ export default function central(
     }),
     // Raises host_silent / host_recovered alerts from the vms registry.
     hosts: hostWatchSource({ database: `${s.data}/siem.db`, name: "hosts" }),
+    // Agentless hosts: their journal over SSH (ssh2 is loaded only when this starts).
+    ...(s.pullHosts
+      ? {
+        pulled: sshJournalSource({
+          registry: `${s.data}/siem.db`,
+          vmsDatabase: `${s.data}/siem.db`,
+          name: "pulled",
+        }),
+      }
+      : {}),
   };
+  // Pulled journal entries take syslog's auth and system paths: sshd into auth_events and the rules.
+  const textFrom = s.pullHosts ? ["syslog", "pulled"] : ["syslog"];
   // Detection rules mark the event that crosses their threshold; the embedded
   // "rule alert" path below turns a marked event (a copy) into a row of `alerts`.
   const authRules = [sshdBruteForce(), invalidUserSweep(), sshdSuccessAfterFailures()];
@@ -285,14 +303,14 @@ export default function central(
       },
       {
         name: "auth",
-        from: ["syslog"],
+        from: textFrom,
         flags: ["final"],
         steps: [program("^sshd"), sshdParser(), categorize()],
         paths: withRules(authRules),
       },
       {
         name: "system",
-        from: ["syslog"],
+        from: textFrom,
         flags: ["fallback"],
         steps: [categorize()],
         paths: store,

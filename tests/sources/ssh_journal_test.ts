@@ -21,7 +21,8 @@ import {
 import { classifyExit, stripAnsi } from "../../sources/_ssh_journal_host.ts";
 import { buildProgram } from "../../runner/cli.ts";
 import { skipLine, waitFor } from "../_peers.ts";
-import { journalRemotePath, makeJournal } from "../fixtures/journal/journal.ts";
+import { startRunner } from "../examples/_procs.ts";
+import { exportEntry, journalRemotePath, makeJournal } from "../fixtures/journal/journal.ts";
 import {
   ensureJournalUsers,
   freePort,
@@ -567,7 +568,10 @@ Deno.test({
             "error",
             new URL("../fixtures/journal/pull_pipeline.ts", import.meta.url).pathname,
           ],
-          env: { SLUICE_PULL_HOSTS: JSON.stringify(hosts.map((h) => h.host)), SLUICE_PULL_DB: db },
+          env: {
+            SLUICE_TEST_PULL_HOSTS: JSON.stringify(hosts.map((h) => h.host)),
+            SLUICE_TEST_PULL_DB: db,
+          },
           stdin: "null",
           stdout: "null",
           stderr: "inherit",
@@ -605,6 +609,114 @@ Deno.test({
       assert.equal(after.ids, after.n);
     } finally {
       await killChild();
+      await w.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "central --pull-hosts on: sshd entries pulled over SSH land in auth_events under the host's name and fire the brute-force rule",
+  ignore,
+  async fn() {
+    const w = await world();
+    try {
+      const h = await monitored(w, "appliance");
+      const now = Date.now() * 1000;
+      await h.journal.append(12, (i) =>
+        exportEntry({
+          __REALTIME_TIMESTAMP: String(now + i * 1000),
+          __MONOTONIC_TIMESTAMP: String(1000 + i),
+          _BOOT_ID: "0123456789abcdef0123456789abcdef",
+          MESSAGE: `\x1b[31mFailed password for root from 198.51.100.9 port ${
+            40000 + i
+          } ssh2\x1b[0m`,
+          _HOSTNAME: "whatever-it-calls-itself",
+          SYSLOG_IDENTIFIER: "sshd",
+          _PID: String(700 + i),
+          PRIORITY: "5",
+        }));
+      const data = `${w.dir}/data`;
+      const db = `${data}/siem.db`;
+      await Deno.mkdir(data, { recursive: true });
+      let code = -1;
+      await buildProgram((c) => (code = c)).parseAsync([
+        "hosts",
+        "add",
+        "appliance",
+        "--db",
+        db,
+        "--address",
+        "127.0.0.1",
+        "--port",
+        String(h.sshd.port),
+        "--user",
+        JOURNAL_USER,
+        "--key",
+        w.keyFile,
+        "--fingerprint",
+        h.sshd.fingerprint,
+        "--arg",
+        `--directory=${h.journal.dir}`,
+      ], { from: "user" });
+      assert.equal(code, 0);
+      const runner = startRunner([
+        "--state-dir",
+        `${w.dir}/state`,
+        "--log-level",
+        "warn",
+        new URL("../../examples/pipeline.central.ts", import.meta.url).pathname,
+        "--data",
+        data,
+        "--json-port",
+        String(freePort()),
+        "--relp-port",
+        String(freePort()),
+        "--syslog-port",
+        String(freePort()),
+        "--ui",
+        "off",
+        "--sqlite-worker",
+        "off",
+        "--pull-hosts",
+        "on",
+      ]);
+      w.cleanups.push(() => runner.kill());
+      const query = (sql: string) => {
+        try {
+          const d = new DatabaseSync(db, { readOnly: true });
+          try {
+            return d.prepare(sql).all() as Array<Record<string, unknown>>;
+          } finally {
+            d.close();
+          }
+        } catch {
+          return [];
+        }
+      };
+      await waitFor(
+        "12 pulled auth_events",
+        () => query(`SELECT count(*) AS n FROM auth_events WHERE host = 'appliance'`)[0]?.n === 12,
+        60_000,
+        100,
+      );
+      const ev = query(`SELECT * FROM auth_events WHERE host = 'appliance' LIMIT 1`)[0] ?? {};
+      assert.equal(ev.src_ip, "198.51.100.9");
+      assert.doesNotMatch(String(ev.message), /\x1b/);
+      await waitFor(
+        "the brute-force alert",
+        () => query(`SELECT rule FROM alerts WHERE host = 'appliance'`).length > 0,
+        30_000,
+        100,
+      );
+      await waitFor(
+        "vms status ok",
+        () => query(`SELECT status FROM vms WHERE host = 'appliance'`)[0]?.status === "ok",
+        30_000,
+        100,
+      );
+      assert.equal(await runner.stop(), 0);
+    } finally {
       await w.close();
     }
   },
