@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runWithDeadline } from "../_peers.ts";
 import { DatabaseSync } from "node:sqlite";
 import { syntheticAlert } from "../../mod.ts";
 import { startRunner } from "./_procs.ts";
@@ -112,35 +113,33 @@ Deno.test("examples: VM and central as two processes store every alert exactly o
       "a heartbeat",
       () => count(db, "SELECT count(*) AS n FROM heartbeats WHERE host = 'testvm'") >= 1,
     );
-    const hosts = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", MAIN, "query", "hosts", "--db", db, "--format", "json"],
-      stdout: "piped",
-    }).output();
-    const listed = JSON.parse(new TextDecoder().decode(hosts.stdout)) as Array<
+    const hosts = await runWithDeadline(
+      Deno.execPath(),
+      ["run", "-A", MAIN, "query", "hosts", "--db", db, "--format", "json"],
+      { timeoutMs: 60_000, what: "sluice query hosts" },
+    );
+    const listed = JSON.parse(hosts.stdout) as Array<
       Record<string, unknown>
     >;
     const vmRow = listed.find((r) => r.host === "testvm");
     assert.equal(vmRow?.status, "ok", JSON.stringify(listed));
-    const critical24h = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        MAIN,
-        "query",
-        "critical",
-        "--db",
-        db,
-        "--since",
-        "100000d",
-        "--limit",
-        "100000",
-        "--format",
-        "json",
-      ],
-      stdout: "piped",
-    }).output();
+    const critical24h = await runWithDeadline(Deno.execPath(), [
+      "run",
+      "-A",
+      MAIN,
+      "query",
+      "critical",
+      "--db",
+      db,
+      "--since",
+      "100000d",
+      "--limit",
+      "100000",
+      "--format",
+      "json",
+    ], { timeoutMs: 60_000, what: "sluice query critical" });
     assert.equal(
-      (JSON.parse(new TextDecoder().decode(critical24h.stdout)) as unknown[]).length,
+      (JSON.parse(critical24h.stdout) as unknown[]).length,
       critical,
     );
     assert.equal(await vm.stop(), 0);
