@@ -63,21 +63,27 @@ function sendFrom(port: number, localAddress: string, text: string): Promise<voi
   });
 }
 
-function collector(): { ctx: SourceContext; events: LogEvent[]; stats: ComponentStats } {
+function collector(): {
+  ctx: SourceContext;
+  events: LogEvent[];
+  stats: ComponentStats;
+  lines: string[];
+} {
   const events: LogEvent[] = [];
+  const lines: string[] = [];
   const stats = new ComponentStats("source", "json", "tcp");
   const ctx: SourceContext = {
     name: "json",
     stats,
     state: memoryState(),
-    log: createLogger("silent"),
+    log: createLogger("warn", (line) => lines.push(line)),
     signal: new AbortController().signal,
     emit(batch) {
       events.push(...batch);
       return Promise.resolve();
     },
   };
-  return { ctx, events, stats };
+  return { ctx, events, stats, lines };
 }
 
 Deno.test("tcpSource() with its defaults lets a VM in after 1,100 idle connections from one address", async () => {
@@ -98,6 +104,10 @@ Deno.test("tcpSource() with its defaults lets a VM in after 1,100 idle connectio
     destroyAll(idle);
     await source.stop();
   }
+  // What was closed is logged (at most every 10 s), naming the address that lost most.
+  const report = c.lines.find((l) => l.includes("closed connections to keep room"));
+  assert.ok(report, c.lines.join("\n"));
+  assert.match(report, /most_from=127\.0\.0\.1 /);
 });
 
 Deno.test("tcpSource() when full closes the oldest idle connection of the busiest address", async () => {
