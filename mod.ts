@@ -48,6 +48,7 @@ export * from "./sources/tcp.ts";
 export * from "./sources/udp.ts";
 export * from "./sources/syslog.ts";
 export * from "./parsers/syslog.ts";
+export * from "./parsers/syslog_framed.ts";
 export * from "./sources/file_tail.ts";
 export * from "./sources/journald.ts";
 export * from "./sources/relp.ts";
