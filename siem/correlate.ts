@@ -49,8 +49,17 @@
 import type { LogEvent } from "../core/event.ts";
 import { fieldGetter, fieldSetter } from "../core/event.ts";
 import { compileTemplate, type Template } from "../core/template.ts";
-import type { Filter, Rewrite, Sink, SinkContext } from "../core/types.ts";
-import type { PathDefinition } from "../core/pipeline.ts";
+import type { Filter, Rewrite } from "../core/types.ts";
+import { isAlert, isoTime, msOption } from "./_correlate_util.ts";
+
+export { correlateStore, type CorrelateStoreOptions } from "./correlate_store.ts";
+export {
+  type AlertFieldOptions,
+  type AlertPathOptions,
+  alertPaths,
+  asAlert,
+  hasAlert,
+} from "./alert_paths.ts";
 
 /** A predicate, or a {@linkcode Filter}, choosing events. */
 export type EventTest = Filter | ((event: LogEvent) => boolean);
@@ -190,18 +199,6 @@ function _test(where: string, option: string, value: EventTest | undefined) {
   throw new TypeError(`${where}: "${option}" must be a function or a Filter, got ${typeof value}`);
 }
 
-function _ms(where: string, option: string, value: unknown, min: number): number {
-  if (typeof value !== "number" || Number.isNaN(value)) {
-    throw new TypeError(
-      `${where}: "${option}" must be a number of ms, got ${JSON.stringify(value)}`,
-    );
-  }
-  if (value < min) {
-    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
-  }
-  return value;
-}
-
 function _int(where: string, option: string, value: unknown, min: number): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw new TypeError(`${where}: "${option}" must be an integer, got ${JSON.stringify(value)}`);
@@ -210,11 +207,6 @@ function _int(where: string, option: string, value: unknown, min: number): numbe
     throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
   }
   return value;
-}
-
-function _iso(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? "" : d.toISOString();
 }
 
 /**
@@ -267,11 +259,11 @@ export function correlate(options: CorrelateOptions): Correlation {
   const w = `correlate(${rule})`;
   if (options.key === undefined) throw new TypeError(`${w}: "key" is required`);
   const key = compileTemplate(options.key);
-  const window = _ms(w, "window", options.window, 1);
+  const window = msOption(w, "window", options.window, 1);
   const threshold = _int(w, "threshold", options.threshold, 1);
   const suppress = options.suppress === undefined
     ? window
-    : _ms(w, "suppress", options.suppress, 0);
+    : msOption(w, "suppress", options.suppress, 0);
   const distinct = options.distinct === undefined ? null : compileTemplate(options.distinct);
   // Without `collect`, the distinct values are the evidence: no second list.
   const collect = options.collect === undefined ? null : compileTemplate(options.collect);
@@ -404,8 +396,8 @@ export function correlate(options: CorrelateOptions): Correlation {
       count: group.count,
       distinct: group.distinct,
       values,
-      first_seen: _iso(group.firstSeen),
-      last_seen: _iso(group.lastSeen),
+      first_seen: isoTime(group.firstSeen),
+      last_seen: isoTime(group.lastSeen),
       window_s: window === Infinity ? 0 : window / 1000,
     };
     if (emit) {
@@ -420,7 +412,7 @@ export function correlate(options: CorrelateOptions): Correlation {
     if (all !== null && typeof all === "object" && !Array.isArray(all)) {
       (all as Record<string, unknown>)[rule] = alert;
     } else e.fields.alerts = { [rule]: alert };
-    if (!_isAlert(getAlert(e))) setAlert(e, alert);
+    if (!isAlert(getAlert(e))) setAlert(e, alert);
     g.fired = t;
     g.t.length = 0;
     if (g.d) g.d.length = 0;
@@ -518,271 +510,4 @@ export function correlate(options: CorrelateOptions): Correlation {
     },
   };
   return step;
-}
-
-/** Options for {@linkcode correlateStore}. */
-export interface CorrelateStoreOptions {
-  /**
-   * Longest time the windows wait to be saved after a batch reached the
-   * store, in ms: a timer saves them even when no batch follows. @default {5000}
-   */
-  saveMs?: number;
-  /**
-   * A name for stats and for its state file; keep it stable.
-   * @default {"rules <rule>+<rule>…"}, from the rules' names, sorted
-   */
-  name?: string;
-}
-
-/**
- * A sink that keeps correlations' windows across restarts: when it opens
- * (before any source starts) it restores each rule from its state; a batch
- * that reaches it is saved at most `saveMs` later (at once when the last
- * save is that old, else by a timer, so the last batch before a quiet spell
- * is saved too); and it saves once more when it closes (SIGTERM). It writes nothing else, so it costs one small queue.
- * Put it in the `to` of the path whose steps hold the rules.
- *
- * @param rules The correlations to keep (their rule names must differ).
- * @param options Save interval, name.
- * @returns The sink.
- * @throws {TypeError} When `rules` is not a list of correlations or two share a name.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { correlate, correlateStore } from "./correlate.ts";
- * const rule = correlate({ rule: "r", key: "${HOST}", window: 60_000, threshold: 3 });
- * const store = correlateStore([rule]);
- * assert.ok(store.kind === "correlate-store");
- * ```
- */
-export function correlateStore(
-  rules: readonly Correlation[],
-  options: CorrelateStoreOptions = {},
-): Sink {
-  const where = "correlateStore";
-  if (!Array.isArray(rules) || rules.some((r) => typeof r?.snapshot !== "function")) {
-    throw new TypeError(`${where}: "rules" must be an array of correlate() steps`);
-  }
-  const names = new Set<string>();
-  for (const r of rules) {
-    if (names.has(r.rule)) throw new TypeError(`${where}: two rules are named "${r.rule}"`);
-    names.add(r.rule);
-  }
-  const saveMs = _ms(where, "saveMs", options.saveMs ?? 5000, 0);
-  let ctx: SinkContext | undefined;
-  let savedAt = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const save = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (!ctx) return;
-    for (const r of rules) ctx.state.set(`rule.${r.rule}`, r.snapshot());
-    savedAt = Date.now();
-  };
-  return {
-    kind: "correlate-store",
-    name: options.name ?? `rules ${[...names].sort().join("+")}`,
-    maxBatch: 100_000,
-    open(c: SinkContext): Promise<void> {
-      ctx = c;
-      let restored = 0;
-      for (const r of rules) if (r.restore(c.state.get(`rule.${r.rule}`))) restored++;
-      if (restored) c.log.info(`restored the windows of ${restored} rule(s)`);
-      savedAt = Date.now();
-      return Promise.resolve();
-    },
-    write(): Promise<void> {
-      const since = Date.now() - savedAt;
-      if (since >= saveMs) save();
-      else if (timer === undefined) {
-        // The windows this batch changed are saved even if no batch follows.
-        const t = setTimeout(save, saveMs - since);
-        Deno.unrefTimer(t);
-        timer = t;
-      }
-      return Promise.resolve();
-    },
-    close(): Promise<void> {
-      save();
-      ctx = undefined;
-      return Promise.resolve();
-    },
-  };
-}
-
-/** Options for {@linkcode hasAlert} and {@linkcode asAlert}. */
-export interface AlertFieldOptions {
-  /**
-   * Only this rule's alert (from `fields.alerts[<rule>]`). Without it, the
-   * event's first alert (in `field`), whichever rule wrote it: one alert
-   * per event, so prefer one path per rule ({@linkcode alertPaths}).
-   */
-  rule?: string;
-  /** Where the rules wrote their first alert. @default {"alert"} */
-  field?: string;
-  /** A name for stats. */
-  name?: string;
-}
-
-function _isAlert(a: unknown): a is Partial<CorrelateAlert> & { rule: string } {
-  return a !== null && typeof a === "object" && typeof (a as { rule?: unknown }).rule === "string";
-}
-
-/** Reads the alert a filter or rewrite works on: one rule's, or the first. */
-function _alertOf(options: AlertFieldOptions): (e: LogEvent) => unknown {
-  const rule = options.rule;
-  if (rule !== undefined) {
-    if (typeof rule !== "string" || rule === "") {
-      throw new TypeError(`alert: "rule" must be a non-empty string, got ${JSON.stringify(rule)}`);
-    }
-    return (e) => {
-      const all = e.fields.alerts;
-      if (all === null || typeof all !== "object" || !Object.hasOwn(all, rule)) return undefined;
-      const a = (all as Record<string, unknown>)[rule];
-      return _isAlert(a) && a.rule === rule ? a : undefined;
-    };
-  }
-  const get = fieldGetter(options.field ?? "alert");
-  return (e) => {
-    const a = get(e);
-    if (_isAlert(a)) return a;
-    // An alert field written by hand or by an older rule is absent: take the first of `alerts`.
-    const all = e.fields.alerts;
-    if (all === null || typeof all !== "object") return undefined;
-    for (const v of Object.values(all)) if (_isAlert(v)) return v;
-    return undefined;
-  };
-}
-
-/**
- * A filter that keeps the events a rule marked with an alert (with
- * `rule`, the events that rule marked).
- *
- * @param options The rule, the alert field, name.
- * @returns The filter.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { hasAlert } from "./correlate.ts";
- * import { createEvent } from "../core/event.ts";
- * assert.ok(!hasAlert().test(createEvent("x")));
- * const e = createEvent("x", { fields: { alerts: { r: { rule: "r", severity: "high" } } } });
- * assert.ok(hasAlert({ rule: "r" }).test(e) && !hasAlert({ rule: "s" }).test(e));
- * ```
- */
-export function hasAlert(options: AlertFieldOptions = {}): Filter {
-  const get = _alertOf(options);
-  return {
-    kind: "has-alert",
-    ...(options.name ? { name: options.name } : {}),
-    test(e: LogEvent): boolean {
-      return get(e) !== undefined;
-    },
-  };
-}
-
-/**
- * Turns an event a rule marked into the alert itself, shaped as the
- * `alerts` table of `siemSchema` reads it: `fields.json` becomes
- * `{ timestamp, host, severity, rule, msg, source: "sluice-correlate", …evidence, event }`
- * (`event` is the original message), the message becomes that JSON (the
- * table's `raw`), `fields.category` becomes `"alerts"`, and the id gets
- * `:<rule>` appended, so it differs from the original event's and from
- * another rule's alert on the same event, and a replay gives the same id.
- * Events without that alert are left alone.
- *
- * Use it on an embedded path after {@linkcode hasAlert}: the engine gives
- * such a path its own copies, so the original event is stored unchanged.
- *
- * @param options The rule, the alert field, name.
- * @returns The rewrite.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { asAlert } from "./correlate.ts";
- * import { createEvent } from "../core/event.ts";
- * const e = createEvent("Failed password …", {
- *   host: "vm-1",
- *   fields: { alert: { rule: "sshd_brute_force", severity: "high", key: "203.0.113.9" } },
- * });
- * asAlert().apply(e);
- * assert.ok((e.fields.json as { rule: string }).rule === "sshd_brute_force");
- * assert.ok(e.fields.category === "alerts");
- * ```
- */
-export function asAlert(options: AlertFieldOptions = {}): Rewrite {
-  const get = _alertOf(options);
-  return {
-    kind: "as-alert",
-    ...(options.name ? { name: options.name } : {}),
-    apply(e: LogEvent): void {
-      const a = get(e);
-      if (!_isAlert(a)) return;
-      const { rule, severity, summary, ...evidence } = a;
-      const body: Record<string, unknown> = {
-        timestamp: _iso(e.timestamp ?? e.receivedAt),
-        host: e.host ?? null,
-        severity: typeof severity === "string" ? severity : "high",
-        rule,
-        msg: typeof summary === "string" ? summary : `${rule} ${String(a.key ?? "")}`.trim(),
-        source: "sluice-correlate",
-        ...evidence,
-        event: e.message,
-      };
-      e.fields.json = body;
-      e.fields.category = "alerts";
-      e.message = JSON.stringify(body);
-      if (e.id !== undefined) e.id = `${e.id}:${rule}`;
-    },
-  };
-}
-
-/** What every path of {@linkcode alertPaths} does after turning its event into an alert. */
-export type AlertPathOptions = Omit<PathDefinition, "from">;
-
-/**
- * One embedded path per rule that takes the events that rule marked, turns
- * its own copy into that rule's alert ({@linkcode hasAlert} and
- * {@linkcode asAlert} with `rule`), then runs `path`'s steps and goes to its
- * sinks and children. So every rule that fires stores its own alert, even
- * when several fire on one event.
- *
- * @param rules The rules (or rule names) whose alerts to take.
- * @param path Where the alerts go: `to`, further `steps`, `paths`, `flags`, a `name` prefix.
- * @returns The paths, one per rule, to put in a parent path's `paths`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { alertPaths, correlate } from "./correlate.ts";
- * const rule = correlate({ rule: "r", key: "${HOST}", window: 60_000, threshold: 3 });
- * const paths = alertPaths([rule, "other"], { to: ["db"] });
- * assert.ok(paths.length === 2 && paths[0]?.name === "alert r");
- * ```
- */
-export function alertPaths(
-  rules: ReadonlyArray<Correlation | { readonly rule: string } | string>,
-  path: AlertPathOptions = {},
-): PathDefinition[] {
-  if (!Array.isArray(rules)) throw new TypeError(`alertPaths: "rules" must be an array`);
-  const prefix = path.name ?? "alert";
-  const seen = new Set<string>();
-  const out: PathDefinition[] = [];
-  for (const r of rules) {
-    const rule = typeof r === "string" ? r : r?.rule;
-    if (typeof rule !== "string" || rule === "") {
-      throw new TypeError(`alertPaths: every rule must be a rule or its name, got ${String(r)}`);
-    }
-    if (seen.has(rule)) continue;
-    seen.add(rule);
-    out.push({
-      ...path,
-      name: `${prefix} ${rule}`,
-      steps: [hasAlert({ rule }), asAlert({ rule }), ...(path.steps ?? [])],
-    });
-  }
-  return out;
 }
