@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runWithDeadline } from "../_peers.ts";
+import { runWithDeadline, waitFor } from "../_peers.ts";
 import {
   ComponentStats,
   createEvent,
@@ -269,10 +269,10 @@ Deno.test("jsonlSink() reports a full disk, retries, and stores every line once"
       let acked = false;
       await source.emit(batch, () => (acked = true));
       const stats = engine.stats.get("jsonl#0")!;
-      while (stats.errors < 3) await new Promise((r) => setTimeout(r, 5));
+      await waitFor("3 failed writes to the full disk", () => stats.errors >= 3, 20_000, 5);
       assert.equal(acked, false);
       await Deno.remove(filler);
-      while (!acked) await new Promise((r) => setTimeout(r, 5));
+      await waitFor("the ack once the disk has room", () => acked, 20_000, 5);
       assert.ok(stats.counters.retries! >= 3);
     } finally {
       await engine.stop();

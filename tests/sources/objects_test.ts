@@ -3,7 +3,7 @@ import { Engine } from "../../core/engine.ts";
 import { cloneEvent, createEvent, type LogEvent } from "../../core/event.ts";
 import { createLogger } from "../../core/log.ts";
 import { definePipeline } from "../../core/pipeline.ts";
-import { runWithDeadline } from "../_peers.ts";
+import { runWithDeadline, waitFor } from "../_peers.ts";
 import type { Sink } from "../../core/types.ts";
 import {
   confirmObject,
@@ -322,9 +322,9 @@ Deno.test("objectsSource() scans again every interval and picks up new files", a
       logger: silent,
     });
     await engine.start();
-    while (events.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("the first object", () => events.length > 0, 20_000, 5);
     await Deno.writeTextFile(`${dir}/second.bin`, "2");
-    while (!paths(events).includes("second.bin")) await new Promise((r) => setTimeout(r, 5));
+    await waitFor("second.bin", () => paths(events).includes("second.bin"), 20_000, 5);
     await engine.stop();
     assert.equal(source.done, undefined);
     assert.ok(events.length >= 2);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { waitFor } from "../_peers.ts";
 import type { LogEvent } from "../../core/event.ts";
 import { createLogger } from "../../core/log.ts";
 import { memoryState } from "../../core/state.ts";
@@ -341,7 +342,7 @@ Deno.test("tcpSource() runs in an engine and stops cleanly with connections open
   await engine.start();
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: source.addr?.port as number });
   await _writeAll(conn, enc.encode("one\ntwo\n"));
-  while (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor("two lines", () => seen.length >= 2, 20_000, 10);
   await engine.stop();
   assert.ok(await closedByPeer(conn));
   conn.close();
