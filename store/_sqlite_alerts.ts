@@ -6,8 +6,17 @@
  */
 
 import type { SQLInputValue } from "node:sqlite";
-import { alertSeverityClass, severitySpellings } from "./severity.ts";
-import { _Db, _iso, _limit, _num, _numOrNull, _Row, _str, _Where } from "./_sqlite_db.ts";
+import { severitySpellings } from "./severity.ts";
+import {
+  type _Db,
+  type _iso,
+  _limit,
+  _num,
+  _numOrNull,
+  type _Row,
+  _str,
+  _Where,
+} from "./_sqlite_db.ts";
 import type {
   AlertDetail,
   AlertFilter,
@@ -16,8 +25,6 @@ import type {
   AlertRow,
   ObjectRow,
   RuleRow,
-  SeriesBucket,
-  SeriesQuery,
   TimeRange,
   TopRow,
   TriageRow,
@@ -261,74 +268,3 @@ export function _rules(db: _Db, f: TimeRange & { limit?: number } = {}): RuleRow
 export function _top(db: _Db, sql: string, args: SQLInputValue[]): TopRow[] {
   return db.all(sql, args).map((r) => ({ key: String(r.k), count: _num(r.n) }));
 }
-
-const _HOUR = 3_600_000;
-
-/** Alerts by severity class and events by category per bucket. */
-export function _series(db: _Db, q: SeriesQuery): SeriesBucket[] {
-  const bucket = q.bucketMs ?? _HOUR;
-  const hourly = bucket % _HOUR === 0;
-  if (
-    !Number.isInteger(bucket) || bucket <= 0 ||
-    (!hourly && (_HOUR % bucket !== 0 || bucket % 60_000 !== 0))
-  ) {
-    throw new RangeError(
-      `store: "bucketMs" must be whole hours or minutes dividing an hour, got "${String(bucket)}"`,
-    );
-  }
-  const until = q.until ?? Date.now();
-  const start = Math.floor(q.since / bucket) * bucket;
-  if (!(until > start)) return [];
-  if ((until - start) / bucket > 10_000) {
-    throw new RangeError(`store: a series of more than 10000 buckets was asked for`);
-  }
-  const buckets: SeriesBucket[] = [];
-  for (let t = start; t < until; t += bucket) {
-    buckets.push({
-      t,
-      alerts: { critical: 0, high: 0, medium: 0, low: 0, info: 0, other: 0 },
-      events: {},
-    });
-  }
-  // Grouped by the hour's or the minute's text prefix (cheap, and the index's order), then folded.
-  const len = hourly ? 13 : 16;
-  const pad = hourly ? ":00:00.000Z" : ":00.000Z";
-  const at = (prefix: unknown): SeriesBucket | undefined => {
-    const ms = Date.parse(`${String(prefix)}${pad}`);
-    if (Number.isNaN(ms)) return undefined;
-    return buckets[Math.floor((ms - start) / bucket)];
-  };
-  const range = { since: start, until };
-  if (db.has("alerts")) {
-    const w = new _Where().range("timestamp", range);
-    if (q.host !== undefined) w.add("host = ?", q.host);
-    for (
-      const r of db.all(
-        `SELECT substr(timestamp, 1, ${len}) AS p, severity AS s, count(*) AS n FROM alerts
-         ${w.clause} GROUP BY p, s`,
-        w.args,
-      )
-    ) {
-      const b = at(r.p);
-      if (b) b.alerts[alertSeverityClass(r.s)] += _num(r.n);
-    }
-  }
-  for (const [table, category, time] of _EVENT_TABLES) {
-    const cols = db.cols(table);
-    if (cols.size === 0 || (q.host !== undefined && !cols.has("host"))) continue;
-    const w = new _Where().range(time, range);
-    if (q.host !== undefined) w.add("host = ?", q.host);
-    for (
-      const r of db.all(
-        `SELECT substr(${time}, 1, ${len}) AS p, count(*) AS n FROM ${table} ${w.clause} GROUP BY p`,
-        w.args,
-      )
-    ) {
-      const b = at(r.p);
-      if (b) b.events[category] = (b.events[category] ?? 0) + _num(r.n);
-    }
-  }
-  return buckets;
-}
-
-export { _iso };

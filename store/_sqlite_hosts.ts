@@ -4,7 +4,7 @@
  * @module
  */
 
-import { _Db, _limit, _num, _numOrNull, _Row, _str, _Where } from "./_sqlite_db.ts";
+import { type _Db, _limit, _num, _numOrNull, type _Row, _str, _Where } from "./_sqlite_db.ts";
 import { _OBJECT_COLUMNS, _objectRow } from "./_sqlite_alerts.ts";
 import type {
   AuthEventRow,

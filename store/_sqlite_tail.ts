@@ -12,7 +12,7 @@ import type { SiemCategory } from "../siem/categorize.ts";
 import { tailCategories as _tailCategories } from "./tail_filter.ts";
 import { SIEM_TABLES } from "../siem/schema.ts";
 import { severitySpellings } from "./severity.ts";
-import { _Db, _iso, _num, _Row } from "./_sqlite_db.ts";
+import { type _Db, _iso, _num, type _Row } from "./_sqlite_db.ts";
 import type { EventRow, SqlResult, TailBatch, TailFilter } from "./types.ts";
 
 function _timeColumn(cols: ReadonlySet<string>): string {

@@ -14,7 +14,6 @@ import {
   _EVENT_TABLES,
   _exportAlerts,
   _rules,
-  _series,
   _top,
 } from "./_sqlite_alerts.ts";
 import type { DatabaseSync } from "node:sqlite";
@@ -29,6 +28,7 @@ import {
   _objects,
 } from "./_sqlite_hosts.ts";
 import { _sql, _tailRead, _tailStart, _timeline } from "./_sqlite_tail.ts";
+import { _Series } from "./_sqlite_series.ts";
 import { _sqliteUi } from "./_sqlite_ui.ts";
 import { severitySpellings } from "./severity.ts";
 import type { HostDetail, Overview, OverviewQuery, SiemStore } from "./types.ts";
@@ -39,6 +39,11 @@ export interface SqliteStoreOptions {
   database: string;
   /** How long a read or a UI write waits for a writer's lock, in ms. @default {5000} */
   busyTimeoutMs?: number;
+  /**
+   * How long `series` reuses the counts of a complete past hour, in ms (0: never). A late event
+   * for a past hour shows in the series once the entry is older than this. @default {60000}
+   */
+  seriesCacheMs?: number;
 }
 
 /**
@@ -88,7 +93,7 @@ function _overview(db: _Db, q: OverviewQuery): Overview {
     })
   ) hosts[h.status]++;
   let events = 0;
-  for (const [table, , time] of [["alerts", "alerts", "timestamp"] as const, ..._EVENT_TABLES]) {
+  for (const [table, , time] of _EVENT_TABLES) {
     if (!db.has(table)) continue;
     const w = new _Where().range(time, range);
     events += _num(db.get(`SELECT count(*) AS n FROM ${table} ${w.clause}`, w.args)?.n);
@@ -101,8 +106,11 @@ function _overview(db: _Db, q: OverviewQuery): Overview {
     latestCritical: [],
   };
   if (db.has("alerts")) {
+    // Separate queries: each walks the (timestamp, severity, rule, host) index over the range;
+    // one GROUP BY rule, host, severity was 2-3x slower (its temporary B-tree).
     const w = new _Where().range("timestamp", range);
     out.counts.alerts = _num(db.get(`SELECT count(*) AS n FROM alerts ${w.clause}`, w.args)?.n);
+    out.counts.events += out.counts.alerts;
     const crit = new _Where().range("timestamp", range).in(
       "severity",
       severitySpellings(["critical"]),
@@ -170,6 +178,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     const busy = options.busyTimeoutMs ?? 5000;
     const db = new _Db(_openReadOnly(options.database, busy));
     const ui = _sqliteUi(options.database, busy);
+    const series = new _Series(options.seriesCacheMs ?? 60_000);
     let closed = false;
     const open = () => {
       if (closed) throw new Error("store: closed");
@@ -178,7 +187,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     const store: SiemStore = {
       kind: "sqlite",
       overview: (q = {}) => _p(() => _overview(open(), q)),
-      series: (q) => _p(() => _series(open(), q)),
+      series: (q) => _p(() => series.read(open(), q)),
       alerts: (q) => _p(() => _alerts(open(), q)),
       exportAlerts: (f, pageSize) => _exportAlerts(open(), f, pageSize),
       alert: (seq) => _p(() => _alert(open(), seq)),

@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import type { AlertFilter, AlertRow, SiemStore } from "../../store/types.ts";
 import {
-  _Common,
+  type _Common,
   _common,
   _limit,
   _pick,

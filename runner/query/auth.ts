@@ -5,7 +5,15 @@
  */
 
 import type { Command } from "commander";
-import { _Common, _common, _pick, _print, _range, _withStore, type QueryIo } from "./_common.ts";
+import {
+  type _Common,
+  _common,
+  _pick,
+  _print,
+  _range,
+  _withStore,
+  type QueryIo,
+} from "./_common.ts";
 
 /**
  * Adds `auth` to the `query` command.

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import type { HostRow } from "../../store/types.ts";
 import {
   _color,
-  _Common,
+  type _Common,
   _common,
   _interval,
   _limit,

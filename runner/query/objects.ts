@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import type { ObjectFilter } from "../../store/types.ts";
 import {
-  _Common,
+  type _Common,
   _common,
   _limit,
   _pick,

@@ -6,7 +6,7 @@
 
 import type { Command } from "commander";
 import {
-  _Common,
+  type _Common,
   _common,
   _limit,
   _pick,

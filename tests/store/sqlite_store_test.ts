@@ -404,3 +404,26 @@ Deno.test("store reads tables that do not exist yet as empty, and names a missin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("store series reads the current hour fresh and reuses complete hours only for seriesCacheMs", async () => {
+  const s = await seeded({ alerts: 100, auth: 100 });
+  const cached = await openSqliteStore({ database: s.database });
+  const uncached = await openSqliteStore({ database: s.database, seriesCacheMs: 0 });
+  try {
+    const now = Date.now();
+    const since = now - 3 * 3_600_000;
+    const total = (b: Awaited<ReturnType<typeof cached.series>>) =>
+      b.reduce((a, x) => a + Object.values(x.alerts).reduce((p, q) => p + q, 0), 0);
+    assert.equal(total(await cached.series({ since })), 0);
+    insertAlert(s.writer, { timestamp: iso(Date.now() - 1), severity: "high" });
+    assert.equal(total(await cached.series({ since })), 1);
+    // A late alert for a complete past hour: the cache answers until its entry expires.
+    insertAlert(s.writer, { timestamp: iso(since + 3_600_000 + 1), severity: "high" });
+    assert.equal(total(await cached.series({ since })), 1);
+    assert.equal(total(await uncached.series({ since })), 2);
+  } finally {
+    await cached.close();
+    await uncached.close();
+    await s.cleanup();
+  }
+});
