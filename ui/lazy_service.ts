@@ -12,6 +12,9 @@ import type { UiService, UiServiceOptions } from "./server.ts";
 /**
  * Creates the dashboard service ({@linkcode UiService}) whose code loads in
  * `start()`. `listen` is checked now, so a typo fails before anything opens.
+ * When the address is taken, `start()` logs a warning and the pipeline runs
+ * without a dashboard (it is on by default; a second central on one machine
+ * must still start).
  *
  * @param options As for `uiService` in ui/server.ts.
  * @returns The service; `url` is known once it started.
@@ -36,7 +39,18 @@ export function lazyUiService(options: UiServiceOptions): Service & {
     async start(ctx: ServiceContext) {
       const { uiService } = await import("./server.ts");
       inner = uiService(options);
-      await inner.start(ctx);
+      try {
+        await inner.start(ctx);
+      } catch (err) {
+        // The dashboard is on by default: a taken port must not keep the pipeline from running.
+        if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+        inner = undefined;
+        ctx.log.warn(
+          `dashboard not started: ${
+            options.listen ?? "127.0.0.1:8080"
+          } is in use (--ui host:port for another, --ui off for none)`,
+        );
+      }
     },
     async stop() {
       await inner?.stop();

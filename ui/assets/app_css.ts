@@ -133,6 +133,8 @@ dl.fields { display: grid; grid-template-columns: max-content 1fr; gap: 6px 16px
 dl.fields dt { color: var(--muted); }
 dl.fields dt.raw-key { font-family: ui-monospace, monospace; font-size: 12px; }
 dl.fields dd { margin: 0; overflow-wrap: anywhere; }
+dl.fields .sep { border-top: 1px solid var(--line); margin-top: 8px; padding-top: 8px; font-size: 11px;
+  text-transform: uppercase; letter-spacing: 0.06em; }
 pre.raw { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; background: var(--bg); border: 1px solid var(--line);
   border-radius: 8px; padding: 12px; max-height: 420px; overflow: auto; }
 ol.history { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 8px; }

@@ -103,6 +103,8 @@ export function alertRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
                   <dd>{v as string}</dd>
                 </>
               ))}
+              {parsed !== undefined ? <dt class="sep">as received</dt> : null}
+              {parsed !== undefined ? <dd class="sep"></dd> : null}
               {parsed !== undefined
                 ? flatten(parsed).map(([k, v]) => (
                   <>
