@@ -8,7 +8,7 @@
  */
 
 import type * as nodeTls from "node:tls";
-import { type PeerVerify, type TlsPeer, tlsPeer } from "./tls.ts";
+import type { TlsPeer } from "./tls.ts";
 import type { SourceContext } from "./types.ts";
 
 /** One connection, whatever its transport. */
@@ -312,7 +312,7 @@ export function socketPeer(socket: unknown): string {
   return port === undefined ? ip : `${shown}:${port}`;
 }
 
-/** What {@linkcode acceptConnections} and {@linkcode verifiedPeer} report through. */
+/** What {@linkcode acceptConnections} reports through. */
 export interface ListenerHooks {
   /** Whether the source is stopping (accept errors are then expected). */
   stopping(): boolean;
@@ -390,83 +390,4 @@ export async function acceptConnections<C extends Deno.Conn>(
     }
     onConnection(conn);
   }
-}
-
-/**
- * The verified client certificate of a `node:tls` connection: `undefined`
- * when none is asked for or none was presented, `null` (and the socket
- * destroyed, the refusal reported) when one was presented that does not
- * verify.
- *
- * @param socket The connection after its handshake.
- * @param verify The listener's `peerVerify`.
- * @param refuse Reports a refused certificate.
- * @returns The peer, nothing, or `null` for a refused connection.
- *
- * @example
- * ```ts
- * import type * as nodeTls from "node:tls";
- * import { verifiedPeer } from "./net_stream.ts";
- * const onSecure = (socket: nodeTls.TLSSocket) =>
- *   verifiedPeer(socket, "optional", (message, extra) => console.warn(message, extra));
- * ```
- */
-export function verifiedPeer(
-  socket: nodeTls.TLSSocket,
-  verify: PeerVerify,
-  refuse: (message: string, extra: Record<string, unknown>) => void,
-): TlsPeer | undefined | null {
-  if (verify === "none") return undefined;
-  const cert = socket.getPeerCertificate();
-  const presented = cert !== null && typeof cert === "object" && Object.keys(cert).length > 0;
-  if (!presented) return undefined;
-  if (!socket.authorized) {
-    refuse("refusing a client certificate", {
-      peer: socketPeer(socket),
-      error: String(socket.authorizationError),
-    });
-    socket.destroy();
-    return null;
-  }
-  return tlsPeer(cert);
-}
-
-/**
- * Starts a `node:tls` server listening and returns the address it got.
- *
- * @param server The server.
- * @param port The port (0: any).
- * @param host The address to bind.
- * @param who The component and source name, for a bind error (see {@linkcode listenError}).
- * @returns The bound address.
- *
- * @example
- * ```ts
- * import { createServer } from "node:tls";
- * import { listenTls } from "./net_stream.ts";
- * const listen = (cert: string, key: string) => listenTls(createServer({ cert, key }), 0, "127.0.0.1");
- * ```
- */
-export async function listenTls(
-  server: nodeTls.Server,
-  port: number,
-  host: string,
-  who?: { component: string; name?: string | undefined },
-): Promise<{ hostname: string; port: number } | undefined> {
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    if (who === undefined) throw err;
-    throw listenError(who.component, who.name, host, port, "tls", err);
-  }
-  const a = server.address();
-  return a && typeof a === "object"
-    ? { hostname: peerAddress(a.address), port: a.port }
-    : undefined;
 }

@@ -24,6 +24,10 @@
  * TLS; with `--tls-ca FILE` they are mutual TLS (a VM must present a
  * certificate signed by that CA), and `--tls-host-from-cert` takes each
  * event's host from it (certificates from `sluice certs`: docs/tls.md).
+ * `--samples DIR` (off) reads the manifests the VMs' object jobs write under
+ * DIR (their `--objects-to` directory), checks each stored file's size and
+ * SHA-256 and records it in `objects` every `--samples-interval` (1m):
+ * docs/objects.md.
  *
  * @module
  */
@@ -40,7 +44,6 @@ import { jsonParser } from "../parsers/json.ts";
 import { kvParser } from "../parsers/kv.ts";
 import { csvParser } from "../parsers/csv.ts";
 import { sshdParser } from "../parsers/sshd.ts";
-import { syslogFramed } from "../parsers/syslog_framed.ts";
 import { level, match, not, or, program } from "../parsers/filters.ts";
 import { tcpSource } from "../sources/tcp.ts";
 import { relpSource } from "../sources/relp.ts";
@@ -57,6 +60,7 @@ import { sshdSuccessAfterFailures } from "../siem/rules/success_after_failures.t
 import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
+import { objectManifestsSource } from "../sources/object_manifests.ts";
 import { sshJournalSource } from "../sources/ssh_journal.ts";
 import { checkpointOption, option, portOption } from "./_options.ts";
 import { listenerTls } from "./_tls.ts";
@@ -127,26 +131,13 @@ function _onOff(value: string, name: string): boolean {
   return value === "on";
 }
 
-/**
- * A JSON alert's host when the transport did not already vouch for one: the JSON's
- * `host` (or `hostname`), else the HOSTNAME of a syslog header around it (rsyslog's
- * forwarding), else the sender's address.
- */
+/** A JSON alert's host when the transport did not already vouch for one. */
 function _stampHost(e: LogEvent): void {
   if (e.host) return;
   const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
   const named = json?.host ?? json?.hostname;
-  const header = (e.fields.syslog as { host?: unknown } | undefined)?.host;
   if (typeof named === "string" && named !== "") e.host = named;
-  else if (typeof header === "string" && header !== "") e.host = header;
   else if (e.sourceIp) e.host = e.sourceIp;
-}
-
-/** A JSON alert that came as syslog: the host the JSON names wins over the header's. */
-function _jsonHostFirst(e: LogEvent): void {
-  const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
-  const named = json?.host ?? json?.hostname;
-  if (typeof named === "string" && named !== "") e.host = named;
 }
 
 /**
@@ -164,6 +155,13 @@ export default function central(
   if (!context.help) Deno.mkdirSync(s.data, { recursive: true });
   // --tls-cert/--tls-key/--tls-ca/--tls-host-from-cert: TLS or mutual TLS on both VM listeners.
   const secure = listenerTls(context.args, context.env);
+  const samplesDir = option(
+    context.args,
+    context.env,
+    "samples",
+    "off",
+    "the VMs' --objects-to directory: record the objects stored there in the objects table",
+  );
   const sources = {
     json: tcpSource({ host: s.listen, port: s.jsonPort, name: "json", ...secure }),
     relp: relpSource({ host: s.listen, port: s.relpPort, name: "relp", ...secure }),
@@ -185,6 +183,20 @@ export default function central(
         }),
       }
       : {}),
+    // The object channel (docs/objects.md): what the VMs stored there, checked, into `objects`.
+    ...(samplesDir === "off" ? {} : {
+      samples: objectManifestsSource({
+        dir: samplesDir,
+        interval: option(
+          context.args,
+          context.env,
+          "samples-interval",
+          "1m",
+          "time between reads of --samples' manifests",
+        ),
+        name: "samples",
+      }),
+    }),
   };
   // Pulled journal entries take syslog's auth and system paths: sshd into auth_events and the rules.
   const textFrom = s.pullHosts ? ["syslog", "pulled"] : ["syslog"];
@@ -269,8 +281,6 @@ export default function central(
     { steps: [...rules], paths: [{ to: ["rules"] }, ...store] },
   ];
   const stampHost: Step = { kind: "stamp-host", apply: _stampHost };
-  // rsyslog's omrelp/omfwd default templates put a syslog header before the JSON.
-  const framed = syslogFramed({ host: "field" });
   return definePipeline({
     name: "central",
     role: "central",
@@ -282,7 +292,7 @@ export default function central(
       {
         name: "alerts",
         from: ["json", "relp"],
-        steps: [framed, jsonParser({ prefix: "json" }), stampHost, categorize()],
+        steps: [jsonParser({ prefix: "json" }), stampHost, categorize()],
         paths: store,
       },
       {
@@ -291,23 +301,9 @@ export default function central(
         name: "vm-text",
         from: ["json", "relp"],
         flags: ["fallback"],
-        steps: [framed, not(match("^\\s*[{[]")), stampHost, sshdParser(), categorize()],
+        steps: [not(match("^\\s*[{[]")), stampHost, sshdParser(), categorize()],
         onUnparsed: "continue",
         paths: withRules(authRules),
-      },
-      {
-        // A JSON alert sent as syslog (rsyslog or syslog-ng forwarding to the syslog port).
-        name: "syslog-json",
-        from: ["syslog"],
-        flags: ["final"],
-        steps: [
-          match("^\\s*\\{"),
-          jsonParser({ prefix: "json" }),
-          { kind: "json-host-first", apply: _jsonHostFirst },
-          categorize(),
-        ],
-        onUnparsed: "continue",
-        paths: store,
       },
       {
         name: "firewall",
@@ -346,6 +342,9 @@ export default function central(
         paths: store,
       },
       { name: "host watch", from: ["hosts"], paths: store },
+      ...(samplesDir === "off"
+        ? []
+        : [{ name: "samples", from: ["samples"], steps: [categorize()], to: ["db", "all"] }]),
     ],
     onStart() {
       const dim = (t: string) => Deno.stderr.isTerminal() ? `\x1b[2m${t}\x1b[0m` : t;

@@ -30,6 +30,14 @@
  * docs/tls.md). `--central` must then be a name or address the central's
  * certificate holds.
  *
+ * The object channel (docs/objects.md), off by default: `--objects-to
+ * user@central:/var/siem/samples --objects-key FILE --objects-known-hosts FILE|SHA256:…`
+ * moves `/var/quarantine` and syncs `/var/sauron/dumps` (max-age 7d) and
+ * `/var/sauron/samples` to `<root>/<host>/<job>/` every `--objects-interval`
+ * (15m) at `--objects-bwlimit` (1M) each; `--objects-<job> DIR|off`,
+ * `--objects-<job>-mode`, `--objects-<job>-max-age` change a job.
+ * `sluice sync examples/pipeline.vm.ts --once -- <the same flags>` runs them once.
+ *
  * @module
  */
 
@@ -48,6 +56,7 @@ import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
 import { checkpointOption, option, portOption } from "./_options.ts";
+import { objectJobs } from "./_objects.ts";
 import { clientTls } from "./_tls.ts";
 
 /**
@@ -99,6 +108,8 @@ export default function vm(
     sources.sshd = journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
   }
   const tls = clientTls(args, env);
+  // The object channel (docs/objects.md): off unless --objects-to is given.
+  const objects = objectJobs(args, env, host);
   const forward: Sink = transport === "relp"
     ? relpSink({
       host: central,
@@ -119,8 +130,9 @@ export default function vm(
   return definePipeline({
     name: "vm",
     role: "vm",
-    sources,
+    sources: { ...sources, ...objects?.sources },
     sinks: {
+      ...objects?.sinks,
       central: forward,
       backup: sqliteSink({
         database: `${data}/backup.db`,
@@ -138,12 +150,15 @@ export default function vm(
       { from: Object.keys(sources), steps: [setHost(host)], to: ["central", "backup"] },
       // Heartbeats (liveness and pipeline health) go to the central only.
       { from: [heartbeat], to: ["central"] },
+      ...(objects?.paths ?? []),
     ],
     onStart() {
       console.error(
         `sluice vm "${host}": tailing ${
           Object.keys(sources).join(", ")
-        }; forwarding over ${transport}${tls ? "+TLS" : ""} to ${central}; backup in ${data}/backup.db`,
+        }; forwarding over ${transport}${tls ? "+TLS" : ""} to ${central}; backup in ${data}/backup.db${
+          objects ? `; ${objects.summary}` : ""
+        }`,
       );
     },
   });

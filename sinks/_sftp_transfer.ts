@@ -148,6 +148,7 @@ export class Uploader {
    * @param file The open local file.
    * @param size Its size when opened.
    * @param mtime Its mtime when opened (ms).
+   * @param unchanged Whether the local file is still as it was read; asked before the rename.
    * @returns Hashes and sizes.
    * @throws {LocalError} When the local file shrank.
    * @throws {Mismatch} When the stored bytes are not what was sent.
@@ -158,6 +159,7 @@ export class Uploader {
     file: Deno.FsFile,
     size: number,
     mtime: number,
+    unchanged: () => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<UploadResult> {
     const encryptionKey = this.#o.encryptionKey();
     const partialPath = partialPathFor(job.remote);
@@ -252,6 +254,12 @@ export class Uploader {
             `remote "${partialPath}" reads back with SHA-256 ${back}, expected ${stored}; removed it and will upload again`,
           );
         }
+      }
+      // A file still being written is never put in place half-written, in any mode.
+      if (!(await unchanged())) {
+        throw new LocalError(
+          "the file changed while it was uploaded (still being written?); it is sent once it has settled",
+        );
       }
       closed = true;
       await c.close(handle);

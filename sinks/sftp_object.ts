@@ -450,6 +450,10 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         file,
         size,
         mtime,
+        async () => {
+          const now = await file.stat();
+          return now.size === size && (now.mtime?.getTime() ?? 0) === mtime;
+        },
       );
       if (sha256 !== undefined && sha256 !== done.sha256) {
         ctx?.log.info(`"${info.path}" changed between hashing and upload; stored what was read`);

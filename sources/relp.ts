@@ -7,8 +7,6 @@
  * @module
  */
 
-import type * as nodeTls from "node:tls";
-import type { Socket } from "node:net";
 import type { LogEvent } from "../core/event.ts";
 import {
   formatRelpOffers,
@@ -20,7 +18,7 @@ import {
   RelpFrameParser,
   unwrapRelpEnvelope,
 } from "../core/relp_frame.ts";
-import { checkTlsServerOptions, loadTlsServer, type TlsServerOptions } from "../core/tls.ts";
+import { checkTlsServerOptions, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
 import { MAX_DECODED_BYTES } from "../core/_decode_limit.ts";
@@ -28,14 +26,10 @@ import {
   acceptConnections,
   DenoNetStream,
   listenTcp,
-  listenTls,
   type NetStream,
-  NodeNetStream,
-  peerAddress,
-  socketPeer,
   sourceListenerHooks,
-  verifiedPeer,
 } from "../core/net_stream.ts";
+import { startTlsListener, type TlsListener } from "../core/tls_listener.ts";
 import {
   type ConnectionLimitOptions,
   type ConnectionSlot,
@@ -292,14 +286,9 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   let addr: { hostname: string; port: number } | undefined;
   let stopping = false;
   let listener: Deno.TcpListener | undefined;
-  let server: nodeTls.Server | undefined;
-  const rawSockets = new Set<Socket>();
+  let server: TlsListener | undefined;
   const sessions = new Set<_Session>();
   const loops = new Set<Promise<void>>();
-  // TLS sockets are admitted at their first byte; the handshake's end finds them by address:port.
-  const handshaking = new Map<string, ConnectionSlot>();
-  // Handshakes the table closed (idle, or to make room): their handshake errors are no news.
-  const closedByTable = new WeakSet<object>();
   let acceptLoop: Promise<void> | undefined;
   let table: ConnectionTable | undefined;
   let warned = 0;
@@ -532,73 +521,6 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     loop.finally(() => loops.delete(loop));
   };
 
-  const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
-    const loaded = await loadTlsServer(who, config);
-    const verify = loaded.peerVerify;
-    // Loaded only for TLS listeners: node:tls costs a few MB of resident memory.
-    const { createServer } = await import("node:tls");
-    const srv = createServer({
-      cert: loaded.cert,
-      key: loaded.key,
-      ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),
-      requestCert: verify !== "none",
-      rejectUnauthorized: verify === "required",
-      // The connection table closes handshakes idle past idleTimeoutMs first.
-      handshakeTimeout: limits.idleTimeoutMs > 0 && limits.idleTimeoutMs < 60_000
-        ? limits.idleTimeoutMs + 1000
-        : 60_000,
-    });
-    srv.on("connection", (socket: Socket) => {
-      if (stopping || table === undefined) {
-        socket.destroy();
-        return;
-      }
-      const key = socketPeer(socket);
-      const slot = table.admit(peerAddress(socket.remoteAddress ?? ""), () => true, () => {
-        closedByTable.add(socket);
-        socket.destroy();
-      });
-      if (slot === null) {
-        socket.destroy();
-        return;
-      }
-      rawSockets.add(socket);
-      handshaking.set(key, slot);
-      socket.on("close", () => {
-        rawSockets.delete(socket);
-        if (handshaking.get(key) === slot) handshaking.delete(key);
-        table?.release(slot);
-      });
-    });
-    srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
-      const key = socketPeer(socket);
-      const slot = handshaking.get(key);
-      handshaking.delete(key);
-      const peer = verifiedPeer(socket, verify, (message, extra) => {
-        ctx.stats.errors++;
-        ctx.stats.add("tls_rejected");
-        warn(ctx, message, extra);
-      });
-      if (peer === null) return;
-      socket.setNoDelay(true);
-      track(ctx, new NodeNetStream(socket, peer, _READ_BUFFER), slot);
-    });
-    srv.on("tlsClientError", (err: Error, socket: nodeTls.TLSSocket) => {
-      const peer = socketPeer(socket);
-      socket?.destroy();
-      const parent = (socket as { _parent?: object } | undefined)?._parent;
-      if (stopping || closedByTable.has(socket) || (parent && closedByTable.has(parent))) return;
-      ctx.stats.errors++;
-      ctx.stats.add("tls_rejected");
-      warn(ctx, "TLS handshake failed", { peer, error: err.message });
-    });
-    srv.on("error", (err: Error) => {
-      if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
-    });
-    addr = await listenTls(srv, port, host, { component: who, name: ctx.name });
-    server = srv;
-  };
-
   const source: RelpSource = {
     kind: "relp",
     ...(options.name ? { name: options.name } : {}),
@@ -612,7 +534,21 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       stopping = false;
       table = new ConnectionTable(`${who} "${ctx.name}"`, limits, ctx);
       if (tls) {
-        await startTls(ctx, tls);
+        server = await startTlsListener({
+          who,
+          ctx,
+          tls,
+          host,
+          port,
+          table,
+          idleTimeoutMs: limits.idleTimeoutMs,
+          readBufferBytes: _READ_BUFFER,
+          noDelay: true,
+          stopping: () => stopping,
+          warn: (message, extra) => warn(ctx, message, extra),
+          onStream: (stream, slot) => track(ctx, stream, slot),
+        });
+        addr = server.addr;
       } else {
         const l = listenTcp(who, ctx.name, host, port);
         listener = l;
@@ -641,11 +577,11 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       await acceptLoop;
       const srv = server;
       server = undefined;
-      const closed = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : undefined;
+      const closed = srv?.close();
       await Promise.all([...sessions].map(end));
       await Promise.all(loops);
       // What is left are sockets still in their TLS handshake.
-      for (const socket of rawSockets) socket.destroy();
+      srv?.destroySockets();
       await closed;
     },
   };

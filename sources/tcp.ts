@@ -5,26 +5,20 @@
  * @module
  */
 
-import type * as nodeTls from "node:tls";
-import type { Socket } from "node:net";
 import type { LogEvent } from "../core/event.ts";
 import { LINE_INVALID_UTF8, LINE_TRUNCATED } from "../core/framing.ts";
 import { type FramedMessages, type Framing, StreamFramer } from "../core/octet_framing.ts";
-import { checkTlsServerOptions, loadTlsServer, type TlsServerOptions } from "../core/tls.ts";
+import { checkTlsServerOptions, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
 import {
   acceptConnections,
   DenoNetStream,
   listenTcp,
-  listenTls,
   type NetStream,
-  NodeNetStream,
-  peerAddress,
-  socketPeer,
   sourceListenerHooks,
-  verifiedPeer,
 } from "../core/net_stream.ts";
+import { startTlsListener, type TlsListener } from "../core/tls_listener.ts";
 import {
   type ConnectionLimitOptions,
   type ConnectionSlot,
@@ -158,12 +152,7 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
   let addr: { hostname: string; port: number } | undefined;
   let stopping = false;
   let listener: Deno.Listener | undefined;
-  let server: nodeTls.Server | undefined;
-  const rawSockets = new Set<Socket>();
-  // TLS sockets are admitted at their first byte; the handshake's end finds them by address:port.
-  const handshaking = new Map<string, ConnectionSlot>();
-  // Handshakes the table closed (idle, or to make room): their handshake errors are no news.
-  const closedByTable = new WeakSet<object>();
+  let server: TlsListener | undefined;
   const open = new Set<_Connection>();
   const loops = new Set<Promise<void>>();
   let acceptLoop: Promise<void> | undefined;
@@ -293,76 +282,6 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
     loop.finally(() => loops.delete(loop));
   };
 
-  const startTls = async (ctx: SourceContext, config: TlsServerOptions) => {
-    const loaded = await loadTlsServer(who, config);
-    const verify = loaded.peerVerify;
-    // Loaded only here: plain TCP listeners do without the Node compatibility layer's TLS.
-    const { createServer } = await import("node:tls");
-    const srv = createServer({
-      cert: loaded.cert,
-      key: loaded.key,
-      ...(loaded.ca !== undefined ? { ca: [loaded.ca] } : {}),
-      requestCert: verify !== "none",
-      rejectUnauthorized: verify === "required",
-      // The connection table closes handshakes idle past idleTimeoutMs first.
-      handshakeTimeout: idleTimeoutMs > 0 && idleTimeoutMs < 60_000 ? idleTimeoutMs + 1000 : 60_000,
-    });
-    srv.on("connection", (socket: Socket) => {
-      if (stopping || table === undefined) {
-        socket.destroy();
-        return;
-      }
-      // Counted before the handshake, so clients that never finish one cannot pile up.
-      const key = socketPeer(socket);
-      const slot = table.admit(peerAddress(socket.remoteAddress ?? ""), () => true, () => {
-        closedByTable.add(socket);
-        socket.destroy();
-      });
-      if (slot === null) {
-        socket.destroy();
-        return;
-      }
-      rawSockets.add(socket);
-      handshaking.set(key, slot);
-      socket.on("close", () => {
-        rawSockets.delete(socket);
-        if (handshaking.get(key) === slot) handshaking.delete(key);
-        table?.release(slot);
-      });
-    });
-    srv.on("secureConnection", (socket: nodeTls.TLSSocket) => {
-      const key = socketPeer(socket);
-      const slot = handshaking.get(key);
-      handshaking.delete(key);
-      const peer = verifiedPeer(socket, verify, (message, extra) => {
-        ctx.stats.errors++;
-        ctx.stats.add("tls_rejected");
-        warn(ctx, message, extra);
-      });
-      if (peer === null) return;
-      track(ctx, new NodeNetStream(socket, peer, readBufferBytes), slot);
-    });
-    srv.on("tlsClientError", (err: Error & { code?: string }, socket: nodeTls.TLSSocket) => {
-      const peer = socketPeer(socket);
-      // After a handshake timeout the socket is not always closed for us.
-      socket?.destroy();
-      const parent = (socket as { _parent?: object } | undefined)?._parent;
-      if (stopping || closedByTable.has(socket) || (parent && closedByTable.has(parent))) return;
-      if (err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(err.message)) {
-        ctx.stats.add("idle_timeouts");
-        return;
-      }
-      ctx.stats.errors++;
-      ctx.stats.add("tls_rejected");
-      warn(ctx, "TLS handshake failed", { peer, error: err.message });
-    });
-    srv.on("error", (err: Error) => {
-      if (!stopping) ctx.log.error("TLS server failed", { error: err.message });
-    });
-    addr = await listenTls(srv, port, host, { component: who, name: ctx.name });
-    server = srv;
-  };
-
   const source: TcpSource = {
     kind: "tcp",
     ...(options.name ? { name: options.name } : {}),
@@ -376,7 +295,20 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
       stopping = false;
       table = new ConnectionTable(`${who} "${ctx.name}"`, limits, ctx);
       if (tls) {
-        await startTls(ctx, tls);
+        server = await startTlsListener({
+          who,
+          ctx,
+          tls,
+          host,
+          port,
+          table,
+          idleTimeoutMs,
+          readBufferBytes,
+          stopping: () => stopping,
+          warn: (message, extra) => warn(ctx, message, extra),
+          onStream: (stream, slot) => track(ctx, stream, slot),
+        });
+        addr = server.addr;
       } else {
         const l = listenTcp(who, ctx.name, host, port);
         listener = l;
@@ -402,8 +334,8 @@ export function tcpSource(options: TcpSourceOptions): TcpSource {
       await acceptLoop;
       const srv = server;
       server = undefined;
-      const closed = srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : undefined;
-      for (const socket of rawSockets) socket.destroy();
+      const closed = srv?.close();
+      srv?.destroySockets();
       for (const conn of open) conn.stream.close();
       await Promise.all(loops);
       await closed;
