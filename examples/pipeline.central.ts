@@ -44,6 +44,7 @@ import { jsonParser } from "../parsers/json.ts";
 import { kvParser } from "../parsers/kv.ts";
 import { csvParser } from "../parsers/csv.ts";
 import { sshdParser } from "../parsers/sshd.ts";
+import { syslogFramed } from "../parsers/syslog_framed.ts";
 import { level, match, not, or, program } from "../parsers/filters.ts";
 import { tcpSource } from "../sources/tcp.ts";
 import { relpSource } from "../sources/relp.ts";
@@ -131,13 +132,26 @@ function _onOff(value: string, name: string): boolean {
   return value === "on";
 }
 
-/** A JSON alert's host when the transport did not already vouch for one. */
+/**
+ * A JSON alert's host when the transport did not already vouch for one: the JSON's
+ * `host` (or `hostname`), else the HOSTNAME of a syslog header around it (rsyslog's
+ * forwarding), else the sender's address.
+ */
 function _stampHost(e: LogEvent): void {
   if (e.host) return;
   const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
   const named = json?.host ?? json?.hostname;
+  const header = (e.fields.syslog as { host?: unknown } | undefined)?.host;
   if (typeof named === "string" && named !== "") e.host = named;
+  else if (typeof header === "string" && header !== "") e.host = header;
   else if (e.sourceIp) e.host = e.sourceIp;
+}
+
+/** A JSON alert that came as syslog: the host the JSON names wins over the header's. */
+function _jsonHostFirst(e: LogEvent): void {
+  const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
+  const named = json?.host ?? json?.hostname;
+  if (typeof named === "string" && named !== "") e.host = named;
 }
 
 /**
@@ -281,6 +295,8 @@ export default function central(
     { steps: [...rules], paths: [{ to: ["rules"] }, ...store] },
   ];
   const stampHost: Step = { kind: "stamp-host", apply: _stampHost };
+  // rsyslog's omrelp/omfwd default templates put a syslog header before the JSON.
+  const framed = syslogFramed({ host: "field" });
   return definePipeline({
     name: "central",
     role: "central",
@@ -292,7 +308,7 @@ export default function central(
       {
         name: "alerts",
         from: ["json", "relp"],
-        steps: [jsonParser({ prefix: "json" }), stampHost, categorize()],
+        steps: [framed, jsonParser({ prefix: "json" }), stampHost, categorize()],
         paths: store,
       },
       {
@@ -301,9 +317,23 @@ export default function central(
         name: "vm-text",
         from: ["json", "relp"],
         flags: ["fallback"],
-        steps: [not(match("^\\s*[{[]")), stampHost, sshdParser(), categorize()],
+        steps: [framed, not(match("^\\s*[{[]")), stampHost, sshdParser(), categorize()],
         onUnparsed: "continue",
         paths: withRules(authRules),
+      },
+      {
+        // A JSON alert sent as syslog (rsyslog or syslog-ng forwarding to the syslog port).
+        name: "syslog-json",
+        from: ["syslog"],
+        flags: ["final"],
+        steps: [
+          match("^\\s*\\{"),
+          jsonParser({ prefix: "json" }),
+          { kind: "json-host-first", apply: _jsonHostFirst },
+          categorize(),
+        ],
+        onUnparsed: "continue",
+        paths: store,
       },
       {
         name: "firewall",
