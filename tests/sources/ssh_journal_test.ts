@@ -682,6 +682,7 @@ Deno.test({
         "on",
       ]);
       w.cleanups.push(() => runner.kill());
+      await runner.waitFor(/RELP\s+127\.0\.0\.1:\d+/, 120_000);
       const query = (sql: string) => {
         try {
           const d = new DatabaseSync(db, { readOnly: true });
@@ -696,7 +697,14 @@ Deno.test({
       };
       await waitFor(
         "12 pulled auth_events",
-        () => query(`SELECT count(*) AS n FROM auth_events WHERE host = 'appliance'`)[0]?.n === 12,
+        () => {
+          if (
+            query(`SELECT count(*) AS n FROM auth_events WHERE host = 'appliance'`)[0]?.n === 12
+          ) {
+            return true;
+          }
+          throw new Error(runner.stderr().slice(-2000));
+        },
         60_000,
         100,
       );
