@@ -14,6 +14,7 @@ import { registerSyncCommand } from "./sync.ts";
 import { registerDecryptCommand } from "./decrypt.ts";
 import { registerHostsCommand } from "./hosts.ts";
 import { registerRespondCommand } from "./respond.ts";
+import { registerArchiveCommand } from "./archive.ts";
 import { registerCertsCommand } from "./certs.ts";
 import { registerUiCommand } from "./ui.ts";
 import { registerUserCommand } from "./user.ts";
@@ -76,6 +77,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   registerDecryptCommand(program, setExitCode);
   registerHostsCommand(program, setExitCode);
   registerRespondCommand(program, setExitCode);
+  registerArchiveCommand(program, setExitCode);
   registerCertsCommand(program, setExitCode);
   registerUiCommand(program, setExitCode);
   registerUserCommand(program, setExitCode);

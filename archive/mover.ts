@@ -1,0 +1,377 @@
+/**
+ * Moves rows older than the database's retention from the SIEM tables into
+ * Parquet archives, `<dir>/<table>/date=YYYY-MM-DD/part-<n>.parquet`
+ * (Hive-style: `duckdb -c "select rule, count(*) from
+ * 'data/archives/alerts/*\/*.parquet' group by 1"` reads them as they are).
+ *
+ * Each (table, day) moves in steps that leave every row in exactly one place
+ * whatever step a crash interrupts:
+ *
+ * 1. write `.part-<n>.parquet.tmp` one row group at a time, fsync it;
+ * 2. read it back and count (and check the row-id range);
+ * 3. rename it to `part-<n>.parquet`, fsync the directory;
+ * 4. in one transaction: record the part in `archive_log` and delete those
+ *    rows (the same day range, row ids up to the written maximum), checking
+ *    that as many rows go as were written.
+ *
+ * On start, temporary files and part files that `archive_log` does not know
+ * (a crash between 3 and 4) are removed: their rows are still in the
+ * database and move again.
+ *
+ * @example
+ * ```ts
+ * import { archiveOnce } from "./mover.ts";
+ * // await archiveOnce({ database: "data/siem.db", dir: "data/archives", retainDbMs: 30 * 86_400_000 });
+ * ```
+ *
+ * @module
+ */
+
+import { DatabaseSync } from "node:sqlite";
+import type { Logger } from "../core/log.ts";
+import { countParquetRows, type ParquetColumn, writeParquetFile } from "./parquet.ts";
+
+/** The steps of a move, for fault injection in tests. */
+export type ArchiveStep = "written" | "verified" | "renamed" | "committed";
+
+/** Options for {@linkcode archiveOnce}. */
+export interface ArchiveOptions {
+  /** The SIEM database. */
+  database: string;
+  /** The archive directory (`data/archives`). */
+  dir: string;
+  /** Rows older than this (ms before now) move. */
+  retainDbMs: number;
+  /** Only these tables. @default {every SIEM table with a time column} */
+  tables?: readonly string[];
+  /** Rows per Parquet row group. @default {50000} */
+  rowGroupSize?: number;
+  /** The clock. @default {Date.now} */
+  now?: () => number;
+  /** Logger. */
+  log?: Logger;
+  /** Called after each step; a throw there stops the move (tests inject faults and crashes). */
+  onStep?: (step: ArchiveStep, table: string, day: string) => void;
+}
+
+/** What one pass did. */
+export interface ArchiveSummary {
+  /** Parts written and committed. */
+  parts: number;
+  /** Rows moved. */
+  rows: number;
+  /** Bytes of Parquet written. */
+  bytes: number;
+  /** Rows moved per table. */
+  byTable: Record<string, number>;
+  /** Leftovers of an interrupted run that were removed. */
+  recovered: number;
+}
+
+/** The SIEM tables archived and their time columns. */
+export const ARCHIVED_TABLES: Readonly<Record<string, string>> = {
+  alerts: "timestamp",
+  auth_events: "timestamp",
+  firewall_events: "timestamp",
+  docker_events: "timestamp",
+  system_events: "timestamp",
+  heartbeats: "timestamp",
+  addrwatch: "timestamp",
+  objects: "synced_at",
+};
+
+const _LOG_DDL = `CREATE TABLE IF NOT EXISTS archive_log (
+  tbl TEXT NOT NULL,
+  day TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  min_rowid INTEGER NOT NULL,
+  max_rowid INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  archived_at TEXT NOT NULL,
+  deleted_at TEXT,
+  PRIMARY KEY (tbl, day, part)
+) STRICT`;
+
+const _IDENT = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The Parquet columns of a table, read from the database itself (what the
+ * sink created from siem/schema.ts, migrations included), with the SQLite
+ * row id first as `_rowid`.
+ *
+ * @param db An open database.
+ * @param table The table.
+ * @param timeColumn Its time column (stored as TIMESTAMP).
+ * @returns The columns, or `undefined` when the table does not exist.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatabaseSync } from "node:sqlite";
+ * import { tableColumns } from "./mover.ts";
+ * const db = new DatabaseSync(":memory:");
+ * db.exec("CREATE TABLE alerts (timestamp TEXT NOT NULL, n INTEGER)");
+ * assert.deepEqual(tableColumns(db, "alerts", "timestamp")?.map((c) => c.type), ["INT64", "TIMESTAMP", "INT64"]);
+ * ```
+ */
+export function tableColumns(
+  db: DatabaseSync,
+  table: string,
+  timeColumn: string,
+): ParquetColumn[] | undefined {
+  if (!_IDENT.test(table)) {
+    throw new TypeError(`archive: table name ${JSON.stringify(table)} is not plain`);
+  }
+  const info = db.prepare(`PRAGMA table_info(${table})`).all() as Array<
+    { name: string; type: string; notnull: number }
+  >;
+  if (info.length === 0) return undefined;
+  const cols: ParquetColumn[] = [{ name: "_rowid", type: "INT64", nullable: false }];
+  for (const c of info) {
+    const t = c.type.toUpperCase();
+    const type: ParquetColumn["type"] = c.name === timeColumn
+      ? "TIMESTAMP"
+      : t.startsWith("INT")
+      ? "INT64"
+      : t.startsWith("REAL")
+      ? "DOUBLE"
+      : "STRING";
+    cols.push({ name: c.name, type, nullable: c.notnull === 0 || c.name === "id" });
+  }
+  return cols;
+}
+
+function _nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+async function _syncDir(path: string): Promise<void> {
+  // fsync of a directory makes a rename in it durable (Linux).
+  try {
+    const d = await Deno.open(path, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // not supported here: the rename is still atomic
+  }
+}
+
+/**
+ * Removes what an interrupted pass left: temporary files, and part files
+ * that `archive_log` does not record (their rows are still in the database).
+ *
+ * @param db The database (with `archive_log`).
+ * @param dir The archive directory.
+ * @returns How many files were removed.
+ */
+export async function recoverArchive(db: DatabaseSync, dir: string): Promise<number> {
+  db.exec(_LOG_DDL);
+  const known = new Set(
+    (db.prepare("SELECT file FROM archive_log WHERE deleted_at IS NULL").all() as Array<
+      { file: string }
+    >)
+      .map((r) => r.file),
+  );
+  let removed = 0;
+  const walk = async (path: string, rel: string): Promise<void> => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(path));
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = `${path}/${e.name}`;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) await walk(p, r);
+      else if (e.name.endsWith(".parquet.tmp") || (e.name.endsWith(".parquet") && !known.has(r))) {
+        // Leftovers only: the lock file and foreign files stay.
+        await Deno.remove(p);
+        removed++;
+      }
+    }
+  };
+  await walk(dir, "");
+  return removed;
+}
+
+/**
+ * Moves the rows older than the retention into the archive, table by table
+ * and day by day (see the module's description for the steps).
+ *
+ * @param options Database, directory, retention.
+ * @returns What moved.
+ */
+export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSummary> {
+  const now = (options.now ?? Date.now)();
+  const cutoff = new Date(now - options.retainDbMs).toISOString();
+  await Deno.mkdir(options.dir, { recursive: true });
+  // One pass at a time (the central's schedule and `sluice archive --once`): the recovery
+  // below would otherwise remove the other pass's temporary file.
+  const lock = await Deno.open(`${options.dir}/.archive.lock`, { write: true, create: true });
+  await lock.lock(true);
+  const db = new DatabaseSync(options.database);
+  const summary: ArchiveSummary = { parts: 0, rows: 0, bytes: 0, byTable: {}, recovered: 0 };
+  try {
+    db.exec("PRAGMA busy_timeout = 10000");
+    db.exec(_LOG_DDL);
+    summary.recovered = await recoverArchive(db, options.dir);
+    if (summary.recovered) {
+      options.log?.warn(`archive: removed ${summary.recovered} file(s) an interrupted run left`);
+    }
+    const tables = options.tables ?? Object.keys(ARCHIVED_TABLES);
+    for (const table of tables) {
+      const timeColumn = ARCHIVED_TABLES[table];
+      if (!timeColumn) throw new TypeError(`archive: "${table}" is not an archived table`);
+      const columns = tableColumns(db, table, timeColumn);
+      if (!columns) continue;
+      const days = (db.prepare(
+        `SELECT DISTINCT substr(${timeColumn}, 1, 10) AS day FROM ${table} WHERE ${timeColumn} < ? ORDER BY 1`,
+      ).all(cutoff) as Array<{ day: string }>).map((r) => r.day);
+      for (const day of days) {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+          options.log?.warn(
+            `archive: ${table} has rows whose time is not ISO 8601 (${
+              JSON.stringify(day)
+            }); left in the database`,
+          );
+          continue;
+        }
+        const n = await _moveDay(db, options, table, timeColumn, columns, day, cutoff);
+        if (n) {
+          summary.parts++;
+          summary.rows += n.rows;
+          summary.bytes += n.bytes;
+          summary.byTable[table] = (summary.byTable[table] ?? 0) + n.rows;
+        }
+      }
+    }
+  } finally {
+    db.close();
+    lock.close();
+  }
+  return summary;
+}
+
+async function _moveDay(
+  db: DatabaseSync,
+  o: ArchiveOptions,
+  table: string,
+  timeColumn: string,
+  columns: ParquetColumn[],
+  day: string,
+  cutoff: string,
+): Promise<{ rows: number; bytes: number } | undefined> {
+  const from = `${day}T00:00:00.000Z`;
+  const end = `${_nextDay(day)}T00:00:00.000Z`;
+  const until = end < cutoff ? end : cutoff;
+  const range = `${timeColumn} >= ? AND ${timeColumn} < ?`;
+  const top = db.prepare(`SELECT max(rowid) AS m, count(*) AS n FROM ${table} WHERE ${range}`).get(
+    from,
+    until,
+  ) as {
+    m: number | null;
+    n: number;
+  };
+  if (top.m === null || top.n === 0) return undefined;
+  const maxRowid = top.m;
+  const part = Number(
+    (db.prepare("SELECT coalesce(max(part) + 1, 0) AS p FROM archive_log WHERE tbl = ? AND day = ?")
+      .get(table, day) as {
+        p: number;
+      }).p,
+  );
+  const rel = `${table}/date=${day}/part-${part}.parquet`;
+  const dir = `${o.dir}/${table}/date=${day}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = `${dir}/.part-${part}.parquet.tmp`;
+  const final = `${dir}/part-${part}.parquet`;
+  const select = db.prepare(
+    `SELECT rowid AS _rowid, * FROM ${table} WHERE ${range} AND rowid <= ? ORDER BY rowid`,
+  );
+  select.setReadBigInts(true);
+  const written = await writeParquetFile(
+    tmp,
+    columns,
+    select.iterate(from, until, maxRowid) as Iterable<Record<string, unknown>>,
+    o.rowGroupSize ? { rowGroupSize: o.rowGroupSize } : {},
+  );
+  let minRowid = 0;
+  try {
+    o.onStep?.("written", table, day);
+    const check = await countParquetRows(tmp, "_rowid");
+    if (
+      check.rows !== written.rows || check.footerRows !== written.rows ||
+      check.max !== BigInt(maxRowid)
+    ) {
+      throw new Error(
+        `archive: ${rel} reads back ${check.rows} rows (footer ${check.footerRows}, max row id ${check.max}), ${written.rows} written (max ${maxRowid}); nothing deleted`,
+      );
+    }
+    minRowid = Number(check.min ?? 0n);
+    o.onStep?.("verified", table, day);
+    await Deno.rename(tmp, final);
+    await _syncDir(dir);
+    o.onStep?.("renamed", table, day);
+  } catch (err) {
+    // A failure (not a crash: recovery handles those) takes its own files away at once.
+    await Deno.remove(tmp).catch(() => {});
+    await Deno.remove(final).catch(() => {});
+    throw err;
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const count =
+      (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${range} AND rowid <= ?`).get(
+        from,
+        until,
+        maxRowid,
+      ) as {
+        n: number;
+      }).n;
+    if (count !== written.rows) {
+      throw new Error(
+        `archive: ${table} ${day} changed while it was archived (${count} rows now, ${written.rows} written)`,
+      );
+    }
+    db.prepare(
+      `INSERT INTO archive_log (tbl, day, part, file, rows, min_rowid, max_rowid, bytes, archived_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      table,
+      day,
+      part,
+      rel,
+      written.rows,
+      minRowid,
+      maxRowid,
+      written.bytes,
+      new Date().toISOString(),
+    );
+    const gone = db.prepare(`DELETE FROM ${table} WHERE ${range} AND rowid <= ?`).run(
+      from,
+      until,
+      maxRowid,
+    );
+    if (Number(gone.changes) !== written.rows) {
+      throw new Error(
+        `archive: ${table} ${day}: deleting removed ${gone.changes} rows, ${written.rows} written`,
+      );
+    }
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    await Deno.remove(final).catch(() => {});
+    throw err;
+  }
+  o.onStep?.("committed", table, day);
+  o.log?.info(
+    `archive: ${written.rows} rows of ${table} for ${day} → ${rel} (${written.bytes} bytes)`,
+  );
+  return written;
+}

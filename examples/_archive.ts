@@ -1,0 +1,101 @@
+/**
+ * The central example's retention flags: `--retain-db 30d` (rows older move
+ * from siem.db to Parquet under `<data>/archives/`), `--retain-archive 365d`,
+ * `--max-disk 20GB` (the oldest archive days go first), `--retain-jsonl 90d`
+ * (past days' `daily/` JSONL are gzipped after a day, deleted after this),
+ * `--archive-every 1h`. All off by default: nothing is moved or deleted
+ * unless asked.
+ *
+ * @module
+ */
+
+import { option } from "./_options.ts";
+import { parseDuration } from "../runner/query.ts";
+import { parseSize } from "../runner/archive.ts";
+import { type ArchiveService, archiveService } from "../archive/service.ts";
+
+function _ms(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  name: string,
+  help: string,
+): number | undefined {
+  const text = option(args, env, name, "", help);
+  if (text === "" || text === "off") return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new RangeError(`--${name}: expected a duration like 30d, got "${text}"`);
+  }
+  return ms;
+}
+
+/**
+ * The archive service the flags ask for, or `undefined` when none is set.
+ *
+ * @param args Arguments after the pipeline file.
+ * @param env The environment.
+ * @param data The data directory.
+ * @returns The service.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { archiveFor } from "./_archive.ts";
+ * assert.equal(archiveFor([], {}, "./data"), undefined);
+ * assert.equal(archiveFor(["--retain-db", "30d"], {}, "./data")?.kind, "archive");
+ * ```
+ */
+export function archiveFor(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  data: string,
+): ArchiveService | undefined {
+  const retainDb = _ms(
+    args,
+    env,
+    "retain-db",
+    "move rows older than this from siem.db into Parquet (off)",
+  );
+  const retainArchive = _ms(
+    args,
+    env,
+    "retain-archive",
+    "delete archive days older than this (off)",
+  );
+  const retainJsonl = _ms(
+    args,
+    env,
+    "retain-jsonl",
+    "gzip past days' daily JSONL; delete them after this (off)",
+  );
+  const maxDiskText = option(
+    args,
+    env,
+    "max-disk",
+    "",
+    "the archive's largest size, e.g. 20GB: oldest days go first (off)",
+  );
+  const maxDisk = maxDiskText ? parseSize(maxDiskText) : undefined;
+  if (maxDiskText && maxDisk === undefined) {
+    throw new RangeError(`--max-disk: expected a size like 20GB, got "${maxDiskText}"`);
+  }
+  const every = _ms(args, env, "archive-every", "time between archive passes (1h)") ?? 3_600_000;
+  if (
+    retainDb === undefined && retainArchive === undefined && maxDisk === undefined &&
+    retainJsonl === undefined
+  ) {
+    return undefined;
+  }
+  return archiveService({
+    database: `${data}/siem.db`,
+    dir: `${data}/archives`,
+    ...(retainDb !== undefined ? { retainDbMs: retainDb } : {}),
+    ...(retainArchive !== undefined ? { retainArchiveMs: retainArchive } : {}),
+    ...(maxDisk !== undefined ? { maxDiskBytes: maxDisk } : {}),
+    ...(retainJsonl !== undefined
+      ? { dailyJsonlDir: `${data}/logs/daily`, retainJsonlMs: retainJsonl }
+      : {}),
+    everyMs: every,
+    firstMs: Math.min(60_000, every),
+  });
+}

@@ -1,0 +1,223 @@
+/**
+ * `sluice archive`: the lifecycle of the SIEM's history by hand or from
+ * cron, and SQL over the archive.
+ *
+ * ```sh
+ * sluice archive --once --retain-db 30d --retain-archive 365d --max-disk 20GB
+ * sluice archive query "select rule, count(*) from alerts group by 1 order by 2 desc"
+ * ```
+ *
+ * `archive query` runs one read-only statement in DuckDB with a view per
+ * archived table (`alerts`, `auth_events`, …) over its Parquet files; DuckDB
+ * may read only the archive directory.
+ *
+ * @module
+ */
+
+import type { Command } from "../core/_deps/commander.ts";
+import { ARCHIVED_TABLES, archiveOnce } from "../archive/mover.ts";
+import { compressJsonl, pruneArchive } from "../archive/retention.ts";
+import { parseDuration } from "./query.ts";
+
+/** Where the commands write (tests capture it). */
+export interface ArchiveIo {
+  /** A line to standard output. */
+  out(line: string): void;
+  /** A line to standard error. */
+  err(line: string): void;
+}
+
+const _SIZE: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+};
+
+/**
+ * Reads a size: `20GB`, `500MB`, `1.5g`, `123456`.
+ *
+ * @param text The size.
+ * @returns Bytes, or `undefined` when the text is not a size.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseSize } from "./archive.ts";
+ * assert.equal(parseSize("20GB"), 20e9);
+ * assert.equal(parseSize("lots"), undefined);
+ * ```
+ */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? _SIZE[(m[2] as string).toLowerCase()] : undefined;
+  return m && unit ? Math.round(Number(m[1]) * unit) : undefined;
+}
+
+function _duration(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new RangeError(`${flag}: expected a duration like 30d, got "${text}"`);
+  }
+  return ms;
+}
+
+/**
+ * Registers `archive` on the program.
+ *
+ * @param program The commander program.
+ * @param setExitCode Receives the exit code.
+ * @param io Output. @default {console}
+ * @returns The program.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Command } from "../core/_deps/commander.ts";
+ * import { registerArchiveCommand } from "./archive.ts";
+ * const program = registerArchiveCommand(new Command("sluice"), () => {});
+ * assert.ok(program.commands.some((c) => c.name() === "archive"));
+ * ```
+ */
+export function registerArchiveCommand(
+  program: Command,
+  setExitCode: (code: number) => void,
+  io: ArchiveIo = { out: (l) => console.log(l), err: (l) => console.error(l) },
+): Command {
+  const fail = (err: unknown) => {
+    io.err(`sluice archive: ${err instanceof Error ? err.message : String(err)}`);
+    setExitCode(err instanceof RangeError || err instanceof TypeError ? 2 : 1);
+  };
+  const archive = program.command("archive")
+    .description(
+      "moves old rows into Parquet archives and applies retention (--once), or queries them",
+    )
+    .option("--db <path>", "the SIEM database (SLUICE_DB; default ./data/siem.db)")
+    .option("--dir <path>", "the archive directory (default: archives/ beside the database)")
+    .option("--once", "run one pass and exit")
+    .option("--retain-db <duration>", "move rows older than this into the archive (30d)")
+    .option("--retain-archive <duration>", "delete archive days older than this (365d)")
+    .option("--max-disk <size>", "delete the oldest archive days past this size (20GB)")
+    .option("--daily <dir>", "the daily JSONL directory to gzip (data/logs/daily)")
+    .option("--retain-jsonl <duration>", "delete gzipped daily JSONL older than this")
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      try {
+        if (!o.once) {
+          throw new RangeError("--once is required (the central runs the schedule itself)");
+        }
+        const db = (o.db as string | undefined) ?? Deno.env.get("SLUICE_DB") ?? "./data/siem.db";
+        const dir = (o.dir as string | undefined) ??
+          `${db.replace(/\/[^/]*$/, "") || "."}/archives`;
+        const retainDb = _duration(o.retainDb as string | undefined, "--retain-db");
+        const retainArchive = _duration(o.retainArchive as string | undefined, "--retain-archive");
+        const retainJsonl = _duration(o.retainJsonl as string | undefined, "--retain-jsonl");
+        const maxDisk = o.maxDisk === undefined ? undefined : parseSize(o.maxDisk as string);
+        if (o.maxDisk !== undefined && maxDisk === undefined) {
+          throw new RangeError(`--max-disk: expected a size like 20GB, got "${o.maxDisk}"`);
+        }
+        if (retainDb !== undefined) {
+          const s = await archiveOnce({ database: db, dir, retainDbMs: retainDb });
+          io.out(
+            `archived ${s.rows} rows in ${s.parts} parts (${s.bytes} bytes)` +
+              (s.recovered ? `; removed ${s.recovered} leftovers of an interrupted run` : ""),
+          );
+          for (const [t, n] of Object.entries(s.byTable)) io.out(`  ${t}\t${n}`);
+        }
+        if (retainArchive !== undefined || maxDisk !== undefined) {
+          const p = await pruneArchive({
+            database: db,
+            dir,
+            ...(retainArchive !== undefined ? { retainArchiveMs: retainArchive } : {}),
+            ...(maxDisk !== undefined ? { maxDiskBytes: maxDisk } : {}),
+          });
+          io.out(
+            `archive: ${p.bytes} bytes; deleted ${p.daysDeleted} day(s), ${p.bytesFreed} bytes`,
+          );
+          if (p.nearLimit) io.err(`warning: the archive is close to --max-disk ${maxDisk}`);
+        }
+        if (o.daily) {
+          const z = await compressJsonl({
+            dir: o.daily as string,
+            ...(retainJsonl !== undefined ? { retainJsonlMs: retainJsonl } : {}),
+          });
+          io.out(`daily JSONL: ${z.compressed} compressed, ${z.deleted} deleted`);
+        }
+        setExitCode(0);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  archive.command("query")
+    .description("runs one read-only SQL statement over the archive with DuckDB")
+    .argument("<sql>")
+    .option("--dir <path>", "the archive directory", "./data/archives")
+    .option("--format <format>", "json or tsv", "tsv")
+    .action(async (sql: string, o: { dir: string; format: string }) => {
+      try {
+        io.out(await queryArchive(o.dir, sql, o.format === "json" ? "json" : "tsv"));
+        setExitCode(0);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  return program;
+}
+
+/**
+ * Runs one SELECT over the archive in DuckDB, with a view per table. DuckDB
+ * may read only the archive directory, and any statement but a query is
+ * refused before it runs.
+ *
+ * @param dir The archive directory.
+ * @param sql The query.
+ * @param format `tsv` (a header line, then rows) or `json` (one object per line).
+ * @returns The rows as text.
+ */
+export async function queryArchive(
+  dir: string,
+  sql: string,
+  format: "tsv" | "json" = "tsv",
+): Promise<string> {
+  const { DuckDBInstance } = await import("../core/_deps/duckdb.ts");
+  const root = await Deno.realPath(dir);
+  const instance = await DuckDBInstance.create(":memory:");
+  const conn = await instance.connect();
+  try {
+    const quote = (s: string) => `'${s.replaceAll("'", "''")}'`;
+    for (const table of Object.keys(ARCHIVED_TABLES)) {
+      try {
+        await Deno.stat(`${root}/${table}`);
+      } catch {
+        continue;
+      }
+      const glob = quote(`${root}/${table}/*/*.parquet`);
+      await conn.run(
+        `CREATE VIEW ${table} AS SELECT * FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true)`,
+      );
+    }
+    await conn.run(`SET allowed_directories = [${quote(root + "/")}]`);
+    await conn.run("SET enable_external_access = false");
+    await conn.run("SET lock_configuration = true");
+    const prepared = await conn.prepare(sql);
+    const { StatementType } = await import("../core/_deps/duckdb.ts");
+    if (prepared.statementType !== StatementType.SELECT) {
+      throw new RangeError("archive query: only a SELECT statement is allowed");
+    }
+    const reader = await prepared.runAndReadAll();
+    const rows = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
+    if (format === "json") return rows.map((r) => JSON.stringify(r)).join("\n");
+    const cols = reader.columnNames();
+    return [cols.join("\t"), ...rows.map((r) => cols.map((c) => String(r[c] ?? "")).join("\t"))]
+      .join("\n");
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
