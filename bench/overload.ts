@@ -15,9 +15,11 @@
  */
 
 import { syntheticAlert } from "../sources/generator.ts";
+import { exitWithin, spawnGroup } from "../tests/_peers.ts";
 import {
   type BenchRow,
   cpuSeconds,
+  deadline,
   memoryMb,
   type Scenario,
   sleep,
@@ -66,7 +68,7 @@ async function _overload(
   sinkRate: number,
   v8Flags?: string,
 ): Promise<_Overload> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const child = spawnGroup(Deno.execPath(), {
     args: [
       ...sluiceRunArgs(`${dir}/state`, SLOW, v8Flags),
       "--sink-rate",
@@ -75,7 +77,7 @@ async function _overload(
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-  }).spawn();
+  });
   let text = "";
   let delivered = 0;
   const decoder = new TextDecoder();
@@ -151,8 +153,10 @@ async function _overload(
   } finally {
     if (sampler !== undefined) clearInterval(sampler);
     child.kill("SIGTERM");
-    await child.status;
-    await pump;
+    await exitWithin(child, 30_000, "overload bench: sluice stopping on SIGTERM").catch((err) => {
+      console.error(err);
+    });
+    await deadline("overload bench: sluice's stderr", 5_000, pump).catch(() => {});
   }
 }
 

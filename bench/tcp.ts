@@ -11,7 +11,8 @@ import { createLogger, definePipeline, Engine, type LogEvent, type Sink } from "
 import { syntheticAlert } from "../sources/generator.ts";
 import { tcpSource, type TcpSourceOptions } from "../sources/tcp.ts";
 import { makeTestPki, OPENSSL, type TestPki } from "../tests/fixtures/tls/pki.ts";
-import type { BenchRow, Scenario } from "./lib.ts";
+import { exitWithin, spawnGroup } from "../tests/_peers.ts";
+import { type BenchRow, deadline, type Scenario } from "./lib.ts";
 
 const _SENDER = `
 const [port, file, ca] = Deno.args;
@@ -46,12 +47,14 @@ async function _input(dir: string, name: string, lines: string[], octet: boolean
   return { file, lines: lines.length, bytes };
 }
 
+/** The sender, killed (and its exit awaited) after 300 s at most. */
 function _send(dir: string, port: number, input: _Input, ca?: string): Promise<Deno.CommandStatus> {
-  return new Deno.Command(Deno.execPath(), {
+  const child = spawnGroup(Deno.execPath(), {
     args: ["run", "-A", `${dir}/sender.ts`, String(port), input.file, ...(ca ? [ca] : [])],
     stdout: "null",
     stderr: "inherit",
-  }).spawn().status;
+  });
+  return exitWithin(child, 300_000, "tcp bench sender");
 }
 
 /** The ceiling: accept one connection, read into 256 KiB, count newlines. Seconds from first byte to EOF. */
@@ -59,7 +62,7 @@ async function _ceiling(dir: string, input: _Input): Promise<number> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const sent = _send(dir, port, input);
-  const conn = await listener.accept();
+  const conn = await deadline("tcp bench: the sender's connection", 60_000, listener.accept());
   const buf = new Uint8Array(256 * 1024);
   let newlines = 0;
   let first = 0;
@@ -114,7 +117,7 @@ async function _pipeline(
   });
   await engine.start();
   const sent = _send(dir, source.addr?.port as number, input, pki?.caFile);
-  await all;
+  await deadline(`tcp bench: ${input.lines} lines through the tcp source`, 300_000, all);
   await sent;
   await engine.stop();
   return (last - first) / 1000;
