@@ -11,6 +11,11 @@ import type * as nodeTls from "node:tls";
 import type { TlsPeer } from "./tls.ts";
 import type { SourceContext } from "./types.ts";
 
+// The listener mechanics beside the streams: connection limits, and the TLS listener (which
+// also holds verifiedPeer and listenTls, public from here before it existed).
+export * from "./connection_table.ts";
+export * from "./tls_listener.ts";
+
 /** One connection, whatever its transport. */
 export interface NetStream {
   /** The next bytes; `null` at the end of the stream. The chunk is valid until the next call. */
