@@ -67,6 +67,7 @@ import { checkpointOption, option, portOption } from "./_options.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
+import { archiveFor } from "./_archive.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
 export interface CentralSettings {
@@ -275,6 +276,8 @@ export default function central(
     env: context.env,
     ...(s.uiCert ? { tls: { certFile: s.uiCert, keyFile: s.uiKey } } : {}),
   });
+  // Retention (--retain-db, --retain-archive, --max-disk, --retain-jsonl): off unless asked.
+  const archive = archiveFor(context.args, context.env, s.data);
   const isCritical = or(criticalAlert(), level("emerg..crit"));
   // Every classified event is stored the same way: parse once, then fan out.
   const store: PipelineDefinition["paths"] = [
@@ -303,7 +306,7 @@ export default function central(
     sources,
     sinks,
     deadLetter: "unparsed",
-    ...(ui ? { services: { ui } } : {}),
+    ...(ui || archive ? { services: { ...(ui ? { ui } : {}), ...(archive ? { archive } : {}) } } : {}),
     paths: [
       {
         name: "alerts",
