@@ -65,6 +65,11 @@ Deno.test("sqliteSink restarted over an existing database keeps SQLite's locks w
     assert.ok(reads > 10, `node:sqlite reads: ${reads}`);
     if (sqlite3) assert.ok(cliReads > 10, `sqlite3 reads: ${cliReads}`);
     const out = JSON.parse(second.stdout) as { next: number; counters: Record<string, number> };
+    console.log(
+      `restarted writer: ${reads} node:sqlite and ${cliReads} sqlite3 reads beside it, ${
+        JSON.stringify(out.counters)
+      }`,
+    );
     assert.ok((out.counters.checkpoints ?? 0) > 0, `checkpoint thread ran: ${second.stdout}`);
     assert.doesNotMatch(second.stderr, /checkpoints in the commits from now on/);
     const check = new DatabaseSync(db, { readOnly: true });
