@@ -240,6 +240,9 @@ export class HostReader {
           ...(this.host.hostKeyFingerprint
             ? { hostKeyFingerprint: this.host.hostKeyFingerprint }
             : {}),
+          // Nothing pinned yet (a host added without its key): connect so the refusal
+          // ("host key unknown") can show the operator the key it offered.
+          ...(!this.host.knownHostsFile && !this.host.hostKeyFingerprint ? { knownHosts: "" } : {}),
           connectTimeoutMs: this.#s.connectTimeoutMs,
           readyTimeoutMs: this.#s.connectTimeoutMs * 2,
           signal,

@@ -729,3 +729,62 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "sshJournalSource() refuses a host added without its key as 'host key unknown', records the offered key, and reads after accept-key",
+  ignore,
+  async fn() {
+    const w = await world();
+    try {
+      const h = await monitored(w, "newcomer", 25);
+      const db = `${w.dir}/siem.db`;
+      const { sink, source } = await run(w, { registry: db, registryPollMs: 100 });
+      const cli = async (...args: string[]) => {
+        let code = -1;
+        await buildProgram((c) => (code = c)).parseAsync(args, { from: "user" });
+        return code;
+      };
+      assert.equal(
+        await cli(
+          "hosts",
+          "add",
+          "newcomer",
+          "--db",
+          db,
+          "--address",
+          "127.0.0.1",
+          "--port",
+          String(h.sshd.port),
+          "--user",
+          JOURNAL_USER,
+          "--key",
+          w.keyFile,
+          "--arg",
+          `--directory=${h.journal.dir}`,
+        ),
+        0,
+      );
+      const refused = await waitFor(
+        "the refusal",
+        () => source.hosts().find((s) => s.reason === "host-key-unknown"),
+      );
+      assert.equal(refused.offeredKey, h.sshd.fingerprint);
+      assert.equal(sink.ids.size, 0);
+      await waitFor("the offered key in the registry", () => {
+        const d = new DatabaseSync(db, { readOnly: true });
+        try {
+          return (d.prepare(`SELECT offered_key FROM monitored_hosts`).get() as {
+            offered_key: string | null;
+          })?.offered_key === h.sshd.fingerprint;
+        } finally {
+          d.close();
+        }
+      });
+      assert.equal(await cli("hosts", "accept-key", "newcomer", "--db", db), 0);
+      await waitFor("the entries after accept-key", () => sink.ids.size >= 25, 30_000);
+    } finally {
+      await w.close();
+    }
+  },
+});
