@@ -33,7 +33,15 @@ import { _sqliteUi } from "./_sqlite_ui.ts";
 import { severitySpellings } from "./severity.ts";
 import type { HostDetail, Overview, OverviewQuery, SiemStore } from "./types.ts";
 
-/** Options for {@linkcode openSqliteStore}. */
+/**
+ * Options for {@linkcode openSqliteStore}.
+ *
+ * @example
+ * ```ts
+ * import type { SqliteStoreOptions } from "./sqlite.ts";
+ * const options: SqliteStoreOptions = { database: "siem.db", seriesCacheMs: 0 };
+ * ```
+ */
 export interface SqliteStoreOptions {
   /** The SIEM database file (the one `siemSqliteSink()` writes). */
   database: string;

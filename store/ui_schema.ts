@@ -8,10 +8,26 @@
  * @module
  */
 
-/** A portable column type: `text` or `integer` (64-bit), optionally required. */
+/**
+ * A portable column type: `text` or `integer` (64-bit), optionally required.
+ *
+ * @example
+ * ```ts
+ * import type { UiColumnType } from "./ui_schema.ts";
+ * const t: UiColumnType = "text not null";
+ * ```
+ */
 export type UiColumnType = "text" | "text not null" | "integer" | "integer not null";
 
-/** One UI-owned table. */
+/**
+ * One UI-owned table.
+ *
+ * @example
+ * ```ts
+ * import type { UiTableSpec } from "./ui_schema.ts";
+ * const t: UiTableSpec = { columns: { name: "text not null" }, primaryKey: ["name"] };
+ * ```
+ */
 export interface UiTableSpec {
   /** Column name → type, in order. */
   readonly columns: Readonly<Record<string, UiColumnType>>;

@@ -10,7 +10,16 @@ import { openStore } from "../../store/open.ts";
 import type { SiemStore, TimeRange } from "../../store/types.ts";
 import { type QueryFormat, type QueryResult, renderResult } from "./render.ts";
 
-/** Where the query commands write, and what they know of the terminal. */
+/**
+ * Where the query commands write, and what they know of the terminal.
+ *
+ * @example
+ * ```ts
+ * import type { QueryIo } from "./_common.ts";
+ * let out = "";
+ * const io: QueryIo = { write: (t) => void (out += t), info() {}, isTerminal: false, columns: 80, env: () => undefined };
+ * ```
+ */
 export interface QueryIo {
   /** Writes text to standard output (the text carries its newlines). */
   write(text: string): void;

@@ -7,10 +7,26 @@
 
 import { severityClass } from "../../store/severity.ts";
 
-/** An output format. */
+/**
+ * An output format.
+ *
+ * @example
+ * ```ts
+ * import type { QueryFormat } from "./render.ts";
+ * const f: QueryFormat = "csv";
+ * ```
+ */
 export type QueryFormat = "table" | "json" | "csv";
 
-/** A result: its column names and rows (values by column). */
+/**
+ * A result: its column names and rows (values by column).
+ *
+ * @example
+ * ```ts
+ * import type { QueryResult } from "./render.ts";
+ * const r: QueryResult = { columns: ["n"], rows: [{ n: 1 }] };
+ * ```
+ */
 export interface QueryResult {
   /** The column names, in order. */
   columns: string[];
