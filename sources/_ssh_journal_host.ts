@@ -77,6 +77,8 @@ export interface HostReaderSettings {
   settleMs: number;
 }
 
+// ANSI escapes are control characters by definition.
+// deno-lint-ignore no-control-regex
 const _ANSI = /\x1b(?:\[[0-9;?<=>!]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])/g;
 const _LINGER = Symbol("linger");
 
@@ -366,8 +368,9 @@ export class HostReader {
     try {
       let next = reader.read();
       while (true) {
-        let r: ReadableStreamReadResult<Uint8Array> | typeof _LINGER;
-        r = linger ? await Promise.race([next, linger]) : await next;
+        const r: ReadableStreamReadResult<Uint8Array> | typeof _LINGER = linger
+          ? await Promise.race([next, linger])
+          : await next;
         if (r === _LINGER) {
           await flush();
           if (signal.aborted) break;
