@@ -59,6 +59,18 @@ function _isHex(c: number): boolean {
  * Splits an id into its origin and sequence number: the last `:`-separated
  * component of at least 12 lowercase hex digits is the number, the rest (with
  * a marker where the number was) the origin. `undefined` when there is none.
+ *
+ * @param id An event id.
+ * @returns The origin and the number, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { splitId } from "./_jsonl_dedup.ts";
+ * assert.deepEqual(splitId("vm1:ab:000000001234"), ["vm1:ab:", "000000001234"]);
+ * assert.deepEqual(splitId("vm1:ab:000000001234:rule"), ["vm1:ab:#:rule", "000000001234"]);
+ * assert.equal(splitId("vm1:42"), undefined);
+ * ```
  */
 export function splitId(id: string): [origin: string, seq: string] | undefined {
   let end = id.length;

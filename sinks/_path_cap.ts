@@ -56,7 +56,21 @@ export class PathCap {
   }
 }
 
-/** `by_vm/${HOST}.jsonl` overflows into `by_vm/_other.jsonl`: the literal directory before the first value. */
+/**
+ * Where a path template overflows: `_other.jsonl` in the literal directory
+ * before its first value.
+ *
+ * @param path The sink's path template.
+ * @returns The overflow path, relative to the sink's directory.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { overflowPath } from "./_path_cap.ts";
+ * assert.equal(overflowPath("by_vm/${HOST}.jsonl"), "by_vm/_other.jsonl");
+ * assert.equal(overflowPath("${HOST}.jsonl"), "_other.jsonl");
+ * ```
+ */
 export function overflowPath(path: Template): string {
   if (typeof path !== "string") return "_other.jsonl";
   const at = path.indexOf("$");
