@@ -321,7 +321,8 @@ export class HostReader {
   ): Promise<{ entries: number; code: number | null; stderr: string }> {
     const ctx = this.#ctx;
     const s = this.#s;
-    const proc = this.#ssh.exec(conn, this.#args(), { signal });
+    // 256 KiB of unread output per host, then SSH's window holds journalctl: 50 hosts stay small.
+    const proc = this.#ssh.exec(conn, this.#args(), { signal, highWaterMark: 256 * 1024 });
     // It may fail (a cut link) while an emit waits for a full sink; it is read after the loop.
     proc.status.catch(() => {});
     const reader = proc.stdout.getReader();

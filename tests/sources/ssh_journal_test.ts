@@ -788,3 +788,87 @@ Deno.test({
     }
   },
 });
+
+Deno.test("sluice hosts: add, list, accept-key and remove, with exit codes for mistakes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-hosts-cli-" });
+  try {
+    const db = `${dir}/siem.db`;
+    const out: string[] = [];
+    const err: string[] = [];
+    const cli = async (...args: string[]) => {
+      let code = -1;
+      const { Command } = await import("commander");
+      const { registerHostsCommand } = await import("../../runner/hosts.ts");
+      const program = registerHostsCommand(
+        new Command("sluice").exitOverride(),
+        (c) => (code = c),
+        {
+          out: (l) => out.push(l),
+          err: (l) => err.push(l),
+        },
+      );
+      await program.parseAsync(args, { from: "user" });
+      return code;
+    };
+    const fp = "SHA256:" + "Q".repeat(43);
+    assert.equal(
+      await cli(
+        "hosts",
+        "add",
+        "nas",
+        "--db",
+        db,
+        "--user",
+        "pull",
+        "--key",
+        "/k",
+        "--unit",
+        "ssh.service",
+        "--unit",
+        "cron.service",
+        "--fingerprint",
+        fp,
+      ),
+      0,
+    );
+    assert.equal(
+      await cli("hosts", "add", "bad name", "--db", db, "--user", "u", "--key", "/k"),
+      2,
+    );
+    assert.match(err.at(-1) ?? "", /"name"/);
+    assert.equal(
+      await cli("hosts", "add", "x", "--db", db, "--user", "u", "--key", "/k", "--port", "0"),
+      2,
+    );
+    assert.equal(
+      await cli(
+        "hosts",
+        "add",
+        "y",
+        "--db",
+        db,
+        "--user",
+        "u",
+        "--key",
+        "/k",
+        "--fingerprint",
+        "md5",
+      ),
+      2,
+    );
+    out.length = 0;
+    assert.equal(await cli("hosts", "list", "--db", db, "--json"), 0);
+    assert.equal(out.length, 1);
+    const listed = JSON.parse(out[0] as string);
+    assert.deepEqual(
+      [listed.name, listed.address, listed.port, listed.units, listed.hostKeyFingerprint],
+      ["nas", "nas", 22, ["ssh.service", "cron.service"], fp],
+    );
+    assert.equal(await cli("hosts", "accept-key", "nope", "--db", db), 1);
+    assert.equal(await cli("hosts", "remove", "nas", "--db", db), 0);
+    assert.equal(await cli("hosts", "remove", "nas", "--db", db), 1);
+    assert.match(err.at(-1) ?? "", /no monitored host "nas"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
