@@ -53,6 +53,7 @@ export * from "./sources/file_tail.ts";
 export * from "./sources/journald.ts";
 export * from "./sources/relp.ts";
 export * from "./sources/objects.ts";
+export * from "./sources/object_manifests.ts";
 export * from "./core/token_bucket.ts";
 export * from "./core/crypto_chunks.ts";
 export * from "./sources/stdin.ts";

@@ -71,6 +71,8 @@ export class SshError extends Error {
   readonly stderr: string | undefined;
 
   /**
+   * Makes the error.
+   *
    * @param reason Why it failed.
    * @param message What failed, naming the host.
    * @param details The offered key, exit status, stderr, cause.

@@ -209,7 +209,11 @@ export class HostKeyPin {
   readonly #o: Required<Omit<HostKeyPinOptions, "knownHostsFile">> & { file: string | undefined };
   readonly #where: string;
 
-  /** @param options The host and what pins its key. */
+  /**
+   * Makes the pin.
+   *
+   * @param options The host and what pins its key.
+   */
   constructor(options: HostKeyPinOptions) {
     const port = options.port ?? 22;
     this.#o = {
