@@ -9,7 +9,7 @@
  * same names.
  *
  * ```sh
- * deno run -A bench/seed_siem.ts --out /tmp/siem.db [--alerts 1000000] [--auth 1000000] [--hosts 50] [--days 30]
+ * deno run -A bench/seed_siem.ts --out /tmp/siem.db [--alerts 1000000] [--auth 1000000] [--hosts 50] [--days 30] [--now MS]
  * ```
  *
  * @module
@@ -445,7 +445,9 @@ if (import.meta.main) {
     return v === undefined ? undefined : Number(v);
   };
   const sizes: SeedOptions = {};
-  for (const k of ["alerts", "auth", "firewall", "system", "hosts", "days", "seed"] as const) {
+  for (
+    const k of ["alerts", "auth", "firewall", "system", "hosts", "days", "seed", "now"] as const
+  ) {
     const v = num(k);
     if (v !== undefined) sizes[k] = v;
   }
