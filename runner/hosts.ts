@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../core/_deps/commander.ts";
 import {
   acceptHostKey,
   addMonitoredHost,

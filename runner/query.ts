@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../core/_deps/commander.ts";
 import { _denoIo, type QueryIo } from "./query/_common.ts";
 import { registerAlerts } from "./query/alerts.ts";
 import { registerAuth } from "./query/auth.ts";

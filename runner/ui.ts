@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../core/_deps/commander.ts";
 import { createLogger } from "../core/log.ts";
 import { memoryState } from "../core/state.ts";
 import { StatsRegistry } from "../core/stats.ts";

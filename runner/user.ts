@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../core/_deps/commander.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { SiemStore } from "../store/types.ts";
 import { hashPassword } from "../ui/password.ts";

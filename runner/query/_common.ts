@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Command, Option } from "commander";
+import { type Command, Option } from "../../core/_deps/commander.ts";
 import { openStore } from "../../store/open.ts";
 import type { SiemStore, TimeRange } from "../../store/types.ts";
 import { type QueryFormat, type QueryResult, renderResult } from "./render.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../../core/_deps/commander.ts";
 import type { AlertFilter, AlertRow, SiemStore } from "../../store/types.ts";
 import { archivedAlerts, mergeNewestFirst } from "../../archive/read.ts";
 import {

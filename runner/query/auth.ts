@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import type { Command } from "../../core/_deps/commander.ts";
 import {
   type _Common,
   _common,

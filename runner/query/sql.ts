@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Command, Option } from "commander";
+import { type Command, Option } from "../../core/_deps/commander.ts";
 import { _print, _withStore, type QueryIo } from "./_common.ts";
 import type { QueryFormat } from "./render.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Command, Option } from "commander";
+import { type Command, Option } from "../../core/_deps/commander.ts";
 import { tailCategories, tailDatabase } from "../tail.ts";
 import { _color, _database, parseDuration, parseTime, type QueryIo } from "./_common.ts";
 
