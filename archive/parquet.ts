@@ -3,8 +3,10 @@
  * file (so a day of a table is never held in memory whole), fsynced, and
  * read back to count what they hold. Written with `hyparquet-writer` (pure
  * JavaScript: nothing native to build or load on a NAS or under
- * `deno compile`), read with `hyparquet`; Snappy-compressed, typed columns
- * (TIMESTAMP for times, INT64 for counts, DOUBLE, STRING).
+ * `deno compile`), read with `hyparquet`; Zstandard-compressed with the
+ * runtime's own zstd (`node:zlib`: on the alerts' JSON `raw` column it
+ * packs ~3x tighter than Snappy), typed columns (TIMESTAMP for times, INT64
+ * for counts, DOUBLE, STRING).
  *
  * @example
  * ```ts
@@ -26,6 +28,15 @@ import {
   parquetMetadataAsync,
   parquetReadObjects,
 } from "../core/_deps/hyparquet.ts";
+import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
+
+const _COMPRESSORS = {
+  ZSTD: (input: Uint8Array): Uint8Array => new Uint8Array(zstdCompressSync(input)),
+};
+const _DECOMPRESSORS = {
+  ZSTD: (input: Uint8Array, _length: number): Uint8Array =>
+    new Uint8Array(zstdDecompressSync(input)),
+};
 
 /** A column of an archive file. */
 export interface ParquetColumn {
@@ -43,6 +54,8 @@ export interface WriteParquetOptions {
   rowGroupSize?: number;
   /** Checked before each row group; throwing there stops the write (tests inject faults). */
   beforeGroup?: (rowsSoFar: number) => void;
+  /** Compression. @default {"ZSTD"} */
+  codec?: "ZSTD" | "SNAPPY";
 }
 
 /** A writer that hands its buffer to a file after each row group. */
@@ -117,7 +130,8 @@ export async function writeParquetFile(
     const pq = new ParquetWriter({
       writer,
       schema: schemaFromColumnData({ columnData: empty }),
-      codec: "SNAPPY",
+      codec: options.codec ?? "ZSTD",
+      compressors: _COMPRESSORS,
       createdBy: "sluice",
     });
     let total = 0;
@@ -172,7 +186,12 @@ export async function countParquetRows(
 ): Promise<{ rows: number; footerRows: number; min: bigint | undefined; max: bigint | undefined }> {
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file);
-  const objects = await parquetReadObjects({ file, metadata, columns: [column] }) as Array<
+  const objects = await parquetReadObjects({
+    file,
+    metadata,
+    columns: [column],
+    compressors: _DECOMPRESSORS,
+  }) as Array<
     Record<string, unknown>
   >;
   let min: bigint | undefined;
@@ -200,7 +219,11 @@ export async function readParquetRows(
   columns?: string[],
 ): Promise<Array<Record<string, unknown>>> {
   const file = await asyncBufferFromFile(path);
-  return await parquetReadObjects({ file, ...(columns ? { columns } : {}) }) as Array<
+  return await parquetReadObjects({
+    file,
+    compressors: _DECOMPRESSORS,
+    ...(columns ? { columns } : {}),
+  }) as Array<
     Record<string, unknown>
   >;
 }

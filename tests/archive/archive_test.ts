@@ -94,7 +94,7 @@ Deno.test("archive: rows older than 30 days move to Parquet that DuckDB reads ba
       const meta = await d.rows(
         `SELECT DISTINCT compression FROM parquet_metadata('${archives}/alerts/*/*.parquet')`,
       );
-      assert.deepEqual(meta.map((r) => r.compression), ["SNAPPY"]);
+      assert.deepEqual(meta.map((r) => r.compression), ["ZSTD"]);
     } finally {
       d.close();
     }
