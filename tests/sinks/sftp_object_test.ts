@@ -125,7 +125,12 @@ Deno.test("sftpObjectSink() turns each stored object into a log event for the ce
       close: () => Promise.resolve(),
     };
     const synced: string[] = [];
-    const onSyncedSink = w.sink({ onSynced: (o) => synced.push(o.remote), name: "second" });
+    // Another remote path: two sinks uploading one path at once would race on its temporary file.
+    const onSyncedSink = w.sink({
+      onSynced: (o) => synced.push(o.remote),
+      name: "second",
+      path: "second/${HOST}/${path}",
+    });
     const source = objectsSource({
       dir: w.local,
       once: true,
@@ -152,7 +157,7 @@ Deno.test("sftpObjectSink() turns each stored object into a log event for the ce
     assert.equal(object.remote, "samples/vm7/local/a.bin");
     assert.equal(object.kind, "local");
     assert.equal(object.size, 5);
-    assert.deepEqual(synced, ["samples/vm7/local/a.bin"]);
+    assert.deepEqual(synced, ["second/vm7/a.bin"]);
   } finally {
     await w.close();
   }
