@@ -9,6 +9,7 @@ import { ensureAdmin } from "../../ui/users.ts";
 import { createLogger } from "../../core/log.ts";
 import { memoryState } from "../../core/state.ts";
 import { StatsRegistry } from "../../core/stats.ts";
+import { makeTestPki, OPENSSL } from "../fixtures/tls/pki.ts";
 
 /** An empty SIEM database, as the central creates it. */
 async function emptyDb(dir: string): Promise<string> {
@@ -141,4 +142,42 @@ Deno.test("sluice ui serves the dashboard over a database until stopped", async 
     stop.abort();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "sluice ui --cert/--key serves HTTPS and marks its cookies Secure",
+  ignore: !OPENSSL,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice-ui-tls-" });
+    const stop = new AbortController();
+    const client = { close() {} } as Deno.HttpClient;
+    let http: Deno.HttpClient = client;
+    try {
+      const pki = await makeTestPki(dir);
+      const db = await emptyDb(dir);
+      const url = Promise.withResolvers<string>();
+      const done = serveUi(
+        { db, listen: "127.0.0.1:0", cert: pki.server.certFile, key: pki.server.keyFile },
+        stop.signal,
+        url.resolve,
+      );
+      const base = await Promise.race([
+        url.promise,
+        done.then(() => Promise.reject(new Error("sluice ui ended before listening"))),
+      ]);
+      assert.match(base, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+      http = Deno.createHttpClient({ caCerts: [pki.ca] });
+      const res = await fetch(base.replace("127.0.0.1", "localhost") + "login", { client: http });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      assert.match(res.headers.get("set-cookie") ?? "", /Secure/);
+      assert.match(res.headers.get("strict-transport-security") ?? "", /max-age/);
+      stop.abort();
+      assert.equal(await done, 0);
+    } finally {
+      stop.abort();
+      http.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
