@@ -106,7 +106,7 @@ function _line(row: EventRow): string {
     case "docker":
       return `${head} docker ${_s(v.type)} ${_s(v.action)} ${_s(v.name)} ${_s(v.image)}`.trimEnd();
     case "heartbeat":
-      return `${head} heartbeat version=${_s(v.version)} uptime=${_s(v.uptime)}s`;
+      return `${head} heartbeat version=${_s(v.version)} uptime=${_s(v.uptime_s ?? v.uptime)}s`;
     case "addrwatch":
       return `${head} arp ${_s(v.mac)} ${_s(v.ip)} ${_s(v.interface)}`.trimEnd();
     case "object":

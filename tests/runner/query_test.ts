@@ -520,6 +520,44 @@ Deno.test("tail --since prints what was stored since then, as JSON lines, filter
   assert.deepEqual(times, [...times].sort());
 });
 
+Deno.test("tail prints a heartbeat's uptime from its stored column", async () => {
+  await ready;
+  const stop = new AbortController();
+  const captured: Captured = { out: "", info: [] };
+  const program = new Command("sluice").exitOverride();
+  registerQueryCommands(program, io(captured, { signal: stop.signal }));
+  const running = program.parseAsync(
+    [
+      "tail",
+      "--db",
+      db,
+      "--since",
+      "2h",
+      "--category",
+      "heartbeat",
+      "--host",
+      "vm-1",
+      "--poll",
+      "20ms",
+    ],
+    { from: "user" },
+  );
+  const end = Date.now() + 10_000;
+  while (captured.out.split("\n").length < 3) {
+    if (Date.now() > end) {
+      stop.abort();
+      throw new Error(`timed out waiting for tail: ${JSON.stringify(captured.out)}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  stop.abort();
+  await running;
+  const lines = captured.out.trimEnd().split("\n");
+  assert.equal(lines.length, 2);
+  assert.match(lines[0] as string, / vm-1 heartbeat version=0\.1\.0 uptime=10s$/);
+  assert.match(lines[1] as string, / vm-1 heartbeat version=0\.1\.0 uptime=3600s$/);
+});
+
 Deno.test("tail refuses an unknown category before opening anything", async () => {
   await assert.rejects(
     cli(["tail", "--db", "/nonexistent.db", "--category", "bogus"]),
