@@ -17,7 +17,24 @@
  * @module
  */
 
-const _said = new Set<string>();
+/**
+ * Whether the skip line for `name` was printed already, and marks it. Test
+ * modules run in workers of one process under `--parallel`: the mark lives
+ * in the process's environment, which they share (a worker's globals are
+ * its own), so a peer missing for several files is named once.
+ */
+function _firstTime(name: string): boolean {
+  const key = "SLUICE_TEST_SKIPS_SAID";
+  let said: string[];
+  try {
+    said = (Deno.env.get(key) ?? "").split("\n");
+    if (said.includes(name)) return false;
+    Deno.env.set(key, [...said, name].join("\n"));
+  } catch {
+    // no env permission: say it
+  }
+  return true;
+}
 
 function _hidden(name: string): boolean {
   const hide = Deno.env.get("SLUICE_TEST_HIDE_PEERS");
@@ -100,8 +117,7 @@ export function peer(name: string, debPackage: string = name): string | undefine
  * ```
  */
 export function notFound(name: string, how: string): void {
-  if (_said.has(name)) return;
-  _said.add(name);
+  if (!_firstTime(name)) return;
   console.log(`skip: ${name} not found (${how})`);
 }
 
@@ -120,8 +136,7 @@ export function notFound(name: string, how: string): void {
  * ```
  */
 export function skipLine(what: string, how: string): void {
-  if (_said.has(what)) return;
-  _said.add(what);
+  if (!_firstTime(what)) return;
   console.log(`skip: ${what} not available (${how})`);
 }
 
