@@ -149,7 +149,9 @@ export function registerUserCommand(
         const before = await store.ui.getUser(name);
         if (!before) throw new RangeError(`no user "${name}"`);
         const role = o.role === undefined ? undefined : checkRole(o.role);
-        if (role === "viewer" && before.role === "admin" && await store.ui.countUsers("admin") <= 1) {
+        if (
+          role === "viewer" && before.role === "admin" && await store.ui.countUsers("admin") <= 1
+        ) {
           throw new RangeError(`"${name}" is the last admin`);
         }
         const passwordHash = await newPassword(o.passwordStdin ?? false);

@@ -13,12 +13,14 @@ const quiet = createLogger("silent");
 function recorder(order: string[], name: string): Service & { ctx?: ServiceContext } {
   const service: Service & { ctx?: ServiceContext } = {
     kind: "recorder",
-    async start(ctx) {
+    start(ctx) {
       service.ctx = ctx;
       order.push(`start ${name}`);
+      return Promise.resolve();
     },
-    async stop() {
+    stop() {
       order.push(`stop ${name}`);
+      return Promise.resolve();
     },
   };
   return service;
@@ -61,7 +63,7 @@ Deno.test("Engine stops what started when a service fails to start", async () =>
   const bad: Service = {
     kind: "bad",
     start: () => Promise.reject(new Error("port in use")),
-    stop: async () => void order.push("stop bad"),
+    stop: () => Promise.resolve(void order.push("stop bad")),
   };
   const engine = new Engine({
     sources: { s: manualSource() },

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * The login and logout routes. A wrong password and an unknown user get the
  * same answer, after the same argon2id work (a dummy hash stands in for a
@@ -7,8 +8,8 @@
  * @module
  */
 
-import type { Context, Hono } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Context, Hono } from "../../core/_deps/hono.ts";
+import { deleteCookie, getCookie, setCookie } from "../../core/_deps/hono_cookie.ts";
 import { Layout } from "../components/layout.tsx";
 import type { UiDeps, UiEnv } from "../context.ts";
 import { dummyHash, verifyPassword } from "../password.ts";
@@ -36,7 +37,7 @@ function _safeNext(next: unknown): string {
   return typeof next === "string" && /^\/(?![\/\\])[\x21-\x7e]*$/.test(next) ? next : "/";
 }
 
-function _page(c: Context<UiEnv>, csrf: string, message: string, user = "", next = "/") {
+function _page(csrf: string, message: string, user = "", next = "/") {
   return (
     <Layout title="Sign in">
       <div class="login">
@@ -100,7 +101,7 @@ export function loginRoutes(app: Hono<UiEnv>, deps: UiDeps, options: LoginRouteO
 
   app.get("/login", (c) => {
     const token = loginToken(c);
-    return c.html(_page(c, token, "", "", c.req.query("next") ?? "/"));
+    return c.html(_page(token, "", "", c.req.query("next") ?? "/"));
   });
 
   app.post("/login", async (c) => {
@@ -116,7 +117,7 @@ export function loginRoutes(app: Hono<UiEnv>, deps: UiDeps, options: LoginRouteO
     if (!options.limiter.allowed(address, deps.now())) {
       c.status(429);
       c.header("Retry-After", "300");
-      return c.html(_page(c, expected, "Too many failed attempts; try again later.", name, next));
+      return c.html(_page(expected, "Too many failed attempts; try again later.", name, next));
     }
     const user = name ? await deps.store.ui.getUser(name) : undefined;
     // The hash runs whether or not the user exists, so both answers take as long.
@@ -124,7 +125,7 @@ export function loginRoutes(app: Hono<UiEnv>, deps: UiDeps, options: LoginRouteO
     if (!user || !ok) {
       options.limiter.failed(address, deps.now());
       c.status(401);
-      return c.html(_page(c, expected, "Wrong user name or password.", name, next));
+      return c.html(_page(expected, "Wrong user name or password.", name, next));
     }
     options.limiter.succeeded(address);
     const { token } = await createSession(deps.store.ui, user.name, deps.now());
