@@ -94,6 +94,16 @@ Deno.test("dashboard: sessions expire, and logging out ends one", async () => {
     assert.equal(out.status, 303);
     assert.equal(out.headers.get("location"), "/login");
     assert.equal((await req(f, stolen, "/")).status, 303, "the old token no longer works");
+    // An expired session is deleted at the next login, not kept forever.
+    f.now.ms += SESSION_TTL_MS + 1000;
+    await login(f, ADMIN);
+    const db = new DatabaseSync(f.database, { readOnly: true });
+    try {
+      const left = db.prepare("SELECT COUNT(*) AS n FROM ui_sessions").get() as { n: number };
+      assert.equal(left.n, 1, "only the new session");
+    } finally {
+      db.close();
+    }
   } finally {
     await f.close();
   }

@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { Context, Hono } from "../../core/_deps/hono.ts";
-import { deleteCookie, getCookie, setCookie } from "../../core/_deps/hono_cookie.ts";
+import type { Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { Layout } from "../components/layout.tsx";
 import type { UiDeps, UiEnv } from "../context.ts";
 import { dummyHash, verifyPassword } from "../password.ts";
@@ -128,6 +128,8 @@ export function loginRoutes(app: Hono<UiEnv>, deps: UiDeps, options: LoginRouteO
       return c.html(_page(expected, "Wrong user name or password.", name, next));
     }
     options.limiter.succeeded(address);
+    // Logins are rare: a good moment to drop the sessions that expired.
+    await deps.store.ui.deleteExpiredSessions(deps.now());
     const { token } = await createSession(deps.store.ui, user.name, deps.now());
     const k = cookie(SESSION_COOKIE, token, SESSION_TTL_MS / 1000);
     setCookie(c, k.name, k.value, k.opts);
