@@ -7,8 +7,8 @@
  * @module
  */
 
-import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
+import { Hono } from "../core/_deps/hono.ts";
+import { getCookie } from "../core/_deps/hono_cookie.ts";
 import type { SiemStore } from "../store/types.ts";
 import { assetRoutes } from "./assets.ts";
 import type { UiDeps, UiEnv } from "./context.ts";

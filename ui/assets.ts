@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../core/_deps/hono.ts";
 import { APP_CSS } from "./assets/app_css.ts";
 import { APP_JS } from "./assets/app_js.ts";
 import { UPLOT_CSS, UPLOT_JS } from "./assets/_vendor.ts";

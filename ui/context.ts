@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Context } from "hono";
+import type { Context } from "../core/_deps/hono.ts";
 import type { SessionRow, SiemStore, UserRole } from "../store/types.ts";
 import type { Viewer } from "./components/layout.tsx";
 

@@ -1,10 +1,11 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * The table of alerts the overview, the alerts page and host pages show.
  *
  * @module
  */
 
-import type { Child } from "hono/jsx";
+import type { Child } from "../../core/_deps/hono_jsx.ts";
 import type { AlertRow } from "../../store/types.ts";
 import { Empty, seg, Severity, Status, Time } from "./bits.tsx";
 

@@ -1,10 +1,11 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * Small pieces the pages share: badges, times, cards, top lists, empty states.
  *
  * @module
  */
 
-import type { Child } from "hono/jsx";
+import type { Child } from "../../core/_deps/hono_jsx.ts";
 import type { TopRow } from "../../store/types.ts";
 import { severityClass } from "../../store/severity.ts";
 

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * The page frame: head (stylesheet and script served by sluice, nothing
  * inline), the navigation bar and the signed-in user with a log-out form.
@@ -5,8 +6,8 @@
  * @module
  */
 
-import type { Child } from "hono/jsx";
-import { raw } from "hono/html";
+import type { Child } from "../../core/_deps/hono_jsx.ts";
+import { raw } from "../../core/_deps/hono_html.ts";
 import type { UserRole } from "../../store/types.ts";
 
 /** Who is looking at a page, for the frame and for forms. */

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * One alert: every field, the raw event as received, the stored samples
  * with the same SHA-256, and triage (open / acknowledged / closed with a
@@ -7,7 +8,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import { Card, Empty, seg, Severity, Status, Time } from "../components/bits.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type UiDeps, type UiEnv, viewerOf } from "../context.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * The alerts page: filters (time range, host, rule, severity, source,
  * text, triage status) in a plain GET form, newest first, keyset paging
@@ -6,7 +7,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import type { AlertRow } from "../../store/types.ts";
 import { AlertTable } from "../components/alert_table.tsx";
 import { Layout } from "../components/layout.tsx";

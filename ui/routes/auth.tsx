@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * SSH logins: failed and successful by source address, the user names
  * tried, and the latest events (of one source address when `?src=` is given).
@@ -5,7 +6,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import { Card, Empty, seg, Status, Time } from "../components/bits.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type UiDeps, type UiEnv, viewerOf } from "../context.ts";

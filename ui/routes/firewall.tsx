@@ -1,10 +1,11 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * Firewall (iptables) events: by source address and by destination port.
  *
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import { Card, Empty, Time } from "../components/bits.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type UiDeps, type UiEnv, viewerOf } from "../context.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * Hosts: status from the last sighting and heartbeat interval, last seen,
  * services, alerts; and a page per host with its activity chart, timeline,
@@ -6,7 +7,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import { Card, Empty, seg, Severity, Status, Time } from "../components/bits.tsx";
 import { AlertTable } from "../components/alert_table.tsx";
 import { Layout } from "../components/layout.tsx";

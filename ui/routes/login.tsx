@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { Context, Hono } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Context, Hono } from "../../core/_deps/hono.ts";
+import { deleteCookie, getCookie, setCookie } from "../../core/_deps/hono_cookie.ts";
 import { Layout } from "../components/layout.tsx";
 import type { UiDeps, UiEnv } from "../context.ts";
 import { dummyHash, verifyPassword } from "../password.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * The overview: counters for the last 24 h, alerts and events per hour
  * stacked by severity and category (24 h or 7 d, drawn by uPlot from data
@@ -7,7 +8,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import type { SeriesBucket } from "../../store/types.ts";
 import { Card, seg, Stat, TopList } from "../components/bits.tsx";
 import { AlertTable } from "../components/alert_table.tsx";

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * Placeholders for pages other issues build: "Monitored hosts" (agentless
  * hosts) and "Responses" (active response). Their engineers replace the
@@ -6,7 +7,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import { Empty } from "../components/bits.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type UiEnv, viewerOf } from "../context.ts";

@@ -1,3 +1,4 @@
+/** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
  * Live tail: new events as they are stored, pushed over Server-Sent Events,
  * with the filter language of `sluice tail` (categories, severity, host).
@@ -8,7 +9,7 @@
  * @module
  */
 
-import type { Hono } from "hono";
+import type { Hono } from "../../core/_deps/hono.ts";
 import { SIEM_CATEGORIES } from "../../siem/categorize.ts";
 import type { TailFilter } from "../../store/types.ts";
 import { Layout } from "../components/layout.tsx";
