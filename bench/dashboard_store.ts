@@ -71,6 +71,7 @@ function _queries(
     ["overview 24h", 100, () => store.overview({ since: day, now })],
     ["series 24h hourly", 100, () => store.series({ since: day })],
     ["series 7d hourly", undefined, () => store.series({ since: week })],
+    ["overview 24h, no cache", undefined, () => uncached.overview({ since: day, now })],
     ["series 24h hourly, no cache", undefined, () => uncached.series({ since: day })],
     ["series 7d hourly, no cache", undefined, () => uncached.series({ since: week })],
     [
@@ -167,7 +168,7 @@ async function _run(quick: boolean, database: string, seed: boolean): Promise<Be
   }
   const rssBefore = _rssMb();
   const store = await openSqliteStore({ database });
-  const uncached = await openSqliteStore({ database, seriesCacheMs: 0 });
+  const uncached = await openSqliteStore({ database, hourCacheMs: 0 });
   const rows: BenchRow[] = [];
   try {
     // Something to filter by status.

@@ -26,7 +26,6 @@ import type {
   ObjectRow,
   RuleRow,
   TimeRange,
-  TopRow,
   TriageRow,
   TriageStatus,
 } from "./types.ts";
@@ -264,7 +263,3 @@ export function _rules(db: _Db, f: TimeRange & { limit?: number } = {}): RuleRow
   }));
 }
 
-/** Top keys by count of a grouped query. */
-export function _top(db: _Db, sql: string, args: SQLInputValue[]): TopRow[] {
-  return db.all(sql, args).map((r) => ({ key: String(r.k), count: _num(r.n) }));
-}

@@ -7,17 +7,9 @@
  * @module
  */
 
-import {
-  _alert,
-  _alertRows,
-  _alerts,
-  _EVENT_TABLES,
-  _exportAlerts,
-  _rules,
-  _top,
-} from "./_sqlite_alerts.ts";
 import type { DatabaseSync } from "node:sqlite";
-import { _Db, _limit, _num, _openReadOnly, _Where } from "./_sqlite_db.ts";
+import { _alert, _alerts, _exportAlerts, _rules } from "./_sqlite_alerts.ts";
+import { _Db, _limit, _openReadOnly } from "./_sqlite_db.ts";
 import {
   _authEvents,
   _authSources,
@@ -27,11 +19,11 @@ import {
   _hosts,
   _objects,
 } from "./_sqlite_hosts.ts";
-import { _sql, _tailRead, _tailStart, _timeline } from "./_sqlite_tail.ts";
+import { _Overview } from "./_sqlite_overview.ts";
 import { _Series } from "./_sqlite_series.ts";
+import { _sql, _tailRead, _tailStart, _timeline } from "./_sqlite_tail.ts";
 import { _sqliteUi } from "./_sqlite_ui.ts";
-import { severitySpellings } from "./severity.ts";
-import type { HostDetail, Overview, OverviewQuery, SiemStore } from "./types.ts";
+import type { HostDetail, SiemStore } from "./types.ts";
 
 /**
  * Options for {@linkcode openSqliteStore}.
@@ -39,7 +31,7 @@ import type { HostDetail, Overview, OverviewQuery, SiemStore } from "./types.ts"
  * @example
  * ```ts
  * import type { SqliteStoreOptions } from "./sqlite.ts";
- * const options: SqliteStoreOptions = { database: "siem.db", seriesCacheMs: 0 };
+ * const options: SqliteStoreOptions = { database: "siem.db", hourCacheMs: 0 };
  * ```
  */
 export interface SqliteStoreOptions {
@@ -48,10 +40,10 @@ export interface SqliteStoreOptions {
   /** How long a read or a UI write waits for a writer's lock, in ms. @default {5000} */
   busyTimeoutMs?: number;
   /**
-   * How long `series` reuses the counts of a complete past hour, in ms (0: never). A late event
-   * for a past hour shows in the series once the entry is older than this. @default {60000}
+   * How long `series` and `overview` reuse the figures of a complete past hour, in ms (0: never).
+   * A late event for a past hour shows once the entry is older than this. @default {60000}
    */
-  seriesCacheMs?: number;
+  hourCacheMs?: number;
 }
 
 /**
@@ -84,84 +76,6 @@ function _p<T>(f: () => T): Promise<T> {
   }
 }
 
-function _overview(db: _Db, q: OverviewQuery): Overview {
-  const now = q.now ?? Date.now();
-  const range = {
-    since: q.since ?? now - 86_400_000,
-    ...(q.until !== undefined ? { until: q.until } : {}),
-  };
-  const top = _limit(q.top, 10, 1000);
-  const hosts = { ok: 0, stale: 0, silent: 0, unknown: 0 };
-  for (
-    const h of _hosts(db, {
-      now,
-      ...(q.intervalMs !== undefined ? { intervalMs: q.intervalMs } : {}),
-    }, {
-      counts: false,
-    })
-  ) hosts[h.status]++;
-  let events = 0;
-  for (const [table, , time] of _EVENT_TABLES) {
-    if (!db.has(table)) continue;
-    const w = new _Where().range(time, range);
-    events += _num(db.get(`SELECT count(*) AS n FROM ${table} ${w.clause}`, w.args)?.n);
-  }
-  const out: Overview = {
-    counts: { events, alerts: 0, critical: 0, hosts },
-    topRules: [],
-    topHosts: [],
-    topFailedSources: [],
-    latestCritical: [],
-  };
-  if (db.has("alerts")) {
-    // Separate queries: each walks the (timestamp, severity, rule, host) index over the range;
-    // one GROUP BY rule, host, severity was 2-3x slower (its temporary B-tree).
-    const w = new _Where().range("timestamp", range);
-    out.counts.alerts = _num(db.get(`SELECT count(*) AS n FROM alerts ${w.clause}`, w.args)?.n);
-    out.counts.events += out.counts.alerts;
-    const crit = new _Where().range("timestamp", range).in(
-      "severity",
-      severitySpellings(["critical"]),
-    );
-    out.counts.critical = _num(
-      db.get(`SELECT count(*) AS n FROM alerts ${crit.clause}`, crit.args)?.n,
-    );
-    out.topRules = _top(
-      db,
-      `SELECT coalesce(rule, '(none)') AS k, count(*) AS n FROM alerts ${w.clause}
-       GROUP BY +rule ORDER BY n DESC, k LIMIT ?`,
-      [...w.args, top],
-    );
-    out.topHosts = _top(
-      db,
-      `SELECT host AS k, count(*) AS n FROM alerts ${w.clause} ${
-        w.sql.length ? "AND" : "WHERE"
-      } +host IS NOT NULL GROUP BY +host ORDER BY n DESC, k LIMIT ?`,
-      [...w.args, top],
-    );
-    const latest = db.all(
-      `SELECT rowid AS seq, ${db.cols("alerts").has("id") ? "id" : "NULL AS id"}, timestamp, host,
-              severity, rule, file, hash, message, source
-       FROM alerts ${crit.clause} ORDER BY timestamp DESC, rowid DESC LIMIT ?`,
-      [...crit.args, _limit(q.latest, 10, 1000)],
-    );
-    out.latestCritical = _alertRows(db, latest);
-  }
-  if (db.has("auth_events")) {
-    // The same count as authSources' failures, in a form the (outcome, timestamp, src_ip,
-    // method) index answers alone.
-    const a = new _Where().add("outcome = 'failure'").range("timestamp", range);
-    out.topFailedSources = _top(
-      db,
-      `SELECT src_ip AS k, count(*) AS n FROM auth_events ${a.clause}
-       AND coalesce(method, '') <> 'pam_unix' AND +src_ip IS NOT NULL
-       GROUP BY +src_ip ORDER BY n DESC, k LIMIT ?`,
-      [...a.args, top],
-    );
-  }
-  return out;
-}
-
 /**
  * Opens the SQLite store over a SIEM database. The read connection is
  * read-only and `query_only`: nothing the store is asked can change the
@@ -186,7 +100,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     const busy = options.busyTimeoutMs ?? 5000;
     const db = new _Db(_openReadOnly(options.database, busy));
     const ui = _sqliteUi(options.database, busy);
-    const series = new _Series(options.seriesCacheMs ?? 60_000);
+    const series = new _Series(options.hourCacheMs ?? 60_000);
+    const overview = new _Overview(options.hourCacheMs ?? 60_000);
     let closed = false;
     const open = () => {
       if (closed) throw new Error("store: closed");
@@ -194,7 +109,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     };
     const store: SiemStore = {
       kind: "sqlite",
-      overview: (q = {}) => _p(() => _overview(open(), q)),
+      overview: (q = {}) => _p(() => overview.read(open(), q)),
       series: (q) => _p(() => series.read(open(), q)),
       alerts: (q) => _p(() => _alerts(open(), q)),
       exportAlerts: (f, pageSize) => _exportAlerts(open(), f, pageSize),

@@ -405,10 +405,10 @@ Deno.test("store reads tables that do not exist yet as empty, and names a missin
   }
 });
 
-Deno.test("store series reads the current hour fresh and reuses complete hours only for seriesCacheMs", async () => {
+Deno.test("store series reads the current hour fresh and reuses complete hours only for hourCacheMs", async () => {
   const s = await seeded({ alerts: 100, auth: 100 });
   const cached = await openSqliteStore({ database: s.database });
-  const uncached = await openSqliteStore({ database: s.database, seriesCacheMs: 0 });
+  const uncached = await openSqliteStore({ database: s.database, hourCacheMs: 0 });
   try {
     const now = Date.now();
     const since = now - 3 * 3_600_000;
@@ -424,6 +424,29 @@ Deno.test("store series reads the current hour fresh and reuses complete hours o
   } finally {
     await cached.close();
     await uncached.close();
+    await s.cleanup();
+  }
+});
+
+Deno.test("store overview summed over cached hours equals the overview read at once", async () => {
+  const s = await seeded();
+  const cached = await openSqliteStore({ database: s.database });
+  const direct = await openSqliteStore({ database: s.database, hourCacheMs: 0 });
+  try {
+    const ranges = [
+      { since: NOW - DAY + 1234, now: NOW },
+      { since: NOW - 2 * DAY - 777, until: NOW - 5 * 3_600_000 + 99, now: NOW },
+      { since: NOW - 3 * 3_600_000, until: NOW - 3 * 3_600_000 + 60_000, now: NOW },
+    ];
+    for (const q of ranges) {
+      const want = await direct.overview(q);
+      assert.deepEqual(await cached.overview(q), want);
+      // The second read comes from the cache.
+      assert.deepEqual(await cached.overview(q), want);
+    }
+  } finally {
+    await cached.close();
+    await direct.close();
     await s.cleanup();
   }
 });
