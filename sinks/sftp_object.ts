@@ -1,7 +1,7 @@
 /**
  * The object channel's sink: stores the files an objects source emits on
  * the central over SFTP, stricter than `rclone move`: a pinned host key,
- * uploads to `<name>.partial` then renamed, the remote size and SHA-256
+ * uploads to a short temporary name then renamed, the remote size and SHA-256
  * checked before a source file may be deleted, a per-host manifest for
  * dedup, a shared bandwidth limit, resumable retries and optional
  * encryption at rest.
@@ -14,9 +14,7 @@
 
 import { Buffer } from "node:buffer";
 import type { LogEvent } from "../core/event.ts";
-import { pathTemplate, safeJoin } from "../core/safe_path.ts";
-import type { Template, TemplateFn } from "../core/template.ts";
-import { parseByteRate, TokenBucket } from "../core/token_bucket.ts";
+import { safeJoin } from "../core/safe_path.ts";
 import { readObjectKey } from "../core/crypto_chunks.ts";
 import type { SinkContext } from "../core/types.ts";
 import {
@@ -30,79 +28,13 @@ import {
   type SyncedObject,
 } from "../sources/objects.ts";
 import { checkPrivateKey, connectSsh } from "../ssh/connect.ts";
-import { normalizeFingerprint } from "../ssh/known_hosts.ts";
 import { isSftpCode, openSftp, SFTP_STATUS, type SftpSession } from "../ssh/sftp.ts";
+import { resolveSftpOptions, type SftpObjectSinkOptions } from "./_sftp_options.ts";
 import { type ManifestRecord, ManifestStore } from "./_sftp_manifest.ts";
 import { isPartialName, Uploader } from "./_sftp_transfer.ts";
 import { hashLocal, LocalError, readbackHash } from "./_sftp_verify.ts";
 
-/** Options for {@linkcode sftpObjectSink}. */
-export interface SftpObjectSinkOptions {
-  /** The SSH server (the central). */
-  host: string;
-  /** Its port. @default {22} */
-  port?: number;
-  /** The SSH user. */
-  user: string;
-  /** The private key file (OpenSSH or PEM format). */
-  privateKeyFile: string;
-  /** The key's passphrase, when it has one. @default {none} */
-  passphrase?: string;
-  /**
-   * A known_hosts file that pins the server's key (plain or hashed host
-   * names, `[host]:port` for other ports, `@revoked` honoured;
-   * `@cert-authority` lines are ignored, host certificates are not
-   * supported). Set this or `hostKeyFingerprint`: an unknown or changed host
-   * key is always refused.
-   */
-  knownHostsFile?: string;
-  /** The server key's SHA-256 fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`), or several. */
-  hostKeyFingerprint?: string | string[];
-  /** The remote directory every path is under (absolute, or relative to the login directory). @default {"."} */
-  root?: string;
-  /**
-   * Where an object goes, under `root`. `${kind}` and `${path}` are short
-   * for `${object.kind}` and `${object.path}`. Every value is made a safe
-   * path component except the object's path, whose own components must be
-   * safe: an absolute path, `..` or NUL is refused, never uploaded.
-   * @default {"samples/${HOST}/${kind}/${path}"}
-   */
-  path?: Template;
-  /** The manifest of each host, under `root`. @default {"samples/${HOST}/.manifest.jsonl"} */
-  manifest?: Template;
-  /**
-   * `"copy"` uploads new and changed objects; `"move"` also confirms each
-   * verified upload so a `mode: "move"` objects source deletes the file;
-   * `"sync"` is copy plus, with `deleteRemote`, deleting remote objects
-   * that no longer exist locally. @default {"copy"}
-   */
-  mode?: "copy" | "move" | "sync";
-  /** In sync mode, delete remote objects missing from the source's listing (`listing: true`). @default {false} */
-  deleteRemote?: boolean;
-  /**
-   * `"readback"` reads every upload back and compares its SHA-256;
-   * `"manifest"` checks the size and records the streamed SHA-256 in the
-   * manifest (half the traffic; not allowed with `mode: "move"`).
-   * @default {"readback"}
-   */
-  verify?: "readback" | "manifest";
-  /** Bandwidth limit shared by all transfers of this sink, each way (`"1M"` = 1 MiB/s, as rclone). @default {"off"} */
-  bwlimit?: string | number;
-  /** Objects uploaded at once. @default {4} */
-  concurrency?: number;
-  /** A 32-byte key file: store objects encrypted (AES-256-GCM chunks), named `<path>.enc`. @default {none} */
-  encryptionKeyFile?: string;
-  /** How long to wait for the SSH handshake, in ms. @default {20000} */
-  readyTimeoutMs?: number;
-  /** Close the connection after this long without writes, in ms. @default {60000} */
-  idleCloseMs?: number;
-  /** Called for every object stored (see also `syncedObjectsSource`). */
-  onSynced?: (object: SyncedObject) => void;
-  /** Objects per write. @default {100} */
-  maxBatch?: number;
-  /** A name for stats. */
-  name?: string;
-}
+export type { SftpObjectSinkOptions } from "./_sftp_options.ts";
 
 /** The sink {@linkcode sftpObjectSink} returns. */
 export interface SftpObjectSink extends ObjectSink {
@@ -129,18 +61,6 @@ function _msg(err: unknown): string {
 // ---------------------------------------------------------------------------
 // Remote paths
 
-/** Expands `${kind}` and `${path}` to `${object.kind}` and `${object.path}`. */
-function _short(template: Template): Template {
-  if (typeof template !== "string") return template;
-  return template.replace(/\$\{(kind|path)((?::-[^}]*)?)\}/g, "${object.$1$2}");
-}
-
-function _remoteTemplate(template: Template): TemplateFn {
-  if (typeof template === "function") return template;
-  // The object's relative path keeps its directories; the caller checks each component.
-  return pathTemplate(template, { verbatim: /^\$\{object\.path(:-[^}]*)?\}$/ });
-}
-
 /** Normalises a rendered relative path, refusing absolute paths, `..` and NUL. */
 function _relative(rendered: string): string {
   try {
@@ -157,14 +77,17 @@ function _relative(rendered: string): string {
  * For each object the sink: refuses unsafe remote paths; skips the upload
  * when the host's manifest (`samples/<host>/.manifest.jsonl`) records the
  * same path, size and SHA-256 and the remote file has that size; otherwise
- * uploads to `<name>.partial` with many requests in flight, computing
+ * uploads to `.<16 hex>.partial` beside the target (short whatever the
+ * name's length) with many requests in flight, computing
  * SHA-256 (`node:crypto`, GB/s; hash-wasm's is ~7x slower here) as it
- * streams, checks the remote size, renames, then verifies the content by
- * reading it back (`verify: "readback"`), sets the remote mtime and appends
+ * streams, checks the remote size, verifies the content by reading it
+ * back (`verify: "readback"`), checks that the local file did not change
+ * meanwhile, then renames it into place, sets the remote mtime and appends
  * to the manifest. Only then does `write()` resolve and, in move mode,
- * confirm the object to its source. A broken connection makes `write()`
- * fail; the engine retries and the upload resumes where the server had
- * acknowledged it.
+ * confirm the object to its source. An object the server refuses (a name
+ * too long, no permission) or whose local file changed fails alone, named
+ * in a `failed` activity; a broken connection makes `write()` fail, the
+ * engine retries and the upload resumes where the server had acknowledged it.
  *
  * The server's key must be pinned (`knownHostsFile` or
  * `hostKeyFingerprint`); an unknown or changed key is refused with a
@@ -192,72 +115,23 @@ function _relative(rendered: string): string {
  */
 export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   const name = "sftpObjectSink";
-  if (!options || typeof options !== "object") {
-    throw new TypeError(`${name}: expected an options object`);
-  }
-  for (const key of ["host", "user", "privateKeyFile"] as const) {
-    if (typeof options[key] !== "string" || options[key] === "") {
-      throw new TypeError(`${name}: "${key}" must be a non-empty string`);
-    }
-  }
-  const port = options.port ?? 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`${name}: "port" must be 1–65535, got ${port}`);
-  }
-  const fingerprints = options.hostKeyFingerprint === undefined
-    ? []
-    : (Array.isArray(options.hostKeyFingerprint)
-      ? options.hostKeyFingerprint
-      : [options.hostKeyFingerprint]).map((f) =>
-        normalizeFingerprint(f, `${name}: "hostKeyFingerprint"`)
-      );
-  if (!options.knownHostsFile && fingerprints.length === 0) {
-    throw new TypeError(
-      `${name}: set "knownHostsFile" or "hostKeyFingerprint"; an unpinned host key is never accepted`,
-    );
-  }
-  const mode = options.mode ?? "copy";
-  if (mode !== "copy" && mode !== "move" && mode !== "sync") {
-    throw new RangeError(`${name}: "mode" must be "copy", "move" or "sync", got "${String(mode)}"`);
-  }
-  const verify = options.verify ?? "readback";
-  if (verify !== "readback" && verify !== "manifest") {
-    throw new RangeError(`${name}: "verify" must be "readback" or "manifest", got "${verify}"`);
-  }
-  if (mode === "move" && verify !== "readback") {
-    throw new RangeError(
-      `${name}: "mode": "move" needs "verify": "readback"; a source is never deleted on a size check`,
-    );
-  }
-  const deleteRemote = options.deleteRemote ?? false;
-  if (deleteRemote && mode !== "sync") {
-    throw new RangeError(`${name}: "deleteRemote" needs "mode": "sync"`);
-  }
-  const pathSource = _short(options.path ?? "samples/${HOST}/${kind}/${path}");
-  if (deleteRemote && (typeof pathSource !== "string" || !pathSource.endsWith("${object.path}"))) {
-    throw new RangeError(
-      `${name}: "deleteRemote" needs a "path" template that ends in "\${path}"`,
-    );
-  }
-  const renderPath = _remoteTemplate(pathSource);
-  const renderDir = deleteRemote && typeof pathSource === "string"
-    ? _remoteTemplate(pathSource.slice(0, pathSource.length - "${object.path}".length))
-    : undefined;
-  const renderManifest = _remoteTemplate(
-    _short(options.manifest ?? "samples/${HOST}/.manifest.jsonl"),
-  );
-  const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new RangeError(`${name}: "concurrency" must be 1–64, got ${concurrency}`);
-  }
-  const rate = parseByteRate(options.bwlimit ?? "off", `${name}: "bwlimit"`);
-  const upBucket = rate === Infinity ? undefined : new TokenBucket(rate);
-  const downBucket = rate === Infinity ? undefined : new TokenBucket(rate);
-  const rootOption = (options.root ?? ".").replace(/\/+$/, "") || "/";
-  if (rootOption.includes("\0")) throw new RangeError(`${name}: "root" holds a NUL character`);
-  const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
-  const idleCloseMs = options.idleCloseMs ?? 60_000;
-  const maxBatch = options.maxBatch ?? 100;
+  const {
+    port,
+    fingerprints,
+    mode,
+    verify,
+    deleteRemote,
+    renderPath,
+    renderDir,
+    renderManifest,
+    concurrency,
+    upBucket,
+    downBucket,
+    rootOption,
+    readyTimeoutMs,
+    idleCloseMs,
+    maxBatch,
+  } = resolveSftpOptions(options);
 
   let ctx: SinkContext | undefined;
   let privateKey: Buffer | undefined;
