@@ -83,3 +83,52 @@ Deno.test("library: a pipeline in a directory without deno.json imports mod.ts b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("library: no library file imports a package by a bare name (only our deno.json resolves those); core/_deps/<pkg>.ts pins each", async () => {
+  const bare: string[] = [];
+  const dirs = [
+    "core",
+    "sources",
+    "parsers",
+    "sinks",
+    "siem",
+    "runner",
+    "store",
+    "ssh",
+    "ui",
+    "respond",
+    "archive",
+    "examples",
+  ];
+  const spec = /(?:^|\s)(?:import|export)\b[^"';]*?\bfrom\s+"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/g;
+  async function walk(dir: URL, rel: string): Promise<void> {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory) {
+        await walk(new URL(`${entry.name}/`, dir), `${rel}${entry.name}/`);
+        continue;
+      }
+      if (!/\.tsx?$/.test(entry.name)) continue;
+      // Maintainer tools run inside this repository (`deno run -A ui/assets/vendor_gen.ts`).
+      if (entry.name.endsWith("_gen.ts")) continue;
+      const text = await Deno.readTextFile(new URL(entry.name, dir));
+      text.split("\n").forEach((line, i) => {
+        // JSDoc examples run under our deno.json (deno test --doc): they may use bare names.
+        if (/^\s*(\*|\/\/)/.test(line)) return;
+        for (const m of line.matchAll(spec)) {
+          const target = m[1] ?? m[2] ?? "";
+          if (!/^(\.|\/|node:|npm:|file:|https?:|data:)/.test(target)) {
+            bare.push(`${rel}${entry.name}:${i + 1}: "${target}"`);
+          }
+        }
+      });
+    }
+  }
+  for (const dir of dirs) await walk(new URL(`${dir}/`, ROOT), `${dir}/`);
+  assert.deepEqual(bare, [], "import these through core/_deps/<pkg>.ts (see docs/plugins.md)");
+});
