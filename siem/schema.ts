@@ -486,15 +486,31 @@ export interface SiemSqliteSinkOptions
  */
 export function siemSqliteSink(options: SiemSqliteSinkOptions): SqliteSink {
   const { categoryField = "category", ...rest } = options;
+  return sqliteSink({ ...rest, schema: siemSchema, table: siemTableOf(categoryField) });
+}
+
+/**
+ * The routing of {@linkcode siemSqliteSink}, for the other stores' sinks
+ * (`siemPostgresSink`, `siemMysqlSink`): the table of an event's category,
+ * `fields.category` when set, else {@linkcode siemCategory}; a category
+ * that is not a SIEM one gives a name no schema has (the row is dead-lettered).
+ *
+ * @param categoryField The field holding the category. @default {"category"}
+ * @returns The table of an event.
+ *
+ * @example
+ * ```ts
+ * import { siemTableOf } from "./schema.ts";
+ * import { createEvent } from "../core/event.ts";
+ * siemTableOf()(createEvent("x", { fields: { category: "alerts" } })); // "alerts"
+ * ```
+ */
+export function siemTableOf(categoryField = "category"): (e: LogEvent) => string {
   const getCategory = fieldGetter(categoryField);
-  return sqliteSink({
-    ...rest,
-    schema: siemSchema,
-    table: (e) => {
-      const c = getCategory(e);
-      if (c === undefined || c === null || c === "") return SIEM_TABLES[siemCategory(e)];
-      if (isSiemCategory(c)) return SIEM_TABLES[c];
-      return `category ${String(c).slice(0, 60)}`;
-    },
-  });
+  return (e) => {
+    const c = getCategory(e);
+    if (c === undefined || c === null || c === "") return SIEM_TABLES[siemCategory(e)];
+    if (isSiemCategory(c)) return SIEM_TABLES[c];
+    return `category ${String(c).slice(0, 60)}`;
+  };
 }

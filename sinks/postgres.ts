@@ -1,0 +1,377 @@
+/**
+ * Stores events in PostgreSQL tables made from the same table specs as the
+ * SQLite sink (siem/schema.ts): each batch is COPYed into temporary staging
+ * tables and moved with `INSERT … SELECT … ON CONFLICT DO NOTHING` in one
+ * transaction, acknowledged after COMMIT.
+ *
+ * @module
+ */
+
+import { Writable } from "node:stream";
+import postgres from "../core/_deps/postgres.ts";
+import type { LogEvent } from "../core/event.ts";
+import type { Template } from "../core/template.ts";
+import type { Sink, SinkContext } from "../core/types.ts";
+import { numberOption } from "../core/options.ts";
+import { checkIdent, type SqliteSchema, type TableDef } from "./_sqlite_table.ts";
+import { siemSchema, siemTableOf } from "../siem/schema.ts";
+import {
+  maskUrl,
+  prepareSqlBatch,
+  resolveSqlSchema,
+  safeMessage,
+  type SqlBatch,
+} from "./_sql_common.ts";
+import { copyText, isPgRowError, pgIdent, pgTableSql, pgType } from "./_sql_pg_copy.ts";
+
+/** Options for {@linkcode postgresSink}. */
+export interface PostgresSinkOptions {
+  /** The server: `postgres://user[:password]@host[:port]/database`. Logged with its password masked. */
+  url: string;
+  /** The password, when it is not in the URL (from the environment or a file). */
+  password?: string;
+  /** The tables (the SQLite sink's specs: `siemSchema`); created or upgraded at open. */
+  schema: SqliteSchema;
+  /** The table of each event: a name, a template or a function. @default {the schema's only table} */
+  table?: Template;
+  /** Where rows the server refuses go, with the error and the event as JSON. @default {"sluice_dead_letter"} */
+  deadLetterTable?: string;
+  /** Seconds to wait for a connection before the write fails (and is retried). @default {10} */
+  connectTimeoutS?: number;
+  /** Most events per batch (one transaction). @default {5000} */
+  maxBatch?: number;
+  /** Events queued before sources are held back. @default {10000} */
+  queueSize?: number;
+  /** Further statements run at open, after the tables exist (triggers, views): make them idempotent. */
+  sql?: readonly string[];
+  /** A name for stats. */
+  name?: string;
+}
+
+const _META = "sluice_meta";
+// A B-tree key holds ~2.7 KB in Postgres; four indexed text columns share one key.
+const _INDEXED_TEXT_BYTES = 600;
+const _COPY_TIMEOUT_MS = 120_000;
+
+/**
+ * A sink that writes into PostgreSQL through `npm:postgres`. Tables,
+ * indexes and missing columns are created at open under an advisory lock
+ * (several centrals may open at once), with the schema's version in
+ * `sluice_meta` (a database written by a newer schema is refused). Each
+ * batch: COPY (text format) into one temporary all-text staging table per
+ * table, then `INSERT INTO t SELECT … ORDER BY id ON CONFLICT DO NOTHING`
+ * (the order keeps two writers of overlapping batches from deadlocking),
+ * all in one transaction; `write()` resolves after COMMIT. A lost
+ * connection or a restarting server rejects the write and the engine
+ * retries it (the id makes a replay store nothing twice). A row the server
+ * refuses (a bad type, a constraint) makes the batch run again row by row
+ * under savepoints, that row going to the dead-letter table. NUL bytes,
+ * which Postgres text cannot hold, are stripped, and indexed text beyond
+ * 600 bytes is cut (the full text stays in `raw`).
+ *
+ * Counters: `inserted`, `duplicates`, `dead_lettered`, `nul_stripped`,
+ * `truncated`, `row_fallbacks`.
+ *
+ * @param options Server, schema, table.
+ * @returns The sink.
+ * @throws {TypeError} When the URL, a table or a column is invalid.
+ *
+ * @example
+ * ```ts
+ * import { postgresSink } from "./postgres.ts";
+ * import { siemSchema } from "../siem/schema.ts";
+ * const sink = postgresSink({ url: "postgres://sluice@127.0.0.1/siem", schema: siemSchema, table: "alerts" });
+ * ```
+ */
+export function postgresSink(options: PostgresSinkOptions): Sink {
+  const where = "postgresSink";
+  if (typeof options?.url !== "string" || !/^postgres(ql)?:\/\//i.test(options.url)) {
+    throw new TypeError(`${where}: "url" must be a postgres:// URL`);
+  }
+  const schema = resolveSqlSchema(where, options.schema, options.table);
+  const deadLetter = options.deadLetterTable ?? "sluice_dead_letter";
+  checkIdent(where, "deadLetterTable", deadLetter);
+  const connectTimeout = numberOption(where, "connectTimeoutS", options.connectTimeoutS, 10, 1);
+  const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
+  const queueSize = numberOption(where, "queueSize", options.queueSize, 10_000, 1);
+  const secrets = [options.password, _urlPassword(options.url)];
+  const shown = maskUrl(options.url);
+  const fail = (what: string, err: unknown) =>
+    new Error(`${where}: ${what} (${shown}): ${safeMessage(err, secrets)}`, { cause: err });
+
+  let sql: postgres.Sql | undefined;
+  let ctx: SinkContext | undefined;
+  // The staging table's column list and the INSERT … SELECT casts, per table.
+  const moves = new Map<string, { stage: string; create: string; copy: string; insert: string }>();
+  for (const def of schema.defs.values()) moves.set(def.name, _moveSql(def));
+  const single = new Map<string, string>();
+
+  async function ensureSchema(s: postgres.Sql): Promise<void> {
+    await s.begin(async (tx) => {
+      await tx.unsafe(`SELECT pg_advisory_xact_lock(hashtext('sluice schema'))`);
+      await tx.unsafe(
+        `CREATE TABLE IF NOT EXISTS ${_META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      );
+      const key = schema.version ? `schema.${schema.version.name}` : undefined;
+      if (key && schema.version) {
+        const [row] = await tx.unsafe(`SELECT value FROM ${_META} WHERE key = $1`, [key]);
+        const stored = Number(row?.value ?? 0);
+        if (!(stored <= schema.version.version)) {
+          throw new Error(
+            `${where}: ${shown} was written by a newer sluice (schema "${schema.version.name}" version ${stored}, this sluice knows up to ${schema.version.version}); refusing to write to it`,
+          );
+        }
+      }
+      await tx.unsafe(
+        `CREATE TABLE IF NOT EXISTS ${
+          pgIdent(deadLetter)
+        } (ts TIMESTAMPTZ NOT NULL DEFAULT now(), ` +
+          `table_name TEXT, event_id TEXT, error TEXT NOT NULL, event TEXT NOT NULL)`,
+      );
+      for (const def of schema.defs.values()) {
+        const cols = await tx.unsafe(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`,
+          [def.name],
+        );
+        const existing = new Set(cols.map((r) => String(r.column_name)));
+        for (const statement of pgTableSql(def, existing)) await tx.unsafe(statement);
+      }
+      for (const statement of options.sql ?? []) await tx.unsafe(statement);
+      if (key && schema.version) {
+        await tx.unsafe(
+          `INSERT INTO ${_META} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          [key, String(schema.version.version)],
+        );
+      }
+    });
+  }
+
+  async function copyBatch(tx: postgres.TransactionSql, b: SqlBatch): Promise<number> {
+    let inserted = 0;
+    for (const name of [...b.byTable.keys()].sort()) {
+      const rows = b.byTable.get(name) as unknown[][];
+      const m = moves.get(name) as { stage: string; create: string; copy: string; insert: string };
+      await tx.unsafe(m.create);
+      const stream = await tx.unsafe(m.copy).writable() as unknown as Writable;
+      await _finish(stream, copyText(rows), `COPY into ${name}`);
+      const r = await tx.unsafe(m.insert);
+      inserted += r.count;
+    }
+    await deadLetterAll(tx, b);
+    return inserted;
+  }
+
+  async function deadLetterAll(tx: postgres.TransactionSql, b: SqlBatch): Promise<void> {
+    for (const r of b.rejected) {
+      await tx.unsafe(
+        `INSERT INTO ${
+          pgIdent(deadLetter)
+        } (table_name, event_id, error, event) VALUES ($1, $2, $3, $4)`,
+        [r.table, r.id, r.error, r.event.replaceAll("\0", "")],
+      );
+    }
+  }
+
+  async function rowByRow(tx: postgres.TransactionSql, b: SqlBatch): Promise<number> {
+    let inserted = 0;
+    for (const name of [...b.byTable.keys()].sort()) {
+      const def = schema.defFor(name);
+      let statement = single.get(name);
+      if (!statement) single.set(name, statement = _singleSql(def));
+      for (const row of b.byTable.get(name) as unknown[][]) {
+        const params = row.map(_param) as postgres.ParameterOrJSON<never>[];
+        try {
+          const r = await tx.savepoint((sp) => sp.unsafe(statement as string, params));
+          inserted += r.count;
+        } catch (err) {
+          if (!isPgRowError(err)) throw err;
+          const id = def.dedup ? (row[0] as string | null) : null;
+          b.rejected.push({
+            table: name,
+            id,
+            error: safeMessage(err, secrets),
+            event: JSON.stringify({ table: name, values: row.map(_param) }),
+          });
+        }
+      }
+    }
+    await deadLetterAll(tx, b);
+    return inserted;
+  }
+
+  return {
+    kind: "postgres",
+    ...(options.name ? { name: options.name } : {}),
+    maxBatch,
+    queueSize,
+    async open(c: SinkContext): Promise<void> {
+      ctx = c;
+      const s = postgres(options.url, {
+        max: 1,
+        ...(options.password !== undefined ? { password: options.password } : {}),
+        connect_timeout: connectTimeout,
+        idle_timeout: 300,
+        onnotice: () => {},
+        connection: { application_name: "sluice" },
+      });
+      try {
+        await ensureSchema(s);
+      } catch (err) {
+        await s.end({ timeout: 1 }).catch(() => {});
+        if (err instanceof Error && err.message.startsWith(`${where}:`)) throw err;
+        throw fail("cannot open", err);
+      }
+      sql = s;
+      c.log.info(`connected to ${shown}`);
+    },
+    async write(batch: readonly LogEvent[]): Promise<void> {
+      if (batch.length === 0) return;
+      const s = sql;
+      if (!s || !ctx) throw new Error(`${where}: write() before open()`);
+      const b = prepareSqlBatch(schema, batch, { indexedTextBytes: _INDEXED_TEXT_BYTES });
+      const total = batch.length - b.rejected.length;
+      let inserted: number;
+      try {
+        inserted = await s.begin((tx) => copyBatch(tx, b)) as number;
+      } catch (err) {
+        if (!isPgRowError(err)) throw fail("write failed", err);
+        ctx.stats.add("row_fallbacks", 1);
+        const before = b.rejected.length;
+        try {
+          inserted = await s.begin((tx) => rowByRow(tx, b)) as number;
+        } catch (err2) {
+          b.rejected.length = before;
+          throw fail("write failed", err2);
+        }
+      }
+      const { stats } = ctx;
+      if (inserted) stats.add("inserted", inserted);
+      const stored = total - (b.rejected.length - (batch.length - total));
+      if (stored > inserted) stats.add("duplicates", stored - inserted);
+      if (b.rejected.length) {
+        stats.add("dead_lettered", b.rejected.length);
+        stats.errors += b.rejected.length;
+        ctx.log.warn(`${b.rejected.length} row(s) dead-lettered into ${deadLetter}`, {
+          first: b.rejected[0]?.error ?? "",
+        });
+      }
+      if (b.nulStripped) stats.add("nul_stripped", b.nulStripped);
+      if (b.truncated) stats.add("truncated", b.truncated);
+    },
+    async close(): Promise<void> {
+      const s = sql;
+      sql = undefined;
+      await s?.end({ timeout: 5 }).catch(() => {});
+    },
+  };
+}
+
+/** Options for {@linkcode siemPostgresSink}: those of {@linkcode postgresSink} but the table layout. */
+export interface SiemPostgresSinkOptions extends Omit<PostgresSinkOptions, "schema" | "table"> {
+  /** The field holding the category (set by `categorize()`). @default {"category"} */
+  categoryField?: string;
+}
+
+// The SQLite schema's heartbeats → vms trigger, in PL/pgSQL (times kept as ISO text in vms).
+const _VMS_TRIGGER = [
+  `CREATE OR REPLACE FUNCTION sluice_heartbeats_vms() RETURNS trigger LANGUAGE plpgsql AS $f$
+  DECLARE t TEXT := to_char(NEW."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+  BEGIN
+    IF NEW.host IS NOT NULL THEN
+      INSERT INTO vms (host, first_seen, last_seen, source_ip, version, interval_s, heartbeats)
+      VALUES (NEW.host, t, t, NEW.source_ip, NEW.version, NEW.interval_s, 1)
+      ON CONFLICT (host) DO UPDATE SET
+        first_seen = least(coalesce(vms.first_seen, excluded.first_seen), excluded.first_seen),
+        last_seen = greatest(coalesce(vms.last_seen, ''), excluded.last_seen),
+        source_ip = coalesce(excluded.source_ip, vms.source_ip),
+        version = coalesce(excluded.version, vms.version),
+        interval_s = coalesce(excluded.interval_s, vms.interval_s),
+        heartbeats = coalesce(vms.heartbeats, 0) + 1;
+    END IF;
+    RETURN NULL;
+  END $f$`,
+  `CREATE OR REPLACE TRIGGER heartbeats_vms AFTER INSERT ON heartbeats FOR EACH ROW
+    EXECUTE FUNCTION sluice_heartbeats_vms()`,
+];
+
+/**
+ * A {@linkcode postgresSink} with the `siemSchema` tables that stores each
+ * event in the table of its category, routed as `siemSqliteSink` routes
+ * (`siemTableOf`), with the heartbeats → vms trigger in PL/pgSQL.
+ *
+ * @param options Server and the other {@linkcode postgresSink} options.
+ * @returns The sink.
+ *
+ * @example
+ * ```ts
+ * import { siemPostgresSink } from "./postgres.ts";
+ * const sink = siemPostgresSink({ url: "postgres://sluice@127.0.0.1/siem" });
+ * ```
+ */
+export function siemPostgresSink(options: SiemPostgresSinkOptions): Sink {
+  const { categoryField = "category", sql = [], ...rest } = options;
+  return postgresSink({
+    ...rest,
+    schema: siemSchema,
+    table: siemTableOf(categoryField),
+    sql: [..._VMS_TRIGGER, ...sql],
+  });
+}
+
+function _urlPassword(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function _param(v: unknown): unknown {
+  return v === undefined ? null : v;
+}
+
+/** Staging table, COPY and move statements of one table; values are cast from text. */
+function _moveSql(def: TableDef): { stage: string; create: string; copy: string; insert: string } {
+  const stage = pgIdent(`_sluice_stage_${def.name}`);
+  const cols = def.columns.map(([c]) => pgIdent(c)).join(", ");
+  const create = `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${
+    def.columns.map(([c]) => `${pgIdent(c)} TEXT`).join(", ")
+  }) ON COMMIT DELETE ROWS`;
+  const casts = def.columns.map(([c, t]) =>
+    `${pgIdent(c)}::${pgType(c, t).replace(" NOT NULL", "")}`
+  )
+    .join(", ");
+  const order = def.dedup ? ` ORDER BY ${pgIdent("id")}` : "";
+  return {
+    stage,
+    create,
+    copy: `COPY ${stage} (${cols}) FROM STDIN`,
+    insert: `INSERT INTO ${
+      pgIdent(def.name)
+    } (${cols}) SELECT ${casts} FROM ${stage}${order} ON CONFLICT DO NOTHING`,
+  };
+}
+
+/** One row's INSERT with parameters, for the row-by-row fallback. */
+function _singleSql(def: TableDef): string {
+  const cols = def.columns.map(([c]) => pgIdent(c)).join(", ");
+  const params = def.columns.map(([c, t], k) =>
+    `$${k + 1}::${pgType(c, t).replace(" NOT NULL", "")}`
+  )
+    .join(", ");
+  return `INSERT INTO ${pgIdent(def.name)} (${cols}) VALUES (${params}) ON CONFLICT DO NOTHING`;
+}
+
+/** Writes the COPY data and waits until the server has taken it all, within a deadline. */
+function _finish(stream: Writable, data: string, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.destroy(new Error(`${what} timed out`));
+      reject(new Error(`${what} got no answer within ${_COPY_TIMEOUT_MS} ms`));
+    }, _COPY_TIMEOUT_MS);
+    stream.once("error", (err) => (clearTimeout(timer), reject(err)));
+    stream.once("finish", () => (clearTimeout(timer), resolve()));
+    stream.end(data);
+  });
+}
