@@ -75,7 +75,7 @@ export async function loadPipeline(
   context: PipelineContext = { args: [], env: {} },
 ): Promise<Pipeline> {
   _loads++;
-  const path = file.startsWith("/") ? file : `${Deno.cwd()}/${file}`;
+  const path = exampleName(file) ?? (file.startsWith("/") ? file : `${Deno.cwd()}/${file}`);
   try {
     await Deno.stat(path);
   } catch {
@@ -114,6 +114,29 @@ export async function loadPipeline(
 }
 
 let _loads = 0;
+
+/** The example pipelines selectable by name (`sluice run central`), embedded in the binary. */
+export const EXAMPLE_NAMES: readonly string[] = ["central", "vm", "home"];
+
+/**
+ * The path of the example pipeline a bare name selects (`central`, `vm`, `home`), or
+ * `undefined` for anything else, so a user's file of that name with a `.ts` suffix still loads.
+ *
+ * @param file What the command line named.
+ * @returns The example's absolute path, inside the compiled binary when compiled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exampleName } from "./load.ts";
+ * assert.ok(exampleName("vm")?.endsWith("examples/pipeline.vm.ts"));
+ * assert.equal(exampleName("vm.ts"), undefined);
+ * ```
+ */
+export function exampleName(file: string): string | undefined {
+  if (!EXAMPLE_NAMES.includes(file)) return undefined;
+  return decodeURIComponent(new URL(`../examples/pipeline.${file}.ts`, import.meta.url).pathname);
+}
 
 function _prefix(file: string, message: string): string {
   return message.split("\n").map((line) => `${file}: ${line}`).join("\n");

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { redactSecrets } from "../core/log.ts";
 import { PipelineLoadError } from "./load.ts";
 import { parseRunArgs, runPipeline } from "./run.ts";
 
@@ -47,10 +48,11 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof PipelineLoadError ||
       (err instanceof RangeError && String(err.message).startsWith("--"))
     ) {
-      console.error(err.message);
+      console.error(redactSecrets(err.message));
       return 2;
     }
-    console.error(`sluice: ${err instanceof Error ? err.message : String(err)}`);
+    // A connection string in an error keeps its user and host, never its password.
+    console.error(`sluice: ${redactSecrets(err instanceof Error ? err.message : String(err))}`);
     return 1;
   }
 }

@@ -7,7 +7,13 @@
  */
 
 import { Engine } from "../core/engine.ts";
-import { createLogger, type Logger, type LogLevel } from "../core/log.ts";
+import {
+  createLogger,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+  setLogFormat,
+} from "../core/log.ts";
 import type { Pipeline } from "../core/pipeline.ts";
 import { StatsRegistry } from "../core/stats.ts";
 import { loadPipeline, type PipelineContext, PipelineLoadError } from "./load.ts";
@@ -28,6 +34,8 @@ export interface RunOptions {
   metrics?: string;
   /** Seconds a stop waits for queued events. */
   drainTimeout: string;
+  /** `plain` or `json` (one object a line, for journald). */
+  logFormat?: string;
 }
 
 /** One option of the run command: `--help` and the fast path both read this table. */
@@ -68,6 +76,12 @@ export const RUN_OPTIONS: readonly RunOptionSpec[] = [
     key: "logLevel",
     help: `one of ${_LEVELS.join(", ")}`,
     default: "info",
+  },
+  {
+    flag: "--log-format",
+    value: "<format>",
+    key: "logFormat",
+    help: "plain (the default), or json (one object a line, for journald)",
   },
   {
     flag: "--metrics",
@@ -195,6 +209,11 @@ export async function runPipeline(
   if (wantsHelp(args)) {
     console.log(await pipelineHelp(file, args, Deno.env.toObject()));
     return 0;
+  }
+  try {
+    setLogFormat((options.logFormat ?? "plain") as LogFormat);
+  } catch (err) {
+    throw new PipelineLoadError((err as Error).message);
   }
   const log = createLogger(_level(options.logLevel));
   const drainTimeoutMs = Number(options.drainTimeout) * 1000;
