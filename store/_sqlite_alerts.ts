@@ -262,4 +262,3 @@ export function _rules(db: _Db, f: TimeRange & { limit?: number } = {}): RuleRow
     last: String(r.last),
   }));
 }
-

@@ -7,6 +7,8 @@
 
 import { isSiemCategory, SIEM_CATEGORIES, type SiemCategory } from "../siem/categorize.ts";
 
+export { SIEM_CATEGORIES, type SiemCategory };
+
 /**
  * Lists the categories a tail follows for a `--category` value.
  *

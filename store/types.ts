@@ -69,6 +69,7 @@ import type {
   TriageRow,
 } from "./rows.ts";
 
+export { SIEM_CATEGORIES, type SiemCategory } from "../siem/categorize.ts";
 export type * from "./rows.ts";
 export type * from "./rows_hosts.ts";
 
