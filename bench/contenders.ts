@@ -296,6 +296,8 @@ export function sluiceContender(
       const proc = new LoggedProcess(Deno.execPath(), [
         ...sluiceRunArgs(`${dir}/state`, file, small ? SMALL_HEAP_V8_FLAGS : undefined),
         ...centralArgs(data),
+        // The dashboard's default port is fixed; the bench measures the log path.
+        ...(pipeline === "central" ? ["--ui", "off"] : []),
         ...(small ? ["--sqlite-worker", "off", "--sqlite-checkpoint", "inline"] : []),
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;

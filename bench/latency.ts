@@ -78,7 +78,12 @@ async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
   const alerts = `${dir}/vm/alerts.jsonl`;
   await Deno.writeTextFile(alerts, "");
   await Deno.writeTextFile(`${dir}/vm/yara.jsonl`, "");
-  const central = _startRunner(`${dir}/central-state`, CENTRAL, centralArgs(`${dir}/central`));
+  const central = _startRunner(`${dir}/central-state`, CENTRAL, [
+    ...centralArgs(`${dir}/central`),
+    // The dashboard's default port is fixed; the bench measures the log path.
+    "--ui",
+    "off",
+  ]);
   let vm: LoggedProcess | undefined;
   try {
     const relp = await central.waitFor(/RELP\s+127\.0\.0\.1:(\d+)/);

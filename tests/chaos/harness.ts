@@ -216,6 +216,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         "0",
         "--relp-port",
         String(relpPort),
+        // The dashboard's default port is fixed: tests running at the same time would collide.
+        "--ui",
+        "off",
       ]);
       try {
         await r.waitFor(/RELP\s+127\.0\.0\.1:\d+/, 60_000);

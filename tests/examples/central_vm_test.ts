@@ -44,6 +44,9 @@ Deno.test("examples: VM and central as two processes store every alert exactly o
     "0",
     "--syslog-port",
     "0",
+    // The dashboard's default port is fixed: tests running at the same time would collide.
+    "--ui",
+    "off",
   ]);
   let vm: ReturnType<typeof startRunner> | undefined;
   try {

@@ -20,6 +20,9 @@ function central(dir: string) {
     "0",
     "--syslog-port",
     "0",
+    // The dashboard's default port is fixed: tests running at the same time would collide.
+    "--ui",
+    "off",
   ]);
 }
 
