@@ -182,3 +182,29 @@ Deno.test("jsonlSink() refuses dedup with a line template that does not carry th
     /"dedup" needs "line: jsonLine"/,
   );
 });
+
+Deno.test("jsonlSink() dedup reads a file back before the first event that goes to it, even mid-batch", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const at = (n: number, day: number) => {
+      const e = tailed(n);
+      e.timestamp = Date.UTC(2026, 10, day, 12);
+      e.tzOffset = 0;
+      return e;
+    };
+    const options = { path: "daily/${YEAR}-${MONTH}-${DAY}.jsonl" };
+    const first = await openSink(`${root}/logs`, `${root}/state`, options);
+    await first.sink.write(Array.from({ length: 100 }, (_, n) => at(n, 23)));
+    await first.sink.close();
+    await Deno.remove(`${root}/state`, { recursive: true }); // the saved marks are lost
+    const second = await openSink(`${root}/logs`, `${root}/state`, options);
+    // A new event for another day first, then a replayed one for the day already written.
+    await second.sink.write([at(150, 24), at(50, 23), at(151, 24)]);
+    await second.sink.close();
+    assert.equal(second.ctx.stats.counters.duplicates, 1);
+    assertOnce(await ids(`${root}/logs/daily/2026-11-23.jsonl`), 100);
+    assertOnce(await ids(`${root}/logs/daily/2026-11-24.jsonl`), 2);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
