@@ -68,7 +68,15 @@ Deno.test("siemSqliteSink() creates every SIEM table with its indexes", async ()
       assert.ok(tables.includes(t), t);
     }
     const alertIndexes = rows(sink.db, "PRAGMA index_list(alerts)").map((r) => r.name);
-    for (const i of ["alerts_id", "alerts_timestamp", "alerts_host", "alerts_severity"]) {
+    for (
+      const i of [
+        "alerts_id",
+        "alerts_timestamp_severity_rule_host",
+        "alerts_host_timestamp",
+        "alerts_severity_timestamp",
+        "alerts_rule_timestamp",
+      ]
+    ) {
       assert.ok(alertIndexes.includes(i), i);
     }
     const alertColumns = rows(sink.db, "PRAGMA table_info(alerts)").map((r) => r.name);
