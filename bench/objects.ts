@@ -98,8 +98,9 @@ async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<n
 /** Benchmarks the object channel. */
 export const scenario: Scenario = async ({ quick, dir }) => {
   const rows: BenchRow[] = [];
-  const bigSize = (quick ? 10 : 100) * 1024 * 1024;
-  const count = quick ? 100 : 1000;
+  // BENCH_OBJECTS_MIB and BENCH_OBJECTS_FILES set the sizes (the smoke test keeps them small).
+  const bigSize = Number(Deno.env.get("BENCH_OBJECTS_MIB") ?? (quick ? 10 : 100)) * 1024 * 1024;
+  const count = Number(Deno.env.get("BENCH_OBJECTS_FILES") ?? (quick ? 100 : 1000));
   const key = await writeClientKey(dir);
   const server = await _server(dir, key.publicKey);
   const knownHosts = `${dir}/known_hosts`;

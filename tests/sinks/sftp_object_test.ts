@@ -11,6 +11,7 @@ import { partialPathFor } from "../../sinks/_sftp_transfer.ts";
 import { objectsSource, syncedObjectsSource } from "../../sources/objects.ts";
 import { runWithDeadline } from "../_peers.ts";
 import { type SftpTestServer, startSftpServer } from "../fixtures/ssh/sftp_server.ts";
+import { sshdPath } from "../fixtures/ssh/sshd.ts";
 import {
   sftpSuite,
   sha256File,
@@ -38,7 +39,9 @@ const inProcess: StartServer = async (dir, authorizedKey) => {
   };
 };
 
-sftpSuite(inProcess, { label: "ssh2 server" });
+// The 200 MB flat-memory test runs once: against sshd (tests/interop/openssh_test.ts) when it is
+// installed, else here.
+sftpSuite(inProcess, { label: "ssh2 server", big: !sshdPath() });
 
 Deno.test("sftpObjectSink() never renames or confirms an upload that reads back wrong", async () => {
   const w = await world(inProcess);
