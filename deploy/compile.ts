@@ -86,6 +86,7 @@ function _options(argv: string[]): CompileOptions & { print: boolean } {
     else if (flag === "--objects") (out.objects ??= []).push(value);
     else if (flag === "--listen") (out.listen ??= []).push(value);
     else if (flag === "--peer") (out.peers ??= []).push(value);
+    else if (flag === "--journald") out.journald = value === "on";
     else throw new RangeError(`compile: unknown option "${flag}"`);
   }
   return out;

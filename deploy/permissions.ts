@@ -40,6 +40,8 @@ export interface RoleScope {
   listen?: string[];
   /** Addresses connected to, `host:port` (the central's RELP port, SSH on the hosts). @default {[]} */
   peers?: string[];
+  /** A VM that reads the local journal (`--journald on`) runs `journalctl`. @default {false} */
+  journald?: boolean;
 }
 
 /** The central's default listeners: syslog 514, JSON 5514, RELP 5515, syslog 5140, dashboard 8080. */
@@ -67,7 +69,8 @@ function _list(flag: string, values: readonly string[]): string[] {
  * object directories, the code when not compiled), `--allow-write` (data, object
  * directories), `--allow-net` (its listeners and peers), `--allow-env` (pipelines take
  * options from the environment), `--allow-sys` (hostname, interfaces, uptime) and
- * `--allow-run` for the respond role only. Never `--allow-ffi`: only
+ * `--allow-run` only for the respond role (nft, iptables, ip) and a VM reading its journal
+ * (journalctl). Never `--allow-ffi`: only
  * `sluice archive query` (DuckDB, a native addon) needs it, run by hand.
  *
  * @param role The role.
@@ -105,7 +108,10 @@ export function rolePermissions(role: Role, scope: RoleScope = {}): string[] {
     ..._list("--allow-net", [...listen, ...peers]),
     "--allow-env",
     ..._list("--allow-sys", SYS_NAMES),
-    ...(role === "respond" ? _list("--allow-run", RESPOND_COMMANDS) : []),
+    ..._list("--allow-run", [
+      ...(scope.journald && (role === "vm" || role === "vm-objects") ? ["journalctl"] : []),
+      ...(role === "respond" ? RESPOND_COMMANDS : []),
+    ]),
   ];
 }
 
@@ -120,6 +126,7 @@ if (import.meta.main) {
     else if (key === "objects") (scope.objects ??= []).push(value);
     else if (key === "listen") (scope.listen ??= []).push(value);
     else if (key === "peer") (scope.peers ??= []).push(value);
+    else if (key === "journald") scope.journald = value === "on";
   }
   console.log(rolePermissions((role ?? "central") as Role, scope).join(" "));
 }
