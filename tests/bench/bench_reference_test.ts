@@ -1,0 +1,42 @@
+/**
+ * A same-run reference that hangs is killed at its deadline and reported as
+ * a FAILED row, and the bench exits 1: it once waited forever on OpenSSH's
+ * `sftp -b`, and a failed reference once passed as a row without a ratio.
+ */
+
+import assert from "node:assert/strict";
+import { runWithDeadline } from "../_peers.ts";
+
+const MAIN = new URL("../../bench/main.ts", import.meta.url).pathname;
+
+Deno.test("bench: a reference that hangs is killed at its deadline and reported as a FAILED row", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // An `sftp` first on PATH that never returns, as OpenSSH's did against the ssh2 test server.
+    await Deno.writeTextFile(`${dir}/sftp`, "#!/bin/sh\nexec sleep 600\n", { mode: 0o755 });
+    const out = await runWithDeadline(Deno.execPath(), ["run", "-A", MAIN, "--quick", "objects"], {
+      env: {
+        PATH: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+        BENCH_REFERENCE_TIMEOUT_MS: "1500",
+        BENCH_OBJECTS_MIB: "1",
+        BENCH_OBJECTS_FILES: "5",
+        // The in-process server: no sshd to start.
+        SLUICE_TEST_HIDE_PEERS: "sshd,rclone",
+        NO_COLOR: "1",
+      },
+      timeoutMs: 180_000,
+      what: "deno task bench --quick objects with a hanging sftp",
+    });
+    assert.equal(out.code, 1, `the bench exited ${out.code}:\n${out.stderr.slice(-2000)}`);
+    const failed = out.stdout.split("\n").filter((l) => l.includes(" | FAILED | "));
+    assert.equal(failed.length, 2, out.stdout);
+    for (const row of failed) assert.match(row, /sftp -b put .* hung: killed after 1500 ms/);
+    assert.match(out.stderr, /bench: FAILED objects OpenSSH sftp -b put/);
+    // The sink's own rows were still measured, without a ratio to a reference that failed.
+    const rows = out.stdout.split("\n").filter((l) => l.startsWith("| objects | sftp-object"));
+    assert.ok(rows.length >= 5, out.stdout);
+    for (const row of rows) assert.doesNotMatch(row, /OpenSSH sftp -b put: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
