@@ -37,7 +37,7 @@ Deno.test({
   ...opts,
   async fn() {
     const pg = await pgServer();
-    await pg.sql("DROP TABLE IF EXISTS alerts, sluice_meta CASCADE");
+    await pg.sql("DROP TABLE IF EXISTS alerts, heartbeats, vms, sluice_meta CASCADE");
     const sink = siemPostgresSink({ url: pg.url });
     const stats = await opened(sink);
     try {
@@ -63,6 +63,19 @@ Deno.test({
         "SELECT host, severity, rule, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM alerts WHERE id = 'burst:00000010'",
       );
       assert.equal(first.trim(), "vm-3\tcritical\trule_10\t2026-01-01 00:00:10");
+      // The heartbeats → vms trigger keeps the VM registry, as in SQLite.
+      const beat = (t: string) =>
+        createEvent(JSON.stringify({ timestamp: t }), {
+          id: `hb:${t}`,
+          host: "vm-9",
+          fields: { category: "heartbeat", json: { timestamp: t, interval_s: 60 } },
+        });
+      await sink.write([beat("2026-01-01T00:00:00.000Z"), beat("2026-01-01T00:01:00.000Z")]);
+      assert.equal(
+        (await pg.sql("SELECT first_seen, last_seen, heartbeats FROM vms WHERE host = 'vm-9'"))
+          .trim(),
+        "2026-01-01T00:00:00.000Z\t2026-01-01T00:01:00.000Z\t2",
+      );
     } finally {
       await sink.close();
     }
