@@ -7,6 +7,7 @@
  * @module
  */
 
+import { redactSecrets } from "../core/log.ts";
 import type { Command } from "../core/_deps/commander.ts";
 import {
   acceptHostKey,
@@ -62,7 +63,7 @@ export function registerHostsCommand(
       fn();
       setExitCode(0);
     } catch (err) {
-      io.err(`sluice hosts: ${err instanceof Error ? err.message : String(err)}`);
+      io.err(`sluice hosts: ${redactSecrets(err instanceof Error ? err.message : String(err))}`);
       setExitCode(err instanceof TypeError || err instanceof RangeError ? 2 : 1);
     }
   };
