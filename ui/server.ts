@@ -13,6 +13,7 @@ import { openSqliteStore } from "../store/sqlite.ts";
 import type { SiemStore } from "../store/types.ts";
 import { createUiApp } from "./app.ts";
 import { ensureAdmin } from "./users.ts";
+import { dummyHash } from "./password.ts";
 import { parseListen } from "./listen.ts";
 
 /** Options for {@linkcode uiService}. */
@@ -87,6 +88,8 @@ export function uiService(options: UiServiceOptions): UiService {
             `dashboard admin "${admin.user}" created; its password is in ${admin.passwordFile} (only you can read it)`,
           );
         }
+        // Made now, so the first login of an unknown user takes no longer than any other.
+        await dummyHash();
         const tls = options.tls
           ? await loadTlsServer("ui", { ...options.tls, peerVerify: "none" })
           : undefined;
