@@ -93,6 +93,14 @@ export function registerArchiveCommand(
 ): Command {
   const fail = (err: unknown) => {
     io.err(`sluice archive: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof Error && /Requires ffi access/.test(err.message)) {
+      // Deployed binaries and units never get --allow-ffi (docs/deploy.md).
+      io.err(
+        "sluice archive: DuckDB is a native addon that needs --allow-ffi, which the deployed " +
+          "sluice binary does not have: run archive query from a checkout with " +
+          "`deno run --allow-read --allow-ffi --allow-env runner/main.ts archive query …`",
+      );
+    }
     setExitCode(err instanceof RangeError || err instanceof TypeError ? 2 : 1);
   };
   const archive = program.command("archive")

@@ -184,3 +184,23 @@ Deno.test("deploy: a pipeline that reads outside its role's permissions is refus
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deploy: under the central's permissions, archive query (DuckDB, a native addon) says it needs --allow-ffi", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-perm-" });
+  try {
+    const result = await runWithDeadline(Deno.execPath(), [
+      "run",
+      ...rolePermissions("central", { code: ROOT, data: dir, config: dir }),
+      MAIN,
+      "archive",
+      "query",
+      "SELECT 1",
+      "--dir",
+      `${dir}/archive`,
+    ], { timeoutMs: 60_000, what: "sluice archive query without --allow-ffi" });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /DuckDB is a native addon that needs --allow-ffi/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
