@@ -28,12 +28,23 @@ export const STATUSES: readonly TriageStatus[] = ["open", "acknowledged", "close
 /** The alert filters as the form shows them (strings, `""` when unset). */
 export interface AlertForm {
   range: string;
+  /** From this time (UTC, `YYYY-MM-DDTHH:MM`); wins over `range`. */
+  from: string;
+  /** Up to this time (UTC, `YYYY-MM-DDTHH:MM`). */
+  to: string;
   host: string;
   rule: string;
   severity: string;
   source: string;
   text: string;
   status: string;
+}
+
+function _time(value: string | undefined | null): { text: string; ms?: number } {
+  const text = _text(value, 32);
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)$/.exec(text);
+  const ms = m ? Date.parse(`${m[1]}T${m[2]}Z`) : NaN;
+  return Number.isFinite(ms) ? { text, ms } : { text: "" };
 }
 
 function _text(value: string | undefined | null, max = 200): string {
@@ -54,6 +65,8 @@ function _text(value: string | undefined | null, max = 200): string {
  * import { parseAlertFilter } from "./filters.ts";
  * const { filter } = parseAlertFilter(new URLSearchParams("severity=critical&host=vm-1&range=bogus"), 0);
  * assert.deepEqual(filter, { host: "vm-1", severities: ["critical"], since: -86400000 });
+ * const r = parseAlertFilter(new URLSearchParams("from=2026-01-01T00:00&to=2026-01-02T00:00"), 0);
+ * assert.deepEqual([r.filter.since, r.filter.until], [Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 2)]);
  * ```
  */
 export function parseAlertFilter(
@@ -65,8 +78,12 @@ export function parseAlertFilter(
   const range = rangeText in RANGES ? rangeText : defaultRange;
   const severity = _text(query.get("severity"), 16).toLowerCase();
   const status = _text(query.get("status"), 16);
+  const from = _time(query.get("from"));
+  const to = _time(query.get("to"));
   const form: AlertForm = {
     range,
+    from: from.text,
+    to: to.text,
     host: _text(query.get("host")),
     rule: _text(query.get("rule")),
     severity: (SEVERITIES as readonly string[]).includes(severity) ? severity : "",
@@ -82,7 +99,9 @@ export function parseAlertFilter(
   if (form.text) filter.text = form.text;
   if (form.status) filter.status = form.status as TriageStatus;
   const span = RANGES[range] ?? 0;
-  if (span > 0) filter.since = now - span;
+  if (from.ms !== undefined) filter.since = from.ms;
+  else if (span > 0) filter.since = now - span;
+  if (to.ms !== undefined) filter.until = to.ms;
   return { form, filter };
 }
 

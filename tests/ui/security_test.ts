@@ -288,6 +288,13 @@ Deno.test("dashboard: filters reach the store as values, and a bad cursor is a 4
     const host = await (await req(f, jar, "/alerts?range=all&host=web-1")).text();
     const hosts = [...host.matchAll(/href="\/hosts\/([^"]+)"/g)].map((m) => m[1]);
     assert.ok(hosts.length > 0 && hosts.every((h) => h === "web-1"));
+    // A from/to window (UTC) narrows the list to it.
+    const to = new Date(f.now.ms - 24 * 3600_000).toISOString().slice(0, 16);
+    const from = new Date(f.now.ms - 48 * 3600_000).toISOString().slice(0, 16);
+    const window = await (await req(f, jar, `/alerts?from=${from}&to=${to}`)).text();
+    const times = [...window.matchAll(/<time datetime="([^"]+)"/g)].map((m) => Date.parse(m[1]!));
+    assert.ok(times.length > 0);
+    assert.ok(times.every((t) => t >= Date.parse(`${from}Z`) && t < Date.parse(`${to}Z`)));
     const bad = await req(f, jar, "/alerts?cursor=%27%3BDROP%20TABLE%20alerts");
     assert.equal(bad.status, 400);
     await bad.body?.cancel();

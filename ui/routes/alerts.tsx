@@ -76,6 +76,14 @@ function _Filters(props: { form: AlertForm; sources?: string[] }) {
         </select>
       </label>
       <label>
+        From (UTC)
+        <input type="datetime-local" name="from" value={f.from} />
+      </label>
+      <label>
+        To (UTC)
+        <input type="datetime-local" name="to" value={f.to} />
+      </label>
+      <label>
         Severity
         <select name="severity">
           <option value="">any</option>
