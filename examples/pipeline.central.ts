@@ -68,6 +68,7 @@ import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
 import { archiveFor } from "./_archive.ts";
+import { dbTarget, serverDbSink } from "./_db.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
 export interface CentralSettings {
@@ -255,7 +256,9 @@ export default function central(
   const respond = respondSinkFor(respondSettings(context.args, context.env), `${s.data}/siem.db`, context.help);
   const sinks = {
     ...(respond ? { respond } : {}),
-    db: siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
+    // --db postgres://… or mysql://… stores the SIEM tables there; the rest stays on siem.db.
+    db: serverDbSink(dbTarget(context.args, context.env, s.data), "db") ??
+      siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
     vms: siemDb("vmsSink", "../siem/vms.ts", "vms", vmsSink),
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
     all: jsonl("all_events", "all_events.jsonl"),

@@ -64,3 +64,106 @@ export async function writeWithRetry(
     }
   }
 }
+
+/**
+ * Runs the central example with `--db URL` and a VM sending it `total`
+ * alerts (20k by default) over RELP, kills the central with SIGKILL once
+ * `killAt` alerts are stored (when given) and starts it again, and waits
+ * until `stored()` reaches the total; both stop cleanly after.
+ *
+ * @example
+ * ```ts ignore
+ * import { centralBurst } from "./_sql_events.ts";
+ * await centralBurst("postgres://sluice@127.0.0.1:5432/sluice", async () => 0);
+ * ```
+ */
+export async function centralBurst(
+  url: string,
+  stored: () => Promise<number>,
+  options: { total?: number; killAt?: number } = {},
+): Promise<number> {
+  const { startRunner } = await import("../examples/_procs.ts");
+  const { freePort } = await import("../fixtures/sql_servers.ts");
+  const { waitFor } = await import("../_peers.ts");
+  const { syntheticAlert } = await import("../../mod.ts");
+  const total = options.total ?? 20_000;
+  const dir = await Deno.makeTempDir({ prefix: "sluice-sqlburst-" });
+  const relpPort = freePort();
+  const central = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
+  const vm = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
+  const centralArgs = [
+    "--state-dir",
+    `${dir}/central-state`,
+    "--log-level",
+    "warn",
+    central,
+    "--data",
+    `${dir}/central`,
+    "--json-port",
+    "0",
+    "--relp-port",
+    String(relpPort),
+    "--syslog-port",
+    "0",
+    "--ui",
+    "off",
+    "--db",
+    url,
+  ];
+  const alerts = `${dir}/vm/alerts.jsonl`;
+  const vmArgs = [
+    "--state-dir",
+    `${dir}/vm-state`,
+    "--log-level",
+    "warn",
+    vm,
+    "--central",
+    "127.0.0.1",
+    "--relp-port",
+    String(relpPort),
+    "--alerts",
+    alerts,
+    "--yara",
+    `${dir}/vm/yara.jsonl`,
+    "--data",
+    `${dir}/vm`,
+    "--host",
+    "burstvm",
+  ];
+  type R = ReturnType<typeof startRunner>;
+  let c: R | undefined;
+  let v: R | undefined;
+  try {
+    await Deno.mkdir(`${dir}/vm`, { recursive: true });
+    const lines = Array.from({ length: total }, (_, i) => syntheticAlert(i) + "\n");
+    await Deno.writeTextFile(alerts, lines.join(""));
+    c = startRunner(centralArgs);
+    await c.waitFor(/RELP\s+127\.0\.0\.1:\d+/, 90_000);
+    v = startRunner(vmArgs);
+    if (options.killAt !== undefined) {
+      const at = options.killAt;
+      await waitFor(`${at} alerts in the server`, async () => (await stored()) >= at, 120_000);
+      await c.kill();
+      console.log(`  central killed with ${await stored()} of ${total} alerts stored`);
+      c = startRunner(centralArgs);
+      await c.waitFor(/RELP\s+127\.0\.0\.1:\d+/, 90_000);
+    }
+    await waitFor(
+      `all ${total} alerts in the server`,
+      async () => (await stored()) >= total,
+      240_000,
+    );
+    const vmCode = await v.stop();
+    v = undefined;
+    const centralCode = await c.stop();
+    c = undefined;
+    if (vmCode !== 0 || centralCode !== 0) {
+      throw new Error(`exit codes: vm ${vmCode}, central ${centralCode}`);
+    }
+    return total;
+  } finally {
+    await v?.kill();
+    await c?.kill();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}

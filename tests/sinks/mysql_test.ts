@@ -3,7 +3,7 @@ import { ComponentStats, createEvent, createLogger, memoryState, type Sink } fro
 import { mysqlSink, siemMysqlSink } from "../../sinks/mysql.ts";
 import { MARIADBD, type SqlServer, startMariadb } from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
-import { alertBatch, writeWithRetry } from "./_sql_events.ts";
+import { alertBatch, centralBurst, writeWithRetry } from "./_sql_events.ts";
 
 const CHILD = new URL("./_sql_writer_child.ts", import.meta.url).pathname;
 const opts = { ignore: !MARIADBD, sanitizeResources: false, sanitizeOps: false };
@@ -228,6 +228,18 @@ Deno.test({
     assert.ok(err);
     assert.doesNotMatch(err.message, /s3cretpw/);
     assert.match(err.message, /sluice:\*\*\*@127\.0\.0\.1:1/);
+  },
+});
+
+Deno.test({
+  name: "the central example with --db mysql:// stores a 20k-alert burst once in MariaDB across a kill -9 of the central",
+  ...opts,
+  async fn() {
+    const db = await maria();
+    await db.sql("DROP TABLE IF EXISTS alerts");
+    const stored = async () => (await counts(db).catch(() => [0, 0]))[1] as number;
+    const total = await centralBurst(db.url, stored, { killAt: 4000 });
+    assert.deepEqual(await counts(db), [total, total]);
   },
 });
 

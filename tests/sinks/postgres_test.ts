@@ -3,7 +3,7 @@ import { ComponentStats, createEvent, createLogger, memoryState, type Sink } fro
 import { postgresSink, siemPostgresSink } from "../../sinks/postgres.ts";
 import { POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
-import { alertBatch, writeWithRetry } from "./_sql_events.ts";
+import { alertBatch, centralBurst, writeWithRetry } from "./_sql_events.ts";
 
 const CHILD = new URL("./_sql_writer_child.ts", import.meta.url).pathname;
 const opts = { ignore: !POSTGRES_BIN, sanitizeResources: false, sanitizeOps: false };
@@ -263,6 +263,19 @@ Deno.test({
     assert.ok(err);
     assert.doesNotMatch(err.message, /s3cretpw/);
     assert.match(err.message, /sluice:\*\*\*@127\.0\.0\.1:1/);
+  },
+});
+
+Deno.test({
+  name:
+    "the central example with --db postgres:// stores a 20k-alert burst once across a kill -9 of the central",
+  ...opts,
+  async fn() {
+    const pg = await pgServer();
+    await pg.sql("DROP TABLE IF EXISTS alerts CASCADE");
+    const stored = async () => (await counts(pg).catch(() => [0, 0]))[1] as number;
+    const total = await centralBurst(pg.url, stored, { killAt: 4000 });
+    assert.deepEqual(await counts(pg), [total, total]);
   },
 });
 
