@@ -75,9 +75,12 @@ export async function loadPipeline(
   context: PipelineContext = { args: [], env: {} },
 ): Promise<Pipeline> {
   _loads++;
-  const path = exampleName(file) ?? (file.startsWith("/") ? file : `${Deno.cwd()}/${file}`);
+  const example = exampleName(file);
+  const path = example ?? (file.startsWith("/") ? file : `${Deno.cwd()}/${file}`);
+  // An example is part of the program (embedded in the compiled binary): never stat it,
+  // which a binary's read permissions need not allow.
   try {
-    await Deno.stat(path);
+    if (!example) await Deno.stat(path);
   } catch {
     throw new PipelineLoadError(`${file}: no such pipeline file`);
   }
