@@ -10,7 +10,7 @@
  * @module
  */
 
-import { redactSecrets } from "../core/log.ts";
+import { type LogFormat, redactSecrets, setLogFormat } from "../core/log.ts";
 import { PipelineLoadError } from "./load.ts";
 import { parseRunArgs, runPipeline } from "./run.ts";
 
@@ -30,6 +30,14 @@ import { parseRunArgs, runPipeline } from "./run.ts";
  */
 export async function main(argv: string[]): Promise<number> {
   try {
+    // SLUICE_LOG_FORMAT=json makes every subcommand log JSON (the units set it for `sync`).
+    const format = _env("SLUICE_LOG_FORMAT");
+    if (format && format !== "plain" && format !== "json") {
+      throw new RangeError(
+        `--log-format (SLUICE_LOG_FORMAT): expected plain or json, got "${format}"`,
+      );
+    }
+    if (format) setLogFormat(format as LogFormat);
     // A plain run skips the full command line (`cli.ts`): a pipeline runs for months, and
     // what it imports stays in memory all that time.
     const run = parseRunArgs(argv);
@@ -54,6 +62,14 @@ export async function main(argv: string[]): Promise<number> {
     // A connection string in an error keeps its user and host, never its password.
     console.error(`sluice: ${redactSecrets(err instanceof Error ? err.message : String(err))}`);
     return 1;
+  }
+}
+
+function _env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: the default
   }
 }
 

@@ -211,7 +211,7 @@ export async function runPipeline(
     return 0;
   }
   try {
-    setLogFormat((options.logFormat ?? "plain") as LogFormat);
+    if (options.logFormat !== undefined) setLogFormat(options.logFormat as LogFormat);
   } catch (err) {
     throw new PipelineLoadError((err as Error).message);
   }
