@@ -161,6 +161,8 @@ Deno.test({
           env: { KEY_PASSPHRASE: PASSPHRASE, NO_COLOR: "1" },
         });
         assert.notEqual(r.code, 0, r.stdout + r.stderr);
+        // The key was decrypted with the passphrase and the connection attempted.
+        assert.match(r.stdout + r.stderr, /cannot connect to 127\.0\.0\.1:1/);
         assertClean("sluice sync", r.stdout + r.stderr, [PASSPHRASE]);
       }
     } finally {
