@@ -10,8 +10,7 @@
  */
 
 import { option } from "./_options.ts";
-import { parseDuration } from "../runner/query.ts";
-import { parseSize } from "../runner/archive.ts";
+import { parseDuration, parseSize } from "../core/duration.ts";
 import { type ArchiveService, archiveService } from "../archive/service.ts";
 
 function _ms(

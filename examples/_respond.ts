@@ -9,7 +9,7 @@
  */
 
 import { option } from "./_options.ts";
-import { parseDuration } from "../runner/query.ts";
+import { parseDuration } from "../core/duration.ts";
 import { firewallBackends } from "../respond/backends.ts";
 import { type RespondSink, respondSink } from "../respond/sink.ts";
 import type { ResponseMode } from "../respond/responder.ts";

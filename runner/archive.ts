@@ -17,7 +17,7 @@
 import type { Command } from "../core/_deps/commander.ts";
 import { ARCHIVED_TABLES, archiveOnce } from "../archive/mover.ts";
 import { compressJsonl, pruneArchive } from "../archive/retention.ts";
-import { parseDuration } from "./query.ts";
+import { parseDuration, parseSize } from "../core/duration.ts";
 
 /** Where the commands write (tests capture it). */
 export interface ArchiveIo {
@@ -27,38 +27,7 @@ export interface ArchiveIo {
   err(line: string): void;
 }
 
-const _SIZE: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1e3,
-  kb: 1e3,
-  m: 1e6,
-  mb: 1e6,
-  g: 1e9,
-  gb: 1e9,
-  t: 1e12,
-  tb: 1e12,
-};
-
-/**
- * Reads a size: `20GB`, `500MB`, `1.5g`, `123456`.
- *
- * @param text The size.
- * @returns Bytes, or `undefined` when the text is not a size.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseSize } from "./archive.ts";
- * assert.equal(parseSize("20GB"), 20e9);
- * assert.equal(parseSize("lots"), undefined);
- * ```
- */
-export function parseSize(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? _SIZE[(m[2] as string).toLowerCase()] : undefined;
-  return m && unit ? Math.round(Number(m[1]) * unit) : undefined;
-}
+export { parseSize };
 
 function _duration(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;

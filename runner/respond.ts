@@ -19,7 +19,7 @@ import { firewallBackends } from "../respond/backends.ts";
 import { DecisionTable } from "../respond/decisions.ts";
 import { Responder } from "../respond/responder.ts";
 import { listMonitoredHosts, openHostRegistry } from "../sources/_ssh_journal_registry.ts";
-import { parseDuration } from "./query.ts";
+import { parseDuration } from "../core/duration.ts";
 
 /** Where the commands write (tests capture it). */
 export interface RespondIo {

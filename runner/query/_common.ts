@@ -71,39 +71,8 @@ export function _denoIo(): QueryIo {
   };
 }
 
-const _UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-/**
- * Reads a duration: `90s`, `30m`, `24h`, `7d`, `2w`, `1h30m`, `500ms`.
- *
- * @param text The duration.
- * @returns Milliseconds, or `undefined` when the text is not a duration.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseDuration } from "./_common.ts";
- * assert.ok(parseDuration("1h30m") === 5_400_000);
- * assert.ok(parseDuration("soon") === undefined);
- * ```
- */
-export function parseDuration(text: string): number | undefined {
-  const t = text.trim().toLowerCase();
-  if (!/^(\d+(\.\d+)?(ms|s|min|m|h|d|w))+$/.test(t)) return undefined;
-  let total = 0;
-  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|min|m|h|d|w)/g)) {
-    total += Number(m[1]) * (_UNITS[m[2] as string] as number);
-  }
-  return total;
-}
+export { parseDuration } from "../../core/duration.ts";
+import { parseDuration } from "../../core/duration.ts";
 
 /**
  * Reads a point in time: a duration back from now (`24h`), a date
