@@ -12,8 +12,8 @@ import { DatabaseSync } from "node:sqlite";
 import { Engine } from "../../core/engine.ts";
 import { createLogger } from "../../core/log.ts";
 import { definePipeline } from "../../core/pipeline.ts";
-import type { Source } from "../../core/types.ts";
-import { objectJobs } from "../../examples/_objects.ts";
+import type { Sink, Source } from "../../core/types.ts";
+import { type ObjectJobs, objectJobs } from "../../examples/_objects.ts";
 import vmPipeline from "../../examples/pipeline.vm.ts";
 import centralPipeline from "../../examples/pipeline.central.ts";
 import { isObjectsSource, type ObjectActivity, objectsSource } from "../../sources/objects.ts";
@@ -71,13 +71,15 @@ async function runJobs(
   const jobs = objectJobs([...w.flags, ...extra], {}, "vm1");
   assert.ok(jobs);
   const log: Array<ObjectActivity & { at: number }> = [];
-  const paths = [];
+  const paths: Array<{ from: Source[]; to: Sink[] }> = [];
   const once: Source[] = [];
   for (const [name, source] of Object.entries(jobs.sources)) {
     assert.ok(isObjectsSource(source));
     const s = objectsSource({ ...source.options, once: true });
     once.push(s);
-    const sink = jobs.sinks[name];
+    // Typed: narrowed by assert.ok() inside a loop, its inferred type was circular when the whole
+    // suite is checked at once (TS7022 under `deno test`, not under `deno check` of this file).
+    const sink: ObjectJobs["sinks"][string] | undefined = jobs.sinks[name];
     assert.ok(sink);
     sink.subscribe((a) => {
       log.push({ ...a, at: performance.now() });
