@@ -38,6 +38,12 @@ export interface PostgresSinkOptions {
   deadLetterTable?: string;
   /** Seconds to wait for a connection before the write fails (and is retried). @default {10} */
   connectTimeoutS?: number;
+  /**
+   * Connections, and so batches stored at once: with 2, the next batch is
+   * rendered and sent while the server stores the previous one (batches may
+   * then commit out of order; ids keep that harmless). @default {2}
+   */
+  connections?: number;
   /** Most events per batch (one transaction). @default {5000} */
   maxBatch?: number;
   /** Events queued before sources are held back. @default {10000} */
@@ -92,6 +98,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
   const deadLetter = options.deadLetterTable ?? "sluice_dead_letter";
   checkIdent(where, "deadLetterTable", deadLetter);
   const connectTimeout = numberOption(where, "connectTimeoutS", options.connectTimeoutS, 10, 1);
+  const connections = numberOption(where, "connections", options.connections, 2, 1);
   const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
   const queueSize = numberOption(where, "queueSize", options.queueSize, 10_000, 1);
   const secrets = [options.password, _urlPassword(options.url)];
@@ -204,10 +211,11 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     ...(options.name ? { name: options.name } : {}),
     maxBatch,
     queueSize,
+    concurrency: connections,
     async open(c: SinkContext): Promise<void> {
       ctx = c;
       const s = postgres(options.url, {
-        max: 1,
+        max: connections,
         ...(options.password !== undefined ? { password: options.password } : {}),
         connect_timeout: connectTimeout,
         idle_timeout: 300,
