@@ -29,6 +29,12 @@ export type LogWriter = (line: string) => void;
 /**
  * How a line is written: `plain` (`2026-… WARN [sink db] message key=value`) for a
  * terminal, `json` (one object a line) for journald and log collectors.
+ *
+ * @example
+ * ```ts
+ * import type { LogFormat } from "./log.ts";
+ * const format: LogFormat = "json";
+ * ```
  */
 export type LogFormat = "plain" | "json";
 

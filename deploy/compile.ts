@@ -22,6 +22,13 @@ import { type Role, rolePermissions, type RoleScope } from "./permissions.ts";
  * Modules loaded by URL at run time, which `deno compile` cannot see by itself:
  * the pipelines `sluice run central|vm|home` selects, the worker-thread sink's host
  * and the modules it imports (siem.db's sinks), the WAL checkpoint worker.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { COMPILE_INCLUDES } from "./compile.ts";
+ * assert.ok(COMPILE_INCLUDES.includes("examples/"));
+ * ```
  */
 export const COMPILE_INCLUDES: readonly string[] = [
   "examples/",
@@ -31,7 +38,15 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "siem/vms.ts",
 ];
 
-/** Options for {@linkcode compileArgs}. */
+/**
+ * Options for {@linkcode compileArgs}.
+ *
+ * @example
+ * ```ts
+ * import type { CompileOptions } from "./compile.ts";
+ * const options: CompileOptions = { role: "vm", output: "dist/sluice-vm" };
+ * ```
+ */
 export interface CompileOptions extends RoleScope {
   /** The role whose permissions are baked in. @default {"central"} */
   role?: Role;

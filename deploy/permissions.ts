@@ -11,10 +11,27 @@
  * @module
  */
 
-/** A deployed role. `sync` is the timer's `sluice sync` run of a VM's object jobs. */
+/**
+ * A deployed role. `sync` is the timer's `sluice sync` run of a VM's object jobs.
+ *
+ * @example
+ * ```ts
+ * import type { Role } from "./permissions.ts";
+ * const role: Role = "vm-objects";
+ * ```
+ */
 export type Role = "central" | "vm" | "vm-objects" | "agentless" | "respond" | "sync";
 
-/** The roles, in the order docs/deploy.md lists them. */
+/**
+ * The roles, in the order docs/deploy.md lists them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ROLES } from "./permissions.ts";
+ * assert.ok(ROLES.includes("central"));
+ * ```
+ */
 export const ROLES: readonly Role[] = [
   "central",
   "vm",
@@ -24,7 +41,15 @@ export const ROLES: readonly Role[] = [
   "respond",
 ];
 
-/** Where a role reads, writes and connects. */
+/**
+ * Where a role reads, writes and connects.
+ *
+ * @example
+ * ```ts
+ * import type { RoleScope } from "./permissions.ts";
+ * const scope: RoleScope = { data: "/srv/sluice", peers: ["central.lan:5515"] };
+ * ```
+ */
 export interface RoleScope {
   /** The data directory (the unit's `StateDirectory=`): databases, JSONL, the state dir under it. @default {"/var/lib/sluice"} */
   data?: string;
@@ -44,7 +69,16 @@ export interface RoleScope {
   journald?: boolean;
 }
 
-/** The central's default listeners: syslog 514, JSON 5514, RELP 5515, syslog 5140, dashboard 8080. */
+/**
+ * The central's default listeners: syslog 514, JSON 5514, RELP 5515, syslog 5140, dashboard 8080.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CENTRAL_LISTENERS } from "./permissions.ts";
+ * assert.ok(CENTRAL_LISTENERS.includes("0.0.0.0:514"));
+ * ```
+ */
 export const CENTRAL_LISTENERS: readonly string[] = [
   "0.0.0.0:514",
   "0.0.0.0:5514",
@@ -53,10 +87,28 @@ export const CENTRAL_LISTENERS: readonly string[] = [
   "127.0.0.1:8080",
 ];
 
-/** The commands active response runs: the firewall and routing tools only. */
+/**
+ * The commands active response runs: the firewall and routing tools only.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RESPOND_COMMANDS } from "./permissions.ts";
+ * assert.deepEqual(RESPOND_COMMANDS, ["nft", "iptables", "ip"]);
+ * ```
+ */
 export const RESPOND_COMMANDS: readonly string[] = ["nft", "iptables", "ip"];
 
-/** What every role may ask the system: its name, addresses and uptime (heartbeats). */
+/**
+ * What every role may ask the system: its name, addresses and uptime (heartbeats).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SYS_NAMES } from "./permissions.ts";
+ * assert.ok(SYS_NAMES.includes("hostname"));
+ * ```
+ */
 export const SYS_NAMES: readonly string[] = ["hostname", "networkInterfaces", "osUptime"];
 
 function _list(flag: string, values: readonly string[]): string[] {
