@@ -29,6 +29,10 @@ import {
   myTableSql,
 } from "./_sql_mysql.ts";
 
+export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
+export type { Sink, SinkContext } from "../core/types.ts";
+export type { LogEvent } from "../core/event.ts";
+export type { Template, TemplateFn } from "../core/template.ts";
 /** Options for {@linkcode mysqlSink}. */
 export interface MysqlSinkOptions {
   /** The server: `mysql://user[:password]@host[:port]/database`. Logged with its password masked. */

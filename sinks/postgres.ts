@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import postgres from "../core/_deps/postgres.ts";
 import type { LogEvent } from "../core/event.ts";
 import type { Template } from "../core/template.ts";
@@ -24,6 +24,10 @@ import {
 } from "./_sql_common.ts";
 import { copyText, isPgRowError, pgIdent, pgTableSql, pgType } from "./_sql_pg_copy.ts";
 
+export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
+export type { Sink, SinkContext } from "../core/types.ts";
+export type { LogEvent } from "../core/event.ts";
+export type { Template, TemplateFn } from "../core/template.ts";
 /** Options for {@linkcode postgresSink}. */
 export interface PostgresSinkOptions {
   /** The server: `postgres://user[:password]@host[:port]/database`. Logged with its password masked. */
