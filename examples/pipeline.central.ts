@@ -278,6 +278,8 @@ export default function central(
     dataDir: s.data,
     env: context.env,
     ...(s.uiCert ? { tls: { certFile: s.uiCert, keyFile: s.uiKey } } : {}),
+    // The Responses page blocks and unblocks through the running responder.
+    ...(respond ? { respond: () => respond.responder } : {}),
   });
   // Retention (--retain-db, --retain-archive, --max-disk, --retain-jsonl): off unless asked.
   const archive = archiveFor(context.args, context.env, s.data);

@@ -187,6 +187,11 @@ export class Responder {
     return this.#o.mode;
   }
 
+  /** The places a block can go: `local` and host names. */
+  hosts(): string[] {
+    return Object.keys(this.#o.backends);
+  }
+
   /** The decision table. */
   get table(): DecisionTable {
     return this.#o.table;

@@ -23,6 +23,8 @@ import { authRoutes } from "./routes/auth.tsx";
 import { firewallRoutes } from "./routes/firewall.tsx";
 import { tailRoutes } from "./routes/tail.tsx";
 import { soonRoutes } from "./routes/soon.tsx";
+import { responsesRoutes } from "./routes/responses.tsx";
+import type { Responder } from "../respond/responder.ts";
 
 /** The Content-Security-Policy of every answer: nothing inline, nothing from elsewhere. */
 export const CSP =
@@ -44,6 +46,8 @@ export interface UiAppOptions {
   hostIntervalMs?: number;
   /** Ends live tails when aborted (the server stops). */
   signal?: AbortSignal;
+  /** Active response, when it runs in this process: the Responses page's block/unblock. */
+  respond?: () => Responder | undefined;
   /** Where unexpected errors are reported. @default {console.error} */
   onError?: (err: unknown) => void;
 }
@@ -71,6 +75,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     tailPollMs: options.tailPollMs ?? 500,
     signal: options.signal ?? new AbortController().signal,
     hostIntervalMs: options.hostIntervalMs ?? 60_000,
+    ...(options.respond ? { respond: options.respond } : {}),
   };
   const secure = options.secure ?? false;
   const onError = options.onError ?? ((err: unknown) => console.error("ui:", err));
@@ -142,6 +147,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   authRoutes(app, deps);
   firewallRoutes(app, deps);
   tailRoutes(app, deps);
+  responsesRoutes(app, deps);
   soonRoutes(app);
   return app;
 }

@@ -8,6 +8,7 @@
 import type { Context } from "../core/_deps/hono.ts";
 import type { SessionRow, SiemStore, UserRole } from "../store/types.ts";
 import type { Viewer } from "./components/layout.tsx";
+import type { Responder } from "../respond/responder.ts";
 
 /** The Hono environment of the dashboard's routes. */
 export interface UiEnv {
@@ -29,6 +30,8 @@ export interface UiDeps {
   signal: AbortSignal;
   /** Heartbeat interval of hosts that report none, ms. */
   hostIntervalMs: number;
+  /** Active response, when it runs in this process (the central with --respond). */
+  respond?: () => Responder | undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { Service, ServiceContext } from "../core/types.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { SiemStore } from "../store/types.ts";
 import { createUiApp } from "./app.ts";
+import type { Responder } from "../respond/responder.ts";
 import { ensureAdmin } from "./users.ts";
 import { dummyHash } from "./password.ts";
 import { parseListen } from "./listen.ts";
@@ -34,6 +35,8 @@ export interface UiServiceOptions {
   hostIntervalMs?: number;
   /** Opens the store (tests and other databases). @default {openSqliteStore} */
   openStore?: (database: string) => Promise<SiemStore>;
+  /** Active response running in this process, for the Responses page. @default {none} */
+  respond?: () => Responder | undefined;
 }
 
 /** The dashboard service; `url` is known once it started. */
@@ -103,6 +106,7 @@ export function uiService(options: UiServiceOptions): UiService {
           },
           ...(options.tailPollMs ? { tailPollMs: options.tailPollMs } : {}),
           ...(options.hostIntervalMs ? { hostIntervalMs: options.hostIntervalMs } : {}),
+          ...(options.respond ? { respond: options.respond } : {}),
         });
         const ready = Promise.withResolvers<void>();
         const listenOptions = {

@@ -43,7 +43,7 @@ export const NAV: NavItem[] = [
   { href: "/firewall", label: "Firewall" },
   { href: "/tail", label: "Live tail" },
   { href: "/monitored", label: "Monitored hosts", soon: "agentless hosts" },
-  { href: "/responses", label: "Responses", soon: "active response" },
+  { href: "/responses", label: "Responses" },
 ];
 
 /** Properties of {@linkcode Layout}. */

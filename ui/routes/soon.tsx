@@ -13,7 +13,7 @@ import { Layout } from "../components/layout.tsx";
 import { type UiEnv, viewerOf } from "../context.ts";
 
 /**
- * Adds `GET /monitored` and `GET /responses` as "not built yet" pages.
+ * Adds `GET /monitored` as a "not built yet" page.
  *
  * @param app The dashboard app.
  *
@@ -23,7 +23,7 @@ import { type UiEnv, viewerOf } from "../context.ts";
  * ```
  */
 export function soonRoutes(app: Hono<UiEnv>): void {
-  for (const [href, title] of [["/monitored", "Monitored hosts"], ["/responses", "Responses"]]) {
+  for (const [href, title] of [["/monitored", "Monitored hosts"]]) {
     app.get(href as string, (c) =>
       c.html(
         <Layout title={title as string} viewer={viewerOf(c)}>
