@@ -32,8 +32,8 @@ function _fmt(value: number): string {
 /**
  * Renders rows as a Markdown table with ratios to their references. Rows
  * measured more than once show min–max beside the median; rows of a
- * process (contenders) show CPU seconds, idle and peak RSS, and events
- * stored of those sent. Those columns appear only when some row has them.
+ * process (contenders) show CPU seconds, idle and peak RSS, peak private
+ * memory (RssAnon + RssShmem) and PSS, and events stored of those sent. Those columns appear only when some row has them.
  *
  * @param rows The measured rows.
  * @returns Markdown text.
@@ -111,6 +111,20 @@ export function renderMarkdown(rows: BenchRow[]): string {
       "of RSS, file-backed",
       "---:",
       (r) => r.fileRssMb === undefined ? "" : `${r.fileRssMb.toFixed(0)} MB`,
+    ]);
+  }
+  if (has((r) => r.peakPrivateMb)) {
+    columns.push([
+      "peak private",
+      "---:",
+      (r) => r.peakPrivateMb === undefined ? "" : `${r.peakPrivateMb.toFixed(0)} MB`,
+    ]);
+  }
+  if (has((r) => r.pssMb)) {
+    columns.push([
+      "PSS",
+      "---:",
+      (r) => r.pssMb === undefined ? "" : `${r.pssMb.toFixed(0)} MB`,
     ]);
   }
   if (has((r) => r.sent)) {
