@@ -69,7 +69,7 @@ const _COPY_TIMEOUT_MS = 120_000;
  * (several centrals may open at once), with the schema's version in
  * `sluice_meta` (a database written by a newer schema is refused). Each
  * batch: COPY (text format) into one temporary all-text staging table per
- * table, then `INSERT INTO t SELECT … ORDER BY id ON CONFLICT DO NOTHING`
+ * table, rows in id order, then `INSERT INTO t SELECT … ON CONFLICT DO NOTHING`
  * (the order keeps two writers of overlapping batches from deadlocking),
  * all in one transaction; `write()` resolves after COMMIT. A lost
  * connection or a restarting server rejects the write and the engine
@@ -114,7 +114,11 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
   let ctx: SinkContext | undefined;
   // The staging table's column list and the INSERT … SELECT casts, per table.
   const moves = new Map<string, { stage: string; create: string; copy: string; insert: string }>();
-  for (const def of schema.defs.values()) moves.set(def.name, _moveSql(def));
+  const idColumn = new Map<string, number>();
+  for (const def of schema.defs.values()) {
+    moves.set(def.name, _moveSql(def));
+    idColumn.set(def.name, def.dedup ? def.columns.findIndex(([c]) => c === "id") : -1);
+  }
   const single = new Map<string, string>();
 
   async function ensureSchema(s: postgres.Sql): Promise<void> {
@@ -162,6 +166,10 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     for (const name of [...b.byTable.keys()].sort()) {
       const rows = b.byTable.get(name) as unknown[][];
       const m = moves.get(name) as { stage: string; create: string; copy: string; insert: string };
+      // In id order, which INSERT … SELECT keeps (a fresh temp heap scans in the order written):
+      // two writers of overlapping batches then take their key locks in one order, no deadlock.
+      const k = idColumn.get(name) ?? -1;
+      if (k >= 0) rows.sort((x, y) => _byId(x[k], y[k]));
       await tx.unsafe(m.create);
       const stream = await tx.unsafe(m.copy).writable() as unknown as Writable;
       await _finish(stream, copyText(rows), `COPY into ${name}`);
@@ -354,15 +362,21 @@ function _moveSql(def: TableDef): { stage: string; create: string; copy: string;
     `${pgIdent(c)}::${pgType(c, t).replace(" NOT NULL", "")}`
   )
     .join(", ");
-  const order = def.dedup ? ` ORDER BY ${pgIdent("id")}` : "";
   return {
     stage,
     create,
     copy: `COPY ${stage} (${cols}) FROM STDIN`,
     insert: `INSERT INTO ${
       pgIdent(def.name)
-    } (${cols}) SELECT ${casts} FROM ${stage}${order} ON CONFLICT DO NOTHING`,
+    } (${cols}) SELECT ${casts} FROM ${stage} ON CONFLICT DO NOTHING`,
   };
+}
+
+function _byId(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  return String(a) < String(b) ? -1 : 1;
 }
 
 /** One row's INSERT with parameters, for the row-by-row fallback. */
