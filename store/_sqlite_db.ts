@@ -71,9 +71,12 @@ export class _Db {
     return this.stmt(sql).get(...args) as _Row | undefined;
   }
 
-  /** The columns of a table; empty while it does not exist (asked again next time). */
-  cols(table: string): ReadonlySet<string> {
-    const known = this.#cols.get(table);
+  /**
+   * The columns of a table; empty while it does not exist (asked again next
+   * time). `refresh` asks again anyway: for columns a writer adds later.
+   */
+  cols(table: string, refresh = false): ReadonlySet<string> {
+    const known = refresh ? undefined : this.#cols.get(table);
     if (known) return known;
     const rows = this.db.prepare(`PRAGMA table_info("${table.replaceAll('"', '""')}")`)
       .all() as Array<

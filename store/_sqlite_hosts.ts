@@ -51,11 +51,15 @@ export function _hosts(
   q: HostsQuery = {},
   options: { counts?: boolean; only?: string } = {},
 ): HostRow[] {
-  const have = db.cols("vms");
+  let have = db.cols("vms");
   if (have.size === 0) return [];
+  // The agentless collector adds the status columns while the store is open.
+  if (!have.has("status")) have = db.cols("vms", true);
   const now = q.now ?? Date.now();
   const fallback = q.intervalMs ?? 60_000;
   const col = (c: string) => (have.has(c) ? `v.${c}` : `NULL AS ${c}`);
+  // recordVmStatus() adds status, status_reason and status_at when an agentless collector runs.
+  const reach = (c: string, as: string) => (have.has(c) ? `v.${c} AS ${as}` : `NULL AS ${as}`);
   const w = new _Where();
   const only = options.only ?? q.host;
   if (only !== undefined) w.add("v.host = ?", only);
@@ -63,6 +67,8 @@ export function _hosts(
     `SELECT v.host, ${
       ["first_seen", "last_seen", "source_ip", "version", "interval_s", "heartbeats", "services"]
         .map(col).join(", ")
+    }, ${reach("status", "reach")}, ${reach("status_reason", "reach_reason")}, ${
+      reach("status_at", "reach_at")
     } FROM vms v ${w.clause} ORDER BY v.host LIMIT ?`,
     [...w.args, _limit(q.limit, 1000)],
   );
@@ -85,6 +91,9 @@ export function _hosts(
       heartbeats: _numOrNull(r.heartbeats),
       services: _services(r.services),
       alerts,
+      reach: _str(r.reach),
+      reach_reason: _str(r.reach_reason),
+      reach_at: _str(r.reach_at),
     };
   });
 }

@@ -193,6 +193,24 @@ export interface AlertDetail {
 }
 
 /**
+ * How many alerts name one SHA-256 in their `hash` field, and the latest.
+ *
+ * @example
+ * ```ts
+ * import type { HashAlertsRow } from "./types.ts";
+ * const r: HashAlertsRow = { sha256: "ab".repeat(32), alerts: 2, last: "2026-11-23T08:48:00.000Z" };
+ * ```
+ */
+export interface HashAlertsRow {
+  /** The SHA-256, lower-case hex. */
+  sha256: string;
+  /** Alerts whose `hash` is this SHA-256 (any case). */
+  alerts: number;
+  /** The latest such alert's time. */
+  last: string;
+}
+
+/**
  * Filter for objects.
  *
  * @example

@@ -42,6 +42,12 @@ export interface HostRow {
   services: string[];
   /** Its alerts in the query's range (all time when it gives none). */
   alerts: number;
+  /** What a collector that dials the host (agentless SSH) last found: `ok`, `unreachable`; null when none does. */
+  reach: string | null;
+  /** Why it was unreachable (`host key changed`, `auth refused` …), else null. */
+  reach_reason: string | null;
+  /** When `reach` was recorded, ISO 8601 UTC. */
+  reach_at: string | null;
 }
 
 /**

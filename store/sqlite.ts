@@ -8,7 +8,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { _alert, _alerts, _exportAlerts, _rules } from "./_sqlite_alerts.ts";
+import { _alert, _alerts, _alertsForHashes, _exportAlerts, _rules } from "./_sqlite_alerts.ts";
 import { _Db, _limit, _openReadOnly } from "./_sqlite_db.ts";
 import {
   _authEvents,
@@ -140,6 +140,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
       firewallSources: (f) => _p(() => _firewallSources(open(), f)),
       firewallPorts: (f) => _p(() => _firewallPorts(open(), f)),
       objects: (f) => _p(() => _objects(open(), f)),
+      alertsForHashes: (hashes) => _p(() => _alertsForHashes(open(), hashes)),
       tailStart: (f) => _p(() => _tailStart(open(), f)),
       tailRead: (cursor, f, limit) => _p(() => _tailRead(open(), cursor, f, limit)),
       sql: (statement) => _p(() => _sql(open(), statement)),

@@ -60,6 +60,7 @@ import type {
   AlertPage,
   AlertQuery,
   AlertRow,
+  HashAlertsRow,
   ObjectFilter,
   ObjectRow,
   Overview,
@@ -257,6 +258,13 @@ export interface SiemStore {
 
   /** Stored objects, newest first. */
   objects(filter?: ObjectFilter): Promise<ObjectRow[]>;
+  /**
+   * How many alerts name each SHA-256 in their `hash` field (any case): the
+   * other way of the alert detail's samples. Hashes no alert names are left
+   * out; one read for the whole list. Throws a `RangeError` for a hash that
+   * is not 64 hex digits.
+   */
+  alertsForHashes(sha256s: readonly string[]): Promise<HashAlertsRow[]>;
 
   /**
    * Where a live tail starts: after everything stored now, or before the

@@ -1,6 +1,7 @@
 /**
  * `sluice query hosts` and `sluice query host NAME`: the VM registry with
- * status, and one host with its recent alerts and stored files.
+ * status (and, for hosts the agentless collector dials, `reach` and its
+ * reason), and one host with its recent alerts and stored files.
  *
  * @module
  */
@@ -22,9 +23,12 @@ import {
 import { _alertsUpTo } from "./alerts.ts";
 import { jsonValue, renderResult } from "./render.ts";
 
+// reach: what the agentless collector found when it last dialled the host (null for agents).
 const _HOST_COLUMNS = [
   "host",
   "status",
+  "reach",
+  "reach_reason",
   "seen",
   "last_seen",
   "first_seen",
@@ -34,6 +38,7 @@ const _HOST_COLUMNS = [
   "heartbeats",
   "services",
   "alerts",
+  "reach_at",
 ];
 
 function _ago(lastSeen: string | null, now: number): string {
@@ -113,7 +118,11 @@ export function registerHosts(query: Command, io: QueryIo): void {
       io.write(parts.join("\n"));
     });
 
-  _common(query.command("hosts").description("every host with its status: ok, stale or silent"))
+  _common(
+    query.command("hosts").description(
+      "every host with its status (ok, stale or silent) and, for hosts pulled over SSH, whether the last try reached it and why not",
+    ),
+  )
     .option("--interval <duration>", "the heartbeat interval of hosts that report none", "60s")
     .action(async (options: _Common & { interval: string }) => {
       const intervalMs = _interval(options.interval);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
+import { DatabaseSync } from "node:sqlite";
 import {
   createEvent,
   createLogger,
@@ -17,7 +18,7 @@ import { asAlert, correlateStore, hasAlert } from "../../siem/correlate.ts";
 import { sshdBruteForce } from "../../siem/rules/sshd_brute_force.ts";
 import { sshdSuccessAfterFailures } from "../../siem/rules/success_after_failures.ts";
 import { siemSqliteSink } from "../../siem/schema.ts";
-import { vmsSink } from "../../siem/vms.ts";
+import { recordVmStatus, vmsSink } from "../../siem/vms.ts";
 import { manualSource } from "../fixtures/components.ts";
 
 const quiet = createLogger("silent");
@@ -289,6 +290,48 @@ Deno.test("query objects --hash says whether a sample is on the central", async 
   assert.equal((await q("objects", "--hash", H2.slice(0, 12))).length, 1);
   assert.deepEqual(await q("objects", "--hash", "c3".repeat(32)), []);
   await assert.rejects(q("objects", "--hash", "xyz"), /--hash: expected a SHA-256/);
+});
+
+Deno.test("query objects shows how many alerts name each object's hash", async () => {
+  const rows = await q("objects");
+  assert.deepEqual(rows.map((r) => [r.sha256, r.alerts]), [[H2, 1], [H1, 1]]);
+  await ready;
+  // A second alert naming H1 in upper case counts too; in a copy, so the other tests see theirs.
+  const copy = `${dir}/objects-alerts.db`;
+  const w = new DatabaseSync(db);
+  w.exec(`VACUUM INTO '${copy}'`);
+  w.prepare(`ATTACH DATABASE ? AS c`).run(copy);
+  w.prepare(
+    `INSERT INTO c.alerts (id, timestamp, host, severity, rule, hash, raw)
+     VALUES ('t:1', ?, 'vm-3', 'high', 'Same_Sample', ?, '{}')`,
+  ).run(new Date(NOW).toISOString(), H1.toUpperCase());
+  w.close();
+  const out = JSON.parse(await cli(["query", "objects", "--db", copy, "--format", "json"]));
+  assert.deepEqual(out.map((r: Record<string, unknown>) => [r.sha256, r.alerts]), [[H2, 1], [
+    H1,
+    2,
+  ]]);
+  assert.match(await cli(["query", "objects", "--db", copy, "--format", "csv"]), /,alerts,/);
+});
+
+Deno.test("query hosts shows the agentless collector's status and why a host is unreachable", async () => {
+  await ready;
+  const copy = `${dir}/reach.db`;
+  const w = new DatabaseSync(db);
+  w.exec(`VACUUM INTO '${copy}'`);
+  w.close();
+  assert.ok(recordVmStatus(copy, "vm-2", "unreachable", "host key changed"));
+  assert.ok(recordVmStatus(copy, "vm-1", "ok", null));
+  const rows = JSON.parse(await cli(["query", "hosts", "--db", copy, "--format", "json"]));
+  assert.deepEqual(rows.map((r: Record<string, unknown>) => [r.host, r.reach, r.reach_reason]), [
+    ["vm-1", "ok", null],
+    ["vm-2", "unreachable", "host key changed"],
+    ["vm-3", null, null],
+  ]);
+  const table = await cli(["query", "hosts", "--db", copy], { columns: 200 });
+  assert.match(table, /vm-2.*unreachable.*host key changed/);
+  const one = JSON.parse(await cli(["query", "host", "vm-2", "--db", copy, "--format", "json"]));
+  assert.equal(one.host.reach_reason, "host key changed");
 });
 
 Deno.test("query sql runs one read-only statement and refuses writes", async () => {

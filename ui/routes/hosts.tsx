@@ -1,8 +1,10 @@
 /** @jsxImportSource npm:hono@4.13.23/jsx */
 /**
- * Hosts: status from the last sighting and heartbeat interval, last seen,
- * services, alerts; and a page per host with its activity chart, timeline,
- * recent alerts, auth events and objects.
+ * Hosts: status from the last sighting and heartbeat interval (and, for
+ * hosts the agentless collector dials, whether it reached them and why
+ * not), last seen, services, alerts; and a page per host with its activity
+ * chart, timeline, recent alerts, auth events and objects, each object
+ * linked to the alerts that name its SHA-256.
  *
  * @module
  */
@@ -14,6 +16,23 @@ import { Layout } from "../components/layout.tsx";
 import { type UiDeps, type UiEnv, viewerOf } from "../context.ts";
 import { eventText } from "../event_text.ts";
 import { chartData } from "./overview.tsx";
+import type { Child } from "../../core/_deps/hono_jsx.ts";
+import type { HostRow } from "../../store/types.ts";
+
+/** What the agentless collector found when it last dialled the host; nothing for agents. */
+function Reach(props: { host: HostRow }): Child {
+  const h = props.host;
+  if (h.reach === null) return null;
+  const title = h.reach_at ? `recorded ${h.reach_at}` : undefined;
+  return h.reach === "ok"
+    ? <span class="badge st-ok" title={title}>reachable</span>
+    : (
+      <span class="reach" title={title}>
+        <span class="badge st-failure">{h.reach}</span>{" "}
+        {h.reach_reason ? <small class="muted">{h.reach_reason}</small> : null}
+      </span>
+    );
+}
 
 function _interval(s: number | null): string {
   if (s === null) return "—";
@@ -70,7 +89,7 @@ export function hostsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
                         </a>
                       </td>
                       <td>
-                        <Status value={h.status} />
+                        <Status value={h.status} /> <Reach host={h} />
                       </td>
                       <td class="nowrap">
                         <Time iso={h.last_seen} />
@@ -104,13 +123,20 @@ export function hostsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
     ]);
     if (!detail) return c.notFound();
     const h = detail.host;
+    // The other way of the alert detail's samples: the alerts that name each object's hash.
+    const hashes = detail.objects.map((o) => o.sha256?.toLowerCase() ?? "").filter((x) =>
+      /^[0-9a-f]{64}$/.test(x)
+    );
+    const named = new Map(
+      (await deps.store.alertsForHashes(hashes)).map((r) => [r.sha256, r.alerts]),
+    );
     const data = chartData(series);
     return c.html(
       <Layout title={h.host} active="/hosts" viewer={viewerOf(c)}>
         <div class="head">
           <a href="/hosts" class="muted">← Hosts</a>
           <h1>{h.host}</h1>
-          <Status value={h.status} />
+          <Status value={h.status} /> <Reach host={h} />
           <span class="muted">
             last seen <Time iso={h.last_seen} /> · heartbeat {_interval(h.interval_s)}
             {h.source_ip ? ` · ${h.source_ip}` : ""}
@@ -201,6 +227,18 @@ export function hostsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
                             <code>{o.path ?? ""}</code>
                           </td>
                           <td class="num">{o.size ?? ""}</td>
+                          <td class="num">
+                            {o.sha256 && named.get(o.sha256.toLowerCase())
+                              ? (
+                                <a
+                                  href={`/alerts?range=all&text=${seg(o.sha256.toLowerCase())}`}
+                                  title="alerts that name this SHA-256"
+                                >
+                                  {named.get(o.sha256.toLowerCase())} alerts
+                                </a>
+                              )
+                              : <span class="muted">no alerts</span>}
+                          </td>
                         </tr>
                       ))}
                     </tbody>
