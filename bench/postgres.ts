@@ -18,10 +18,18 @@ import { siemPostgresSink } from "../sinks/postgres.ts";
 import { prepareSqlBatch, resolveSqlSchema } from "../sinks/_sql_common.ts";
 import { copyText } from "../sinks/_sql_pg_copy.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
-import { POSTGRES_BIN, startPostgres } from "../tests/fixtures/sql_servers.ts";
+import { siemMysqlSink } from "../sinks/mysql.ts";
+import { myDatetime } from "../sinks/_sql_mysql.ts";
+import type { LogEvent, Sink } from "../mod.ts";
+import {
+  MARIADBD,
+  POSTGRES_BIN,
+  startMariadb,
+  startPostgres,
+} from "../tests/fixtures/sql_servers.ts";
 import { alertBatch } from "../tests/sinks/_sql_events.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
-import type { BenchRow, Scenario } from "./lib.ts";
+import type { BenchOptions, BenchRow, Scenario } from "./lib.ts";
 
 /**
  * Measures the sink's rows/s into `alerts` and `psql \copy`'s for the same rows.
@@ -35,7 +43,109 @@ import type { BenchRow, Scenario } from "./lib.ts";
  * const rows = await scenario({ quick: true, dir: "/tmp" });
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }): Promise<BenchRow[]> => {
+export const scenario: Scenario = async (options): Promise<BenchRow[]> => [
+  ...await _postgres(options),
+  ...await _mariadb(options),
+];
+
+/** Rendered alerts in batches, and the same rows as a tab-separated file (COPY / LOAD DATA format). */
+async function _rows(total: number, file: string, datetime: boolean) {
+  const batches = [];
+  for (let i = 0; i < total; i += 5000) batches.push(alertBatch(i, 5000));
+  const schema = resolveSqlSchema("bench", siemSchema, siemTableOf());
+  const def = schema.defFor("alerts");
+  const k = def.columns.findIndex(([c]) => c === "timestamp");
+  let text = "";
+  for (const b of batches) {
+    const rows = prepareSqlBatch(schema, b, { indexedTextBytes: 191 }).byTable.get("alerts") ?? [];
+    if (datetime) { for (const row of rows) row[k] = myDatetime(row[k]); }
+    text += copyText(rows);
+  }
+  await Deno.writeTextFile(file, text);
+  return { batches, cols: def.columns.map(([c]) => c) };
+}
+
+/** Writes batches as the engine does: up to the sink's `concurrency` in flight. */
+async function _store(sink: Sink, batches: LogEvent[][]): Promise<number> {
+  const t0 = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  for (const b of batches) {
+    const p: Promise<void> = sink.write(b).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= (sink.concurrency ?? 1)) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  return (performance.now() - t0) / 1000;
+}
+
+function _ctx() {
+  return {
+    name: "db",
+    stats: new ComponentStats("sink", "db", "bench"),
+    state: memoryState(),
+    log: createLogger("error", undefined, "bench"),
+    signal: new AbortController().signal,
+  };
+}
+
+async function _mariadb({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
+  const subject = "siemMysqlSink → MariaDB alerts (multi-row prepared INSERT, 5k-row batches)";
+  if (!MARIADBD) {
+    return [{
+      scenario: "mariadb",
+      subject,
+      value: 0,
+      unit: "rows/s",
+      skipped: "mariadb-server not installed",
+    }];
+  }
+  const total = quick ? 20_000 : 200_000;
+  const db = await startMariadb();
+  try {
+    const file = `${dir}/alerts.tsv`;
+    const { batches, cols } = await _rows(total, file, true);
+    const sink = siemMysqlSink({ url: db.url });
+    await sink.open(_ctx());
+    await db.sql("CREATE TABLE alerts_ceiling LIKE alerts");
+    let sinkS: number;
+    try {
+      sinkS = await _store(sink, batches);
+    } finally {
+      await sink.close();
+    }
+    const t1 = performance.now();
+    await db.sql(
+      `LOAD DATA INFILE '${file}' INTO TABLE alerts_ceiling (${
+        cols.map((c) => `\`${c}\``).join(", ")
+      })`,
+    );
+    const loadS = (performance.now() - t1) / 1000;
+    const stored = Number((await db.sql("SELECT count(*) FROM alerts")).trim());
+    const loaded = Number((await db.sql("SELECT count(*) FROM alerts_ceiling")).trim());
+    if (loaded !== total) throw new Error(`LOAD DATA stored ${loaded} of ${total} rows`);
+    const rate = stored / sinkS;
+    const ceiling = total / loadS;
+    return [{
+      scenario: "mariadb",
+      subject,
+      value: Math.round(rate),
+      unit: "rows/s",
+      reference: {
+        subject: "LOAD DATA INFILE of the same rows into the same table and indexes",
+        value: Math.round(ceiling),
+      },
+      sent: total,
+      stored,
+      note: `${(rate / ceiling).toFixed(2)}× LOAD DATA; ${
+        total.toLocaleString("en-US")
+      } alerts, MariaDB with innodb_flush_log_at_trx_commit=2 on the same 2 cores`,
+    }];
+  } finally {
+    await db.stop();
+  }
+}
+
+async function _postgres({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
   const subject = "siemPostgresSink → alerts (COPY + INSERT … ON CONFLICT, 5k-row batches)";
   if (!POSTGRES_BIN) {
     return [{
@@ -132,7 +242,7 @@ export const scenario: Scenario = async ({ quick, dir }): Promise<BenchRow[]> =>
   } finally {
     await pg.stop();
   }
-};
+}
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
