@@ -10,6 +10,7 @@ import type { Template, TemplateFn } from "../core/template.ts";
 import { parseByteRate, TokenBucket } from "../core/token_bucket.ts";
 import type { SyncedObject } from "../sources/objects.ts";
 import { normalizeFingerprint } from "../ssh/known_hosts.ts";
+import type { VerifyMode } from "./_sftp_transfer.ts";
 
 /** Options for `sftpObjectSink` (sinks/sftp_object.ts). */
 export interface SftpObjectSinkOptions {
@@ -55,12 +56,20 @@ export interface SftpObjectSinkOptions {
   /** In sync mode, delete remote objects missing from the source's listing (`listing: true`). @default {false} */
   deleteRemote?: boolean;
   /**
-   * `"readback"` reads every upload back and compares its SHA-256;
-   * `"manifest"` checks the size and records the streamed SHA-256 in the
-   * manifest (half the traffic; not allowed with `mode: "move"`).
-   * @default {"readback"}
+   * How an upload is proven whole before it is renamed into place (and, in
+   * move mode, its source deleted). `"remote-hash"` has the server hash it
+   * over the same SSH connection (exactly `sha256sum -- <path>`; the bytes
+   * cross the network once; needs a server that runs commands for this
+   * user and whose shell sees the SFTP tree, i.e. no SFTP-only chroot);
+   * `"read-back"` (or `"readback"`) reads every upload back and compares
+   * its SHA-256 (twice the traffic, any SFTP server); `"auto"` hashes on
+   * the server when it can, for files of 256 KiB or more, and reads back
+   * otherwise (a refused command or a missing `sha256sum` is found out once
+   * per connection); `"manifest"` checks the size and records the streamed
+   * SHA-256 in the manifest (not allowed with `mode: "move"`).
+   * @default {"auto"}
    */
-  verify?: "readback" | "manifest";
+  verify?: "auto" | "remote-hash" | "read-back" | "readback" | "manifest";
   /** Bandwidth limit shared by all transfers of this sink, each way (`"1M"` = 1 MiB/s, as rclone). @default {"off"} */
   bwlimit?: string | number;
   /** Objects uploaded at once. @default {4} */
@@ -99,8 +108,8 @@ export interface ResolvedSftpOptions {
   fingerprints: string[];
   /** Copy, move or sync. */
   mode: "copy" | "move" | "sync";
-  /** How uploads are verified. */
-  verify: "readback" | "manifest";
+  /** How uploads are verified (`"readback"` resolved to `"read-back"`). */
+  verify: VerifyMode;
   /** Whether sync deletes remote objects gone locally. */
   deleteRemote: boolean;
   /** Renders an object's remote path. */
@@ -169,13 +178,18 @@ export function resolveSftpOptions(options: SftpObjectSinkOptions): ResolvedSftp
   if (mode !== "copy" && mode !== "move" && mode !== "sync") {
     throw new RangeError(`${name}: "mode" must be "copy", "move" or "sync", got "${String(mode)}"`);
   }
-  const verify = options.verify ?? "readback";
-  if (verify !== "readback" && verify !== "manifest") {
-    throw new RangeError(`${name}: "verify" must be "readback" or "manifest", got "${verify}"`);
-  }
-  if (mode === "move" && verify !== "readback") {
+  const given = options.verify ?? "auto";
+  const verify: VerifyMode = given === "readback" ? "read-back" : given;
+  if (!["auto", "remote-hash", "read-back", "manifest"].includes(verify)) {
     throw new RangeError(
-      `${name}: "mode": "move" needs "verify": "readback"; a source is never deleted on a size check`,
+      `${name}: "verify" must be "auto", "remote-hash", "read-back" or "manifest", got "${
+        String(given)
+      }"`,
+    );
+  }
+  if (mode === "move" && verify === "manifest") {
+    throw new RangeError(
+      `${name}: "mode": "move" needs "verify" "auto", "remote-hash" or "read-back" (readback); a source is never deleted on a size check`,
     );
   }
   const deleteRemote = options.deleteRemote ?? false;

@@ -20,7 +20,22 @@ import type { ComponentStats } from "../core/stats.ts";
 import type { TokenBucket } from "../core/token_bucket.ts";
 import type { ObjectActivity } from "../sources/objects.ts";
 import { remoteDirname, type SftpSession } from "../ssh/sftp.ts";
-import { LocalError, Mismatch, readbackHandle, readFull } from "./_sftp_verify.ts";
+import { RemoteHasher } from "./_sftp_remote_hash.ts";
+import { LocalError, Mismatch, readbackHandle, readbackHash, readFull } from "./_sftp_verify.ts";
+
+/**
+ * How uploads are verified, resolved: `"auto"` hashes on the server when it
+ * can (files of {@linkcode REMOTE_HASH_MIN} bytes or more) and reads back
+ * otherwise; `"remote-hash"` only hashes on the server; `"read-back"` reads
+ * every upload back; `"manifest"` checks the size only.
+ */
+export type VerifyMode = "auto" | "remote-hash" | "read-back" | "manifest";
+
+/**
+ * Below this size `"auto"` reads back: one READ round trip costs less than
+ * opening a channel and starting `sha256sum`.
+ */
+export const REMOTE_HASH_MIN = 256 * 1024;
 
 /** An upload that failed halfway, kept so a retry can resume. */
 interface _Partial {
@@ -96,8 +111,8 @@ export interface UploadResult {
 
 /** What an {@linkcode Uploader} needs from its sink. */
 export interface UploaderOptions {
-  /** `"readback"` or `"manifest"`. */
-  verify: "readback" | "manifest";
+  /** How uploads are verified. */
+  verify: VerifyMode;
   /** Upload bandwidth limit. */
   up: TokenBucket | undefined;
   /** Download bandwidth limit (read-back). */
@@ -117,7 +132,7 @@ export interface UploaderOptions {
  * ```ts
  * import { Uploader } from "./_sftp_transfer.ts";
  * const uploader = new Uploader({
- *   verify: "readback", up: undefined, down: undefined,
+ *   verify: "auto", up: undefined, down: undefined,
  *   encryptionKey: () => undefined, stats: () => undefined, emit: () => {},
  * });
  * ```
@@ -125,6 +140,7 @@ export interface UploaderOptions {
 export class Uploader {
   readonly #o: UploaderOptions;
   readonly #partials = new Map<string, _Partial>();
+  readonly #hasher = new RemoteHasher();
 
   /** @param options Verification, limits, key, stats, activity. */
   constructor(options: UploaderOptions) {
@@ -138,6 +154,44 @@ export class Uploader {
    */
   forget(remote: string): void {
     this.#partials.delete(partialPathFor(remote));
+  }
+
+  /**
+   * The SHA-256 of the first `size` bytes of a remote file, as the sink's
+   * `verify` mode asks: computed by the server (`sha256sum`) or read back.
+   * Counts `verify_remote_hash` or `verify_read_back`.
+   *
+   * @param c The SFTP session.
+   * @param path The remote path.
+   * @param size Bytes to hash (the file's size).
+   * @param handle The file's open handle, when it is open (read-back uses it).
+   * @returns SHA-256, hex.
+   * @throws {Error} With `verify: "remote-hash"`, when the server cannot hash.
+   */
+  async remoteSha256(
+    c: SftpSession,
+    path: string,
+    size: number,
+    handle?: Buffer,
+  ): Promise<string> {
+    const mode = this.#o.verify;
+    const stats = this.#o.stats();
+    if (mode === "remote-hash" || (mode === "auto" && size >= REMOTE_HASH_MIN)) {
+      const r = await this.#hasher.hash(c.connection, path, size);
+      if (r.ok) {
+        stats?.add("verify_remote_hash");
+        return r.sha256;
+      }
+      if (mode === "remote-hash") {
+        throw new Error(
+          `remote "${path}" cannot be verified with "verify": "remote-hash": ${r.reason}`,
+        );
+      }
+    }
+    stats?.add("verify_read_back");
+    return handle
+      ? await readbackHandle(c, handle, path, size, this.#o.down)
+      : await readbackHash(c, path, size, this.#o.down);
   }
 
   /**
@@ -246,8 +300,8 @@ export class Uploader {
           `remote "${partialPath}" has ${st.size} bytes after the upload, expected ${storedSize}`,
         );
       }
-      if (this.#o.verify === "readback") {
-        const back = await readbackHandle(c, handle, partialPath, storedSize, this.#o.down);
+      if (this.#o.verify !== "manifest") {
+        const back = await this.remoteSha256(c, partialPath, storedSize, handle);
         if (back !== stored) {
           this.#o.stats()?.add("verify_failures");
           throw new Mismatch(

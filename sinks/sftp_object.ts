@@ -32,7 +32,7 @@ import { isSftpCode, openSftp, SFTP_STATUS, type SftpSession } from "../ssh/sftp
 import { resolveSftpOptions, type SftpObjectSinkOptions } from "./_sftp_options.ts";
 import { type ManifestRecord, ManifestStore } from "./_sftp_manifest.ts";
 import { isPartialName, Uploader } from "./_sftp_transfer.ts";
-import { hashLocal, LocalError, readbackHash } from "./_sftp_verify.ts";
+import { hashLocal, LocalError } from "./_sftp_verify.ts";
 
 export type { SftpObjectSinkOptions } from "./_sftp_options.ts";
 
@@ -80,8 +80,9 @@ function _relative(rendered: string): string {
  * uploads to `.<16 hex>.partial` beside the target (short whatever the
  * name's length) with many requests in flight, computing
  * SHA-256 (`node:crypto`, GB/s; hash-wasm's is ~7x slower here) as it
- * streams, checks the remote size, verifies the content by reading it
- * back (`verify: "readback"`), checks that the local file did not change
+ * streams, checks the remote size, verifies the content (`verify`: by
+ * `sha256sum` on the server over the same connection when it allows it,
+ * else by reading it back), checks that the local file did not change
  * meanwhile, then renames it into place, sets the remote mtime and appends
  * to the manifest. Only then does `write()` resolve and, in move mode,
  * confirm the object to its source. An object the server refuses (a name
@@ -94,7 +95,8 @@ function _relative(rendered: string): string {
  * message naming both fingerprints.
  *
  * Counters: `uploaded`, `bytes`, `unchanged`, `refused`, `failed`,
- * `resumed_bytes`, `verify_failures`, `deleted_remote`.
+ * `resumed_bytes`, `verify_failures`, `verify_remote_hash`,
+ * `verify_read_back`, `deleted_remote`.
  *
  * @param options Server, key, host key pin, layout, mode, limits, encryption.
  * @returns The sink.
@@ -294,9 +296,9 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         const storedSize = record.stored_size ?? record.size;
         const remote = record.sha256 === sha256 ? await c.stat(job.remote) : undefined;
         if (remote && remote.size === storedSize) {
-          // A move deletes the source, so it trusts no record: it reads the stored file back.
+          // A move deletes the source, so it trusts no record: it hashes the stored file.
           const verified = mode !== "move" ||
-            await readbackHash(c, job.remote, storedSize, downBucket) ===
+            await uploader.remoteSha256(c, job.remote, storedSize) ===
               (record.stored_sha256 ?? record.sha256);
           if (verified) {
             ctx?.stats.add("unchanged");
