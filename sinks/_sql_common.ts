@@ -221,3 +221,38 @@ export function safeMessage(err: unknown, secrets: ReadonlyArray<string | undefi
   for (const s of secrets) if (s) m = m.replaceAll(s, "***");
   return maskUrl(m);
 }
+
+/**
+ * Runs `work` with a deadline: past it, `onTimeout` runs (it drops the
+ * connection, so a half-open socket cannot hold the sink forever) and the
+ * promise rejects with an error naming what hung. A transaction that
+ * commits after all is harmless: the retry finds its ids stored.
+ *
+ * @param work The write.
+ * @param ms The deadline.
+ * @param what What is awaited, for the error.
+ * @param onTimeout Called once at the deadline.
+ * @returns What `work` resolves to.
+ *
+ * @example
+ * ```ts
+ * import { withDeadline } from "./_sql_common.ts";
+ * await withDeadline(Promise.resolve(1), 1000, "a write", () => {});
+ * ```
+ */
+export function withDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  what: string,
+  onTimeout: () => void,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`${what} got no answer within ${ms} ms; the connection was dropped`));
+    }, ms);
+  });
+  work.catch(() => {}); // a rejection after the deadline is not unhandled
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}

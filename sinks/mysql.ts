@@ -20,6 +20,7 @@ import {
   resolveSqlSchema,
   safeMessage,
   type SqlBatch,
+  withDeadline,
 } from "./_sql_common.ts";
 import {
   isMysqlRowError,
@@ -49,6 +50,12 @@ export interface MysqlSinkOptions {
   connectTimeoutMs?: number;
   /** Further statements run at open after the tables exist, each unless `skipIf` finds a row. */
   sql?: ReadonlyArray<{ statement: string; skipIf?: string }>;
+  /**
+   * Longest a batch's transaction may take; past it the connection is
+   * dropped (a half-open socket never answers) and the write fails, to be
+   * retried. @default {120000}
+   */
+  writeTimeoutMs?: number;
   /** Most events per batch (one transaction). @default {5000} */
   maxBatch?: number;
   /** Events queued before sources are held back. @default {10000} */
@@ -103,6 +110,13 @@ export function mysqlSink(options: MysqlSinkOptions): Sink {
     "connectTimeoutMs",
     options.connectTimeoutMs,
     10_000,
+    1,
+  );
+  const writeTimeoutMs = numberOption(
+    where,
+    "writeTimeoutMs",
+    options.writeTimeoutMs,
+    120_000,
     1,
   );
   const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
@@ -236,7 +250,12 @@ export function mysqlSink(options: MysqlSinkOptions): Sink {
     }
   }
 
-  async function inTransaction(fn: (c: Connection) => Promise<number>): Promise<number> {
+  /** One transaction within the write deadline; past it, the connection is dropped. */
+  function inTransaction(fn: (c: Connection) => Promise<number>): Promise<number> {
+    return withDeadline(transaction(fn), writeTimeoutMs, "a batch", drop);
+  }
+
+  async function transaction(fn: (c: Connection) => Promise<number>): Promise<number> {
     const c = await connect();
     await c.query("START TRANSACTION");
     try {

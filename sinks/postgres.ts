@@ -21,6 +21,7 @@ import {
   resolveSqlSchema,
   safeMessage,
   type SqlBatch,
+  withDeadline,
 } from "./_sql_common.ts";
 import { copyText, isPgRowError, pgIdent, pgTableSql, pgType } from "./_sql_pg_copy.ts";
 
@@ -48,6 +49,12 @@ export interface PostgresSinkOptions {
    * then commit out of order; ids keep that harmless). @default {2}
    */
   connections?: number;
+  /**
+   * Longest a batch's transaction may take; past it the connections are
+   * dropped (a half-open socket never answers) and the write fails, to be
+   * retried. @default {120000}
+   */
+  writeTimeoutMs?: number;
   /** Most events per batch (one transaction). @default {5000} */
   maxBatch?: number;
   /** Events queued before sources are held back. @default {10000} */
@@ -103,6 +110,13 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
   checkIdent(where, "deadLetterTable", deadLetter);
   const connectTimeout = numberOption(where, "connectTimeoutS", options.connectTimeoutS, 10, 1);
   const connections = numberOption(where, "connections", options.connections, 2, 1);
+  const writeTimeoutMs = numberOption(
+    where,
+    "writeTimeoutMs",
+    options.writeTimeoutMs,
+    120_000,
+    1,
+  );
   const maxBatch = numberOption(where, "maxBatch", options.maxBatch, 5000, 1);
   const queueSize = numberOption(where, "queueSize", options.queueSize, 10_000, 1);
   const secrets = [options.password, _urlPassword(options.url)];
@@ -120,6 +134,25 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     idColumn.set(def.name, def.dedup ? def.columns.findIndex(([c]) => c === "id") : -1);
   }
   const single = new Map<string, string>();
+
+  function pool(): postgres.Sql {
+    return postgres(options.url, {
+      max: connections,
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      connect_timeout: connectTimeout,
+      idle_timeout: 300,
+      onnotice: () => {},
+      connection: { application_name: "sluice" },
+    });
+  }
+
+  /** One transaction within the write deadline; past it, the connections are dropped and made anew. */
+  function transaction(s: postgres.Sql, fn: (tx: postgres.TransactionSql) => Promise<number>) {
+    return withDeadline(s.begin(fn) as Promise<number>, writeTimeoutMs, "a batch", () => {
+      if (sql === s) sql = pool();
+      s.end({ timeout: 0 }).catch(() => {});
+    });
+  }
 
   async function ensureSchema(s: postgres.Sql): Promise<void> {
     await s.begin(async (tx) => {
@@ -226,14 +259,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     concurrency: connections,
     async open(c: SinkContext): Promise<void> {
       ctx = c;
-      const s = postgres(options.url, {
-        max: connections,
-        ...(options.password !== undefined ? { password: options.password } : {}),
-        connect_timeout: connectTimeout,
-        idle_timeout: 300,
-        onnotice: () => {},
-        connection: { application_name: "sluice" },
-      });
+      const s = pool();
       try {
         await ensureSchema(s);
       } catch (err) {
@@ -252,13 +278,13 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       const total = batch.length - b.rejected.length;
       let inserted: number;
       try {
-        inserted = await s.begin((tx) => copyBatch(tx, b)) as number;
+        inserted = await transaction(s, (tx) => copyBatch(tx, b));
       } catch (err) {
         if (!isPgRowError(err)) throw fail("write failed", err);
         ctx.stats.add("row_fallbacks", 1);
         const before = b.rejected.length;
         try {
-          inserted = await s.begin((tx) => rowByRow(tx, b)) as number;
+          inserted = await transaction(s, (tx) => rowByRow(tx, b));
         } catch (err2) {
           b.rejected.length = before;
           throw fail("write failed", err2);

@@ -167,3 +167,76 @@ export async function centralBurst(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
+
+/** A TCP proxy to a server that can stop forwarding (a half-open network path). */
+export interface BlackholeProxy {
+  /** The port to connect to instead of the server's. */
+  port: number;
+  /** While true, bytes in either direction are swallowed. */
+  blackhole: boolean;
+  /** Stops listening and closes every connection. */
+  close(): void;
+}
+
+/**
+ * Starts a {@linkcode BlackholeProxy} to `127.0.0.1:target`.
+ *
+ * @example
+ * ```ts ignore
+ * import { blackholeProxy } from "./_sql_events.ts";
+ * const proxy = blackholeProxy(5432);
+ * proxy.close();
+ * ```
+ */
+export function blackholeProxy(target: number): BlackholeProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const proxy: BlackholeProxy = {
+    port: (listener.addr as Deno.NetAddr).port,
+    blackhole: false,
+    close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+    },
+  };
+  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buf = new Uint8Array(65536);
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        if (!proxy.blackhole) {
+          let at = 0;
+          while (at < n) at += await to.write(buf.subarray(at, n));
+        }
+      }
+    } catch {
+      // closed
+    }
+    try {
+      to.close();
+    } catch {
+      // already closed
+    }
+  };
+  (async () => {
+    try {
+      for await (const client of listener) {
+        const server = await Deno.connect({ hostname: "127.0.0.1", port: target });
+        conns.add(client);
+        conns.add(server);
+        pump(client, server);
+        pump(server, client);
+      }
+    } catch {
+      // listener closed
+    }
+  })();
+  return proxy;
+}

@@ -3,7 +3,7 @@ import { ComponentStats, createEvent, createLogger, memoryState, type Sink } fro
 import { mysqlSink, siemMysqlSink } from "../../sinks/mysql.ts";
 import { MARIADBD, type SqlServer, startMariadb } from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
-import { alertBatch, centralBurst, writeWithRetry } from "./_sql_events.ts";
+import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
 
 const CHILD = new URL("./_sql_writer_child.ts", import.meta.url).pathname;
 const opts = { ignore: !MARIADBD, sanitizeResources: false, sanitizeOps: false };
@@ -232,7 +232,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the central example with --db mysql:// stores a 20k-alert burst once in MariaDB across a kill -9 of the central",
+  name:
+    "the central example with --db mysql:// stores a 20k-alert burst once in MariaDB across a kill -9 of the central",
   ...opts,
   async fn() {
     const db = await maria();
@@ -240,6 +241,34 @@ Deno.test({
     const stored = async () => (await counts(db).catch(() => [0, 0]))[1] as number;
     const total = await centralBurst(db.url, stored, { killAt: 4000 });
     assert.deepEqual(await counts(db), [total, total]);
+  },
+});
+
+Deno.test({
+  name:
+    "mysqlSink: a server that stops answering (half-open path) fails the write at its deadline, and the retry stores the batch once",
+  ...opts,
+  async fn() {
+    const db = await maria();
+    await db.sql("DROP TABLE IF EXISTS alerts");
+    const proxy = blackholeProxy(db.port);
+    const sink = siemMysqlSink({
+      url: db.url.replace(`:${db.port}/`, `:${proxy.port}/`),
+      writeTimeoutMs: 1500,
+    });
+    await opened(sink);
+    try {
+      await sink.write(alertBatch(0, 100));
+      proxy.blackhole = true;
+      const err = await sink.write(alertBatch(100, 100)).then(() => null, (e: Error) => e);
+      assert.match(String(err), /no answer within 1500 ms/);
+      proxy.blackhole = false;
+      await writeWithRetry(sink, alertBatch(100, 100), 30_000);
+      assert.deepEqual(await counts(db), [200, 200]);
+    } finally {
+      await sink.close();
+      proxy.close();
+    }
   },
 });
 

@@ -3,7 +3,7 @@ import { ComponentStats, createEvent, createLogger, memoryState, type Sink } fro
 import { postgresSink, siemPostgresSink } from "../../sinks/postgres.ts";
 import { POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
-import { alertBatch, centralBurst, writeWithRetry } from "./_sql_events.ts";
+import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
 
 const CHILD = new URL("./_sql_writer_child.ts", import.meta.url).pathname;
 const opts = { ignore: !POSTGRES_BIN, sanitizeResources: false, sanitizeOps: false };
@@ -276,6 +276,34 @@ Deno.test({
     const stored = async () => (await counts(pg).catch(() => [0, 0]))[1] as number;
     const total = await centralBurst(pg.url, stored, { killAt: 4000 });
     assert.deepEqual(await counts(pg), [total, total]);
+  },
+});
+
+Deno.test({
+  name:
+    "postgresSink: a server that stops answering (half-open path) fails the write at its deadline, and the retry stores the batch once",
+  ...opts,
+  async fn() {
+    const pg = await pgServer();
+    await pg.sql("DROP TABLE IF EXISTS alerts CASCADE");
+    const proxy = blackholeProxy(pg.port);
+    const sink = siemPostgresSink({
+      url: pg.url.replace(`:${pg.port}/`, `:${proxy.port}/`),
+      writeTimeoutMs: 1500,
+    });
+    await opened(sink);
+    try {
+      await sink.write(alertBatch(0, 100));
+      proxy.blackhole = true;
+      const err = await sink.write(alertBatch(100, 100)).then(() => null, (e: Error) => e);
+      assert.match(String(err), /no answer within 1500 ms/);
+      proxy.blackhole = false;
+      await writeWithRetry(sink, alertBatch(100, 100), 30_000);
+      assert.deepEqual(await counts(pg), [200, 200]);
+    } finally {
+      await sink.close();
+      proxy.close();
+    }
   },
 });
 
