@@ -112,8 +112,11 @@ export function peer(name: string, debPackage: string = name): string | undefine
  * @example
  * ```ts
  * import { notFound, which } from "./_peers.ts";
- * const rsyslogd = which("/nonexistent/rsyslogd", "rsyslog");
- * if (!rsyslogd) notFound("rsyslog", "bash tests/interop/fetch_rsyslog.sh, as .ci/run does");
+ * function rsyslogd(path: string): string | undefined {
+ *   const found = which(path, "rsyslog");
+ *   if (!found) notFound("rsyslog", "bash tests/interop/fetch_rsyslog.sh, as .ci/run does");
+ *   return found;
+ * }
  * ```
  */
 export function notFound(name: string, how: string): void {
