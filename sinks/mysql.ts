@@ -14,6 +14,7 @@ import type { Sink, SinkContext } from "../core/types.ts";
 import { numberOption } from "../core/options.ts";
 import { checkIdent, type SqliteSchema, type TableDef } from "./_sqlite_table.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
+import { MYSQL_VMS_TRIGGER } from "./_sql_siem.ts";
 import {
   maskUrl,
   prepareSqlBatch,
@@ -383,25 +384,6 @@ export interface SiemMysqlSinkOptions extends Omit<MysqlSinkOptions, "schema" | 
   categoryField?: string;
 }
 
-// The SQLite schema's heartbeats → vms trigger, for MySQL/MariaDB (times kept as ISO text in vms).
-const _ISO_OF = (col: string) =>
-  `CONCAT(DATE_FORMAT(${col}, '%Y-%m-%dT%H:%i:%s.'), LPAD(FLOOR(MICROSECOND(${col}) / 1000), 3, '0'), 'Z')`;
-const _VMS_TRIGGER = {
-  skipIf:
-    "SELECT 1 FROM information_schema.triggers WHERE trigger_schema = DATABASE() AND trigger_name = 'heartbeats_vms'",
-  statement: `CREATE TRIGGER heartbeats_vms AFTER INSERT ON heartbeats FOR EACH ROW
-    INSERT INTO vms (host, first_seen, last_seen, source_ip, version, interval_s, heartbeats)
-    SELECT NEW.host, ${_ISO_OF("NEW.`timestamp`")}, ${_ISO_OF("NEW.`timestamp`")},
-      NEW.source_ip, NEW.version, NEW.interval_s, 1 FROM DUAL WHERE NEW.host IS NOT NULL
-    ON DUPLICATE KEY UPDATE
-      first_seen = LEAST(COALESCE(vms.first_seen, VALUES(first_seen)), VALUES(first_seen)),
-      last_seen = GREATEST(COALESCE(vms.last_seen, ''), VALUES(last_seen)),
-      source_ip = COALESCE(VALUES(source_ip), vms.source_ip),
-      version = COALESCE(VALUES(version), vms.version),
-      interval_s = COALESCE(VALUES(interval_s), vms.interval_s),
-      heartbeats = COALESCE(vms.heartbeats, 0) + 1`,
-};
-
 /**
  * A {@linkcode mysqlSink} with the `siemSchema` tables that stores each
  * event in the table of its category, routed as `siemSqliteSink` routes
@@ -422,6 +404,6 @@ export function siemMysqlSink(options: SiemMysqlSinkOptions): Sink {
     ...rest,
     schema: siemSchema,
     table: siemTableOf(categoryField),
-    sql: [_VMS_TRIGGER, ...sql],
+    sql: [MYSQL_VMS_TRIGGER, ...sql],
   });
 }

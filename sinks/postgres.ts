@@ -15,6 +15,7 @@ import type { Sink, SinkContext } from "../core/types.ts";
 import { numberOption } from "../core/options.ts";
 import { checkIdent, type SqliteSchema, type TableDef } from "./_sqlite_table.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
+import { PG_VMS_TRIGGER } from "./_sql_siem.ts";
 import {
   maskUrl,
   prepareSqlBatch,
@@ -318,28 +319,6 @@ export interface SiemPostgresSinkOptions extends Omit<PostgresSinkOptions, "sche
   categoryField?: string;
 }
 
-// The SQLite schema's heartbeats → vms trigger, in PL/pgSQL (times kept as ISO text in vms).
-const _VMS_TRIGGER = [
-  `CREATE OR REPLACE FUNCTION sluice_heartbeats_vms() RETURNS trigger LANGUAGE plpgsql AS $f$
-  DECLARE t TEXT := to_char(NEW."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
-  BEGIN
-    IF NEW.host IS NOT NULL THEN
-      INSERT INTO vms (host, first_seen, last_seen, source_ip, version, interval_s, heartbeats)
-      VALUES (NEW.host, t, t, NEW.source_ip, NEW.version, NEW.interval_s, 1)
-      ON CONFLICT (host) DO UPDATE SET
-        first_seen = least(coalesce(vms.first_seen, excluded.first_seen), excluded.first_seen),
-        last_seen = greatest(coalesce(vms.last_seen, ''), excluded.last_seen),
-        source_ip = coalesce(excluded.source_ip, vms.source_ip),
-        version = coalesce(excluded.version, vms.version),
-        interval_s = coalesce(excluded.interval_s, vms.interval_s),
-        heartbeats = coalesce(vms.heartbeats, 0) + 1;
-    END IF;
-    RETURN NULL;
-  END $f$`,
-  `CREATE OR REPLACE TRIGGER heartbeats_vms AFTER INSERT ON heartbeats FOR EACH ROW
-    EXECUTE FUNCTION sluice_heartbeats_vms()`,
-];
-
 /**
  * A {@linkcode postgresSink} with the `siemSchema` tables that stores each
  * event in the table of its category, routed as `siemSqliteSink` routes
@@ -360,7 +339,7 @@ export function siemPostgresSink(options: SiemPostgresSinkOptions): Sink {
     ...rest,
     schema: siemSchema,
     table: siemTableOf(categoryField),
-    sql: [..._VMS_TRIGGER, ...sql],
+    sql: [...PG_VMS_TRIGGER, ...sql],
   });
 }
 
