@@ -9,4 +9,3 @@
  */
 
 export { default } from "npm:postgres@3.4.9";
-
