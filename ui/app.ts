@@ -22,7 +22,7 @@ import { hostsRoutes } from "./routes/hosts.tsx";
 import { authRoutes } from "./routes/auth.tsx";
 import { firewallRoutes } from "./routes/firewall.tsx";
 import { tailRoutes } from "./routes/tail.tsx";
-import { soonRoutes } from "./routes/soon.tsx";
+import { monitoredRoutes } from "./routes/monitored.tsx";
 import { responsesRoutes } from "./routes/responses.tsx";
 import type { Responder } from "../respond/responder.ts";
 
@@ -48,6 +48,8 @@ export interface UiAppOptions {
   signal?: AbortSignal;
   /** Active response, when it runs in this process: the Responses page's block/unblock. */
   respond?: () => Responder | undefined;
+  /** The SIEM database file (SQLite): the Monitored hosts page manages its `monitored_hosts`. @default {none: that page only says so} */
+  database?: string;
   /** Where unexpected errors are reported. @default {console.error} */
   onError?: (err: unknown) => void;
 }
@@ -76,6 +78,7 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     signal: options.signal ?? new AbortController().signal,
     hostIntervalMs: options.hostIntervalMs ?? 60_000,
     ...(options.respond ? { respond: options.respond } : {}),
+    ...(options.database ? { database: options.database } : {}),
   };
   const secure = options.secure ?? false;
   const onError = options.onError ?? ((err: unknown) => console.error("ui:", err));
@@ -148,6 +151,6 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   firewallRoutes(app, deps);
   tailRoutes(app, deps);
   responsesRoutes(app, deps);
-  soonRoutes(app);
+  monitoredRoutes(app, deps);
   return app;
 }

@@ -32,6 +32,8 @@ export interface UiDeps {
   hostIntervalMs: number;
   /** Active response, when it runs in this process (the central with --respond). */
   respond?: () => Responder | undefined;
+  /** The SIEM database file, for the Monitored hosts page's `monitored_hosts` registry. */
+  database?: string;
 }
 
 /**

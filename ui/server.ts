@@ -107,6 +107,7 @@ export function uiService(options: UiServiceOptions): UiService {
           ...(options.tailPollMs ? { tailPollMs: options.tailPollMs } : {}),
           ...(options.hostIntervalMs ? { hostIntervalMs: options.hostIntervalMs } : {}),
           ...(options.respond ? { respond: options.respond } : {}),
+          database: options.database,
         });
         const ready = Promise.withResolvers<void>();
         const listenOptions = {

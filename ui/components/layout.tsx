@@ -31,9 +31,8 @@ export interface NavItem {
 }
 
 /**
- * The navigation bar. Other pages add their entry here; "Monitored hosts"
- * and "Responses" are kept for the agentless-hosts and active-response
- * issues.
+ * The navigation bar. Other pages add their entry here; `soon` greys out
+ * one not built yet.
  */
 export const NAV: NavItem[] = [
   { href: "/", label: "Overview" },
@@ -42,7 +41,7 @@ export const NAV: NavItem[] = [
   { href: "/auth", label: "Auth" },
   { href: "/firewall", label: "Firewall" },
   { href: "/tail", label: "Live tail" },
-  { href: "/monitored", label: "Monitored hosts", soon: "agentless hosts" },
+  { href: "/monitored", label: "Monitored hosts" },
   { href: "/responses", label: "Responses" },
 ];
 
