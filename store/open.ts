@@ -26,7 +26,12 @@ import type { SiemStore } from "./types.ts";
 export function openStore(target: string): Promise<SiemStore> {
   if (/^(postgres|postgresql|mysql|mariadb):\/\//i.test(target)) {
     const kind = target.slice(0, target.indexOf(":"));
-    return Promise.reject(new Error(`store: ${kind} databases are not supported yet (issue 25)`));
+    // The write side exists (sinks/postgres.ts, sinks/mysql.ts; the central's --db); reading does not yet.
+    return Promise.reject(
+      new Error(
+        `store: reading a ${kind} database is not supported yet (issue 25): the central can store into one with --db, but query, tail and the dashboard read SQLite only`,
+      ),
+    );
   }
   const database = target.startsWith("sqlite:") ? target.slice("sqlite:".length) : target;
   return openSqliteStore({ database });
