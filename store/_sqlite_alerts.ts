@@ -245,7 +245,11 @@ export function _alert(db: _Db, seq: number): AlertDetail | undefined {
 }
 
 /** How many alerts name each SHA-256 in their `hash` field (any case). */
-export function _alertsForHashes(db: _Db, sha256s: readonly string[]): HashAlertsRow[] {
+export function _alertsForHashes(
+  db: _Db,
+  sha256s: readonly string[],
+  filter: { host?: string } = {},
+): HashAlertsRow[] {
   const wanted = [...new Set(sha256s.map((h) => String(h).trim().toLowerCase()))];
   for (const h of wanted) {
     if (!/^[0-9a-f]{64}$/.test(h)) {
@@ -254,15 +258,17 @@ export function _alertsForHashes(db: _Db, sha256s: readonly string[]): HashAlert
   }
   if (wanted.length === 0 || !db.has("alerts")) return [];
   const out: HashAlertsRow[] = [];
-  // alerts.hash has no index (it would slow every insert): one scan per 500 hashes.
+  // alerts.hash has no index (it would slow every insert): one scan per 500 hashes, of one
+  // host's alerts (its index) when given.
+  const host = filter.host !== undefined ? "host = ? AND " : "";
   for (let i = 0; i < wanted.length; i += 500) {
     const part = wanted.slice(i, i + 500);
     // Prepared each time, not cached: the placeholder count varies with the list.
     const rows = db.db.prepare(
       `SELECT lower(trim(hash)) AS sha256, count(*) AS alerts, max(timestamp) AS last
-       FROM alerts WHERE lower(trim(hash)) IN (${part.map(() => "?").join(",")})
+       FROM alerts WHERE ${host}lower(trim(hash)) IN (${part.map(() => "?").join(",")})
        GROUP BY 1 ORDER BY 1`,
-    ).all(...part) as _Row[];
+    ).all(...(filter.host !== undefined ? [filter.host, ...part] : part)) as _Row[];
     for (const r of rows) {
       out.push({ sha256: String(r.sha256), alerts: _num(r.alerts), last: String(r.last) });
     }

@@ -140,7 +140,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
       firewallSources: (f) => _p(() => _firewallSources(open(), f)),
       firewallPorts: (f) => _p(() => _firewallPorts(open(), f)),
       objects: (f) => _p(() => _objects(open(), f)),
-      alertsForHashes: (hashes) => _p(() => _alertsForHashes(open(), hashes)),
+      alertsForHashes: (hashes, f) => _p(() => _alertsForHashes(open(), hashes, f)),
       tailStart: (f) => _p(() => _tailStart(open(), f)),
       tailRead: (cursor, f, limit) => _p(() => _tailRead(open(), cursor, f, limit)),
       sql: (statement) => _p(() => _sql(open(), statement)),

@@ -261,10 +261,15 @@ export interface SiemStore {
   /**
    * How many alerts name each SHA-256 in their `hash` field (any case): the
    * other way of the alert detail's samples. Hashes no alert names are left
-   * out; one read for the whole list. Throws a `RangeError` for a hash that
-   * is not 64 hex digits.
+   * out; one read for the whole list. `alerts.hash` has no index: without
+   * `host` that read is a scan of every alert (a CLI's answer); with it, of
+   * that host's alerts only (a page's). Throws a `RangeError` for a hash
+   * that is not 64 hex digits.
    */
-  alertsForHashes(sha256s: readonly string[]): Promise<HashAlertsRow[]>;
+  alertsForHashes(
+    sha256s: readonly string[],
+    filter?: { host?: string },
+  ): Promise<HashAlertsRow[]>;
 
   /**
    * Where a live tail starts: after everything stored now, or before the

@@ -23,6 +23,10 @@ Deno.test("store alertsForHashes counts the alerts that name each hash, in any c
     assert.deepEqual(await store.alertsForHashes([H.toUpperCase(), OTHER, H]), [
       { sha256: H, alerts: 3, last: iso(NOW - 1000) },
     ], "a hash only in a message is not the alert's hash");
+    assert.deepEqual(await store.alertsForHashes([H], { host: "vm-1" }), [
+      { sha256: H, alerts: 2, last: iso(NOW - 1000) },
+    ], "one host's alerts only");
+    assert.deepEqual(await store.alertsForHashes([H], { host: "' OR 1=1 --" }), []);
     assert.deepEqual(await store.alertsForHashes([]), []);
     await assert.rejects(store.alertsForHashes(["' OR 1=1 --"]), RangeError);
     await assert.rejects(store.alertsForHashes([H.slice(0, 63)]), /64 hex digits/);

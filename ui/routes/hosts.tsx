@@ -4,7 +4,7 @@
  * hosts the agentless collector dials, whether it reached them and why
  * not), last seen, services, alerts; and a page per host with its activity
  * chart, timeline, recent alerts, auth events and objects, each object
- * linked to the alerts that name its SHA-256.
+ * linked to the host's alerts that name its SHA-256.
  *
  * @module
  */
@@ -123,12 +123,13 @@ export function hostsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
     ]);
     if (!detail) return c.notFound();
     const h = detail.host;
-    // The other way of the alert detail's samples: the alerts that name each object's hash.
+    // The other way of the alert detail's samples: this host's alerts that name each object's
+    // hash (alerts.hash has no index; the host's own alerts are a short read).
     const hashes = detail.objects.map((o) => o.sha256?.toLowerCase() ?? "").filter((x) =>
       /^[0-9a-f]{64}$/.test(x)
     );
     const named = new Map(
-      (await deps.store.alertsForHashes(hashes)).map((r) => [r.sha256, r.alerts]),
+      (await deps.store.alertsForHashes(hashes, { host: h.host })).map((r) => [r.sha256, r.alerts]),
     );
     const data = chartData(series);
     return c.html(
@@ -231,8 +232,10 @@ export function hostsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
                             {o.sha256 && named.get(o.sha256.toLowerCase())
                               ? (
                                 <a
-                                  href={`/alerts?range=all&text=${seg(o.sha256.toLowerCase())}`}
-                                  title="alerts that name this SHA-256"
+                                  href={`/alerts?range=all&host=${seg(h.host)}&text=${
+                                    seg(o.sha256.toLowerCase())
+                                  }`}
+                                  title="this host's alerts that name this SHA-256"
                                 >
                                   {named.get(o.sha256.toLowerCase())} alerts
                                 </a>
