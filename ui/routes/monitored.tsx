@@ -216,7 +216,12 @@ export function monitoredRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
     const now = deps.now();
     const vms = new Map(
       hosts.length
-        ? (await deps.store.hosts({ now, intervalMs: deps.hostIntervalMs })).map((v) => [v.host, v])
+        ? (await deps.store.hosts({
+          now,
+          intervalMs: deps.hostIntervalMs,
+          since: now - 86_400_000,
+        }))
+          .map((v) => [v.host, v])
         : [],
     );
     const message = c.req.query("msg");
