@@ -76,7 +76,8 @@ function _indexed(def: TableDef): Set<string> {
 }
 
 /**
- * The statements that create a table or add its missing columns and
+ * The statements that create a table (with `seq`, an AUTO_INCREMENT primary
+ * key in the order rows were stored, unless the spec has its own) or add its missing columns and
  * indexes (MySQL has no `CREATE INDEX IF NOT EXISTS`, so the existing ones
  * are passed in).
  *
@@ -99,8 +100,16 @@ export function myTableSql(
   const t = myIdent(def.name);
   const indexed = _indexed(def);
   const out: string[] = [];
+  // `seq`: the order rows were stored in (SQLite's rowid for the read side), and InnoDB's
+  // clustered key, which then grows at its right edge.
+  const seq = def.columns.some(([c]) => c === "seq")
+    ? []
+    : ["`seq` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY"];
   if (columns.size === 0) {
-    const cols = def.columns.map(([c, type]) => `${myIdent(c)} ${myType(c, type, indexed.has(c))}`);
+    const cols = [
+      ...seq,
+      ...def.columns.map(([c, type]) => `${myIdent(c)} ${myType(c, type, indexed.has(c))}`),
+    ];
     // utf8mb4_bin: ids and hosts compare exactly, as in SQLite and Postgres.
     out.push(
       `CREATE TABLE IF NOT EXISTS ${t} (${
@@ -108,6 +117,7 @@ export function myTableSql(
       }) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
   } else {
+    if (seq.length && !columns.has("seq")) out.push(`ALTER TABLE ${t} ADD COLUMN ${seq[0]} FIRST`);
     for (const [c, type] of def.columns) {
       if (!columns.has(c)) {
         out.push(

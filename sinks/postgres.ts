@@ -401,7 +401,9 @@ function _finish(stream: Writable, data: string, what: string): Promise<void> {
       stream.destroy(new Error(`${what} timed out`));
       reject(new Error(`${what} got no answer within ${_COPY_TIMEOUT_MS} ms`));
     }, _COPY_TIMEOUT_MS);
-    stream.once("error", (err) => (clearTimeout(timer), reject(err)));
+    // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
+    // time (its destroy writes to the closed socket); with no listener that would crash the process.
+    stream.on("error", (err) => (clearTimeout(timer), reject(err)));
     stream.once("finish", () => (clearTimeout(timer), resolve()));
     stream.end(data);
   });

@@ -42,6 +42,8 @@ Deno.test({
     try {
       for (let i = 0; i < 20_000; i += 5000) await sink.write(alertBatch(i, 5000));
       assert.deepEqual(await counts(db), [20_000, 20_000]);
+      // seq numbers the rows in the order stored, for the read side's cursors.
+      assert.equal((await db.sql("SELECT count(DISTINCT seq) FROM alerts")).trim(), "20000");
       await sink.write(alertBatch(0, 5000));
       assert.deepEqual(await counts(db), [20_000, 20_000]);
       assert.equal(stats.counters.inserted, 20_000);

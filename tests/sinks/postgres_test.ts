@@ -43,6 +43,8 @@ Deno.test({
     try {
       for (let i = 0; i < 20_000; i += 5000) await sink.write(alertBatch(i, 5000));
       assert.deepEqual(await counts(pg), [20_000, 20_000]);
+      // seq numbers the rows in the order stored, for the read side's cursors.
+      assert.equal((await pg.sql("SELECT count(DISTINCT seq) FROM alerts")).trim(), "20000");
       await sink.write(alertBatch(0, 5000));
       assert.deepEqual(await counts(pg), [20_000, 20_000]);
       assert.equal(stats.counters.inserted, 20_000);
@@ -54,7 +56,7 @@ Deno.test({
       const indexes = Number(
         (await pg.sql("SELECT count(*) FROM pg_indexes WHERE tablename = 'alerts'")).trim(),
       );
-      assert.equal(indexes, 5);
+      assert.equal(indexes, 6); // seq (primary key), id, and the spec's four
       assert.equal(
         (await pg.sql("SELECT value FROM sluice_meta WHERE key = 'schema.siem'")).trim(),
         "1",
