@@ -19,7 +19,7 @@ import { startSftpServer } from "../tests/fixtures/ssh/sftp_server.ts";
 import { sshdPath, startSshd } from "../tests/fixtures/ssh/sshd.ts";
 import { writePattern } from "../tests/fixtures/ssh/suite.ts";
 import { which } from "../tests/_peers.ts";
-import { type BenchRow, deadline, runChild, type Scenario, timed } from "./lib.ts";
+import { type BenchRow, deadline, runChild, sampleMemory, type Scenario, timed } from "./lib.ts";
 
 interface _Server {
   port: number;
@@ -63,20 +63,51 @@ async function _server(dir: string, publicKey: string): Promise<_Server> {
   };
 }
 
-/** Runs a reference to completion within its deadline; returns seconds. */
-async function _run(what: string, timeoutMs: number, cmd: string, args: string[]): Promise<number> {
-  return await timed(async () => {
+/** What one run measured. */
+interface _Measure {
+  seconds: number;
+  /** CPU seconds of the client (user + system). */
+  cpu: number;
+  /** Peak private memory (RssAnon + RssShmem) of the client, MB, when sampled. */
+  peakPrivate?: number;
+  /** Its PSS at the end, MB. */
+  pss?: number;
+}
+
+/** CPU seconds of this process and of the children it has waited for (/proc/self/stat). */
+function _cpu(): { self: number; children: number } {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    // After "(comm) " come the fields from 3 (state): utime, stime, cutime, cstime are 14–17.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = (i: number) => Number(f[i - 3] ?? 0) / 100;
+    return { self: ticks(14) + ticks(15), children: ticks(16) + ticks(17) };
+  } catch {
+    return { self: 0, children: 0 };
+  }
+}
+
+/** Runs a reference to completion within its deadline; its CPU is the child's. */
+async function _run(
+  what: string,
+  timeoutMs: number,
+  cmd: string,
+  args: string[],
+): Promise<_Measure> {
+  const before = _cpu().children;
+  const seconds = await timed(async () => {
     const r = await runChild(cmd, args, { what, timeoutMs });
     if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-500)}`);
   });
+  return { seconds, cpu: _cpu().children - before };
 }
 
 function _message(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
 }
 
-/** Uploads `local` (a directory) with the sink once; returns seconds. */
-async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<number> {
+/** Uploads `local` (a directory) with the sink once, in this process. */
+async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<_Measure> {
   const source = objectsSource({ dir: local, once: true, settle: 0, host: "bench" });
   const sink = sftpObjectSink(options);
   let failure: string | undefined;
@@ -86,21 +117,32 @@ async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<n
   const engine = new Engine(definePipeline({ paths: [{ from: [source], to: [sink] }] }), {
     logger: createLogger("silent"),
   });
+  const before = _cpu().self;
+  const sampler = sampleMemory("self", 20);
   const seconds = await timed(async () => {
     await engine.start();
     await deadline(`sftp-object upload of ${local}`, 600_000, source.done ?? Promise.resolve());
   });
+  const memory = sampler.stop();
+  const cpu = _cpu().self - before;
   await engine.stop();
   if (failure) throw new Error(`sftp-object failed: ${failure}`);
-  return seconds;
+  return { seconds, cpu, peakPrivate: memory.peakPrivate, pss: memory.pss };
+}
+
+function _median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 /** Benchmarks the object channel. */
 export const scenario: Scenario = async ({ quick, dir }) => {
   const rows: BenchRow[] = [];
-  // BENCH_OBJECTS_MIB and BENCH_OBJECTS_FILES set the sizes (the smoke test keeps them small).
+  // BENCH_OBJECTS_MIB and BENCH_OBJECTS_FILES set the sizes (the smoke test keeps them small);
+  // BENCH_OBJECTS_ROUNDS the alternating rounds (sftp, then each variant, again and again).
   const bigSize = Number(Deno.env.get("BENCH_OBJECTS_MIB") ?? (quick ? 10 : 100)) * 1024 * 1024;
   const count = Number(Deno.env.get("BENCH_OBJECTS_FILES") ?? (quick ? 100 : 1000));
+  const rounds = Number(Deno.env.get("BENCH_OBJECTS_ROUNDS") ?? (quick ? 1 : 3));
   const key = await writeClientKey(dir);
   const server = await _server(dir, key.publicKey);
   const knownHosts = `${dir}/known_hosts`;
@@ -130,70 +172,47 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     }
     const keyFile = `${dir}/object.key`;
     await Deno.writeFile(keyFile, crypto.getRandomValues(new Uint8Array(32)));
-    const sinkOptions = async (name: string, extra: Partial<SftpObjectSinkOptions> = {}) => ({
+    let fresh = 0;
+    const sinkOptions = async (extra: Partial<SftpObjectSinkOptions> = {}) => ({
       host: "127.0.0.1",
       port: server.port,
       user: server.user,
       privateKeyFile: key.file,
       knownHostsFile: knownHosts,
-      root: await server.remoteDir(name),
+      root: await server.remoteDir(`s-${fresh++}`),
       ...extra,
     });
 
-    // The references: OpenSSH's client on the same files, same server, same run. A reference
+    // The reference: OpenSSH's client on the same files, same server, same run. A reference
     // that fails or hangs is a failed row (the bench then exits 1), never a missing ratio.
-    let sftpBig: number | undefined;
-    let sftpSmall: number | undefined;
-    if (sftp) {
-      const batch = async (name: string, put: string, timeoutMs: number) => {
-        const remote = await server.remoteDir(name);
-        await Deno.writeTextFile(`${dir}/${name}.batch`, `${put} ${remote}/\n`);
-        const args = [
-          "-q",
-          "-b",
-          `${dir}/${name}.batch`,
-          "-i",
-          key.file,
-          "-o",
-          `UserKnownHostsFile=${knownHosts}`,
-          "-o",
-          "StrictHostKeyChecking=yes",
-          "-o",
-          "BatchMode=yes",
-          "-P",
-          String(server.port),
-          `${server.user}@127.0.0.1`,
-        ];
-        return await _run(
-          `sftp -b ${put.split(" ")[0]} against ${server.label}`,
-          timeoutMs,
-          sftp,
-          args,
-        );
-      };
-      try {
-        sftpBig = await batch("sftp-big", `put ${dir}/big/big.bin`, bigMs);
-      } catch (err) {
-        rows.push({
-          scenario: "objects",
-          subject: `OpenSSH sftp -b put ${bigLabel}`,
-          value: 0,
-          unit: "MB/s",
-          failed: _message(err),
-        });
-      }
-      try {
-        sftpSmall = await batch("sftp-small", `put ${dir}/small/*`, smallMs);
-      } catch (err) {
-        rows.push({
-          scenario: "objects",
-          subject: `OpenSSH sftp -b put ${smallLabel}`,
-          value: 0,
-          unit: "files/s",
-          failed: _message(err),
-        });
-      }
-    } else {
+    const batch = async (put: string, timeoutMs: number): Promise<_Measure> => {
+      const name = `sftp-${fresh++}`;
+      const remote = await server.remoteDir(name);
+      await Deno.writeTextFile(`${dir}/${name}.batch`, `${put} ${remote}/\n`);
+      const args = [
+        "-q",
+        "-b",
+        `${dir}/${name}.batch`,
+        "-i",
+        key.file,
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-P",
+        String(server.port),
+        `${server.user}@127.0.0.1`,
+      ];
+      return await _run(
+        `sftp -b ${put.split(" ")[0]} against ${server.label}`,
+        timeoutMs,
+        sftp as string,
+        args,
+      );
+    };
+    if (!sftp) {
       rows.push({
         scenario: "objects",
         subject: "OpenSSH sftp -b put",
@@ -202,62 +221,170 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         skipped: "sftp not found (apt-get install openssh-client): no same-run reference",
       });
     }
+
+    interface _Variant {
+      subject: string;
+      unit: "MB/s" | "files/s";
+      amount: number;
+      run: () => Promise<_Measure>;
+      note?: string;
+      sftp?: boolean;
+      runs: _Measure[];
+      failed?: string;
+    }
+    const variant = (
+      v: Omit<_Variant, "runs" | "run"> & { run: () => Promise<_Measure> },
+    ): _Variant => ({ ...v, runs: [] });
+    const bigRef = variant({
+      subject: `OpenSSH sftp -b put ${bigLabel}`,
+      unit: "MB/s",
+      amount: mb,
+      sftp: true,
+      run: () => batch(`put ${dir}/big/big.bin`, bigMs),
+      note: "no verification beyond SSH's MAC",
+    });
+    const smallRef = variant({
+      subject: `OpenSSH sftp -b put ${smallLabel}`,
+      unit: "files/s",
+      amount: count,
+      sftp: true,
+      run: () => batch(`put ${dir}/small/*`, smallMs),
+    });
+    const big = [
+      variant({
+        subject: `sftp-object ${bigLabel}, verify read-back`,
+        unit: "MB/s",
+        amount: mb,
+        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "read-back" })),
+        note: "reads the file back to check SHA-256 (every byte twice)",
+      }),
+      variant({
+        subject: `sftp-object ${bigLabel}, verify auto (sha256sum on the server)`,
+        unit: "MB/s",
+        amount: mb,
+        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "auto" })),
+        note:
+          "the default: the server hashes the upload over the same connection when a command costs less than reading back",
+      }),
+    ];
+    const smallOnes = [
+      variant({
+        subject: `sftp-object ${smallLabel}, verify auto (read-back below 256 KiB)`,
+        unit: "files/s",
+        amount: count,
+        run: async () => await _sluice(`${dir}/small`, await sinkOptions()),
+        note:
+          "per file: open .partial, write, fsync + fstat + futimes, read back, close, rename; sftp: open, write, close",
+      }),
+      variant({
+        subject: `sftp-object ${smallLabel}, verify auto, concurrency 8`,
+        unit: "files/s",
+        amount: count,
+        run: async () => await _sluice(`${dir}/small`, await sinkOptions({ concurrency: 8 })),
+      }),
+    ];
+    const measure = async (v: _Variant) => {
+      if (v.failed) return;
+      try {
+        v.runs.push(await v.run());
+      } catch (err) {
+        v.failed = _message(err);
+      }
+    };
+    // Alternating: each round runs the reference, then every variant, so load drifts hit all.
+    for (let round = 0; round < rounds; round++) {
+      if (sftp) await measure(bigRef);
+      for (const v of big) await measure(v);
+      if (sftp) await measure(smallRef);
+      for (const v of smallOnes) await measure(v);
+    }
+    const once = [
+      variant({
+        subject: `sftp-object ${bigLabel}, verify manifest`,
+        unit: "MB/s",
+        amount: mb,
+        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "manifest" })),
+        note: "size check + streamed SHA-256 in the manifest, as much checking as sftp does",
+      }),
+      variant({
+        subject: `sftp-object ${bigLabel}, AES-256-GCM at rest, verify manifest`,
+        unit: "MB/s",
+        amount: mb,
+        run: async () =>
+          await _sluice(
+            `${dir}/big`,
+            await sinkOptions({ verify: "manifest", encryptionKeyFile: keyFile }),
+          ),
+      }),
+      variant({
+        subject: `sftp-object ${smallLabel}, verify manifest, concurrency 8`,
+        unit: "files/s",
+        amount: count,
+        run: async () =>
+          await _sluice(`${dir}/small`, await sinkOptions({ verify: "manifest", concurrency: 8 })),
+      }),
+    ];
+    for (const v of once) await measure(v);
+
+    const refOf = (v: _Variant) => {
+      const ref = v.unit === "MB/s" ? bigRef : smallRef;
+      if (v.sftp || ref.runs.length === 0) return undefined;
+      return ref;
+    };
+    const toRow = (v: _Variant): BenchRow => {
+      if (v.failed || v.runs.length === 0) {
+        return {
+          scenario: "objects",
+          subject: v.subject,
+          value: 0,
+          unit: v.unit,
+          failed: v.failed ?? "not measured",
+        };
+      }
+      const values = v.runs.map((m) => v.amount / m.seconds);
+      const cpu = _median(v.runs.map((m) => m.cpu));
+      const ref = refOf(v);
+      const refCpu = ref ? _median(ref.runs.map((m) => m.cpu)) : 0;
+      const priv = v.runs.map((m) => m.peakPrivate).filter((x) => x !== undefined);
+      const pss = v.runs.map((m) => m.pss).filter((x) => x !== undefined);
+      const notes = [
+        v.note,
+        v.sftp ? server.label : undefined,
+        ref && refCpu > 0 ? `client CPU ${(cpu / refCpu).toFixed(1)}× sftp's` : undefined,
+        priv.length ? "memory: the bench process, the sink in it" : undefined,
+      ].filter((t) => t);
+      return {
+        scenario: "objects",
+        subject: v.subject,
+        value: _median(values),
+        unit: v.unit,
+        ...(values.length > 1 ? { runs: values } : {}),
+        ...(ref
+          ? {
+            reference: {
+              subject: "OpenSSH sftp -b put",
+              value: _median(ref.runs.map((m) => v.amount / m.seconds)),
+            },
+          }
+          : {}),
+        cpuSeconds: cpu,
+        ...(priv.length ? { peakPrivateMb: _median(priv) } : {}),
+        ...(pss.length ? { pssMb: _median(pss) } : {}),
+        ...(notes.length ? { note: notes.join("; ") } : {}),
+      };
+    };
+    if (sftp) rows.push(toRow(bigRef));
+    for (const v of big) rows.push(toRow(v));
+    for (const v of once.slice(0, 2)) rows.push(toRow(v));
+    if (sftp) rows.push(toRow(smallRef));
+    for (const v of smallOnes) rows.push(toRow(v));
+    rows.push(toRow(once[2] as _Variant));
+    const sftpBig = bigRef.runs.length ? _median(bigRef.runs.map((m) => m.seconds)) : undefined;
+    const sftpSmall = smallRef.runs.length
+      ? _median(smallRef.runs.map((m) => m.seconds))
+      : undefined;
     const ref = (value: number | undefined) =>
       value === undefined ? {} : { reference: { subject: "OpenSSH sftp -b put", value } };
-
-    const bigRead = await _sluice(`${dir}/big`, await sinkOptions("s-big-rb"));
-    rows.push({
-      scenario: "objects",
-      subject: `sftp-object ${bigLabel}, verify readback`,
-      value: mb / bigRead,
-      unit: "MB/s",
-      ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
-      note: `${server.label}; reads the file back to check SHA-256 (twice the traffic)`,
-    });
-    const bigMan = await _sluice(
-      `${dir}/big`,
-      await sinkOptions("s-big-m", { verify: "manifest" }),
-    );
-    rows.push({
-      scenario: "objects",
-      subject: `sftp-object ${bigLabel}, verify manifest`,
-      value: mb / bigMan,
-      unit: "MB/s",
-      ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
-      note: "size check + streamed SHA-256 in the manifest, as much checking as sftp does",
-    });
-    const bigEnc = await _sluice(
-      `${dir}/big`,
-      await sinkOptions("s-big-enc", { verify: "manifest", encryptionKeyFile: keyFile }),
-    );
-    rows.push({
-      scenario: "objects",
-      subject: `sftp-object ${bigLabel}, AES-256-GCM at rest, verify manifest`,
-      value: mb / bigEnc,
-      unit: "MB/s",
-      ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
-    });
-    const smallRead = await _sluice(`${dir}/small`, await sinkOptions("s-small-rb"));
-    rows.push({
-      scenario: "objects",
-      subject: `sftp-object ${smallLabel}, verify readback`,
-      value: count / smallRead,
-      unit: "files/s",
-      ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
-      note:
-        "per file: open .partial, write, fsync + fstat + futimes, read back, close, rename; sftp: open, write, close",
-    });
-    const smallMan = await _sluice(
-      `${dir}/small`,
-      await sinkOptions("s-small-m", { verify: "manifest", concurrency: 8 }),
-    );
-    rows.push({
-      scenario: "objects",
-      subject: `sftp-object ${smallLabel}, verify manifest, concurrency 8`,
-      value: count / smallMan,
-      unit: "files/s",
-      ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
-    });
     if (rclone) {
       const remote = (name: string, path: string) =>
         `:sftp,host=127.0.0.1,port=${server.port},user=${server.user},key_file=${key.file},known_hosts_file=${knownHosts}:${path}/${name}`;
@@ -281,8 +408,9 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         rows.push({
           scenario: "objects",
           subject: `rclone copy ${bigLabel}`,
-          value: mb / rbig,
+          value: mb / rbig.seconds,
           unit: "MB/s",
+          cpuSeconds: rbig.cpu,
           ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
         });
       }
@@ -291,7 +419,8 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         rows.push({
           scenario: "objects",
           subject: `rclone copy ${smallLabel}`,
-          value: count / rsmall,
+          value: count / rsmall.seconds,
+          cpuSeconds: rsmall.cpu,
           unit: "files/s",
           ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
         });

@@ -63,8 +63,9 @@ export interface SftpObjectSinkOptions {
    * user and whose shell sees the SFTP tree, i.e. no SFTP-only chroot);
    * `"read-back"` (or `"readback"`) reads every upload back and compares
    * its SHA-256 (twice the traffic, any SFTP server); `"auto"` hashes on
-   * the server when it can, for files of 256 KiB or more, and reads back
-   * otherwise (a refused command or a missing `sha256sum` is found out once
+   * the server when it can, for files of 256 KiB or more that take longer
+   * to read back than a command takes to run (measured on the connection's
+   * first one), and reads back otherwise (a refused command or a missing `sha256sum` is found out once
    * per connection); `"manifest"` checks the size and records the streamed
    * SHA-256 in the manifest (not allowed with `mode: "move"`).
    * @default {"auto"}

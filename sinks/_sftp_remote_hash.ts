@@ -84,6 +84,7 @@ export class RemoteHasher {
   readonly #unsupported = new WeakMap<SshConnection, string>();
   readonly #running = new WeakMap<SshConnection, number>();
   readonly #waiters = new WeakMap<SshConnection, Array<() => void>>();
+  readonly #latency = new WeakMap<SshConnection, number>();
   readonly #maxParallel: number;
 
   /** @param maxParallel Commands at once per connection. */
@@ -99,6 +100,18 @@ export class RemoteHasher {
    */
   unsupported(conn: SshConnection): string | undefined {
     return this.#unsupported.get(conn);
+  }
+
+  /**
+   * How long a command takes to start and end on `conn`, in ms (the
+   * fastest seen: the remote user's shell startup, e.g. a `.bashrc` that
+   * bash reads for sshd's commands, dominates it), once one ran.
+   *
+   * @param conn The connection.
+   * @returns Milliseconds, or `undefined` before the first command.
+   */
+  latencyMs(conn: SshConnection): number | undefined {
+    return this.#latency.get(conn);
   }
 
   /**
@@ -120,6 +133,7 @@ export class RemoteHasher {
       if (again) return { ok: false, reason: again };
       // At 20 MB/s on a slow disk; a hung command is killed and the caller reads back.
       const timeoutMs = 30_000 + Math.ceil(size / 20_000);
+      const started = performance.now();
       const p = exec(conn, remoteHashCommand(path), { timeoutMs, highWaterMark: 64 * 1024 });
       const max = _maxOutput(path);
       const parts: Uint8Array[] = [];
@@ -176,6 +190,9 @@ export class RemoteHasher {
         }
         return { ok: false, reason };
       }
+      // The hashing's own time (~1 GB/s) is taken out to keep the command's fixed cost.
+      const fixed = Math.max(1, performance.now() - started - size / 1e6);
+      this.#latency.set(conn, Math.min(fixed, this.#latency.get(conn) ?? Infinity));
       return { ok: true, sha256 };
     } finally {
       this.#release(conn);

@@ -33,9 +33,15 @@ export type VerifyMode = "auto" | "remote-hash" | "read-back" | "manifest";
 
 /**
  * Below this size `"auto"` reads back: one READ round trip costs less than
- * opening a channel and starting `sha256sum`.
+ * opening a channel and starting `sha256sum`. Above it, `"auto"` also weighs
+ * what a command costs on the connection (measured on the first one: the
+ * remote user's shell startup can take a second) against reading the file
+ * back at {@linkcode READ_BACK_BYTES_PER_S}.
  */
 export const REMOTE_HASH_MIN = 256 * 1024;
+
+/** The read-back rate `"auto"` assumes when it weighs a command's cost (a loaded loopback sshd). */
+export const READ_BACK_BYTES_PER_S = 40e6;
 
 /** An upload that failed halfway, kept so a retry can resume. */
 interface _Partial {
@@ -176,7 +182,9 @@ export class Uploader {
   ): Promise<string> {
     const mode = this.#o.verify;
     const stats = this.#o.stats();
-    if (mode === "remote-hash" || (mode === "auto" && size >= REMOTE_HASH_MIN)) {
+    const latencyMs = this.#hasher.latencyMs(c.connection) ?? 0;
+    const worth = size >= Math.max(REMOTE_HASH_MIN, (latencyMs / 1000) * READ_BACK_BYTES_PER_S);
+    if (mode === "remote-hash" || (mode === "auto" && worth)) {
       const r = await this.#hasher.hash(c.connection, path, size);
       if (r.ok) {
         stats?.add("verify_remote_hash");
