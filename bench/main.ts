@@ -8,7 +8,7 @@
 
 import { renderChart } from "./chart.ts";
 import { killTree, spawnGroup } from "../tests/_peers.ts";
-import { type BenchRow, type Scenario, spread } from "./lib.ts";
+import { type BenchRow, deadline, type Scenario, spread } from "./lib.ts";
 
 const _SCENARIOS = [
   "engine",
@@ -187,7 +187,16 @@ if (import.meta.main) {
       const t0 = performance.now();
       let got: BenchRow[];
       try {
-        got = await module.scenario({ quick, dir: scenarioDir });
+        // A scenario that hangs (a stuck upload, a peer that never answers) becomes a failed row
+        // naming it; BENCH_SCENARIO_TIMEOUT_MS sets the deadline.
+        const limitMs = Number(
+          Deno.env.get("BENCH_SCENARIO_TIMEOUT_MS") ?? (quick ? 300_000 : 3_600_000),
+        );
+        got = await deadline(
+          `bench scenario ${name}`,
+          limitMs,
+          module.scenario({ quick, dir: scenarioDir }),
+        );
       } catch (err) {
         // A scenario that throws (a child hung past its deadline) is a failed row, and the
         // scenarios after it still run.

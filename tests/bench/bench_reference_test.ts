@@ -40,3 +40,20 @@ Deno.test("bench: a reference that hangs is killed at its deadline and reported 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bench: a scenario that hangs is a FAILED row naming it at its deadline, and the bench exits 1", async () => {
+  const out = await runWithDeadline(
+    Deno.execPath(),
+    ["run", "-A", MAIN, "--quick", "../tests/bench/_hanging_scenario"],
+    {
+      env: { BENCH_SCENARIO_TIMEOUT_MS: "1000", NO_COLOR: "1" },
+      timeoutMs: 120_000,
+      what: "deno task bench --quick with a hanging scenario",
+    },
+  );
+  assert.equal(out.code, 1, out.stderr.slice(-2000));
+  assert.match(
+    out.stdout,
+    /\| \.\.\/tests\/bench\/_hanging_scenario \| scenario \| FAILED \|.*hung: no answer after 1000 ms/,
+  );
+});
