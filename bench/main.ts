@@ -22,6 +22,9 @@ const _SCENARIOS = [
   "vm",
   "overload",
   "latency",
+  "archive",
+  "dashboard_store",
+  "postgres",
 ];
 
 function _fmt(value: number): string {
