@@ -182,9 +182,7 @@ export class Uploader {
   ): Promise<string> {
     const mode = this.#o.verify;
     const stats = this.#o.stats();
-    const latencyMs = this.#hasher.latencyMs(c.connection) ?? 0;
-    const worth = size >= Math.max(REMOTE_HASH_MIN, (latencyMs / 1000) * READ_BACK_BYTES_PER_S);
-    if (mode === "remote-hash" || (mode === "auto" && worth)) {
+    if (this.#remoteHashFirst(c, size)) {
       const r = await this.#hasher.hash(c.connection, path, size);
       if (r.ok) {
         stats?.add("verify_remote_hash");
@@ -200,6 +198,15 @@ export class Uploader {
     return handle
       ? await readbackHandle(c, handle, path, size, this.#o.down)
       : await readbackHash(c, path, size, this.#o.down);
+  }
+
+  /** Whether {@linkcode remoteSha256} asks the server before reading back. */
+  #remoteHashFirst(c: SftpSession, size: number): boolean {
+    const mode = this.#o.verify;
+    if (mode === "remote-hash") return true;
+    if (mode !== "auto") return false;
+    const latencyMs = this.#hasher.latencyMs(c.connection) ?? 0;
+    return size >= Math.max(REMOTE_HASH_MIN, (latencyMs / 1000) * READ_BACK_BYTES_PER_S);
   }
 
   /**
@@ -297,19 +304,30 @@ export class Uploader {
       await writer.flush();
       const sha256 = plainHash.digest("hex");
       const stored = encryptor ? storedHash.digest("hex") : sha256;
-      // One round trip for three requests: the server answers them in order.
-      const [, st] = await Promise.all([
+      // One round trip for three requests: the server answers them in order. A file that
+      // fits one READ to be read back is read in the same round trip (after the fsync).
+      const readAlong = this.#o.verify !== "manifest" && storedSize > 0 &&
+        storedSize <= c.maxRead && !this.#o.down && !this.#remoteHashFirst(c, storedSize);
+      const syncing = Promise.all([
         c.fsync(handle),
         c.fstat(handle),
         c.futimes(handle, mtime).catch(() => {}),
       ]);
+      const along = readAlong ? c.read(handle, storedSize, 0) : undefined;
+      along?.catch(() => {});
+      const [, st] = await syncing;
       if (st.size !== storedSize) {
         throw new Mismatch(
           `remote "${partialPath}" has ${st.size} bytes after the upload, expected ${storedSize}`,
         );
       }
       if (this.#o.verify !== "manifest") {
-        const back = await this.remoteSha256(c, partialPath, storedSize, handle);
+        const early = along ? await along : undefined;
+        let back: string;
+        if (early && early.length === storedSize) {
+          this.#o.stats()?.add("verify_read_back");
+          back = createHash("sha256").update(early).digest("hex");
+        } else back = await this.remoteSha256(c, partialPath, storedSize, handle);
         if (back !== stored) {
           this.#o.stats()?.add("verify_failures");
           throw new Mismatch(
