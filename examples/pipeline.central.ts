@@ -253,7 +253,11 @@ export default function central(
       })
       : inline({ database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint, name });
   // Active response (dry-run unless --respond on) takes the rule alerts beside the alerts table.
-  const respond = respondSinkFor(respondSettings(context.args, context.env), `${s.data}/siem.db`, context.help);
+  const respond = respondSinkFor(
+    respondSettings(context.args, context.env),
+    `${s.data}/siem.db`,
+    context.help,
+  );
   const sinks = {
     ...(respond ? { respond } : {}),
     // --db postgres://… or mysql://… stores the SIEM tables there; the rest stays on siem.db.
@@ -311,7 +315,9 @@ export default function central(
     sources,
     sinks,
     deadLetter: "unparsed",
-    ...(ui || archive ? { services: { ...(ui ? { ui } : {}), ...(archive ? { archive } : {}) } } : {}),
+    ...(ui || archive
+      ? { services: { ...(ui ? { ui } : {}), ...(archive ? { archive } : {}) } }
+      : {}),
     paths: [
       {
         name: "alerts",

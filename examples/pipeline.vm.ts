@@ -156,9 +156,9 @@ export default function vm(
       console.error(
         `sluice vm "${host}": tailing ${
           Object.keys(sources).join(", ")
-        }; forwarding over ${transport}${tls ? "+TLS" : ""} to ${central}; backup in ${data}/backup.db${
-          objects ? `; ${objects.summary}` : ""
-        }`,
+        }; forwarding over ${transport}${
+          tls ? "+TLS" : ""
+        } to ${central}; backup in ${data}/backup.db${objects ? `; ${objects.summary}` : ""}`,
       );
     },
   });

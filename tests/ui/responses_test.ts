@@ -26,9 +26,9 @@ function recorder(): Executor & { calls: string[][] } {
 
 Deno.test("dashboard Responses: admins block and unblock, viewers and forged posts get 403, hostile input is refused", async () => {
   const exec = recorder();
-  let responder: Responder | undefined;
-  const f = await fixture({ respond: () => responder });
-  responder = new Responder({
+  const holder: { responder?: Responder } = {};
+  const f = await fixture({ respond: () => holder.responder });
+  const responder = holder.responder = new Responder({
     table: new DecisionTable(f.database),
     backends: { local: nftBackend(exec) },
     mode: "on",
@@ -91,7 +91,7 @@ Deno.test("dashboard Responses: admins block and unblock, viewers and forged pos
     assert.equal(responder.table.get(id)?.state, "revoked");
     assert.ok(exec.calls.some((a) => a.includes("delete") && a.includes("203.0.113.7")));
   } finally {
-    responder?.close();
+    responder.close();
     await f.close();
   }
 });
