@@ -17,6 +17,27 @@ import type { AlertFilter, AlertRow } from "../store/types.ts";
 import { severitySpellings } from "../store/severity.ts";
 
 /**
+ * The archive directory that goes with a SIEM database when none is named:
+ * `archives/` beside the database file (`data/siem.db` → `data/archives`),
+ * as the central's archive service writes it.
+ *
+ * @param database The database file.
+ * @returns The directory.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { archiveDirFor } from "./read.ts";
+ * assert.equal(archiveDirFor("data/siem.db"), "data/archives");
+ * assert.equal(archiveDirFor("siem.db"), "./archives");
+ * ```
+ */
+export function archiveDirFor(database: string): string {
+  const slash = database.lastIndexOf("/");
+  return slash < 0 ? "./archives" : `${database.slice(0, slash)}/archives`;
+}
+
+/**
  * Archived alerts of a filter, newest first (by time, then row id, as the
  * store orders them), at most `limit`.
  *

@@ -10,10 +10,9 @@
 
 import { option } from "./_options.ts";
 import { parseDuration } from "../core/duration.ts";
-import { firewallBackends } from "../respond/backends.ts";
+import { firewallBackends, monitoredHosts } from "../respond/backends.ts";
 import { type RespondSink, respondSink } from "../respond/sink.ts";
 import type { ResponseMode } from "../respond/responder.ts";
-import { listMonitoredHosts, openHostRegistry } from "../sources/_ssh_journal_registry.ts";
 
 /** Resolved active-response settings. */
 export interface RespondSettings {
@@ -138,15 +137,7 @@ export function respondSinkFor(
   help = false,
 ): RespondSink | undefined {
   if (s.mode === "off") return undefined;
-  let hosts: ReturnType<typeof listMonitoredHosts> = [];
-  if (s.remote && !help) {
-    const reg = openHostRegistry(database);
-    try {
-      hosts = listMonitoredHosts(reg);
-    } finally {
-      reg.close();
-    }
-  }
+  const hosts = s.remote && !help ? monitoredHosts(database) : [];
   return respondSink({
     database,
     mode: s.mode,

@@ -17,7 +17,37 @@ import type { FirewallBackend } from "./backend.ts";
 import { localExecutor } from "./executor.ts";
 import { iptablesBackend } from "./iptables.ts";
 import { nftBackend } from "./nft.ts";
-import type { SshJournalHost } from "../sources/_ssh_journal_registry.ts";
+import {
+  listMonitoredHosts,
+  openHostRegistry,
+  type SshJournalHost,
+} from "../sources/_ssh_journal_registry.ts";
+
+/**
+ * The hosts of `monitored_hosts` (the agentless collector's registry), whose
+ * firewalls active response reaches over SSH with the same key and pinned
+ * host key.
+ *
+ * @param database The SIEM database.
+ * @param name Only this host. @default {every host}
+ * @returns The hosts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { monitoredHosts } from "./backends.ts";
+ * assert.deepEqual(monitoredHosts(":memory:"), []);
+ * ```
+ */
+export function monitoredHosts(database: string, name?: string): SshJournalHost[] {
+  const reg = openHostRegistry(database);
+  try {
+    const all = listMonitoredHosts(reg);
+    return name === undefined ? all : all.filter((h) => h.name === name);
+  } finally {
+    reg.close();
+  }
+}
 
 /** Options for {@linkcode firewallBackends}. */
 export interface FirewallBackendsOptions {

@@ -93,6 +93,9 @@ const _COLUMNS = "id, target, host, action, reason, rule, by, alert_id AS alertI
 /** States that hold (or should hold) an entry in a firewall. */
 export const LIVE_STATES: readonly DecisionState[] = ["pending", "applied", "failed"];
 
+/** States of a decision that has not ended: the live ones and a dry-run's record. */
+export const OPEN_STATES: readonly DecisionState[] = [...LIVE_STATES, "dry-run"];
+
 /**
  * The `responses` table in a SQLite database (the central's `siem.db`).
  */
@@ -176,9 +179,11 @@ export class DecisionTable {
    */
   live(target: string, host: string): Decision | undefined {
     return this.#db.prepare(
-      `SELECT ${_COLUMNS} FROM responses WHERE target = ? AND host = ? AND state IN ('pending','applied','failed','dry-run')
+      `SELECT ${_COLUMNS} FROM responses WHERE target = ? AND host = ? AND state IN (${
+        OPEN_STATES.map(() => "?").join(",")
+      })
        ORDER BY id DESC LIMIT 1`,
-    ).get(target, host) as Decision | undefined;
+    ).get(target, host, ...OPEN_STATES) as Decision | undefined;
   }
 
   /**

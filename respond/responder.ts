@@ -23,7 +23,7 @@
 
 import { parseTarget, type Target, type TargetCheck, targetPolicy } from "./address.ts";
 import type { FirewallBackend } from "./backend.ts";
-import { type Decision, type DecisionTable, LIVE_STATES } from "./decisions.ts";
+import { type Decision, type DecisionTable, LIVE_STATES, OPEN_STATES } from "./decisions.ts";
 import type { Logger } from "../core/log.ts";
 
 /** `off`: nothing; `dry-run`: record what would be done; `on`: apply. */
@@ -347,15 +347,13 @@ export class Responder {
     let rows: Decision[];
     if (typeof what === "number") {
       const d = this.#o.table.get(what);
-      rows = d && [...LIVE_STATES, "dry-run"].includes(d.state) ? [d] : [];
+      rows = d && OPEN_STATES.includes(d.state) ? [d] : [];
     } else {
       const t = parseTarget(what);
       if (!t) {
         throw new TypeError(`respond: ${JSON.stringify(what)} is not an IP address or network`);
       }
-      rows = this.#o.table.inStates([...LIVE_STATES, "dry-run"], host).filter((d) =>
-        d.target === t.text
-      );
+      rows = this.#o.table.inStates(OPEN_STATES, host).filter((d) => d.target === t.text);
     }
     const done: Decision[] = [];
     for (const d of rows) {
@@ -394,7 +392,7 @@ export class Responder {
   async #expireDue(): Promise<number> {
     const now = this.#o.now();
     let n = 0;
-    for (const d of this.#o.table.inStates([...LIVE_STATES, "dry-run"])) {
+    for (const d of this.#o.table.inStates(OPEN_STATES)) {
       if (Date.parse(d.until) <= now) {
         const err = d.state === "dry-run" ? "" : await this.#remove(d);
         this.#o.table.update(d.id, "expired", err ? `expired; removing failed: ${err}` : "expired");
@@ -469,7 +467,7 @@ export class Responder {
   }
 
   async #flush(by: string, host?: string): Promise<number> {
-    const rows = this.#o.table.inStates([...LIVE_STATES, "dry-run"], host);
+    const rows = this.#o.table.inStates(OPEN_STATES, host);
     for (const d of rows) this.#o.table.update(d.id, "revoked", `flushed by ${by}`);
     this.counters.revoked += rows.length;
     for (const [name, backend] of Object.entries(this.#o.backends)) {

@@ -17,6 +17,7 @@
 import type { Command } from "../core/_deps/commander.ts";
 import { ARCHIVED_TABLES, archiveOnce } from "../archive/mover.ts";
 import { compressJsonl, pruneArchive } from "../archive/retention.ts";
+import { archiveDirFor } from "../archive/read.ts";
 import { parseDuration, parseSize } from "../core/duration.ts";
 
 /** Where the commands write (tests capture it). */
@@ -90,8 +91,7 @@ export function registerArchiveCommand(
           throw new RangeError("--once is required (the central runs the schedule itself)");
         }
         const db = (o.db as string | undefined) ?? Deno.env.get("SLUICE_DB") ?? "./data/siem.db";
-        const dir = (o.dir as string | undefined) ??
-          `${db.replace(/\/[^/]*$/, "") || "."}/archives`;
+        const dir = (o.dir as string | undefined) ?? archiveDirFor(db);
         const retainDb = _duration(o.retainDb as string | undefined, "--retain-db");
         const retainArchive = _duration(o.retainArchive as string | undefined, "--retain-archive");
         const retainJsonl = _duration(o.retainJsonl as string | undefined, "--retain-jsonl");

@@ -15,10 +15,9 @@
  */
 
 import type { Command } from "../core/_deps/commander.ts";
-import { firewallBackends } from "../respond/backends.ts";
+import { firewallBackends, monitoredHosts } from "../respond/backends.ts";
 import { DecisionTable } from "../respond/decisions.ts";
 import { Responder } from "../respond/responder.ts";
-import { listMonitoredHosts, openHostRegistry } from "../sources/_ssh_journal_registry.ts";
 import { parseDuration } from "../core/duration.ts";
 
 /** Where the commands write (tests capture it). */
@@ -41,15 +40,7 @@ interface _Opts {
 function _responder(o: _Opts, host: string | undefined): Responder {
   const db = o.db ?? Deno.env.get("SLUICE_DB") ?? "./data/siem.db";
   const kind = (o.backend ?? "nft") as "nft" | "iptables";
-  let hosts: ReturnType<typeof listMonitoredHosts> = [];
-  if (host && host !== "local") {
-    const reg = openHostRegistry(db);
-    try {
-      hosts = listMonitoredHosts(reg).filter((h) => h.name === host);
-    } finally {
-      reg.close();
-    }
-  }
+  const hosts = host && host !== "local" ? monitoredHosts(db, host) : [];
   return new Responder({
     table: new DecisionTable(db),
     backends: firewallBackends({ kind, ...(o.netns ? { netns: o.netns } : {}), hosts }),

@@ -7,7 +7,7 @@
 
 import type { Command } from "../../core/_deps/commander.ts";
 import type { AlertFilter, AlertRow, SiemStore } from "../../store/types.ts";
-import { archivedAlerts, mergeNewestFirst } from "../../archive/read.ts";
+import { archivedAlerts, archiveDirFor, mergeNewestFirst } from "../../archive/read.ts";
 import {
   type _Common,
   _common,
@@ -36,7 +36,7 @@ async function _withArchive(
 ): Promise<AlertRow[]> {
   if (!options.archive) return live;
   const db = options.db ?? Deno.env.get("SLUICE_DB") ?? "./data/siem.db";
-  const dir = options.archiveDir ?? `${db.replace(/\/[^/]*$/, "") || "."}/archives`;
+  const dir = options.archiveDir ?? archiveDirFor(db);
   return mergeNewestFirst(live, await archivedAlerts(dir, filter, limit), limit);
 }
 

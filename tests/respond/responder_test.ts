@@ -1,24 +1,10 @@
 import assert from "node:assert/strict";
+import { recorder } from "./_recorder.ts";
 import { parseTarget, targetPolicy } from "../../respond/address.ts";
-import type { Executor } from "../../respond/executor.ts";
 import { nftBackend } from "../../respond/nft.ts";
 import { iptablesBackend } from "../../respond/iptables.ts";
 import { DecisionTable } from "../../respond/decisions.ts";
 import { Responder } from "../../respond/responder.ts";
-
-/** Records every command and answers like an empty, working firewall. */
-function recorder(): Executor & { calls: string[][] } {
-  const calls: string[][] = [];
-  return {
-    where: "local",
-    calls,
-    run(argv) {
-      calls.push([...argv]);
-      const listing = argv.includes("-j") && argv.includes("list");
-      return Promise.resolve({ code: 0, stdout: listing ? '{"nftables":[]}' : "", stderr: "" });
-    },
-  };
-}
 
 const HOSTILE = [
   "1.2.3.4; rm -rf /",

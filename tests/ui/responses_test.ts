@@ -6,23 +6,11 @@
  */
 
 import assert from "node:assert/strict";
+import { recorder } from "../respond/_recorder.ts";
 import { ADMIN, csrfOf, fixture, login, req, VIEWER } from "./_fixture.ts";
 import { DecisionTable } from "../../respond/decisions.ts";
 import { Responder } from "../../respond/responder.ts";
 import { nftBackend } from "../../respond/nft.ts";
-import type { Executor } from "../../respond/executor.ts";
-
-function recorder(): Executor & { calls: string[][] } {
-  const calls: string[][] = [];
-  return {
-    where: "local",
-    calls,
-    run(argv) {
-      calls.push([...argv]);
-      return Promise.resolve({ code: 0, stdout: '{"nftables":[]}', stderr: "" });
-    },
-  };
-}
 
 Deno.test("dashboard Responses: admins block and unblock, viewers and forged posts get 403, hostile input is refused", async () => {
   const exec = recorder();

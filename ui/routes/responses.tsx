@@ -14,8 +14,9 @@ import { Card, Empty, Time } from "../components/bits.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type UiDeps, type UiEnv, viewerOf } from "../context.ts";
 import { parseDuration } from "../../core/duration.ts";
+import { OPEN_STATES } from "../../respond/decisions.ts";
 
-const _LIVE = new Set(["pending", "applied", "failed", "dry-run"]);
+const _OPEN = new Set<string>(OPEN_STATES);
 
 /**
  * Adds `GET /responses`, `POST /responses/block` and
@@ -121,7 +122,7 @@ export function responsesRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
                           <td>{d.by}</td>
                           <td class="msg">{d.reason}</td>
                           <td>
-                            {viewer.role === "admin" && _LIVE.has(d.state)
+                            {viewer.role === "admin" && _OPEN.has(d.state)
                               ? (
                                 <form method="post" action={`/responses/${d.id}/unblock`}>
                                   <input type="hidden" name="_csrf" value={viewer.csrf} />
