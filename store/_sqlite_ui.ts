@@ -163,6 +163,15 @@ export function _sqliteUi(
       const r = conn().prepare(`DELETE FROM ui_sessions WHERE expires <= ?`).run(_iso(now));
       return Promise.resolve(Number(r.changes));
     },
+    deleteSessionsOf(name, exceptTokenHash) {
+      const r = exceptTokenHash === undefined
+        ? conn().prepare(`DELETE FROM ui_sessions WHERE user = ?`).run(name)
+        : conn().prepare(`DELETE FROM ui_sessions WHERE user = ? AND token_hash <> ?`).run(
+          name,
+          exceptTokenHash,
+        );
+      return Promise.resolve(Number(r.changes));
+    },
     triage({ alert, status, note = "", by, now }) {
       if (!_STATUSES.has(status)) {
         throw new RangeError(

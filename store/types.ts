@@ -169,6 +169,13 @@ export interface UiTables {
   deleteSession(tokenHash: string): Promise<void>;
   /** Deletes the sessions that expired before `now` (ms, default now); returns how many. */
   deleteExpiredSessions(now?: number): Promise<number>;
+  /**
+   * Deletes every session of user `name`, except the one whose token hash is
+   * `exceptTokenHash` when given (the session making the change); returns
+   * how many went. Called after a password change, a role change or a
+   * deletion, so a stolen session cookie stops working.
+   */
+  deleteSessionsOf(name: string, exceptTokenHash?: string): Promise<number>;
 
   /**
    * Records a triage change of an alert (history is kept; the alert row is

@@ -145,6 +145,33 @@ Deno.test("store users and sessions: unique names, roles checked, sessions expir
   }
 });
 
+Deno.test("store deleteSessionsOf() ends every session of one user, or all but the one given", async () => {
+  const s = await seeded({ alerts: 1, auth: 1 });
+  const store = await openSqliteStore({ database: s.database });
+  const ui = store.ui;
+  try {
+    const add = (tokenHash: string, user: string) =>
+      ui.addSession({ tokenHash, user, expiresAt: NOW + 60_000, csrfSecret: "c" });
+    await add("a1", "ada");
+    await add("a2", "ada");
+    await add("a3", "ada");
+    await add("b1", "bob");
+    assert.equal(await ui.deleteSessionsOf("ada", "a2"), 2);
+    assert.equal(await ui.getSession("a1", NOW), undefined);
+    assert.equal((await ui.getSession("a2", NOW))?.user, "ada");
+    assert.equal(await ui.getSession("a3", NOW), undefined);
+    assert.equal((await ui.getSession("b1", NOW))?.user, "bob");
+    assert.equal(await ui.deleteSessionsOf("ada"), 1);
+    assert.equal(await ui.getSession("a2", NOW), undefined);
+    assert.equal(await ui.deleteSessionsOf("nobody"), 0);
+    assert.equal(await ui.deleteSessionsOf("' OR 1=1 --"), 0);
+    assert.equal((await ui.getSession("b1", NOW))?.user, "bob");
+  } finally {
+    await store.close();
+    await s.cleanup();
+  }
+});
+
 Deno.test("store UI writes wait out the central's write lock", async () => {
   const s = await seeded({ alerts: 10, auth: 10 });
   const store = await openSqliteStore({ database: s.database, busyTimeoutMs: 10_000 });
