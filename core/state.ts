@@ -2,9 +2,28 @@
  * Persistent state for sources and sinks (checkpoints, cursors): one JSON
  * file per component in the state directory, written atomically and at most
  * once per flush interval, so a checkpoint per acknowledgement costs nothing.
+ * Each file carries its format's version ({@linkcode STATE_FILE_VERSION});
+ * a file from a newer sluice stops the component instead of being overwritten.
  *
  * @module
  */
+
+import { DowngradeError, readVersioned, writeVersioned } from "./_state_version.ts";
+
+/**
+ * The version of the state files this code writes (`"$version"` in each).
+ * Raise it when a component changes the shape of what it saves, so an
+ * older sluice refuses the files instead of reading them wrongly. 0: the
+ * files of before versions (no `"$version"`), read the same way and
+ * upgraded on their next write.
+ *
+ * @example
+ * ```ts
+ * import { STATE_FILE_VERSION } from "./state.ts";
+ * console.log(STATE_FILE_VERSION); // 1
+ * ```
+ */
+export const STATE_FILE_VERSION = 1;
 
 /**
  * A component's key-value state. `get` and `set` are synchronous and work on
@@ -56,12 +75,15 @@ export function memoryState(): StateStore {
  * Opens (or creates) the state of one component under a state directory:
  * `<stateDir>/<component>.json`, plus `<stateDir>/<component>/` for its own
  * files. Writes go to a temporary file that is fsynced and renamed, so a
- * crash leaves the old or the new state, never a torn one.
+ * crash leaves the old or the new state, never a torn one. A file without a
+ * version (written before versions) is read as it is and gains one on its
+ * next write.
  *
  * @param stateDir The state directory.
  * @param component The component's stable name.
  * @param flushMs How long a change may wait before it is written. @default {1000}
  * @returns The loaded store.
+ * @throws {DowngradeError} When the file was written by a newer sluice (it is left as it is).
  *
  * @example
  * ```ts
@@ -84,16 +106,12 @@ export async function fileState(
   const file = `${base}.json`;
   let values: Record<string, unknown> = {};
   try {
-    const text = await Deno.readTextFile(file);
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      values = parsed as Record<string, unknown>;
-    }
+    const read = await readVersioned(file, { component, version: STATE_FILE_VERSION });
+    if (read) values = read.value;
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) {
-      // A corrupt state file must not stop the pipeline; keep it for inspection.
-      await Deno.rename(file, `${file}.corrupt-${Date.now()}`).catch(() => {});
-    }
+    if (err instanceof DowngradeError) throw err;
+    // A corrupt state file must not stop the pipeline; keep it for inspection.
+    await Deno.rename(file, `${file}.corrupt-${Date.now()}`).catch(() => {});
   }
   let dirty = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -101,15 +119,7 @@ export async function fileState(
   const write = async () => {
     if (!dirty) return;
     dirty = false;
-    const tmp = `${file}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      await f.write(new TextEncoder().encode(JSON.stringify(values)));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, file);
+    await writeVersioned(file, values, STATE_FILE_VERSION);
   };
   const flush = () => {
     if (timer !== undefined) {

@@ -23,6 +23,7 @@
 
 import type { ComponentStats } from "../core/stats.ts";
 import type { StateStore } from "../core/state.ts";
+import { checkVersion } from "../core/_state_version.ts";
 
 /** The state key the marks are saved under. */
 const _KEY = "jsonl_marks";
@@ -126,6 +127,10 @@ export class JsonlMarks {
     this.#state = state;
     this.#stats = stats;
     const saved = state.get<_Saved>(_KEY);
+    // Marks of a newer format are not dropped and overwritten: the sink stops (a downgrade).
+    if (typeof saved?.v === "number") {
+      checkVersion(`jsonlSink ${stats.name}`, `${_KEY} in its state`, saved.v, 1, "marks format");
+    }
     if (saved?.v !== 1) return;
     for (const [origin, seq] of Object.entries(saved.marks ?? {})) {
       if (typeof seq === "string") this.#marks.set(origin, seq);
