@@ -20,6 +20,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { openVersionedTables } from "../core/_state_version.ts";
 
 /** A decision's state. */
 export type DecisionState =
@@ -87,6 +88,9 @@ CREATE INDEX IF NOT EXISTS responses_target ON responses (target, host, state);
 CREATE INDEX IF NOT EXISTS responses_state_until ON responses (state, until);
 `;
 
+/** The version of `responses` (`schema.responses` in `sluice_meta`). */
+const _VERSION = 1;
+
 const _COLUMNS = "id, target, host, action, reason, rule, by, alert_id AS alertId, " +
   "created_at AS createdAt, until, state, offence, result, updated_at AS updatedAt";
 
@@ -103,9 +107,10 @@ export class DecisionTable {
   #db: DatabaseSync;
 
   /**
-   * Opens (and creates) the table.
+   * Opens (and creates, or upgrades) the table, under its version in `sluice_meta`.
    *
    * @param path The database file.
+   * @throws {DowngradeError} When a newer sluice made the table (nothing written).
    *
    * @example
    * ```ts
@@ -117,7 +122,18 @@ export class DecisionTable {
     this.#db = new DatabaseSync(path);
     this.#db.exec("PRAGMA busy_timeout = 5000");
     if (path !== ":memory:") this.#db.exec("PRAGMA journal_mode = WAL");
-    this.#db.exec(_DDL);
+    try {
+      openVersionedTables(this.#db, {
+        component: "respond",
+        database: path,
+        name: "responses",
+        version: _VERSION,
+        ddl: [_DDL],
+      });
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
   }
 
   /**

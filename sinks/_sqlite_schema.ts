@@ -19,6 +19,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { quoteIdent, type TableDef } from "./_sqlite_table.ts";
+import { checkVersion } from "../core/_state_version.ts";
 
 /**
  * The storage format this code writes; raise it when the sink's own
@@ -79,7 +80,8 @@ const _ZERO: Record<string, string> = {
  *
  * @param d The writer's connection (not in a transaction).
  * @param options Tables, versions, names.
- * @throws {Error} On a newer database, or when SQLite refuses a statement.
+ * @throws {DowngradeError} On a database written by a newer sluice (nothing written).
+ * @throws {Error} When SQLite refuses a statement.
  *
  * @example
  * ```ts
@@ -100,19 +102,13 @@ export function openSchema(d: DatabaseSync, options: OpenSchemaOptions): void {
     for (const row of d.prepare(`SELECT key, value FROM ${META_TABLE}`).all()) {
       meta.set(String(row.key), String(row.value));
     }
-    const refuse = (what: string, found: number, known: number) => {
-      throw new Error(
-        `sqliteSink: "${options.database}" was written by a newer sluice (${what} version ${found}, this sluice knows up to ${known}); refusing to write to it: upgrade sluice or give another database`,
-      );
-    };
     const format = Number(meta.get("format") ?? 0);
-    if (!(format <= SQLITE_FORMAT_VERSION)) refuse("storage format", format, SQLITE_FORMAT_VERSION);
+    const db = options.database;
+    checkVersion("sqliteSink", db, format, SQLITE_FORMAT_VERSION, "storage format");
     const schema = options.schema;
     const schemaKey = schema ? `schema.${schema.name}` : undefined;
     const stored = schemaKey ? Number(meta.get(schemaKey) ?? 0) : 0;
-    if (schema && !(stored <= schema.version)) {
-      refuse(`schema "${schema.name}"`, stored, schema.version);
-    }
+    if (schema) checkVersion("sqliteSink", db, stored, schema.version, `schema "${schema.name}"`);
 
     const dl = quoteIdent(options.deadLetter);
     d.exec(

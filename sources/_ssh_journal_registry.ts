@@ -8,6 +8,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
+import { openVersionedTables } from "../core/_state_version.ts";
 
 /** One host to pull the journal from over SSH. */
 export interface SshJournalHost {
@@ -55,14 +56,19 @@ const _TABLE = `CREATE TABLE IF NOT EXISTS monitored_hosts (
   updated_at TEXT NOT NULL
 )`;
 
+/** The version of `monitored_hosts` (`schema.monitored_hosts` in `sluice_meta`). */
+const _VERSION = 1;
+
 const _NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,252}$/;
 const _FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /**
- * Opens the registry's database (WAL, a busy timeout) and makes the table.
+ * Opens the registry's database (WAL, a busy timeout) and makes the table,
+ * or upgrades it, under its version in `sluice_meta`.
  *
  * @param database The SQLite file.
  * @returns The open database; close it when done.
+ * @throws {DowngradeError} When a newer sluice made the table (nothing written).
  *
  * @example
  * ```ts
@@ -76,7 +82,13 @@ export function openHostRegistry(database: string): DatabaseSync {
   try {
     db.exec("PRAGMA busy_timeout = 5000");
     if (database !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
-    db.exec(_TABLE);
+    openVersionedTables(db, {
+      component: "hosts",
+      database,
+      name: "monitored_hosts",
+      version: _VERSION,
+      ddl: [_TABLE],
+    });
   } catch (err) {
     db.close();
     throw err;
