@@ -18,7 +18,8 @@ import { seedSiem } from "./seed_siem.ts";
 import { archivedAlerts } from "../archive/read.ts";
 import { jsonLine } from "../sinks/jsonl.ts";
 import { createEvent } from "../core/event.ts";
-import { type BenchRow, runChild, type Scenario } from "./lib.ts";
+import type { MeasuredRow, MeasuredScenario } from "./lib.ts";
+import { memoryFields, runSampled, withMemory } from "./_memory.ts";
 
 const DAY = 86_400_000;
 
@@ -33,7 +34,7 @@ async function _dirBytes(path: string): Promise<number> {
 }
 
 /** The scenario: sizes, archiving rate and peak RSS, archive query time. */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const alerts = quick ? 20_000 : Number(Deno.env.get("BENCH_ARCHIVE_ALERTS") ?? 1_000_000);
   const db = `${dir}/siem.db`;
   const now = Date.now();
@@ -85,7 +86,7 @@ const kb = (k) => Number(new RegExp(k + ":\\\\s+(\\\\d+)").exec(status)?.[1] ?? 
 console.log(JSON.stringify({ rows: s.rows, bytes: s.bytes, seconds, hwmKb: kb("VmHWM"), anonKb: kb("RssAnon") }));
 `,
   );
-  const out = await runChild(Deno.execPath(), ["run", "-A", script], {
+  const out = await runSampled(Deno.execPath(), ["run", "-A", script], {
     what: "the archiver child",
     timeoutMs: quick ? 120_000 : 600_000,
   });
@@ -99,21 +100,26 @@ console.log(JSON.stringify({ rows: s.rows, bytes: s.bytes, seconds, hwmKb: kb("V
   };
   const parquetBytes = await _dirBytes(`${archives}/alerts`);
   const times: number[] = [];
-  for (let i = 0; i < (quick ? 1 : 5); i++) {
-    const t0 = performance.now();
-    await archivedAlerts(archives, { since: now - 45 * DAY, severities: ["critical"] }, 1000);
-    times.push((performance.now() - t0) / 1000);
-  }
+  const { memory: queryMemory } = await withMemory(async () => {
+    for (let i = 0; i < (quick ? 1 : 5); i++) {
+      const t0 = performance.now();
+      await archivedAlerts(archives, { since: now - 45 * DAY, severities: ["critical"] }, 1000);
+      times.push((performance.now() - t0) / 1000);
+    }
+  });
   times.sort((a, b) => a - b);
   const mb = (b: number) => b / 1e6;
-  const out2: BenchRow[] = [
+  const out2: MeasuredRow[] = [
     {
       scenario: "archive",
       subject: `${rows.toLocaleString("en-US")} alerts as Parquet`,
       value: mb(parquetBytes),
       unit: "MB",
+      ...memoryFields(out.memory),
       reference: { subject: "the same alerts in all_events.jsonl", value: mb(jsonlBytes) },
-      note: `${(jsonlBytes / parquetBytes).toFixed(1)}x smaller than the JSONL (goal 5x; ${
+      note: `memory: the archiver that wrote it; ${
+        (jsonlBytes / parquetBytes).toFixed(1)
+      }x smaller than the JSONL (goal 5x; ${
         (rawBytes / parquetBytes).toFixed(1)
       }x the raw lines alone), ${(sqliteBytes / parquetBytes).toFixed(1)}x smaller than SQLite (${
         mb(sqliteBytes).toFixed(1)
@@ -129,16 +135,17 @@ console.log(JSON.stringify({ rows: s.rows, bytes: s.bytes, seconds, hwmKb: kb("V
       } s (goal: 1M in ≤ 20 s); archiver peak RSS ${
         (r.hwmKb / 1024).toFixed(0)
       } MB, private at the end ${(r.anonKb / 1024).toFixed(0)} MB`,
-      peakRssMb: r.hwmKb / 1024,
+      ...memoryFields({ ...out.memory, rssMb: Math.max(out.memory.rssMb, r.hwmKb / 1024) }),
     },
     {
       scenario: "archive",
       subject: "query critical --since 45d --archive (reader)",
       value: times[Math.floor(times.length / 2)] as number,
       unit: "s",
+      ...memoryFields(queryMemory),
       note: `over ${
         r.rows.toLocaleString("en-US")
-      } archived alerts, median of ${times.length} (goal ≤ 2 s)`,
+      } archived alerts, median of ${times.length} (goal ≤ 2 s); memory: the bench process`,
     },
   ];
   return out2;

@@ -35,7 +35,8 @@ import {
   sluiceContender,
   syslogNgContender,
 } from "./contenders.ts";
-import { type BenchRow, type Scenario, spread } from "./lib.ts";
+import { type BenchRow, type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
+import { maxOf, medianPeak, memoryFields, type MemoryPeak, treeMemory } from "./_memory.ts";
 import { workload } from "./workload.ts";
 
 /** Rows per transaction in the SQLite ceiling: the SQLite sink's default batch. */
@@ -143,13 +144,15 @@ function _worst(runs: readonly ContenderRun[]): ContenderRun {
   return runs.reduce((w, r) => (r.loss > w.loss ? r : w), runs[0] as ContenderRun);
 }
 
-function _metrics(runs: readonly ContenderRun[]): Partial<BenchRow> {
+function _metrics(
+  runs: readonly ContenderRun[],
+): Partial<BenchRow> & { peakRssMb: number; peakPrivateMb: number; pssMb: number } {
   const worst = _worst(runs);
   return {
     ...(runs.length > 1 ? { runs: runs.map((r) => r.rate) } : {}),
     cpuSeconds: _median(runs.map((r) => r.cpuSeconds)),
     idleRssMb: _median(runs.map((r) => r.idleRssMb)),
-    peakRssMb: _median(runs.map((r) => r.peakRssMb)),
+    ...memoryFields(medianPeak(runs.map((r) => r.memory))),
     fileRssMb: _median(runs.map((r) => r.fileRssMb)),
     sent: worst.sent,
     stored: worst.stored,
@@ -202,7 +205,7 @@ function _note(entry: _Entry): string {
  * console.log(rows.map((r) => `${r.subject}: ${r.value} ${r.unit}`).join("\n"));
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const n = Number(Deno.env.get("BENCH_EVENTS") ?? (quick ? 100_000 : 1_000_000));
   const rounds = Number(Deno.env.get("BENCH_RUNS") ?? (quick ? 1 : 3));
   const stallMs = Number(Deno.env.get("BENCH_STALL_MS") ?? 10_000);
@@ -240,6 +243,8 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     }
   }
   const ceilings: _Ceiling[] = [];
+  // The ceilings run in the bench process, synchronously: its memory at the end of each.
+  const ceilingMemory: MemoryPeak[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const [i, e] of entries.entries()) {
       if (e.skipped || e.error) continue;
@@ -263,6 +268,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     }
     const db = `${dir}/ceiling-${round}.db`;
     const c = _ceiling(lines, db);
+    ceilingMemory.push(treeMemory("self", false));
     ceilings.push(c);
     log(
       `run ${round}/${rounds} ceilings: JSON.parse ${_fmt(c.parse)} lines/s, ` +
@@ -271,7 +277,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(db + suffix).catch(() => {});
   }
 
-  const rows: BenchRow[] = [];
+  const rows: MeasuredRow[] = [];
   const ceiling = (key: keyof _Ceiling) => spread(ceilings.map((c) => c[key]));
   // A reference with its per-round figures, so a row can show each round's ratio too.
   const ceilingRefs = {
@@ -335,6 +341,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         value: _median(sluice.runs.map((r) => r.rate)),
         unit: "msg/s",
         reference,
+        ...memoryFields(medianPeak(sluice.runs.map((r) => r.memory))),
         ...(paired ? { note: paired } : {}),
       });
     }
@@ -344,7 +351,8 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         subject: e.contender.name,
         value: 0,
         unit: "msg/s",
-        note: e.skipped ? `skipped: ${e.skipped}` : `failed: ${e.error?.slice(0, 300)}`,
+        // A peer that failed is a note, not a failure of the suite.
+        skipped: e.skipped ?? `failed: ${e.error?.slice(0, 300)}`,
       });
     }
   }
@@ -360,7 +368,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       reference: { subject: "sent", value: worst.sent },
       sent: worst.sent,
       stored: worst.stored,
-      peakRssMb: _median(e.runs.map((r) => r.peakRssMb)),
+      ...memoryFields(medianPeak(e.runs.map((r) => r.memory))),
       note: `${_fmt(n)} events sent as fast as taken; worst of ${e.runs.length} run(s)${
         e.runs.length > 1 ? `, loss per run ${losses.map(_fmt).join(", ")}` : ""
       }; ${Object.entries(worst.outputs).map(([k, v]) => `${_fmt(v)} ${k}`).join(", ")}`,
@@ -369,6 +377,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   const many = ceilings.length > 1;
   const c = (key: keyof _Ceiling) => ({
     value: ceiling(key).median,
+    ...memoryFields(maxOf(ceilingMemory)),
     ...(many ? { runs: ceilings.map((x) => x[key]) } : {}),
   });
   rows.push(
@@ -377,7 +386,9 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "JSON.parse over the same lines",
       ...c("parse"),
       unit: "lines/s",
-      note: `${_fmt(n)} lines, in batches of ${_BATCH}, in the bench process`,
+      note: `${
+        _fmt(n)
+      } lines, in batches of ${_BATCH}, in the bench process (memory: its, at the end of the ceilings)`,
     },
     {
       scenario: "ceilings",

@@ -28,6 +28,7 @@ import {
   syslogNgBin,
   waitFor,
 } from "./lib.ts";
+import { type MemoryPeak, sampleTree, type TreeSampler } from "./_memory.ts";
 
 const _ROOT = new URL("../", import.meta.url).pathname;
 const _CENTRAL = `${_ROOT}examples/pipeline.central.ts`;
@@ -606,6 +607,8 @@ export interface ContenderRun {
   idleRssMb: number;
   /** Peak resident memory (VmHWM) at the end, in MB. */
   peakRssMb: number;
+  /** Peak RSS, private memory and PSS of its process tree over the workload. */
+  memory: MemoryPeak;
   /** Resident pages mapped from files (RssFile) at the end, in MB. */
   fileRssMb: number;
   /** How the run ended. */
@@ -681,10 +684,13 @@ export async function runContender(
   const timeoutMs = options.timeoutMs ?? 1_800_000;
   const pollMs = options.pollMs ?? 100;
   const started = await contender.start(dir);
+  let sampler: TreeSampler | undefined;
   try {
     await sleep(options.settleMs ?? 500);
     const pid = started.pid;
     const idleRssMb = memoryMb(pid).rss;
+    // The whole tree: a daemon that forks (syslog-ng's supervisor) counts whole, as sluice does.
+    sampler = sampleTree(pid);
     const cpu0 = cpuSeconds(pid);
     const progress = { written: 0 };
     const abort = new AbortController();
@@ -727,7 +733,9 @@ export async function runContender(
     }
     const seconds = (lastLanded - t0) / 1000;
     const cpu = cpuSeconds(pid) - cpu0;
-    const { hwm: peakRssMb, file: fileRssMb } = memoryMb(pid);
+    const memory = sampler.stop();
+    const { file: fileRssMb } = memoryMb(pid);
+    const peakRssMb = memory.rssMb;
     abort.abort();
     await sending;
     if (sendError && end === "complete") throw sendError;
@@ -757,10 +765,12 @@ export async function runContender(
       cpuSeconds: cpu,
       idleRssMb,
       peakRssMb,
+      memory,
       fileRssMb,
       end,
     };
   } finally {
+    sampler?.stop();
     await started.stop();
   }
 }

@@ -15,7 +15,8 @@ import {
 } from "../mod.ts";
 import { blackholeSink } from "../sinks/blackhole.ts";
 import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, median, type Scenario } from "./lib.ts";
+import { type MeasuredRow, type MeasuredScenario, median } from "./lib.ts";
+import { memoryFields, withMemory } from "./_memory.ts";
 
 /** A source that replays pre-made lines, so generation is not what is measured. */
 function replaySource(lines: string[], batchSize = 1000): Source {
@@ -66,29 +67,31 @@ async function eventsPerSecond(lines: string[], withJson: boolean): Promise<numb
 }
 
 /** The engine scenario. */
-export const scenario: Scenario = async ({ quick }) => {
+export const scenario: MeasuredScenario = async ({ quick }) => {
   const n = quick ? 100_000 : 1_000_000;
   const runs = quick ? 1 : 3;
   const lines = Array.from({ length: n }, (_, i) => syntheticAlert(i));
   const t0 = performance.now();
   for (const line of lines) JSON.parse(line);
   const parseOnly = n / ((performance.now() - t0) / 1000);
-  const bare = await median(runs, () => eventsPerSecond(lines, false));
-  const json = await median(runs, () => eventsPerSecond(lines, true));
-  const engineNsPerEvent = 1e9 / bare;
-  const rows: BenchRow[] = [
+  const bare = await withMemory(() => median(runs, () => eventsPerSecond(lines, false)));
+  const json = await withMemory(() => median(runs, () => eventsPerSecond(lines, true)));
+  const engineNsPerEvent = 1e9 / bare.value;
+  const rows: MeasuredRow[] = [
     {
       scenario: "engine",
       subject: "replay → blackhole (engine only)",
-      value: bare,
+      value: bare.value,
       unit: "events/s",
-      note: `${engineNsPerEvent.toFixed(0)} ns of engine work per event`,
+      ...memoryFields(bare.memory),
+      note: `${engineNsPerEvent.toFixed(0)} ns of engine work per event; memory: the bench process`,
     },
     {
       scenario: "engine",
       subject: "replay → json step → blackhole",
-      value: json,
+      value: json.value,
       unit: "events/s",
+      ...memoryFields(json.memory),
       reference: { subject: "JSON.parse alone over the same lines", value: parseOnly },
     },
   ];

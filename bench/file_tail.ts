@@ -11,7 +11,8 @@ import { definePipeline } from "../core/pipeline.ts";
 import { blackholeSink } from "../sinks/blackhole.ts";
 import { syntheticAlert } from "../sources/generator.ts";
 import { fileTailSource } from "../sources/file_tail.ts";
-import { type BenchRow, median, type Scenario } from "./lib.ts";
+import { type MeasuredRow, type MeasuredScenario, median } from "./lib.ts";
+import { memoryFields, withMemory } from "./_memory.ts";
 
 async function writeAlerts(path: string, count: number): Promise<number> {
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
@@ -84,7 +85,7 @@ async function tail(path: string, lines: number, stateDir: string): Promise<numb
  * console.table(await scenario({ quick: true, dir: await Deno.makeTempDir() }));
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }): Promise<BenchRow[]> => {
+export const scenario: MeasuredScenario = async ({ quick, dir }): Promise<MeasuredRow[]> => {
   const count = quick ? 100_000 : 1_000_000;
   const runs = quick ? 1 : 3;
   const path = `${dir}/alerts.jsonl`;
@@ -99,7 +100,9 @@ export const scenario: Scenario = async ({ quick, dir }): Promise<BenchRow[]> =>
   if (counted !== count) {
     throw new Error(`bench file_tail: counted ${counted} lines, wrote ${count}`);
   }
-  const tailed = await median(runs, () => tail(path, count, `${dir}/state`));
+  const { value: tailed, memory } = await withMemory(() =>
+    median(runs, () => tail(path, count, `${dir}/state`))
+  );
   const note = `${count} JSON alerts, ${mb.toFixed(0)} MB, ${(bytes / count).toFixed(0)} B/line`;
   return [
     {
@@ -107,6 +110,7 @@ export const scenario: Scenario = async ({ quick, dir }): Promise<BenchRow[]> =>
       subject: "file-tail → blackhole",
       value: count / tailed,
       unit: "lines/s",
+      ...memoryFields(memory),
       reference: { subject: "raw read loop counting newlines", value: count / raw },
       note,
     },
@@ -115,6 +119,7 @@ export const scenario: Scenario = async ({ quick, dir }): Promise<BenchRow[]> =>
       subject: "file-tail → blackhole",
       value: mb / tailed,
       unit: "MB/s",
+      ...memoryFields(memory),
       reference: { subject: "raw read loop counting newlines", value: mb / raw },
       note: "includes UTF-8 decoding, one event per line, ids and checkpoints",
     },

@@ -21,7 +21,8 @@
  * Sizes: `BENCH_LATENCY_SECONDS` per rate (default 15; `--quick` 3, and only
  * 1,000/s), `BENCH_LATENCY_RATES` (comma separated, default `1000,10000`),
  * `BENCH_E2E_EVENTS` or else `BENCH_EVENTS` (default 1,000,000; `--quick`
- * 20,000).
+ * 20,000), `BENCH_E2E_RUNS` throughput runs per transport, alternating
+ * (default 1). `BENCH_LATENCY_RATES=0` measures the throughput only.
  *
  * @module
  */
@@ -30,16 +31,17 @@ import { DatabaseSync } from "node:sqlite";
 import { syntheticAlert } from "../sources/generator.ts";
 import {
   appendFile,
-  type BenchRow,
   centralArgs,
   cpuSeconds,
   LoggedProcess,
-  memoryMb,
-  type Scenario,
+  type MeasuredRow,
+  type MeasuredScenario,
   sleep,
   sluiceRunArgs,
+  spread,
   waitFor,
 } from "./lib.ts";
+import { medianPeak, memoryFields, type MemoryPeak, sampleTree, treeMemory } from "./_memory.ts";
 
 const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
 const CENTRAL = new URL("../examples/pipeline.central.ts", import.meta.url).pathname;
@@ -267,8 +269,12 @@ interface _Throughput {
   centralCpu: number;
   vmIdleMb: number;
   centralIdleMb: number;
-  vmPeakMb: number;
-  centralPeakMb: number;
+  vm: MemoryPeak;
+  central: MemoryPeak;
+}
+
+function _per100k(cpu: number, n: number): string {
+  return ((cpu * 1e5) / n).toFixed(2);
 }
 
 /** Writes N alerts to a file in chunks. */
@@ -299,8 +305,10 @@ async function _throughput(
     const conn = await _openAlerts(pair.db);
     try {
       await sleep(1000);
-      const vmIdleMb = memoryMb(pair.vm.pid).rss;
-      const centralIdleMb = memoryMb(pair.central.pid).rss;
+      const vmIdleMb = treeMemory(pair.vm.pid).rssMb;
+      const centralIdleMb = treeMemory(pair.central.pid).rssMb;
+      const vmMemory = sampleTree(pair.vm.pid);
+      const centralMemory = sampleTree(pair.central.pid);
       const vmCpu0 = cpuSeconds(pair.vm.pid);
       const centralCpu0 = cpuSeconds(pair.central.pid);
       const count = conn.prepare("SELECT count(*) AS n FROM alerts");
@@ -323,8 +331,8 @@ async function _throughput(
         centralCpu: cpuSeconds(pair.central.pid) - centralCpu0,
         vmIdleMb,
         centralIdleMb,
-        vmPeakMb: memoryMb(pair.vm.pid).hwm,
-        centralPeakMb: memoryMb(pair.central.pid).hwm,
+        vm: vmMemory.stop(),
+        central: centralMemory.stop(),
       };
     } finally {
       conn.close();
@@ -345,7 +353,7 @@ async function _throughput(
  * assert.ok(rows.length > 0);
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const seconds = Number(Deno.env.get("BENCH_LATENCY_SECONDS") ?? (quick ? 3 : 15));
   const rates = (Deno.env.get("BENCH_LATENCY_RATES") ?? (quick ? "1000" : "1000,10000"))
     .split(",").map(Number).filter((r) => r > 0);
@@ -353,13 +361,17 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     Deno.env.get("BENCH_E2E_EVENTS") ?? Deno.env.get("BENCH_EVENTS") ??
       (quick ? 20_000 : 1_000_000),
   );
+  const runs = Number(Deno.env.get("BENCH_E2E_RUNS") ?? 1);
   const transports: _Transport[] = ["relp", "tcp"];
-  const rows: BenchRow[] = [];
+  const rows: MeasuredRow[] = [];
 
   // Latency: one VM + central pair per transport, the rates one after the other.
   const latency = new Map<string, _LatencyRun>();
-  for (const transport of transports) {
+  const latencyMemory = new Map<_Transport, MemoryPeak>();
+  // BENCH_LATENCY_RATES=0 measures the throughput only.
+  for (const transport of rates.length ? transports : []) {
     const pair = await _startPair(`${dir}/latency-${transport}`, transport);
+    const sampler = sampleTree(pair.vm.pid);
     try {
       const conn = await _openAlerts(pair.db);
       try {
@@ -381,6 +393,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         conn.close();
       }
     } finally {
+      latencyMemory.set(transport, sampler.stop());
       await pair.stop();
     }
   }
@@ -399,6 +412,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
           subject: `VM → central over ${transport.toUpperCase()}, ${rate}/s for ${seconds} s: ${p}`,
           value: run[p],
           unit: "ms",
+          ...memoryFields(latencyMemory.get(transport) as MemoryPeak),
           ...(tcp ? { reference: { subject: `same over plain TCP`, value: tcp[p] } } : {}),
           sent: run.written,
           stored: run.seen,
@@ -415,47 +429,58 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   // Throughput: a pre-written file of N lines, time until all N are in alerts.
   const workload = `${dir}/workload.jsonl`;
   await _writeWorkload(workload, n);
-  const through = new Map<_Transport, _Throughput>();
-  for (const transport of transports) {
-    const t = await _throughput(`${dir}/e2e-${transport}`, transport, workload, n);
-    through.set(transport, t);
-    console.error(
-      `  e2e ${transport}: ${Math.round(t.stored / t.seconds)} events/s, ${t.stored}/${n} rows; ` +
-        `VM cpu ${t.vmCpu.toFixed(2)} s, peak ${t.vmPeakMb.toFixed(0)} MB; central cpu ${
-          t.centralCpu.toFixed(2)
-        } s, peak ${t.centralPeakMb.toFixed(0)} MB`,
-    );
+  // Alternating, run by run, so that load from elsewhere weighs on both transports alike.
+  const through = new Map<_Transport, _Throughput[]>(transports.map((t) => [t, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const transport of transports) {
+      const t = await _throughput(`${dir}/e2e-${transport}-${r}`, transport, workload, n);
+      through.get(transport)!.push(t);
+      console.error(
+        `  e2e ${transport}: ${
+          Math.round(t.stored / t.seconds)
+        } events/s, ${t.stored}/${n} rows; ` +
+          `VM cpu ${_per100k(t.vmCpu, n)} s/100k, private ${t.vm.privateMb.toFixed(0)} MB; ` +
+          `central cpu ${_per100k(t.centralCpu, n)} s/100k, private ${
+            t.central.privateMb.toFixed(0)
+          } MB`,
+      );
+    }
   }
-  const tcp = through.get("tcp");
+  const mid = (ts: _Throughput[], pick: (t: _Throughput) => number) => spread(ts.map(pick)).median;
+  const rate = (ts: _Throughput[]) => mid(ts, (t) => Math.min(t.stored, n) / t.seconds);
+  const tcp = through.get("tcp") as _Throughput[];
   for (const transport of transports) {
-    const t = through.get(transport);
-    if (!t) continue;
+    const ts = through.get(transport) as _Throughput[];
+    if (!ts.length) continue;
+    const vmCpu = mid(ts, (t) => t.vmCpu);
+    const centralCpu = mid(ts, (t) => t.centralCpu);
+    const vm = medianPeak(ts.map((t) => t.vm));
+    const central = medianPeak(ts.map((t) => t.central));
+    const worst = ts.reduce((a, b) => (b.stored < a.stored ? b : a));
     rows.push({
       scenario: "latency",
       subject:
         `VM → central end to end over ${transport.toUpperCase()}: file tail → ${transport} → json → SQLite alerts (${n} lines)`,
-      value: Math.min(t.stored, n) / t.seconds,
+      value: rate(ts),
       unit: "events/s",
-      ...(transport === "relp" && tcp
-        ? {
-          reference: {
-            subject: "same over plain TCP",
-            value: Math.min(tcp.stored, n) / tcp.seconds,
-          },
-        }
+      ...(ts.length > 1 ? { runs: ts.map((t) => Math.min(t.stored, n) / t.seconds) } : {}),
+      ...(transport === "relp" && tcp.length
+        ? { reference: { subject: "same over plain TCP", value: rate(tcp) } }
         : {}),
-      cpuSeconds: t.vmCpu + t.centralCpu,
-      idleRssMb: t.vmIdleMb,
-      peakRssMb: t.vmPeakMb,
+      cpuSeconds: vmCpu + centralCpu,
+      idleRssMb: mid(ts, (t) => t.vmIdleMb),
+      ...memoryFields(vm),
       sent: n,
-      stored: t.stored,
-      note: `all ${n} rows in ${t.seconds.toFixed(2)} s; VM cpu ${t.vmCpu.toFixed(2)} s, idle ${
-        t.vmIdleMb.toFixed(0)
-      } MB, peak ${t.vmPeakMb.toFixed(0)} MB (target ≤ 48); central cpu ${
-        t.centralCpu.toFixed(2)
-      } s, idle ${t.centralIdleMb.toFixed(0)} MB, peak ${
-        t.centralPeakMb.toFixed(0)
-      } MB (target ≤ 64); RSS columns are the VM's`,
+      stored: worst.stored,
+      note: `all ${n} rows in ${mid(ts, (t) => t.seconds).toFixed(2)} s; CPU per 100k: VM ${
+        _per100k(vmCpu, n)
+      } s, central ${
+        _per100k(centralCpu, n)
+      } s; memory columns are the VM's (target ≤ 48 MB private); central: RSS ${
+        central.rssMb.toFixed(0)
+      }, private ${central.privateMb.toFixed(0)}, PSS ${
+        central.pssMb.toFixed(0)
+      } MB (target ≤ 64), idle RSS ${mid(ts, (t) => t.centralIdleMb).toFixed(0)} MB`,
     });
   }
   return rows;

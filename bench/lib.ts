@@ -13,6 +13,7 @@ import {
   spawnGroup,
   which,
 } from "../tests/_peers.ts";
+import type { MemoryPeak } from "./_memory.ts";
 
 /** One measured figure. */
 export interface BenchRow {
@@ -24,8 +25,12 @@ export interface BenchRow {
   value: number;
   /** Its unit (`events/s`, `MB/s`, `MB`). */
   unit: string;
-  /** The same-run reference this row is compared with, when any. */
-  reference?: { subject: string; value: number };
+  /**
+   * The same-run reference this row is compared with, when any, and the
+   * peak memory of its process tree when it is a process of its own
+   * (see {@linkcode import("./_memory.ts").sampleTree}).
+   */
+  reference?: { subject: string; value: number; memory?: MemoryPeak };
   /** Free text: what limits it, what was left out. */
   note?: string;
   /** Every run's figure when measured more than once (`value` is their median): the report shows min–max. */
@@ -34,7 +39,13 @@ export interface BenchRow {
   cpuSeconds?: number;
   /** Resident memory (VmRSS) once started, before the workload was sent, in MB; median over runs. */
   idleRssMb?: number;
-  /** Peak resident memory (VmHWM) by the end of the workload, in MB; median over runs. */
+  /**
+   * Peak resident memory over the workload, in MB, of what the row measures
+   * (a process and its children, or the bench process for an in-process
+   * row), from {@linkcode import("./_memory.ts").sampleTree}; median over
+   * runs. With {@linkcode peakPrivateMb} and {@linkcode pssMb} the three
+   * memory columns every measured row carries.
+   */
   peakRssMb?: number;
   /**
    * Of the resident memory, the pages mapped from files (RssFile: the
@@ -45,12 +56,11 @@ export interface BenchRow {
   fileRssMb?: number;
   /**
    * Peak private memory (`RssAnon + RssShmem` of /proc/PID/status: RSS
-   * without the file-backed pages), sampled during the workload (see
-   * {@linkcode sampleMemory}), in MB; median over runs. The memory targets
-   * are set on this figure.
+   * without the file-backed pages), sampled during the workload, in MB;
+   * median over runs. The memory targets are set on this figure.
    */
   peakPrivateMb?: number;
-  /** Proportional set size (/proc/PID/smaps_rollup `Pss:`) at the end of the workload, in MB; median over runs. */
+  /** Peak proportional set size (/proc/PID/smaps_rollup `Pss:`) over the workload, in MB; median over runs. */
   pssMb?: number;
   /** Events sent, in the run that lost the most. */
   sent?: number;
@@ -76,6 +86,25 @@ export interface BenchOptions {
 
 /** A scenario module's entry point. */
 export type Scenario = (options: BenchOptions) => Promise<BenchRow[]>;
+
+/**
+ * A row that carries the three memory columns, unless it was skipped or
+ * failed: what {@linkcode MeasuredScenario} returns.
+ */
+export type MeasuredRow =
+  & BenchRow
+  & (
+    | { peakRssMb: number; peakPrivateMb: number; pssMb: number }
+    | { skipped: string }
+    | { failed: string }
+  );
+
+/**
+ * A scenario whose every row carries peak RSS, private memory and PSS (the
+ * scenarios of `deno task bench`; tests/bench/memory_columns_test.ts holds
+ * each to it).
+ */
+export type MeasuredScenario = (options: BenchOptions) => Promise<MeasuredRow[]>;
 
 /**
  * Runs a child to completion, or kills it and its children at the deadline

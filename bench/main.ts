@@ -34,9 +34,11 @@ function _fmt(value: number): string {
 
 /**
  * Renders rows as a Markdown table with ratios to their references. Rows
- * measured more than once show min–max beside the median; rows of a
- * process (contenders) show CPU seconds, idle and peak RSS, peak private
- * memory (RssAnon + RssShmem) and PSS, and events stored of those sent. Those columns appear only when some row has them.
+ * measured more than once show min–max beside the median; every row shows
+ * peak RSS, peak private memory (RssAnon + RssShmem) and peak PSS in MB
+ * (`RSS MB | private MB | PSS MB`), and a reference that is a process of
+ * its own shows its three beside its figure; CPU seconds, idle RSS and
+ * events stored of those sent appear when some row has them.
  *
  * @param rows The measured rows.
  * @returns Markdown text.
@@ -52,6 +54,7 @@ function _fmt(value: number): string {
  * }]);
  * assert.match(md, /\| 1\.00–3\.00 \|/);
  * assert.match(md, /10\/10 \(0 lost\)/);
+ * assert.match(md, /\| RSS MB \| private MB \| PSS MB \|/);
  * const failed = renderMarkdown([{
  *   scenario: "objects", subject: "sftp -b", value: 0, unit: "MB/s", failed: "sftp -b hung",
  * }]);
@@ -80,7 +83,17 @@ export function renderMarkdown(rows: BenchRow[]): string {
     [
       "reference (same run)",
       "---",
-      (r) => r.reference ? `${r.reference.subject}: ${_fmt(r.reference.value)} ${r.unit}` : "",
+      (r) => {
+        if (!r.reference) return "";
+        const m = r.reference.memory;
+        return `${r.reference.subject}: ${_fmt(r.reference.value)} ${r.unit}${
+          m
+            ? ` (RSS ${m.rssMb.toFixed(0)}, private ${m.privateMb.toFixed(0)}, PSS ${
+              m.pssMb.toFixed(0)
+            } MB)`
+            : ""
+        }`;
+      },
     ],
     [
       "ratio",
@@ -102,34 +115,14 @@ export function renderMarkdown(rows: BenchRow[]): string {
       (r) => r.idleRssMb === undefined ? "" : `${r.idleRssMb.toFixed(0)} MB`,
     ]);
   }
-  if (has((r) => r.peakRssMb)) {
-    columns.push([
-      "peak RSS",
-      "---:",
-      (r) => r.peakRssMb === undefined ? "" : `${r.peakRssMb.toFixed(0)} MB`,
-    ]);
-  }
-  if (has((r) => r.fileRssMb)) {
-    columns.push([
-      "of RSS, file-backed",
-      "---:",
-      (r) => r.fileRssMb === undefined ? "" : `${r.fileRssMb.toFixed(0)} MB`,
-    ]);
-  }
-  if (has((r) => r.peakPrivateMb)) {
-    columns.push([
-      "peak private",
-      "---:",
-      (r) => r.peakPrivateMb === undefined ? "" : `${r.peakPrivateMb.toFixed(0)} MB`,
-    ]);
-  }
-  if (has((r) => r.pssMb)) {
-    columns.push([
-      "PSS",
-      "---:",
-      (r) => r.pssMb === undefined ? "" : `${r.pssMb.toFixed(0)} MB`,
-    ]);
-  }
+  // Every row shows the three memory columns, blank only where nothing was measured (a skipped
+  // or failed row); what each one is, is the docs of BenchRow.
+  const mb = (v: number | undefined) => v === undefined ? "" : v.toFixed(0);
+  columns.push(
+    ["RSS MB", "---:", (r) => mb(r.peakRssMb)],
+    ["private MB", "---:", (r) => mb(r.peakPrivateMb)],
+    ["PSS MB", "---:", (r) => mb(r.pssMb)],
+  );
   if (has((r) => r.sent)) {
     columns.push([
       "stored/sent (loss)",

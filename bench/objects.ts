@@ -19,7 +19,8 @@ import { startSftpServer } from "../tests/fixtures/ssh/sftp_server.ts";
 import { sshdPath, startSshd } from "../tests/fixtures/ssh/sshd.ts";
 import { writePattern } from "../tests/fixtures/ssh/suite.ts";
 import { which } from "../tests/_peers.ts";
-import { type BenchRow, deadline, runChild, sampleMemory, type Scenario, timed } from "./lib.ts";
+import { deadline, type MeasuredRow, type MeasuredScenario, timed } from "./lib.ts";
+import { medianPeak, memoryFields, type MemoryPeak, runSampled, sampleTree } from "./_memory.ts";
 
 interface _Server {
   port: number;
@@ -68,10 +69,8 @@ interface _Measure {
   seconds: number;
   /** CPU seconds of the client (user + system). */
   cpu: number;
-  /** Peak private memory (RssAnon + RssShmem) of the client, MB, when sampled. */
-  peakPrivate?: number;
-  /** Its PSS at the end, MB. */
-  pss?: number;
+  /** Peak memory of the client: the sftp or rclone process tree, or the bench process for the sink. */
+  memory: MemoryPeak;
 }
 
 /** CPU seconds of this process and of the children it has waited for (/proc/self/stat). */
@@ -95,11 +94,13 @@ async function _run(
   args: string[],
 ): Promise<_Measure> {
   const before = _cpu().children;
+  let memory: MemoryPeak | undefined;
   const seconds = await timed(async () => {
-    const r = await runChild(cmd, args, { what, timeoutMs });
+    const r = await runSampled(cmd, args, { what, timeoutMs });
     if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-500)}`);
+    memory = r.memory;
   });
-  return { seconds, cpu: _cpu().children - before };
+  return { seconds, cpu: _cpu().children - before, memory: memory as MemoryPeak };
 }
 
 function _message(err: unknown): string {
@@ -118,7 +119,7 @@ async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<_
     logger: createLogger("silent"),
   });
   const before = _cpu().self;
-  const sampler = sampleMemory("self", 20);
+  const sampler = sampleTree("self", { children: false, intervalMs: 20 });
   const seconds = await timed(async () => {
     await engine.start();
     await deadline(`sftp-object upload of ${local}`, 600_000, source.done ?? Promise.resolve());
@@ -127,7 +128,7 @@ async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<_
   const cpu = _cpu().self - before;
   await engine.stop();
   if (failure) throw new Error(`sftp-object failed: ${failure}`);
-  return { seconds, cpu, peakPrivate: memory.peakPrivate, pss: memory.pss };
+  return { seconds, cpu, memory };
 }
 
 function _median(values: number[]): number {
@@ -136,8 +137,8 @@ function _median(values: number[]): number {
 }
 
 /** Benchmarks the object channel. */
-export const scenario: Scenario = async ({ quick, dir }) => {
-  const rows: BenchRow[] = [];
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
+  const rows: MeasuredRow[] = [];
   // BENCH_OBJECTS_MIB and BENCH_OBJECTS_FILES set the sizes (the smoke test keeps them small);
   // BENCH_OBJECTS_ROUNDS the alternating rounds (sftp, then each variant, again and again).
   const bigSize = Number(Deno.env.get("BENCH_OBJECTS_MIB") ?? (quick ? 10 : 100)) * 1024 * 1024;
@@ -331,7 +332,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       if (v.sftp || ref.runs.length === 0) return undefined;
       return ref;
     };
-    const toRow = (v: _Variant): BenchRow => {
+    const toRow = (v: _Variant): MeasuredRow => {
       if (v.failed || v.runs.length === 0) {
         return {
           scenario: "objects",
@@ -345,13 +346,11 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       const cpu = _median(v.runs.map((m) => m.cpu));
       const ref = refOf(v);
       const refCpu = ref ? _median(ref.runs.map((m) => m.cpu)) : 0;
-      const priv = v.runs.map((m) => m.peakPrivate).filter((x) => x !== undefined);
-      const pss = v.runs.map((m) => m.pss).filter((x) => x !== undefined);
       const notes = [
         v.note,
         v.sftp ? server.label : undefined,
         ref && refCpu > 0 ? `client CPU ${(cpu / refCpu).toFixed(1)}× sftp's` : undefined,
-        priv.length ? "memory: the bench process, the sink in it" : undefined,
+        v.sftp ? "memory: sftp and its ssh" : "memory: the bench process, the sink in it",
       ].filter((t) => t);
       return {
         scenario: "objects",
@@ -368,8 +367,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
           }
           : {}),
         cpuSeconds: cpu,
-        ...(priv.length ? { peakPrivateMb: _median(priv) } : {}),
-        ...(pss.length ? { pssMb: _median(pss) } : {}),
+        ...memoryFields(medianPeak(v.runs.map((m) => m.memory))),
         ...(notes.length ? { note: notes.join("; ") } : {}),
       };
     };
@@ -411,6 +409,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
           value: mb / rbig.seconds,
           unit: "MB/s",
           cpuSeconds: rbig.cpu,
+          ...memoryFields(rbig.memory),
           ...ref(sftpBig === undefined ? undefined : mb / sftpBig),
         });
       }
@@ -421,6 +420,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
           subject: `rclone copy ${smallLabel}`,
           value: count / rsmall.seconds,
           cpuSeconds: rsmall.cpu,
+          ...memoryFields(rsmall.memory),
           unit: "files/s",
           ...ref(sftpSmall === undefined ? undefined : count / sftpSmall),
         });

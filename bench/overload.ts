@@ -17,15 +17,17 @@
 import { syntheticAlert } from "../sources/generator.ts";
 import { exitWithin, spawnGroup } from "../tests/_peers.ts";
 import {
-  type BenchRow,
   cpuSeconds,
   deadline,
+  type MeasuredRow,
+  type MeasuredScenario,
   memoryMb,
-  type Scenario,
   sleep,
   sluiceRunArgs,
   waitFor,
 } from "./lib.ts";
+
+import { memoryFields, type MemoryPeak, sampleTree, type TreeSampler } from "./_memory.ts";
 
 const SLOW = new URL("./pipelines/slow_sink.ts", import.meta.url).pathname;
 
@@ -60,6 +62,8 @@ interface _Overload {
   secondHalfPeakMb: number;
   slopeMbPerMin: number;
   samples: Array<[number, number]>;
+  /** Peak RSS, private memory and PSS of the process tree over the workload. */
+  memory: MemoryPeak;
 }
 
 async function _overload(
@@ -93,6 +97,7 @@ async function _overload(
   })();
   const samples: Array<[number, number]> = [];
   let sampler: ReturnType<typeof setInterval> | undefined;
+  let memory: TreeSampler | undefined;
   try {
     const up = await waitFor(() => /over TCP\s+127\.0\.0\.1:\d+/.test(text), 60_000);
     if (!up) throw new Error(`overload bench: sluice did not start:\n${text}`);
@@ -105,6 +110,7 @@ async function _overload(
     let blockText = "";
     for (let i = 0; i < block; i++) blockText += syntheticAlert(i) + "\n";
     const chunk = encoder.encode(blockText);
+    memory = sampleTree(child.pid);
     const cpu0 = cpuSeconds(child.pid);
     const t0 = performance.now();
     samples.push([0, memoryMb(child.pid).rss]);
@@ -149,8 +155,10 @@ async function _overload(
       secondHalfPeakMb: peakOf((t) => t > half),
       slopeMbPerMin: _slope(samples.filter(([t]) => t >= seconds * 0.1)) * 60,
       samples,
+      memory: memory.stop(),
     };
   } finally {
+    memory?.stop();
     if (sampler !== undefined) clearInterval(sampler);
     child.kill("SIGTERM");
     await exitWithin(child, 30_000, "overload bench: sluice stopping on SIGTERM").catch((err) => {
@@ -166,7 +174,7 @@ function _nthNewline(bytes: Uint8Array, n: number): number {
   return at;
 }
 
-function _row(r: _Overload, rate: number, capped: string | undefined): BenchRow {
+function _row(r: _Overload, rate: number, capped: string | undefined): MeasuredRow {
   const growth = r.secondHalfPeakMb - r.firstHalfPeakMb;
   // Flat: the second half never climbs more than 10% (and 4 MB) above the first half's peak.
   const flat = growth <= Math.max(4, r.firstHalfPeakMb * 0.1);
@@ -185,7 +193,7 @@ function _row(r: _Overload, rate: number, capped: string | undefined): BenchRow 
     reference: { subject: "RSS peak in the first half", value: r.firstHalfPeakMb },
     cpuSeconds: r.cpu,
     idleRssMb: r.idleMb,
-    peakRssMb: r.peakMb,
+    ...memoryFields(r.memory),
     sent: r.sent,
     stored: r.delivered,
     note: `${flat ? "flat" : "GROWS"}: ${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MB, slope ${
@@ -217,7 +225,7 @@ function _row(r: _Overload, rate: number, capped: string | undefined): BenchRow 
  * assert.ok(rows.length > 0);
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const n = Number(Deno.env.get("BENCH_OVERLOAD_EVENTS") ?? (quick ? 200_000 : 10_000_000));
   const rate = Number(Deno.env.get("BENCH_OVERLOAD_SINK_RATE") ?? (quick ? 20_000 : 50_000));
   const rows = [_row(await _overload(`${dir}/default`, n, rate), rate, undefined)];

@@ -19,7 +19,8 @@ import { kvParser } from "../parsers/kv.ts";
 import { regexpParser } from "../parsers/regexp.ts";
 import { sshdParser } from "../parsers/sshd.ts";
 import { seededRandom, syntheticAlert } from "../sources/generator.ts";
-import type { BenchRow, Scenario } from "./lib.ts";
+import type { MeasuredRow, MeasuredScenario } from "./lib.ts";
+import { maxOf, memoryFields, type MemoryPeak, treeMemory } from "./_memory.ts";
 
 const _SCENARIO = "parsers";
 
@@ -105,21 +106,36 @@ type _Subject = [
  * drift and garbage collection hit all of them alike); the median per
  * subject, in lines/s.
  */
-function _group(runs: number, lines: string[], subjects: _Subject[]): Map<string, number> {
+/**
+ * Rates per subject, median over runs, and the bench process's memory
+ * just after each subject's pass (the loops hold the event loop, so no
+ * timer samples during them; the end of a pass, its garbage not yet
+ * collected, is its peak), the largest over runs.
+ */
+function _group(
+  runs: number,
+  lines: string[],
+  subjects: _Subject[],
+): Map<string, { rate: number; memory: MemoryPeak }> {
   const warm = lines.slice(0, Math.min(lines.length, 20_000));
   for (const [, work] of subjects) work(warm);
   const samples = new Map<string, number[]>(subjects.map(([name]) => [name, []]));
+  const memory = new Map<string, MemoryPeak[]>(subjects.map(([name]) => [name, []]));
   for (let r = 0; r < runs; r++) {
     for (const [name, work] of subjects) {
       const t0 = performance.now();
       work(lines);
       samples.get(name)!.push(lines.length / ((performance.now() - t0) / 1000));
+      memory.get(name)!.push(treeMemory("self", false));
     }
   }
-  const out = new Map<string, number>();
+  const out = new Map<string, { rate: number; memory: MemoryPeak }>();
   for (const [name, values] of samples) {
     values.sort((a, b) => a - b);
-    out.set(name, values[Math.floor(values.length / 2)] as number);
+    out.set(name, {
+      rate: values[Math.floor(values.length / 2)] as number,
+      memory: maxOf(memory.get(name)!),
+    });
   }
   return out;
 }
@@ -158,20 +174,21 @@ function _dateOnly(lines: string[]): void {
 }
 
 /** The `parsers` benchmark scenario. */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const count = quick ? 20_000 : 1_000_000;
   const runs = quick ? 1 : 3;
-  const rows: BenchRow[] = [];
+  const rows: MeasuredRow[] = [];
   const measure = (lines: string[], subjects: _Subject[]): void => {
     const rates = _group(runs, lines, subjects);
     for (const [name, , reference, note] of subjects) {
       rows.push({
         scenario: _SCENARIO,
         subject: name,
-        value: rates.get(name) as number,
+        value: rates.get(name)!.rate,
         unit: "lines/s",
+        ...memoryFields(rates.get(name)!.memory),
         ...(reference
-          ? { reference: { subject: reference, value: rates.get(reference) as number } }
+          ? { reference: { subject: reference, value: rates.get(reference)!.rate } }
           : {}),
         ...(note ? { note } : {}),
       });

@@ -29,7 +29,8 @@ import {
 } from "../tests/fixtures/sql_servers.ts";
 import { alertBatch } from "../tests/sinks/_sql_events.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
-import type { BenchOptions, BenchRow, Scenario } from "./lib.ts";
+import type { BenchOptions, MeasuredRow, MeasuredScenario } from "./lib.ts";
+import { memoryFields, type MemoryPeak, withMemory } from "./_memory.ts";
 
 /**
  * Measures the sink's rows/s into `alerts` and `psql \copy`'s for the same rows.
@@ -43,7 +44,7 @@ import type { BenchOptions, BenchRow, Scenario } from "./lib.ts";
  * const rows = await scenario({ quick: true, dir: "/tmp" });
  * ```
  */
-export const scenario: Scenario = async (options): Promise<BenchRow[]> => [
+export const scenario: MeasuredScenario = async (options): Promise<MeasuredRow[]> => [
   ...await _postgres(options),
   ...await _mariadb(options),
 ];
@@ -88,7 +89,7 @@ function _ctx() {
   };
 }
 
-async function _mariadb({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
+async function _mariadb({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   const subject = "siemMysqlSink → MariaDB alerts (multi-row prepared INSERT, 5k-row batches)";
   if (!MARIADBD) {
     return [{
@@ -108,8 +109,10 @@ async function _mariadb({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
     await sink.open(_ctx());
     await db.sql("CREATE TABLE alerts_ceiling LIKE alerts");
     let sinkS: number;
+    let memory: MemoryPeak;
     try {
-      sinkS = await _store(sink, batches);
+      // The sink runs in the bench process: its memory is the bench process's.
+      ({ value: sinkS, memory } = await withMemory(() => _store(sink, batches)));
     } finally {
       await sink.close();
     }
@@ -130,6 +133,7 @@ async function _mariadb({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
       subject,
       value: Math.round(rate),
       unit: "rows/s",
+      ...memoryFields(memory),
       reference: {
         subject: "LOAD DATA INFILE of the same rows into the same table and indexes",
         value: Math.round(ceiling),
@@ -145,7 +149,7 @@ async function _mariadb({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
   }
 }
 
-async function _postgres({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
+async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   const subject = "siemPostgresSink → alerts (COPY + INSERT … ON CONFLICT, 5k-row batches)";
   if (!POSTGRES_BIN) {
     return [{
@@ -160,7 +164,7 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
   const batch = 5000;
   const pg = await startPostgres();
   try {
-    const batches = [];
+    const batches: LogEvent[][] = [];
     for (let i = 0; i < total; i += batch) batches.push(alertBatch(i, batch));
     // The ceiling's input: the same rows as the sink renders them, in COPY's text format.
     const schema = resolveSqlSchema("bench", siemSchema, siemTableOf());
@@ -187,7 +191,7 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
     });
     await pg.sql("CREATE TABLE alerts_ceiling (LIKE alerts INCLUDING ALL)");
     let sinkS: number;
-    try {
+    const sampled = withMemory(async () => {
       const t0 = performance.now();
       // As the engine does: up to `concurrency` batches in flight.
       const inFlight = new Set<Promise<void>>();
@@ -197,7 +201,11 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
         if (inFlight.size >= (sink.concurrency ?? 1)) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
-      sinkS = (performance.now() - t0) / 1000;
+      return (performance.now() - t0) / 1000;
+    });
+    let memory: MemoryPeak;
+    try {
+      ({ value: sinkS, memory } = await sampled);
     } finally {
       await sink.close();
     }
@@ -227,6 +235,7 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<BenchRow[]> {
       subject,
       value: Math.round(rate),
       unit: "rows/s",
+      ...memoryFields(memory),
       reference: {
         subject: "psql \\copy of the same rows into the same table and indexes",
         value: Math.round(ceiling),

@@ -14,7 +14,24 @@ import { blackholeSink } from "../sinks/blackhole.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { relpSource } from "../sources/relp.ts";
 import { syntheticAlert } from "../sources/generator.ts";
-import { median, type Scenario } from "./lib.ts";
+import { cpuSeconds, type MeasuredScenario, spread } from "./lib.ts";
+import { medianPeak, memoryFields, type MemoryPeak, sampleTree } from "./_memory.ts";
+
+/** One run: events per second, CPU seconds of the bench process, its peak memory. */
+interface _Run {
+  rate: number;
+  cpu: number;
+  memory: MemoryPeak;
+}
+
+/** Runs `fn` (which returns seconds) measuring the bench process's CPU and memory over it. */
+async function _measure(count: number, fn: () => Promise<number>): Promise<_Run> {
+  const sampler = sampleTree("self", { children: false });
+  const cpu0 = cpuSeconds();
+  const seconds = await fn();
+  const cpu = cpuSeconds() - cpu0;
+  return { rate: count / seconds, cpu, memory: sampler.stop() };
+}
 
 /** Replays pre-made lines with ids, so generation is not what is measured. */
 function _replay(lines: string[], batchSize = 1000): Source {
@@ -86,7 +103,7 @@ async function _relp(lines: string[], window: number): Promise<number> {
   if (sink.count !== lines.length) {
     throw new Error(`bench relp: ${sink.count} of ${lines.length} events arrived`);
   }
-  return lines.length / seconds;
+  return seconds;
 }
 
 async function _tcp(lines: string[]): Promise<number> {
@@ -119,34 +136,53 @@ async function _tcp(lines: string[]): Promise<number> {
   await vm.stop();
   listener.close();
   if (count !== lines.length) throw new Error(`bench relp: tcp got ${count} of ${lines.length}`);
-  return lines.length / seconds;
+  return seconds;
 }
 
-/** The RELP scenario. */
-export const scenario: Scenario = async ({ quick }) => {
-  const n = quick ? 50_000 : 500_000;
-  const runs = quick ? 1 : 3;
+/**
+ * The RELP scenario: RELP with librelp's default window and a wide one,
+ * beside newline TCP, alternating run by run. Both ends run in the bench
+ * process on one thread, so CPU per message is what the rates follow;
+ * the note gives CPU seconds per 100k messages (BENCH_RELP_EVENTS and
+ * BENCH_RELP_RUNS size it).
+ */
+export const scenario: MeasuredScenario = async ({ quick }) => {
+  const n = Number(Deno.env.get("BENCH_RELP_EVENTS") ?? (quick ? 50_000 : 500_000));
+  const runs = Number(Deno.env.get("BENCH_RELP_RUNS") ?? (quick ? 1 : 3));
   const lines = Array.from({ length: n }, (_, i) => syntheticAlert(i));
-  const tcp = await median(runs, () => _tcp(lines));
-  const relp = await median(runs, () => _relp(lines, 128));
-  const wide = await median(runs, () => _relp(lines, 1024));
-  const reference = { subject: "engine → newline TCP → counting Deno.listen", value: tcp };
+  const all: Record<"tcp" | "relp" | "wide", _Run[]> = { tcp: [], relp: [], wide: [] };
+  for (let r = 0; r < runs; r++) {
+    all.tcp.push(await _measure(n, () => _tcp(lines)));
+    all.relp.push(await _measure(n, () => _relp(lines, 128)));
+    all.wide.push(await _measure(n, () => _relp(lines, 1024)));
+  }
+  const rate = (which: _Run[]) => spread(which.map((x) => x.rate)).median;
+  const cpu = (which: _Run[]) => spread(which.map((x) => x.cpu)).median;
+  const per100k = (which: _Run[]) => (cpu(which) * 1e5) / n;
+  const reference = {
+    subject: "engine → newline TCP → counting Deno.listen",
+    value: rate(all.tcp),
+    memory: medianPeak(all.tcp.map((x) => x.memory)),
+  };
+  const row = (subject: string, which: _Run[], note: string) => ({
+    scenario: "relp",
+    subject,
+    value: rate(which),
+    unit: "events/s",
+    ...(runs > 1 ? { runs: which.map((x) => x.rate) } : {}),
+    cpuSeconds: cpu(which),
+    ...memoryFields(medianPeak(which.map((x) => x.memory))),
+    reference,
+    note: `${note}CPU ${per100k(which).toFixed(2)} s per 100k messages beside TCP's ${
+      per100k(all.tcp).toFixed(2)
+    } s (${(per100k(all.tcp) / per100k(which)).toFixed(2)}× by CPU); memory: the bench process`,
+  });
   return [
-    {
-      scenario: "relp",
-      subject: "engine → RELP sink (window 128) → RELP source → engine → blackhole",
-      value: relp,
-      unit: "events/s",
-      reference,
-      note:
-        `${n} alerts of ~280 bytes with ids; every message acknowledged end to end; both engines share one core`,
-    },
-    {
-      scenario: "relp",
-      subject: "same with window 1024",
-      value: wide,
-      unit: "events/s",
-      reference,
-    },
+    row(
+      "engine → RELP sink (window 128) → RELP source → engine → blackhole",
+      all.relp,
+      `${n} alerts of ~280 bytes with ids; every message acknowledged end to end; both engines share one core; `,
+    ),
+    row("same with window 1024", all.wide, ""),
   ];
 };

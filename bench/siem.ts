@@ -17,7 +17,8 @@ import { sshdBruteForce } from "../siem/rules/sshd_brute_force.ts";
 import { sshdSuccessAfterFailures } from "../siem/rules/success_after_failures.ts";
 import { siemSqliteSink } from "../siem/schema.ts";
 import { seededRandom } from "../sources/generator.ts";
-import { type BenchRow, median, type Scenario } from "./lib.ts";
+import { type MeasuredRow, type MeasuredScenario, median } from "./lib.ts";
+import { memoryFields, withMemory } from "./_memory.ts";
 
 /** sshd lines from 2,000 addresses: mostly failures, some invalid users, a few logins. */
 function authLines(n: number): string[] {
@@ -102,7 +103,7 @@ async function queryMs(database: string, args: string[]): Promise<number> {
 }
 
 /** The SIEM scenario. */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const n = quick ? 50_000 : 500_000;
   const runs = quick ? 1 : 3;
   const lines = authLines(n);
@@ -119,18 +120,21 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     for (const e of events) parser.parse(e);
     return Promise.resolve(n / ((performance.now() - t0) / 1000));
   });
-  const rulesRate = await median(runs, () => {
-    const events = parsed(lines);
-    const rules = [sshdBruteForce(), invalidUserSweep(), sshdSuccessAfterFailures()];
-    const t0 = performance.now();
-    for (const e of events) for (const r of rules) r.apply(e);
-    return Promise.resolve(n / ((performance.now() - t0) / 1000));
-  });
-  const rows: BenchRow[] = [{
+  const { value: rulesRate, memory: rulesMemory } = await withMemory(() =>
+    median(runs, () => {
+      const events = parsed(lines);
+      const rules = [sshdBruteForce(), invalidUserSweep(), sshdSuccessAfterFailures()];
+      const t0 = performance.now();
+      for (const e of events) for (const r of rules) r.apply(e);
+      return Promise.resolve(n / ((performance.now() - t0) / 1000));
+    })
+  );
+  const rows: MeasuredRow[] = [{
     scenario: "siem",
     subject: "3 sshd rules (brute force, sweep, success after failures) on parsed events",
     value: rulesRate,
     unit: "events/s",
+    ...memoryFields(rulesMemory),
     reference: { subject: "sshdParser on the same lines", value: parseRate },
   }];
 
@@ -152,11 +156,13 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       ["query hosts", ["hosts"]],
     ] as const
   ) {
+    const q = await withMemory(() => median(runs, () => queryMs(database, [...args])));
     rows.push({
       scenario: "siem",
       subject: `${subject} (${rowsN.toLocaleString("en-US")} auth rows)`,
-      value: await median(runs, () => queryMs(database, [...args])),
+      value: q.value,
       unit: "ms",
+      ...memoryFields(q.memory),
       reference: { subject: "SELECT count(*) FROM auth_events", value: countMs },
       note: "includes opening the database read-only and parsing the command line",
     });

@@ -21,7 +21,8 @@ import { memoryState } from "../core/state.ts";
 import { siemSqliteSink } from "../siem/schema.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
 import { syntheticAlert } from "../sources/generator.ts";
-import { type BenchRow, median, type Scenario } from "./lib.ts";
+import { type MeasuredRow, type MeasuredScenario, median } from "./lib.ts";
+import { memoryFields, withMemory } from "./_memory.ts";
 
 const _COLUMNS = {
   timestamp: "TEXT NOT NULL",
@@ -148,23 +149,27 @@ async function _engine(path: string, events: LogEvent[]): Promise<number> {
 }
 
 /** Runs the SQLite scenario. */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const n = quick ? 20_000 : 200_000;
   const runs = quick ? 1 : 3;
   const events = _events(n);
   let k = 0;
   const fresh = () => `${dir}/bench-${k++}.db`;
-  const raw = await median(runs, () => Promise.resolve(_raw(fresh(), events)));
-  const sink = await median(runs, () => _sink(fresh(), events, false));
-  const siem = await median(runs, () => _sink(fresh(), events, true));
-  const engine = await median(runs, () => _engine(fresh(), events));
+  const m = {
+    raw: await withMemory(() => median(runs, () => Promise.resolve(_raw(fresh(), events)))),
+    sink: await withMemory(() => median(runs, () => _sink(fresh(), events, false))),
+    siem: await withMemory(() => median(runs, () => _sink(fresh(), events, true))),
+    engine: await withMemory(() => median(runs, () => _engine(fresh(), events))),
+  };
+  const raw = m.raw.value, sink = m.sink.value, siem = m.siem.value, engine = m.engine.value;
   const reference = { subject: "raw node:sqlite prepared INSERT, one transaction", value: raw };
-  const rows: BenchRow[] = [
+  const rows: MeasuredRow[] = [
     {
       scenario: "sqlite",
       subject: "raw node:sqlite prepared INSERT, one transaction",
       value: raw,
       unit: "rows/s",
+      ...memoryFields(m.raw.memory),
       note: `${n} alert rows, UNIQUE id + 4 indexes, WAL, synchronous=NORMAL`,
     },
     {
@@ -172,6 +177,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "sqliteSink write(), templates, one transaction per maxBatch (2000)",
       value: sink,
       unit: "rows/s",
+      ...memoryFields(m.sink.memory),
       reference,
       note: "same table and indexes; a COMMIT per batch",
     },
@@ -180,6 +186,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "siemSqliteSink write() (categorize + SIEM alerts table)",
       value: siem,
       unit: "rows/s",
+      ...memoryFields(m.siem.memory),
       reference,
       note:
         "its own alerts table: 9 columns (message, source too), id + 4 indexes, values with field fallbacks",
@@ -189,6 +196,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "engine → siemSqliteSink, acknowledged",
       value: engine,
       unit: "rows/s",
+      ...memoryFields(m.engine.memory),
       reference,
       note: "1000-event batches from the source, merged up to 2000 per transaction",
     },

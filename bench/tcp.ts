@@ -12,7 +12,8 @@ import { syntheticAlert } from "../sources/generator.ts";
 import { tcpSource, type TcpSourceOptions } from "../sources/tcp.ts";
 import { makeTestPki, OPENSSL, type TestPki } from "../tests/fixtures/tls/pki.ts";
 import { exitWithin, spawnGroup } from "../tests/_peers.ts";
-import { type BenchRow, deadline, type Scenario } from "./lib.ts";
+import { deadline, type MeasuredRow, type MeasuredScenario } from "./lib.ts";
+import { medianPeak, memoryFields, type MemoryPeak, withMemory } from "./_memory.ts";
 
 const _SENDER = `
 const [port, file, ca] = Deno.args;
@@ -129,7 +130,7 @@ function _median(values: number[]): number {
 }
 
 /** The tcp scenario. */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const n = quick ? 50_000 : 1_000_000;
   const runs = quick ? 1 : 3;
   await Deno.writeTextFile(`${dir}/sender.ts`, _SENDER);
@@ -143,28 +144,44 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   const plain: number[] = [];
   const counted: number[] = [];
   const tls: number[] = [];
+  // The source runs in the bench process: its memory is the bench process's, the sender (a
+  // child) left out.
+  const memory: Record<"plain" | "counted" | "tls", MemoryPeak[]> = {
+    plain: [],
+    counted: [],
+    tls: [],
+  };
+  const measure = async (
+    into: number[],
+    which: keyof typeof memory,
+    run: () => Promise<number>,
+  ) => {
+    const m = await withMemory(run);
+    into.push(m.value);
+    memory[which].push(m.memory);
+  };
   for (let r = 0; r < runs; r++) {
     ceiling.push(await _ceiling(dir, newline));
-    plain.push(await _pipeline(dir, newline));
-    counted.push(await _pipeline(dir, octet));
+    await measure(plain, "plain", () => _pipeline(dir, newline));
+    await measure(counted, "counted", () => _pipeline(dir, octet));
     if (pki) {
       const p = pki;
-      tls.push(
-        await _pipeline(dir, newline, {
+      await measure(tls, "tls", () =>
+        _pipeline(dir, newline, {
           tls: { cert: p.server.cert, key: p.server.key, peerVerify: "none" },
-        }, p),
-      );
+        }, p));
     }
   }
   const mb = newline.bytes / 1e6;
   const c = _median(ceiling);
   const ref = { subject: "raw Deno socket read loop counting newlines", value: n / c };
-  const rows: BenchRow[] = [
+  const rows: MeasuredRow[] = [
     {
       scenario: "tcp",
       subject: "tcp source (newline) → blackhole",
       value: n / _median(plain),
       unit: "lines/s",
+      ...memoryFields(medianPeak(memory.plain)),
       reference: ref,
       note: `${n.toLocaleString("en-US")} JSON alert lines of ~${
         Math.round(newline.bytes / n)
@@ -175,6 +192,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "tcp source (newline) → blackhole",
       value: mb / _median(plain),
       unit: "MB/s",
+      ...memoryFields(medianPeak(memory.plain)),
       reference: { subject: ref.subject, value: mb / c },
     },
     {
@@ -182,6 +200,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "tcp source (octet counting) → blackhole",
       value: n / _median(counted),
       unit: "lines/s",
+      ...memoryFields(medianPeak(memory.counted)),
       reference: ref,
     },
   ];
@@ -191,6 +210,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
       subject: "tcp source over TLS (node:tls) → blackhole",
       value: n / _median(tls),
       unit: "lines/s",
+      ...memoryFields(medianPeak(memory.tls)),
       reference: ref,
       note: "server-only TLS; the sender is Deno.connectTls",
     });

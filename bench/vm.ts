@@ -29,11 +29,11 @@ import { DatabaseSync } from "node:sqlite";
 import { syntheticAlert } from "../sources/generator.ts";
 import {
   appendFile,
-  type BenchRow,
   cpuSeconds,
   LoggedProcess,
+  type MeasuredRow,
+  type MeasuredScenario,
   memoryMb,
-  type Scenario,
   sleep,
   sluiceRunArgs,
   SMALL_HEAP_V8_FLAGS,
@@ -41,6 +41,7 @@ import {
   syslogNgBin,
   waitFor,
 } from "./lib.ts";
+import { medianPeak, memoryFields, type MemoryPeak, sampleTree, withMemory } from "./_memory.ts";
 
 const _mid = (values: readonly number[]): number => spread(values).median;
 
@@ -197,6 +198,8 @@ interface _Run {
   peakMb: number;
   /** Resident pages mapped from files at the end, MB. */
   fileMb: number;
+  /** Peak RSS, private memory and PSS of its process tree over the workload. */
+  memory: MemoryPeak;
   /** Seconds until the local backup held every line, for the backup variant. */
   backupSeconds?: number;
   backupRows?: number;
@@ -300,12 +303,21 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
     await sleep(1000); // let start-up garbage settle before the idle reading
     const idleMb = memoryMb(proc.pid).rss;
     receiver.reset(); // the VM's start-up heartbeat is not part of the workload
+    const sampler = sampleTree(proc.pid);
     const cpu0 = cpuSeconds(proc.pid);
     const t0 = performance.now();
     await appendFile(workload, alerts);
     await waitFor(() => receiver.lines >= n, timeoutMs, 10);
     const seconds = (performance.now() - t0) / 1000;
-    const run: _Run = { seconds, lines: receiver.lines, cpu: 0, idleMb, peakMb: 0, fileMb: 0 };
+    const run: _Run = {
+      seconds,
+      lines: receiver.lines,
+      cpu: 0,
+      idleMb,
+      peakMb: 0,
+      fileMb: 0,
+      memory: { rssMb: 0, privateMb: 0, pssMb: 0 },
+    };
     if (who.includes("backup") || who.endsWith("sql")) {
       let rows = 0;
       await waitFor(() => (rows = _rows(backupDb, "events")) >= n, timeoutMs, 100);
@@ -313,9 +325,9 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
       run.backupRows = rows;
     }
     run.cpu = cpuSeconds(proc.pid) - cpu0;
-    const memory = memoryMb(proc.pid);
-    run.peakMb = memory.hwm;
-    run.fileMb = memory.file;
+    run.memory = sampler.stop();
+    run.peakMb = run.memory.rssMb;
+    run.fileMb = memoryMb(proc.pid).file;
     return run;
   } finally {
     await proc.stop();
@@ -347,7 +359,7 @@ async function _denoFloorMb(dir: string): Promise<number> {
  * assert.ok(rows.length > 0);
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const n = Number(Deno.env.get("BENCH_EVENTS") ?? (quick ? 100_000 : 1_000_000));
   const runs = Number(Deno.env.get("BENCH_RUNS") ?? (quick ? 1 : 3));
   const withPeers = !quick || Deno.env.get("BENCH_CONTENDERS") === "1";
@@ -359,8 +371,11 @@ export const scenario: Scenario = async ({ quick, dir }) => {
   const results = new Map<_Contender, _Run[]>(contenders.map((c) => [c, []]));
   const floorMb = await _denoFloorMb(dir);
   const ceilings: number[] = [];
+  const ceilingMemory: MemoryPeak[] = [];
   for (let r = 0; r < runs; r++) {
-    ceilings.push(await _backupCeiling(`${dir}/ceiling-${r}`, workload, n));
+    const ceiling = await withMemory(() => _backupCeiling(`${dir}/ceiling-${r}`, workload, n));
+    ceilings.push(ceiling.value);
+    ceilingMemory.push(ceiling.memory);
     for (const who of contenders) {
       const runDir = `${dir}/${who.replace(/[^a-z]+/g, "-")}-${r}`;
       const run = await _run(who, runDir, workload, n, timeoutMs);
@@ -398,7 +413,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
         runs: rates,
         cpuSeconds: _mid(all.map((x) => x.cpu)),
         idleRssMb: _mid(all.map((x) => x.idleMb)),
-        peakRssMb: _mid(all.map((x) => x.peakMb)),
+        ...memoryFields(medianPeak(all.map((x) => x.memory))),
         fileRssMb: _mid(all.map((x) => x.fileMb)),
         sent: n,
         stored: worst.lines,
@@ -419,7 +434,7 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     "sluice+backup": "syslog-ng+sql",
     "sluice+backup, small heap": "syslog-ng+sql",
   };
-  const rows: BenchRow[] = [];
+  const rows: MeasuredRow[] = [];
   for (const who of contenders) {
     const s = summary(who);
     if (!s) continue;
@@ -452,8 +467,9 @@ export const scenario: Scenario = async ({ quick, dir }) => {
     unit: "rows/s",
     value: _mid(ceilings),
     runs: ceilings,
+    ...memoryFields(medianPeak(ceilingMemory)),
     note:
-      "the most any VM pipeline could store on this machine in this run, before it reads or forwards a line",
+      "the most any VM pipeline could store on this machine in this run, before it reads or forwards a line; memory: the bench process",
   });
   return rows;
 };
