@@ -16,7 +16,7 @@ import { _serverIso, type _SqlDriver, type _SqlQuery, type _SqlRow } from "./_sq
 import { _serverUiDdl } from "./_sql_store_ui.ts";
 import type { SiemStore } from "./types.ts";
 
-export type { SiemStore } from "./types.ts";
+export type * from "./types.ts";
 
 /**
  * Options for {@linkcode openMysqlStore}.

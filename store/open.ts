@@ -11,6 +11,8 @@ import { maskUrl } from "../sinks/_sql_common.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import type { SiemStore } from "./types.ts";
 
+export type * from "./types.ts";
+
 /**
  * Where a server's password comes from when the URL has none: `password`
  * given, else the file `SLUICE_DB_PASSWORD_FILE` names (its first line),

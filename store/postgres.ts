@@ -22,7 +22,7 @@ import {
 import { _serverUiDdl } from "./_sql_store_ui.ts";
 import type { SiemStore } from "./types.ts";
 
-export type { SiemStore } from "./types.ts";
+export type * from "./types.ts";
 
 /**
  * Options for {@linkcode openPostgresStore}.
