@@ -133,7 +133,7 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<SiemSt
       decimalNumbers: true,
       dateStrings: true,
     });
-    c.on("error", () => {});
+    c.on("error", () => {}); // handled per use: a fatal error drops the connection
     await c.query(
       "SET time_zone = '+00:00', sql_mode = 'ANSI_QUOTES,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
     );
@@ -148,7 +148,18 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<SiemSt
     return {
       run<T>(f: (c: Connection) => Promise<T>): Promise<T> {
         return serial(async () => {
-          conn ??= connect(readOnly);
+          if (!conn) {
+            const made = connect(readOnly);
+            conn = made;
+            // A connection the server closed (a restart, a timeout) is made anew on next use.
+            made.then((c) => {
+              const drop = () => {
+                if (conn === made) conn = undefined;
+              };
+              c.on("error", drop);
+              c.on("end", drop);
+            }, () => {});
+          }
           let c: Connection;
           try {
             c = await conn;
@@ -159,7 +170,8 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<SiemSt
           try {
             return await f(c);
           } catch (err) {
-            if ((err as { fatal?: boolean })?.fatal) {
+            const e = err as { fatal?: boolean; cause?: { fatal?: boolean } };
+            if (e?.fatal || e?.cause?.fatal) {
               conn = undefined;
               c.destroy();
             }

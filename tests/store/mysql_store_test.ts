@@ -151,6 +151,28 @@ Deno.test({
 
 Deno.test({
   name:
+    "openMysqlStore reads and writes again after the server restarts under it (SIGKILL of mariadbd)",
+  ...opts,
+  async fn() {
+    const { my, url } = await database();
+    await storeEvents(siemMysqlSink({ url }), siemCorpus(10));
+    const store = await openMysqlStore({ url });
+    try {
+      assert.equal((await store.alerts()).rows.length, 10);
+      assert.equal(await store.ui.countUsers(), 0);
+      await my.restart();
+      // The connections the server dropped are made anew: no read or write fails.
+      assert.equal((await store.alerts()).rows.length, 10);
+      assert.equal(await store.ui.addUser({ name: "ada", role: "admin", passwordHash: "h" }), true);
+      assert.equal(await store.ui.countUsers(), 1);
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "openStore(mysql://…, mariadb://…) opens the server and never shows the password in an error",
   ...opts,
   async fn() {

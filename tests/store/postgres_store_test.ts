@@ -164,6 +164,28 @@ Deno.test({
 
 Deno.test({
   name:
+    "openPostgresStore reads and writes again after the server restarts under it (`pg_ctl stop -m immediate`)",
+  ...opts,
+  async fn() {
+    const { pg, url } = await database();
+    await storeEvents(siemPostgresSink({ url }), siemCorpus(10));
+    const store = await openPostgresStore({ url });
+    try {
+      assert.equal((await store.alerts()).rows.length, 10);
+      assert.equal(await store.ui.countUsers(), 0);
+      await pg.restart();
+      // The connections the server dropped are made anew: no read or write fails.
+      assert.equal((await store.alerts()).rows.length, 10);
+      assert.equal(await store.ui.addUser({ name: "ada", role: "admin", passwordHash: "h" }), true);
+      assert.equal(await store.ui.countUsers(), 1);
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "openStore(postgres://…) takes the password from the URL, SLUICE_DB_PASSWORD, PGPASSWORD or SLUICE_DB_PASSWORD_FILE, and never shows it in an error",
   ...opts,
   async fn() {
