@@ -81,6 +81,15 @@ export interface RelpSinkOptions {
   maxBatch?: number;
   /** Events this sink's queue holds before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
   queueSize?: number;
+  /**
+   * Batches in flight at once. With 2, the engine hands the next batch
+   * over while the last messages of one wait for their answers, so the
+   * window does not drain at the end of every batch (a stall of one round
+   * trip plus the server's commit per batch). Messages still go out in
+   * order on one connection; after a failure each batch resends its own
+   * unanswered messages, so two batches may land out of order. @default {2}
+   */
+  concurrency?: number;
 }
 
 /** A {@linkcode Sink} that sends RELP. */
@@ -89,7 +98,6 @@ export interface RelpSink extends Sink {
   readonly connected: boolean;
 }
 
-const _SYSLOG = 0;
 const _OPEN = 1;
 const _CLOSE = 2;
 const _utf8 = new TextDecoder("utf-8");
@@ -110,25 +118,100 @@ function _isOk(data: Uint8Array): boolean {
   return true;
 }
 
-/** One RELP session over one connection. */
+/** UTF-8 length of a string that is not all ASCII. */
+function _utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n++;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n += 4;
+        i++;
+      } else n += 3; // a lone surrogate becomes U+FFFD
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * One `write()`: its messages, how many of them the server answered on the
+ * current session (always a prefix: answers come in order), how many were
+ * sent on it.
+ */
+class _Job {
+  readonly payloads: readonly string[];
+  readonly n: number;
+  done: number;
+  sent: number;
+  /** Set when the job joins a session; settles when every message is answered or the session breaks. */
+  resolve: () => void = () => {};
+  reject: (err: Error) => void = () => {};
+
+  /** Its place among the sink's writes: messages go out, and are resent, in this order. */
+  readonly seq: number;
+  /** The session it last joined. */
+  session: _Session | undefined;
+
+  constructor(payloads: readonly string[], seq: number) {
+    this.payloads = payloads;
+    this.seq = seq;
+    const done = 0;
+    this.n = payloads.length;
+    this.done = done;
+    this.sent = done;
+  }
+}
+
+/**
+ * One RELP session over one connection. The messages of every `write()`
+ * in flight (see the sink's `concurrency`) go out in the order the writes
+ * joined, as the window allows, one write per burst; each write resolves
+ * once all of its messages are answered, so the window stays full across
+ * batches instead of draining at the end of each.
+ */
 class _Session {
   readonly reader: Promise<void>;
-  /** `syslog` commands answered `200` on this session. */
-  acked = 0;
   broken: Error | undefined;
   openAnswer: RelpResponse | undefined;
   closeAnswered = false;
   readonly #conn: Deno.Conn;
   readonly #parser: RelpFrameParser;
   readonly #encoder = new RelpFrameEncoder();
+  readonly #window: number;
+  readonly #refill: number;
+  readonly #ackTimeoutMs: number;
   #txnr = 1;
   #sent: number[] = [];
-  #kinds: number[] = [];
+  /** Per command sent: `_OPEN`, `_CLOSE`, or the job a `syslog` message belongs to. */
+  #kinds: Array<number | _Job> = [];
   #head = 0;
   #waiters: Array<() => void> = [];
+  /** Writes on this session whose messages are not all answered, in the order they joined. */
+  #jobs: _Job[] = [];
+  /** The first of {@linkcode #jobs} with messages not sent yet. */
+  #sending = 0;
+  #pumping = false;
+  /** Since when the server owes an answer without having given one. */
+  #dueSince = 0;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
 
-  constructor(conn: Deno.Conn) {
+  /** Whether every earlier unfinished write of the sink has joined this session. */
+  readonly #inTurn: (job: _Job, session: _Session) => boolean;
+
+  constructor(
+    conn: Deno.Conn,
+    window: number,
+    ackTimeoutMs: number,
+    inTurn: (job: _Job, session: _Session) => boolean,
+  ) {
     this.#conn = conn;
+    this.#inTurn = inTurn;
+    this.#window = window;
+    this.#refill = Math.max(1, window >> 2);
+    this.#ackTimeoutMs = ackTimeoutMs;
     // Answers are short; the limit only guards against a peer that is not RELP.
     this.#parser = new RelpFrameParser({ maxDataBytes: 1 << 20 });
     this.reader = this.#read();
@@ -149,6 +232,7 @@ class _Session {
           return;
         }
         for (const frame of this.#parser.push(buffer.subarray(0, n))) this.#frame(frame);
+        this.#dueSince = this.unanswered > 0 ? Date.now() : 0;
         this.#notify();
       }
     } catch (err) {
@@ -163,29 +247,29 @@ class _Session {
         this.abort(new Error(`the server answered transaction ${frame.txnr}, which was not due`));
         return;
       }
-      const kind = this.#kinds[this.#head++];
+      const kind = this.#kinds[this.#head++] as number | _Job;
       if (this.#head > 4096 && this.#head * 2 > this.#sent.length) {
         this.#sent = this.#sent.slice(this.#head);
         this.#kinds = this.#kinds.slice(this.#head);
         this.#head = 0;
       }
-      if (kind === _SYSLOG && _isOk(frame.data)) {
-        this.acked++;
+      if (typeof kind === "object") {
+        if (_isOk(frame.data) || parseRelpResponse(_utf8.decode(frame.data))?.code === 200) {
+          if (++kind.done === kind.n) this.#finish(kind);
+          return;
+        }
+        const rsp = parseRelpResponse(_utf8.decode(frame.data));
+        this.abort(
+          new Error(
+            `the server refused message ${frame.txnr}: ${
+              rsp ? `${rsp.code} ${rsp.text}` : "empty answer"
+            }`,
+          ),
+        );
         return;
       }
       const rsp = parseRelpResponse(_utf8.decode(frame.data));
-      if (kind === _SYSLOG) {
-        if (rsp?.code === 200) this.acked++;
-        else {
-          this.abort(
-            new Error(
-              `the server refused message ${frame.txnr}: ${
-                rsp ? `${rsp.code} ${rsp.text}` : "empty answer"
-              }`,
-            ),
-          );
-        }
-      } else if (kind === _OPEN) {
+      if (kind === _OPEN) {
         this.openAnswer = rsp ?? { code: 0, text: "empty answer", body: "" };
       } else this.closeAnswered = true;
       return;
@@ -197,20 +281,35 @@ class _Session {
     }
   }
 
+  #finish(job: _Job): void {
+    const at = this.#jobs.indexOf(job);
+    if (at >= 0) {
+      this.#jobs.splice(at, 1);
+      if (at < this.#sending) this.#sending--;
+    }
+    job.resolve();
+  }
+
   #notify(): void {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
   }
 
-  /** Marks the session broken and closes its connection. */
+  /** Marks the session broken, closes its connection and fails the writes on it. */
   abort(reason: Error): void {
     this.broken ??= reason;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
     try {
       this.#conn.close();
     } catch {
       // already closed
     }
+    const jobs = this.#jobs;
+    this.#jobs = [];
+    this.#sending = 0;
+    for (const job of jobs) job.reject(this.broken);
     this.#notify();
   }
 
@@ -244,14 +343,159 @@ class _Session {
     return this.#write(this.#encoder.take());
   }
 
-  /** Sends `payloads[from..to)` as `syslog` commands in one write. */
-  messages(payloads: readonly string[], from: number, to: number): Promise<void> {
-    for (let i = from; i < to; i++) {
-      this.#track(_SYSLOG);
-      this.#encoder.add(this.#txnr, "syslog", payloads[i]);
-      this.#txnr = nextTxnr(this.#txnr);
+  /**
+   * Sends the job's messages from `job.done` on, as the window allows,
+   * after those of the writes that joined before it; resolves when all
+   * are answered, rejects when the session breaks first.
+   */
+  run(job: _Job): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    const settled = new Promise<void>((resolve, reject) => {
+      job.resolve = resolve;
+      job.reject = reject;
+    });
+    job.sent = job.done;
+    job.session = this;
+    if (job.done >= job.n) {
+      job.resolve();
+      return settled;
     }
-    return this.#write(this.#encoder.take());
+    // In the sink's order: after a break, the writes rejoin in whatever order their
+    // writers wake up, and a receiver may take a later message as proof of the earlier
+    // ones (the JSONL sink's high-water marks do).
+    let at = this.#jobs.length;
+    while (at > this.#sending && (this.#jobs[at - 1] as _Job).seq > job.seq) at--;
+    this.#jobs.splice(at, 0, job);
+    if (!this.#pumping) this.#pump();
+    else this.#notify();
+    return settled;
+  }
+
+  /** The end of the writes whose messages may go out now: up to one an earlier write has yet to join before. */
+  #ready(): number {
+    let end = this.#sending;
+    while (end < this.#jobs.length && this.#inTurn(this.#jobs[end] as _Job, this)) end++;
+    return end;
+  }
+
+  /** Looks again at what may go out (a write that others waited behind has given up). */
+  kick(): void {
+    if (this.broken) return;
+    if (!this.#pumping) this.#pump();
+    else this.#notify();
+  }
+
+  /** Messages that may go out now and were not sent yet. */
+  #unsent(end: number): number {
+    let n = 0;
+    for (let i = this.#sending; i < end; i++) {
+      const job = this.#jobs[i] as _Job;
+      n += job.n - job.sent;
+    }
+    return n;
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      let lingered = false;
+      while (!this.broken) {
+        const end = this.#ready();
+        const unsent = this.#unsent(end);
+        // Nothing to send, or only writes waiting for an earlier one to rejoin: its run() restarts this.
+        if (unsent === 0) return;
+        const free = this.#window - this.unanswered;
+        if (free > 0 && (free >= Math.min(this.#refill, unsent) || lingered)) {
+          lingered = false;
+          await this.#messages(Math.min(free, unsent), end);
+          continue;
+        }
+        if (free > 0) {
+          // Only a few slots are free: wait a moment for more answers so writes stay
+          // large, then send anyway. Sending is also what carries the TCP ACK that a
+          // server's Nagle algorithm may be holding its answers for.
+          lingered = !(await this.changed(_LINGER_MS, false));
+          continue;
+        }
+        // The window is full: the next answer frees it (the watchdog breaks a silent session).
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      }
+    } catch {
+      // the session broke: the writes on it were failed with it
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Sends up to `most` unsent messages, across writes, in one write. */
+  #messages(most: number, end: number): Promise<void> {
+    let text = "";
+    let bytes = 0;
+    const start = this.#txnr;
+    let txnr = start;
+    let count = 0;
+    // ASCII first: the DATALEN is the string's length, and one encode does the whole burst.
+    for (let i = this.#sending; i < end && count < most; i++) {
+      const job = this.#jobs[i] as _Job;
+      const to = Math.min(job.n, job.sent + most - count);
+      for (let k = job.sent; k < to; k++) {
+        const p = job.payloads[k] as string;
+        text += `${txnr} syslog ${p.length} ${p}\n`;
+        txnr = nextTxnr(txnr);
+      }
+      count += to - job.sent;
+    }
+    let encoded = _encoder.encode(text);
+    if (encoded.length !== text.length) {
+      // Some message is not ASCII: DATALEN counts bytes, not UTF-16 units.
+      text = "";
+      txnr = start;
+      count = 0;
+      for (let i = this.#sending; i < end && count < most; i++) {
+        const job = this.#jobs[i] as _Job;
+        const to = Math.min(job.n, job.sent + most - count);
+        for (let k = job.sent; k < to; k++) {
+          const p = job.payloads[k] as string;
+          text += `${txnr} syslog ${_utf8Length(p)} ${p}\n`;
+          txnr = nextTxnr(txnr);
+        }
+        count += to - job.sent;
+      }
+      encoded = _encoder.encode(text);
+    }
+    bytes = encoded.length;
+    // Track what went out: every message is owned by its job.
+    count = 0;
+    while (this.#sending < end && count < most) {
+      const job = this.#jobs[this.#sending] as _Job;
+      const to = Math.min(job.n, job.sent + most - count);
+      for (let k = job.sent; k < to; k++) {
+        this.#sent.push(this.#txnr);
+        this.#kinds.push(job);
+        this.#txnr = nextTxnr(this.#txnr);
+      }
+      count += to - job.sent;
+      job.sent = to;
+      if (job.sent === job.n) this.#sending++;
+      else break;
+    }
+    if (this.#dueSince === 0) this.#dueSince = Date.now();
+    this.#arm();
+    return bytes > 0 ? this.#write(encoded) : Promise.resolve();
+  }
+
+  /** Breaks the session when the server owes answers and stays silent for the ack timeout. */
+  #arm(): void {
+    if (this.#watchdog !== undefined) return;
+    const every = Math.max(5, Math.min(1000, this.#ackTimeoutMs >> 2));
+    this.#watchdog = setInterval(() => {
+      if (this.#dueSince === 0 || this.unanswered === 0) return;
+      const silent = Date.now() - this.#dueSince;
+      if (silent >= this.#ackTimeoutMs) {
+        this.abort(new Error(`no answer from the server within ${this.#ackTimeoutMs} ms`));
+      }
+    }, every);
+    Deno.unrefTimer(this.#watchdog);
   }
 
   #track(kind: number): void {
@@ -352,7 +596,7 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
   const tls = options.tls;
   if (tls !== undefined) checkTlsClientOptions(who, tls);
   const where = `${host}:${port}`;
-  const refill = Math.max(1, window >> 2);
+  const concurrency = positiveInt(who, "concurrency", options.concurrency ?? 2);
 
   let ctx: SinkContext | undefined;
   let session: _Session | undefined;
@@ -408,7 +652,7 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
       c.signal.removeEventListener("abort", onStop);
     }
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const s = new _Session(conn);
+    const s = new _Session(conn, window, ackTimeoutMs, inTurn);
     try {
       await s.command(_OPEN, "open", _OFFERS);
       while (!s.openAnswer && !s.broken) await s.changed(ackTimeoutMs);
@@ -432,6 +676,29 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
     c.stats.add("connects");
     c.stats.set("connected", 1);
     return s;
+  };
+
+  /** Writes not finished, in the order they came. */
+  const live: _Job[] = [];
+  let nextSeq = 0;
+  const inTurn = (job: _Job, s: _Session) => {
+    for (const j of live) if (j.seq < job.seq && j.session !== s) return false;
+    return true;
+  };
+  let connecting: Promise<_Session> | undefined;
+  /** The open session, or a new one: writes in flight at once share one attempt to connect. */
+  const connected = (c: SinkContext): Promise<_Session> => {
+    if (session && !session.broken) return Promise.resolve(session);
+    connecting ??= (async () => {
+      try {
+        if (session) await drop(c);
+        session = await open(c);
+        return session;
+      } finally {
+        connecting = undefined;
+      }
+    })();
+    return connecting;
   };
 
   const drop = async (c: SinkContext) => {
@@ -461,6 +728,7 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
     ...(options.name ? { name: options.name } : {}),
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
     ...(options.queueSize ? { queueSize: options.queueSize } : {}),
+    concurrency,
     get connected() {
       return session !== undefined && !session.broken;
     },
@@ -489,65 +757,36 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
       for (let i = 0; i < n; i++) payloads[i] = format1(c, batch[i] as LogEvent);
       const onAbort = () => session?.abort(new Error("the pipeline is stopping"));
       c.signal.addEventListener("abort", onAbort, { once: true });
-      let done = 0;
+      const job = new _Job(payloads, nextSeq++);
+      live.push(job);
       let sentMost = 0;
       let failures = 0;
       try {
-        while (done < n) {
+        while (job.done < n) {
           if (c.signal.aborted) {
-            throw new Error(`${who}: stopping with ${n - done} messages unanswered by ${where}`);
+            throw new Error(
+              `${who}: stopping with ${n - job.done} messages unanswered by ${where}`,
+            );
           }
-          let s: _Session | undefined;
-          let start = done;
-          let base = 0;
+          const start = job.done;
           try {
-            if (!session || session.broken) {
-              if (session) await drop(c);
-              session = await open(c);
-              if (sentMost > done) {
-                c.log.info(`reconnected to ${where}`, { resending: sentMost - done });
-                c.stats.add("resent", sentMost - done);
-              }
+            const s = await connected(c);
+            if (sentMost > job.done) {
+              c.log.info(`reconnected to ${where}`, { resending: sentMost - job.done });
+              c.stats.add("resent", sentMost - job.done);
             }
-            s = session;
-            start = done;
-            base = s.acked;
-            let sent = done;
-            let lingered = false;
-            for (;;) {
-              // Count answers before looking at a failure: a server may answer and then leave.
-              done = start + (s.acked - base);
-              if (done >= n) break;
-              if (s.broken) throw s.broken;
-              if (done > start) failures = 0;
-              const free = done + window - sent;
-              if (sent < n && free > 0) {
-                if (free >= Math.min(refill, n - sent) || lingered) {
-                  const to = Math.min(n, sent + free);
-                  if (to > sentMost) sentMost = to;
-                  await s.messages(payloads, sent, to);
-                  sent = to;
-                  lingered = false;
-                  continue;
-                }
-                // Only a few slots are free: wait a moment for more answers so writes
-                // stay large, then send anyway. Sending is also what carries the TCP
-                // ACK that a server's Nagle algorithm may be holding its answers for.
-                lingered = !(await s.changed(_LINGER_MS, false));
-                continue;
-              }
-              await s.changed(ackTimeoutMs);
-            }
+            await s.run(job);
           } catch (err) {
-            if (s) done = start + (s.acked - base);
-            await drop(c);
-            if (c.signal.aborted || done >= n) continue;
+            if (job.sent > sentMost) sentMost = job.sent;
+            if (job.done > start) failures = 0;
+            if (session?.broken) await drop(c);
+            if (c.signal.aborted || job.done >= n) continue;
             failures++;
             c.stats.errors++;
             c.stats.add("reconnects");
             const delay = backoff(failures, { initialMs: retryInitialMs, maxMs: retryMaxMs });
             c.log.warn(`RELP session with ${where} failed; resending in ${delay} ms`, {
-              unanswered: n - done,
+              unanswered: n - job.done,
               attempt: failures,
               error: err instanceof Error ? err.message : String(err),
             });
@@ -555,6 +794,8 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
           }
         }
       } finally {
+        live.splice(live.indexOf(job), 1);
+        session?.kick();
         c.signal.removeEventListener("abort", onAbort);
       }
     },
