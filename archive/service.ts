@@ -1,9 +1,10 @@
 /**
  * `archiveService`: runs the lifecycle inside the central on a schedule:
- * moves rows past `retainDbMs` into Parquet, prunes the archive to
- * `retainArchiveMs` and `maxDiskBytes`, gzips past days' JSONL and deletes
- * them after `retainJsonlMs`. One pass at a time; a failed pass is logged
- * and counted, and the next one picks up where it stopped.
+ * moves rows past `retainDbMs` into Parquet, gzips past days' JSONL and
+ * deletes them after `retainJsonlMs` (archive/jsonl_lifecycle.ts), prunes the
+ * archive to `retainArchiveMs` and `maxDiskBytes` (the JSONL files count
+ * against it). One pass at a time; a failed pass is logged and counted, and
+ * the next one picks up where it stopped.
  *
  * @example
  * ```ts
@@ -17,7 +18,8 @@
 
 import type { Service, ServiceContext } from "../core/types.ts";
 import { archiveOnce } from "./mover.ts";
-import { compressJsonl, pruneArchive } from "./retention.ts";
+import { pruneArchive } from "./retention.ts";
+import { jsonlLifecycle } from "./jsonl_lifecycle.ts";
 
 /** Options for {@linkcode archiveService}. */
 export interface ArchiveServiceOptions {
@@ -29,11 +31,17 @@ export interface ArchiveServiceOptions {
   retainDbMs?: number;
   /** Archive days older than this (ms) are deleted. @default {none} */
   retainArchiveMs?: number;
-  /** The most bytes the archive may take. @default {none} */
+  /**
+   * The most bytes the archive may take, with the JSONL files under `jsonlDir`
+   * when that is set (only archive days are deleted to fit). @default {none}
+   */
   maxDiskBytes?: number;
-  /** The daily JSONL directory to compress. @default {none} */
-  dailyJsonlDir?: string;
-  /** Compressed daily JSONL older than this (ms) is deleted. @default {none} */
+  /**
+   * The JSONL directory (`data/logs`): past days' files are gzipped, and
+   * deleted after `retainJsonlMs`. @default {none: JSONL left alone}
+   */
+  jsonlDir?: string;
+  /** JSONL files of days older than this (ms) are deleted. @default {none: kept forever} */
   retainJsonlMs?: number;
   /** Time between passes, ms. @default {3600000} */
   everyMs?: number;
@@ -64,9 +72,21 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
   let ctx: ServiceContext | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
+  // Each part fails on its own: a full disk that stops the JSONL compression must not
+  // stop the pruning that frees space.
+  const part = async (what: string, body: () => Promise<void>) => {
+    try {
+      await body();
+    } catch (err) {
+      ctx?.stats.add("archive_errors");
+      ctx?.log.error(
+        `archive pass: ${what} failed (the next pass retries): ${(err as Error).message}`,
+      );
+    }
+  };
   const pass = async () => {
     const log = ctx?.log;
-    try {
+    await part("moving rows", async () => {
       if (options.retainDbMs !== undefined) {
         const s = await archiveOnce({
           database: options.database,
@@ -77,6 +97,26 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
         ctx?.stats.add("archived_rows", s.rows);
         ctx?.stats.add("archived_bytes", s.bytes);
       }
+    });
+    // JSONL first: what it frees counts towards --max-disk before archive days go.
+    let jsonlBytes = 0;
+    await part("the JSONL lifecycle", async () => {
+      if (options.jsonlDir) {
+        const z = await jsonlLifecycle({
+          dir: options.jsonlDir,
+          ...(options.retainJsonlMs !== undefined ? { retainJsonlMs: options.retainJsonlMs } : {}),
+          ...(log ? { log } : {}),
+        });
+        jsonlBytes = z.bytes;
+        ctx?.stats.add("jsonl_compressed", z.compressed);
+        ctx?.stats.add("jsonl_deleted", z.deleted);
+        ctx?.stats.add("jsonl_bytes_freed", z.bytesFreed);
+        ctx?.stats.add("jsonl_skipped_open", z.skippedOpen);
+        ctx?.stats.add("jsonl_leftovers", z.leftovers);
+        ctx?.stats.set("jsonl_bytes", z.bytes);
+      }
+    });
+    await part("pruning the archive", async () => {
       if (options.retainArchiveMs !== undefined || options.maxDiskBytes !== undefined) {
         const p = await pruneArchive({
           database: options.database,
@@ -84,26 +124,16 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           ...(options.retainArchiveMs !== undefined
             ? { retainArchiveMs: options.retainArchiveMs }
             : {}),
-          ...(options.maxDiskBytes !== undefined ? { maxDiskBytes: options.maxDiskBytes } : {}),
+          ...(options.maxDiskBytes !== undefined
+            ? { maxDiskBytes: Math.max(0, options.maxDiskBytes - jsonlBytes) }
+            : {}),
           ...(log ? { log } : {}),
         });
         ctx?.stats.set("archive_bytes", p.bytes);
         ctx?.stats.set("archive_near_limit", p.nearLimit ? 1 : 0);
         ctx?.stats.add("archive_days_deleted", p.daysDeleted);
       }
-      if (options.dailyJsonlDir) {
-        const z = await compressJsonl({
-          dir: options.dailyJsonlDir,
-          ...(options.retainJsonlMs !== undefined ? { retainJsonlMs: options.retainJsonlMs } : {}),
-          ...(log ? { log } : {}),
-        });
-        ctx?.stats.add("jsonl_compressed", z.compressed);
-        ctx?.stats.add("jsonl_deleted", z.deleted);
-      }
-    } catch (err) {
-      ctx?.stats.add("archive_errors");
-      log?.error(`archive pass failed (the next one retries): ${(err as Error).message}`);
-    }
+    });
   };
   const schedule = (ms: number) => {
     timer = setTimeout(() => {

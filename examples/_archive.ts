@@ -1,10 +1,11 @@
 /**
  * The central example's retention flags: `--retain-db 30d` (rows older move
  * from siem.db to Parquet under `<data>/archives/`), `--retain-archive 365d`,
- * `--max-disk 20GB` (the oldest archive days go first), `--retain-jsonl 90d`
- * (past days' `daily/` JSONL are gzipped after a day, deleted after this),
- * `--archive-every 1h`. All off by default: nothing is moved or deleted
- * unless asked.
+ * `--max-disk 20GB` (the oldest archive days go first; the JSONL files count
+ * against it), `--retain-jsonl 90d` (past days' JSONL under `logs/`, dated by
+ * the sinks' daily rotation, are gzipped after a day and deleted after this;
+ * `forever` only gzips), `--archive-every 1h`. All off by default: nothing
+ * is moved, compressed or deleted unless asked.
  *
  * @module
  */
@@ -19,7 +20,10 @@ function _ms(
   name: string,
   help: string,
 ): number | undefined {
-  const text = option(args, env, name, "", help);
+  return _parseMs(option(args, env, name, "", help), name);
+}
+
+function _parseMs(text: string, name: string): number | undefined {
   if (text === "" || text === "off") return undefined;
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
@@ -61,12 +65,15 @@ export function archiveFor(
     "retain-archive",
     "delete archive days older than this (off)",
   );
-  const retainJsonl = _ms(
+  const jsonlText = option(
     args,
     env,
     "retain-jsonl",
-    "gzip past days' daily JSONL; delete them after this (off)",
+    "",
+    "gzip past days' JSONL under logs/; delete them after this, or keep them forever (off)",
   );
+  const jsonl = jsonlText !== "" && jsonlText !== "off";
+  const retainJsonl = jsonlText === "forever" ? undefined : _parseMs(jsonlText, "retain-jsonl");
   const maxDiskText = option(
     args,
     env,
@@ -81,7 +88,7 @@ export function archiveFor(
   const every = _ms(args, env, "archive-every", "time between archive passes (1h)") ?? 3_600_000;
   if (
     retainDb === undefined && retainArchive === undefined && maxDisk === undefined &&
-    retainJsonl === undefined
+    !jsonl
   ) {
     return undefined;
   }
@@ -91,9 +98,8 @@ export function archiveFor(
     ...(retainDb !== undefined ? { retainDbMs: retainDb } : {}),
     ...(retainArchive !== undefined ? { retainArchiveMs: retainArchive } : {}),
     ...(maxDisk !== undefined ? { maxDiskBytes: maxDisk } : {}),
-    ...(retainJsonl !== undefined
-      ? { dailyJsonlDir: `${data}/logs/daily`, retainJsonlMs: retainJsonl }
-      : {}),
+    ...(jsonl ? { jsonlDir: `${data}/logs` } : {}),
+    ...(retainJsonl !== undefined ? { retainJsonlMs: retainJsonl } : {}),
     everyMs: every,
     firstMs: Math.min(60_000, every),
   });

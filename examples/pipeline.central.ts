@@ -3,7 +3,11 @@
  * on 5514 and RELP on 5515), syslog from routers, NAS and VMs (RFC 3164 and
  * 5424 over UDP and TCP on 5140), parses and classifies every event, and
  * stores it in SQLite (`data/siem.db`, the SIEM tables) and in JSONL backups
- * under `data/logs/`.
+ * under `data/logs/` (`all_events.jsonl`, `critical.jsonl`, `by_vm/<host>.jsonl`,
+ * `by_category/<category>.jsonl` hold today's lines and are renamed to
+ * `<name>-YYYY-MM-DD.jsonl` each UTC day; `daily/<YYYY-MM-DD>.jsonl` by event
+ * date). `--retain-jsonl 90d` gzips past days and deletes them after 90 days
+ * (docs/archive.md).
  *
  * ```sh
  * deno run -A --v8-flags=--max-semi-space-size=8 runner/main.ts examples/pipeline.central.ts -- --data /srv/sluice
@@ -222,7 +226,8 @@ export default function central(
   const deviceRules = [newDevice()];
   // fsync once a second, as durable as the SQLite store (WAL, synchronous=NORMAL): both
   // survive a crash of the process, neither a power loss. Six fsyncs per batch would make
-  // every RELP acknowledgement wait for the disk.
+  // every RELP acknowledgement wait for the disk. Files without a date in their path are
+  // renamed to <name>-YYYY-MM-DD.jsonl each UTC day, for --retain-jsonl to gzip and delete.
   const jsonl = (name: string, path: string, maxPathsPerDay?: number) =>
     jsonlSink({
       dir: logs,
@@ -230,6 +235,7 @@ export default function central(
       line: jsonLine,
       fsync: "interval",
       name,
+      rotateDaily: !path.includes("${YEAR}"),
       ...(maxPathsPerDay ? { maxPathsPerDay } : {}),
     });
   // node:sqlite is synchronous: on a thread of their own, the inserts and commits run beside

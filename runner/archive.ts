@@ -3,7 +3,7 @@
  * cron, and SQL over the archive.
  *
  * ```sh
- * sluice archive --once --retain-db 30d --retain-archive 365d --max-disk 20GB
+ * sluice archive --once --retain-db 30d --retain-archive 365d --max-disk 20GB --retain-jsonl 90d
  * sluice archive query "select rule, count(*) from alerts group by 1 order by 2 desc"
  * ```
  *
@@ -16,7 +16,8 @@
 
 import type { Command } from "../core/_deps/commander.ts";
 import { ARCHIVED_TABLES, archiveOnce } from "../archive/mover.ts";
-import { compressJsonl, pruneArchive } from "../archive/retention.ts";
+import { pruneArchive } from "../archive/retention.ts";
+import { jsonlLifecycle } from "../archive/jsonl_lifecycle.ts";
 import { archiveDirFor } from "../archive/read.ts";
 import { parseDuration, parseSize } from "../core/duration.ts";
 
@@ -31,7 +32,7 @@ export interface ArchiveIo {
 export { parseSize };
 
 function _duration(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
+  if (text === undefined || (flag === "--retain-jsonl" && text === "forever")) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
     throw new RangeError(`${flag}: expected a duration like 30d, got "${text}"`);
@@ -83,8 +84,15 @@ export function registerArchiveCommand(
     .option("--retain-db <duration>", "move rows older than this into the archive (30d)")
     .option("--retain-archive <duration>", "delete archive days older than this (365d)")
     .option("--max-disk <size>", "delete the oldest archive days past this size (20GB)")
-    .option("--daily <dir>", "the daily JSONL directory to gzip (data/logs/daily)")
-    .option("--retain-jsonl <duration>", "delete gzipped daily JSONL older than this")
+    .option(
+      "--jsonl <dir>",
+      "the JSONL directory: gzip past days' files (default with --retain-jsonl: logs/ beside the database)",
+    )
+    .option("--daily <dir>", "the former name of --jsonl")
+    .option(
+      "--retain-jsonl <duration>",
+      "delete JSONL files (gzipped or not) of days older than this; forever: only gzip (90d)",
+    )
     .action(async (o: Record<string, string | boolean | undefined>) => {
       try {
         if (!o.once) {
@@ -107,24 +115,36 @@ export function registerArchiveCommand(
           );
           for (const [t, n] of Object.entries(s.byTable)) io.out(`  ${t}\t${n}`);
         }
+        const jsonlDir = (o.jsonl ?? o.daily) as string | undefined ??
+          (o.retainJsonl !== undefined ? _logsBeside(db) : undefined);
+        // JSONL first: its files count against --max-disk, so archive days go only for the rest.
+        let jsonlBytes = 0;
+        if (jsonlDir !== undefined) {
+          const z = await jsonlLifecycle({
+            dir: jsonlDir,
+            ...(retainJsonl !== undefined ? { retainJsonlMs: retainJsonl } : {}),
+          });
+          jsonlBytes = z.bytes;
+          io.out(
+            z.busy
+              ? `JSONL: another pass is running on ${jsonlDir}; nothing done`
+              : `JSONL: ${z.compressed} compressed, ${z.deleted} deleted, ${z.bytesFreed} bytes freed; ` +
+                `${z.bytes} bytes in ${jsonlDir}` +
+                (z.skippedOpen ? `; ${z.skippedOpen} open file(s) left for the next pass` : "") +
+                (z.leftovers ? `; finished ${z.leftovers} leftover(s) of an interrupted pass` : ""),
+          );
+        }
         if (retainArchive !== undefined || maxDisk !== undefined) {
           const p = await pruneArchive({
             database: db,
             dir,
             ...(retainArchive !== undefined ? { retainArchiveMs: retainArchive } : {}),
-            ...(maxDisk !== undefined ? { maxDiskBytes: maxDisk } : {}),
+            ...(maxDisk !== undefined ? { maxDiskBytes: Math.max(0, maxDisk - jsonlBytes) } : {}),
           });
           io.out(
             `archive: ${p.bytes} bytes; deleted ${p.daysDeleted} day(s), ${p.bytesFreed} bytes`,
           );
           if (p.nearLimit) io.err(`warning: the archive is close to --max-disk ${maxDisk}`);
-        }
-        if (o.daily) {
-          const z = await compressJsonl({
-            dir: o.daily as string,
-            ...(retainJsonl !== undefined ? { retainJsonlMs: retainJsonl } : {}),
-          });
-          io.out(`daily JSONL: ${z.compressed} compressed, ${z.deleted} deleted`);
         }
         setExitCode(0);
       } catch (err) {
@@ -145,6 +165,12 @@ export function registerArchiveCommand(
       }
     });
   return program;
+}
+
+/** `logs/` beside the database, where the central example writes its JSONL. */
+function _logsBeside(db: string): string {
+  const slash = db.lastIndexOf("/");
+  return slash < 0 ? "./logs" : `${db.slice(0, slash) || "/"}/logs`;
 }
 
 /**

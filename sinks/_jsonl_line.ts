@@ -40,6 +40,21 @@ const _encoder = new TextEncoder();
 // keys) renders its own line. It holds the line as UTF-8: every sink writing jsonLine
 // (all_events, by_vm, by_category, daily) copies the same bytes instead of encoding again.
 // Events are never changed once delivered to sinks, and slab bytes are never rewritten.
+/**
+ * An event's {@linkcode jsonLine} as UTF-8, encoded once for every sink that shares it.
+ *
+ * @param event The event.
+ * @returns Its line's bytes (never to be changed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEvent } from "../core/event.ts";
+ * import { sharedJsonBytes } from "./_jsonl_line.ts";
+ * const e = createEvent("x");
+ * assert.equal(sharedJsonBytes(e), sharedJsonBytes(e));
+ * ```
+ */
 export function sharedJsonBytes(event: LogEvent): Uint8Array {
   const e = event as LogEvent & { [_LINE]?: { owner: LogEvent; bytes: Uint8Array } };
   const cached = e[_LINE];
@@ -68,4 +83,61 @@ function _slabEncode(text: string): Uint8Array {
   const start = _slabAt;
   _slabAt += _encoder.encodeInto(text, _slab.subarray(start)).written;
   return _slab.subarray(start, _slabAt);
+}
+
+/**
+ * One batch's lines grouped per file: as text (a line template), or as the
+ * shared UTF-8 of {@linkcode jsonLine}, then joined into one buffer per file
+ * (one write() per file and batch).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEvent } from "../core/event.ts";
+ * import { LineGroups } from "./_jsonl_line.ts";
+ * const lines = new LineGroups((e) => `${e.message}\n`);
+ * lines.add("a.jsonl", createEvent("x"));
+ * lines.add("a.jsonl", createEvent("y"));
+ * assert.equal(new TextDecoder().decode(lines.bytes().get("a.jsonl")), "x\ny\n");
+ * ```
+ */
+export class LineGroups {
+  #render: ((event: LogEvent) => string) | undefined;
+  #texts = new Map<string, string>();
+  #parts = new Map<string, { chunks: Uint8Array[]; size: number }>();
+
+  /** @param render The line template; `undefined` for the shared {@linkcode jsonLine}. */
+  constructor(render: ((event: LogEvent) => string) | undefined) {
+    this.#render = render;
+  }
+
+  /** Adds an event's line to a file's group. */
+  add(path: string, event: LogEvent): void {
+    if (this.#render) {
+      this.#texts.set(path, (this.#texts.get(path) ?? "") + this.#render(event));
+      return;
+    }
+    const bytes = sharedJsonBytes(event);
+    const group = this.#parts.get(path);
+    if (group) {
+      group.chunks.push(bytes);
+      group.size += bytes.length;
+    } else this.#parts.set(path, { chunks: [bytes], size: bytes.length });
+  }
+
+  /** Each file's lines as one buffer. */
+  bytes(): Map<string, Uint8Array> {
+    const groups = new Map<string, Uint8Array>();
+    for (const [path, text] of this.#texts) groups.set(path, _encoder.encode(text));
+    for (const [path, { chunks, size }] of this.#parts) {
+      const data = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        data.set(chunk, at);
+        at += chunk.length;
+      }
+      groups.set(path, data);
+    }
+    return groups;
+  }
 }

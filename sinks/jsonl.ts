@@ -1,6 +1,8 @@
 /**
  * Appends events as lines to files whose paths are templates under a base
- * directory: `by_vm/${HOST}.jsonl`, `daily/${YEAR}-${MONTH}-${DAY}.jsonl`.
+ * directory: `by_vm/${HOST}.jsonl`, `daily/${YEAR}-${MONTH}-${DAY}.jsonl`;
+ * with `rotateDaily`, every file is renamed to `<name>-YYYY-MM-DD.jsonl` at
+ * the first write of a new UTC day.
  *
  * @module
  */
@@ -13,9 +15,18 @@ import type { ComponentStats } from "../core/stats.ts";
 import { compileTemplate, type Template, type TemplateFn } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import { errorMessage, numberOption } from "../core/options.ts";
-import { jsonLine, sharedJsonBytes } from "./_jsonl_line.ts";
+import { jsonLine, LineGroups } from "./_jsonl_line.ts";
 import { JsonlMarks } from "./_jsonl_dedup.ts";
 import { overflowPath, PathCap } from "./_path_cap.ts";
+import {
+  closeFile as _close,
+  DailyRotation,
+  liveFiles,
+  openLocked,
+  shiftRotated,
+  syncDir as _syncDir,
+  utcDay,
+} from "./_jsonl_rotate.ts";
 
 export { jsonLine };
 
@@ -54,6 +65,18 @@ export interface JsonlSinkOptions {
   maxFileBytes?: number;
   /** Rotated files kept per file (`.1` … `.N`); older ones are deleted. @default {5} */
   maxRotatedFiles?: number;
+  /**
+   * At the first write of a new UTC day, rename each file written on an earlier
+   * day to `<name>-YYYY-MM-DD.jsonl` (that day; `.1`, `.2` … if taken) and start a
+   * new one, so `all_events.jsonl` always holds today's lines. Quiet files (a host
+   * gone silent) are rotated at the day's first write of any file. Nothing is
+   * copied or truncated: no line is lost or written twice. The JSONL lifecycle
+   * (`archive/jsonl_lifecycle.ts`) gzips and deletes the dated files.
+   * @default {false}
+   */
+  rotateDaily?: boolean;
+  /** The clock deciding the day of `rotateDaily` and `maxPathsPerDay`. @default {Date.now} */
+  now?: () => number;
   /** Permissions of new files. @default {0o640} */
   mode?: number;
   /** Most events per batch. @default {1000} */
@@ -100,10 +123,11 @@ interface _Open {
   ino: number | null;
   size: number;
   dirty: boolean;
+  /** The UTC day last written (from the file's mtime when opened). */
+  day: number;
 }
 
 const _INVALID_PATH = "_invalid_path.jsonl";
-const _encoder = new TextEncoder();
 
 /**
  * Appends each batch with one write per file, after creating missing
@@ -111,6 +135,9 @@ const _encoder = new TextEncoder();
  * `fsync: "batch"`). A failed write (a full disk, a permission) rejects, so
  * the engine retries the batch; a retry of the same batch skips what the
  * failed attempt already wrote, so lines are neither lost nor doubled.
+ *
+ * Every file is held under a shared lock while open, so the JSONL lifecycle
+ * never compresses or deletes a file the sink may still append to.
  *
  * Counters: `files_opened`, `rotations`, `bytes`, gauge `open_files`; `invalid_path` for
  * events whose path function returned nothing usable (they go to
@@ -126,6 +153,12 @@ const _encoder = new TextEncoder();
  * import { jsonlSink } from "./jsonl.ts";
  * const byVm = jsonlSink({ dir: "/var/log/siem", path: "by_vm/${HOST}.jsonl" });
  * const daily = jsonlSink({ dir: "/var/log/siem", path: "daily/${YEAR}-${MONTH}-${DAY}.jsonl" });
+ * ```
+ *
+ * @example One file renamed each day: all_events.jsonl, all_events-2026-12-05.jsonl …
+ * ```ts
+ * import { jsonLine, jsonlSink } from "./jsonl.ts";
+ * const all = jsonlSink({ dir: "/var/log/siem", path: "all_events.jsonl", line: jsonLine, rotateDaily: true });
  * ```
  */
 export function jsonlSink(options: JsonlSinkOptions): Sink {
@@ -183,13 +216,28 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   const maxPaths = options.maxPathsPerDay === Infinity || !templated
     ? Infinity
     : numberOption(where, "maxPathsPerDay", options.maxPathsPerDay, 1000, 1);
-  const cap = maxPaths === Infinity
-    ? undefined
-    : new PathCap(maxPaths, safeJoin(dir, options.overflowPath ?? overflowPath(pathOption)));
+  const open = new Map<string, _Open>();
+  const overflow = safeJoin(dir, options.overflowPath ?? overflowPath(pathOption));
+  const cap = maxPaths === Infinity ? undefined : new PathCap(maxPaths, overflow);
+  const clock = options.now ?? Date.now;
+  const daily = options.rotateDaily ?? false;
+  // Without rotateDaily, the day's first write still closes the files of past days.
+  const days = new DailyRotation({
+    open,
+    list: daily
+      ? liveFiles(dir, pathOption, templated ? [overflow, safeJoin(dir, _INVALID_PATH)] : [])
+      : () => Promise.resolve([]),
+    close: (entry) => _close(entry, fsync !== "never"),
+    ...(marks ? { marks } : {}),
+    rotated: (from, to) => {
+      stats?.add("rotations");
+      log?.info(`rotated "${from}" to "${to}"`);
+    },
+    rename: daily,
+  });
   const warn = (message: string) => log?.warn(message);
   let savedAt = 0;
 
-  const open = new Map<string, _Open>();
   let stats: ComponentStats | undefined;
   let log: Logger | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -211,18 +259,10 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       open.delete(oldest);
       await _close(entry, fsync !== "never");
     }
-    let file: Deno.FsFile;
-    let created = false;
-    try {
-      file = await Deno.open(path, { append: true, create: true, mode });
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      file = await Deno.open(path, { append: true, create: true, mode });
-      created = true;
-    }
-    const info = await file.stat();
-    const entry: _Open = { file, ino: info.ino, size: info.size, dirty: false };
+    const { file, info, created: made } = await openLocked(path, mode);
+    let created = made;
+    const day = info.size > 0 && info.mtime ? utcDay(info.mtime.getTime()) : utcDay(clock());
+    const entry: _Open = { file, ino: info.ino, size: info.size, dirty: false, day };
     if (entry.size === 0) created = true;
     open.set(path, entry);
     stats?.add("files_opened");
@@ -233,13 +273,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   async function rotate(path: string, entry: _Open): Promise<_Open> {
     open.delete(path);
     await _close(entry, fsync !== "never");
-    await Deno.remove(`${path}.${maxRotated}`).catch(() => {});
-    for (let n = maxRotated - 1; n >= 1; n--) {
-      await Deno.rename(`${path}.${n}`, `${path}.${n + 1}`).catch((err) => {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      });
-    }
-    await Deno.rename(path, `${path}.1`);
+    await shiftRotated(path, maxRotated);
     stats?.add("rotations");
     log?.info(`rotated "${path}"`);
     return await handle(path);
@@ -259,12 +293,10 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   }
 
   async function writeBatch(batch: readonly LogEvent[]): Promise<void> {
-    // Per file: its lines as text (a template), or as the shared UTF-8 of jsonLine.
-    const texts = new Map<string, string>();
-    const parts = new Map<string, { chunks: Uint8Array[]; size: number }>();
+    const lines = new LineGroups(renderLine);
     let invalid = 0;
     let duplicates = 0;
-    const now = Date.now();
+    const now = clock();
     const seen = marks?.begin();
     for (const e of batch) {
       let path: string;
@@ -283,35 +315,24 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
           continue;
         }
       }
-      if (renderLine) {
-        texts.set(path, (texts.get(path) ?? "") + renderLine(e));
-      } else {
-        const bytes = sharedJsonBytes(e);
-        const group = parts.get(path);
-        if (group) {
-          group.chunks.push(bytes);
-          group.size += bytes.length;
-        } else parts.set(path, { chunks: [bytes], size: bytes.length });
-      }
+      lines.add(path, e);
     }
-    const groups = new Map<string, Uint8Array>();
-    for (const [path, text] of texts) groups.set(path, _encoder.encode(text));
-    for (const [path, { chunks, size }] of parts) {
-      const data = new Uint8Array(size);
-      let at = 0;
-      for (const chunk of chunks) {
-        data.set(chunk, at);
-        at += chunk.length;
-      }
-      groups.set(path, data);
-    }
+    const groups = lines.bytes();
     const done = resume?.batch === batch ? resume.written : new Map<string, number>();
     resume = { batch, written: done };
+    const today = utcDay(now);
+    const flushed = { done: false };
+    await days.turn(today, flushed);
     let bytes = 0;
     for (const [path, data] of groups) {
       let offset = done.get(path) ?? 0;
       try {
         let entry = await handle(path);
+        if (daily && entry.size > 0 && entry.day < today) {
+          await days.rotate(path, entry.day, flushed);
+          entry = await handle(path);
+        }
+        entry.day = today;
         if (offset === 0 && entry.size > 0 && entry.size + data.length > maxFileBytes) {
           entry = await rotate(path, entry);
         }
@@ -403,26 +424,4 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       if (first) throw first;
     },
   };
-}
-
-async function _close(entry: _Open, sync: boolean): Promise<void> {
-  try {
-    if (sync && entry.dirty) await entry.file.sync();
-  } finally {
-    entry.file.close();
-  }
-}
-
-/** Makes a new file's directory entry durable too. */
-async function _syncDir(path: string): Promise<void> {
-  try {
-    const parent = await Deno.open(path.slice(0, path.lastIndexOf("/")) || "/", { read: true });
-    try {
-      await parent.sync();
-    } finally {
-      parent.close();
-    }
-  } catch {
-    // Not every platform can fsync a directory; the file's own fsync still holds.
-  }
 }
