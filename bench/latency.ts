@@ -273,6 +273,12 @@ interface _Throughput {
   central: MemoryPeak;
 }
 
+function _perRound(relp: readonly _Throughput[], tcp: readonly _Throughput[]): string {
+  if (relp.length < 2 || relp.length !== tcp.length) return "";
+  const ratios = relp.map((r, i) => ((tcp[i] as _Throughput).seconds / r.seconds).toFixed(2));
+  return `per round ${ratios.map((x) => `${x}×`).join(", ")}; `;
+}
+
 function _per100k(cpu: number, n: number): string {
   return ((cpu * 1e5) / n).toFixed(2);
 }
@@ -472,9 +478,10 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       ...memoryFields(vm),
       sent: n,
       stored: worst.stored,
-      note: `all ${n} rows in ${mid(ts, (t) => t.seconds).toFixed(2)} s; CPU per 100k: VM ${
-        _per100k(vmCpu, n)
-      } s, central ${
+      // Each round's ratio: the rounds alternate, so a slow phase of the machine slows both.
+      note: `${transport === "relp" ? _perRound(ts, tcp) : ""}all ${n} rows in ${
+        mid(ts, (t) => t.seconds).toFixed(2)
+      } s; CPU per 100k: VM ${_per100k(vmCpu, n)} s, central ${
         _per100k(centralCpu, n)
       } s; memory columns are the VM's (target ≤ 48 MB private); central: RSS ${
         central.rssMb.toFixed(0)
