@@ -1,6 +1,7 @@
 /**
- * `sluice user add|passwd|del|list`: the dashboard's users (the `users`
- * table of the SIEM database). Passwords are read without echo from a
+ * `sluice user add|passwd|set|del|list`: the dashboard's users (the `users`
+ * table of the SIEM database). `passwd`, `set` and `del` end the user's
+ * dashboard sessions, so a stolen session cookie stops working. Passwords are read without echo from a
  * terminal, or as the first line of standard input (`--password-stdin`,
  * for scripts); they are stored as argon2id hashes.
  *
@@ -68,6 +69,10 @@ export const CONSOLE_USER_IO: UserIo = {
   err: (l) => console.error(l),
   password: _readPassword,
 };
+
+function _sessions(n: number): string {
+  return `${n} dashboard session${n === 1 ? "" : "s"}`;
+}
 
 function _db(options: { db?: string }): string {
   return options.db ?? Deno.env.get("SLUICE_DB") ?? "./data/siem.db";
@@ -156,7 +161,30 @@ export function registerUserCommand(
         }
         const passwordHash = await newPassword(o.passwordStdin ?? false);
         await store.ui.updateUser(name, { passwordHash, ...(role ? { role } : {}) });
-        io.out(`changed "${name}"`);
+        // A stolen session cookie must not outlive the password it was got with.
+        const ended = await store.ui.deleteSessionsOf(name);
+        io.out(`changed "${name}"; ${_sessions(ended)} ended`);
+      })
+    );
+  user.command("set")
+    .description("change a user's role (keeps the password)")
+    .argument("<name>", "the user's name")
+    .requiredOption("--role <role>", "admin or viewer")
+    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .action((name: string, o: { role: string; db?: string }) =>
+      run(o, async (store) => {
+        const before = await store.ui.getUser(name);
+        if (!before) throw new RangeError(`no user "${name}"`);
+        const role = checkRole(o.role);
+        if (
+          role === "viewer" && before.role === "admin" && await store.ui.countUsers("admin") <= 1
+        ) {
+          throw new RangeError(`"${name}" is the last admin`);
+        }
+        await store.ui.updateUser(name, { role });
+        // The sessions started under the old role end with it.
+        const ended = await store.ui.deleteSessionsOf(name);
+        io.out(`"${name}" is ${role}; ${_sessions(ended)} ended`);
       })
     );
   user.command("del")

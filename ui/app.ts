@@ -24,6 +24,7 @@ import { firewallRoutes } from "./routes/firewall.tsx";
 import { tailRoutes } from "./routes/tail.tsx";
 import { monitoredRoutes } from "./routes/monitored.tsx";
 import { responsesRoutes } from "./routes/responses.tsx";
+import { usersRoutes } from "./routes/users.tsx";
 import type { Responder } from "../respond/responder.ts";
 
 /** The Content-Security-Policy of every answer: nothing inline, nothing from elsewhere. */
@@ -101,8 +102,10 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   });
   app.notFound((c) => c.text("Not found", 404));
 
+  // One limiter: wrong passwords at login and at a password change count together.
+  const limiter = options.limiter ?? loginLimiter();
   assetRoutes(app);
-  loginRoutes(app, deps, { secure, limiter: options.limiter ?? loginLimiter() });
+  loginRoutes(app, deps, { secure, limiter });
 
   // Everything below needs a session.
   app.use("*", async (c, next) => {
@@ -152,5 +155,6 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
   tailRoutes(app, deps);
   responsesRoutes(app, deps);
   monitoredRoutes(app, deps);
+  usersRoutes(app, deps, { secure, limiter });
   return app;
 }

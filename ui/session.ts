@@ -16,6 +16,30 @@ export const SESSION_COOKIE = "sluice_session";
 /** How long a session lives without use, in ms. @default 8 hours */
 export const SESSION_TTL_MS = 8 * 3600_000;
 
+/**
+ * The session cookie's attributes: HttpOnly, SameSite=Strict, Path=/, the
+ * session's lifetime, and Secure under TLS.
+ *
+ * @param secure Whether the dashboard is served over TLS.
+ * @returns Options for Hono's `setCookie`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sessionCookieOptions } from "./session.ts";
+ * assert.equal(sessionCookieOptions(true).secure, true);
+ * ```
+ */
+export function sessionCookieOptions(secure: boolean): {
+  httpOnly: true;
+  sameSite: "Strict";
+  secure: boolean;
+  path: "/";
+  maxAge: number;
+} {
+  return { httpOnly: true, sameSite: "Strict", secure, path: "/", maxAge: SESSION_TTL_MS / 1000 };
+}
+
 function _b64url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
     .replace(/=+$/, "");

@@ -21,6 +21,8 @@ Deno.test("dashboard: every page but login and assets needs a session", async ()
         "/tail",
         "/tail/stream",
         "/alerts/export",
+        "/account",
+        "/users",
       ]
     ) {
       const res = await req(f, jar, path);
@@ -237,6 +239,8 @@ Deno.test("dashboard: every answer carries the CSP and no inline script or style
         "/auth",
         "/firewall",
         "/tail",
+        "/account",
+        "/users",
         "/nope",
       ]
     ) {

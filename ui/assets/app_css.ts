@@ -32,6 +32,7 @@ small { color: var(--muted); margin-left: 4px; }
 .top nav a.active { background: var(--panel2); color: var(--text); box-shadow: inset 0 -2px 0 var(--accent); }
 .top nav .soon { opacity: 0.45; cursor: default; }
 .who { display: flex; align-items: center; gap: 10px; white-space: nowrap; color: var(--muted); }
+.who a { color: var(--muted); }
 main { padding: 22px; max-width: 1480px; margin: 0 auto; display: flex; flex-direction: column; gap: 18px; }
 .head { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
 .spacer { flex: 1; }
@@ -126,6 +127,11 @@ button.link { background: none; border: none; color: var(--accent); padding: 0; 
 .triage label { display: flex; flex-direction: column; gap: 4px; color: var(--muted); font-size: 12px; }
 .triage .actions { display: flex; gap: 8px; }
 form.inline { display: flex; gap: 8px; }
+form.inline.wrap { flex-wrap: wrap; align-items: flex-end; }
+form.narrow { max-width: 420px; }
+form.narrow label { display: flex; flex-direction: column; gap: 5px; color: var(--muted); font-size: 12px; }
+.notice { background: rgba(56, 189, 248, 0.1); border: 1px solid rgba(56, 189, 248, 0.35); border-radius: 7px;
+  padding: 8px 10px; margin: 0 0 12px; }
 .js-only { display: none !important; }
 .js .js-only { display: inline-flex !important; }
 .pager { display: flex; justify-content: space-between; padding: 10px 14px; }

@@ -28,6 +28,8 @@ export interface NavItem {
   label: string;
   /** Not built yet: shown greyed out, naming the issue. */
   soon?: string;
+  /** Shown to admins only (the page answers others 403). */
+  admin?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export const NAV: NavItem[] = [
   { href: "/tail", label: "Live tail" },
   { href: "/monitored", label: "Monitored hosts" },
   { href: "/responses", label: "Responses" },
+  { href: "/users", label: "Users", admin: true },
 ];
 
 /** Properties of {@linkcode Layout}. */
@@ -95,7 +98,9 @@ export function Layout(props: LayoutProps): Child {
                   <span class="logo">◆</span> sluice
                 </a>
                 <nav>
-                  {NAV.map((item) =>
+                  {NAV.filter((item) => !item.admin || props.viewer?.role === "admin").map((
+                    item,
+                  ) =>
                     item.soon
                       ? <span class="soon" title={`coming with ${item.soon}`}>{item.label}</span>
                       : (
@@ -106,9 +111,9 @@ export function Layout(props: LayoutProps): Child {
                   )}
                 </nav>
                 <form method="post" action="/logout" class="who">
-                  <span>
+                  <a href="/account" title="your account: change your password">
                     {props.viewer.user} <small>{props.viewer.role}</small>
-                  </span>
+                  </a>
                   <input type="hidden" name="_csrf" value={props.viewer.csrf} />
                   <button type="submit" class="link">Log out</button>
                 </form>
