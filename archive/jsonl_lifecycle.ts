@@ -149,12 +149,23 @@ export async function jsonlLifecycle(
     const oldest = options.retainJsonlMs !== undefined
       ? new Date(now - options.retainJsonlMs).toISOString().slice(0, 10)
       : undefined;
+    // A file that fails (a damaged .gz of its day) does not hold up the others.
+    const failed: Error[] = [];
     for (const path of await _walk(options.dir)) {
       const m = _DATED.exec(path.slice(path.lastIndexOf("/") + 1));
       if (!m) continue;
       const day = m[1] as string;
       if (oldest !== undefined && day < oldest) await run.delete(path, m[2] !== undefined);
-      else if (!m[2] && day < today && options.compress !== false) await run.compress(path, 0);
+      else if (!m[2] && day < today && options.compress !== false) {
+        await run.compress(path, 0).catch((err) => failed.push(err));
+      }
+    }
+    if (failed.length) {
+      const first = failed[0] as Error;
+      throw new Error(
+        failed.length === 1 ? first.message : `${first.message} (and ${failed.length - 1} more)`,
+        { cause: first },
+      );
     }
     for (const path of await _walk(options.dir)) {
       if (path.endsWith(".jsonl") || path.endsWith(".jsonl.gz")) {
