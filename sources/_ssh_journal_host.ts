@@ -12,7 +12,8 @@ import type { LogEvent } from "../core/event.ts";
 import { LineFramer } from "../core/framing.ts";
 import type { SourceContext } from "../core/types.ts";
 import type * as Ssh from "../ssh/mod.ts";
-import { countJournalLines, journalLinesToEvents } from "./journald.ts";
+import { countJournalLines } from "./journald.ts";
+import { JournalJsonReader } from "./_journal_json.ts";
 import type { SshJournalHost } from "./_ssh_journal_registry.ts";
 
 /** Why a host is not being read. */
@@ -327,6 +328,11 @@ export class HostReader {
     proc.status.catch(() => {});
     const reader = proc.stdout.getReader();
     const framer = new LineFramer({ maxLineBytes: s.maxLineBytes });
+    // The transport vouches for the host, as a client certificate would.
+    const json = new JournalJsonReader(this.host.name, {
+      prefix: s.prefix,
+      eventHost: this.host.name,
+    });
     let entries = 0;
     let pending: LogEvent[] = [];
     let pendingCursor: string | undefined;
@@ -384,12 +390,9 @@ export class HostReader {
         connected();
         const framed = framer.push(r.value);
         if (framed.lines.length > 0) {
-          const parsed = journalLinesToEvents(framed, this.host.name, s.prefix, Date.now());
+          const parsed = json.read(framed, Date.now());
           countJournalLines(ctx, parsed);
-          const name = this.host.name;
           for (const e of parsed.events) {
-            // The transport vouches for the host, as a client certificate would.
-            e.host = name;
             if (e.message.includes("\x1b")) e.message = stripAnsi(e.message);
             pending.push(e);
           }
