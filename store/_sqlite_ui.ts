@@ -70,6 +70,8 @@ export function _sqliteUi(
     try {
       d.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
       d.exec("PRAGMA journal_mode = WAL");
+      // Small tables (users, sessions, triage): 256 KiB of page cache, not the default 2 MB.
+      d.exec("PRAGMA cache_size = -256");
       d.exec("BEGIN IMMEDIATE");
       try {
         for (const s of _uiDdl()) d.exec(s);

@@ -8,8 +8,7 @@
  */
 
 import { argon2id, argon2Verify } from "../core/_deps/hash_wasm.ts";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { collectGarbage } from "./_gc.ts";
 
 /**
  * The cost: OWASP's argon2id setting with the least memory (7 MiB, 5
@@ -18,8 +17,6 @@ import { runInNewContext } from "node:vm";
  */
 const _COST = { memorySize: 7168, iterations: 5, parallelism: 1, hashLength: 32 } as const;
 
-let _gc: (() => void) | null | undefined;
-
 /**
  * hash-wasm builds a new WebAssembly instance, with its own 7 MiB memory, for
  * every argon2 call, and V8 does not count that memory as pressure: measured
@@ -27,17 +24,7 @@ let _gc: (() => void) | null | undefined;
  * which freed it all. So after each hash, one full GC (about 50 ms, as much
  * as the hash itself; logins are rare and rate-limited).
  */
-function _collect(): void {
-  if (_gc === undefined) {
-    try {
-      setFlagsFromString("--expose-gc");
-      _gc = runInNewContext("gc") as () => void;
-    } catch {
-      _gc = null;
-    }
-  }
-  _gc?.();
-}
+const _collect = collectGarbage;
 
 /**
  * Hashes a password with argon2id and a fresh random salt.

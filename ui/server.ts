@@ -16,6 +16,7 @@ import type { Responder } from "../respond/responder.ts";
 import { ensureAdmin } from "./users.ts";
 import { dummyHash } from "./password.ts";
 import { parseListen } from "./listen.ts";
+import { idleCollector } from "./_gc.ts";
 
 /** Options for {@linkcode uiService}. */
 export interface UiServiceOptions {
@@ -66,6 +67,8 @@ export function uiService(options: UiServiceOptions): UiService {
   let store: SiemStore | undefined;
   let url: string | undefined;
   const stopping = new AbortController();
+  // Pages leave V8's young generation grown; one full GC once they stop gives it back.
+  const idle = idleCollector();
   return {
     kind: "ui",
     get url() {
@@ -78,6 +81,9 @@ export function uiService(options: UiServiceOptions): UiService {
       const open = options.openStore ?? ((database) => openSqliteStore({ database }));
       store = await open(options.database);
       try {
+        // The dashboard's own read connection: 512 KiB of SQLite page cache, not the default 2 MB;
+        // the OS caches the file anyway (measured: about 2 MB less private memory after use).
+        if (store.kind === "sqlite") await store.sql("PRAGMA cache_size = -512");
         const dataDir = options.dataDir ??
           (options.database.includes("/")
             ? options.database.slice(0, options.database.lastIndexOf("/"))
@@ -122,6 +128,7 @@ export function uiService(options: UiServiceOptions): UiService {
         };
         const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
           ctx.stats.received++;
+          idle.touch();
           return app.fetch(req, { remoteAddr: info.remoteAddr });
         };
         server = tls
@@ -139,6 +146,7 @@ export function uiService(options: UiServiceOptions): UiService {
       }
     },
     async stop() {
+      idle.stop();
       stopping.abort();
       if (server) {
         // Live tails end on the abort above; a stuck request is cut after 3 s.
