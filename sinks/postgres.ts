@@ -9,6 +9,7 @@
 
 import type { Writable } from "node:stream";
 import postgres from "../core/_deps/postgres.ts";
+import { isPostgresConnectionError, onPostgresWriteCrash } from "../core/_pg_crash_guard.ts";
 import type { LogEvent } from "../core/event.ts";
 import type { Template } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
@@ -127,6 +128,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
 
   let sql: postgres.Sql | undefined;
   let ctx: SinkContext | undefined;
+  let unguard: (() => void) | undefined;
   // The staging table's column list and the INSERT … SELECT casts, per table.
   const moves = new Map<string, { stage: string; create: string; copy: string; insert: string }>();
   const idColumn = new Map<string, number>();
@@ -145,6 +147,17 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       onnotice: () => {},
       connection: { application_name: "sluice" },
     });
+  }
+
+  /**
+   * New connections for the next batch: the client would reconnect a dropped connection in
+   * place, and one that closed with a write queued never sends again (core/_pg_crash_guard.ts).
+   */
+  function renew(): void {
+    const old = sql;
+    if (!old) return;
+    sql = pool();
+    old.end({ timeout: 0 }).catch(() => {});
   }
 
   /** One transaction within the write deadline; past it, the connections are dropped and made anew. */
@@ -269,6 +282,15 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
         throw fail("cannot open", err);
       }
       sql = s;
+      // A client crash on a dropped connection (see core/_pg_crash_guard.ts) is survived: the
+      // batch in flight fails and is retried, on connections made anew.
+      unguard = onPostgresWriteCrash((err) => {
+        c.stats.add("client_crashes_caught", 1);
+        c.log.warn(`the Postgres client failed on a dropped connection; reconnecting`, {
+          error: safeMessage(err, secrets),
+        });
+        renew();
+      });
       c.log.info(`connected to ${shown}`);
     },
     async write(batch: readonly LogEvent[]): Promise<void> {
@@ -281,12 +303,14 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       try {
         inserted = await transaction(s, (tx) => copyBatch(tx, b));
       } catch (err) {
+        if (isPostgresConnectionError(err) && sql === s) renew();
         if (!isPgRowError(err)) throw fail("write failed", err);
         ctx.stats.add("row_fallbacks", 1);
         const before = b.rejected.length;
         try {
           inserted = await transaction(s, (tx) => rowByRow(tx, b));
         } catch (err2) {
+          if (isPostgresConnectionError(err2) && sql === s) renew();
           b.rejected.length = before;
           throw fail("write failed", err2);
         }
@@ -309,6 +333,8 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       const s = sql;
       sql = undefined;
       await s?.end({ timeout: 5 }).catch(() => {});
+      unguard?.();
+      unguard = undefined;
     },
   };
 }

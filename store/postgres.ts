@@ -10,6 +10,7 @@
  */
 
 import postgres from "../core/_deps/postgres.ts";
+import { isPostgresConnectionError, onPostgresWriteCrash } from "../core/_pg_crash_guard.ts";
 import { maskUrl, safeMessage } from "../sinks/_sql_common.ts";
 import { _sqlStore } from "./_sql_store.ts";
 import {
@@ -139,7 +140,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         ...(readOnly ? { default_transaction_read_only: true } : {}),
       } as Record<string, string | boolean>,
     });
-  const read = base(options.connections ?? 4, true);
+  let read = base(options.connections ?? 4, true);
   let write: postgres.Sql | undefined;
   const writer = () => (write ??= base(2, false));
   try {
@@ -148,21 +149,43 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await read.end({ timeout: 0 }).catch(() => {});
     throw fail("cannot connect", err);
   }
+  // A dropped connection, or the client's crash on one (see core/_pg_crash_guard.ts), makes
+  // every connection anew: the client would reconnect a connection in place, and one that
+  // closed with a write queued never sends again. The query in flight fails with its error.
+  let closed = false;
+  const renew = () => {
+    if (closed) return;
+    const oldRead = read, oldWrite = write;
+    read = base(options.connections ?? 4, true);
+    write = undefined;
+    oldRead.end({ timeout: 0 }).catch(() => {});
+    oldWrite?.end({ timeout: 0 }).catch(() => {});
+  };
+  const unguard = onPostgresWriteCrash(renew);
   const q = (s: postgres.Sql | postgres.TransactionSql): _SqlQuery => ({
     all: async (sql, args = []) => {
       try {
         // deno-lint-ignore no-explicit-any
         return _rows(await s.unsafe(_numberPlaceholders(sql), args as any[]));
       } catch (err) {
+        if (isPostgresConnectionError(err)) renew();
         throw fail("a read failed", err);
       }
     },
     run: async (sql, args = []) => {
-      // deno-lint-ignore no-explicit-any
-      return (await s.unsafe(_numberPlaceholders(sql), args as any[])).count;
+      try {
+        // deno-lint-ignore no-explicit-any
+        return (await s.unsafe(_numberPlaceholders(sql), args as any[])).count;
+      } catch (err) {
+        if (isPostgresConnectionError(err)) renew();
+        throw err;
+      }
     },
   });
-  const reads = q(read);
+  const reads: _SqlQuery = {
+    all: (sql, args) => q(read).all(sql, args),
+    run: (sql, args) => q(read).run(sql, args),
+  };
   const driver: _SqlDriver = {
     kind: "postgres",
     timeArg: (ms) => _serverIso(ms),
@@ -192,6 +215,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           return { columns, rows: _rows(r) };
         }) as { columns: string[]; rows: _SqlRow[] };
       } catch (err) {
+        if (isPostgresConnectionError(err)) renew();
         throw new Error(`${_where}: ${safeMessage(err, secrets)}`, { cause: err });
       }
     },
@@ -204,6 +228,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return rows.map((r) => String(r.c));
     },
     async close() {
+      closed = true;
+      unguard();
       await Promise.all([
         read.end({ timeout: 5 }).catch(() => {}),
         write?.end({ timeout: 5 }).catch(() => {}),
