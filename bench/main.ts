@@ -25,6 +25,7 @@ const _SCENARIOS = [
   "archive",
   "dashboard_store",
   "postgres",
+  "ssh_journal",
 ];
 
 function _fmt(value: number): string {
