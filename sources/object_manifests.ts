@@ -12,6 +12,7 @@ import { createHash } from "node:crypto";
 import { sleep } from "../core/backoff.ts";
 import { createEvent, type LogEvent } from "../core/event.ts";
 import type { Source, SourceContext } from "../core/types.ts";
+import { MANIFEST_VERSION } from "../sinks/_sftp_manifest.ts";
 
 /** Options for {@linkcode objectManifestsSource}. */
 export interface ObjectManifestsSourceOptions {
@@ -47,6 +48,7 @@ function _interval(value: number | string | undefined): number {
 }
 
 interface _Record {
+  v?: unknown;
   path?: unknown;
   size?: unknown;
   sha256?: unknown;
@@ -99,9 +101,11 @@ async function _manifests(dir: string, rel = "", depth = 0, out: string[] = []):
  * `kind`, `path`, `remote`, `size`, `sha256`, `mtime`, `uploaded_at`,
  * `encrypted`; id `<remote>:<sha256>`), which `categorize()` files as an
  * `object` and the SIEM sink stores in `objects`. How far each manifest was
- * read is saved once its events are acknowledged. Counters: `records`,
- * `missing` (no such file, or another size), `mismatched` (another SHA-256),
- * `bad_lines`.
+ * read is saved once its events are acknowledged. A line of a newer
+ * manifest format (`"v"` above {@linkcode MANIFEST_VERSION}) stops that
+ * manifest's reading before it, with a warning, until a sluice that knows
+ * the format reads it. Counters: `records`, `missing` (no such file, or
+ * another size), `mismatched` (another SHA-256), `bad_lines`, `newer_lines`.
  *
  * @param options The directory and the interval.
  * @returns The source.
@@ -126,6 +130,8 @@ export function objectManifestsSource(
   let loop: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  // Manifests already reported for a line of a newer format (warned once each).
+  const newerSeen = new Set<string>();
 
   const readManifest = async (ctx: SourceContext, rel: string, acks: Promise<void>[]) => {
     const key = `offset:${rel}`;
@@ -154,10 +160,14 @@ export function objectManifestsSource(
     }
     const tail = bytes.lastIndexOf(0x0a) + 1;
     if (tail === 0) return;
-    const end = offset + tail;
-    const text = new TextDecoder().decode(bytes.subarray(0, tail));
+    let next = offset + tail;
+    const decoder = new TextDecoder();
     const events: LogEvent[] = [];
-    for (const line of text.split("\n")) {
+    for (let start = 0; start < tail;) {
+      const nl = bytes.indexOf(0x0a, start);
+      const line = decoder.decode(bytes.subarray(start, nl));
+      const lineStart = start;
+      start = nl + 1;
       if (!line.trim()) continue;
       let rec: _Record;
       try {
@@ -166,13 +176,33 @@ export function objectManifestsSource(
         ctx.stats.add("bad_lines");
         continue;
       }
+      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
+        ctx.stats.add("bad_lines");
+        continue;
+      }
+      const version = typeof rec.v === "number" ? rec.v : 0;
+      if (version > MANIFEST_VERSION) {
+        // Written by a newer sluice: what the line means is that version's to say. Reading stops
+        // before it (and stays there, so the sluice that knows the format reads it after an
+        // upgrade); the lines before it are taken.
+        next = offset + lineStart;
+        if (!newerSeen.has(rel)) {
+          newerSeen.add(rel);
+          ctx.stats.add("newer_lines");
+          ctx.stats.errors++;
+          ctx.log.warn(
+            `"${rel}" has a line of manifest format ${version}, this sluice knows up to ${MANIFEST_VERSION}: ` +
+              `stopped reading it there (a downgrade?); upgrade the central to read on`,
+          );
+        }
+        break;
+      }
       if (rec.deleted_at || typeof rec.path !== "string" || typeof rec.sha256 !== "string") {
         continue;
       }
       const event = await checkRecord(ctx, rec, rel);
       if (event) events.push(event);
     }
-    const next = end;
     if (events.length === 0) {
       ctx.state.set(key, next);
       return;

@@ -9,6 +9,10 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { SessionRow, TriageRow, TriageStatus, UiTables, UserRole, UserRow } from "./types.ts";
 import { UI_TABLES } from "./ui_schema.ts";
+import { openVersionedTables } from "../core/_state_version.ts";
+
+/** The version of the UI tables (users, sessions, triage) this code makes, kept as `schema.ui`. */
+const UI_TABLES_VERSION = 1;
 
 const _ROLES: ReadonlySet<string> = new Set(["admin", "viewer"]);
 const _STATUSES: ReadonlySet<string> = new Set(["open", "acknowledged", "closed"]);
@@ -72,14 +76,15 @@ export function _sqliteUi(
       d.exec("PRAGMA journal_mode = WAL");
       // Small tables (users, sessions, triage): 256 KiB of page cache, not the default 2 MB.
       d.exec("PRAGMA cache_size = -256");
-      d.exec("BEGIN IMMEDIATE");
-      try {
-        for (const s of _uiDdl()) d.exec(s);
-        d.exec("COMMIT");
-      } catch (err) {
-        d.exec("ROLLBACK");
-        throw err;
-      }
+      // Versioned as schema.ui in sluice_meta (docs/deploy.md "Upgrades"): made or upgraded once
+      // in one transaction; tables a newer sluice made are refused before anything is written.
+      openVersionedTables(d, {
+        component: "dashboard",
+        database,
+        name: "ui",
+        version: UI_TABLES_VERSION,
+        ddl: _uiDdl(),
+      });
     } catch (err) {
       d.close();
       throw err;

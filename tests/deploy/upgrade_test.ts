@@ -17,6 +17,8 @@ import {
   openHostRegistry,
 } from "../../sources/_ssh_journal_registry.ts";
 import { DecisionTable } from "../../respond/decisions.ts";
+import { openSqliteStore } from "../../store/sqlite.ts";
+import { _uiDdl } from "../../store/_sqlite_ui.ts";
 import { localSftp } from "../fixtures/upgrade/_local_sftp.ts";
 import { killTree, spawnGroup, waitFor } from "../_peers.ts";
 
@@ -414,6 +416,37 @@ Deno.test("upgrade: the side tables, a manifest and JSONL marks from a newer slu
       reset.exec(`UPDATE sluice_meta SET value = '1' WHERE key = 'schema.${name}'`);
       reset.close();
     }
+
+    // The dashboard's tables (users, sessions, triage) as a sluice before their version made
+    // them: kept and upgraded once; then, recorded by a newer sluice, refused untouched.
+    const ui = new DatabaseSync(db);
+    for (const statement of _uiDdl()) ui.exec(statement);
+    ui.prepare("INSERT INTO users (name, role, password_hash, created) VALUES (?, ?, ?, ?)")
+      .run("ada", "admin", "$argon2id$old", "2026-12-01T00:00:00.000Z");
+    ui.close();
+    let store = await openSqliteStore({ database: db });
+    assert.equal((await store.ui.getUser("ada"))?.password_hash, "$argon2id$old");
+    await store.close();
+    const meta = new DatabaseSync(db);
+    assert.equal(
+      (meta.prepare("SELECT value FROM sluice_meta WHERE key = 'schema.ui'").get() as
+        | { value: string }
+        | undefined)?.value,
+      "1",
+    );
+    meta.exec("UPDATE sluice_meta SET value = '4' WHERE key = 'schema.ui'");
+    meta.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    meta.close();
+    const uiBefore = bytes(db);
+    store = await openSqliteStore({ database: db });
+    await assert.rejects(async () => await store.ui.getUser("ada"), (err: unknown) => {
+      assert.ok(err instanceof DowngradeError, String(err));
+      assertDowngrade(err.message, db, 4, 1);
+      assert.match(err.message, /schema "ui"/);
+      return true;
+    });
+    await store.close();
+    assert.deepEqual(bytes(db), uiBefore);
 
     // An sftp-object manifest with a line from a newer version: neither read nor appended to.
     const sftp = localSftp(`${dir}/samples`) as unknown as SftpSession;

@@ -96,6 +96,46 @@ Deno.test("objectManifestsSource() records objects whose file matches the manife
   }
 });
 
+Deno.test("objectManifestsSource() stops before a line of a newer manifest format and reads on once it knows it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const q = `${dir}/vm1/quarantine`;
+    await Deno.mkdir(q, { recursive: true });
+    for (
+      const [name, text] of [["a.exe", "alpha"], ["b.exe", "beta"], ["c.exe", "gamma"]] as const
+    ) {
+      await Deno.writeTextFile(`${q}/${name}`, text);
+    }
+    await Deno.writeTextFile(
+      `${q}/.manifest.jsonl`,
+      record("vm1/quarantine/a.exe", "alpha", { v: 1 }) +
+        "null\n[1]\n" +
+        record("vm1/quarantine/b.exe", "beta", { v: 2 }) +
+        record("vm1/quarantine/c.exe", "gamma", { v: 1 }),
+    );
+    const state = `${dir}.state`;
+    const paths = (r: { events: LogEvent[] }) =>
+      r.events.map((e) => (e.fields.object as { path: string }).path);
+    const first = await runOnce(dir, state);
+    assert.deepEqual(paths(first), ["a.exe"], "the line before the newer one is taken");
+    assert.equal(first.stats.newer_lines, 1);
+    assert.equal(first.stats.bad_lines, 2, "null and an array are bad lines, not a crash");
+    // It stays stopped there: a second pass takes nothing past it, and warns again only per run.
+    const second = await runOnce(dir, state);
+    assert.deepEqual(paths(second), []);
+    assert.equal(second.stats.newer_lines, 1);
+    // What a sluice that knows version 2 would do: here, the line rewritten as version 1.
+    const text = await Deno.readTextFile(`${q}/.manifest.jsonl`);
+    await Deno.writeTextFile(`${q}/.manifest.jsonl`, text.replace('"v":2', '"v":1'));
+    const third = await runOnce(dir, state);
+    assert.deepEqual(paths(third), ["b.exe", "c.exe"]);
+    assert.equal(third.stats.newer_lines ?? 0, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(`${dir}.state`, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test("objectManifestsSource() refuses bad options", () => {
   assert.throws(() => objectManifestsSource({ dir: "" }), TypeError);
   assert.throws(() => objectManifestsSource({ dir: "/x", interval: "soon" }), RangeError);
