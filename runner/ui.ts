@@ -1,7 +1,10 @@
 /**
- * `sluice ui --db PATH [--listen 127.0.0.1:8080]`: the web dashboard alone,
- * over any SIEM database (it reads the SIEM tables read-only and writes
- * only its own: users, sessions, triage), until SIGINT or SIGTERM.
+ * `sluice ui --db PATH|URL [--listen 127.0.0.1:8080]`: the web dashboard
+ * alone, over any SIEM database: a SQLite file, or a PostgreSQL or
+ * MariaDB/MySQL server (`postgres://user@host/db`, `mysql://user@host/db`;
+ * the password from the URL, `SLUICE_DB_PASSWORD_FILE`, `SLUICE_DB_PASSWORD`
+ * or `PGPASSWORD`, never shown). It reads the SIEM tables read-only and
+ * writes only its own (users, sessions, triage), until SIGINT or SIGTERM.
  *
  * @module
  */
@@ -14,7 +17,7 @@ import { uiService } from "../ui/server.ts";
 
 /** Options of `sluice ui`. */
 export interface UiCommandOptions {
-  /** The SIEM database. */
+  /** The SIEM database: a path, `sqlite:PATH` or a server URL. */
   db?: string;
   /** `host:port`. */
   listen?: string;
@@ -93,7 +96,10 @@ export function registerUiCommand(
 ): Command {
   program.command("ui")
     .description("serve the web dashboard over a SIEM database")
-    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .option(
+      "--db <target>",
+      "the SIEM database: a path, sqlite:PATH, postgres://user@host/db or mysql://user@host/db (SLUICE_DB, ./data/siem.db)",
+    )
     .option("--listen <host:port>", "where to listen (localhost only by default)", "127.0.0.1:8080")
     .option("--cert <file>", "PEM certificate: serve HTTPS")
     .option("--key <file>", "PEM private key of --cert")

@@ -1,6 +1,7 @@
 /**
  * `sluice user add|passwd|set|del|list`: the dashboard's users (the `users`
- * table of the SIEM database). `passwd`, `set` and `del` end the user's
+ * table of the SIEM database: a SQLite file, or a PostgreSQL or MariaDB/MySQL
+ * server given as `--db postgres://…` / `mysql://…`, store/open.ts). `passwd`, `set` and `del` end the user's
  * dashboard sessions, so a stolen session cookie stops working. Passwords are read without echo from a
  * terminal, or as the first line of standard input (`--password-stdin`,
  * for scripts); they are stored as argon2id hashes.
@@ -9,7 +10,7 @@
  */
 
 import type { Command } from "../core/_deps/commander.ts";
-import { openSqliteStore } from "../store/sqlite.ts";
+import { openStore } from "../store/open.ts";
 import type { SiemStore } from "../store/types.ts";
 import { hashPassword } from "../ui/password.ts";
 import { checkPassword, checkRole, checkUserName } from "../ui/users.ts";
@@ -74,6 +75,9 @@ function _sessions(n: number): string {
   return `${n} dashboard session${n === 1 ? "" : "s"}`;
 }
 
+const _DB_HELP =
+  "the SIEM database: a path, sqlite:PATH, postgres://user@host/db or mysql://user@host/db (SLUICE_DB, ./data/siem.db)";
+
 function _db(options: { db?: string }): string {
   return options.db ?? Deno.env.get("SLUICE_DB") ?? "./data/siem.db";
 }
@@ -106,7 +110,9 @@ export function registerUserCommand(
   const run = async (options: { db?: string }, fn: (store: SiemStore) => Promise<void>) => {
     let store: SiemStore | undefined;
     try {
-      store = await openSqliteStore({ database: _db(options) });
+      // A path or sqlite:PATH, or a server URL (password from the URL, SLUICE_DB_PASSWORD_FILE,
+      // SLUICE_DB_PASSWORD or PGPASSWORD; errors show the URL masked).
+      store = await openStore(_db(options));
       await fn(store);
       setExitCode(0);
     } catch (err) {
@@ -130,7 +136,7 @@ export function registerUserCommand(
     .argument("<name>", "the user's name")
     .option("--role <role>", "admin or viewer", "viewer")
     .option("--password-stdin", "read the password from the first line of standard input")
-    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .option("--db <target>", _DB_HELP)
     .action((name: string, o: { role: string; passwordStdin?: boolean; db?: string }) =>
       run(o, async (store) => {
         checkUserName(name);
@@ -148,7 +154,7 @@ export function registerUserCommand(
     .argument("<name>", "the user's name")
     .option("--role <role>", "admin or viewer")
     .option("--password-stdin", "read the password from the first line of standard input")
-    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .option("--db <target>", _DB_HELP)
     .action((name: string, o: { role?: string; passwordStdin?: boolean; db?: string }) =>
       run(o, async (store) => {
         const before = await store.ui.getUser(name);
@@ -170,7 +176,7 @@ export function registerUserCommand(
     .description("change a user's role (keeps the password)")
     .argument("<name>", "the user's name")
     .requiredOption("--role <role>", "admin or viewer")
-    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .option("--db <target>", _DB_HELP)
     .action((name: string, o: { role: string; db?: string }) =>
       run(o, async (store) => {
         const before = await store.ui.getUser(name);
@@ -190,7 +196,7 @@ export function registerUserCommand(
   user.command("del")
     .description("delete a user")
     .argument("<name>", "the user's name")
-    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .option("--db <target>", _DB_HELP)
     .action((name: string, o: { db?: string }) =>
       run(o, async (store) => {
         const before = await store.ui.getUser(name);
@@ -204,7 +210,7 @@ export function registerUserCommand(
     );
   user.command("list")
     .description("list the users")
-    .option("--db <path>", "the SIEM database (SLUICE_DB, ./data/siem.db)")
+    .option("--db <target>", _DB_HELP)
     .action((o: { db?: string }) =>
       run(o, async (store) => {
         for (const u of await store.ui.listUsers()) io.out(`${u.name}\t${u.role}\t${u.created}`);

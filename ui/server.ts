@@ -2,14 +2,16 @@
  * The dashboard as a pipeline {@linkcode Service}: opens the SIEM store,
  * makes sure there is an admin, and serves the app on `Deno.serve` (TLS
  * with a certificate and key through core/tls). The central example starts
- * it with `--ui 127.0.0.1:8080`; `sluice ui --db PATH` starts it alone.
+ * it with `--ui 127.0.0.1:8080`; `sluice ui --db PATH|URL` starts it alone.
+ * The store is a SQLite file or a PostgreSQL / MariaDB server (store/open.ts):
+ * users, sessions and triage live where the SIEM tables are.
  *
  * @module
  */
 
 import { loadTlsServer, type TlsMaterialOptions } from "../core/tls.ts";
 import type { Service, ServiceContext } from "../core/types.ts";
-import { openSqliteStore } from "../store/sqlite.ts";
+import { openStore } from "../store/open.ts";
 import type { SiemStore } from "../store/types.ts";
 import { createUiApp } from "./app.ts";
 import type { Responder } from "../respond/responder.ts";
@@ -20,24 +22,39 @@ import { idleCollector } from "./_gc.ts";
 
 /** Options for {@linkcode uiService}. */
 export interface UiServiceOptions {
-  /** The SIEM database (SQLite) to read. */
+  /**
+   * The SIEM database: a SQLite path (or `sqlite:PATH`), or a server URL
+   * (`postgres://…`, `mysql://…`, `mariadb://…`; the password from the URL
+   * or the environment, see store/open.ts).
+   */
   database: string;
   /** `host:port` to listen on. @default {"127.0.0.1:8080"} */
   listen?: string;
   /** Certificate and key (PEM text or files): serve HTTPS, cookies `Secure`. */
   tls?: Pick<TlsMaterialOptions, "cert" | "certFile" | "key" | "keyFile">;
-  /** Where a generated admin password's file goes. @default {the database's directory} */
+  /** Where a generated admin password's file goes. @default {the SQLite file's directory; `./data` for a server} */
   dataDir?: string;
+  /**
+   * The SQLite file holding `monitored_hosts` (the Monitored hosts page).
+   * @default {`database` when it is SQLite; none for a server}
+   */
+  hostRegistry?: string;
   /** The environment the first admin is read from. @default {Deno.env.toObject()} */
   env?: Readonly<Record<string, string | undefined>>;
   /** How often a live tail reads the store, ms. @default {500} */
   tailPollMs?: number;
   /** Heartbeat interval of hosts that report none, ms. @default {60000} */
   hostIntervalMs?: number;
-  /** Opens the store (tests and other databases). @default {openSqliteStore} */
+  /** Opens the store (tests, or a password from elsewhere). @default {openStore, store/open.ts} */
   openStore?: (database: string) => Promise<SiemStore>;
   /** Active response running in this process, for the Responses page. @default {none} */
   respond?: () => Responder | undefined;
+}
+
+/** The SQLite file a target names, or `undefined` for a server URL. */
+function _sqliteFile(target: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return undefined;
+  return target.startsWith("sqlite:") ? target.slice("sqlite:".length) : target;
 }
 
 /** The dashboard service; `url` is known once it started. */
@@ -78,16 +95,20 @@ export function uiService(options: UiServiceOptions): UiService {
       return server?.addr;
     },
     async start(ctx: ServiceContext) {
-      const open = options.openStore ?? ((database) => openSqliteStore({ database }));
+      const open = options.openStore ?? ((database) => openStore(database));
       store = await open(options.database);
+      const file = _sqliteFile(options.database);
       try {
         // The dashboard's own read connection: 512 KiB of SQLite page cache, not the default 2 MB;
         // the OS caches the file anyway (measured: about 2 MB less private memory after use).
         if (store.kind === "sqlite") await store.sql("PRAGMA cache_size = -512");
         const dataDir = options.dataDir ??
-          (options.database.includes("/")
-            ? options.database.slice(0, options.database.lastIndexOf("/"))
+          (file === undefined
+            ? "./data"
+            : file.includes("/")
+            ? file.slice(0, file.lastIndexOf("/"))
             : ".");
+        const hostRegistry = options.hostRegistry ?? file;
         const admin = await ensureAdmin(store.ui, options.env ?? Deno.env.toObject(), dataDir);
         if (admin.how === "env") {
           ctx.log.info(`dashboard admin "${admin.user}" created from the environment`);
@@ -113,7 +134,7 @@ export function uiService(options: UiServiceOptions): UiService {
           ...(options.tailPollMs ? { tailPollMs: options.tailPollMs } : {}),
           ...(options.hostIntervalMs ? { hostIntervalMs: options.hostIntervalMs } : {}),
           ...(options.respond ? { respond: options.respond } : {}),
-          database: options.database,
+          ...(hostRegistry !== undefined ? { database: hostRegistry } : {}),
         });
         const ready = Promise.withResolvers<void>();
         const listenOptions = {
