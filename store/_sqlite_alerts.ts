@@ -113,15 +113,14 @@ function _toAlert(r: _Row, status: TriageStatus): AlertRow {
 function _statuses(db: _Db, seqs: number[]): Map<number, TriageStatus> {
   const out = new Map<number, TriageStatus>();
   if (seqs.length === 0 || !db.has("alert_triage_state")) return out;
-  for (let i = 0; i < seqs.length; i += 500) {
-    const part = seqs.slice(i, i + 500);
-    const rows = db.db.prepare(
-      `SELECT alert, status FROM alert_triage_state WHERE alert IN (${
-        part.map(() => "?").join(",")
-      })`,
-    ).all(...part) as Array<{ alert: number; status: TriageStatus }>;
-    for (const r of rows) out.set(_num(r.alert), r.status);
-  }
+  // One statement for any count: the list goes in as one JSON argument (a placeholder per
+  // value would make a new statement text, and a new prepare, for every page length).
+  const rows = db.all(
+    `SELECT alert, status FROM alert_triage_state
+     WHERE alert IN (SELECT value FROM json_each(?))`,
+    [JSON.stringify(seqs)],
+  ) as Array<{ alert: number; status: TriageStatus }>;
+  for (const r of rows) out.set(_num(r.alert), r.status);
   return out;
 }
 
@@ -258,20 +257,17 @@ export function _alertsForHashes(
   }
   if (wanted.length === 0 || !db.has("alerts")) return [];
   const out: HashAlertsRow[] = [];
-  // alerts.hash has no index (it would slow every insert): one scan per 500 hashes, of one
-  // host's alerts (its index) when given.
+  // alerts.hash has no index (it would slow every insert): one scan, of one host's alerts (its
+  // index) when given. The list goes in as one JSON argument, so one statement serves any length.
   const host = filter.host !== undefined ? "host = ? AND " : "";
-  for (let i = 0; i < wanted.length; i += 500) {
-    const part = wanted.slice(i, i + 500);
-    // Prepared each time, not cached: the placeholder count varies with the list.
-    const rows = db.db.prepare(
-      `SELECT lower(trim(hash)) AS sha256, count(*) AS alerts, max(timestamp) AS last
-       FROM alerts WHERE ${host}lower(trim(hash)) IN (${part.map(() => "?").join(",")})
-       GROUP BY 1 ORDER BY 1`,
-    ).all(...(filter.host !== undefined ? [filter.host, ...part] : part)) as _Row[];
-    for (const r of rows) {
-      out.push({ sha256: String(r.sha256), alerts: _num(r.alerts), last: String(r.last) });
-    }
+  const rows = db.all(
+    `SELECT lower(trim(hash)) AS sha256, count(*) AS alerts, max(timestamp) AS last
+     FROM alerts WHERE ${host}lower(trim(hash)) IN (SELECT value FROM json_each(?))
+     GROUP BY 1 ORDER BY 1`,
+    filter.host !== undefined ? [filter.host, JSON.stringify(wanted)] : [JSON.stringify(wanted)],
+  );
+  for (const r of rows) {
+    out.push({ sha256: String(r.sha256), alerts: _num(r.alerts), last: String(r.last) });
   }
   return out;
 }

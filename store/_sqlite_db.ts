@@ -43,24 +43,50 @@ export function _openReadOnly(database: string, busyTimeoutMs = 5000): DatabaseS
 /** A row as node:sqlite returns it. */
 export type _Row = Record<string, SQLInputValue>;
 
+/**
+ * Statements kept per connection. node:sqlite (Deno 2.9.6) frees a
+ * statement only when the garbage collector takes its object, which a
+ * small object under no heap pressure can wait for indefinitely: each
+ * prepare (about 2.7 KB of SQLite's memory) grows the process. So every
+ * statement is prepared once and kept; SQL built from filters has a bounded
+ * variety (which filters are given, how many severity spellings), and past
+ * this many texts the least recently used is let go.
+ */
+export const _MAX_STATEMENTS = 256;
+
 /** The read connection with a statement cache and the tables' columns. */
 export class _Db {
   readonly db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
   readonly #cols = new Map<string, ReadonlySet<string>>();
+  #prepared = 0;
 
   constructor(db: DatabaseSync) {
     this.db = db;
   }
 
-  /** A statement, prepared once. */
+  /** A statement, prepared once (kept among the {@linkcode _MAX_STATEMENTS} most recently used). */
   stmt(sql: string): StatementSync {
     let s = this.#stmts.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
+    if (s) {
+      // Most recently used last: a Map keeps insertion order.
+      this.#stmts.delete(sql);
       this.#stmts.set(sql, s);
+      return s;
+    }
+    s = this.db.prepare(sql);
+    this.#prepared++;
+    this.#stmts.set(sql, s);
+    if (this.#stmts.size > _MAX_STATEMENTS) {
+      const oldest = this.#stmts.keys().next().value;
+      if (oldest !== undefined) this.#stmts.delete(oldest);
     }
     return s;
+  }
+
+  /** How many statements are kept, and how many were ever prepared (for tests and the bench). */
+  get statements(): { kept: number; prepared: number } {
+    return { kept: this.#stmts.size, prepared: this.#prepared };
   }
 
   all(sql: string, args: readonly SQLInputValue[] = []): _Row[] {
@@ -78,10 +104,9 @@ export class _Db {
   cols(table: string, refresh = false): ReadonlySet<string> {
     const known = refresh ? undefined : this.#cols.get(table);
     if (known) return known;
-    const rows = this.db.prepare(`PRAGMA table_info("${table.replaceAll('"', '""')}")`)
-      .all() as Array<
-        { name: string }
-      >;
+    const rows = this.all(`PRAGMA table_info("${table.replaceAll('"', '""')}")`) as Array<
+      { name: string }
+    >;
     const set = new Set(rows.map((r) => r.name));
     if (set.size > 0) this.#cols.set(table, set);
     return set;
