@@ -38,19 +38,47 @@ export function archiveDirFor(database: string): string {
 }
 
 /**
+ * Where a newest-first read resumes: rows strictly older than this time and
+ * row id (the last row a page showed), as the store's keyset cursor.
+ *
+ * @example
+ * ```ts
+ * import type { ArchiveKey } from "./read.ts";
+ * const before: ArchiveKey = { timestamp: "2026-11-01T10:00:00.000Z", seq: 1234 };
+ * ```
+ */
+export interface ArchiveKey {
+  /** ISO 8601 time of the last row shown. */
+  timestamp: string;
+  /** Its row id. */
+  seq: number;
+}
+
+/**
  * Archived alerts of a filter, newest first (by time, then row id, as the
  * store orders them), at most `limit`.
  *
  * @param dir The archive directory.
- * @param filter Time range, host, rule, severities (others are not archived: triage, text).
+ * @param filter Time range, host, rule, source, severities, text (as the
+ *   store: in rule, message, file, hash, host; any case); not triage, which
+ *   the archive does not keep.
  * @param limit The most rows.
+ * @param before Only rows older than this key (keyset paging).
  * @returns The rows; none when nothing is archived.
+ * @throws {RangeError} When `before` holds no valid time.
  */
 export async function archivedAlerts(
   dir: string,
   filter: AlertFilter,
   limit: number,
+  before?: ArchiveKey,
 ): Promise<AlertRow[]> {
+  const beforeMs = before === undefined ? undefined : Date.parse(before.timestamp);
+  if (
+    beforeMs !== undefined && (!Number.isFinite(beforeMs) || !Number.isSafeInteger(before?.seq))
+  ) {
+    throw new RangeError(`archive: not a valid key: ${JSON.stringify(before).slice(0, 80)}`);
+  }
   let root: string;
   try {
     root = await Deno.realPath(`${dir}/alerts`);
@@ -80,6 +108,20 @@ export async function archivedAlerts(
       where.push(
         `severity IN (${severitySpellings(filter.severities).map((s) => p(s)).join(", ")})`,
       );
+    }
+    if (filter.text !== undefined && filter.text !== "") {
+      const t = p(filter.text.toLowerCase());
+      where.push(
+        `(${
+          ["rule", "message", "file", "hash", "host"].map((c) =>
+            `strpos(lower(coalesce(${c}, '')), ${t}) > 0`
+          ).join(" OR ")
+        })`,
+      );
+    }
+    if (before !== undefined && beforeMs !== undefined) {
+      const ts = `make_timestamp(${p(beforeMs * 1000)}::BIGINT)`;
+      where.push(`(timestamp < ${ts} OR (timestamp = ${ts} AND _rowid < ${p(before.seq)}))`);
     }
     const glob = `${root}/*/*.parquet`.replaceAll("'", "''");
     const sql =

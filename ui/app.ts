@@ -26,6 +26,7 @@ import { monitoredRoutes } from "./routes/monitored.tsx";
 import { responsesRoutes } from "./routes/responses.tsx";
 import { usersRoutes } from "./routes/users.tsx";
 import type { Responder } from "../respond/responder.ts";
+import { archiveDirFor } from "../archive/read.ts";
 
 /** The Content-Security-Policy of every answer: nothing inline, nothing from elsewhere. */
 export const CSP =
@@ -51,6 +52,12 @@ export interface UiAppOptions {
   respond?: () => Responder | undefined;
   /** The SIEM database file (SQLite): the Monitored hosts page manages its `monitored_hosts`. @default {none: that page only says so} */
   database?: string;
+  /**
+   * The Parquet archive directory `--retain-db` moves old rows to: the Alerts
+   * page (and its export) reads the archived alerts of ranges that reach it.
+   * @default {`archives/` beside `database` (where the central archives to); none without it}
+   */
+  archiveDir?: string;
   /** Where unexpected errors are reported. @default {console.error} */
   onError?: (err: unknown) => void;
 }
@@ -81,6 +88,9 @@ export function createUiApp(options: UiAppOptions): Hono<UiEnv> {
     ...(options.respond ? { respond: options.respond } : {}),
     ...(options.database ? { database: options.database } : {}),
   };
+  const archiveDir = options.archiveDir ??
+    (options.database ? archiveDirFor(options.database) : undefined);
+  if (archiveDir !== undefined) deps.archiveDir = archiveDir;
   const secure = options.secure ?? false;
   const onError = options.onError ?? ((err: unknown) => console.error("ui:", err));
   const app = new Hono<UiEnv>();

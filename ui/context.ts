@@ -34,6 +34,8 @@ export interface UiDeps {
   respond?: () => Responder | undefined;
   /** The SIEM database file, for the Monitored hosts page's `monitored_hosts` registry. */
   database?: string;
+  /** The Parquet archive directory: the Alerts page reads it for ranges the database no longer holds. */
+  archiveDir?: string;
 }
 
 /**

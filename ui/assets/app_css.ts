@@ -99,6 +99,7 @@ td.rule { font-weight: 500; }
 .st-stale { background: rgba(250, 204, 21, 0.12); color: #fde047; }
 .st-silent, .st-failed, .st-failure, .st-invalid, .st-invaliduser { background: rgba(244, 63, 94, 0.14); color: #fda4af; }
 .st-unknown { background: rgba(148, 163, 184, 0.12); color: #cbd5e1; }
+.st-archived { background: rgba(167, 139, 250, 0.12); color: #c4b5fd; }
 .tags { display: flex; gap: 6px; flex-wrap: wrap; }
 .tag { background: var(--panel2); border: 1px solid var(--line); border-radius: 6px; padding: 0 7px; font-size: 12px; color: #cbd5e1; }
 .cat { font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 5px; padding: 0 6px; }

@@ -13,6 +13,12 @@ import { AlertTable } from "../components/alert_table.tsx";
 import { Layout } from "../components/layout.tsx";
 import { type UiDeps, type UiEnv, viewerOf } from "../context.ts";
 import {
+  alertsSpanning,
+  type ArchiveState,
+  exportSpanning,
+  type SpanPage,
+} from "../alerts_span.ts";
+import {
   type AlertForm,
   parseAlertFilter,
   queryString,
@@ -117,8 +123,47 @@ function _Filters(props: { form: AlertForm; sources?: string[] }) {
   );
 }
 
+/** What the page says of the archive's part in it. */
+function _ArchiveNote(props: { state: ArchiveState }) {
+  const s = props.state;
+  if (s.kind === "included") {
+    return (
+      <p class="notice" role="status">
+        This range reaches past what the database holds: archived alerts (Parquet, moved by
+        --retain-db) are included, newest first with the database's ({s.count} on this page, marked
+        {" "}
+        <em>archived</em>; they have no detail page or triage).
+      </p>
+    );
+  }
+  if (s.kind === "unfiltered") {
+    return (
+      <p class="notice" role="status">
+        Archived alerts are left out: the archive keeps no triage status. Filter without a status to
+        include them.
+      </p>
+    );
+  }
+  if (s.kind === "failed") {
+    return (
+      <p class="notice" role="alert">
+        The archive could not be read, so only the database's alerts are shown:{" "}
+        {s.error.slice(0, 300)}
+      </p>
+    );
+  }
+  return null;
+}
+
+/** The export's header naming the archive's part: `none`, `included` or `failed: …`. */
+function _archiveHeader(s: ArchiveState): string {
+  const text = s.kind === "failed" ? `failed: ${s.error}` : s.kind;
+  return text.replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
+}
+
 /**
- * Adds `GET /alerts` and `GET /alerts/export`.
+ * Adds `GET /alerts` and `GET /alerts/export`. Both span the database and,
+ * for ranges that reach archived days, the Parquet archive (`deps.archiveDir`).
  *
  * @param app The dashboard app.
  * @param deps Store and clock.
@@ -135,7 +180,7 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
     const cursor = query.get("cursor") ?? undefined;
     let page;
     try {
-      page = await deps.store.alerts({ ...filter, limit: 50, ...(cursor ? { cursor } : {}) });
+      page = await alertsSpanning(deps.store, deps.archiveDir, filter, 50, cursor);
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       return c.text("Bad request: that page link is not valid; start again from /alerts", 400);
@@ -160,8 +205,9 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
           </a>
         </div>
         <_Filters form={form} />
+        <_ArchiveNote state={page.archive} />
         <section class="card flush">
-          <AlertTable rows={page.rows} />
+          <AlertTable rows={page.rows} archived={page.archived} />
           <div class="pager">
             {cursor ? <a href={`/alerts?${qs}`}>« Newest</a> : <span></span>}
             <span class="muted">{page.rows.length} shown</span>
@@ -174,12 +220,27 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
     );
   });
 
-  app.get("/alerts/export", (c) => {
+  app.get("/alerts/export", async (c) => {
     const query = new URL(c.req.url).searchParams;
     const { filter } = parseAlertFilter(query, deps.now());
     const jsonl = query.get("format") === "jsonl";
     const encoder = new TextEncoder();
-    const rows = deps.store.exportAlerts(filter, 1000)[Symbol.asyncIterator]();
+    const pages = exportSpanning(deps.store, deps.archiveDir, filter, 1000)[Symbol.asyncIterator]();
+    // The first page is read now, so the header can say whether the archive took part.
+    let first: IteratorResult<SpanPage> | undefined = await pages.next();
+    const archive = first.done ? { kind: "none" as const } : first.value.archive;
+    const rows = {
+      async next(): Promise<IteratorResult<AlertRow[]>> {
+        const next = first ?? await pages.next();
+        first = undefined;
+        return next.done
+          ? { done: true, value: undefined }
+          : { done: false, value: next.value.rows };
+      },
+      async return() {
+        await pages.return?.(undefined);
+      },
+    };
     let header = !jsonl;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -199,7 +260,7 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
         }
       },
       async cancel() {
-        await rows.return?.();
+        await rows.return();
       },
     });
     const stamp = new Date(deps.now()).toISOString().slice(0, 19).replaceAll(":", "");
@@ -207,6 +268,7 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
       headers: {
         "content-type": jsonl ? "application/x-ndjson; charset=utf-8" : "text/csv; charset=utf-8",
         "content-disposition": `attachment; filename="alerts-${stamp}.${jsonl ? "jsonl" : "csv"}"`,
+        "x-sluice-archive": _archiveHeader(archive),
       },
     });
   });

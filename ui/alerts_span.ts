@@ -1,0 +1,232 @@
+/**
+ * The alerts page's rows across the database and the Parquet archive: when
+ * a filter's time range reaches days the archive holds (rows `--retain-db`
+ * moved out), the archived alerts of the same filter are read through the
+ * reader `sluice query … --archive` uses (archive/read.ts, DuckDB loaded only
+ * then) and merged with the database's, newest first. Paging is keyset over
+ * both: the cursor holds the store's own cursor for the database side and
+ * the (time, row id) of the last row shown for the archive side.
+ *
+ * @module
+ */
+
+import { archivedAlerts, type ArchiveKey, mergeNewestFirst } from "../archive/read.ts";
+import type { AlertFilter, AlertRow, SiemStore } from "../store/types.ts";
+
+/** What the archive gave a page. */
+export type ArchiveState =
+  /** No archive directory, or none of its days is in the range. */
+  | { kind: "none" }
+  /** Archived alerts were read (`count` of them shown on this page). */
+  | { kind: "included"; count: number }
+  /** The range reaches archived days, but the filter asks for triage the archive does not keep. */
+  | { kind: "unfiltered" }
+  /** Reading the archive failed: the page holds the database's rows only. */
+  | { kind: "failed"; error: string };
+
+/**
+ * One page of alerts spanning the database and the archive.
+ *
+ * @example
+ * ```ts
+ * import type { SpanPage } from "./alerts_span.ts";
+ * const page: SpanPage = { rows: [], archived: new Set(), next: null, archive: { kind: "none" } };
+ * ```
+ */
+export interface SpanPage {
+  /** Newest first. */
+  rows: AlertRow[];
+  /** The `seq` of the rows read from the archive. */
+  archived: ReadonlySet<number>;
+  /** The next page's cursor, or `null` at the end. */
+  next: string | null;
+  /** Whether and how the archive took part. */
+  archive: ArchiveState;
+}
+
+/** Where each side resumes: a store cursor / archive key, `null` from the start, `false` when done. */
+interface _Cursor {
+  l: string | null | false;
+  a: ArchiveKey | null | false;
+}
+
+const _PREFIX = "s.";
+
+function _encode(c: _Cursor): string {
+  return _PREFIX + btoa(JSON.stringify(c)).replaceAll("+", "-").replaceAll("/", "_")
+    .replaceAll("=", "");
+}
+
+function _decode(text: string): _Cursor {
+  try {
+    const v = JSON.parse(
+      atob(text.slice(_PREFIX.length).replaceAll("-", "+").replaceAll("_", "/")),
+    );
+    const l = v?.l;
+    const a = v?.a;
+    const lOk = l === null || l === false || (typeof l === "string" && l.length <= 1000);
+    const aOk = a === null || a === false ||
+      (typeof a?.timestamp === "string" && a.timestamp.length <= 64 &&
+        Number.isFinite(Date.parse(a.timestamp)) && Number.isSafeInteger(a.seq));
+    if (lOk && aOk) return { l, a: a && { timestamp: a.timestamp, seq: a.seq } };
+  } catch {
+    // fall through to the error
+  }
+  throw new RangeError("alerts: not a cursor of this page");
+}
+
+const _DAY = 86_400_000;
+
+/**
+ * Whether the archive holds an alerts day in a time range: its
+ * `alerts/date=YYYY-MM-DD/` directories are listed (no DuckDB), so a page
+ * whose range the database alone holds never loads it.
+ *
+ * @param dir The archive directory.
+ * @param filter The range (`since`, `until` in ms; open when left out).
+ * @returns `true` when at least one archived day overlaps the range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { archiveHasDays } from "./alerts_span.ts";
+ * assert.equal(await archiveHasDays("/nonexistent", {}), false);
+ * ```
+ */
+export async function archiveHasDays(
+  dir: string,
+  filter: { since?: number; until?: number },
+): Promise<boolean> {
+  try {
+    for await (const e of Deno.readDir(`${dir}/alerts`)) {
+      const m = /^date=(\d{4}-\d{2}-\d{2})$/.exec(e.name);
+      if (!m || !e.isDirectory) continue;
+      const day = Date.parse(`${m[1]}T00:00:00Z`);
+      if (filter.since !== undefined && day + _DAY <= filter.since) continue;
+      if (filter.until !== undefined && day >= filter.until) continue;
+      return true;
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+      return false;
+    }
+    throw err;
+  }
+  return false;
+}
+
+/**
+ * One page of alerts of a filter, newest first, from the database and,
+ * when the range reaches archived days, the archive. Without archived days
+ * in the range the page and its cursor are the store's own. A failing
+ * archive read gives the database's rows and `archive.kind = "failed"`
+ * (the following pages leave the archive out), never an exception.
+ *
+ * @param store The SIEM store.
+ * @param archiveDir The archive directory (`undefined`: database only).
+ * @param filter The filter.
+ * @param limit Rows per page.
+ * @param cursor The cursor of a previous page.
+ * @returns The page.
+ * @throws {RangeError} When the cursor is not one of these pages' (or the store's).
+ *
+ * @example
+ * ```ts ignore
+ * const page = await alertsSpanning(store, "data/archives", { since: Date.now() - 60 * 86_400_000 }, 50);
+ * ```
+ */
+export async function alertsSpanning(
+  store: SiemStore,
+  archiveDir: string | undefined,
+  filter: AlertFilter,
+  limit: number,
+  cursor?: string,
+): Promise<SpanPage> {
+  let at: _Cursor;
+  if (cursor !== undefined && cursor.startsWith(_PREFIX)) at = _decode(cursor);
+  else {
+    // A directory that cannot be listed counts as holding the range: the read then says why.
+    const spans = archiveDir !== undefined &&
+      await archiveHasDays(archiveDir, filter).catch(() => true);
+    if (!spans || cursor !== undefined || filter.status !== undefined) {
+      const page = await store.alerts({ ...filter, limit, ...(cursor ? { cursor } : {}) });
+      const archive: ArchiveState = spans && filter.status !== undefined
+        ? { kind: "unfiltered" }
+        : { kind: "none" };
+      return { rows: page.rows, archived: new Set(), next: page.next, archive };
+    }
+    at = { l: null, a: null };
+  }
+  let archive: ArchiveState = { kind: "none" };
+  const live = at.l === false
+    ? { rows: [] as AlertRow[], next: null }
+    : await store.alerts({ ...filter, limit, ...(at.l ? { cursor: at.l } : {}) });
+  let fromArchive: AlertRow[] = [];
+  let archiveDone = at.a === false;
+  if (at.a !== false && archiveDir !== undefined) {
+    try {
+      fromArchive = await archivedAlerts(archiveDir, filter, limit + 1, at.a ?? undefined);
+    } catch (err) {
+      archive = { kind: "failed", error: err instanceof Error ? err.message : String(err) };
+      archiveDone = true;
+    }
+  }
+  const rows = mergeNewestFirst(live.rows, fromArchive, limit);
+  const liveSeqs = new Set(live.rows.map((r) => r.seq));
+  const archived = new Set(rows.filter((r) => !liveSeqs.has(r.seq)).map((r) => r.seq));
+  const liveTaken = rows.length - archived.size;
+  if (archive.kind !== "failed" && at.a !== false) {
+    archive = { kind: "included", count: archived.size };
+  }
+  // The database side resumes after the last of its rows shown.
+  let l: _Cursor["l"];
+  if (at.l === false) l = false;
+  else if (liveTaken === live.rows.length) l = live.next ?? false;
+  else if (liveTaken === 0) l = at.l;
+  else {
+    const taken = await store.alerts({
+      ...filter,
+      limit: liveTaken,
+      ...(at.l ? { cursor: at.l } : {}),
+    });
+    l = taken.next ?? false;
+  }
+  // The archive side resumes after the last row shown, whichever side it came from.
+  const archivedLeft = fromArchive.some((r) => !liveSeqs.has(r.seq) && !archived.has(r.seq));
+  const last = rows.at(-1);
+  let a: _Cursor["a"];
+  if (archiveDone || !archivedLeft) a = false;
+  else a = last ? { timestamp: last.timestamp, seq: last.seq } : at.a;
+  const next = l === false && a === false ? null : _encode({ l, a });
+  return { rows, archived, next, archive };
+}
+
+/**
+ * Every alert of a filter, newest first, a page at a time, across the
+ * database and the archive as {@linkcode alertsSpanning} pages them.
+ *
+ * @param store The SIEM store.
+ * @param archiveDir The archive directory (`undefined`: database only).
+ * @param filter The filter.
+ * @param pageSize Rows per page.
+ * @returns Pages with what the archive gave each.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const page of exportSpanning(store, "data/archives", {}, 1000)) console.log(page.rows.length);
+ * ```
+ */
+export async function* exportSpanning(
+  store: SiemStore,
+  archiveDir: string | undefined,
+  filter: AlertFilter,
+  pageSize = 1000,
+): AsyncGenerator<SpanPage> {
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await alertsSpanning(store, archiveDir, filter, pageSize, cursor);
+    yield page;
+    if (page.next === null) return;
+    cursor = page.next;
+  }
+}
