@@ -1,8 +1,8 @@
 /**
  * Bounds on disk use: archive days older than `--retain-archive` are
  * deleted, then the oldest days until the archive fits `--max-disk` (never
- * a database row: only what was archived); past days' JSONL files are
- * gzipped (`zcat`/`zgrep` read them) and deleted after `--retain-jsonl`.
+ * a database row: only what was archived). Past days' JSONL files are the
+ * JSONL lifecycle's (archive/jsonl_lifecycle.ts: gzip, `--retain-jsonl`).
  *
  * @example
  * ```ts
@@ -132,78 +132,4 @@ export async function pruneArchive(options: PruneOptions): Promise<PruneSummary>
   }
   summary.bytes = bytes;
   return summary;
-}
-
-/** Options for {@linkcode compressJsonl}. */
-export interface CompressJsonlOptions {
-  /** The directory of daily files (`data/logs/daily`), named `YYYY-MM-DD.jsonl`. */
-  dir: string;
-  /** Compressed files older than this (ms) are deleted. @default {none} */
-  retainJsonlMs?: number;
-  /** The clock. @default {Date.now} */
-  now?: () => number;
-  /** Logger. */
-  log?: Logger;
-}
-
-/**
- * Gzips the daily JSONL files of days before yesterday (a sink may still
- * append late events to yesterday's), crash-safe (write `.gz.tmp`, fsync,
- * rename, then remove the original), and deletes compressed days past the
- * retention.
- *
- * @param options Directory, retention.
- * @returns Files compressed and deleted.
- */
-export async function compressJsonl(
-  options: CompressJsonlOptions,
-): Promise<{ compressed: number; deleted: number }> {
-  const now = (options.now ?? Date.now)();
-  const before = new Date(now - 86_400_000).toISOString().slice(0, 10);
-  const oldest = options.retainJsonlMs !== undefined
-    ? new Date(now - options.retainJsonlMs).toISOString().slice(0, 10)
-    : undefined;
-  let compressed = 0;
-  let deleted = 0;
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(options.dir));
-  } catch {
-    return { compressed, deleted };
-  }
-  for (const e of entries) {
-    const m = /^(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?(\.tmp)?$/.exec(e.name);
-    if (!e.isFile || !m) continue;
-    const path = `${options.dir}/${e.name}`;
-    const day = m[1] as string;
-    if (m[3]) {
-      await Deno.remove(path); // a compression a crash interrupted
-      continue;
-    }
-    if (oldest !== undefined && day < oldest) {
-      await Deno.remove(path);
-      deleted++;
-      continue;
-    }
-    if (m[2] || day >= before) continue;
-    const gz = `${path}.gz`;
-    const tmp = `${gz}.tmp`;
-    const src = await Deno.open(path, { read: true });
-    const out = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      // Streamed: a day's file is never read into memory whole.
-      for await (const chunk of src.readable.pipeThrough(new CompressionStream("gzip"))) {
-        let n = 0;
-        while (n < chunk.length) n += await out.write(chunk.subarray(n));
-      }
-      await out.sync();
-    } finally {
-      out.close();
-    }
-    await Deno.rename(tmp, gz);
-    await Deno.remove(path);
-    compressed++;
-    options.log?.info(`logs: compressed ${e.name}`);
-  }
-  return { compressed, deleted };
 }

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { seedSiem } from "../../bench/seed_siem.ts";
 import { archiveOnce, type ArchiveStep } from "../../archive/mover.ts";
-import { compressJsonl, pruneArchive } from "../../archive/retention.ts";
+import { pruneArchive } from "../../archive/retention.ts";
 import { runWithDeadline, skipLine } from "../_peers.ts";
 import { checkExactlyOnce, duck, snapshot } from "./_check.ts";
 
@@ -233,7 +233,7 @@ Deno.test({
   },
 });
 
-Deno.test("pruneArchive: days past --retain-archive go, then the oldest until --max-disk fits; compressJsonl gzips past days", async () => {
+Deno.test("pruneArchive: days past --retain-archive go, then the oldest until --max-disk fits", async () => {
   const { dir, db, archives } = await seeded();
   try {
     await archiveOnce({ database: db, dir: archives, retainDbMs: 7 * DAY, now: () => NOW });
@@ -264,25 +264,6 @@ Deno.test("pruneArchive: days past --retain-archive go, then the oldest until --
       }).n;
     c.close();
     assert.ok(marked > 0, "archive_log marks deleted parts");
-    // Daily JSONL: days before yesterday are gzipped, zcat reads them; past --retain-jsonl they go.
-    const daily = `${dir}/daily`;
-    await Deno.mkdir(daily);
-    const day = (n: number) => new Date(NOW - n * DAY).toISOString().slice(0, 10);
-    for (const n of [0, 1, 2, 3, 20]) {
-      await Deno.writeTextFile(`${daily}/${day(n)}.jsonl`, `{"day":"${day(n)}"}\n`);
-    }
-    const z = await compressJsonl({ dir: daily, retainJsonlMs: 10 * DAY, now: () => NOW });
-    assert.deepEqual(z, { compressed: 2, deleted: 1 });
-    const names = (await Array.fromAsync(Deno.readDir(daily))).map((e) => e.name).sort();
-    assert.deepEqual(
-      names,
-      [`${day(0)}.jsonl`, `${day(1)}.jsonl`, `${day(3)}.jsonl.gz`, `${day(2)}.jsonl.gz`].sort(),
-    );
-    const zcat = await runWithDeadline("zcat", [`${daily}/${day(2)}.jsonl.gz`], {
-      timeoutMs: 10_000,
-      what: "zcat",
-    });
-    assert.equal(zcat.stdout, `{"day":"${day(2)}"}\n`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
