@@ -12,6 +12,7 @@
 
 import type { LogEvent } from "../core/event.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
+import type { SiemStore } from "../store/types.ts";
 import { maskUrl } from "../sinks/_sql_common.ts";
 import { option } from "./_options.ts";
 
@@ -126,4 +127,23 @@ export function serverDbSink(target: DbTarget, name: string): Sink | undefined {
       await inner?.close();
     },
   };
+}
+
+/**
+ * Opens the store of a server target with its password (for the dashboard):
+ * store/open.ts, imported only when called.
+ *
+ * @param target A server target from {@linkcode dbTarget}.
+ * @returns A function opening the store at `target.target`.
+ *
+ * @example
+ * ```ts
+ * import { dbTarget, serverStoreOpener } from "./_db.ts";
+ * const open = serverStoreOpener(dbTarget(["--db", "postgres://siem@db/siem"], {}, "./data"));
+ * // const store = await open("postgres://siem@db/siem");
+ * ```
+ */
+export function serverStoreOpener(target: DbTarget): (url: string) => Promise<SiemStore> {
+  const pw = target.password !== undefined ? { password: target.password } : {};
+  return async (url) => (await import("../store/open.ts")).openStore(url, pw);
 }

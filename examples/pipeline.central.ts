@@ -72,7 +72,7 @@ import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
 import { archiveFor } from "./_archive.ts";
-import { dbTarget, serverDbSink } from "./_db.ts";
+import { dbTarget, serverDbSink, serverStoreOpener } from "./_db.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
 export interface CentralSettings {
@@ -264,10 +264,14 @@ export default function central(
     `${s.data}/siem.db`,
     context.help,
   );
+  // --db postgres://… or mysql://… stores the SIEM tables there, and the dashboard reads them
+  // (and keeps its users, sessions and triage) there. Still on --data/siem.db: the vms registry
+  // that host watching reads, the monitored hosts, active response's blocks and --retain-db; the
+  // rules' windows stay in --state-dir, per central (docs/sql-servers.md).
+  const db = dbTarget(context.args, context.env, s.data);
   const sinks = {
     ...(respond ? { respond } : {}),
-    // --db postgres://… or mysql://… stores the SIEM tables there; the rest stays on siem.db.
-    db: serverDbSink(dbTarget(context.args, context.env, s.data), "db") ??
+    db: serverDbSink(db, "db") ??
       siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
     vms: siemDb("vmsSink", "../siem/vms.ts", "vms", vmsSink),
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
@@ -283,9 +287,14 @@ export default function central(
     throw new RangeError("--ui-cert and --ui-key: give both or neither");
   }
   const ui = s.ui === "off" ? undefined : lazyUiService({
-    database: `${s.data}/siem.db`,
+    database: db.target,
     listen: s.ui,
     dataDir: s.data,
+    // With a server, users, sessions and triage live there; the Monitored hosts page keeps siem.db.
+    ...(db.kind === "sqlite" ? {} : {
+      hostRegistry: `${s.data}/siem.db`,
+      openStore: serverStoreOpener(db),
+    }),
     env: context.env,
     ...(s.uiCert ? { tls: { certFile: s.uiCert, keyFile: s.uiKey } } : {}),
     // The Responses page blocks and unblocks through the running responder.
@@ -293,6 +302,15 @@ export default function central(
   });
   // Retention (--retain-db, --retain-archive, --max-disk, --retain-jsonl): off unless asked.
   const archive = archiveFor(context.args, context.env, s.data);
+  if (db.kind !== "sqlite" && !context.help) {
+    const retain = option(context.args, context.env, "retain-db", "");
+    if (retain !== "" && retain !== "off") {
+      // The archive service moves rows out of siem.db only: it would delete nothing on the server.
+      throw new RangeError(
+        `--retain-db archives --data/siem.db; the SIEM tables are on ${db.shown}: use the server's own retention (partitions, a DELETE job)`,
+      );
+    }
+  }
   const isCritical = or(criticalAlert(), level("emerg..crit"));
   // Every classified event is stored the same way: parse once, then fan out.
   const store: PipelineDefinition["paths"] = [
@@ -404,14 +422,16 @@ export default function central(
         `  RELP                 ${s.listen}:${sources.relp.addr?.port ?? s.relpPort}`,
         ...(secure ? [`  (both over ${secure.tls.caFile ? "mutual " : ""}TLS)`] : []),
         `  syslog UDP + TCP     ${s.listen}:${sources.syslog.tcpAddr?.port ?? s.syslogPort}`,
-        `writing SQLite to ${s.data}/siem.db and JSONL under ${logs}/`,
+        db.kind === "sqlite"
+          ? `writing SQLite to ${s.data}/siem.db and JSONL under ${logs}/`
+          : `writing the SIEM tables to ${db.shown}, JSONL under ${logs}/`,
         ...(ui?.url ? [`dashboard              ${ui.url}`] : []),
         dim(
           `send a test alert:  echo '{"host":"vm-1","severity":"critical","rule":"Test_Rule","msg":"hello"}' > /dev/tcp/${s.listen}/${
             sources.json.addr?.port ?? s.jsonPort
           }`,
         ),
-        dim(`then look:          deno run -A runner/main.ts query critical --db ${s.data}/siem.db`),
+        dim(`then look:          deno run -A runner/main.ts query critical --db ${db.shown}`),
       ];
       console.error(lines.join("\n"));
     },

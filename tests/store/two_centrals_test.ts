@@ -1,0 +1,333 @@
+// issue 25, "several centrals, one database": two central example processes with the same
+// --db URL, and two VM processes tailing the same files (one VM configured with both centrals, as
+// two forwarders), so every alert and every sshd line reaches both centrals with the same event id
+// (RELP carries it). Every event is stored once, the brute-force rule's alert once; a kill -9 of
+// one central mid-burst loses and doubles nothing. A brute force split between the centrals (half
+// the failures at each, e.g. a router failing over its syslog target) is missed: the rules'
+// windows are per central (docs/sql-servers.md).
+import assert from "node:assert/strict";
+import { syntheticAlert } from "../../mod.ts";
+import { openStore } from "../../store/open.ts";
+import { hashPassword } from "../../ui/password.ts";
+import { startRunner } from "../examples/_procs.ts";
+import { waitFor } from "../_peers.ts";
+import {
+  freePort,
+  MARIADBD,
+  POSTGRES_BIN,
+  type SqlServer,
+  startMariadb,
+  startPostgres,
+} from "../fixtures/sql_servers.ts";
+
+const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
+const VM = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
+
+type Runner = ReturnType<typeof startRunner>;
+
+/** One number from the server, 0 while the table does not exist. */
+async function count(server: SqlServer, sql: string): Promise<number> {
+  return Number((await server.sql(sql).catch(() => "0")).trim().split("\t")[0]);
+}
+
+/** [rows, distinct ids] of a table. */
+async function rowsAndIds(server: SqlServer, table: string): Promise<[number, number]> {
+  const out = await server.sql(`SELECT count(*), count(DISTINCT id) FROM ${table}`)
+    .catch(() => "0\t0");
+  const [a, b] = out.trim().split("\t").map(Number);
+  return [a as number, b as number];
+}
+
+/** Lines in a central's all_events JSONL files (today's and any renamed ones). */
+async function jsonlLines(logs: string): Promise<number> {
+  let n = 0;
+  try {
+    for await (const f of Deno.readDir(logs)) {
+      if (!f.isFile || !/^all_events.*\.jsonl$/.test(f.name)) continue;
+      const text = await Deno.readTextFile(`${logs}/${f.name}`).catch(() => "");
+      for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+    }
+  } catch {
+    // not made yet
+  }
+  return n;
+}
+
+/** RFC 5424 sshd lines over a central's syslog TCP port. */
+async function sendSshd(port: number, lines: string[]): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const text = lines.map((l, i) =>
+      `<38>1 ${new Date(Date.now() + i).toISOString()} router sshd 4242 - - ${l}\n`
+    ).join("");
+    await conn.write(new TextEncoder().encode(text));
+  } finally {
+    conn.close();
+  }
+}
+
+/** The central's dashboard through a real login; returns the alerts page's HTML. */
+async function alertsPage(base: string, user: string, password: string): Promise<string> {
+  const cookies = new Map<string, string>();
+  const go = async (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    headers.set("cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    const res = await fetch(base + path, { ...init, headers, redirect: "manual" });
+    for (const line of res.headers.getSetCookie()) {
+      const pair = line.split(";")[0] as string;
+      cookies.set(pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1));
+    }
+    return res;
+  };
+  const page = await go("login");
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
+  const res = await go("login", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ _csrf: csrf, user, password, next: "/" }).toString(),
+  });
+  await res.body?.cancel();
+  assert.equal(res.status, 303, "login to the central's dashboard");
+  const alerts = await go("alerts?rule=sshd_brute_force");
+  assert.equal(alerts.status, 200);
+  return await alerts.text();
+}
+
+async function twoCentrals(server: SqlServer): Promise<void> {
+  const url = server.url;
+  const dir = await Deno.makeTempDir({ prefix: "sluice-2central-" });
+  const first = 3000;
+  const second = 6000;
+  const attacker = "203.0.113.77";
+  const failures = 12; // the brute-force rule fires at 8 in 120 s
+  // The dashboard's admin, made on the server before either central starts.
+  const setup = await openStore(url);
+  await setup.ui.addUser({
+    name: "root",
+    role: "admin",
+    passwordHash: await hashPassword("root-password-1"),
+  });
+  await setup.close();
+
+  const relp = { a: freePort(), b: freePort() };
+  const uiPort = { a: freePort(), b: freePort() };
+  const centralArgs = (k: "a" | "b") => [
+    "--state-dir",
+    `${dir}/${k}-state`,
+    "--log-level",
+    "warn",
+    CENTRAL,
+    "--data",
+    `${dir}/${k}`,
+    "--json-port",
+    "0",
+    "--relp-port",
+    String(relp[k]),
+    "--syslog-port",
+    "0",
+    "--ui",
+    `127.0.0.1:${uiPort[k]}`,
+    "--db",
+    url,
+  ];
+  const vmArgs = (k: "a" | "b") => [
+    "--state-dir",
+    `${dir}/vm-${k}-state`,
+    "--log-level",
+    "warn",
+    VM,
+    "--central",
+    "127.0.0.1",
+    "--relp-port",
+    String(relp[k]),
+    "--alerts",
+    `${dir}/vm/alerts.jsonl`,
+    "--yara",
+    `${dir}/vm/auth.log`,
+    "--data",
+    `${dir}/vm-${k}`,
+    "--host",
+    "twin-vm",
+  ];
+  const syslogPort = async (r: Runner) =>
+    Number((await r.waitFor(/syslog UDP \+ TCP\s+127\.0\.0\.1:(\d+)/, 90_000))[1]);
+  const procs: Record<string, Runner | undefined> = {};
+  const expectAlerts = async (n: number, what: string) => {
+    await waitFor(
+      `${n} alerts in the server (${what})`,
+      async () => (await rowsAndIds(server, "alerts"))[0] >= n,
+      240_000,
+    );
+  };
+  try {
+    await Deno.mkdir(`${dir}/vm`, { recursive: true });
+    const alertLines = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => syntheticAlert(from + i) + "\n").join("");
+    await Deno.writeTextFile(`${dir}/vm/alerts.jsonl`, alertLines(0, first));
+    await Deno.writeTextFile(
+      `${dir}/vm/auth.log`,
+      Array.from(
+        { length: failures },
+        (_, i) => `Failed password for root from ${attacker} port ${40000 + i} ssh2\n`,
+      ).join(""),
+    );
+    procs.a = startRunner(centralArgs("a"));
+    procs.b = startRunner(centralArgs("b"));
+    const syslogA = await syslogPort(procs.a);
+    const syslogB = await syslogPort(procs.b);
+    procs.vmA = startRunner(vmArgs("a"));
+    procs.vmB = startRunner(vmArgs("b"));
+
+    // 1. Both centrals get everything; the server holds it once, and one brute-force alert.
+    const expected = first + 1;
+    await expectAlerts(expected, "first burst");
+    for (const k of ["a", "b"]) {
+      await waitFor(
+        `central ${k} saw all ${first + failures} events (its JSONL)`,
+        async () => (await jsonlLines(`${dir}/${k}/logs`)) >= first + failures,
+        120_000,
+      );
+    }
+    await waitFor(
+      `${failures} sshd failures in auth_events`,
+      async () => (await rowsAndIds(server, "auth_events"))[0] >= failures,
+      60_000,
+    );
+    assert.deepEqual(await rowsAndIds(server, "alerts"), [expected, expected]);
+    assert.deepEqual(await rowsAndIds(server, "auth_events"), [failures, failures]);
+    const bruteForce = `SELECT count(*) FROM alerts WHERE rule = 'sshd_brute_force'`;
+    assert.equal(await count(server, bruteForce), 1, "one brute-force alert, not one per central");
+
+    // The dashboard of central A reads the server (users, sessions and the alert are there).
+    const html = await alertsPage(`http://127.0.0.1:${uiPort.a}/`, "root", "root-password-1");
+    assert.match(html, /sshd_brute_force/);
+    assert.match(html, new RegExp(attacker.replaceAll(".", "\\.")));
+    assert.equal(await count(server, "SELECT count(*) FROM ui_sessions"), 1);
+    // …and no SIEM row went to siem.db beside it (the vms sink makes the schema's tables there).
+    for (const k of ["a", "b"]) {
+      const local = await openStore(`${dir}/${k}/siem.db`);
+      try {
+        const n = await local.sql("SELECT count(*) AS n FROM alerts");
+        assert.deepEqual(n.rows, [{ n: 0 }], `central ${k}'s siem.db holds no alerts`);
+      } finally {
+        await local.close();
+      }
+    }
+
+    // 2. A split attack: 5 failures at each central (10 in a minute from one address): missed,
+    // because each central's window holds 5. Syslog carries no event id, so each line is sent
+    // to one central only here (a line sent to both would be stored twice).
+    const splitter = "203.0.113.88";
+    const half = (from: number) =>
+      Array.from(
+        { length: 5 },
+        (_, i) => `Failed password for admin from ${splitter} port ${from + i} ssh2`,
+      );
+    await sendSshd(syslogA, half(50000));
+    await sendSshd(syslogB, half(50100));
+    const splitRows = `SELECT count(*) FROM auth_events WHERE src_ip = '${splitter}'`;
+    await waitFor(
+      "the split attack's 10 failures stored",
+      async () => (await count(server, splitRows)) >= 10,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await count(server, splitRows), 10);
+    const splitAlerts =
+      `SELECT count(*) FROM alerts WHERE rule = 'sshd_brute_force' AND raw LIKE '%${splitter}%'`;
+    assert.equal(
+      await count(server, splitAlerts),
+      0,
+      "a brute force split between two centrals is missed (known: per-central windows)",
+    );
+    console.log(`  split attack: 10 failures, 5 at each central: 0 alerts (known limitation)`);
+
+    // 3. A second burst, and a kill -9 of central A in the middle of it.
+    await Deno.writeTextFile(`${dir}/vm/alerts.jsonl`, alertLines(first, second), {
+      append: true,
+    });
+    await expectAlerts(expected + 1500, "second burst, before the kill");
+    await procs.a.kill();
+    console.log(
+      `  central A killed with ${(await rowsAndIds(server, "alerts"))[0] - 1} of ${
+        first + second
+      } alerts stored`,
+    );
+    procs.a = startRunner(centralArgs("a"));
+    await procs.a.waitFor(/RELP\s+127\.0\.0\.1:\d+/, 90_000);
+    const total = first + second + 1;
+    await expectAlerts(total, "second burst");
+    await waitFor(
+      `central B saw all ${first + second + failures + 5} events`,
+      async () => (await jsonlLines(`${dir}/b/logs`)) >= first + second + failures + 5,
+      120_000,
+    );
+    // A restarted: VM-A resends what A had not acknowledged; wait until A has it all too.
+    await waitFor(
+      `central A saw all ${first + second + failures + 5} events`,
+      async () => (await jsonlLines(`${dir}/a/logs`)) >= first + second + failures + 5,
+      120_000,
+    );
+    for (const k of ["vmA", "vmB", "a", "b"]) {
+      const code = await procs[k]!.stop();
+      procs[k] = undefined;
+      assert.equal(code, 0, `${k} exit code`);
+    }
+    assert.deepEqual(await rowsAndIds(server, "alerts"), [total, total], "0 lost, 0 doubled");
+    // The split attack's syslog lines have no event id (NULL, not counted as distinct).
+    assert.deepEqual(await rowsAndIds(server, "auth_events"), [failures + 10, failures]);
+    assert.equal(await count(server, bruteForce), 1);
+  } finally {
+    for (const p of Object.values(procs)) await p?.kill();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test({
+  name:
+    "two centrals, one Postgres: every event once, one brute-force alert, a kill -9 of one mid-burst loses nothing",
+  ignore: !POSTGRES_BIN,
+  ...opts,
+  async fn() {
+    const pg = await startPostgres();
+    try {
+      await twoCentrals(pg);
+    } finally {
+      await pg.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "two centrals, one MariaDB: every event once, one brute-force alert, a kill -9 of one mid-burst loses nothing",
+  ignore: !MARIADBD,
+  ...opts,
+  async fn() {
+    const db = await startMariadb();
+    try {
+      await twoCentrals(db);
+    } finally {
+      await db.stop();
+    }
+  },
+});
+
+Deno.test("the central refuses --retain-db with a server --db (retention would touch siem.db only)", async () => {
+  const { default: central } = await import("../../examples/pipeline.central.ts");
+  const dir = await Deno.makeTempDir({ prefix: "sluice-retain-" });
+  try {
+    const args = ["--data", dir, "--ui", "off", "--db", "postgres://siem:pw@db.lan/siem"];
+    assert.throws(
+      () => central({ args: [...args, "--retain-db", "30d"], env: {} }),
+      (err: Error) =>
+        err instanceof RangeError && /--retain-db/.test(err.message) &&
+        err.message.includes("siem:***@db.lan") && !err.message.includes(":pw@"),
+    );
+    assert.ok(central({ args, env: {} }));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
