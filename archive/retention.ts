@@ -15,6 +15,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
+import { openArchiveLog } from "./mover.ts";
 
 /** Options for {@linkcode pruneArchive}. */
 export interface PruneOptions {
@@ -92,14 +93,18 @@ export async function pruneArchive(options: PruneOptions): Promise<PruneSummary>
   const db = new DatabaseSync(options.database);
   try {
     db.exec("PRAGMA busy_timeout = 10000");
-    const mark = db.prepare(
-      "UPDATE archive_log SET deleted_at = ? WHERE tbl = ? AND day = ? AND deleted_at IS NULL",
-    );
     const hasLog =
       db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'archive_log'").get() !== undefined;
+    // Under its version, before any file goes: a newer sluice's table is refused.
+    if (hasLog) openArchiveLog(db, options.database);
+    const mark = hasLog
+      ? db.prepare(
+        "UPDATE archive_log SET deleted_at = ? WHERE tbl = ? AND day = ? AND deleted_at IS NULL",
+      )
+      : undefined;
     const drop = async (d: _Day, why: string) => {
       await Deno.remove(d.path, { recursive: true });
-      if (hasLog) mark.run(new Date(now).toISOString(), d.table, d.day);
+      mark?.run(new Date(now).toISOString(), d.table, d.day);
       bytes -= d.bytes;
       summary.daysDeleted++;
       summary.bytesFreed += d.bytes;
