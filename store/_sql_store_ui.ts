@@ -10,6 +10,7 @@ import { _triageRows } from "./_sql_store_alerts.ts";
 import type { _SqlDriver, _SqlRow } from "./_sql_store_db.ts";
 import type { SessionRow, TriageStatus, UiTables, UserRole, UserRow } from "./types.ts";
 import { UI_TABLES, type UiTableSpec } from "./ui_schema.ts";
+import { _ensureVmOverview } from "./_sql_store_views.ts";
 
 const _ROLES: ReadonlySet<string> = new Set(["admin", "viewer"]);
 const _STATUSES: ReadonlySet<string> = new Set(["open", "acknowledged", "closed"]);
@@ -98,6 +99,9 @@ export function _sqlUi(driver: _SqlDriver): UiTables {
   const d = async (): Promise<_SqlDriver> => {
     ready ??= driver.transaction(async (q) => {
       for (const s of driver.uiDdl()) await q.run(s);
+    }).then(async () => {
+      // SQLite's vm_overview view, when the sink has made vms and alerts (never fatal).
+      await _ensureVmOverview(driver);
     }).catch((err) => {
       ready = undefined;
       throw err;

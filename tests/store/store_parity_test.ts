@@ -176,6 +176,14 @@ Deno.test({
             ),
         ],
         ["triage history", (s) => s.ui.triageHistory(3)],
+        // SQLite's view, made on the servers with the dashboard's tables (the triage above).
+        [
+          "vm_overview",
+          (s) =>
+            s.sql(
+              `SELECT host, first_seen, last_seen, interval_s, heartbeats, alerts, last_alert, silent FROM vm_overview ORDER BY host`,
+            ),
+        ],
       ];
       const got = new Map<string, unknown>();
       for (const [name, read] of reads) got.set(name, await same(name, read));
@@ -197,6 +205,8 @@ Deno.test({
       assert.ok(tail[2].rows.length > 0);
       assert.ok((got.get("tail filtered") as { rows: unknown[] }).rows.length > 0);
       assert.ok((got.get("alertsForHashes") as unknown[]).length === 2);
+      const vmo = got.get("vm_overview") as Awaited<ReturnType<SiemStore["sql"]>>;
+      assert.ok(vmo.rows.length > 1 && vmo.rows.some((r) => Number(r.alerts) > 0 && r.last_alert));
       const rules = got.get("rules") as Awaited<ReturnType<SiemStore["rules"]>>;
       assert.ok(rules.length === 9 && rules.every((r) => r.severities.length > 1));
 
