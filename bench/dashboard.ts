@@ -21,18 +21,19 @@
  */
 
 import {
-  type BenchRow,
   centralArgs,
   LoggedProcess,
+  type MeasuredRow,
+  type MeasuredScenario,
   type MemoryMb,
   memoryMb,
   sampleMemory,
-  type Scenario,
   sleep,
   sluiceRunArgs,
   spread,
 } from "./lib.ts";
 import { DatabaseSync } from "node:sqlite";
+import { medianPeak, memoryFields, type MemoryPeak, sampleTree } from "./_memory.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { hashPassword } from "../ui/password.ts";
@@ -104,6 +105,8 @@ class _Client {
 /** What one run of the central measured. */
 interface _Run {
   idle: MemoryMb;
+  /** Peak RSS, private memory and PSS of the central's process tree from its start-up line on. */
+  tree: MemoryPeak;
   after?: MemoryMb;
   peak?: MemoryMb;
   pages?: Map<string, { t: number[]; bytes: number }>;
@@ -147,11 +150,12 @@ async function _central(
   ]);
   try {
     await p.waitFor(/sluice central listening/, 120_000);
+    const tree = sampleTree(p.pid, { intervalMs: 50 });
     const url = ui ? (await p.waitFor(/dashboard\s+(http:\/\/\S+)/, 30_000))[1] as string : "";
     await _quiet(p.pid);
     await sleep(_IDLE_MS);
     const idle = memoryMb(p.pid);
-    if (!ui) return { idle };
+    if (!ui) return { idle, tree: tree.stop() };
     const sampler = sampleMemory(p.pid, 20);
     const client = new _Client(url);
     await client.login();
@@ -186,7 +190,7 @@ async function _central(
     await reader?.cancel().catch(() => {});
     await sleep(_AFTER_MS);
     const peak = sampler.stop();
-    return { idle, after: memoryMb(p.pid), peak, pages, tailEvents };
+    return { idle, tree: tree.stop(), after: memoryMb(p.pid), peak, pages, tailEvents };
   } finally {
     await p.stop();
     await Deno.remove(data, { recursive: true }).catch(() => {});
@@ -237,7 +241,7 @@ export async function dashboardRows(
   dir: string,
   given?: string,
   runs: number = quick ? 1 : 2,
-): Promise<BenchRow[]> {
+): Promise<MeasuredRow[]> {
   const database = `${dir}/dashboard-seed.db`;
   let n = quick ? 50_000 : 1_000_000;
   if (given) {
@@ -284,14 +288,17 @@ export async function dashboardRows(
   const offPrivate = off.map((r) => r.idle.private);
   const offRss = off.map((r) => r.idle.rss);
   const what = `central example over ${n.toLocaleString("en-US")} alerts + auth events`;
-  const rows: BenchRow[] = [{
+  // Every row carries the three memory columns of the central it measured: peaks over the run.
+  const offTree = memoryFields(medianPeak(off.map((r) => r.tree)));
+  const onTree = memoryFields(medianPeak(on.map((r) => r.tree)));
+  const rows: MeasuredRow[] = [{
     scenario: "dashboard",
     subject: "central, --ui off, idle: private memory",
     value: Number(med(offPrivate).toFixed(1)),
     unit: "MB",
     runs: offPrivate,
     idleRssMb: med(offRss),
-    peakPrivateMb: med(offPrivate),
+    ...offTree,
     note: `${what}, ${_IDLE_MS / 1000} s after its start-up CPU went quiet`,
   }];
   const onIdle = on.map((r) => r.idle.private);
@@ -303,7 +310,7 @@ export async function dashboardRows(
     runs: onIdle,
     reference: { subject: "--ui off", value: med(offPrivate) },
     idleRssMb: med(on.map((r) => r.idle.rss)),
-    peakPrivateMb: med(onIdle),
+    ...onTree,
     note: `+${(med(onIdle) - med(offPrivate)).toFixed(1)} MB private, +${
       (med(on.map((r) => r.idle.rss)) - med(offRss)).toFixed(1)
     } MB RSS over --ui off`,
@@ -319,10 +326,8 @@ export async function dashboardRows(
     runs: after,
     reference: { subject: "--ui off", value: med(offPrivate) },
     idleRssMb: med(on.map((r) => r.idle.rss)),
-    peakRssMb: med(on.map((r) => r.after?.hwm ?? 0)),
     fileRssMb: med(on.map((r) => r.after?.file ?? 0)),
-    peakPrivateMb: med(peak),
-    pssMb: med(on.map((r) => r.after?.pss ?? 0)),
+    ...onTree,
     note: `a login, ${_LOADS} loads of each of ${PAGES.length} pages, ${
       _TAIL_MS / 1000
     } s of live tail, ${_AFTER_MS / 1000} s quiet`,
@@ -334,6 +339,7 @@ export async function dashboardRows(
     value: Number(added.toFixed(1)),
     unit: "MB",
     runs: after.map((a, i) => Number((a - (offPrivate[i] ?? 0)).toFixed(1))),
+    ...onTree,
     note: `goal ≤ 15 MB${added > 15 ? " MISSED" : ""}; peak +${
       (med(peak) - med(offPrivate)).toFixed(1)
     } MB private while pages load`,
@@ -344,6 +350,7 @@ export async function dashboardRows(
     value: Number((med(afterRss) - med(offRss)).toFixed(1)),
     unit: "MB",
     runs: afterRss.map((a, i) => Number((a - (offRss[i] ?? 0)).toFixed(1))),
+    ...onTree,
     note: "RSS includes file-backed pages (the binary, libraries) the UI code touches",
   });
   for (const path of PAGES) {
@@ -356,6 +363,7 @@ export async function dashboardRows(
       subject: `GET ${path}`,
       value: Number(p95.toFixed(1)),
       unit: "ms p95",
+      ...onTree,
       note: `p50 ${_pct(t, 0.5).toFixed(1)} ms of ${t.length} loads over HTTP, ${
         (bytes / 1024).toFixed(1)
       } KB${goal ? `; goal ≤ ${goal} ms${p95 > goal ? " MISSED" : ""}` : ""}`,
@@ -376,7 +384,7 @@ export async function dashboardRows(
  * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }) => await dashboardRows(quick, dir);
+export const scenario: MeasuredScenario = async ({ quick, dir }) => await dashboardRows(quick, dir);
 
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");

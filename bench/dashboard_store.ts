@@ -21,7 +21,8 @@
  */
 
 import { cpuUsage } from "node:process";
-import type { BenchRow, Scenario } from "./lib.ts";
+import type { MeasuredRow, MeasuredScenario } from "./lib.ts";
+import { memoryFields, sampleTree } from "./_memory.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import type { SiemStore } from "../store/types.ts";
@@ -135,14 +136,14 @@ function _queries(
  * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
  * ```
  */
-export const scenario: Scenario = async ({ quick, dir }) => {
+export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const rows = await _run(quick, `${dir}/siem.db`, true);
   // The same database under the central example: the memory the dashboard adds (private memory
   // and RSS beside --ui off) and its pages' latencies over HTTP (bench/dashboard.ts).
   return [...rows, ...await dashboardRows(quick, dir, `${dir}/siem.db`)];
 };
 
-async function _run(quick: boolean, database: string, seed: boolean): Promise<BenchRow[]> {
+async function _run(quick: boolean, database: string, seed: boolean): Promise<MeasuredRow[]> {
   const now = Date.now();
   if (seed) {
     // Seeded by a child, so this process's RSS is the store's alone.
@@ -176,7 +177,9 @@ async function _run(quick: boolean, database: string, seed: boolean): Promise<Be
   const rssBefore = _rssMb();
   const store = await openSqliteStore({ database });
   const uncached = await openSqliteStore({ database, hourCacheMs: 0 });
-  const rows: BenchRow[] = [];
+  const rows: MeasuredRow[] = [];
+  // The bench process is the store here: its peaks over the whole run, and over each query.
+  const whole = sampleTree("self", { children: false });
   try {
     // Something to filter by status.
     const some = await store.alerts({ limit: 20 });
@@ -184,13 +187,16 @@ async function _run(quick: boolean, database: string, seed: boolean): Promise<Be
       await store.ui.triage({ alert: a.seq, status: "acknowledged", by: "bench" });
     }
     for (const [name, goal, f] of _queries(store, uncached, now)) {
+      const sampler = sampleTree("self", { children: false, intervalMs: 20 });
       const { t, cpu, late } = await _time(f);
+      const memory = sampler.stop();
       const p95 = _pct(t, 0.95);
       rows.push({
         scenario: "dashboard_store",
         subject: name,
         value: Number(p95.toFixed(2)),
         unit: "ms p95",
+        ...memoryFields(memory),
         note: `p50 ${_pct(t, 0.5).toFixed(2)} ms, CPU p50 ${_pct(cpu, 0.5).toFixed(2)} ms${
           goal ? `; goal ≤ ${goal} ms${p95 > goal ? " MISSED" : ""}` : ""
         }${
@@ -208,6 +214,7 @@ async function _run(quick: boolean, database: string, seed: boolean): Promise<Be
     subject: "RSS after the queries",
     value: Number(_rssMb().toFixed(1)),
     unit: "MB",
+    ...memoryFields(whole.stop()),
     note: `${rssBefore.toFixed(1)} MB before the store opened`,
   });
   return rows;

@@ -13,6 +13,8 @@ import { deadline } from "../../bench/lib.ts";
 import { killTree, spawnGroup } from "../_peers.ts";
 import * as archive from "../../bench/archive.ts";
 import * as central from "../../bench/central.ts";
+import * as dashboard from "../../bench/dashboard.ts";
+import * as dashboardStore from "../../bench/dashboard_store.ts";
 import * as engine from "../../bench/engine.ts";
 import * as fileTail from "../../bench/file_tail.ts";
 import * as latency from "../../bench/latency.ts";
@@ -34,6 +36,8 @@ import * as vm from "../../bench/vm.ts";
 const _MEASURED: Record<string, MeasuredScenario> = {
   archive: archive.scenario,
   central: central.scenario,
+  dashboard: dashboard.scenario,
+  dashboard_store: dashboardStore.scenario,
   engine: engine.scenario,
   file_tail: fileTail.scenario,
   latency: latency.scenario,
@@ -97,7 +101,7 @@ Deno.test("runSampled() gives a command's output and its tree's memory, and kill
 });
 
 Deno.test("renderMarkdown() puts RSS MB | private MB | PSS MB on every measured row, a reference process's beside its figure", () => {
-  assert.equal(Object.keys(_MEASURED).length, 14);
+  assert.equal(Object.keys(_MEASURED).length, 16);
   const rows: MeasuredRow[] = [
     {
       scenario: "relp",
