@@ -9,15 +9,13 @@
 
 import type { LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
-import { memoize } from "../core/memo.ts";
-import { pathTemplate, safeJoin } from "../core/safe_path.ts";
+import { safeJoin } from "../core/safe_path.ts";
 import type { ComponentStats } from "../core/stats.ts";
-import { compileTemplate, type Template, type TemplateFn } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
-import { errorMessage, numberOption } from "../core/options.ts";
+import { errorMessage } from "../core/options.ts";
 import { jsonLine, LineGroups } from "./_jsonl_line.ts";
-import { JsonlMarks } from "./_jsonl_dedup.ts";
-import { overflowPath, PathCap } from "./_path_cap.ts";
+import { PathCap } from "./_path_cap.ts";
+import { type JsonlSinkOptions, resolveJsonlOptions } from "./_jsonl_options.ts";
 import {
   closeFile as _close,
   DailyRotation,
@@ -29,94 +27,7 @@ import {
 } from "./_jsonl_rotate.ts";
 
 export { jsonLine };
-
-/** Options for {@linkcode jsonlSink}. */
-export interface JsonlSinkOptions {
-  /** The base directory; every file stays under it. Created when missing. */
-  dir: string;
-  /**
-   * The file's path under `dir`. Literal text is taken as written; every
-   * value (`${HOST}`) is made a safe file name first: no `/`, no `..`, no
-   * NUL, no leading dot, at most 200 bytes, `_` when empty. A function
-   * returns a relative path whose components are made safe the same way.
-   * @default {"events.jsonl"}
-   */
-  path?: Template;
-  /**
-   * One line per event, newline included. {@linkcode jsonLine} writes the
-   * whole event as JSON. @default {"${MSG}\n"}
-   */
-  line?: Template;
-  /** Most files kept open; the least recently written is closed first. @default {64} */
-  maxOpenFiles?: number;
-  /**
-   * When written data is fsynced: `"batch"` before each batch is
-   * acknowledged; `"interval"` every `fsyncIntervalMs` (acknowledged after
-   * the write, so a power loss may lose the last interval); `"never"`
-   * leaves it to the OS. @default {"batch"}
-   */
-  fsync?: "batch" | "interval" | "never";
-  /** How often `fsync: "interval"` syncs. @default {1000} */
-  fsyncIntervalMs?: number;
-  /**
-   * Rotate a file before it would grow past this many bytes: `f.jsonl`
-   * becomes `f.jsonl.1`, `.1` becomes `.2` …; no rotation when left out.
-   */
-  maxFileBytes?: number;
-  /** Rotated files kept per file (`.1` … `.N`); older ones are deleted. @default {5} */
-  maxRotatedFiles?: number;
-  /**
-   * At the first write of a new UTC day, rename each file written on an earlier
-   * day to `<name>-YYYY-MM-DD.jsonl` (that day; `.1`, `.2` … if taken) and start a
-   * new one, so `all_events.jsonl` always holds today's lines. Quiet files (a host
-   * gone silent) are rotated at the day's first write of any file. Nothing is
-   * copied or truncated: no line is lost or written twice. The JSONL lifecycle
-   * (`archive/jsonl_lifecycle.ts`) gzips and deletes the dated files.
-   * @default {false}
-   */
-  rotateDaily?: boolean;
-  /** The clock deciding the day of `rotateDaily` and `maxPathsPerDay`. @default {Date.now} */
-  now?: () => number;
-  /** Permissions of new files. @default {0o640} */
-  mode?: number;
-  /** Most events per batch. @default {1000} */
-  maxBatch?: number;
-  /** Events queued before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
-  queueSize?: number;
-  /** A name for stats. */
-  name?: string;
-  /**
-   * Append each event id once, so replays (a VM restarted from its last checkpoint, a
-   * batch resent after a crash) are not written twice: per origin of ids (the id
-   * without its last number of 12 or more hex digits: file-tail offsets, journald
-   * sequence numbers, heartbeat times), the highest number written is kept, saved in
-   * the sink's state and, after a crash, recovered from the files' last lines. Ids of
-   * one origin must arrive in increasing order (every replayable source emits them so).
-   * Events without such an id are always written. Needs `line: jsonLine` (the
-   * lines carry the id, which recovery reads back). Counter `duplicates`.
-   * @default {true with `line: jsonLine`, else false}
-   */
-  dedup?: boolean;
-  /** Most origins remembered for `dedup`; the least recently written is forgotten first. @default {100000} */
-  maxOrigins?: number;
-  /**
-   * How much of a file `dedup` reads back when the saved state does not know the file
-   * (state lost, or the file was made after the last save). @default {16777216} (16 MiB)
-   */
-  recoverBytes?: number;
-  /**
-   * Most distinct files a templated `path` makes per UTC day (`by_vm/${HOST}.jsonl`
-   * with a host name any sender may choose); events that would make another go to
-   * `overflowPath`, counted as `paths_capped`, with one warning a day. No limit for a
-   * path without `${…}`. `Infinity` turns it off. @default {1000}
-   */
-  maxPathsPerDay?: number;
-  /**
-   * Where events beyond `maxPathsPerDay` go, under `dir`.
-   * @default {"_other.jsonl" in the path's first templated directory, e.g. "by_vm/_other.jsonl"}
-   */
-  overflowPath?: string;
-}
+export type { JsonlSinkOptions };
 
 interface _Open {
   file: Deno.FsFile;
@@ -163,69 +74,15 @@ const _INVALID_PATH = "_invalid_path.jsonl";
  */
 export function jsonlSink(options: JsonlSinkOptions): Sink {
   const where = "jsonlSink";
-  if (typeof options?.dir !== "string" || options.dir === "") {
-    throw new TypeError(`${where}: "dir" must be a directory path`);
-  }
-  const dir = options.dir;
-  const pathOption = options.path ?? "events.jsonl";
-  const renderPath = pathTemplate(pathOption);
-  if (typeof pathOption === "string") {
-    try {
-      safeJoin(dir, renderPath({ message: "", fields: {}, receivedAt: 0 }));
-    } catch (err) {
-      throw new TypeError(
-        `${where}: "path" "${pathOption}" must stay under "dir": ${errorMessage(err)}`,
-      );
-    }
-  }
-  // jsonLine is the usual line of several sinks at once (all, by_vm, daily …): an event
-  // they share is rendered and encoded once (_sharedJsonBytes), so it has no template here.
-  // Events are never changed once delivered to sinks.
-  const renderLine: TemplateFn | undefined = options.line === jsonLine
-    ? undefined
-    : compileTemplate(options.line ?? "${MSG}\n");
-  // Rendered paths repeat (one per VM, per day): each is checked by safeJoin once.
-  const constantPath = typeof pathOption === "string" && !pathOption.includes("$")
-    ? safeJoin(dir, renderPath({ message: "", fields: {}, receivedAt: 0 }))
-    : undefined;
-  const joined = memoize((relative: string) => safeJoin(dir, relative), 4096);
-  const resolvePath = (e: LogEvent): string => constantPath ?? joined(renderPath(e));
-  const maxOpen = numberOption(where, "maxOpenFiles", options.maxOpenFiles, 64, 1);
-  const fsync = options.fsync ?? "batch";
-  if (!["batch", "interval", "never"].includes(fsync)) {
-    throw new TypeError(`${where}: "fsync" must be "batch", "interval" or "never", got "${fsync}"`);
-  }
-  const intervalMs = numberOption(where, "fsyncIntervalMs", options.fsyncIntervalMs, 1000, 1);
-  const maxFileBytes = options.maxFileBytes === undefined
-    ? Infinity
-    : numberOption(where, "maxFileBytes", options.maxFileBytes, 0, 1);
-  const maxRotated = numberOption(where, "maxRotatedFiles", options.maxRotatedFiles, 5, 1);
-  const mode = options.mode ?? 0o640;
-  const dedup = options.dedup ?? options.line === jsonLine;
-  if (dedup && options.line !== jsonLine) {
-    throw new TypeError(`${where}: "dedup" needs "line: jsonLine", whose lines carry the event id`);
-  }
-  const marks = dedup
-    ? new JsonlMarks({
-      maxOrigins: numberOption(where, "maxOrigins", options.maxOrigins, 100_000, 1),
-      recoverBytes: numberOption(where, "recoverBytes", options.recoverBytes, 16 << 20, 0),
-    })
-    : undefined;
-  // Only a templated path can make files without end.
-  const templated = typeof pathOption === "function" || pathOption.includes("$");
-  const maxPaths = options.maxPathsPerDay === Infinity || !templated
-    ? Infinity
-    : numberOption(where, "maxPathsPerDay", options.maxPathsPerDay, 1000, 1);
+  const o = resolveJsonlOptions(options, where);
+  const { dir, fsync, marks, clock, daily } = o;
   const open = new Map<string, _Open>();
-  const overflow = safeJoin(dir, options.overflowPath ?? overflowPath(pathOption));
-  const cap = maxPaths === Infinity ? undefined : new PathCap(maxPaths, overflow);
-  const clock = options.now ?? Date.now;
-  const daily = options.rotateDaily ?? false;
+  const cap = o.maxPaths === Infinity ? undefined : new PathCap(o.maxPaths, o.overflow);
   // Without rotateDaily, the day's first write still closes the files of past days.
   const days = new DailyRotation({
     open,
     list: daily
-      ? liveFiles(dir, pathOption, templated ? [overflow, safeJoin(dir, _INVALID_PATH)] : [])
+      ? liveFiles(dir, o.pathOption, o.templated ? [o.overflow, safeJoin(dir, _INVALID_PATH)] : [])
       : () => Promise.resolve([]),
     close: (entry) => _close(entry, fsync !== "never"),
     ...(marks ? { marks } : {}),
@@ -254,12 +111,12 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
       open.set(path, found);
       return found;
     }
-    while (open.size >= maxOpen) {
+    while (open.size >= o.maxOpen) {
       const [oldest, entry] = open.entries().next().value as [string, _Open];
       open.delete(oldest);
       await _close(entry, fsync !== "never");
     }
-    const { file, info, created: made } = await openLocked(path, mode);
+    const { file, info, created: made } = await openLocked(path, o.mode);
     let created = made;
     const day = info.size > 0 && info.mtime ? utcDay(info.mtime.getTime()) : utcDay(clock());
     const entry: _Open = { file, ino: info.ino, size: info.size, dirty: false, day };
@@ -273,7 +130,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   async function rotate(path: string, entry: _Open): Promise<_Open> {
     open.delete(path);
     await _close(entry, fsync !== "never");
-    await shiftRotated(path, maxRotated);
+    await shiftRotated(path, o.maxRotated);
     stats?.add("rotations");
     log?.info(`rotated "${path}"`);
     return await handle(path);
@@ -293,7 +150,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
   }
 
   async function writeBatch(batch: readonly LogEvent[]): Promise<void> {
-    const lines = new LineGroups(renderLine);
+    const lines = new LineGroups(o.renderLine);
     let invalid = 0;
     let duplicates = 0;
     const now = clock();
@@ -301,7 +158,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
     for (const e of batch) {
       let path: string;
       try {
-        path = resolvePath(e);
+        path = o.resolvePath(e);
       } catch {
         path = safeJoin(dir, _INVALID_PATH);
         invalid++;
@@ -333,7 +190,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
           entry = await handle(path);
         }
         entry.day = today;
-        if (offset === 0 && entry.size > 0 && entry.size + data.length > maxFileBytes) {
+        if (offset === 0 && entry.size > 0 && entry.size + data.length > o.maxFileBytes) {
           entry = await rotate(path, entry);
         }
         while (offset < data.length) {
@@ -395,7 +252,7 @@ export function jsonlSink(options: JsonlSinkOptions): Sink {
             stats?.add("fsync_errors");
             log?.error("fsync failed", { error: errorMessage(err) });
           }).finally(() => (syncing = undefined));
-        }, intervalMs);
+        }, o.intervalMs);
       }
     },
     async write(batch: readonly LogEvent[]): Promise<void> {
