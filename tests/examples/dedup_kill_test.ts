@@ -38,6 +38,87 @@ function jsonlFiles(dir: string, prefix = ""): string[] {
   return out.sort();
 }
 
+/**
+ * The file a JSONL file's lines were written to: the central's sinks rotate
+ * daily, renaming `all_events.jsonl` to `all_events-YYYY-MM-DD[.N].jsonl` at
+ * the first write after UTC midnight (and `f.jsonl.N` by size), so a run
+ * across midnight splits one file's lines over several names. `daily/` files
+ * are named by the event's date and never renamed.
+ */
+function logicalFile(rel: string): string {
+  if (rel.startsWith("daily/")) return rel;
+  return rel.replace(/-\d{4}-\d{2}-\d{2}(?:\.\d+)?(\.jsonl)/, "$1").replace(
+    /(\.jsonl)\.\d+$/,
+    "$1",
+  );
+}
+
+/**
+ * The alert ids under a JSONL directory, by group (`all_events.jsonl`,
+ * `by_vm/`, `by_category/`, `daily/`), after checking that no id appears
+ * twice in the lines written to one file (its dated pieces included).
+ */
+async function alertIdsByGroup(logs: string): Promise<Map<string, Set<string>>> {
+  const files = jsonlFiles(logs);
+  const seen = new Map<string, Set<string>>();
+  const alertIds = new Map<string, Set<string>>();
+  for (const file of files) {
+    const logical = logicalFile(file);
+    if (!seen.has(logical)) seen.set(logical, new Set());
+    const ids = seen.get(logical)!;
+    const text = await Deno.readTextFile(`${logs}/${file}`);
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      const event = JSON.parse(line) as { ID?: string; category?: string };
+      if (event.ID === undefined) continue;
+      assert.ok(!ids.has(event.ID), `${logical} (${file}): ${event.ID} appears twice`);
+      ids.add(event.ID);
+      if (event.category === "alerts") {
+        const group = logical.includes("/") ? logical.replace(/\/[^/]*$/, "/") : logical;
+        if (!alertIds.has(group)) alertIds.set(group, new Set());
+        alertIds.get(group)!.add(event.ID);
+      }
+    }
+  }
+  for (const name of ["all_events.jsonl", "by_vm/testvm.jsonl", "by_category/alerts.jsonl"]) {
+    assert.ok(seen.has(name), `${name} (or its dated pieces) missing among ${files.join(", ")}`);
+  }
+  return alertIds;
+}
+
+Deno.test("examples: the dedup check counts a file's lines over its dated pieces (a run across UTC midnight)", async () => {
+  const logs = await Deno.makeTempDir({ prefix: "sluice-dedup-logs-" });
+  try {
+    await Deno.mkdir(`${logs}/by_vm`);
+    await Deno.mkdir(`${logs}/by_category`);
+    await Deno.mkdir(`${logs}/daily`);
+    const line = (id: number) => JSON.stringify({ ID: `a${id}`, category: "alerts" }) + "\n";
+    const lines = (ids: number[]) => ids.map(line).join("");
+    // Before midnight: ids 0-2, renamed at the first write after it; after: 3-4.
+    for (
+      const [live, dated] of [
+        ["all_events.jsonl", "all_events-2026-12-05.jsonl"],
+        ["by_vm/testvm.jsonl", "by_vm/testvm-2026-12-05.jsonl"],
+        ["by_category/alerts.jsonl", "by_category/alerts-2026-12-05.1.jsonl"],
+      ]
+    ) {
+      await Deno.writeTextFile(`${logs}/${dated}`, lines([0, 1, 2]));
+      await Deno.writeTextFile(`${logs}/${live}`, lines([3, 4]));
+    }
+    await Deno.writeTextFile(`${logs}/daily/2026-12-05.jsonl`, lines([0, 1, 2]));
+    await Deno.writeTextFile(`${logs}/daily/2026-12-06.jsonl`, lines([3, 4]));
+    const groups = await alertIdsByGroup(logs);
+    for (const group of ["all_events.jsonl", "by_vm/", "by_category/", "daily/"]) {
+      assert.equal(groups.get(group)?.size, 5, group);
+    }
+    // A line written again after the rename is a duplicate of the file, not a new line.
+    await Deno.writeTextFile(`${logs}/all_events.jsonl`, line(1), { append: true });
+    await assert.rejects(() => alertIdsByGroup(logs), /all_events\.jsonl .*a1 appears twice/);
+  } finally {
+    await Deno.remove(logs, { recursive: true });
+  }
+});
+
 Deno.test("examples: kill -9 of the VM and of the central mid-stream leaves every event once in SQLite and in every JSONL file, none lost", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sluice-dedup-" });
   const relpPort = freePort();
@@ -121,28 +202,8 @@ Deno.test("examples: kill -9 of the VM and of the central mid-stream leaves ever
 
     assert.equal(count(db, "SELECT count(*) AS n FROM alerts"), written);
     assert.equal(stored(), written);
-    const logs = `${dir}/central/logs`;
-    const files = jsonlFiles(logs);
-    for (const name of ["all_events.jsonl", "by_vm/testvm.jsonl", "by_category/alerts.jsonl"]) {
-      assert.ok(files.includes(name), `${name} missing among ${files.join(", ")}`);
-    }
-    const alertIds = new Map<string, Set<string>>();
-    for (const file of files) {
-      const ids = new Set<string>();
-      const text = await Deno.readTextFile(`${logs}/${file}`);
-      for (const line of text.split("\n")) {
-        if (line === "") continue;
-        const event = JSON.parse(line) as { ID?: string; category?: string };
-        if (event.ID === undefined) continue;
-        assert.ok(!ids.has(event.ID), `${file}: ${event.ID} appears twice`);
-        ids.add(event.ID);
-        if (event.category === "alerts") {
-          const group = file.replace(/\/[^/]*$/, "/").replace(/^[^/]*$/, file);
-          if (!alertIds.has(group)) alertIds.set(group, new Set());
-          alertIds.get(group)!.add(event.ID);
-        }
-      }
-    }
+    // Rotated pieces of a file (a run across UTC midnight) count as the file.
+    const alertIds = await alertIdsByGroup(`${dir}/central/logs`);
     // Nothing lost: every alert is in all_events, by_vm/, by_category/ and daily/.
     for (const group of ["all_events.jsonl", "by_vm/", "by_category/", "daily/"]) {
       assert.equal(alertIds.get(group)?.size, written, `${group} holds every alert once`);
