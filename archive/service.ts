@@ -17,7 +17,9 @@
  */
 
 import type { Service, ServiceContext } from "../core/types.ts";
-import { archiveOnce } from "./mover.ts";
+import type { Logger } from "../core/log.ts";
+import { archiveOnce, type ArchiveOptions, type ArchiveSummary } from "./mover.ts";
+import type { MoverMessage } from "./_mover_worker.ts";
 import { pruneArchive } from "./retention.ts";
 import { jsonlLifecycle } from "./jsonl_lifecycle.ts";
 
@@ -47,6 +49,52 @@ export interface ArchiveServiceOptions {
   everyMs?: number;
   /** Time before the first pass, ms (let the central start first). @default {60000} */
   firstMs?: number;
+  /**
+   * Move rows on a thread of its own (archive/_mover_worker.ts), so that the
+   * central's sources are not held up while a row group is encoded;
+   * `false` moves them on the central's thread. @default {true}
+   */
+  worker?: boolean;
+}
+
+/**
+ * Runs one {@linkcode archiveOnce} pass on a thread of its own and returns
+ * its summary; its log lines go to `log` as they come. The thread ends with
+ * the pass.
+ *
+ * @param options The pass (hooks and clock stay on this thread: not passed).
+ * @param log Where the pass's lines go.
+ * @returns What moved.
+ * @throws {Error} With the pass's message when it failed.
+ *
+ * @example
+ * ```ts
+ * import { archiveInWorker } from "./service.ts";
+ * // const s = await archiveInWorker({ database: "data/siem.db", dir: "data/archives", retainDbMs: 30 * 86_400_000 });
+ * ```
+ */
+export function archiveInWorker(
+  options: Omit<ArchiveOptions, "log" | "onStep" | "now">,
+  log?: Logger,
+): Promise<ArchiveSummary> {
+  const w = new Worker(new URL("./_mover_worker.ts", import.meta.url), { type: "module" });
+  return new Promise<ArchiveSummary>((resolve, reject) => {
+    w.onmessage = (e: MessageEvent<MoverMessage>) => {
+      const m = e.data;
+      if ("log" in m) log?.[m.log](m.message);
+      else {
+        w.terminate();
+        if ("summary" in m) resolve(m.summary);
+        else reject(new Error(m.error));
+      }
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      w.terminate();
+      reject(new Error(`the archive thread failed: ${e.message}`));
+    };
+    w.postMessage(options);
+  });
 }
 
 /** The archive service, with a way to run a pass now (tests, the dashboard). */
@@ -88,12 +136,14 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
     const log = ctx?.log;
     await part("moving rows", async () => {
       if (options.retainDbMs !== undefined) {
-        const s = await archiveOnce({
+        const o = {
           database: options.database,
           dir: options.dir,
           retainDbMs: options.retainDbMs,
-          ...(log ? { log } : {}),
-        });
+        };
+        const s = options.worker === false
+          ? await archiveOnce({ ...o, ...(log ? { log } : {}) })
+          : await archiveInWorker(o, log);
         ctx?.stats.add("archived_rows", s.rows);
         ctx?.stats.add("archived_bytes", s.bytes);
       }

@@ -34,6 +34,7 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "examples/",
   "sinks/_worker_host.ts",
   "sinks/_wal_checkpoint_worker.ts",
+  "archive/_mover_worker.ts",
   "siem/schema.ts",
   "siem/vms.ts",
 ];

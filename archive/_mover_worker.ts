@@ -1,0 +1,46 @@
+/**
+ * The thread of the central's archive passes ({@linkcode archiveInWorker}):
+ * the move from SQLite into Parquet is CPU work done in long synchronous
+ * stretches (a row group encoded and compressed at once), which on the
+ * central's own thread would hold up its sources for as long. Here it runs
+ * beside them, and the OS shares the cores. One request at a time: a pass,
+ * answered with its summary or its error, and its log lines as they come.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import { archiveOnce, type ArchiveOptions, type ArchiveSummary } from "./mover.ts";
+
+/** A request: one pass with these options (no hooks: they do not cross threads). */
+export type MoverRequest = Omit<ArchiveOptions, "log" | "onStep" | "now">;
+
+/** What the thread posts: log lines during a pass, then its end. */
+export type MoverMessage =
+  | { log: "debug" | "info" | "warn" | "error"; message: string }
+  | { summary: ArchiveSummary }
+  | { error: string };
+
+const _log = (level: "debug" | "info" | "warn" | "error") => (message: string) =>
+  self.postMessage({ log: level, message } satisfies MoverMessage);
+const _logger = {
+  debug: _log("debug"),
+  info: _log("info"),
+  warn: _log("warn"),
+  error: _log("error"),
+  child() {
+    return _logger;
+  },
+};
+
+self.onmessage = async (e: MessageEvent<MoverRequest>) => {
+  try {
+    const summary = await archiveOnce({ ...e.data, log: _logger });
+    self.postMessage({ summary } satisfies MoverMessage);
+  } catch (err) {
+    self.postMessage(
+      { error: err instanceof Error ? err.message : String(err) } satisfies MoverMessage,
+    );
+  }
+};
