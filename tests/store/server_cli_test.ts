@@ -186,3 +186,16 @@ Deno.test("sluice user --db URL: the URL's password is never printed", async () 
   assert.equal(await c.run("list", "--db", "ftp://u:hunter2-Secret@host/x"), 2);
   assert.doesNotMatch(c.err.join("\n"), /hunter2/);
 });
+
+Deno.test("sluice ui --db URL: a server it cannot reach fails with the password masked", async () => {
+  const port = freePort(); // nothing listens there
+  for (const scheme of ["postgres", "mariadb"]) {
+    const err = await serveUi(
+      { db: `${scheme}://sluice:hunter2-Secret@127.0.0.1:${port}/siem`, listen: "127.0.0.1:0" },
+      AbortSignal.timeout(30_000),
+    ).then(() => undefined, (e: Error) => e);
+    assert.ok(err, `${scheme}: serveUi failed`);
+    assert.match(err.message, /\*\*\*/);
+    assert.doesNotMatch(err.message + (err.stack ?? ""), /hunter2/);
+  }
+});
