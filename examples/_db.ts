@@ -147,3 +147,34 @@ export function serverStoreOpener(target: DbTarget): (url: string) => Promise<Si
   const pw = target.password !== undefined ? { password: target.password } : {};
   return async (url) => (await import("../store/open.ts")).openStore(url, pw);
 }
+
+/**
+ * Refuses `--retain-db` with a server target: the archive service moves rows
+ * out of `--data`/siem.db only, so it would delete nothing on the server.
+ *
+ * @param target From {@linkcode dbTarget}.
+ * @param args Arguments after the pipeline file.
+ * @param env The environment.
+ * @throws {RangeError} With a server target and `--retain-db` (`SLUICE_RETAIN_DB`) set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dbTarget, refuseServerRetention } from "./_db.ts";
+ * const args = ["--db", "postgres://siem@db/siem", "--retain-db", "30d"];
+ * assert.throws(() => refuseServerRetention(dbTarget(args, {}, "./data"), args, {}), RangeError);
+ * ```
+ */
+export function refuseServerRetention(
+  target: DbTarget,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): void {
+  if (target.kind === "sqlite") return;
+  const retain = option(args, env, "retain-db", "");
+  if (retain !== "" && retain !== "off") {
+    throw new RangeError(
+      `--retain-db archives --data/siem.db; the SIEM tables are on ${target.shown}: use the server's own retention (partitions, a DELETE job)`,
+    );
+  }
+}

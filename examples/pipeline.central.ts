@@ -72,7 +72,7 @@ import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
 import { archiveFor } from "./_archive.ts";
-import { dbTarget, serverDbSink, serverStoreOpener } from "./_db.ts";
+import { dbTarget, refuseServerRetention, serverDbSink, serverStoreOpener } from "./_db.ts";
 
 /** Where the central listens and writes, resolved from flags and environment. */
 export interface CentralSettings {
@@ -302,15 +302,7 @@ export default function central(
   });
   // Retention (--retain-db, --retain-archive, --max-disk, --retain-jsonl): off unless asked.
   const archive = archiveFor(context.args, context.env, s.data);
-  if (db.kind !== "sqlite" && !context.help) {
-    const retain = option(context.args, context.env, "retain-db", "");
-    if (retain !== "" && retain !== "off") {
-      // The archive service moves rows out of siem.db only: it would delete nothing on the server.
-      throw new RangeError(
-        `--retain-db archives --data/siem.db; the SIEM tables are on ${db.shown}: use the server's own retention (partitions, a DELETE job)`,
-      );
-    }
-  }
+  if (!context.help) refuseServerRetention(db, context.args, context.env);
   const isCritical = or(criticalAlert(), level("emerg..crit"));
   // Every classified event is stored the same way: parse once, then fan out.
   const store: PipelineDefinition["paths"] = [
