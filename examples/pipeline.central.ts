@@ -31,7 +31,9 @@
  * `--samples DIR` (off) reads the manifests the VMs' object jobs write under
  * DIR (their `--objects-to` directory), checks each stored file's size and
  * SHA-256 and records it in `objects` every `--samples-interval` (1m):
- * docs/objects.md.
+ * docs/objects.md. `--db postgres://…|mysql://…` (`SLUICE_DB`) stores the
+ * SIEM tables on that server instead, and the dashboard reads them there;
+ * several centrals may share one (docs/sql-servers.md).
  *
  * @module
  */
