@@ -78,25 +78,26 @@ function _decode(text: string): _Cursor {
 const _DAY = 86_400_000;
 
 /**
- * Whether the archive holds an alerts day in a time range: its
+ * The days the archive holds alerts of in a time range, newest first: its
  * `alerts/date=YYYY-MM-DD/` directories are listed (no DuckDB), so a page
  * whose range the database alone holds never loads it.
  *
  * @param dir The archive directory.
  * @param filter The range (`since`, `until` in ms; open when left out).
- * @returns `true` when at least one archived day overlaps the range.
+ * @returns `YYYY-MM-DD` days; none when there is no archive.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { archiveHasDays } from "./alerts_span.ts";
- * assert.equal(await archiveHasDays("/nonexistent", {}), false);
+ * import { archiveDays } from "./alerts_span.ts";
+ * assert.deepEqual(await archiveDays("/nonexistent", {}), []);
  * ```
  */
-export async function archiveHasDays(
+export async function archiveDays(
   dir: string,
   filter: { since?: number; until?: number },
-): Promise<boolean> {
+): Promise<string[]> {
+  const out: string[] = [];
   try {
     for await (const e of Deno.readDir(`${dir}/alerts`)) {
       const m = /^date=(\d{4}-\d{2}-\d{2})$/.exec(e.name);
@@ -104,15 +105,40 @@ export async function archiveHasDays(
       const day = Date.parse(`${m[1]}T00:00:00Z`);
       if (filter.since !== undefined && day + _DAY <= filter.since) continue;
       if (filter.until !== undefined && day >= filter.until) continue;
-      return true;
+      out.push(m[1] as string);
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return false;
+      return [];
     }
     throw err;
   }
-  return false;
+  return out.sort().reverse();
+}
+
+/**
+ * The newest `limit` archived alerts before `key`, read over a window of
+ * days that widens (1, 4, 16 … days, then the whole range) until it holds
+ * `limit` rows: DuckDB then skips the row groups of older days instead of
+ * sorting the whole archive for every page. The window only bounds the
+ * time from below; the answer is the same as one read of the whole range.
+ */
+async function _archived(
+  dir: string,
+  filter: AlertFilter,
+  limit: number,
+  key: ArchiveKey | undefined,
+  days: readonly string[],
+): Promise<AlertRow[]> {
+  const keyDay = key?.timestamp.slice(0, 10);
+  const older = keyDay === undefined ? days : days.filter((d) => d <= keyDay);
+  for (let w = 1; w < older.length; w *= 4) {
+    const start = Date.parse(`${older[w - 1]}T00:00:00Z`);
+    const since = Math.max(filter.since ?? -Infinity, start);
+    const rows = await archivedAlerts(dir, { ...filter, since }, limit, key);
+    if (rows.length >= limit) return rows;
+  }
+  return await archivedAlerts(dir, filter, limit, key);
 }
 
 /**
@@ -147,7 +173,7 @@ export async function alertsSpanning(
   else {
     // A directory that cannot be listed counts as holding the range: the read then says why.
     const spans = archiveDir !== undefined &&
-      await archiveHasDays(archiveDir, filter).catch(() => true);
+      (await archiveDays(archiveDir, filter).catch(() => ["?"])).length > 0;
     if (!spans || cursor !== undefined || filter.status !== undefined) {
       const page = await store.alerts({ ...filter, limit, ...(cursor ? { cursor } : {}) });
       const archive: ArchiveState = spans && filter.status !== undefined
@@ -165,7 +191,8 @@ export async function alertsSpanning(
   let archiveDone = at.a === false;
   if (at.a !== false && archiveDir !== undefined) {
     try {
-      fromArchive = await archivedAlerts(archiveDir, filter, limit + 1, at.a ?? undefined);
+      const days = await archiveDays(archiveDir, filter);
+      fromArchive = await _archived(archiveDir, filter, limit + 1, at.a ?? undefined, days);
     } catch (err) {
       archive = { kind: "failed", error: err instanceof Error ? err.message : String(err) };
       archiveDone = true;
@@ -201,15 +228,27 @@ export async function alertsSpanning(
   return { rows, archived, next, archive };
 }
 
+/** Archived rows read per DuckDB query of an export. */
+const _EXPORT_CHUNK = 5000;
+
+/** Newest first: by time, then row id (as the store and mergeNewestFirst order). */
+function _newer(a: AlertRow, b: AlertRow): boolean {
+  return a.timestamp > b.timestamp || (a.timestamp === b.timestamp && a.seq > b.seq);
+}
+
 /**
  * Every alert of a filter, newest first, a page at a time, across the
- * database and the archive as {@linkcode alertsSpanning} pages them.
+ * database and, when the range reaches archived days, the archive: the
+ * store's export and the archive (read {@linkcode _EXPORT_CHUNK} rows per
+ * query) merged as two sorted streams. A failing archive read ends the
+ * archive's part (`archive.kind = "failed"` from that page on); the
+ * database's rows still come.
  *
  * @param store The SIEM store.
  * @param archiveDir The archive directory (`undefined`: database only).
  * @param filter The filter.
  * @param pageSize Rows per page.
- * @returns Pages with what the archive gave each.
+ * @returns Pages (`next` is always `null`: the generator is the cursor).
  *
  * @example
  * ```ts ignore
@@ -222,11 +261,70 @@ export async function* exportSpanning(
   filter: AlertFilter,
   pageSize = 1000,
 ): AsyncGenerator<SpanPage> {
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await alertsSpanning(store, archiveDir, filter, pageSize, cursor);
-    yield page;
-    if (page.next === null) return;
-    cursor = page.next;
+  const days = archiveDir === undefined
+    ? []
+    : await archiveDays(archiveDir, filter).catch(() => ["?"]);
+  const live = store.exportAlerts(filter, pageSize)[Symbol.asyncIterator]();
+  if (days.length === 0 || filter.status !== undefined || archiveDir === undefined) {
+    const archive: ArchiveState = days.length ? { kind: "unfiltered" } : { kind: "none" };
+    let sent = false;
+    try {
+      for (;;) {
+        const next = await live.next();
+        if (next.done) break;
+        sent = true;
+        yield { rows: next.value, archived: new Set(), next: null, archive };
+      }
+      if (!sent) yield { rows: [], archived: new Set(), next: null, archive };
+    } finally {
+      await live.return?.();
+    }
+    return;
+  }
+  let archive: ArchiveState = { kind: "included", count: 0 };
+  let liveBuf: AlertRow[] = [];
+  let liveDone = false;
+  let archBuf: AlertRow[] = [];
+  let archDone = false;
+  let key: ArchiveKey | undefined;
+  try {
+    for (;;) {
+      const rows: AlertRow[] = [];
+      const archived = new Set<number>();
+      while (rows.length < pageSize) {
+        if (liveBuf.length === 0 && !liveDone) {
+          const next = await live.next();
+          if (next.done) liveDone = true;
+          else liveBuf = next.value.slice();
+        }
+        if (archBuf.length === 0 && !archDone) {
+          try {
+            archBuf = await _archived(archiveDir, filter, _EXPORT_CHUNK, key, days);
+            archDone = archBuf.length < _EXPORT_CHUNK;
+            const last = archBuf.at(-1);
+            if (last) key = { timestamp: last.timestamp, seq: last.seq };
+          } catch (err) {
+            archive = { kind: "failed", error: err instanceof Error ? err.message : String(err) };
+            archBuf = [];
+            archDone = true;
+          }
+        }
+        const l = liveBuf[0];
+        const a = archBuf[0];
+        if (l === undefined && a === undefined) break;
+        if (l !== undefined && a !== undefined && l.seq === a.seq) archBuf.shift();
+        else if (a !== undefined && (l === undefined || _newer(a, l))) {
+          rows.push(archBuf.shift() as AlertRow);
+          archived.add(a.seq);
+        } else rows.push(liveBuf.shift() as AlertRow);
+      }
+      if (archive.kind === "included") archive = { kind: "included", count: archived.size };
+      yield { rows, archived, next: null, archive };
+      if (rows.length < pageSize) return;
+      // Lets other requests in between pages of a long export.
+      await Promise.resolve();
+    }
+  } finally {
+    await live.return?.();
   }
 }
