@@ -12,11 +12,12 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { countParquetRows, writeParquetFile } from "./parquet.ts";
- * const path = await Deno.makeTempFile({ suffix: ".parquet" });
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/a.parquet`; // created by the write: it must not exist
  * const rows = [{ n: 1n, t: "a" }, { n: 2n, t: null }];
  * await writeParquetFile(path, [{ name: "n", type: "INT64", nullable: false }, { name: "t", type: "STRING", nullable: true }], rows);
  * assert.equal((await countParquetRows(path, "n")).rows, 2);
- * await Deno.remove(path);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -60,8 +61,9 @@ export interface WriteParquetOptions {
   /** Compression. @default {"ZSTD"} */
   codec?: "ZSTD" | "SNAPPY";
   /**
-   * Zstandard level: 1 packs the alerts within 3 % of level 3 (zstd's own
-   * default) at about half its CPU (bench/archive.ts). @default {1}
+   * Zstandard level. On 100,000 alerts level 1 wrote 10.92 MB and level 3
+   * (zstd's default) 11.39 MB, with CPU within the noise of a loaded
+   * machine: the fastest standard level costs nothing here. @default {1}
    */
   zstdLevel?: number;
 }
