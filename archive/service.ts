@@ -55,6 +55,12 @@ export interface ArchiveServiceOptions {
    * `false` moves them on the central's thread. @default {true}
    */
   worker?: boolean;
+  /**
+   * The mover rests this many times as long as each part took (see
+   * `restRatio` of `archiveOnce`): a pass takes about twice as long, and the
+   * central's sources keep most of the cores meanwhile. @default {1}
+   */
+  restRatio?: number;
 }
 
 /**
@@ -140,6 +146,7 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           database: options.database,
           dir: options.dir,
           retainDbMs: options.retainDbMs,
+          restRatio: options.restRatio ?? 1,
         };
         const s = options.worker === false
           ? await archiveOnce({ ...o, ...(log ? { log } : {}) })
