@@ -5,6 +5,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { LogEvent } from "../core/event.ts";
 import { fieldGetter } from "../core/event.ts";
 import type { PathDefinition } from "../core/pipeline.ts";
@@ -85,9 +86,11 @@ export function hasAlert(options: AlertFieldOptions = {}): Filter {
  * `alerts` table of `siemSchema` reads it: `fields.json` becomes
  * `{ timestamp, host, severity, rule, msg, source: "sluice-correlate", …evidence, event }`
  * (`event` is the original message), the message becomes that JSON (the
- * table's `raw`), `fields.category` becomes `"alerts"`, and the id gets
- * `:<rule>` appended, so it differs from the original event's and from
- * another rule's alert on the same event, and a replay gives the same id.
+ * table's `raw`), `fields.category` becomes `"alerts"`, and the id is
+ * `incident:<rule>:<hash of the incident>` for a correlation's alert (the
+ * same on every central that saw the attack, and in a replay), else the
+ * event's id with `:<rule>` appended, so it differs from the original
+ * event's and from another rule's alert on the same event.
  * Events without that alert are left alone.
  *
  * Use it on an embedded path after {@linkcode hasAlert}: the engine gives
@@ -132,7 +135,11 @@ export function asAlert(options: AlertFieldOptions = {}): Rewrite {
       e.fields.json = body;
       e.fields.category = "alerts";
       e.message = JSON.stringify(body);
-      if (e.id !== undefined) e.id = `${e.id}:${rule}`;
+      // One attack, one id: a correlation's incident (rule, suppression period, key) is the same
+      // on every central that saw the attack, whichever event tipped each one over. The key is
+      // text from logs: hashed to keep the id short and fixed in length.
+      if (typeof a.incident === "string") e.id = `incident:${rule}:${_digest(a.incident)}`;
+      else if (e.id !== undefined) e.id = `${e.id}:${rule}`;
     },
   };
 }
@@ -182,4 +189,8 @@ export function alertPaths(
     });
   }
   return out;
+}
+
+function _digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }

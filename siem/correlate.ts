@@ -100,6 +100,13 @@ export interface CorrelateAlert {
   last_seen: string;
   /** The window, in seconds. */
   window_s: number;
+  /**
+   * One attack's name across centrals: the rule, the key and the suppression period the
+   * triggering event's time falls in (`<rule>:<period>:<key>`), present when `suppress` > 0.
+   * Two centrals that see the same events (VMs sending to both) name the alert alike,
+   * whichever event tipped each one over, and a shared store keeps one (see `asAlert`).
+   */
+  incident?: string;
   /** Anything the rule's `emit` added. */
   [extra: string]: unknown;
 }
@@ -215,7 +222,9 @@ function _int(where: string, option: string, value: unknown, min: number): numbe
  * time) to that group's sliding window, and when the group reaches
  * `threshold` events (or distinct `distinct` values) it writes a
  * {@linkcode CorrelateAlert} into `fields.alert` of that event, empties the
- * group's window and keeps the group quiet for `suppress` ms. Events are
+ * group's window and keeps the group quiet for `suppress` ms (the alert's
+ * `incident` names the rule, key and suppression period, so centrals that
+ * see the same attack name it alike). Events are
  * never dropped or otherwise changed. Pure: no I/O, no clock; times come
  * from the events, so replays and tests behave the same.
  *
@@ -400,6 +409,9 @@ export function correlate(options: CorrelateOptions): Correlation {
       last_seen: isoTime(group.lastSeen),
       window_s: window === Infinity ? 0 : window / 1000,
     };
+    if (suppress > 0 && Number.isFinite(suppress)) {
+      alert.incident = `${rule}:${Math.floor(t / suppress)}:${k}`;
+    }
     if (emit) {
       try {
         Object.assign(alert, emit(group, e));

@@ -117,12 +117,12 @@ export function hostWatchSource(options: HostWatchSourceOptions): Source {
   };
 
   const alert = (
-    ctx: SourceContext,
     host: string,
     rule: "host_silent" | "host_recovered",
     at: number,
     last: number,
     now: number,
+    episode: string,
   ): LogEvent => {
     const silentFor = Math.round((now - last) / 1000);
     const body = {
@@ -145,7 +145,10 @@ export function hostWatchSource(options: HostWatchSourceOptions): Source {
       program: "sluice-hostwatch",
       severity: rule === "host_silent" ? 4 : 5,
       timestamp: at,
-      id: `${ctx.name}:${host}:${rule === "host_silent" ? "silent" : "recovered"}:${at}`,
+      // Named by the silence it is about (the host's last sign of life before it), not by when
+      // this central noticed: centrals that share a store and hear the same heartbeats raise one
+      // alert per silence and one per return, and a restart that checks again repeats neither.
+      id: `hostwatch:${host}:${rule === "host_silent" ? "silent" : "recovered"}:${episode}`,
       fields: { json: body, category: "alerts" },
     });
   };
@@ -161,7 +164,7 @@ export function hostWatchSource(options: HostWatchSourceOptions): Source {
         const since = silent[host];
         if (since === undefined) {
           if (now - last > limit) {
-            batch.push(alert(ctx, host, "host_silent", now, last, now));
+            batch.push(alert(host, "host_silent", now, last, now, lastText));
             silent[host] = lastText;
             changes.push([host, lastText]);
           }
@@ -169,7 +172,7 @@ export function hostWatchSource(options: HostWatchSourceOptions): Source {
           const before = Date.parse(since);
           // Seen after the silence began: back (whatever the clock says now).
           if (Number.isNaN(before) || last > before) {
-            batch.push(alert(ctx, host, "host_recovered", now, last, now));
+            batch.push(alert(host, "host_recovered", now, last, now, since));
             delete silent[host];
             changes.push([host, undefined]);
           }

@@ -295,12 +295,60 @@ Deno.test("hasAlert() and asAlert() turn a marked event into the row the alerts 
   assert.equal(json.event, original);
   assert.deepEqual(JSON.parse(second.message), json);
   assert.equal(second.fields.category, "alerts");
-  assert.equal(second.id, "auth:42:failures");
+  // A correlation's alert is named by its incident (rule, suppression period, key), not by the
+  // event that tipped it over; without suppression, by that event's id and the rule.
+  assert.equal(json.incident, "failures:0:10.9.9.9");
+  assert.match(second.id ?? "", /^incident:failures:[0-9a-f]{32}$/);
+  const noSuppress = rule({ threshold: 1, suppress: 0 });
+  const lone = failure("10.9.9.7", 5000);
+  lone.id = "auth:43";
+  noSuppress.apply(lone);
+  asAlert().apply(lone);
+  assert.equal(lone.id, "auth:43:failures");
   // An event without a mark is left alone.
   const plain = failure("10.9.9.8", 1);
   const before = structuredClone(plain);
   asAlert().apply(plain);
   assert.deepEqual(plain, before);
+});
+
+Deno.test("two centrals that see one attack's events in different orders give its alert one id", () => {
+  // The same 16 failures from one address, heard by two centrals in opposite orders (two VMs
+  // forwarding to both): each central's eighth failure is another event, at another time.
+  const attack = Array.from({ length: 16 }, (_, i) => {
+    const e = failure("203.0.113.7", 1_000_000 + i * 1000, `user${i}`);
+    e.id = `auth:${i}`;
+    return e;
+  });
+  const idsOf = (events: LogEvent[]) => {
+    const step = rule();
+    const out: string[] = [];
+    for (const e of events.map((x) => structuredClone(x))) {
+      step.apply(e);
+      if (!hasAlert().test(e)) continue;
+      asAlert().apply(e);
+      out.push(e.id ?? "");
+    }
+    return out;
+  };
+  const a = idsOf(attack);
+  const b = idsOf([...attack].reverse());
+  assert.equal(a.length, 1);
+  assert.equal(b.length, 1);
+  assert.equal(a[0], b[0]);
+  // Another address, or the next suppression period, is another incident.
+  const other = idsOf(attack.map((e) => {
+    const c = structuredClone(e);
+    c.fields.ip = "203.0.113.8";
+    return c;
+  }));
+  assert.notEqual(other[0], a[0]);
+  const later = idsOf(attack.map((e) => {
+    const c = structuredClone(e);
+    c.timestamp = (c.timestamp as number) + 600_000;
+    return c;
+  }));
+  assert.notEqual(later[0], a[0]);
 });
 
 Deno.test("correlate(): two rules firing on one event keep one alert each, and alertPaths() stores both with their own ids", async () => {
@@ -333,10 +381,10 @@ Deno.test("correlate(): two rules firing on one event keep one alert each, and a
     await engine.stop();
   }
   // Both crossed their threshold on the third event: two alerts, each with its rule's evidence.
-  assert.deepEqual(
-    alerts.events.map((e) => [e.id, (e.fields.json as { rule: string }).rule]).sort(),
-    [["auth:2:many_failures", "many_failures"], ["auth:2:many_users", "many_users"]],
-  );
+  const ids = alerts.events.map((e) => [e.id, (e.fields.json as { rule: string }).rule]).sort();
+  assert.deepEqual(ids.map(([, r]) => r), ["many_failures", "many_users"]);
+  assert.match(ids[0]?.[0] ?? "", /^incident:many_failures:[0-9a-f]{32}$/);
+  assert.match(ids[1]?.[0] ?? "", /^incident:many_users:[0-9a-f]{32}$/);
   assert.deepEqual(
     Object.keys(events.events[2]?.fields.alerts as object).sort(),
     ["many_failures", "many_users"],

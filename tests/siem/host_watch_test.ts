@@ -76,11 +76,16 @@ Deno.test("hostWatchSource() alerts once when a host falls silent, and once when
   const dir = await Deno.makeTempDir();
   const database = `${dir}/siem.db`;
   const out = collectSink();
+  // A second central's watch on the same store (two centrals, one database): it notices at its
+  // own moments, yet names each alert as the first does, so the store keeps one of each.
+  const out2 = collectSink();
   let agent: Engine | undefined = await vm(database, "vm-a");
   let watch: Engine | undefined;
+  let watch2: Engine | undefined;
   try {
     await until(() => lastSeen(database, "vm-a") !== undefined, "the first heartbeat");
     watch = await central(database, `${dir}/state`, out);
+    watch2 = await central(database, `${dir}/state2`, out2);
     // Alive: several intervals pass without an alert.
     await new Promise((r) => setTimeout(r, INTERVAL * 4));
     assert.deepEqual(rules(out), []);
@@ -103,9 +108,14 @@ Deno.test("hostWatchSource() alerts once when a host falls silent, and once when
     await new Promise((r) => setTimeout(r, INTERVAL * 2));
     assert.deepEqual(rules(out), ["vm-a:host_silent", "vm-a:host_recovered"]);
 
-    // Both are in the alerts table.
+    await until(() => out2.events.length >= 2, "the second watch's alerts");
+    assert.deepEqual(rules(out2), rules(out));
+    assert.deepEqual(out2.events.map((e) => e.id), out.events.map((e) => e.id));
+    // Both are in the alerts table, once each.
     await watch.stop();
     watch = undefined;
+    await watch2.stop();
+    watch2 = undefined;
     const db = new DatabaseSync(database, { readOnly: true });
     try {
       const stored = db.prepare("SELECT host, rule, severity FROM alerts ORDER BY rowid").all();
@@ -119,6 +129,7 @@ Deno.test("hostWatchSource() alerts once when a host falls silent, and once when
   } finally {
     await agent?.stop();
     await watch?.stop();
+    await watch2?.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
