@@ -26,14 +26,23 @@ const _FIELD = /^[A-Z0-9_]+$/;
 const _HEX = /^[0-9a-f]+$/;
 /** Key sets remembered per reader (the units of one host differ in their fields). */
 const _SHAPES = 8;
+/** Field names remembered per reader; a line with another one takes the reference path. */
+const _KEYS = 512;
+/** Slots of the open-addressing table of field names (a power of two, twice `_KEYS`). */
+const _TABLE = 1024;
 
 /** One key set: each key's slot (sorted order) and the slots of the fields an event is made of. */
 interface _Shape {
   readonly size: number;
-  readonly slots: Map<string, number>;
+  /** The sum of the keys' mixed ids: which shape to try first. */
+  readonly sig: number;
+  /** Slot of each key id, -1 for keys not in the set. */
+  readonly slotOf: Int16Array;
   /** The keys other than `MESSAGE`, sorted, and their slots. */
   readonly restKeys: string[];
   readonly restSlots: number[];
+  /** An object with the rest keys in order: copied, it has the entries' layout at once. */
+  readonly template: Record<string, string>;
   readonly cursor: number;
   readonly message: number;
   readonly hostname: number;
@@ -47,23 +56,40 @@ interface _Shape {
   readonly realtime: number;
 }
 
-function _shape(keys: readonly string[]): _Shape | undefined {
-  const sorted = [...keys].sort();
-  const slots = new Map<string, number>();
-  for (let i = 0; i < sorted.length; i++) {
-    const key = sorted[i] as string;
-    if (!_FIELD.test(key) || slots.has(key)) return undefined;
-    slots.set(key, i);
+function _template(keys: readonly string[]): Record<string, string> {
+  const t: Record<string, string> = {};
+  for (const k of keys) t[k] = "";
+  return t;
+}
+
+/** A key id spread over 32 bits, so that sums of different sets rarely meet. */
+function _mix(id: number): number {
+  return Math.imul(id + 1, 0x9e3779b1);
+}
+
+function _shape(ids: readonly number[], names: readonly string[]): _Shape | undefined {
+  const byName = ids.map((id) => ({ id, key: names[id] as string }));
+  byName.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const slotOf = new Int16Array(_KEYS).fill(-1);
+  let sig = 0;
+  for (let i = 0; i < byName.length; i++) {
+    const { id } = byName[i] as { id: number };
+    if (slotOf[id] !== -1) return undefined;
+    slotOf[id] = i;
+    sig = (sig + _mix(id)) | 0;
   }
-  const at = (key: string) => slots.get(key) ?? -1;
+  const sorted = byName.map((b) => b.key);
+  const at = (key: string) => sorted.indexOf(key);
   const cursor = at("__CURSOR");
   if (cursor < 0) return undefined;
   const restKeys = sorted.filter((k) => k !== "MESSAGE");
   return {
     size: sorted.length,
-    slots,
+    sig,
+    slotOf,
     restKeys,
     restSlots: restKeys.map(at),
+    template: _template(restKeys),
     cursor,
     message: at("MESSAGE"),
     hostname: at("_HOSTNAME"),
@@ -108,11 +134,20 @@ export class JournalJsonReader {
   readonly #prefix: string | null;
   readonly #eventHost: string | undefined;
   readonly #shapes: _Shape[] = [];
-  /** The current line's keys and values, in the line's order. */
-  readonly #keys: string[] = [];
+  /** Field names by id; the table maps a name's hash to `id + 1` (0: empty). */
+  readonly #names: string[] = [];
+  readonly #tableHash = new Int32Array(_TABLE);
+  readonly #tableId = new Int16Array(_TABLE);
+  /** The last value seen of each field name (unescaped ones), reused when the next is the same. */
+  readonly #last: (string | undefined)[] = [];
+  /** The current line's key ids and values, in the line's order. */
+  readonly #ids: number[] = [];
   readonly #values: string[] = [];
   /** The values by slot of the shape being filled (cleared after each entry). */
   readonly #bySlot: (string | undefined)[] = [];
+  /** The next backslash at or after `#bsFrom` in the text being read (its length: none). */
+  #bs = -1;
+  #bsFrom = 0;
   #cursor: string | undefined;
   #idSeqnumId = "";
   #idPrefix = "";
@@ -150,105 +185,169 @@ export class JournalJsonReader {
     const count = lines.length;
     for (let i = 0; i < count; i++) {
       const line = lines[i] as string;
-      const event = flags && flags[i]! & LINE_TRUNCATED ? undefined : this.#fast(line, receivedAt);
-      if (event !== undefined) {
-        out.events.push(event);
-        out.cursor = this.#cursor;
-        continue;
+      if (!(flags && flags[i]! & LINE_TRUNCATED)) {
+        this.#bs = -1;
+        const event = this.#fast(line, 0, line.length, receivedAt);
+        if (event !== undefined) {
+          out.events.push(event);
+          out.cursor = this.#cursor;
+          continue;
+        }
       }
-      // The reference path decides (and counts) everything the fast one does not take.
-      const slow = journalLinesToEvents(
-        { lines: [line], flags: flags ? flags.subarray(i, i + 1) : null },
-        this.#idHost,
-        this.#prefix,
-        receivedAt,
-      );
-      const e = slow.events[0];
-      if (e) {
-        if (this.#eventHost !== undefined) e.host = this.#eventHost;
-        out.events.push(e);
-        out.cursor = slow.cursor;
-        out.invalidUtf8 += slow.invalidUtf8;
-      } else {
-        out.unparsed++;
-        out.example ??= slow.example;
-      }
+      this.#slow(line, flags ? flags[i]! : 0, receivedAt, out);
     }
     return out;
   }
 
-  /**
-   * The event of a line whose values are all strings, or `undefined` for the
-   * reference path. Leaves its cursor in `#cursor`.
-   */
-  #fast(line: string, receivedAt: number): LogEvent | undefined {
-    const n = line.length;
-    if (n < 3 || line.charCodeAt(0) !== 123 || line.charCodeAt(n - 1) !== 125) return undefined;
-    const keys = this.#keys;
-    const values = this.#values;
-    let k = 0;
-    let i = 1;
-    let backslash = line.indexOf("\\");
+  /** The reference path decides (and counts) everything the fast one does not take. */
+  #slow(line: string, flag: number, receivedAt: number, out: JournalLines): void {
+    const slow = journalLinesToEvents(
+      { lines: [line], flags: flag ? Uint8Array.of(flag) : null },
+      this.#idHost,
+      this.#prefix,
+      receivedAt,
+    );
+    const e = slow.events[0];
+    if (e) {
+      if (this.#eventHost !== undefined) e.host = this.#eventHost;
+      out.events.push(e);
+      out.cursor = slow.cursor;
+      out.invalidUtf8 += slow.invalidUtf8;
+    } else {
+      out.unparsed++;
+      out.example ??= slow.example;
+    }
+  }
+
+  /** The first backslash at or after `from` in `text` (`text.length`: none), found once per stretch. */
+  #backslash(text: string, from: number): number {
+    if (this.#bs < from || from < this.#bsFrom) {
+      const at = text.indexOf("\\", from);
+      this.#bs = at < 0 ? text.length : at;
+      this.#bsFrom = from;
+    }
+    return this.#bs;
+  }
+
+  /** The id of the field name at `text[from, to)`, -1 when it is not one journald accepts or there are too many. */
+  #keyId(text: string, from: number, to: number): number {
+    // A few characters and the length: names are short and differ at their ends; the table
+    // checks the whole name.
+    const len = to - from;
+    let h = Math.imul(len, 0x01000193) ^ text.charCodeAt(from + 1);
+    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(to - 1);
+    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(to - 2);
+    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(from + (len >> 1));
+    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(from + (len >> 2));
+    h ^= h >>> 15;
+    const mask = _TABLE - 1;
+    const names = this.#names;
+    const hashes = this.#tableHash;
+    const ids = this.#tableId;
+    let at = h & mask;
     while (true) {
-      if (line.charCodeAt(i) !== 34) return undefined;
-      const keyEnd = line.indexOf('"', i + 1);
-      if (keyEnd < 0 || line.charCodeAt(keyEnd + 1) !== 58) return undefined;
-      const key = line.slice(i + 1, keyEnd);
+      const id = ids[at]! - 1;
+      if (id < 0) break;
+      if (hashes[at] === h) {
+        const name = names[id] as string;
+        if (name.length === to - from && text.startsWith(name, from)) return id;
+      }
+      at = (at + 1) & mask;
+    }
+    if (names.length >= _KEYS) return -1;
+    const name = text.slice(from, to);
+    if (!_FIELD.test(name)) return -1;
+    const id = names.length;
+    names.push(name);
+    this.#last.push(undefined);
+    hashes[at] = h;
+    ids[at] = id + 1;
+    return id;
+  }
+
+  /**
+   * The event of the line `text[start, end)` if its values are all strings,
+   * or `undefined` for the reference path. Leaves its cursor in `#cursor`.
+   */
+  #fast(text: string, start: number, end: number, receivedAt: number): LogEvent | undefined {
+    if (
+      end - start < 3 || text.charCodeAt(start) !== 123 || text.charCodeAt(end - 1) !== 125
+    ) return undefined;
+    const ids = this.#ids;
+    const values = this.#values;
+    const last = this.#last;
+    let k = 0;
+    let sig = 0;
+    let i = start + 1;
+    while (true) {
+      if (text.charCodeAt(i) !== 34) return undefined;
+      const keyEnd = text.indexOf('"', i + 1);
+      if (keyEnd < 0 || keyEnd >= end || text.charCodeAt(keyEnd + 1) !== 58) return undefined;
+      const id = this.#keyId(text, i + 1, keyEnd);
+      if (id < 0) return undefined;
       i = keyEnd + 2;
       // Not a string (an array of bytes or of values, null): the reference path.
-      if (line.charCodeAt(i) !== 34) return undefined;
-      let end = line.indexOf('"', i + 1);
-      if (end < 0) return undefined;
-      if (backslash >= 0 && backslash < i) backslash = line.indexOf("\\", i);
+      if (text.charCodeAt(i) !== 34) return undefined;
+      let close = text.indexOf('"', i + 1);
+      if (close < 0 || close >= end) return undefined;
+      const backslash = this.#backslash(text, i);
       let value: string;
-      if (backslash < 0 || backslash > end) {
-        value = line.slice(i + 1, end);
+      if (backslash > close) {
+        const was = last[id];
+        if (was !== undefined && was.length === close - i - 1 && text.startsWith(was, i + 1)) {
+          value = was;
+        } else {
+          value = text.slice(i + 1, close);
+          last[id] = value;
+        }
       } else {
         // Escapes: the closing quote is the first one after an even run of backslashes.
         while (true) {
-          let b = end - 1;
-          while (line.charCodeAt(b) === 92) b--;
-          if ((end - 1 - b) % 2 === 0) break;
-          end = line.indexOf('"', end + 1);
-          if (end < 0) return undefined;
+          let b = close - 1;
+          while (text.charCodeAt(b) === 92) b--;
+          if ((close - 1 - b) % 2 === 0) break;
+          close = text.indexOf('"', close + 1);
+          if (close < 0 || close >= end) return undefined;
         }
         try {
-          value = JSON.parse(line.slice(i, end + 1));
+          value = JSON.parse(text.slice(i, close + 1));
         } catch {
           return undefined;
         }
       }
-      keys[k] = key;
+      ids[k] = id;
       values[k] = value;
+      sig = (sig + _mix(id)) | 0;
       k++;
-      i = end + 1;
-      const c = line.charCodeAt(i);
+      i = close + 1;
+      const c = text.charCodeAt(i);
       if (c === 44) {
         i++;
         continue;
       }
-      if (c === 125 && i === n - 1) break;
+      if (c === 125 && i === end - 1) break;
       return undefined;
     }
-    const shape = this.#match(k);
+    const shape = this.#match(k, sig);
     if (shape === undefined) return undefined;
     return this.#event(shape, receivedAt);
   }
 
   /** The cached shape of the current line's keys (made when new), its values placed by slot. */
-  #match(k: number): _Shape | undefined {
-    const keys = this.#keys;
+  #match(k: number, sig: number): _Shape | undefined {
+    const ids = this.#ids;
     const values = this.#values;
     const bySlot = this.#bySlot;
     const shapes = this.#shapes;
     for (let s = 0; s < shapes.length; s++) {
       const shape = shapes[s] as _Shape;
-      if (shape.size !== k) continue;
+      if (shape.size !== k || shape.sig !== sig) continue;
+      const slotOf = shape.slotOf;
       let ok = true;
       for (let j = 0; j < k; j++) {
-        const slot = shape.slots.get(keys[j] as string);
+        const slot = slotOf[ids[j] as number] as number;
         // A key not in the set, or one given twice.
-        if (slot === undefined || bySlot[slot] !== undefined) {
+        if (slot < 0 || bySlot[slot] !== undefined) {
           ok = false;
           break;
         }
@@ -263,9 +362,9 @@ export class JournalJsonReader {
       }
       bySlot.fill(undefined);
     }
-    const shape = _shape(keys.slice(0, k));
+    const shape = _shape(ids.slice(0, k), this.#names);
     if (shape === undefined) return undefined;
-    for (let j = 0; j < k; j++) bySlot[shape.slots.get(keys[j] as string) as number] = values[j];
+    for (let j = 0; j < k; j++) bySlot[shape.slotOf[ids[j] as number] as number] = values[j];
     shapes.unshift(shape);
     if (shapes.length > _SHAPES) shapes.pop();
     return shape;
@@ -276,27 +375,51 @@ export class JournalJsonReader {
     const v = this.#bySlot;
     const cursor = v[shape.cursor] as string;
     const fields: Record<string, unknown> = {};
-    const event: LogEvent = {
-      message: shape.message >= 0 ? v[shape.message] as string : "",
-      fields,
-      receivedAt,
-      id: this.#id(cursor),
-    };
-    if (this.#eventHost !== undefined) event.host = this.#eventHost;
-    else if (shape.hostname >= 0 && v[shape.hostname]) event.host = v[shape.hostname] as string;
+    const message = shape.message >= 0 ? v[shape.message] as string : "";
+    const id = this.#id(cursor);
+    const host = this.#eventHost !== undefined
+      ? this.#eventHost
+      : shape.hostname >= 0 && v[shape.hostname]
+      ? v[shape.hostname] as string
+      : undefined;
     // As journalEntryToEvent: the first field present wins, even when it is empty.
     const program = shape.identifier >= 0 ? v[shape.identifier] : v[shape.comm];
-    if (program) event.program = program;
     const pid = shape.pid >= 0 ? v[shape.pid] : v[shape.syslogPid];
-    if (pid) event.pid = pid;
-    const priority = Number(v[shape.priority]);
-    if (Number.isInteger(priority) && priority >= 0 && priority <= 7) event.severity = priority;
-    const facility = Number(v[shape.facility]);
-    if (Number.isInteger(facility) && facility >= 0 && facility <= 23) event.facility = facility;
+    let severity: number | undefined = Number(v[shape.priority]);
+    if (!(Number.isInteger(severity) && severity >= 0 && severity <= 7)) severity = undefined;
+    let facility: number | undefined = Number(v[shape.facility]);
+    if (!(Number.isInteger(facility) && facility >= 0 && facility <= 23)) facility = undefined;
     const micros = Number(shape.sourceTime >= 0 ? v[shape.sourceTime] : v[shape.realtime]);
-    if (Number.isFinite(micros) && micros > 0) event.timestamp = Math.floor(micros / 1000);
+    const timestamp = Number.isFinite(micros) && micros > 0 ? Math.floor(micros / 1000) : undefined;
+    let event: LogEvent;
+    if (
+      host !== undefined && program && pid && severity !== undefined && facility !== undefined &&
+      timestamp !== undefined
+    ) {
+      // The usual entry has them all: one literal, its properties in the object itself.
+      event = {
+        message,
+        fields,
+        receivedAt,
+        id,
+        host,
+        program,
+        pid,
+        severity,
+        facility,
+        timestamp,
+      };
+    } else {
+      event = { message, fields, receivedAt, id };
+      if (host !== undefined) event.host = host;
+      if (program) event.program = program;
+      if (pid) event.pid = pid;
+      if (severity !== undefined) event.severity = severity;
+      if (facility !== undefined) event.facility = facility;
+      if (timestamp !== undefined) event.timestamp = timestamp;
+    }
     if (this.#prefix !== null) {
-      const rest: Record<string, unknown> = {};
+      const rest: Record<string, unknown> = { ...shape.template };
       const keys = shape.restKeys;
       const slots = shape.restSlots;
       for (let j = 0; j < keys.length; j++) rest[keys[j] as string] = v[slots[j] as number];

@@ -123,3 +123,39 @@ Deno.test("JournalJsonReader keeps its shapes apart across kinds of entries and 
   for (const e of ref.events) e.host = "vm9";
   assert.deepEqual(r, ref);
 });
+
+Deno.test("JournalJsonReader tells apart field names that differ only where its hash does not look", () => {
+  // The name table hashes a few characters and the length: these pairs share all of them.
+  const ls: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const f: Record<string, string> = {
+      __CURSOR: `s=aa5f29a564d648a0b8dfac136cec20ed;i=${i.toString(16)}`,
+      MESSAGE: `m${i}`,
+    };
+    f[i % 2 ? "AB_CDE" : "ZB_CDE"] = `v${i % 3}`;
+    if (i % 3 === 0) f[i % 4 ? "QB_CDE" : "XB_CDE"] = "same";
+    ls.push(JSON.stringify(f));
+  }
+  const { reference, fast } = both(ls);
+  assert.deepEqual(fast, reference);
+  assert.equal(reference.events.length, 60);
+});
+
+Deno.test("JournalJsonReader reads on past its table of field names, through the reference path", () => {
+  const reader = new JournalJsonReader("pulled", { prefix: "journal" });
+  // More distinct names than the table keeps (a stream of ever-new custom fields).
+  const ls = Array.from(
+    { length: 700 },
+    (_, i) =>
+      JSON.stringify({ __CURSOR: `s=ab;i=${i.toString(16)}`, MESSAGE: `m${i}`, [`F_${i}`]: "x" }),
+  );
+  const reference = journalLinesToEvents({ lines: ls, flags: null }, "pulled", "journal", 7);
+  const got = reader.read({ lines: ls, flags: null }, 7);
+  assert.deepEqual(got, reference);
+  // Known names still take the fast path afterwards, with the same result.
+  const again = [entry({ MESSAGE: "after", F_3: "y", PRIORITY: "4" })];
+  assert.deepEqual(
+    reader.read({ lines: again, flags: null }, 7),
+    journalLinesToEvents({ lines: again, flags: null }, "pulled", "journal", 7),
+  );
+});
