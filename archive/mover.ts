@@ -10,9 +10,10 @@
  * 1. write `.part-<n>.parquet.tmp` one row group at a time, fsync it;
  * 2. read it back and count (and check the row-id range);
  * 3. rename it to `part-<n>.parquet`, fsync the directory;
- * 4. in one transaction: record the part in `archive_log` and delete those
- *    rows (the same day range, row ids up to the written maximum), checking
- *    that as many rows go as were written.
+ * 4. in one transaction (for several parts at once, up to `commitRows`
+ *    rows): record the part in `archive_log` and delete those rows (the
+ *    same day range, row ids up to the written maximum), checking that as
+ *    many rows go as were written.
  *
  * On start, temporary files and part files that `archive_log` does not know
  * (a crash between 3 and 4) are removed: their rows are still in the
@@ -30,7 +31,8 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { openVersionedTables } from "../core/_state_version.ts";
-import { countParquetRows, type ParquetColumn, writeParquetFile } from "./parquet.ts";
+import type { ParquetColumn } from "./parquet.ts";
+import { commitParts, writePart, type WrittenPart } from "./_move_part.ts";
 
 /** The steps of a move, for fault injection in tests. */
 export type ArchiveStep = "written" | "verified" | "renamed" | "committed";
@@ -53,6 +55,14 @@ export interface ArchiveOptions {
   log?: Logger;
   /** Called after each step; a throw there stops the move (tests inject faults and crashes). */
   onStep?: (step: ArchiveStep, table: string, day: string) => void;
+  /**
+   * Parts are recorded and their rows deleted in one transaction once they
+   * hold this many rows (and at the end of each table): a bulk delete
+   * rewrites most pages of a table's random-keyed `id` index however few
+   * rows go, so one transaction for several days costs about what one day
+   * did. @default {100000}
+   */
+  commitRows?: number;
   /**
    * After each part, rest this many times as long as the part took: 1
    * keeps the mover busy at most half the time, so that a central taking
@@ -197,24 +207,6 @@ export function tableColumns(
   return cols;
 }
 
-function _nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
-}
-
-async function _syncDir(path: string): Promise<void> {
-  // fsync of a directory makes a rename in it durable (Linux).
-  try {
-    const d = await Deno.open(path, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // not supported here: the rename is still atomic
-  }
-}
-
 /**
  * Removes what an interrupted pass left: temporary files, and part files
  * that `archive_log` does not record (their rows are still in the database).
@@ -295,151 +287,54 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
       options.log?.warn(`archive: removed ${summary.recovered} file(s) an interrupted run left`);
     }
     const tables = options.tables ?? Object.keys(ARCHIVED_TABLES);
-    for (const table of tables) {
-      const timeColumn = ARCHIVED_TABLES[table];
-      if (!timeColumn) throw new TypeError(`archive: "${table}" is not an archived table`);
-      const columns = tableColumns(db, table, timeColumn);
-      if (!columns) continue;
-      const days = (db.prepare(
-        `SELECT DISTINCT substr(${timeColumn}, 1, 10) AS day FROM ${table} WHERE ${timeColumn} < ? ORDER BY 1`,
-      ).all(cutoff) as Array<{ day: string }>).map((r) => r.day);
-      for (const day of days) {
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
-          options.log?.warn(
-            `archive: ${table} has rows whose time is not ISO 8601 (${
-              JSON.stringify(day)
-            }); left in the database`,
-          );
-          continue;
-        }
-        const started = performance.now();
-        const n = await _moveDay(db, options, table, timeColumn, columns, day, cutoff);
-        const rest = (options.restRatio ?? 0) * (performance.now() - started);
-        if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
-        if (n) {
-          summary.parts++;
-          summary.rows += n.rows;
-          summary.bytes += n.bytes;
-          summary.byTable[table] = (summary.byTable[table] ?? 0) + n.rows;
-        }
+    // Written parts wait for one transaction that records them and deletes their rows.
+    const pending: WrittenPart[] = [];
+    const commit = async () => {
+      const parts = pending.splice(0);
+      await commitParts(db, options, parts);
+      for (const n of parts) {
+        summary.parts++;
+        summary.rows += n.rows;
+        summary.bytes += n.bytes;
+        summary.byTable[n.table] = (summary.byTable[n.table] ?? 0) + n.rows;
       }
+    };
+    const batchRows = options.commitRows ?? 100_000;
+    try {
+      for (const table of tables) {
+        const timeColumn = ARCHIVED_TABLES[table];
+        if (!timeColumn) throw new TypeError(`archive: "${table}" is not an archived table`);
+        const columns = tableColumns(db, table, timeColumn);
+        if (!columns) continue;
+        const days = (db.prepare(
+          `SELECT DISTINCT substr(${timeColumn}, 1, 10) AS day FROM ${table} WHERE ${timeColumn} < ? ORDER BY 1`,
+        ).all(cutoff) as Array<{ day: string }>).map((r) => r.day);
+        for (const day of days) {
+          if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+            options.log?.warn(
+              `archive: ${table} has rows whose time is not ISO 8601 (${
+                JSON.stringify(day)
+              }); left in the database`,
+            );
+            continue;
+          }
+          const started = performance.now();
+          const n = await writePart(db, options, table, timeColumn, columns, day, cutoff);
+          if (n) pending.push(n);
+          if (pending.reduce((k, p) => k + p.rows, 0) >= batchRows) await commit();
+          const rest = (options.restRatio ?? 0) * (performance.now() - started);
+          if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+        }
+        await commit();
+      }
+    } catch (err) {
+      // A failure (not a crash: recovery handles those) takes the unrecorded parts away at once.
+      for (const p of pending) await Deno.remove(p.final).catch(() => {});
+      throw err;
     }
   } finally {
     db.close();
     lock.close();
   }
   return summary;
-}
-
-async function _moveDay(
-  db: DatabaseSync,
-  o: ArchiveOptions,
-  table: string,
-  timeColumn: string,
-  columns: ParquetColumn[],
-  day: string,
-  cutoff: string,
-): Promise<{ rows: number; bytes: number } | undefined> {
-  const from = `${day}T00:00:00.000Z`;
-  const end = `${_nextDay(day)}T00:00:00.000Z`;
-  const until = end < cutoff ? end : cutoff;
-  const range = `${timeColumn} >= ? AND ${timeColumn} < ?`;
-  const top = db.prepare(`SELECT max(rowid) AS m, count(*) AS n FROM ${table} WHERE ${range}`).get(
-    from,
-    until,
-  ) as {
-    m: number | null;
-    n: number;
-  };
-  if (top.m === null || top.n === 0) return undefined;
-  const maxRowid = top.m;
-  const part = Number(
-    (db.prepare("SELECT coalesce(max(part) + 1, 0) AS p FROM archive_log WHERE tbl = ? AND day = ?")
-      .get(table, day) as {
-        p: number;
-      }).p,
-  );
-  const rel = `${table}/date=${day}/part-${part}.parquet`;
-  const dir = `${o.dir}/${table}/date=${day}`;
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${dir}/.part-${part}.parquet.tmp`;
-  const final = `${dir}/part-${part}.parquet`;
-  // Rows as arrays in the columns' order: a quarter of the CPU of row objects
-  // (node:sqlite builds no object per row).
-  const list = columns.slice(1).map((c) => `"${c.name}"`).join(", ");
-  const select = db.prepare(
-    `SELECT rowid AS _rowid, ${list} FROM ${table} WHERE ${range} AND rowid <= ? ORDER BY rowid`,
-  );
-  select.setReadBigInts(true);
-  // Deno 2.9.6 has it, its types do not yet; without it the rows come as objects (same file).
-  (select as unknown as { setReturnArrays?: (on: boolean) => void }).setReturnArrays?.call(
-    select,
-    true,
-  );
-  const written = await writeParquetFile(
-    tmp,
-    columns,
-    select.iterate(from, until, maxRowid) as Iterable<unknown[] | Record<string, unknown>>,
-    o.rowGroupSize ? { rowGroupSize: o.rowGroupSize } : {},
-  );
-  let minRowid = 0;
-  try {
-    o.onStep?.("written", table, day);
-    const check = await countParquetRows(tmp, "_rowid");
-    if (
-      check.rows !== written.rows || check.footerRows !== written.rows ||
-      check.max !== BigInt(maxRowid)
-    ) {
-      throw new Error(
-        `archive: ${rel} reads back ${check.rows} rows (footer ${check.footerRows}, max row id ${check.max}), ${written.rows} written (max ${maxRowid}); nothing deleted`,
-      );
-    }
-    minRowid = Number(check.min ?? 0n);
-    o.onStep?.("verified", table, day);
-    await Deno.rename(tmp, final);
-    await _syncDir(dir);
-    o.onStep?.("renamed", table, day);
-  } catch (err) {
-    // A failure (not a crash: recovery handles those) takes its own files away at once.
-    await Deno.remove(tmp).catch(() => {});
-    await Deno.remove(final).catch(() => {});
-    throw err;
-  }
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    db.prepare(
-      `INSERT INTO archive_log (tbl, day, part, file, rows, min_rowid, max_rowid, bytes, archived_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      table,
-      day,
-      part,
-      rel,
-      written.rows,
-      minRowid,
-      maxRowid,
-      written.bytes,
-      new Date().toISOString(),
-    );
-    const gone = db.prepare(`DELETE FROM ${table} WHERE ${range} AND rowid <= ?`).run(
-      from,
-      until,
-      maxRowid,
-    );
-    if (Number(gone.changes) !== written.rows) {
-      throw new Error(
-        `archive: ${table} ${day} changed while it was archived (deleting would remove ${gone.changes} rows, ${written.rows} written); rolled back`,
-      );
-    }
-    db.exec("COMMIT");
-  } catch (err) {
-    db.exec("ROLLBACK");
-    await Deno.remove(final).catch(() => {});
-    throw err;
-  }
-  o.onStep?.("committed", table, day);
-  o.log?.info(
-    `archive: ${written.rows} rows of ${table} for ${day} → ${rel} (${written.bytes} bytes)`,
-  );
-  return written;
 }
