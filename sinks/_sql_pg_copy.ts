@@ -101,6 +101,52 @@ export function copyText(rows: readonly unknown[][]): string {
   return out;
 }
 
+const _ENCODER = new TextEncoder();
+// Rows are joined into strings of about this many characters, each encoded into the batch's bytes
+// at once: one big string of a whole batch is a rope of tens of thousands of pieces, which the
+// runtime walks slowly to convert (measured: 30-50 ms a 5k-row batch until the JIT warms up).
+const _CHUNK_CHARS = 16_384;
+
+/**
+ * Rows in COPY's text format as UTF-8 bytes, ready for the COPY stream:
+ * the same data as {@linkcode copyText}, rows joined into short strings
+ * that are encoded into one growing buffer (no string of the whole batch).
+ *
+ * @param rows Rows of values in column order.
+ * @returns The COPY data.
+ *
+ * @example
+ * ```ts
+ * import { copyBytes } from "./_sql_pg_copy.ts";
+ * new TextDecoder().decode(copyBytes([["a", null]])); // "a\t\\N\n"
+ * ```
+ */
+export function copyBytes(rows: readonly unknown[][]): Uint8Array {
+  let buf = new Uint8Array(Math.max(4096, rows.length * 256));
+  let n = 0;
+  let chunk = "";
+  const flush = () => {
+    // UTF-8 takes at most 3 bytes a UTF-16 unit.
+    if (buf.length - n < chunk.length * 3) {
+      const bigger = new Uint8Array(Math.max(buf.length * 2, n + chunk.length * 3));
+      bigger.set(buf.subarray(0, n));
+      buf = bigger;
+    }
+    n += _ENCODER.encodeInto(chunk, buf.subarray(n)).written;
+    chunk = "";
+  };
+  for (const row of rows) {
+    for (let k = 0; k < row.length; k++) {
+      if (k) chunk += "\t";
+      chunk += _field(row[k]);
+    }
+    chunk += "\n";
+    if (chunk.length >= _CHUNK_CHARS) flush();
+  }
+  flush();
+  return buf.subarray(0, n);
+}
+
 /**
  * Whether a Postgres error is about the data of a row (SQLSTATE classes 22
  * data exception, 23 integrity constraint, 54 program limit such as an index

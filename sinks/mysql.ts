@@ -12,6 +12,7 @@ import type { LogEvent } from "../core/event.ts";
 import type { Template } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import { numberOption } from "../core/options.ts";
+import { checkVersion } from "../core/_state_version.ts";
 import { checkIdent, type SqliteSchema, type TableDef } from "./_sqlite_table.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
 import { MYSQL_VMS_TRIGGER } from "./_sql_siem.ts";
@@ -180,11 +181,8 @@ export function mysqlSink(options: MysqlSinkOptions): Sink {
       if (key && schema.version) {
         const [rows] = await c.execute(`SELECT value FROM ${_META} WHERE \`key\` = ?`, [key]);
         const stored = Number((rows as Array<{ value: string }>)[0]?.value ?? 0);
-        if (!(stored <= schema.version.version)) {
-          throw new Error(
-            `${where}: ${shown} was written by a newer sluice (schema "${schema.version.name}" version ${stored}, this sluice knows up to ${schema.version.version}); refusing to write to it`,
-          );
-        }
+        const { name, version } = schema.version;
+        checkVersion(where, shown, stored, version, `schema "${name}"`);
       }
       await c.query(
         `CREATE TABLE IF NOT EXISTS ${

@@ -14,7 +14,7 @@ import type { LogEvent } from "../core/event.ts";
 import type { Template } from "../core/template.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import { numberOption } from "../core/options.ts";
-import { checkIdent, type SqliteSchema, type TableDef } from "./_sqlite_table.ts";
+import { checkIdent, type SqliteSchema } from "./_sqlite_table.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
 import { PG_VMS_TRIGGER } from "./_sql_siem.ts";
 import {
@@ -25,7 +25,9 @@ import {
   type SqlBatch,
   withDeadline,
 } from "./_sql_common.ts";
-import { copyText, isPgRowError, pgIdent, pgTableSql, pgType } from "./_sql_pg_copy.ts";
+import { copyBytes, isPgRowError, pgIdent, pgTableSql } from "./_sql_pg_copy.ts";
+import { pgById, pgFinishCopy, type PgMove, pgMoveSql, pgSingleSql } from "./_sql_pg_move.ts";
+import { checkVersion } from "../core/_state_version.ts";
 
 export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
 export type { Sink, SinkContext } from "../core/types.ts";
@@ -70,7 +72,6 @@ export interface PostgresSinkOptions {
 const _META = "sluice_meta";
 // A B-tree key holds ~2.7 KB in Postgres; four indexed text columns share one key.
 const _INDEXED_TEXT_BYTES = 600;
-const _COPY_TIMEOUT_MS = 120_000;
 
 /**
  * A sink that writes into PostgreSQL through `npm:postgres`. Tables,
@@ -130,10 +131,10 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
   let ctx: SinkContext | undefined;
   let unguard: (() => void) | undefined;
   // The staging table's column list and the INSERT … SELECT casts, per table.
-  const moves = new Map<string, { stage: string; create: string; copy: string; insert: string }>();
+  const moves = new Map<string, PgMove>();
   const idColumn = new Map<string, number>();
   for (const def of schema.defs.values()) {
-    moves.set(def.name, _moveSql(def));
+    moves.set(def.name, pgMoveSql(def));
     idColumn.set(def.name, def.dedup ? def.columns.findIndex(([c]) => c === "id") : -1);
   }
   const single = new Map<string, string>();
@@ -178,11 +179,8 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       if (key && schema.version) {
         const [row] = await tx.unsafe(`SELECT value FROM ${_META} WHERE key = $1`, [key]);
         const stored = Number(row?.value ?? 0);
-        if (!(stored <= schema.version.version)) {
-          throw new Error(
-            `${where}: ${shown} was written by a newer sluice (schema "${schema.version.name}" version ${stored}, this sluice knows up to ${schema.version.version}); refusing to write to it`,
-          );
-        }
+        const { name, version } = schema.version;
+        checkVersion(where, shown, stored, version, `schema "${name}"`);
       }
       await tx.unsafe(
         `CREATE TABLE IF NOT EXISTS ${
@@ -212,14 +210,14 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     let inserted = 0;
     for (const name of [...b.byTable.keys()].sort()) {
       const rows = b.byTable.get(name) as unknown[][];
-      const m = moves.get(name) as { stage: string; create: string; copy: string; insert: string };
+      const m = moves.get(name) as PgMove;
       // In id order, which INSERT … SELECT keeps (a fresh temp heap scans in the order written):
       // two writers of overlapping batches then take their key locks in one order, no deadlock.
       const k = idColumn.get(name) ?? -1;
-      if (k >= 0) rows.sort((x, y) => _byId(x[k], y[k]));
+      if (k >= 0) rows.sort((x, y) => pgById(x[k], y[k]));
       await tx.unsafe(m.create);
       const stream = await tx.unsafe(m.copy).writable() as unknown as Writable;
-      await _finish(stream, copyText(rows), `COPY into ${name}`);
+      await pgFinishCopy(stream, copyBytes(rows), `COPY into ${name}`);
       const r = await tx.unsafe(m.insert);
       inserted += r.count;
     }
@@ -243,7 +241,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     for (const name of [...b.byTable.keys()].sort()) {
       const def = schema.defFor(name);
       let statement = single.get(name);
-      if (!statement) single.set(name, statement = _singleSql(def));
+      if (!statement) single.set(name, statement = pgSingleSql(def));
       for (const row of b.byTable.get(name) as unknown[][]) {
         const params = row.map(_param) as postgres.ParameterOrJSON<never>[];
         try {
@@ -380,57 +378,4 @@ function _urlPassword(url: string): string | undefined {
 
 function _param(v: unknown): unknown {
   return v === undefined ? null : v;
-}
-
-/** Staging table, COPY and move statements of one table; values are cast from text. */
-function _moveSql(def: TableDef): { stage: string; create: string; copy: string; insert: string } {
-  const stage = pgIdent(`_sluice_stage_${def.name}`);
-  const cols = def.columns.map(([c]) => pgIdent(c)).join(", ");
-  const create = `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${
-    def.columns.map(([c]) => `${pgIdent(c)} TEXT`).join(", ")
-  }) ON COMMIT DELETE ROWS`;
-  const casts = def.columns.map(([c, t]) =>
-    `${pgIdent(c)}::${pgType(c, t).replace(" NOT NULL", "")}`
-  )
-    .join(", ");
-  return {
-    stage,
-    create,
-    copy: `COPY ${stage} (${cols}) FROM STDIN`,
-    insert: `INSERT INTO ${
-      pgIdent(def.name)
-    } (${cols}) SELECT ${casts} FROM ${stage} ON CONFLICT DO NOTHING`,
-  };
-}
-
-function _byId(a: unknown, b: unknown): number {
-  if (a === b) return 0;
-  if (a === null || a === undefined) return 1;
-  if (b === null || b === undefined) return -1;
-  return String(a) < String(b) ? -1 : 1;
-}
-
-/** One row's INSERT with parameters, for the row-by-row fallback. */
-function _singleSql(def: TableDef): string {
-  const cols = def.columns.map(([c]) => pgIdent(c)).join(", ");
-  const params = def.columns.map(([c, t], k) =>
-    `$${k + 1}::${pgType(c, t).replace(" NOT NULL", "")}`
-  )
-    .join(", ");
-  return `INSERT INTO ${pgIdent(def.name)} (${cols}) VALUES (${params}) ON CONFLICT DO NOTHING`;
-}
-
-/** Writes the COPY data and waits until the server has taken it all, within a deadline. */
-function _finish(stream: Writable, data: string, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stream.destroy(new Error(`${what} timed out`));
-      reject(new Error(`${what} got no answer within ${_COPY_TIMEOUT_MS} ms`));
-    }, _COPY_TIMEOUT_MS);
-    // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
-    // time (its destroy writes to the closed socket); with no listener that would crash the process.
-    stream.on("error", (err) => (clearTimeout(timer), reject(err)));
-    stream.once("finish", () => (clearTimeout(timer), resolve()));
-    stream.end(data);
-  });
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ComponentStats, createEvent, createLogger, memoryState, type Sink } from "../../mod.ts";
 import { mysqlSink, siemMysqlSink } from "../../sinks/mysql.ts";
+import { DowngradeError } from "../../core/_state_version.ts";
 import { MARIADBD, type SqlServer, startMariadb } from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
 import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
@@ -271,6 +272,34 @@ Deno.test({
       await sink.close();
       proxy.close();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "mysqlSink refuses a database written by a newer sluice, naming the downgrade, and writes nothing",
+  ...opts,
+  async fn() {
+    const db = await maria();
+    await db.sql("DROP TABLE IF EXISTS alerts, heartbeats, vms, sluice_meta, sluice_dead_letter");
+    await db.sql(
+      "CREATE TABLE sluice_meta (`key` VARCHAR(191) PRIMARY KEY, value TEXT NOT NULL)",
+    );
+    await db.sql("INSERT INTO sluice_meta VALUES ('schema.siem', '99')");
+    const sink = siemMysqlSink({ url: db.url });
+    const err = await opened(sink).then(() => null, (e: Error) => e);
+    await sink.close();
+    assert.ok(err instanceof DowngradeError, String(err));
+    assert.equal(err.found, 99);
+    assert.match(
+      err.message,
+      /^mysqlSink: "mysql:\/\/[^"]+" was written by a newer sluice \(schema "siem" version 99, this sluice knows up to \d+\); refusing to write to it: a downgrade would lose/,
+    );
+    assert.equal((await db.sql("SELECT value FROM sluice_meta")).trim(), "99");
+    const tables = await db.sql(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('alerts', 'sluice_dead_letter')",
+    );
+    assert.equal(tables.trim(), "0");
   },
 });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ComponentStats, createEvent, createLogger, memoryState, type Sink } from "../../mod.ts";
 import { postgresSink, siemPostgresSink } from "../../sinks/postgres.ts";
+import { DowngradeError } from "../../core/_state_version.ts";
 import { POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
 import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
@@ -306,6 +307,34 @@ Deno.test({
       await sink.close();
       proxy.close();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "postgresSink refuses a database written by a newer sluice, naming the downgrade, and writes nothing",
+  ...opts,
+  async fn() {
+    const pg = await pgServer();
+    await pg.sql(
+      "DROP TABLE IF EXISTS alerts, heartbeats, vms, sluice_meta, sluice_dead_letter CASCADE",
+    );
+    await pg.sql("CREATE TABLE sluice_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    await pg.sql("INSERT INTO sluice_meta VALUES ('schema.siem', '99')");
+    const sink = siemPostgresSink({ url: pg.url });
+    const err = await opened(sink).then(() => null, (e: Error) => e);
+    await sink.close();
+    assert.ok(err instanceof DowngradeError, String(err));
+    assert.equal(err.found, 99);
+    assert.match(
+      err.message,
+      /^postgresSink: "postgres:\/\/sluice@127\.0\.0\.1:\d+\/sluice" was written by a newer sluice \(schema "siem" version 99, this sluice knows up to \d+\); refusing to write to it: a downgrade would lose/,
+    );
+    assert.equal((await pg.sql("SELECT value FROM sluice_meta")).trim(), "99");
+    const tables = await pg.sql(
+      "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('alerts', 'sluice_dead_letter')",
+    );
+    assert.equal(tables.trim(), "0");
   },
 });
 

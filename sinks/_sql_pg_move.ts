@@ -1,0 +1,141 @@
+/**
+ * The statements of one Postgres sink batch: the temporary staging table
+ * each batch is COPYed into, the `INSERT … SELECT … ON CONFLICT DO NOTHING`
+ * that moves it into the table, the one-row INSERT of the row-by-row
+ * fallback, the id order rows are sent in, and the COPY stream's write
+ * with its deadline.
+ *
+ * @module
+ */
+
+import type { Writable } from "node:stream";
+import type { TableDef } from "./_sqlite_table.ts";
+import { pgIdent, pgType } from "./_sql_pg_copy.ts";
+
+/**
+ * A table's staging statements.
+ *
+ * @example
+ * ```ts
+ * import { type PgMove, pgMoveSql } from "./_sql_pg_move.ts";
+ * const m: PgMove = pgMoveSql({ name: "t", columns: [["a", "TEXT"]], values: [], indexes: [], dedup: false, sql: [] });
+ * ```
+ */
+export interface PgMove {
+  /** The staging table's quoted name. */
+  stage: string;
+  /** Creates it (temporary, all text, emptied at each commit) unless it exists. */
+  create: string;
+  /** `COPY … FROM STDIN` into it. */
+  copy: string;
+  /** Moves its rows into the table, casting from text, skipping ids stored already. */
+  insert: string;
+}
+
+function _cast(c: string, t: string): string {
+  return pgType(c, t).replace(" NOT NULL", "");
+}
+
+/**
+ * The staging table, COPY and move statements of one table; values are
+ * cast from text in the move.
+ *
+ * @param def The resolved table.
+ * @returns Its statements.
+ *
+ * @example
+ * ```ts
+ * import { pgMoveSql } from "./_sql_pg_move.ts";
+ * pgMoveSql({ name: "t", columns: [["a", "TEXT"]], values: [], indexes: [], dedup: false, sql: [] }).copy;
+ * // 'COPY "_sluice_stage_t" ("a") FROM STDIN'
+ * ```
+ */
+export function pgMoveSql(def: TableDef): PgMove {
+  const stage = pgIdent(`_sluice_stage_${def.name}`);
+  const cols = def.columns.map(([c]) => pgIdent(c)).join(", ");
+  const create = `CREATE TEMP TABLE IF NOT EXISTS ${stage} (${
+    def.columns.map(([c]) => `${pgIdent(c)} TEXT`).join(", ")
+  }) ON COMMIT DELETE ROWS`;
+  const casts = def.columns.map(([c, t]) => `${pgIdent(c)}::${_cast(c, t)}`).join(", ");
+  return {
+    stage,
+    create,
+    copy: `COPY ${stage} (${cols}) FROM STDIN`,
+    insert: `INSERT INTO ${
+      pgIdent(def.name)
+    } (${cols}) SELECT ${casts} FROM ${stage} ON CONFLICT DO NOTHING`,
+  };
+}
+
+/**
+ * One row's INSERT with parameters, for the row-by-row fallback.
+ *
+ * @param def The resolved table.
+ * @returns The statement (`$1` … in column order).
+ *
+ * @example
+ * ```ts
+ * import { pgSingleSql } from "./_sql_pg_move.ts";
+ * pgSingleSql({ name: "t", columns: [["a", "TEXT"]], values: [], indexes: [], dedup: false, sql: [] });
+ * // 'INSERT INTO "t" ("a") VALUES ($1::TEXT) ON CONFLICT DO NOTHING'
+ * ```
+ */
+export function pgSingleSql(def: TableDef): string {
+  const cols = def.columns.map(([c]) => pgIdent(c)).join(", ");
+  const params = def.columns.map(([c, t], k) => `$${k + 1}::${_cast(c, t)}`).join(", ");
+  return `INSERT INTO ${pgIdent(def.name)} (${cols}) VALUES (${params}) ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * Orders ids as the move stores them (nulls last), so two writers of
+ * overlapping batches take their key locks in one order and never
+ * deadlock.
+ *
+ * @param a An id.
+ * @param b Another.
+ * @returns Negative, zero or positive, as for `Array.prototype.sort`.
+ *
+ * @example
+ * ```ts
+ * import { pgById } from "./_sql_pg_move.ts";
+ * ["b", null, "a"].sort(pgById); // ["a", "b", null]
+ * ```
+ */
+export function pgById(a: unknown, b: unknown): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  return String(a) < String(b) ? -1 : 1;
+}
+
+/** Longest a COPY's data may take to be taken by the server. */
+const _COPY_TIMEOUT_MS = 120_000;
+
+/**
+ * Writes a COPY's data and waits until the server has taken it all, within
+ * a deadline (the stream is destroyed at it).
+ *
+ * @param stream The COPY stream (`tx.unsafe(copy).writable()`).
+ * @param data The data in COPY format.
+ * @param what What is copied, for errors.
+ * @returns When the stream has finished.
+ *
+ * @example
+ * ```ts ignore
+ * import { pgFinishCopy } from "./_sql_pg_move.ts";
+ * await pgFinishCopy(stream, copyBytes(rows), "COPY into alerts");
+ * ```
+ */
+export function pgFinishCopy(stream: Writable, data: Uint8Array, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.destroy(new Error(`${what} timed out`));
+      reject(new Error(`${what} got no answer within ${_COPY_TIMEOUT_MS} ms`));
+    }, _COPY_TIMEOUT_MS);
+    // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
+    // time (its destroy writes to the closed socket); with no listener that would crash the process.
+    stream.on("error", (err) => (clearTimeout(timer), reject(err)));
+    stream.once("finish", () => (clearTimeout(timer), resolve()));
+    stream.end(data);
+  });
+}
