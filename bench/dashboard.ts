@@ -111,6 +111,24 @@ interface _Run {
   peak?: MemoryMb;
   pages?: Map<string, { t: number[]; bytes: number }>;
   tailEvents?: number;
+  /** The overview's HTML and each script and style sheet it links, in bytes. */
+  weight?: Map<string, number>;
+}
+
+/** The overview's weight: its HTML and every script and style sheet it links, in bytes. */
+async function _weight(client: _Client): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const html = await (await client.fetch("/")).text();
+  out.set("/", new TextEncoder().encode(html).byteLength);
+  for (const m of html.matchAll(/<(?:script|link)\b[^>]*?(?:src|href)="(\/[^"]+)"/g)) {
+    const path = m[1] as string;
+    if (out.has(path)) continue;
+    const res = await client.fetch(path);
+    const body = await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`dashboard: ${path} answered ${res.status}`);
+    out.set(path, body.byteLength);
+  }
+  return out;
 }
 
 /** Waits until a process has used no CPU for a second (start-up work done), at most 30 s. */
@@ -173,6 +191,7 @@ async function _central(
       }
       pages.set(path, { t: t.sort((a, b) => a - b), bytes });
     }
+    const weight = await _weight(client);
     // One live tail for 5 s, read as a browser's EventSource would.
     const stream = await client.fetch("/tail/stream");
     let tailEvents = 0;
@@ -190,7 +209,7 @@ async function _central(
     await reader?.cancel().catch(() => {});
     await sleep(_AFTER_MS);
     const peak = sampler.stop();
-    return { idle, tree: tree.stop(), after: memoryMb(p.pid), peak, pages, tailEvents };
+    return { idle, tree: tree.stop(), after: memoryMb(p.pid), peak, pages, tailEvents, weight };
   } finally {
     await p.stop();
     await Deno.remove(data, { recursive: true }).catch(() => {});
@@ -352,6 +371,18 @@ export async function dashboardRows(
     runs: afterRss.map((a, i) => Number((a - (offRss[i] ?? 0)).toFixed(1))),
     ...onTree,
     note: "RSS includes file-backed pages (the binary, libraries) the UI code touches",
+  });
+  const weight = on.at(-1)?.weight ?? new Map<string, number>();
+  const kb = [...weight.values()].reduce((a, b) => a + b, 0) / 1024;
+  rows.push({
+    scenario: "dashboard",
+    subject: "overview page weight (HTML + scripts + styles)",
+    value: Number(kb.toFixed(1)),
+    unit: "KB",
+    ...onTree,
+    note: `goal ≤ 150 KB${kb > 150 ? " MISSED" : ""}, uncompressed: ${
+      [...weight].map(([p, b]) => `${p} ${(b / 1024).toFixed(1)}`).join(", ")
+    }`,
   });
   for (const path of PAGES) {
     const t = on.flatMap((r) => r.pages?.get(path)?.t ?? []).sort((a, b) => a - b);
