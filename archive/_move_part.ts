@@ -168,8 +168,7 @@ export async function writePart(
  * Step 4 for any number of written parts, in one transaction: each is
  * recorded in `archive_log` and its rows deleted (the same day range, row
  * ids up to the written maximum), checking that as many go as were
- * written. Deleting many days in one transaction rewrites each page of the
- * indexes (the random `id` one above all) once instead of once a day. On
+ * written (fewer, larger transactions: see `commitRows`). On
  * any failure the transaction rolls back and the parts' files are removed:
  * their rows are still in the database.
  *

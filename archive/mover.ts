@@ -57,18 +57,16 @@ export interface ArchiveOptions {
   onStep?: (step: ArchiveStep, table: string, day: string) => void;
   /**
    * Parts are recorded and their rows deleted in one transaction once they
-   * hold this many rows (and at the end of each table): a bulk delete
-   * rewrites most pages of a table's random-keyed `id` index however few
-   * rows go, so one transaction for several days costs about what one day
-   * did. @default {100000}
+   * hold this many rows (and at the end of each table), not one a day: on
+   * 250,000 alerts (16,700 a day) 7-10 % less time (docs/archive.md
+   * "Measured"). @default {100000}
    */
   commitRows?: number;
   /**
    * After each part, rest this many times as long as the part took: 1
-   * keeps the mover busy at most half the time, so that a central taking
-   * logs on the same cores keeps most of its rate while a pass runs (the
-   * central's archive service rests 1; bench/archive.ts measures both).
-   * @default {0}
+   * keeps the mover busy at most half the time, leaving the cores to a
+   * central taking logs meanwhile (the central's archive service rests 1;
+   * what it buys is in docs/archive.md "Measured"). @default {0}
    */
   restRatio?: number;
 }
