@@ -16,7 +16,7 @@
 import { ComponentStats, createLogger, memoryState } from "../mod.ts";
 import { siemPostgresSink } from "../sinks/postgres.ts";
 import { prepareSqlBatch, resolveSqlSchema } from "../sinks/_sql_common.ts";
-import { copyText } from "../sinks/_sql_pg_copy.ts";
+import { copyBytes, copyText } from "../sinks/_sql_pg_copy.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
 import { siemMysqlSink } from "../sinks/mysql.ts";
 import { myDatetime } from "../sinks/_sql_mysql.ts";
@@ -169,14 +169,14 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
     // The ceiling's input: the same rows as the sink renders them, in COPY's text format.
     const schema = resolveSqlSchema("bench", siemSchema, siemTableOf());
     const file = `${dir}/alerts.copy`;
-    let text = "";
+    const parts: Uint8Array[] = [];
     const tr = performance.now();
     for (const b of batches) {
       const rows = prepareSqlBatch(schema, b, { indexedTextBytes: 600 }).byTable.get("alerts");
-      text += copyText(rows ?? []);
+      parts.push(copyBytes(rows ?? []));
     }
     const renderS = (performance.now() - tr) / 1000;
-    await Deno.writeTextFile(file, text);
+    await Deno.writeFile(file, _concat(parts));
     await Deno.chmod(file, 0o644);
     const cols = schema.defFor("alerts").columns.map(([c]) => `"${c}"`).join(", ");
 
@@ -209,6 +209,10 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
     } finally {
       await sink.close();
     }
+    // What the sink's load left for the server to do (autovacuum of 200k new rows, dirty pages)
+    // is done before the ceiling's clock starts, not charged to it.
+    await pg.sql("VACUUM ANALYZE alerts");
+    await pg.sql("CHECKPOINT");
     const t1 = performance.now();
     const r = await runWithDeadline("psql", [
       "-h",
@@ -244,13 +248,20 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
       stored,
       note: `${(rate / ceiling).toFixed(2)}× the ceiling (goal ≥ 0.7× and ≥ 50k rows/s); ${
         total.toLocaleString("en-US")
-      } alerts, Postgres 15 with fsync=off on the same 2 cores; rendering the rows alone (values + COPY text) ran at ${
+      } alerts, Postgres 15 with fsync=off on the same 2 cores; rendering the rows alone (values + COPY data) ran at ${
         Math.round(total / renderS)
-      } rows/s`,
+      } rows/s; load average ${(Deno.loadavg()[0] ?? 0).toFixed(1)} at the end`,
     }];
   } finally {
     await pg.stop();
   }
+}
+
+function _concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
 }
 
 if (import.meta.main) {
