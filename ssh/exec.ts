@@ -173,8 +173,33 @@ export function exec(
     },
     { highWaterMark: options.highWaterMark ?? 1024 * 1024, size: (c) => c.byteLength },
   );
+  // ssh2 gives one "data" event per SSH packet (often 4 KiB: ~8 journal entries), many at
+  // once from one socket read: they are gathered and handed on as one chunk when that burst
+  // is over, so a reader pays its per-chunk costs (a read, framing, a batch) once per burst.
+  let parts: Uint8Array[] = [];
+  let partsBytes = 0;
+  let gathering = false;
+  const deliver = () => {
+    gathering = false;
+    if (parts.length === 0) return;
+    let chunk = parts[0] as Uint8Array;
+    if (parts.length > 1) {
+      chunk = new Uint8Array(partsBytes);
+      let at = 0;
+      for (const part of parts) {
+        chunk.set(part, at);
+        at += part.byteLength;
+      }
+    }
+    parts = [];
+    partsBytes = 0;
+    if (stdoutEnded) return;
+    controller.enqueue(chunk);
+    if ((controller.desiredSize ?? 1) <= 0) channel?.pause();
+  };
   const endStdout = (err?: unknown) => {
     if (stdoutEnded) return;
+    if (err === undefined) deliver();
     stdoutEnded = true;
     try {
       if (err === undefined) controller.close();
@@ -214,8 +239,13 @@ export function exec(
     ch.on("data", (chunk) => {
       if (stdoutEnded) return;
       // A copy: the stream's reader may keep it longer than ssh2 keeps its buffer.
-      controller.enqueue(new Uint8Array(chunk));
-      if ((controller.desiredSize ?? 1) <= 0) ch.pause();
+      parts.push(new Uint8Array(chunk));
+      partsBytes += chunk.byteLength;
+      if (!gathering) {
+        gathering = true;
+        queueMicrotask(deliver);
+      }
+      if ((controller.desiredSize ?? 1) - partsBytes <= 0) ch.pause();
     });
     ch.stderr.on("data", (chunk) => {
       const text = decoder.decode(chunk, { stream: true });
