@@ -143,6 +143,7 @@ export function exec(
   let wake: () => void = () => {};
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let stdoutEnded = false;
+  let cancelled = false;
   const stop = (err: unknown) => {
     if (done) return;
     stopped = true;
@@ -168,6 +169,7 @@ export function exec(
         channel?.resume();
       },
       cancel() {
+        cancelled = true;
         stop(undefined);
       },
     },
@@ -193,8 +195,13 @@ export function exec(
     }
     parts = [];
     partsBytes = 0;
-    if (stdoutEnded) return;
-    controller.enqueue(chunk);
+    if (stdoutEnded || cancelled) return;
+    try {
+      controller.enqueue(chunk);
+    } catch {
+      // the reader cancelled meanwhile: nothing wants these bytes
+      return;
+    }
     if ((controller.desiredSize ?? 1) <= 0) channel?.pause();
   };
   const endStdout = (err?: unknown) => {
@@ -237,7 +244,7 @@ export function exec(
       signal = s ?? undefined;
     });
     ch.on("data", (chunk) => {
-      if (stdoutEnded) return;
+      if (stdoutEnded || cancelled) return;
       // A copy: the stream's reader may keep it longer than ssh2 keeps its buffer.
       parts.push(new Uint8Array(chunk));
       partsBytes += chunk.byteLength;
