@@ -9,9 +9,8 @@
  */
 
 import type { Writable } from "node:stream";
-import { setImmediate } from "node:timers";
 import type { TableDef } from "./_sqlite_table.ts";
-import { copyBytes, pgIdent, pgType } from "./_sql_pg_copy.ts";
+import { pgIdent, pgType } from "./_sql_pg_copy.ts";
 
 /**
  * A table's staging statements.
@@ -107,39 +106,6 @@ export function pgById(a: unknown, b: unknown): number {
   if (a === null || a === undefined) return 1;
   if (b === null || b === undefined) return -1;
   return String(a) < String(b) ? -1 : 1;
-}
-
-/** Rows rendered between two turns of the event loop (~2 ms of work). */
-const _SLICE_ROWS = 500;
-
-/**
- * Rows in COPY format ({@linkcode copyBytes}), rendered a slice at a time
- * with a turn of the event loop between slices, so connections waiting for
- * this client are answered while a large batch is rendered.
- *
- * @param rows Rows of values in column order.
- * @returns The COPY data.
- *
- * @example
- * ```ts
- * import { pgCopyData } from "./_sql_pg_move.ts";
- * (await pgCopyData([["a", null]])).length; // 5
- * ```
- */
-export async function pgCopyData(rows: readonly unknown[][]): Promise<Uint8Array> {
-  if (rows.length <= _SLICE_ROWS) return copyBytes(rows);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (let i = 0; i < rows.length; i += _SLICE_ROWS) {
-    if (i) await new Promise<void>((resolve) => setImmediate(resolve));
-    const part = copyBytes(rows.slice(i, i + _SLICE_ROWS));
-    parts.push(part);
-    size += part.length;
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) out.set(part, at), at += part.length;
-  return out;
 }
 
 /** Longest a COPY's data may take to be taken by the server. */

@@ -25,15 +25,8 @@ import {
   type SqlBatch,
   withDeadline,
 } from "./_sql_common.ts";
-import { isPgRowError, pgIdent, pgTableSql } from "./_sql_pg_copy.ts";
-import {
-  pgById,
-  pgCopyData,
-  pgFinishCopy,
-  type PgMove,
-  pgMoveSql,
-  pgSingleSql,
-} from "./_sql_pg_move.ts";
+import { copyBytes, isPgRowError, pgIdent, pgTableSql } from "./_sql_pg_copy.ts";
+import { pgById, pgFinishCopy, type PgMove, pgMoveSql, pgSingleSql } from "./_sql_pg_move.ts";
 import { checkVersion } from "../core/_state_version.ts";
 
 export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
@@ -213,30 +206,18 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     });
   }
 
-  /** COPY data per table, rendered before BEGIN and in slices: no other transaction waits on it. */
-  async function render(b: SqlBatch): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    for (const [name, rows] of b.byTable) {
-      // In id order, kept by INSERT … SELECT (a fresh temp heap scans in the order written): two
-      // writers of overlapping batches take their key locks in one order, no deadlock.
-      const k = idColumn.get(name) ?? -1;
-      if (k >= 0) rows.sort((x, y) => pgById(x[k], y[k]));
-      out.set(name, await pgCopyData(rows));
-    }
-    return out;
-  }
-
-  async function copyBatch(
-    tx: postgres.TransactionSql,
-    b: SqlBatch,
-    data: Map<string, Uint8Array>,
-  ): Promise<number> {
+  async function copyBatch(tx: postgres.TransactionSql, b: SqlBatch): Promise<number> {
     let inserted = 0;
     for (const name of [...b.byTable.keys()].sort()) {
+      const rows = b.byTable.get(name) as unknown[][];
       const m = moves.get(name) as PgMove;
+      // In id order, which INSERT … SELECT keeps (a fresh temp heap scans in the order written):
+      // two writers of overlapping batches then take their key locks in one order, no deadlock.
+      const k = idColumn.get(name) ?? -1;
+      if (k >= 0) rows.sort((x, y) => pgById(x[k], y[k]));
       await tx.unsafe(m.create);
       const stream = await tx.unsafe(m.copy).writable() as unknown as Writable;
-      await pgFinishCopy(stream, data.get(name) as Uint8Array, `COPY into ${name}`);
+      await pgFinishCopy(stream, copyBytes(rows), `COPY into ${name}`);
       const r = await tx.unsafe(m.insert);
       inserted += r.count;
     }
@@ -318,8 +299,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       const total = batch.length - b.rejected.length;
       let inserted: number;
       try {
-        const data = await render(b);
-        inserted = await transaction(s, (tx) => copyBatch(tx, b, data));
+        inserted = await transaction(s, (tx) => copyBatch(tx, b));
       } catch (err) {
         if (isPostgresConnectionError(err) && sql === s) renew();
         if (!isPgRowError(err)) throw fail("write failed", err);
