@@ -37,6 +37,14 @@ export interface _SqlDialect {
   readonly upsertTriageState: string;
   /** The DDL of the UI-owned tables. */
   uiDdl(): string[];
+  /** A statement that serialises the UI tables' set-up between processes, run first (Postgres). */
+  readonly uiLock?: string;
+  /** Creates `sluice_meta ("key", "value")` as the sinks make it. */
+  readonly metaDdl: string;
+  /** Upserts one `sluice_meta` row (`key`, `value` bound in that order). */
+  readonly upsertMeta: string;
+  /** The database as messages name it (the URL, password masked). */
+  readonly target: string;
   /** Whether an error is a unique-key violation. */
   isUniqueViolation(err: unknown): boolean;
 }

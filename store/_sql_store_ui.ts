@@ -11,6 +11,11 @@ import type { _SqlDriver, _SqlRow } from "./_sql_store_db.ts";
 import type { SessionRow, TriageStatus, UiTables, UserRole, UserRow } from "./types.ts";
 import { UI_TABLES, type UiTableSpec } from "./ui_schema.ts";
 import { _ensureVmOverview } from "./_sql_store_views.ts";
+import { checkVersion } from "../core/_state_version.ts";
+
+/** The UI tables' version on the servers, kept as `schema.ui` like SQLite's. */
+const _UI_VERSION = 1;
+const _UI_KEY = "schema.ui";
 
 const _ROLES: ReadonlySet<string> = new Set(["admin", "viewer"]);
 const _STATUSES: ReadonlySet<string> = new Set(["open", "acknowledged", "closed"]);
@@ -98,7 +103,16 @@ export function _sqlUi(driver: _SqlDriver): UiTables {
   let ready: Promise<void> | undefined;
   const d = async (): Promise<_SqlDriver> => {
     ready ??= driver.transaction(async (q) => {
+      // Versioned as schema.ui in sluice_meta, as on SQLite (docs/deploy.md "Upgrades"): made or
+      // upgraded once; tables a newer sluice recorded are refused before anything is written.
+      if (driver.uiLock) await q.run(driver.uiLock);
+      await q.run(driver.metaDdl);
+      const [row] = await q.all(`SELECT "value" FROM "sluice_meta" WHERE "key" = ?`, [_UI_KEY]);
+      const stored = row ? Number(row.value) : 0;
+      checkVersion("dashboard", driver.target, stored, _UI_VERSION, `schema "ui"`);
+      if (stored === _UI_VERSION) return;
       for (const s of driver.uiDdl()) await q.run(s);
+      await q.run(driver.upsertMeta, [_UI_KEY, String(_UI_VERSION)]);
     }).then(async () => {
       // SQLite's vm_overview view, when the sink has made vms and alerts (never fatal).
       await _ensureVmOverview(driver);

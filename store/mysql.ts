@@ -209,6 +209,12 @@ export async function openMysqlStore(options: MysqlStoreOptions): Promise<SiemSt
     upsertTriageState: `INSERT INTO "alert_triage_state" ("alert", "status") VALUES (?, ?)
       ON DUPLICATE KEY UPDATE "status" = VALUES("status")`,
     uiDdl: () => _serverUiDdl("mysql"),
+    metaDdl:
+      `CREATE TABLE IF NOT EXISTS "sluice_meta" ("key" VARCHAR(191) PRIMARY KEY, "value" TEXT NOT NULL)
+      ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    upsertMeta: `INSERT INTO "sluice_meta" ("key", "value") VALUES (?, ?)
+      ON DUPLICATE KEY UPDATE "value" = VALUES("value")`,
+    target: shown,
     isUniqueViolation: (err) => (err as { errno?: unknown })?.errno === 1062,
     all: (sql, args) =>
       read.run(async (c) => {

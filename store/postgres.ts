@@ -196,10 +196,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     collate: ` COLLATE "C"`,
     upsertTriageState: `INSERT INTO "alert_triage_state" ("alert", "status") VALUES (?, ?)
       ON CONFLICT ("alert") DO UPDATE SET "status" = excluded."status"`,
-    uiDdl: () => [
-      `SELECT pg_advisory_xact_lock(hashtext('sluice ui schema'))`,
-      ..._serverUiDdl("postgres"),
-    ],
+    uiDdl: () => _serverUiDdl("postgres"),
+    uiLock: `SELECT pg_advisory_xact_lock(hashtext('sluice ui schema'))`,
+    metaDdl:
+      `CREATE TABLE IF NOT EXISTS "sluice_meta" ("key" TEXT PRIMARY KEY, "value" TEXT NOT NULL)`,
+    upsertMeta: `INSERT INTO "sluice_meta" ("key", "value") VALUES (?, ?)
+      ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`,
+    target: shown,
     isUniqueViolation: (err) => (err as { code?: unknown })?.code === "23505",
     all: reads.all,
     run: (sql, args) => q(writer()).run(sql, args),
