@@ -92,8 +92,10 @@ Deno.test("store reads reuse their prepared statements: 20,000 alert pages, hash
   const text = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
   const r = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
-  // Prepared per call, these 20,000 calls grew RSS by 95.6 MB (and took 4x as long).
-  assert.ok(r.grown < 20, `RSS grew by ${Number(r.grown).toFixed(1)} MB over 20,000 calls`);
+  // In this child, prepared per call (the code before 9a0928e) these 20,000 calls grew RSS by
+  // 107 MB (two runs); reused, by 21.8 MB (three runs: the SQLite page cache and V8's heap
+  // growing). Half the way between: a leak fails, noise does not.
+  assert.ok(r.grown < 50, `RSS grew by ${Number(r.grown).toFixed(1)} MB over 20,000 calls`);
   // Still right: the statuses and hash counts the one-statement forms give.
   assert.equal(r.acked, 10);
   assert.equal(r.allAcked, true);
