@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { isPostgresConnectionError, isPostgresWriteCrash } from "../../core/_pg_crash_guard.ts";
+import { runWithDeadline } from "../_peers.ts";
 
 const GUARD = new URL("../../core/_pg_crash_guard.ts", import.meta.url).href;
 // The frame as npm:postgres@3.4.9 gives it (copied from a failed suite run's output).
@@ -54,25 +55,11 @@ Deno.test("isPostgresConnectionError() tells a lost connection from a failed sta
 
 /** Runs a script in a child Deno with a deadline; returns its exit code and output. */
 async function child(script: string): Promise<{ code: number; out: string }> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), 20_000);
-  try {
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--quiet", script],
-      stdout: "piped",
-      stderr: "piped",
-      signal: ac.signal,
-    }).output();
-    const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
-    return { code: r.code, out };
-  } catch (err) {
-    if (ac.signal.aborted) {
-      throw new Error("the guard's child process hung for 20 s and was killed");
-    }
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  const r = await runWithDeadline(Deno.execPath(), ["eval", "--quiet", script], {
+    timeoutMs: 20_000,
+    what: "the guard's child process",
+  });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const PRELUDE = `

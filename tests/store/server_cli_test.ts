@@ -6,14 +6,7 @@ import { Command } from "commander";
 import { registerUserCommand, type UserIo } from "../../runner/user.ts";
 import { serveUi } from "../../runner/ui.ts";
 import { openStore } from "../../store/open.ts";
-import {
-  freePort,
-  MARIADBD,
-  POSTGRES_BIN,
-  type SqlServer,
-  startMariadb,
-  startPostgres,
-} from "../fixtures/sql_servers.ts";
+import { freePort, type SqlServer, testOnServers } from "../fixtures/sql_servers.ts";
 
 function cli(passwords: string[]) {
   const out: string[] = [];
@@ -142,35 +135,13 @@ async function cycle(server: SqlServer): Promise<void> {
   }
 }
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
-
-Deno.test({
-  name: "sluice user and sluice ui --db postgres://: users and sessions on the server",
-  ignore: !POSTGRES_BIN,
-  ...opts,
-  async fn() {
-    const pg = await startPostgres();
-    try {
-      await cycle(pg);
-    } finally {
-      await pg.stop();
-    }
-  },
-});
-
-Deno.test({
-  name: "sluice user and sluice ui --db mysql://: users and sessions on MariaDB",
-  ignore: !MARIADBD,
-  ...opts,
-  async fn() {
-    const db = await startMariadb();
-    try {
-      await cycle(db);
-    } finally {
-      await db.stop();
-    }
-  },
-});
+testOnServers(
+  (db) =>
+    db === "PostgreSQL"
+      ? "sluice user and sluice ui --db postgres://: users and sessions on the server"
+      : "sluice user and sluice ui --db mysql://: users and sessions on MariaDB",
+  cycle,
+);
 
 Deno.test("sluice user --db URL: the URL's password is never printed", async () => {
   const port = freePort(); // nothing listens there

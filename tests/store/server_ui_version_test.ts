@@ -4,15 +4,7 @@
 import assert from "node:assert/strict";
 import { DowngradeError } from "../../core/_state_version.ts";
 import { openStore } from "../../store/open.ts";
-import {
-  MARIADBD,
-  POSTGRES_BIN,
-  type SqlServer,
-  startMariadb,
-  startPostgres,
-} from "../fixtures/sql_servers.ts";
-
-const opts = { sanitizeResources: false, sanitizeOps: false };
+import { type SqlServer, testOnServers } from "../fixtures/sql_servers.ts";
 
 async function meta(server: SqlServer): Promise<string> {
   return (await server.sql(
@@ -67,32 +59,8 @@ async function cycle(server: SqlServer): Promise<void> {
   assert.equal(await meta(server), "6");
 }
 
-Deno.test({
-  name:
-    "dashboard tables on PostgreSQL: schema.ui made once, an old set upgraded, a newer one refused",
-  ignore: !POSTGRES_BIN,
-  ...opts,
-  async fn() {
-    const pg = await startPostgres();
-    try {
-      await cycle(pg);
-    } finally {
-      await pg.stop();
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "dashboard tables on MariaDB: schema.ui made once, an old set upgraded, a newer one refused",
-  ignore: !MARIADBD,
-  ...opts,
-  async fn() {
-    const db = await startMariadb();
-    try {
-      await cycle(db);
-    } finally {
-      await db.stop();
-    }
-  },
-});
+testOnServers(
+  (db) =>
+    `dashboard tables on ${db}: schema.ui made once, an old set upgraded, a newer one refused`,
+  cycle,
+);

@@ -10,6 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { _Db, _MAX_STATEMENTS } from "../../store/_sqlite_db.ts";
 import { openSqliteStore } from "../../store/sqlite.ts";
 import { insertAlert, NOW, seeded } from "./_fixture.ts";
+import { runWithDeadline } from "../_peers.ts";
 
 Deno.test("store read connection: a statement text is prepared once, and at most _MAX_STATEMENTS are kept", () => {
   const db = new _Db(new DatabaseSync(":memory:"));
@@ -71,26 +72,12 @@ try {
 `;
 
 Deno.test("store reads reuse their prepared statements: 20,000 alert pages, hash look-ups and host lists keep memory flat", async () => {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), 120_000);
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--quiet", "--ext=ts", CHILD],
-      stdout: "piped",
-      stderr: "piped",
-      signal: ac.signal,
-    }).output();
-  } catch (err) {
-    if (ac.signal.aborted) {
-      throw new Error("the store's 20,000 calls hung for 120 s and were killed");
-    }
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+  const out = await runWithDeadline(Deno.execPath(), ["eval", "--quiet", "--ext=ts", CHILD], {
+    timeoutMs: 120_000,
+    what: "the store's 20,000 calls",
+  });
+  const text = out.stdout;
+  assert.equal(out.code, 0, text + out.stderr);
   const r = JSON.parse(text.trim().split("\n").at(-1) ?? "{}");
   // In this child, prepared per call (the code before 9a0928e) these 20,000 calls grew RSS by
   // 107 MB (two runs); reused, by 21.8 MB (three runs: the SQLite page cache and V8's heap

@@ -12,14 +12,7 @@ import { openStore } from "../../store/open.ts";
 import { hashPassword } from "../../ui/password.ts";
 import { startRunner } from "../examples/_procs.ts";
 import { waitFor } from "../_peers.ts";
-import {
-  freePort,
-  MARIADBD,
-  POSTGRES_BIN,
-  type SqlServer,
-  startMariadb,
-  startPostgres,
-} from "../fixtures/sql_servers.ts";
+import { freePort, type SqlServer, testOnServers } from "../fixtures/sql_servers.ts";
 
 const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
 const VM = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
@@ -347,37 +340,13 @@ async function twoCentrals(server: SqlServer): Promise<void> {
   }
 }
 
-const opts = { sanitizeResources: false, sanitizeOps: false };
-
-Deno.test({
-  name:
-    "two centrals, one Postgres: every event once, one brute-force alert, a kill -9 of one mid-burst loses nothing",
-  ignore: !POSTGRES_BIN,
-  ...opts,
-  async fn() {
-    const pg = await startPostgres();
-    try {
-      await twoCentrals(pg);
-    } finally {
-      await pg.stop();
-    }
-  },
-});
-
-Deno.test({
-  name:
-    "two centrals, one MariaDB: every event once, one brute-force alert, a kill -9 of one mid-burst loses nothing",
-  ignore: !MARIADBD,
-  ...opts,
-  async fn() {
-    const db = await startMariadb();
-    try {
-      await twoCentrals(db);
-    } finally {
-      await db.stop();
-    }
-  },
-});
+testOnServers(
+  (db) =>
+    `two centrals, one ${
+      db === "PostgreSQL" ? "Postgres" : db
+    }: every event once, one brute-force alert, a kill -9 of one mid-burst loses nothing`,
+  twoCentrals,
+);
 
 Deno.test("the central refuses --retain-db with a server --db (retention would touch siem.db only)", async () => {
   const { default: central } = await import("../../examples/pipeline.central.ts");

@@ -55,20 +55,20 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "vm_overview_" });
     const servers: SqlServer[] = [];
     try {
+      // Each server joins the stop list as soon as it runs, so a failed start of the other stops it.
+      const started = <T extends SqlServer>(server: T) => (servers.push(server), server);
       const [pg, my] = await Promise.all([
-        POSTGRES_BIN ? startPostgres() : undefined,
-        MARIADBD ? startMariadb() : undefined,
+        POSTGRES_BIN ? startPostgres().then(started) : undefined,
+        MARIADBD ? startMariadb().then(started) : undefined,
       ]);
       const now = Date.now();
       const targets: Array<[string, string]> = [["sqlite", `${dir}/siem.db`]];
       await storeEvents(siemSqliteSink({ database: `${dir}/siem.db` }), events(now));
       if (pg) {
-        servers.push(pg);
         targets.push(["postgres", pg.url]);
         await storeEvents(siemPostgresSink({ url: pg.url }), events(now));
       }
       if (my) {
-        servers.push(my);
         targets.push(["mysql", my.url]);
         await storeEvents(siemMysqlSink({ url: my.url }), events(now));
       }
