@@ -8,6 +8,7 @@
  * @module
  */
 
+import { syncDir } from "../sinks/_jsonl_rotate.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { countParquetRows, type ParquetColumn, writeParquetFile } from "./parquet.ts";
 import type { ArchiveOptions } from "./mover.ts";
@@ -37,20 +38,6 @@ export interface WrittenPart {
 
 function _nextDay(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
-}
-
-async function _syncDir(path: string): Promise<void> {
-  // fsync of a directory makes a rename in it durable (Linux).
-  try {
-    const d = await Deno.open(path, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // not supported here: the rename is still atomic
-  }
 }
 
 /**
@@ -140,7 +127,7 @@ export async function writePart(
     minRowid = Number(check.min ?? 0n);
     o.onStep?.("verified", table, day);
     await Deno.rename(tmp, final);
-    await _syncDir(dir);
+    await syncDir(final);
     o.onStep?.("renamed", table, day);
   } catch (err) {
     // A failure (not a crash: recovery handles those) takes its own files away at once.

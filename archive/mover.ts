@@ -58,7 +58,7 @@ export interface ArchiveOptions {
   /**
    * Parts are recorded and their rows deleted in one transaction once they
    * hold this many rows (and at the end of each table), not one a day: on
-   * 250,000 alerts (16,700 a day) 7-10 % less time (docs/archive.md
+   * 250,000 alerts (16,700 a day) 7-9 % less time (docs/archive.md
    * "Measured"). @default {100000}
    */
   commitRows?: number;
@@ -289,7 +289,7 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
     // are read and spilled again and again (250,000 alerts: the commits 3.6-4.4 s -> 2.3-2.5 s
     // with 64 MiB). Freed when the pass closes its connection.
     db.exec(`PRAGMA cache_size = -${Math.max(2, Math.floor(options.cacheMb ?? 64)) * 1024}`);
-    openArchiveLog(db, options.database);
+    // recoverArchive opens (and version-checks) archive_log first.
     summary.recovered = await recoverArchive(db, options.dir, options.database);
     if (summary.recovered) {
       options.log?.warn(`archive: removed ${summary.recovered} file(s) an interrupted run left`);
@@ -297,8 +297,10 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
     const tables = options.tables ?? Object.keys(ARCHIVED_TABLES);
     // Written parts wait for one transaction that records them and deletes their rows.
     const pending: WrittenPart[] = [];
+    let pendingRows = 0;
     const commit = async () => {
       const parts = pending.splice(0);
+      pendingRows = 0;
       await commitParts(db, options, parts);
       for (const n of parts) {
         summary.parts++;
@@ -328,8 +330,8 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
           }
           const started = performance.now();
           const n = await writePart(db, options, table, timeColumn, columns, day, cutoff);
-          if (n) pending.push(n);
-          if (pending.reduce((k, p) => k + p.rows, 0) >= batchRows) await commit();
+          if (n) (pending.push(n), pendingRows += n.rows);
+          if (pendingRows >= batchRows) await commit();
           const rest = (options.restRatio ?? 0) * (performance.now() - started);
           if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
         }

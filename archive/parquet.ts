@@ -120,17 +120,20 @@ const _encoder = new TextEncoder();
  * value once. Only all-ASCII groups are joined (a byte is then a char);
  * any other group is encoded value by value.
  */
+const _NON_ASCII = /[\u0080-\uffff]/;
+
 function _utf8Group(values: unknown[]): unknown[] {
   const step = Math.max(1, Math.floor(values.length / 256));
   const seen = new Set<unknown>();
   let sampled = 0;
   for (let i = 0; i < values.length; i += step, sampled++) seen.add(values[i]);
   if (seen.size * 2 <= sampled) return values;
-  const strings = values.filter((v): v is string => typeof v === "string");
-  const joined = strings.join("");
-  const bytes = _encoder.encode(joined);
+  let joined = "";
+  for (const v of values) if (typeof v === "string") joined += v;
   const out = new Array<unknown>(values.length);
-  if (bytes.length === joined.length) {
+  // ASCII is checked on the text, so a group with another character is encoded once, per value.
+  if (!_NON_ASCII.test(joined)) {
+    const bytes = _encoder.encode(joined);
     let at = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];

@@ -191,9 +191,27 @@ export function mergeNewestFirst<T extends { seq: number; timestamp: string }>(
 ): T[] {
   const seen = new Set(live.map((r) => r.seq));
   return [...live, ...archived.filter((r) => !seen.has(r.seq))]
-    .sort((
-      a,
-      b,
-    ) => (a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : b.seq - a.seq))
+    .sort(compareNewestFirst)
     .slice(0, limit);
+}
+
+/**
+ * The order of {@linkcode mergeNewestFirst} (and of the stores' alert
+ * pages): newer time first, then the higher row id.
+ *
+ * @param a A row.
+ * @param b Another row.
+ * @returns Negative when `a` comes first, positive when `b` does.
+ *
+ * @example
+ * ```ts
+ * import { compareNewestFirst } from "./read.ts";
+ * compareNewestFirst({ timestamp: "2026-12-06", seq: 1 }, { timestamp: "2026-12-05", seq: 9 }); // -1
+ * ```
+ */
+export function compareNewestFirst(
+  a: { seq: number; timestamp: string },
+  b: { seq: number; timestamp: string },
+): number {
+  return a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : b.seq - a.seq;
 }

@@ -18,8 +18,8 @@
 
 import type { Service, ServiceContext } from "../core/types.ts";
 import type { Logger } from "../core/log.ts";
-import { archiveOnce, type ArchiveOptions, type ArchiveSummary } from "./mover.ts";
-import type { MoverMessage } from "./_mover_worker.ts";
+import { archiveOnce, type ArchiveSummary } from "./mover.ts";
+import type { MoverMessage, MoverRequest } from "./_mover_worker.ts";
 import { pruneArchive } from "./retention.ts";
 import { jsonlLifecycle } from "./jsonl_lifecycle.ts";
 
@@ -80,7 +80,7 @@ export interface ArchiveServiceOptions {
  * ```
  */
 export function archiveInWorker(
-  options: Omit<ArchiveOptions, "log" | "onStep" | "now">,
+  options: MoverRequest,
   log?: Logger,
 ): Promise<ArchiveSummary> {
   const w = new Worker(new URL("./_mover_worker.ts", import.meta.url), { type: "module" });

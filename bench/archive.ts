@@ -221,7 +221,6 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     t.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     t.close();
   }
-  const alertsIn = alerts;
   // BENCH_ARCHIVE_INGEST_ONLY=1: the ingest runs alone (to compare settings of the service).
   const rows = Deno.env.get("BENCH_ARCHIVE_INGEST_ONLY") === "1"
     ? []
@@ -231,7 +230,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     const w = await workload(quick ? 100_000 : 1_000_000);
     const runs = await ingestDuringArchive({
       template,
-      oldAlerts: alertsIn,
+      oldAlerts: alerts,
       payload: await Deno.readFile(w.path),
       dir,
       runs: ingestRuns,
@@ -255,7 +254,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       note: `${(ratio.median * 100).toFixed(0)}% of its rate (goal ≥ 80%; per pair ${
         ratios.map((x) => `${(x * 100).toFixed(0)}%`).join(", ")
       }); memory: the central with the pass; examples/pipeline.central.ts --retain-db 30d (the service rests as long as it moves: restRatio 1) over TCP, the pass moving ${
-        fmt(alertsIn)
+        fmt(alerts)
       } alerts took ${
         during.map((x) => x.seconds.toFixed(1)).join(", ")
       } s (first to last part); rates ${

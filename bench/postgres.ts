@@ -16,7 +16,7 @@
 import { ComponentStats, createLogger, memoryState } from "../mod.ts";
 import { siemPostgresSink } from "../sinks/postgres.ts";
 import { prepareSqlBatch, resolveSqlSchema } from "../sinks/_sql_common.ts";
-import { copyBytes, copyText } from "../sinks/_sql_pg_copy.ts";
+import { copyBytes } from "../sinks/_sql_pg_copy.ts";
 import { siemSchema, siemTableOf } from "../siem/schema.ts";
 import { siemMysqlSink } from "../sinks/mysql.ts";
 import { myDatetime } from "../sinks/_sql_mysql.ts";
@@ -56,13 +56,13 @@ async function _rows(total: number, file: string, datetime: boolean) {
   const schema = resolveSqlSchema("bench", siemSchema, siemTableOf());
   const def = schema.defFor("alerts");
   const k = def.columns.findIndex(([c]) => c === "timestamp");
-  let text = "";
+  const parts: Uint8Array[] = [];
   for (const b of batches) {
     const rows = prepareSqlBatch(schema, b, { indexedTextBytes: 191 }).byTable.get("alerts") ?? [];
     if (datetime) { for (const row of rows) row[k] = myDatetime(row[k]); }
-    text += copyText(rows);
+    parts.push(copyBytes(rows));
   }
-  await Deno.writeTextFile(file, text);
+  await Deno.writeFile(file, ReadableStream.from(parts));
   return { batches, cols: def.columns.map(([c]) => c) };
 }
 
@@ -176,7 +176,7 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
       parts.push(copyBytes(rows ?? []));
     }
     const renderS = (performance.now() - tr) / 1000;
-    await Deno.writeFile(file, _concat(parts));
+    await Deno.writeFile(file, ReadableStream.from(parts));
     await Deno.chmod(file, 0o644);
     const cols = schema.defFor("alerts").columns.map(([c]) => `"${c}"`).join(", ");
 
@@ -255,13 +255,6 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   } finally {
     await pg.stop();
   }
-}
-
-function _concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), at += p.length;
-  return out;
 }
 
 if (import.meta.main) {

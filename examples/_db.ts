@@ -14,6 +14,7 @@ import type { LogEvent } from "../core/event.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import type { SiemStore } from "../store/types.ts";
 import { maskUrl } from "../sinks/_sql_common.ts";
+import { sqliteFile } from "../store/target.ts";
 import { option } from "./_options.ts";
 
 /** Where the central stores its SIEM tables. */
@@ -75,10 +76,10 @@ export function dbTarget(
     }
     return { kind, target, shown, ...(password !== undefined ? { password } : {}) };
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+  const path = sqliteFile(target);
+  if (path === undefined) {
     throw new RangeError(`--db: expected sqlite:PATH, postgres:// or mysql://, got "${shown}"`);
   }
-  const path = target.startsWith("sqlite:") ? target.slice("sqlite:".length) : target;
   if (path !== `${data}/siem.db`) {
     throw new RangeError(
       `--db: the central's SQLite store is --data/siem.db ("${data}/siem.db"); give --data to move it, got "${path}"`,

@@ -76,31 +76,6 @@ function _field(v: unknown): string {
   return _field(String(v));
 }
 
-/**
- * Rows in COPY's text format (tab-separated, `\N` for NULL, backslash
- * escapes), one line a row. Text values must already be free of NUL bytes.
- *
- * @param rows Rows of values in column order.
- * @returns The COPY data.
- *
- * @example
- * ```ts
- * import { copyText } from "./_sql_pg_copy.ts";
- * copyText([["a\tb", null, 1]]); // "a\\tb\t\\N\t1\n"
- * ```
- */
-export function copyText(rows: readonly unknown[][]): string {
-  let out = "";
-  for (const row of rows) {
-    for (let k = 0; k < row.length; k++) {
-      if (k) out += "\t";
-      out += _field(row[k]);
-    }
-    out += "\n";
-  }
-  return out;
-}
-
 const _ENCODER = new TextEncoder();
 // Rows are joined into strings of about this many characters, each encoded into the batch's bytes
 // at once: one big string of a whole batch is a rope of tens of thousands of pieces, which the
@@ -108,9 +83,10 @@ const _ENCODER = new TextEncoder();
 const _CHUNK_CHARS = 16_384;
 
 /**
- * Rows in COPY's text format as UTF-8 bytes, ready for the COPY stream:
- * the same data as {@linkcode copyText}, rows joined into short strings
- * that are encoded into one growing buffer (no string of the whole batch).
+ * Rows in COPY's text format (tab-separated, `\N` for NULL, backslash
+ * escapes, one line a row; text values already free of NUL bytes) as UTF-8
+ * bytes, ready for the COPY stream: rows joined into short strings that are
+ * encoded into one growing buffer (no string of the whole batch).
  *
  * @param rows Rows of values in column order.
  * @returns The COPY data.

@@ -22,13 +22,11 @@ import { pgIdent, pgType } from "./_sql_pg_copy.ts";
  * ```
  */
 export interface PgMove {
-  /** The staging table's quoted name. */
-  stage: string;
-  /** Creates it (temporary, all text, emptied at each commit) unless it exists. */
+  /** Creates the staging table (temporary, all text, emptied at each commit) unless it exists. */
   create: string;
-  /** `COPY … FROM STDIN` into it. */
+  /** `COPY … FROM STDIN` into the staging table. */
   copy: string;
-  /** Moves its rows into the table, casting from text, skipping ids stored already. */
+  /** Moves the staging table's rows into the table, casting from text, skipping ids stored already. */
   insert: string;
 }
 
@@ -58,7 +56,6 @@ export function pgMoveSql(def: TableDef): PgMove {
   }) ON COMMIT DELETE ROWS`;
   const casts = def.columns.map(([c, t]) => `${pgIdent(c)}::${_cast(c, t)}`).join(", ");
   return {
-    stage,
     create,
     copy: `COPY ${stage} (${cols}) FROM STDIN`,
     insert: `INSERT INTO ${

@@ -6,9 +6,10 @@
  * @module
  */
 
+import { alertCursor } from "./cursor.ts";
 import { severitySpellings } from "./severity.ts";
 import { _limit, _num, _numOrNull, _str } from "./_sqlite_db.ts";
-import { _b64, type _SqlDb, type _SqlRow, _SqlWhere, _unb64 } from "./_sql_store_db.ts";
+import { type _SqlDb, type _SqlRow, _SqlWhere, _unb64 } from "./_sql_store_db.ts";
 import type {
   AlertDetail,
   AlertFilter,
@@ -132,7 +133,7 @@ export async function _alerts(db: _SqlDb, q: AlertQuery = {}): Promise<AlertPage
   if (more) rows.length = limit;
   const out = await _alertRows(db, rows);
   const last = out.at(-1);
-  return { rows: out, next: more && last ? _b64([last.timestamp, last.seq]) : null };
+  return { rows: out, next: more && last ? alertCursor(last) : null };
 }
 
 /** Every alert of a filter, newest first, a page at a time. */

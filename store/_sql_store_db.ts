@@ -173,22 +173,7 @@ export function _numberPlaceholders(sql: string): string {
   return out;
 }
 
-/** A cursor's JSON as URL-safe base64, as the SQLite store writes it. */
-export function _b64(value: unknown): string {
-  return btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replaceAll(
-    "=",
-    "",
-  );
-}
-
-/** The JSON of a cursor from {@linkcode _b64}; `undefined` when it is not one. */
-export function _unb64(cursor: string): unknown {
-  try {
-    return JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
-  } catch {
-    return undefined;
-  }
-}
+export { _b64, _unb64 } from "./cursor.ts";
 
 /** A value of the escape hatch or the tail as SQLite would give it: text, number or null. */
 export function _plain(v: unknown): string | number | null {

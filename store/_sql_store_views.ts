@@ -60,8 +60,8 @@ export async function _ensureVmOverview(driver: _SqlDriver): Promise<true | stri
     if ((await driver.columns("alerts")).length === 0) return "no alerts table yet";
     const ddl = serverVmOverviewDdl(driver.kind === "postgres" ? "postgres" : "mysql");
     await driver.transaction(async (q) => {
-      if (driver.kind === "postgres") {
-        await q.run(`SELECT pg_advisory_xact_lock(hashtext('sluice ui schema'))`);
+      if (driver.uiLock) {
+        await q.run(driver.uiLock);
         const [made] = await q.all(
           `SELECT 1 AS x FROM information_schema.views WHERE table_schema = current_schema() AND table_name = 'vm_overview'`,
         );

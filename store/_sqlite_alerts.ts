@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _unb64, alertCursor } from "./cursor.ts";
 import type { SQLInputValue } from "node:sqlite";
 import { severitySpellings } from "./severity.ts";
 import {
@@ -145,20 +146,11 @@ export function _alertRows(db: _Db, rows: _Row[]): AlertRow[] {
   return rows.map((r) => _toAlert(r, st.get(_num(r.seq)) ?? "open"));
 }
 
-function _encodeCursor(timestamp: string, seq: number): string {
-  return btoa(JSON.stringify([timestamp, seq])).replaceAll("+", "-").replaceAll("/", "_")
-    .replaceAll("=", "");
-}
-
 function _decodeCursor(cursor: string): [string, number] {
-  try {
-    const v = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
-    if (
-      Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && Number.isSafeInteger(v[1])
-    ) return [v[0], v[1]];
-  } catch {
-    // fall through to the error
-  }
+  const v = _unb64(cursor);
+  if (
+    Array.isArray(v) && v.length === 2 && typeof v[0] === "string" && Number.isSafeInteger(v[1])
+  ) return [v[0], v[1]];
   throw new RangeError(`store: not a cursor of this store: "${cursor.slice(0, 80)}"`);
 }
 
@@ -197,7 +189,7 @@ export function _alerts(db: _Db, q: AlertQuery = {}): AlertPage {
   if (more) rows.length = limit;
   const out = _alertRows(db, rows);
   const last = out.at(-1);
-  return { rows: out, next: more && last ? _encodeCursor(last.timestamp, last.seq) : null };
+  return { rows: out, next: more && last ? alertCursor(last) : null };
 }
 
 /** Every alert of a filter, newest first, a page at a time. */

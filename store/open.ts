@@ -7,6 +7,7 @@
  * @module
  */
 
+import { sqliteFile } from "./target.ts";
 import { maskUrl } from "../sinks/_sql_common.ts";
 import { openSqliteStore } from "./sqlite.ts";
 import type { SiemStore } from "./types.ts";
@@ -114,11 +115,11 @@ export async function openStore(
     const { openMysqlStore } = await import("./mysql.ts");
     return await openMysqlStore({ url: target, ...(password !== undefined ? { password } : {}) });
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+  const database = sqliteFile(target);
+  if (database === undefined) {
     throw new RangeError(
       `store: expected sqlite:PATH, a file, postgres:// or mysql://, got "${maskUrl(target)}"`,
     );
   }
-  const database = target.startsWith("sqlite:") ? target.slice("sqlite:".length) : target;
   return await openSqliteStore({ database });
 }

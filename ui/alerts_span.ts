@@ -10,7 +10,13 @@
  * @module
  */
 
-import { archivedAlerts, type ArchiveKey, mergeNewestFirst } from "../archive/read.ts";
+import {
+  archivedAlerts,
+  type ArchiveKey,
+  compareNewestFirst,
+  mergeNewestFirst,
+} from "../archive/read.ts";
+import { _b64, _unb64, alertCursor } from "../store/cursor.ts";
 import type { AlertFilter, AlertRow, SiemStore } from "../store/types.ts";
 
 /** What the archive gave a page. */
@@ -53,24 +59,22 @@ interface _Cursor {
 const _PREFIX = "s.";
 
 function _encode(c: _Cursor): string {
-  return _PREFIX + btoa(JSON.stringify(c)).replaceAll("+", "-").replaceAll("/", "_")
-    .replaceAll("=", "");
+  return _PREFIX + _b64(c);
 }
 
 function _decode(text: string): _Cursor {
-  try {
-    const v = JSON.parse(
-      atob(text.slice(_PREFIX.length).replaceAll("-", "+").replaceAll("_", "/")),
-    );
-    const l = v?.l;
-    const a = v?.a;
-    const lOk = l === null || l === false || (typeof l === "string" && l.length <= 1000);
-    const aOk = a === null || a === false ||
-      (typeof a?.timestamp === "string" && a.timestamp.length <= 64 &&
-        Number.isFinite(Date.parse(a.timestamp)) && Number.isSafeInteger(a.seq));
-    if (lOk && aOk) return { l, a: a && { timestamp: a.timestamp, seq: a.seq } };
-  } catch {
-    // fall through to the error
+  const v = _unb64(text.slice(_PREFIX.length)) as { l?: unknown; a?: unknown } | undefined;
+  const l = v?.l;
+  const a = v?.a as { timestamp?: unknown; seq?: unknown } | null | false | undefined;
+  const lOk = l === null || l === false || (typeof l === "string" && l.length <= 1000);
+  const aOk = a === null || a === false ||
+    (typeof a?.timestamp === "string" && a.timestamp.length <= 64 &&
+      Number.isFinite(Date.parse(a.timestamp)) && Number.isSafeInteger(a.seq));
+  if (lOk && aOk) {
+    return {
+      l: l as string | null | false,
+      a: a && { timestamp: a.timestamp as string, seq: a.seq as number },
+    };
   }
   throw new RangeError("alerts: not a cursor of this page");
 }
@@ -169,11 +173,15 @@ export async function alertsSpanning(
   cursor?: string,
 ): Promise<SpanPage> {
   let at: _Cursor;
+  // The first page lists the archive's days once, to know whether it spans them and to read them.
+  let listed: string[] | undefined;
   if (cursor !== undefined && cursor.startsWith(_PREFIX)) at = _decode(cursor);
   else {
     // A directory that cannot be listed counts as holding the range: the read then says why.
-    const spans = archiveDir !== undefined &&
-      (await archiveDays(archiveDir, filter).catch(() => ["?"])).length > 0;
+    listed = archiveDir === undefined
+      ? []
+      : await archiveDays(archiveDir, filter).catch(() => undefined);
+    const spans = listed === undefined || listed.length > 0;
     if (!spans || cursor !== undefined || filter.status !== undefined) {
       const page = await store.alerts({ ...filter, limit, ...(cursor ? { cursor } : {}) });
       const archive: ArchiveState = spans && filter.status !== undefined
@@ -191,7 +199,7 @@ export async function alertsSpanning(
   let archiveDone = at.a === false;
   if (at.a !== false && archiveDir !== undefined) {
     try {
-      const days = await archiveDays(archiveDir, filter);
+      const days = listed ?? await archiveDays(archiveDir, filter);
       fromArchive = await _archived(archiveDir, filter, limit + 1, at.a ?? undefined, days);
     } catch (err) {
       archive = { kind: "failed", error: err instanceof Error ? err.message : String(err) };
@@ -210,14 +218,9 @@ export async function alertsSpanning(
   if (at.l === false) l = false;
   else if (liveTaken === live.rows.length) l = live.next ?? false;
   else if (liveTaken === 0) l = at.l;
-  else {
-    const taken = await store.alerts({
-      ...filter,
-      limit: liveTaken,
-      ...(at.l ? { cursor: at.l } : {}),
-    });
-    l = taken.next ?? false;
-  }
+  // Rows merge in order, so the database's rows shown are its first liveTaken, and every store
+  // resumes after a row from that row's alertCursor (store/cursor.ts).
+  else l = alertCursor(live.rows[liveTaken - 1] as AlertRow);
   // The archive side resumes after the last row shown, whichever side it came from.
   const archivedLeft = fromArchive.some((r) => !liveSeqs.has(r.seq) && !archived.has(r.seq));
   const last = rows.at(-1);
@@ -230,11 +233,6 @@ export async function alertsSpanning(
 
 /** Archived rows read per DuckDB query of an export. */
 const _EXPORT_CHUNK = 5000;
-
-/** Newest first: by time, then row id (as the store and mergeNewestFirst order). */
-function _newer(a: AlertRow, b: AlertRow): boolean {
-  return a.timestamp > b.timestamp || (a.timestamp === b.timestamp && a.seq > b.seq);
-}
 
 /**
  * Every alert of a filter, newest first, a page at a time, across the
@@ -283,8 +281,10 @@ export async function* exportSpanning(
   }
   let archive: ArchiveState = { kind: "included", count: 0 };
   let liveBuf: AlertRow[] = [];
+  let li = 0;
   let liveDone = false;
   let archBuf: AlertRow[] = [];
+  let ai = 0;
   let archDone = false;
   let key: ArchiveKey | undefined;
   try {
@@ -292,12 +292,13 @@ export async function* exportSpanning(
       const rows: AlertRow[] = [];
       const archived = new Set<number>();
       while (rows.length < pageSize) {
-        if (liveBuf.length === 0 && !liveDone) {
+        if (li === liveBuf.length && !liveDone) {
           const next = await live.next();
           if (next.done) liveDone = true;
-          else liveBuf = next.value.slice();
+          else (liveBuf = next.value, li = 0);
         }
-        if (archBuf.length === 0 && !archDone) {
+        if (ai === archBuf.length && !archDone) {
+          ai = 0;
           try {
             archBuf = await _archived(archiveDir, filter, _EXPORT_CHUNK, key, days);
             archDone = archBuf.length < _EXPORT_CHUNK;
@@ -309,20 +310,19 @@ export async function* exportSpanning(
             archDone = true;
           }
         }
-        const l = liveBuf[0];
-        const a = archBuf[0];
+        const l = liveBuf[li];
+        const a = archBuf[ai];
         if (l === undefined && a === undefined) break;
-        if (l !== undefined && a !== undefined && l.seq === a.seq) archBuf.shift();
-        else if (a !== undefined && (l === undefined || _newer(a, l))) {
-          rows.push(archBuf.shift() as AlertRow);
+        if (l !== undefined && a !== undefined && l.seq === a.seq) ai++;
+        else if (a !== undefined && (l === undefined || compareNewestFirst(a, l) < 0)) {
+          rows.push(a);
           archived.add(a.seq);
-        } else rows.push(liveBuf.shift() as AlertRow);
+          ai++;
+        } else (rows.push(l as AlertRow), li++);
       }
       if (archive.kind === "included") archive = { kind: "included", count: archived.size };
       yield { rows, archived, next: null, archive };
       if (rows.length < pageSize) return;
-      // Lets other requests in between pages of a long export.
-      await Promise.resolve();
     }
   } finally {
     await live.return?.();

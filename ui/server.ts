@@ -12,6 +12,7 @@
 import { loadTlsServer, type TlsMaterialOptions } from "../core/tls.ts";
 import type { Service, ServiceContext } from "../core/types.ts";
 import { openStore } from "../store/open.ts";
+import { sqliteFile } from "../store/target.ts";
 import type { SiemStore } from "../store/types.ts";
 import { createUiApp } from "./app.ts";
 import type { Responder } from "../respond/responder.ts";
@@ -49,12 +50,6 @@ export interface UiServiceOptions {
   openStore?: (database: string) => Promise<SiemStore>;
   /** Active response running in this process, for the Responses page. @default {none} */
   respond?: () => Responder | undefined;
-}
-
-/** The SQLite file a target names, or `undefined` for a server URL. */
-function _sqliteFile(target: string): string | undefined {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return undefined;
-  return target.startsWith("sqlite:") ? target.slice("sqlite:".length) : target;
 }
 
 /** The dashboard service; `url` is known once it started. */
@@ -97,7 +92,7 @@ export function uiService(options: UiServiceOptions): UiService {
     async start(ctx: ServiceContext) {
       const open = options.openStore ?? ((database) => openStore(database));
       store = await open(options.database);
-      const file = _sqliteFile(options.database);
+      const file = sqliteFile(options.database);
       try {
         // The dashboard's own read connection: 512 KiB of SQLite page cache, not the default 2 MB;
         // the OS caches the file anyway (measured: about 2 MB less private memory after use).
