@@ -38,6 +38,7 @@ import {
 import { type BenchRow, type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
 import { maxOf, medianPeak, memoryFields, type MemoryPeak, treeMemory } from "./_memory.ts";
 import { workload } from "./workload.ts";
+import { seedSyslogNgContender } from "./seed_central.ts";
 
 /** Rows per transaction in the SQLite ceiling: the SQLite sink's default batch. */
 const _BATCH = 2000;
@@ -195,6 +196,34 @@ function _note(entry: _Entry): string {
 }
 
 /**
+ * The row that counts (issue 26): the central example with its default
+ * flags against syslog-ng running the seed's central configuration, tuned
+ * (goal ≥ 1.5×, then 2×), and against the same run's ceiling (≥ 0.85×).
+ */
+function _seedRows(
+  central: _Entry,
+  seed: { subject: string; value: number; rates: number[] },
+  ceiling: { subject: string; value: number; rates: number[] },
+): MeasuredRow[] {
+  const rates = central.runs.map((r) => r.rate);
+  const memory = memoryFields(medianPeak(central.runs.map((r) => r.memory)));
+  return [seed, ceiling].map(({ rates: refRates, ...reference }, i) => {
+    const paired = _perRound(rates, refRates);
+    return {
+      scenario: "central-sqlite",
+      subject: `central example, default flags (vs ${reference.subject})`,
+      value: _median(rates),
+      unit: "msg/s",
+      reference,
+      ...memory,
+      note: `${i === 0 ? "the row that counts: goal ≥ 1.5×, then 2×" : "goal ≥ 0.85×"}${
+        paired ? `; ${paired}` : ""
+      }`,
+    };
+  });
+}
+
+/**
  * The central scenarios: contenders end to end (1, 2), burst loss (4) and
  * ceilings (7), as rows of the report.
  *
@@ -228,6 +257,8 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     ...(quick ? [] : [
       { group: "central-sqlite" as const, contender: syslogNgContender("reference"), runs: [] },
       { group: "central-sqlite" as const, contender: syslogNgContender("tuned"), runs: [] },
+      // The row that counts (issue 26): the seed's own central, tuned, beside the central example.
+      { group: "central-sqlite" as const, contender: seedSyslogNgContender(), runs: [] },
     ]),
     { group: "central-jsonl", contender: sluiceContender("jsonl"), runs: [] },
     ...(quick ? [] : [
@@ -345,6 +376,9 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         ...(paired ? { note: paired } : {}),
       });
     }
+    const seed = group === "central-sqlite" ? measured("syslog-ng seed, tuned") : undefined;
+    const central = measured("sluice central");
+    if (seed && central) rows.push(..._seedRows(central, refOf(seed), ceilingRefs.both));
     for (const e of inGroup.filter((e) => e.skipped || e.error)) {
       rows.push({
         scenario: group,

@@ -318,7 +318,18 @@ export function sluiceContender(
 /** Which syslog-ng configuration a {@linkcode syslogNgContender} runs. */
 export type SyslogNgConfig = "reference" | "tuned" | "jsonl";
 
-function _syslogNgSql(): boolean {
+/**
+ * Whether syslog-ng's `sql()` module and libdbi's SQLite driver are installed.
+ *
+ * @returns True when both are found.
+ *
+ * @example
+ * ```ts
+ * import { syslogNgSql } from "./contenders.ts";
+ * console.log(syslogNgSql() ? "sql() available" : "apt-get install syslog-ng-mod-sql libdbd-sqlite3");
+ * ```
+ */
+export function syslogNgSql(): boolean {
   const modules = [
     "/usr/lib/syslog-ng/3.38/libafsql.so",
     ...(() => {
@@ -444,14 +455,12 @@ export function syslogNgContender(config: SyslogNgConfig): Contender {
     description: descriptions[config],
     unavailable() {
       if (!syslogNgBin()) return "syslog-ng is not installed (/usr/sbin/syslog-ng)";
-      if (sql && !_syslogNgSql()) {
+      if (sql && !syslogNgSql()) {
         return "syslog-ng's sql() module or libdbd-sqlite3 is missing (apt-get install syslog-ng-mod-sql libdbd-sqlite3)";
       }
       return undefined;
     },
     async start(dir) {
-      const bin = syslogNgBin();
-      if (!bin) throw new Error(`${this.name}: ${this.unavailable()}`);
       const database = `${dir}/siem.db`;
       const out = `${dir}/all_events.jsonl`;
       if (sql) {
@@ -464,32 +473,67 @@ export function syslogNgContender(config: SyslogNgConfig): Contender {
           db.close();
         }
       }
-      const port = _freePort();
-      await Deno.writeTextFile(
-        `${dir}/syslog-ng.conf`,
-        syslogNgConfig(config, port, database, out),
-      );
-      const proc = new LoggedProcess(bin, [
-        "-F",
-        "-e",
-        "-f",
-        `${dir}/syslog-ng.conf`,
-        "--persist-file",
-        `${dir}/syslog-ng.persist`,
-        "--pidfile",
-        `${dir}/syslog-ng.pid`,
-        "--control",
-        `${dir}/syslog-ng.ctl`,
-        "--no-caps",
-      ]);
-      if (!await waitFor(() => proc.exited || _accepts(port), 30_000) || proc.exited) {
-        await proc.stop();
-        throw new Error(`${this.name} did not start: ${proc.text.trim().slice(-2000)}`);
-      }
       const outputs = sql ? [sqliteRows(database, "alerts"), fileLines(out)] : [fileLines(out)];
-      return _started(proc, port, outputs);
+      return await startSyslogNg(
+        this.name,
+        dir,
+        (port) => syslogNgConfig(config, port, database, out),
+        outputs,
+      );
     },
   };
+}
+
+/**
+ * Starts syslog-ng in the foreground (`-F`) in `dir` with its own
+ * configuration, persist, pid and control files (`${dir}/syslog-ng.ctl`,
+ * for `syslog-ng-ctl`), on a free port, and waits until it accepts.
+ *
+ * @param name The contender's name, for errors.
+ * @param dir Its directory.
+ * @param config The configuration text for a port.
+ * @param outputs What it fills.
+ * @returns The started contender.
+ * @throws {Error} When syslog-ng is missing or does not start within 30 s.
+ *
+ * @example
+ * ```ts ignore
+ * import { fileLines, startSyslogNg } from "./contenders.ts";
+ * const dir = await Deno.makeTempDir();
+ * const s = await startSyslogNg("syslog-ng", dir, (port) => `@version: 3.38\n...${port}`, [
+ *   fileLines(`${dir}/out.jsonl`),
+ * ]);
+ * await s.stop();
+ * ```
+ */
+export async function startSyslogNg(
+  name: string,
+  dir: string,
+  config: (port: number) => string,
+  outputs: Output[],
+): Promise<Started> {
+  const bin = syslogNgBin();
+  if (!bin) throw new Error(`${name}: syslog-ng is not installed`);
+  const port = _freePort();
+  await Deno.writeTextFile(`${dir}/syslog-ng.conf`, config(port));
+  const proc = new LoggedProcess(bin, [
+    "-F",
+    "-e",
+    "-f",
+    `${dir}/syslog-ng.conf`,
+    "--persist-file",
+    `${dir}/syslog-ng.persist`,
+    "--pidfile",
+    `${dir}/syslog-ng.pid`,
+    "--control",
+    `${dir}/syslog-ng.ctl`,
+    "--no-caps",
+  ]);
+  if (!await waitFor(() => proc.exited || _accepts(port), 30_000) || proc.exited) {
+    await proc.stop();
+    throw new Error(`${name} did not start: ${proc.text.trim().slice(-2000)}`);
+  }
+  return _started(proc, port, outputs);
 }
 
 /**
