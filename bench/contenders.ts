@@ -253,9 +253,9 @@ export type SluicePipeline = "central" | "sqlite" | "jsonl";
  * SQLite `alerts` + the JSONL backups; outputs: alerts rows and all_events
  * lines) or `bench/pipelines/json_to_jsonl.ts` (TCP → json → one JSONL
  * file). With `smallHeap`, the pipeline runs as on a machine short of
- * memory: {@linkcode SMALL_HEAP_V8_FLAGS}, SQLite on the main thread
- * (`--sqlite-worker off`) and its WAL checkpointed in the commits
- * (`--sqlite-checkpoint inline`): one isolate instead of three.
+ * memory: {@linkcode SMALL_HEAP_V8_FLAGS} and `--memory small` (SQLite on
+ * the main thread, its WAL checkpointed in the commits, smaller queues,
+ * batches and page cache): one isolate instead of three.
  *
  * @param pipeline Which pipeline.
  * @param options `smallHeap`: the small-machine settings above.
@@ -289,7 +289,7 @@ export function sluiceContender(
         "sluice bench/pipelines/json_to_jsonl.ts: TCP → json → JSONL of the parsed tree (as the contenders write it)",
     }[pipeline] +
       (small
-        ? `; deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --sqlite-worker off --sqlite-checkpoint inline`
+        ? `; deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --memory small (SQLite on the main thread, inline checkpoints, smaller queues, batches and cache)`
         : ""),
     unavailable: () => undefined,
     async start(dir) {
@@ -299,7 +299,7 @@ export function sluiceContender(
         ...centralArgs(data),
         // The dashboard's default port is fixed; the bench measures the log path.
         ...(pipeline === "central" ? ["--ui", "off"] : []),
-        ...(small ? ["--sqlite-worker", "off", "--sqlite-checkpoint", "inline"] : []),
+        ...(small ? ["--memory", "small"] : []),
       ]);
       const found = /over TCP\s+127\.0\.0\.1:(\d+)/;
       if (!await waitFor(() => found.test(proc.text) || proc.exited, 60_000) || proc.exited) {

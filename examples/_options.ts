@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type MemoryBudget, memoryBudget, parseMemoryProfile } from "../core/memory_budget.ts";
+
 /**
  * What each flag of the examples does, shown by `--help` after a pipeline
  * file (`runner/main.ts examples/pipeline.central.ts --help`). Help lists the
@@ -25,7 +27,10 @@ export const FLAG_HELP: Readonly<Record<string, string>> = {
   "relp-port": "port of the RELP listener; on a VM, the central's RELP port",
   "syslog-port": "port of the syslog listener (UDP and TCP)",
   "data": "directory of the SQLite database, the JSONL files and other state",
-  "sqlite-worker": "on: SQLite inserts run on a worker thread; off: on the main thread",
+  "memory": "small, default, large, or auto (from the machine's or cgroup's memory): queue and " +
+    "batch sizes, SQLite's page cache, SQLite's thread and V8's heap growth",
+  "sqlite-worker": "on: SQLite inserts run on a worker thread; off: on the main thread " +
+    "(default: from --memory)",
   "sqlite-checkpoint": "background: SQLite's WAL is checkpointed on a thread of its own; " +
     "inline: in the commits (one V8 isolate fewer)",
   "central": "the central's address",
@@ -157,6 +162,7 @@ export function portOption(
  *
  * @param args Arguments after the pipeline file.
  * @param env The environment.
+ * @param fallback The default (the memory budget's). @default {"background"}
  * @returns The sinks' `checkpoint` option.
  *
  * @example
@@ -164,16 +170,47 @@ export function portOption(
  * import assert from "node:assert/strict";
  * import { checkpointOption } from "./_options.ts";
  * assert.equal(checkpointOption([], {}), "background");
+ * assert.equal(checkpointOption([], {}, "inline"), "inline");
  * assert.equal(checkpointOption(["--sqlite-checkpoint", "inline"], {}), "inline");
  * ```
  */
 export function checkpointOption(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
+  fallback: "background" | "inline" = "background",
 ): "background" | "inline" {
-  const value = option(args, env, "sqlite-checkpoint", "background");
+  const value = option(args, env, "sqlite-checkpoint", fallback);
   if (value !== "background" && value !== "inline") {
     throw new RangeError(`--sqlite-checkpoint: expected "background" or "inline", got "${value}"`);
   }
   return value;
+}
+
+/**
+ * Reads `--memory small|default|large|auto` (`SLUICE_MEMORY`, auto) and
+ * returns the budget the examples size themselves from (core/memory_budget.ts):
+ * `auto` chooses from the machine's memory or its cgroup's limit. A wrong
+ * value throws a RangeError that names the flag.
+ *
+ * @param args Arguments after the pipeline file.
+ * @param env The environment.
+ * @param machineMb The machine's memory in MiB. @default {read from /proc and the cgroup}
+ * @returns The budget.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { memoryOption } from "./_options.ts";
+ * assert.equal(memoryOption(["--memory", "small"], {}).sqliteWorker, false);
+ * assert.equal(memoryOption([], { SLUICE_MEMORY: "large" }).queueSize, 4000);
+ * assert.equal(memoryOption([], {}, 1024).profile, "small");
+ * ```
+ */
+export function memoryOption(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  machineMb?: number,
+): MemoryBudget {
+  const profile = parseMemoryProfile(option(args, env, "memory", "auto"), "--memory");
+  return machineMb === undefined ? memoryBudget(profile) : memoryBudget(profile, machineMb);
 }

@@ -20,7 +20,9 @@
  * main thread, for a single-core machine or the least memory),
  * `--sqlite-checkpoint` (`background`: SQLite's WAL is copied into the
  * database on a thread of its own; `inline` leaves it to the commits, one
- * V8 isolate fewer), `--ui` (`SLUICE_UI`, `127.0.0.1:8080`: the web
+ * V8 isolate fewer), both defaulting from `--memory small|default|large|auto`
+ * (`SLUICE_MEMORY`, auto: from the machine's memory), which also sizes the
+ * queues, batches, SQLite's page cache and V8's heap growth, `--ui` (`SLUICE_UI`, `127.0.0.1:8080`: the web
  * dashboard's address, `off` for none; `--ui-cert`/`--ui-key` serve it over
  * TLS). `--pull-hosts on` (off) also pulls the journal over SSH from the
  * hosts `sluice hosts add` put in siem.db, into the same auth and system
@@ -69,76 +71,24 @@ import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
 import { objectManifestsSource } from "../sources/object_manifests.ts";
 import { sshJournalSource } from "../sources/ssh_journal.ts";
-import { checkpointOption, option, portOption } from "./_options.ts";
+import { option } from "./_options.ts";
+import { centralSettings } from "./_central_settings.ts";
+import { applyV8Budget } from "../core/memory_budget.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
 import { archiveFor } from "./_archive.ts";
-import { dbTarget, refuseServerRetention, serverDbSink, serverStoreOpener } from "./_db.ts";
+import { dbTarget, refuseServerRetention, serverStoreOpener } from "./_db.ts";
+import { sharedServerDbSink } from "./_shared_db.ts";
 
-/** Where the central listens and writes, resolved from flags and environment. */
-export interface CentralSettings {
-  listen: string;
-  jsonPort: number;
-  relpPort: number;
-  syslogPort: number;
-  data: string;
-  /** Store into SQLite on a worker thread (`--sqlite-worker on|off`, on). */
-  sqliteWorker: boolean;
-  /** Where SQLite's WAL is checkpointed (`--sqlite-checkpoint background|inline`, background). */
-  sqliteCheckpoint: "background" | "inline";
-  /** The dashboard's `host:port`, or `off` (`--ui`, 127.0.0.1:8080). */
-  ui: string;
-  /** The dashboard's TLS certificate and key files (`--ui-cert`, `--ui-key`); both or neither. */
-  uiCert: string;
-  uiKey: string;
-  /** Most `by_vm/` files made per day; other hosts go to `by_vm/_other.jsonl` (`--max-hosts-per-day`, 1000). */
-  maxHostsPerDay: number;
-  /** Pull journals over SSH from the monitored_hosts of siem.db (`--pull-hosts on|off`, off). */
-  pullHosts: boolean;
+interface _DbOptions {
+  database: string;
+  checkpoint: "background" | "inline";
+  cacheSizeMb?: number;
+  maxBatch?: number;
 }
 
-/**
- * Resolves the central's settings.
- *
- * @param args Arguments after the pipeline file.
- * @param env The environment.
- * @returns The settings.
- */
-export function centralSettings(
-  args: readonly string[],
-  env: Readonly<Record<string, string>>,
-): CentralSettings {
-  return {
-    listen: option(args, env, "listen", "127.0.0.1"),
-    jsonPort: portOption(args, env, "json-port", 5514),
-    relpPort: portOption(args, env, "relp-port", 5515),
-    syslogPort: portOption(args, env, "syslog-port", 5140),
-    data: option(args, env, "data", "./data"),
-    sqliteWorker: _onOff(option(args, env, "sqlite-worker", "on"), "sqlite-worker"),
-    sqliteCheckpoint: checkpointOption(args, env),
-    ui: option(args, env, "ui", "127.0.0.1:8080"),
-    uiCert: option(args, env, "ui-cert", ""),
-    uiKey: option(args, env, "ui-key", ""),
-    maxHostsPerDay: _count(option(args, env, "max-hosts-per-day", "1000"), "max-hosts-per-day"),
-    pullHosts: _onOff(option(args, env, "pull-hosts", "off"), "pull-hosts"),
-  };
-}
-
-function _count(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`--${name}: expected a whole number from 1, got "${value}"`);
-  }
-  return n;
-}
-
-function _onOff(value: string, name: string): boolean {
-  if (value !== "on" && value !== "off") {
-    throw new RangeError(`--${name}: expected "on" or "off", got "${value}"`);
-  }
-  return value === "on";
-}
+export { type CentralSettings, centralSettings } from "./_central_settings.ts";
 
 /**
  * A JSON alert's host when the transport did not already vouch for one: the JSON's
@@ -172,6 +122,7 @@ export default function central(
   context: { args: string[]; env: Record<string, string>; help?: boolean } = { args: [], env: {} },
 ): Pipeline {
   const s = centralSettings(context.args, context.env);
+  if (!context.help) applyV8Budget(s.budget);
   const logs = `${s.data}/logs`;
   // `--help` builds the pipeline only to list its flags.
   if (!context.help) Deno.mkdirSync(s.data, { recursive: true });
@@ -247,19 +198,24 @@ export default function central(
     factory: string,
     module: string,
     name: string,
-    inline: (
-      options: { database: string; checkpoint: "background" | "inline"; name: string },
-    ) => Sink,
-  ): Sink =>
-    s.sqliteWorker
+    inline: (options: _DbOptions & { name: string }) => Sink,
+    sized: Partial<_DbOptions> = {},
+  ): Sink => {
+    const options = { database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint, ...sized };
+    return s.sqliteWorker
       ? workerSink({
         module: new URL(module, import.meta.url),
         factory,
-        options: { database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint },
+        options,
         thread: "siem.db",
         name,
+        maxBatch: s.budget.sqliteBatch,
+        queueSize: s.budget.queueSize,
       })
-      : inline({ database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint, name });
+      : inline({ ...options, name });
+  };
+  // The alerts' connection: its page cache and transactions sized from --memory.
+  const dbSize = { cacheSizeMb: s.budget.sqliteCacheMb, maxBatch: s.budget.sqliteBatch };
   // Active response (dry-run unless --respond on) takes the rule alerts beside the alerts table.
   const respond = respondSinkFor(
     respondSettings(context.args, context.env),
@@ -269,12 +225,13 @@ export default function central(
   // --db postgres://… or mysql://… stores the SIEM tables there, and the dashboard reads them
   // (and keeps its users, sessions and triage) there. Still on --data/siem.db: the vms registry
   // that host watching reads, the monitored hosts, active response's blocks and --retain-db; the
-  // rules' windows stay in --state-dir, per central (docs/sql-servers.md).
+  // rules' windows stay in --state-dir, and the sshd rules also count the other centrals' events
+  // stored on the server (examples/_shared_db.ts, docs/sql-servers.md).
   const db = dbTarget(context.args, context.env, s.data);
   const sinks = {
     ...(respond ? { respond } : {}),
-    db: serverDbSink(db, "db") ??
-      siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink),
+    db: sharedServerDbSink(db, "db", authRules) ??
+      siemDb("siemSqliteSink", "../siem/schema.ts", "db", siemSqliteSink, dbSize),
     vms: siemDb("vmsSink", "../siem/vms.ts", "vms", vmsSink),
     rules: correlateStore([...authRules, ...deviceRules], { name: "rules" }),
     all: jsonl("all_events", "all_events.jsonl"),
@@ -330,6 +287,8 @@ export default function central(
   return definePipeline({
     name: "central",
     role: "central",
+    queueSize: s.budget.queueSize,
+    maxBatch: s.budget.maxBatch,
     sources,
     sinks,
     deadLetter: "unparsed",

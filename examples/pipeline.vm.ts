@@ -9,9 +9,10 @@
  *   --central 10.0.0.2 --alerts /var/log/sauron/alerts.jsonl --yara /var/log/sauron/yara.jsonl
  * ```
  *
- * On a VM short of memory, `--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20`
- * with `--sqlite-checkpoint inline` lowers the peak under a burst (91 MB instead of 132 MB in
- * the benchmark) for about 0.63× the rate: see the README's Performance section.
+ * Queues, batches, the backup's page cache and checkpoint, and V8's heap growth are sized
+ * from `--memory small|default|large|auto` (`SLUICE_MEMORY`, auto: from the machine's or
+ * its cgroup's memory, core/memory_budget.ts); `small` trades about a quarter of the rate
+ * for the least memory (docs/performance.md).
  *
  * Flags (after the file) or environment variables: `--central`
  * (`SLUICE_CENTRAL`, default 127.0.0.1), `--transport relp|tcp` (relp),
@@ -55,7 +56,8 @@ import { journaldSource } from "../sources/journald.ts";
 import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
-import { checkpointOption, option, portOption } from "./_options.ts";
+import { checkpointOption, memoryOption, option, portOption } from "./_options.ts";
+import { applyV8Budget } from "../core/memory_budget.ts";
 import { objectJobs } from "./_objects.ts";
 import { clientTls } from "./_tls.ts";
 
@@ -84,6 +86,8 @@ export default function vm(
     throw new RangeError(`--transport: expected "relp" or "tcp", got "${transport}"`);
   }
   const host = option(args, env, "host", Deno.hostname());
+  const budget = memoryOption(args, env);
+  if (!context.help) applyV8Budget(budget);
   // `--help` builds the pipeline only to list its flags.
   if (!context.help) Deno.mkdirSync(data, { recursive: true });
   const sources: Record<string, Source> = {
@@ -130,6 +134,8 @@ export default function vm(
   return definePipeline({
     name: "vm",
     role: "vm",
+    queueSize: budget.queueSize,
+    maxBatch: budget.maxBatch,
     sources: { ...sources, ...objects?.sources },
     sinks: {
       ...objects?.sinks,
@@ -141,8 +147,9 @@ export default function vm(
         values: { timestamp: "${ISODATE}", host: "${HOST}", source: "${SOURCE}", raw: "${MSG}" },
         indexes: ["timestamp"],
         // One index growing at its right edge: a small page cache is enough, and a VM's RAM is scarce.
-        cacheSizeMb: 4,
-        checkpoint: checkpointOption(args, env),
+        cacheSizeMb: Math.min(4, budget.sqliteCacheMb),
+        maxBatch: budget.sqliteBatch,
+        checkpoint: checkpointOption(args, env, budget.sqliteCheckpoint),
         name: "backup",
       }),
     },

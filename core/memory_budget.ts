@@ -1,0 +1,226 @@
+/**
+ * How much memory a pipeline may spend, chosen from the memory the machine
+ * (or its cgroup) has: queue sizes, batch sizes, SQLite's page cache,
+ * whether SQLite runs on a worker thread (a second V8 isolate) and where its
+ * WAL is checkpointed, and the V8 heap flags that can still change once the
+ * process runs. The examples read `--memory small|default|large|auto`
+ * (`SLUICE_MEMORY`, auto) and size themselves from {@linkcode memoryBudget}.
+ *
+ * V8's flags are fixed for the main isolate once it has started (the young
+ * generation's size is set when its heap is made, from `--v8-flags`), so
+ * {@linkcode applyV8Budget} sets what V8 still reads later: how far the old
+ * generation grows past its live data (read at every full collection) and
+ * the young generation of isolates made afterwards (the SQLite worker).
+ *
+ * @module
+ */
+
+import { setFlagsFromString } from "node:v8";
+
+/** A memory profile, or `auto` to choose one from the machine's memory. */
+export type MemoryProfile = "small" | "default" | "large";
+
+/** What a pipeline may spend, per {@linkcode memoryBudget}. */
+export interface MemoryBudget {
+  /** The profile chosen. */
+  profile: MemoryProfile;
+  /** The machine's (or cgroup's) memory in MiB it was chosen from, when known. */
+  machineMb?: number;
+  /** Events each sink's queue holds before sources are held back. */
+  queueSize: number;
+  /** Largest batch the engine hands to one sink write. */
+  maxBatch: number;
+  /** Rows per SQLite transaction. */
+  sqliteBatch: number;
+  /** SQLite's page cache per connection, MiB. */
+  sqliteCacheMb: number;
+  /** SQLite on a worker thread (a second V8 isolate) instead of the main thread. */
+  sqliteWorker: boolean;
+  /** Where SQLite's WAL is checkpointed: on a thread of its own, or in the commits. */
+  sqliteCheckpoint: "background" | "inline";
+  /** V8 flags {@linkcode applyV8Budget} sets at start (empty: V8's own). */
+  v8Flags: string[];
+}
+
+const _MIB = 1024 * 1024;
+
+/** Reads a file's text, or undefined when it cannot be read. */
+function _read(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The memory this process may use, in MiB: the smaller of the machine's
+ * `MemTotal` (/proc/meminfo) and its cgroup's limit (v2 `memory.max`, v1
+ * `memory.limit_in_bytes`; `max` or a huge value means none).
+ *
+ * @param read Reads a file's text (for tests); undefined when missing.
+ * @returns MiB, or undefined when nothing could be read (not Linux).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { machineMemoryMb } from "./memory_budget.ts";
+ * const files: Record<string, string> = {
+ *   "/proc/meminfo": "MemTotal:       8000000 kB\n",
+ *   "/sys/fs/cgroup/memory.max": "536870912\n",
+ * };
+ * assert.equal(machineMemoryMb((p) => files[p]), 512);
+ * ```
+ */
+export function machineMemoryMb(
+  read: (path: string) => string | undefined = _read,
+): number | undefined {
+  const found: number[] = [];
+  const total = /^MemTotal:\s+(\d+)\s*kB/m.exec(read("/proc/meminfo") ?? "");
+  if (total) found.push(Number(total[1]) / 1024);
+  for (const path of ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) {
+    const text = read(path)?.trim();
+    const bytes = text && /^\d+$/.test(text) ? Number(text) : NaN;
+    // v1 writes "no limit" as a number near 2^63.
+    if (Number.isFinite(bytes) && bytes > 0 && bytes < 2 ** 60) found.push(bytes / _MIB);
+  }
+  return found.length ? Math.round(Math.min(...found)) : undefined;
+}
+
+/** Below this much memory `auto` chooses `small`. */
+export const SMALL_MACHINE_MB = 1536;
+/** From this much memory `auto` chooses `large`. */
+export const LARGE_MACHINE_MB = 65536;
+
+const _PROFILES: Readonly<Record<MemoryProfile, Omit<MemoryBudget, "profile" | "machineMb">>> = {
+  // One isolate, a 2 MiB young generation for later isolates, the old generation 20% past its
+  // live data, SQLite's WAL copied in the commits: the least memory, at about 0.75x the rate.
+  small: {
+    queueSize: 1000,
+    maxBatch: 500,
+    sqliteBatch: 1000,
+    sqliteCacheMb: 2,
+    sqliteWorker: false,
+    sqliteCheckpoint: "inline",
+    v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
+  },
+  // SQLite on its own thread beside parsing and the JSONL files, with smaller queues, a
+  // smaller page cache and the old generation held closer to its live data than V8's default.
+  default: {
+    queueSize: 2000,
+    maxBatch: 1000,
+    sqliteBatch: 2000,
+    sqliteCacheMb: 8,
+    sqliteWorker: true,
+    sqliteCheckpoint: "background",
+    v8Flags: ["--max-semi-space-size=4", "--heap-growing-percent=50"],
+  },
+  // What the examples shipped before sizing from memory: the fastest, about 150-165 MB private.
+  large: {
+    queueSize: 4000,
+    maxBatch: 1000,
+    sqliteBatch: 2000,
+    sqliteCacheMb: 16,
+    sqliteWorker: true,
+    sqliteCheckpoint: "background",
+    v8Flags: [],
+  },
+};
+
+/**
+ * The budget of a profile, or of the profile `auto` picks from the
+ * machine's memory: `small` below {@linkcode SMALL_MACHINE_MB}, `large`
+ * from {@linkcode LARGE_MACHINE_MB}, `default` between. On a machine with
+ * one core SQLite stays on the main thread whatever the profile.
+ *
+ * @param profile A profile, or `auto`.
+ * @param machineMb The machine's memory in MiB. @default {machineMemoryMb()}
+ * @param cores Cores available. @default {navigator.hardwareConcurrency}
+ * @returns The budget.
+ * @throws {RangeError} On an unknown profile.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { memoryBudget } from "./memory_budget.ts";
+ * assert.equal(memoryBudget("auto", 1024, 2).profile, "small");
+ * assert.equal(memoryBudget("auto", 8192, 2).profile, "default");
+ * assert.equal(memoryBudget("large", 1024, 2).queueSize, 4000);
+ * assert.equal(memoryBudget("default", 8192, 1).sqliteWorker, false);
+ * ```
+ */
+export function memoryBudget(
+  profile: MemoryProfile | "auto",
+  machineMb: number | undefined = machineMemoryMb(),
+  cores: number = navigator.hardwareConcurrency ?? 1,
+): MemoryBudget {
+  const chosen: MemoryProfile = profile !== "auto"
+    ? profile
+    : machineMb === undefined
+    ? "default"
+    : machineMb < SMALL_MACHINE_MB
+    ? "small"
+    : machineMb >= LARGE_MACHINE_MB
+    ? "large"
+    : "default";
+  const base = _PROFILES[chosen];
+  if (!base) throw new RangeError(`memory profile: expected small, default, large or auto`);
+  return {
+    profile: chosen,
+    ...(machineMb !== undefined ? { machineMb } : {}),
+    ...base,
+    sqliteWorker: base.sqliteWorker && cores >= 2,
+    v8Flags: [...base.v8Flags],
+  };
+}
+
+/**
+ * Reads a profile name; a wrong one throws a RangeError naming `what`.
+ *
+ * @param value The text (`small`, `default`, `large`, `auto`).
+ * @param what What to name in the error, `--memory`.
+ * @returns The profile.
+ * @throws {RangeError} On anything else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseMemoryProfile } from "./memory_budget.ts";
+ * assert.equal(parseMemoryProfile("small", "--memory"), "small");
+ * assert.throws(() => parseMemoryProfile("tiny", "--memory"), /--memory/);
+ * ```
+ */
+export function parseMemoryProfile(value: string, what: string): MemoryProfile | "auto" {
+  if (value === "small" || value === "default" || value === "large" || value === "auto") {
+    return value;
+  }
+  throw new RangeError(`${what}: expected "small", "default", "large" or "auto", got "${value}"`);
+}
+
+let _applied = "";
+
+/**
+ * Sets the budget's V8 flags in this process (once per distinct set): the
+ * old generation's growth applies from the next full collection on, the
+ * young generation's size to isolates made afterwards (workers); the main
+ * isolate keeps the young generation `--v8-flags` gave it at start. The
+ * `large` profile sets nothing, so V8 keeps what the command line said.
+ *
+ * @param budget The budget.
+ * @returns The flags it set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyV8Budget, memoryBudget } from "./memory_budget.ts";
+ * assert.deepEqual(applyV8Budget(memoryBudget("large", 8192, 2)), []);
+ * ```
+ */
+export function applyV8Budget(budget: MemoryBudget): string[] {
+  const key = budget.v8Flags.join(" ");
+  if (key && key !== _applied) {
+    setFlagsFromString(key);
+    _applied = key;
+  }
+  return [...budget.v8Flags];
+}
