@@ -3,11 +3,15 @@
  * staging table, then `INSERT … SELECT … ON CONFLICT DO NOTHING`, one
  * transaction a batch) into the `alerts` table with its indexes, beside
  * the same rows loaded by `psql \copy` into a copy of that table (same
- * indexes, no deduplication: the ceiling), in the same run on a Postgres 15
- * started for it. Skipped when PostgreSQL is not installed.
+ * indexes, no deduplication: the ceiling), on one Postgres 15 started for
+ * it, in rounds that alternate which load goes first (`BENCH_SQL_ROUNDS`,
+ * 4, 2 with `--quick`; both tables emptied, vacuumed and checkpointed
+ * before each load), each round's ratio in the note; then syslog-ng's
+ * `sql()` into a third copy of the table on the same server. MariaDB the
+ * same way beside `LOAD DATA`. Skipped when a server is not installed.
  *
  * ```sh
- * deno run -A bench/postgres.ts [--quick]
+ * BENCH_SQL_ROUNDS=4 deno run -A bench/postgres.ts [--quick]
  * ```
  *
  * @module
@@ -28,9 +32,9 @@ import {
   startPostgres,
 } from "../tests/fixtures/sql_servers.ts";
 import { alertBatch } from "../tests/sinks/_sql_events.ts";
-import { runWithDeadline } from "../tests/_peers.ts";
 import type { BenchOptions, MeasuredRow, MeasuredScenario } from "./lib.ts";
-import { memoryFields, type MemoryPeak, withMemory } from "./_memory.ts";
+import { medianPeak, memoryFields, type MemoryPeak, runSampled, withMemory } from "./_memory.ts";
+import { syslogNgSqlLoad, syslogNgSqlUnavailable } from "./_sql_syslog_ng.ts";
 
 /**
  * Measures the sink's rows/s into `alerts` and `psql \copy`'s for the same rows.
@@ -149,6 +153,28 @@ async function _mariadb({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   }
 }
 
+/** Rows as JSON lines (null values left out), for syslog-ng's `sql()`. */
+function _jsonLines(rows: readonly unknown[][], cols: readonly string[]): Uint8Array {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const o: Record<string, unknown> = {};
+    for (let k = 0; k < cols.length; k++) if (row[k] !== null) o[cols[k] as string] = row[k];
+    lines.push(JSON.stringify(o));
+  }
+  return new TextEncoder().encode(lines.join("\n") + "\n");
+}
+
+function _median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? 0;
+}
+
+/** Rounds of the sink and its reference, alternating which goes first. */
+function _rounds(quick: boolean): number {
+  const n = Number(Deno.env.get("BENCH_SQL_ROUNDS") ?? (quick ? 2 : 4));
+  return Number.isInteger(n) && n > 0 ? n : 4;
+}
+
 async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   const subject = "siemPostgresSink → alerts (COPY + INSERT … ON CONFLICT, 5k-row batches)";
   if (!POSTGRES_BIN) {
@@ -168,93 +194,178 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
     for (let i = 0; i < total; i += batch) batches.push(alertBatch(i, batch));
     // The ceiling's input: the same rows as the sink renders them, in COPY's text format.
     const schema = resolveSqlSchema("bench", siemSchema, siemTableOf());
+    const names = schema.defFor("alerts").columns.map(([c]) => c);
     const file = `${dir}/alerts.copy`;
     const parts: Uint8Array[] = [];
+    const all: unknown[][] = [];
     const tr = performance.now();
     for (const b of batches) {
       const rows = prepareSqlBatch(schema, b, { indexedTextBytes: 600 }).byTable.get("alerts");
       parts.push(copyBytes(rows ?? []));
+      all.push(...rows ?? []);
     }
     const renderS = (performance.now() - tr) / 1000;
     await Deno.writeFile(file, ReadableStream.from(parts));
     await Deno.chmod(file, 0o644);
-    const cols = schema.defFor("alerts").columns.map(([c]) => `"${c}"`).join(", ");
-
-    const sink = siemPostgresSink({ url: pg.url });
-    const stats = new ComponentStats("sink", "db", "postgres");
-    await sink.open({
-      name: "db",
-      stats,
-      state: memoryState(),
-      log: createLogger("error", undefined, "bench"),
-      signal: new AbortController().signal,
-    });
+    const cols = names.map((c) => `"${c}"`).join(", ");
+    // The sink makes the tables at open.
+    const opener = siemPostgresSink({ url: pg.url });
+    await opener.open(_ctx());
+    await opener.close();
     await pg.sql("CREATE TABLE alerts_ceiling (LIKE alerts INCLUDING ALL)");
-    let sinkS: number;
-    const sampled = withMemory(async () => {
-      const t0 = performance.now();
-      // As the engine does: up to `concurrency` batches in flight.
-      const inFlight = new Set<Promise<void>>();
-      for (const b of batches) {
-        const p: Promise<void> = sink.write(b).finally(() => inFlight.delete(p));
-        inFlight.add(p);
-        if (inFlight.size >= (sink.concurrency ?? 1)) await Promise.race(inFlight);
+    const count = async (table: string) =>
+      Number((await pg.sql(`SELECT count(*) FROM ${table}`)).trim());
+    // What a load left for the server to do (autovacuum of 200k new rows, dirty pages) is done
+    // before the next clock starts, not charged to it.
+    const settle = async () => {
+      await pg.sql("VACUUM ANALYZE");
+      await pg.sql("CHECKPOINT");
+    };
+
+    const sinkLoad = async () => {
+      const sink = siemPostgresSink({ url: pg.url });
+      await sink.open(_ctx());
+      try {
+        // The sink runs in the bench process: its memory is the bench process's.
+        const { value: s, memory } = await withMemory(() => _store(sink, batches));
+        const stored = await count("alerts");
+        if (stored !== total) throw new Error(`the sink stored ${stored} of ${total} rows`);
+        return { rate: total / s, memory };
+      } finally {
+        await sink.close();
       }
-      await Promise.all(inFlight);
-      return (performance.now() - t0) / 1000;
-    });
-    let memory: MemoryPeak;
-    try {
-      ({ value: sinkS, memory } = await sampled);
-    } finally {
-      await sink.close();
+    };
+    const copyLoad = async () => {
+      const t1 = performance.now();
+      const r = await runSampled("psql", [
+        "-h",
+        "127.0.0.1",
+        "-p",
+        `${pg.port}`,
+        "-U",
+        "sluice",
+        "-d",
+        "sluice",
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        `\\copy alerts_ceiling (${cols}) FROM '${file}'`,
+      ], { timeoutMs: 600_000, what: "psql \\copy" });
+      const s = (performance.now() - t1) / 1000;
+      if (r.code !== 0) throw new Error(`psql \\copy failed: ${r.stderr}`);
+      return { rate: total / s, memory: r.memory };
+    };
+
+    const sinkRates: number[] = [], copyRates: number[] = [], ratios: string[] = [];
+    const sinkMem: MemoryPeak[] = [], copyMem: MemoryPeak[] = [];
+    const loads: number[] = [];
+    for (let round = 0; round < _rounds(quick); round++) {
+      await pg.sql("TRUNCATE alerts, alerts_ceiling");
+      await settle();
+      const sinkFirst = round % 2 === 0;
+      let a, c;
+      if (sinkFirst) {
+        a = await sinkLoad();
+        await settle();
+        c = await copyLoad();
+      } else {
+        c = await copyLoad();
+        await settle();
+        a = await sinkLoad();
+      }
+      sinkRates.push(a.rate);
+      copyRates.push(c.rate);
+      sinkMem.push(a.memory);
+      copyMem.push(c.memory);
+      loads.push(Deno.loadavg()[0] ?? 0);
+      ratios.push(`${(a.rate / c.rate).toFixed(2)} (${sinkFirst ? "sink-first" : "copy-first"})`);
     }
-    // What the sink's load left for the server to do (autovacuum of 200k new rows, dirty pages)
-    // is done before the ceiling's clock starts, not charged to it.
-    await pg.sql("VACUUM ANALYZE alerts");
-    await pg.sql("CHECKPOINT");
-    const t1 = performance.now();
-    const r = await runWithDeadline("psql", [
-      "-h",
-      "127.0.0.1",
-      "-p",
-      `${pg.port}`,
-      "-U",
-      "sluice",
-      "-d",
-      "sluice",
-      "-X",
-      "-v",
-      "ON_ERROR_STOP=1",
-      "-c",
-      `\\copy alerts_ceiling (${cols}) FROM '${file}'`,
-    ], { timeoutMs: 600_000, what: "psql \\copy" });
-    const copyS = (performance.now() - t1) / 1000;
-    if (r.code !== 0) throw new Error(`psql \\copy failed: ${r.stderr}`);
-    const stored = Number((await pg.sql("SELECT count(*) FROM alerts")).trim());
-    const ceiling = total / copyS;
-    const rate = stored / sinkS;
-    return [{
+    const rate = _median(sinkRates);
+    const ceiling = _median(copyRates);
+    const rows: MeasuredRow[] = [{
       scenario: "postgres",
       subject,
       value: Math.round(rate),
       unit: "rows/s",
-      ...memoryFields(memory),
+      runs: sinkRates.map(Math.round),
+      ...memoryFields(medianPeak(sinkMem)),
       reference: {
-        subject: "psql \\copy of the same rows into the same table and indexes",
+        subject: "psql \\copy of the same rows into the same table and indexes (median)",
         value: Math.round(ceiling),
+        memory: medianPeak(copyMem),
       },
       sent: total,
-      stored,
-      note: `${(rate / ceiling).toFixed(2)}× the ceiling (goal ≥ 0.7× and ≥ 50k rows/s); ${
-        total.toLocaleString("en-US")
-      } alerts, Postgres 15 with fsync=off on the same 2 cores; rendering the rows alone (values + COPY data) ran at ${
-        Math.round(total / renderS)
-      } rows/s; load average ${(Deno.loadavg()[0] ?? 0).toFixed(1)} at the end`,
+      stored: total,
+      note: `sink ÷ \\copy per round (same server, alternating order): ${ratios.join(", ")} ` +
+        `(goal ≥ 0.7× and ≥ 50k rows/s); \\copy ${
+          copyRates.map((r) => Math.round(r)).join("/")
+        } rows/s; ${total.toLocaleString("en-US")} alerts, Postgres 15 with fsync=off on the ` +
+        `same 2 cores; rendering the rows alone (values + COPY data) ran at ${
+          Math.round(total / renderS)
+        } rows/s; load average ${loads.map((l) => l.toFixed(1)).join("/")} after each round`,
     }];
+    rows.push(
+      await _syslogNg("pgsql", {
+        scenario: "postgres",
+        port: pg.port,
+        table: "alerts_syslogng",
+        create: () => pg.sql("CREATE TABLE alerts_syslogng (LIKE alerts INCLUDING ALL)"),
+        count: () => count("alerts_syslogng"),
+        lines: () => _jsonLines(all, names),
+        names,
+        total,
+        sink: rate,
+        dir,
+      }),
+    );
+    return rows;
   } finally {
     await pg.stop();
   }
+}
+
+/** syslog-ng's `sql()` into the same server, as a row beside the sink's median. */
+async function _syslogNg(type: "pgsql" | "mysql", o: {
+  scenario: string;
+  port: number;
+  table: string;
+  create: () => Promise<unknown>;
+  count: () => Promise<number>;
+  lines: () => Uint8Array;
+  names: readonly string[];
+  total: number;
+  sink: number;
+  dir: string;
+}): Promise<MeasuredRow> {
+  const subject = `syslog-ng sql(type(${type})) → the same table and indexes ` +
+    "(flow-control, explicit-commits, batch-lines(5000))";
+  const why = syslogNgSqlUnavailable(type);
+  if (why) return { scenario: o.scenario, subject, value: 0, unit: "rows/s", skipped: why };
+  await o.create();
+  const { seconds, memory } = await syslogNgSqlLoad(
+    { type, port: o.port, user: "sluice", database: "sluice", table: o.table, columns: o.names },
+    o.lines(),
+    o.total,
+    o.count,
+    o.dir,
+    600_000,
+  );
+  const rate = o.total / seconds;
+  return {
+    scenario: o.scenario,
+    subject,
+    value: Math.round(rate),
+    unit: "rows/s",
+    ...memoryFields(memory),
+    reference: { subject: "the sluice sink above (its median)", value: Math.round(o.sink) },
+    sent: o.total,
+    stored: await o.count(),
+    note: `the sink stores ${(o.sink / rate).toFixed(1)}× syslog-ng's rows/s; the same rows as ` +
+      `JSON lines over TCP, one INSERT per row; load average ${
+        (Deno.loadavg()[0] ?? 0).toFixed(1)
+      } at the end`,
+  };
 }
 
 if (import.meta.main) {
