@@ -158,6 +158,13 @@ export interface CorrelateOptions {
   maxEvidence?: number;
   /** A name for stats. @default {"correlate <rule>"} */
   name?: string;
+  /**
+   * The table of a shared SQL store the counted events are stored in, keyed
+   * by the group key: `auth_events` (key: `src_ip`, the `sshd.*` fields).
+   * With it, several centrals sharing one store count each other's events
+   * (`sharedRules` in siem/correlate_shared.ts). Left out, the windows are this process's own.
+   */
+  sharedTable?: "auth_events";
 }
 
 /** The JSON form of a correlation's windows, as {@linkcode Correlation.snapshot} returns it. */
@@ -176,6 +183,27 @@ export interface Correlation extends Rewrite {
   readonly rule: string;
   /** Groups held now. */
   readonly size: number;
+  /** The window, in ms. */
+  readonly window: number;
+  /** The quiet period after an alert, in ms. */
+  readonly suppress: number;
+  /** The shared table the counted events are in, when the rule can count a shared store's. */
+  readonly sharedTable?: "auth_events";
+  /**
+   * The group key of an event this rule counts or that may fire it, when
+   * that group is not quiet now: the groups a shared store may tip over.
+   */
+  pending(event: LogEvent): string | undefined;
+  /**
+   * Runs events read back from a shared store (every central's, oldest
+   * first) through a scratch window of group `key`, as {@linkcode Correlation.apply}
+   * would, and returns the first that fires, marked with the alert as `apply`
+   * marks it. The group's own window then goes quiet as after a firing here.
+   * Nothing fires while the group is quiet.
+   *
+   * @returns The event that fires, or `undefined`.
+   */
+  judge(key: string, events: readonly LogEvent[]): LogEvent | undefined;
   /** The windows as plain JSON. */
   snapshot(): CorrelateSnapshot;
   /**
@@ -433,6 +461,38 @@ export function correlate(options: CorrelateOptions): Correlation {
 
   const quiet = (g: _Group, t: number) => t - g.fired < suppress;
 
+  // One event at time t, counted and/or a trigger, into its group (or a scratch group): whether
+  // it fired.
+  const feed = (
+    k: string,
+    t: number,
+    e: LogEvent,
+    counted: boolean,
+    fires: boolean,
+    scratch: _Group | null,
+  ): boolean => {
+    let fired = false;
+    if (fires) {
+      const g = scratch ?? groups.get(k);
+      if (g) {
+        prune(g, t);
+        if (count(g) >= threshold && !quiet(g, t)) {
+          fire(k, g, t, e);
+          fired = true;
+        }
+      }
+    }
+    if (!counted) return fired;
+    const g = scratch ?? touch(k);
+    prune(g, t);
+    if (!add(g, t, e) || trigger) return fired;
+    if (count(g) >= threshold && !quiet(g, t)) {
+      fire(k, g, t, e);
+      return true;
+    }
+    return fired;
+  };
+
   const step: Correlation = {
     kind: "correlate",
     name: options.name ?? `correlate ${rule}`,
@@ -452,18 +512,41 @@ export function correlate(options: CorrelateOptions): Correlation {
         sinceSweep = 0;
         sweep(latest);
       }
-      if (fires) {
-        const g = groups.get(k);
-        if (g) {
-          prune(g, t);
-          if (count(g) >= threshold && !quiet(g, t)) fire(k, g, t, e);
-        }
+      feed(k, t, e, counted, fires, null);
+    },
+    window,
+    suppress,
+    ...(options.sharedTable === "auth_events" ? { sharedTable: "auth_events" as const } : {}),
+    pending(e: LogEvent): string | undefined {
+      if (!(filter ? filter(e) : true) && !(trigger ? trigger(e) : false)) return undefined;
+      const k = key(e);
+      if (k === "") return undefined;
+      const g = groups.get(k);
+      return g && quiet(g, e.timestamp ?? e.receivedAt) ? undefined : k;
+    },
+    judge(k: string, events: readonly LogEvent[]): LogEvent | undefined {
+      const real = groups.get(k);
+      const g: _Group = {
+        t: [],
+        d: distinct ? [] : null,
+        c: collect ? [] : null,
+        fired: real?.fired ?? -Infinity,
+        used: 0,
+      };
+      for (const e of events) {
+        const counted = filter ? filter(e) : true;
+        const fires = trigger ? trigger(e) : false;
+        if ((!counted && !fires) || key(e) !== k) continue;
+        if (!feed(k, e.timestamp ?? e.receivedAt, e, counted, fires, g)) continue;
+        const t = e.timestamp ?? e.receivedAt;
+        const own = real ?? touch(k);
+        own.fired = Math.max(own.fired, t);
+        own.t.length = 0;
+        if (own.d) own.d.length = 0;
+        if (own.c) own.c.length = 0;
+        return e;
       }
-      if (!counted) return;
-      const g = touch(k);
-      prune(g, t);
-      if (!add(g, t, e) || trigger) return;
-      if (count(g) >= threshold && !quiet(g, t)) fire(k, g, t, e);
+      return undefined;
     },
     snapshot(): CorrelateSnapshot {
       const out: CorrelateSnapshot["groups"] = [];

@@ -21,6 +21,7 @@ import {
 import { _SqlOverview, _SqlSeries } from "./_sql_store_overview.ts";
 import { _sql, _tailRead, _tailStart, _timeline } from "./_sql_store_tail.ts";
 import { _sqlUi } from "./_sql_store_ui.ts";
+import { _authWindow, _incidents } from "./_sql_store_rules.ts";
 import type { HostDetail, SiemStore } from "./types.ts";
 
 /** What both server stores take beside their connection. */
@@ -84,6 +85,8 @@ export function _sqlStore(driver: _SqlDriver, options: _SqlStoreOptions = {}): S
     authSources: (f) => p(() => _authSources(open(), f)),
     authUsers: (f) => p(() => _authUsers(open(), f)),
     authEvents: (f) => p(() => _authEvents(open(), f)),
+    authWindow: (q) => p(() => _authWindow(open(), q)),
+    incidents: (q) => p(() => _incidents(open(), q)),
     firewallSources: (f) => p(() => _firewallSources(open(), f)),
     firewallPorts: (f) => p(() => _firewallPorts(open(), f)),
     objects: (f) => p(() => _objects(open(), f)),

@@ -8,6 +8,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { _authWindow, _incidents } from "./_sqlite_rules.ts";
 import { _alert, _alerts, _alertsForHashes, _exportAlerts, _rules } from "./_sqlite_alerts.ts";
 import { _Db, _limit, _openReadOnly } from "./_sqlite_db.ts";
 import {
@@ -137,6 +138,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
       authSources: (f) => _p(() => _authSources(open(), f)),
       authUsers: (f) => _p(() => _authUsers(open(), f)),
       authEvents: (f) => _p(() => _authEvents(open(), f)),
+      authWindow: (q) => _p(() => _authWindow(open(), q)),
+      incidents: (q) => _p(() => _incidents(open(), q)),
       firewallSources: (f) => _p(() => _firewallSources(open(), f)),
       firewallPorts: (f) => _p(() => _firewallPorts(open(), f)),
       objects: (f) => _p(() => _objects(open(), f)),

@@ -69,10 +69,12 @@ import type {
   SeriesQuery,
   TriageRow,
 } from "./rows.ts";
+import type { AuthWindowQuery, IncidentQuery, IncidentRow } from "./rows_rules.ts";
 
 export { SIEM_CATEGORIES, type SiemCategory } from "../siem/categorize.ts";
 export type * from "./rows.ts";
 export type * from "./rows_hosts.ts";
+export type * from "./rows_rules.ts";
 
 /**
  * A time range in ms since the epoch: `since <= time < until`.
@@ -257,6 +259,32 @@ export interface SiemStore {
   authUsers(filter?: AuthFilter): Promise<AuthUserRow[]>;
   /** Auth events, newest first. */
   authEvents(filter?: AuthFilter): Promise<AuthEventRow[]>;
+  /**
+   * The auth events of several source addresses in a range, oldest first:
+   * what the correlation rules of centrals sharing this store count
+   * (siem/correlate_shared.ts), one read per batch for every address. Served
+   * by the `src_ip` index.
+   *
+   * @example
+   * ```ts ignore
+   * const rows = await store.authWindow({ srcIps: ["203.0.113.9"], since: t - 120_000, until: t + 1 });
+   * const failures = rows.filter((r) => r.outcome === "failure").length;
+   * ```
+   */
+  authWindow(query: AuthWindowQuery): Promise<AuthEventRow[]>;
+  /**
+   * The correlation rules' alerts (ids `incident:…`) of some rules in a
+   * range, oldest first, with the key each names: whether another central
+   * already raised an alert for an attack. Served by the (rule, timestamp)
+   * index.
+   *
+   * @example
+   * ```ts ignore
+   * const seen = await store.incidents({ rules: ["sshd_brute_force"], since: t - 600_000 });
+   * if (seen.some((i) => i.key === "203.0.113.9")) console.log("already alerted");
+   * ```
+   */
+  incidents(query: IncidentQuery): Promise<IncidentRow[]>;
 
   /** Firewall events by source address, most first. */
   firewallSources(filter?: FirewallFilter): Promise<FirewallSourceRow[]>;

@@ -51,6 +51,8 @@ export function invalidUserSweep(options: InvalidUserSweepOptions = {}): Correla
   return correlate({
     rule: options.rule ?? "sshd_invalid_user_sweep",
     key: `\${${prefix}.src_ip}`,
+    // Centrals sharing a SQL store count each other's failures (siem/correlate_shared.ts).
+    ...(prefix === "sshd" ? { sharedTable: "auth_events" as const } : {}),
     distinct: `\${${prefix}.user}`,
     window: options.window ?? 600_000,
     threshold: options.threshold ?? 5,

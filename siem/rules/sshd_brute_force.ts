@@ -53,6 +53,8 @@ export function sshdBruteForce(options: SshdBruteForceOptions = {}): Correlation
   return correlate({
     rule: options.rule ?? "sshd_brute_force",
     key: `\${${prefix}.src_ip}`,
+    // Centrals sharing a SQL store count each other's failures (siem/correlate_shared.ts).
+    ...(prefix === "sshd" ? { sharedTable: "auth_events" as const } : {}),
     collect: `\${${prefix}.user}`,
     window: options.window ?? 120_000,
     threshold: options.threshold ?? 8,

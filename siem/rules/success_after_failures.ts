@@ -52,6 +52,8 @@ export function sshdSuccessAfterFailures(
   return correlate({
     rule: options.rule ?? "sshd_success_after_failures",
     key: `\${${prefix}.src_ip}`,
+    // Centrals sharing a SQL store count each other's failures (siem/correlate_shared.ts).
+    ...(prefix === "sshd" ? { sharedTable: "auth_events" as const } : {}),
     collect: `\${${prefix}.user}`,
     window: options.window ?? 600_000,
     threshold: options.threshold ?? 5,
