@@ -10,7 +10,8 @@
 
 import { killTree, spawnGroup, waitFor } from "../tests/_peers.ts";
 import { syslogNgBin } from "./lib.ts";
-import { type MemoryPeak, sampleTree } from "./_memory.ts";
+import { memoryFields, type MemoryPeak, sampleTree } from "./_memory.ts";
+import type { MeasuredRow } from "./lib.ts";
 
 /** Where syslog-ng's `sql()` writes. */
 export interface SyslogNgSqlTarget {
@@ -170,4 +171,99 @@ export async function syslogNgSqlLoad(
     killTree(child);
     await child.status;
   }
+}
+
+/**
+ * Rows as JSON lines (null values left out), for syslog-ng's `sql()`.
+ *
+ * @param rows Values in column order.
+ * @param cols The columns' names.
+ * @returns The lines, encoded.
+ *
+ * @example
+ * ```ts
+ * import { jsonLines } from "./_sql_syslog_ng.ts";
+ * new TextDecoder().decode(jsonLines([["a", null]], ["x", "y"])); // '{"x":"a"}\n'
+ * ```
+ */
+export function jsonLines(rows: readonly unknown[][], cols: readonly string[]): Uint8Array {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const o: Record<string, unknown> = {};
+    for (let k = 0; k < cols.length; k++) if (row[k] !== null) o[cols[k] as string] = row[k];
+    lines.push(JSON.stringify(o));
+  }
+  return new TextEncoder().encode(lines.join("\n") + "\n");
+}
+
+/** What {@linkcode syslogNgSqlRow} loads and where. */
+export interface SyslogNgSqlRowOptions {
+  /** The bench scenario the row belongs to. */
+  scenario: string;
+  /** The server's TCP port on 127.0.0.1. */
+  port: number;
+  /** The table to create and fill. */
+  table: string;
+  /** Creates the table (a copy of the sink's, with its indexes). */
+  create: () => Promise<unknown>;
+  /** Rows in the table now. */
+  count: () => Promise<number>;
+  /** The rows as JSON lines ({@linkcode jsonLines}). */
+  lines: () => Uint8Array;
+  /** The columns. */
+  names: readonly string[];
+  /** Rows the lines hold. */
+  total: number;
+  /** The sluice sink's rows/s in this run, for the ratio. */
+  sink: number;
+  /** A scratch directory. */
+  dir: string;
+}
+
+/**
+ * syslog-ng's `sql()` into the same server, as a bench row beside the
+ * sink's median (skipped, naming the package, when it cannot run here).
+ *
+ * @param type libdbi's driver name.
+ * @param o The table, the rows and the sink's figure.
+ * @returns The row.
+ *
+ * @example
+ * ```ts ignore
+ * import { syslogNgSqlRow } from "./_sql_syslog_ng.ts";
+ * const row = await syslogNgSqlRow("pgsql", options);
+ * ```
+ */
+export async function syslogNgSqlRow(
+  type: "pgsql" | "mysql",
+  o: SyslogNgSqlRowOptions,
+): Promise<MeasuredRow> {
+  const subject = `syslog-ng sql(type(${type})) → the same table and indexes ` +
+    "(flow-control, explicit-commits, batch-lines(5000))";
+  const why = syslogNgSqlUnavailable(type);
+  if (why) return { scenario: o.scenario, subject, value: 0, unit: "rows/s", skipped: why };
+  await o.create();
+  const { seconds, memory } = await syslogNgSqlLoad(
+    { type, port: o.port, user: "sluice", database: "sluice", table: o.table, columns: o.names },
+    o.lines(),
+    o.total,
+    o.count,
+    o.dir,
+    600_000,
+  );
+  const rate = o.total / seconds;
+  return {
+    scenario: o.scenario,
+    subject,
+    value: Math.round(rate),
+    unit: "rows/s",
+    ...memoryFields(memory),
+    reference: { subject: "the sluice sink above (its median)", value: Math.round(o.sink) },
+    sent: o.total,
+    stored: await o.count(),
+    note: `the sink stores ${(o.sink / rate).toFixed(1)}× syslog-ng's rows/s; the same rows as ` +
+      `JSON lines over TCP, one INSERT per row; load average ${
+        (Deno.loadavg()[0] ?? 0).toFixed(1)
+      } at the end`,
+  };
 }

@@ -8,7 +8,8 @@
  * 4, 2 with `--quick`; both tables emptied, vacuumed and checkpointed
  * before each load), each round's ratio in the note; then syslog-ng's
  * `sql()` into a third copy of the table on the same server. MariaDB the
- * same way beside `LOAD DATA`. Skipped when a server is not installed.
+ * same way beside `LOAD DATA`. Skipped when a server is not installed;
+ * `BENCH_SQL_SERVERS=postgres` (or `mariadb`) runs one of the two.
  *
  * ```sh
  * BENCH_SQL_ROUNDS=4 deno run -A bench/postgres.ts [--quick]
@@ -34,7 +35,7 @@ import {
 import { alertBatch } from "../tests/sinks/_sql_events.ts";
 import type { BenchOptions, MeasuredRow, MeasuredScenario } from "./lib.ts";
 import { medianPeak, memoryFields, type MemoryPeak, runSampled, withMemory } from "./_memory.ts";
-import { syslogNgSqlLoad, syslogNgSqlUnavailable } from "./_sql_syslog_ng.ts";
+import { jsonLines, syslogNgSqlRow } from "./_sql_syslog_ng.ts";
 
 /**
  * Measures the sink's rows/s into `alerts` and `psql \copy`'s for the same rows.
@@ -48,10 +49,13 @@ import { syslogNgSqlLoad, syslogNgSqlUnavailable } from "./_sql_syslog_ng.ts";
  * const rows = await scenario({ quick: true, dir: "/tmp" });
  * ```
  */
-export const scenario: MeasuredScenario = async (options): Promise<MeasuredRow[]> => [
-  ...await _postgres(options),
-  ...await _mariadb(options),
-];
+export const scenario: MeasuredScenario = async (options): Promise<MeasuredRow[]> => {
+  const only = Deno.env.get("BENCH_SQL_SERVERS")?.split(",");
+  return [
+    ...(!only || only.includes("postgres") ? await _postgres(options) : []),
+    ...(!only || only.includes("mariadb") ? await _mariadb(options) : []),
+  ];
+};
 
 /** Rendered alerts in batches, and the same rows as a tab-separated file (COPY / LOAD DATA format). */
 async function _rows(total: number, file: string, datetime: boolean) {
@@ -61,13 +65,15 @@ async function _rows(total: number, file: string, datetime: boolean) {
   const def = schema.defFor("alerts");
   const k = def.columns.findIndex(([c]) => c === "timestamp");
   const parts: Uint8Array[] = [];
+  const all: unknown[][] = [];
   for (const b of batches) {
     const rows = prepareSqlBatch(schema, b, { indexedTextBytes: 191 }).byTable.get("alerts") ?? [];
     if (datetime) { for (const row of rows) row[k] = myDatetime(row[k]); }
     parts.push(copyBytes(rows));
+    all.push(...rows);
   }
   await Deno.writeFile(file, ReadableStream.from(parts));
-  return { batches, cols: def.columns.map(([c]) => c) };
+  return { batches, cols: def.columns.map(([c]) => c), all };
 }
 
 /** Writes batches as the engine does: up to the sink's `concurrency` in flight. */
@@ -108,60 +114,96 @@ async function _mariadb({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   const db = await startMariadb();
   try {
     const file = `${dir}/alerts.tsv`;
-    const { batches, cols } = await _rows(total, file, true);
-    const sink = siemMysqlSink({ url: db.url });
-    await sink.open(_ctx());
+    const { batches, cols, all } = await _rows(total, file, true);
+    const opener = siemMysqlSink({ url: db.url });
+    await opener.open(_ctx());
+    await opener.close();
     await db.sql("CREATE TABLE alerts_ceiling LIKE alerts");
-    let sinkS: number;
-    let memory: MemoryPeak;
-    try {
-      // The sink runs in the bench process: its memory is the bench process's.
-      ({ value: sinkS, memory } = await withMemory(() => _store(sink, batches)));
-    } finally {
-      await sink.close();
+    const count = async (table: string) =>
+      Number((await db.sql(`SELECT count(*) FROM ${table}`)).trim());
+    const sinkLoad = async () => {
+      const sink = siemMysqlSink({ url: db.url });
+      await sink.open(_ctx());
+      try {
+        // The sink runs in the bench process: its memory is the bench process's.
+        const { value: s, memory } = await withMemory(() => _store(sink, batches));
+        const stored = await count("alerts");
+        if (stored !== total) throw new Error(`the sink stored ${stored} of ${total} rows`);
+        return { rate: total / s, memory };
+      } finally {
+        await sink.close();
+      }
+    };
+    const loadData = async () => {
+      const t1 = performance.now();
+      await db.sql(
+        `LOAD DATA INFILE '${file}' INTO TABLE alerts_ceiling (${
+          cols.map((c) => `\`${c}\``).join(", ")
+        })`,
+      );
+      const s = (performance.now() - t1) / 1000;
+      const loaded = await count("alerts_ceiling");
+      if (loaded !== total) throw new Error(`LOAD DATA stored ${loaded} of ${total} rows`);
+      return total / s;
+    };
+    const sinkRates: number[] = [], loadRates: number[] = [], ratios: string[] = [];
+    const sinkMem: MemoryPeak[] = [];
+    for (let round = 0; round < _rounds(quick); round++) {
+      await db.sql("TRUNCATE alerts");
+      await db.sql("TRUNCATE alerts_ceiling");
+      const sinkFirst = round % 2 === 0;
+      let a, l;
+      if (sinkFirst) {
+        a = await sinkLoad();
+        l = await loadData();
+      } else {
+        l = await loadData();
+        a = await sinkLoad();
+      }
+      sinkRates.push(a.rate);
+      loadRates.push(l);
+      sinkMem.push(a.memory);
+      ratios.push(`${(a.rate / l).toFixed(2)} (${sinkFirst ? "sink-first" : "load-first"})`);
     }
-    const t1 = performance.now();
-    await db.sql(
-      `LOAD DATA INFILE '${file}' INTO TABLE alerts_ceiling (${
-        cols.map((c) => `\`${c}\``).join(", ")
-      })`,
-    );
-    const loadS = (performance.now() - t1) / 1000;
-    const stored = Number((await db.sql("SELECT count(*) FROM alerts")).trim());
-    const loaded = Number((await db.sql("SELECT count(*) FROM alerts_ceiling")).trim());
-    if (loaded !== total) throw new Error(`LOAD DATA stored ${loaded} of ${total} rows`);
-    const rate = stored / sinkS;
-    const ceiling = total / loadS;
-    return [{
-      scenario: "mariadb",
-      subject,
-      value: Math.round(rate),
-      unit: "rows/s",
-      ...memoryFields(memory),
-      reference: {
-        subject: "LOAD DATA INFILE of the same rows into the same table and indexes",
-        value: Math.round(ceiling),
+    const rate = _median(sinkRates);
+    const ceiling = _median(loadRates);
+    return [
+      {
+        scenario: "mariadb",
+        subject,
+        value: Math.round(rate),
+        unit: "rows/s",
+        runs: sinkRates.map(Math.round),
+        ...memoryFields(medianPeak(sinkMem)),
+        reference: {
+          subject: "LOAD DATA INFILE of the same rows into the same table and indexes (median)",
+          value: Math.round(ceiling),
+        },
+        sent: total,
+        stored: total,
+        note:
+          `sink ÷ LOAD DATA per round (same server, alternating order): ${ratios.join(", ")}; ` +
+          `LOAD DATA ${loadRates.map((r) => Math.round(r)).join("/")} rows/s (the server's work: ` +
+          `the mariadb client is not sampled); ${
+            total.toLocaleString("en-US")
+          } alerts, MariaDB with innodb_flush_log_at_trx_commit=2 on the same 2 cores`,
       },
-      sent: total,
-      stored,
-      note: `${(rate / ceiling).toFixed(2)}× LOAD DATA; ${
-        total.toLocaleString("en-US")
-      } alerts, MariaDB with innodb_flush_log_at_trx_commit=2 on the same 2 cores`,
-    }];
+      await syslogNgSqlRow("mysql", {
+        scenario: "mariadb",
+        port: db.port,
+        table: "alerts_syslogng",
+        create: () => db.sql("CREATE TABLE alerts_syslogng LIKE alerts"),
+        count: () => count("alerts_syslogng"),
+        lines: () => jsonLines(all, cols),
+        names: cols,
+        total,
+        sink: rate,
+        dir,
+      }),
+    ];
   } finally {
     await db.stop();
   }
-}
-
-/** Rows as JSON lines (null values left out), for syslog-ng's `sql()`. */
-function _jsonLines(rows: readonly unknown[][], cols: readonly string[]): Uint8Array {
-  const lines: string[] = [];
-  for (const row of rows) {
-    const o: Record<string, unknown> = {};
-    for (let k = 0; k < cols.length; k++) if (row[k] !== null) o[cols[k] as string] = row[k];
-    lines.push(JSON.stringify(o));
-  }
-  return new TextEncoder().encode(lines.join("\n") + "\n");
 }
 
 function _median(xs: readonly number[]): number {
@@ -306,13 +348,13 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
         } rows/s; load average ${loads.map((l) => l.toFixed(1)).join("/")} after each round`,
     }];
     rows.push(
-      await _syslogNg("pgsql", {
+      await syslogNgSqlRow("pgsql", {
         scenario: "postgres",
         port: pg.port,
         table: "alerts_syslogng",
         create: () => pg.sql("CREATE TABLE alerts_syslogng (LIKE alerts INCLUDING ALL)"),
         count: () => count("alerts_syslogng"),
-        lines: () => _jsonLines(all, names),
+        lines: () => jsonLines(all, names),
         names,
         total,
         sink: rate,
@@ -323,49 +365,6 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
   } finally {
     await pg.stop();
   }
-}
-
-/** syslog-ng's `sql()` into the same server, as a row beside the sink's median. */
-async function _syslogNg(type: "pgsql" | "mysql", o: {
-  scenario: string;
-  port: number;
-  table: string;
-  create: () => Promise<unknown>;
-  count: () => Promise<number>;
-  lines: () => Uint8Array;
-  names: readonly string[];
-  total: number;
-  sink: number;
-  dir: string;
-}): Promise<MeasuredRow> {
-  const subject = `syslog-ng sql(type(${type})) → the same table and indexes ` +
-    "(flow-control, explicit-commits, batch-lines(5000))";
-  const why = syslogNgSqlUnavailable(type);
-  if (why) return { scenario: o.scenario, subject, value: 0, unit: "rows/s", skipped: why };
-  await o.create();
-  const { seconds, memory } = await syslogNgSqlLoad(
-    { type, port: o.port, user: "sluice", database: "sluice", table: o.table, columns: o.names },
-    o.lines(),
-    o.total,
-    o.count,
-    o.dir,
-    600_000,
-  );
-  const rate = o.total / seconds;
-  return {
-    scenario: o.scenario,
-    subject,
-    value: Math.round(rate),
-    unit: "rows/s",
-    ...memoryFields(memory),
-    reference: { subject: "the sluice sink above (its median)", value: Math.round(o.sink) },
-    sent: o.total,
-    stored: await o.count(),
-    note: `the sink stores ${(o.sink / rate).toFixed(1)}× syslog-ng's rows/s; the same rows as ` +
-      `JSON lines over TCP, one INSERT per row; load average ${
-        (Deno.loadavg()[0] ?? 0).toFixed(1)
-      } at the end`,
-  };
 }
 
 if (import.meta.main) {
