@@ -47,12 +47,16 @@ async function jsonlLines(logs: string): Promise<number> {
   return n;
 }
 
-/** RFC 5424 sshd lines over a central's syslog TCP port. */
-async function sendSshd(port: number, lines: string[]): Promise<void> {
+/** RFC 5424 sshd lines over a central's syslog TCP port, stamped now (or at `at(i)`). */
+async function sendSshd(
+  port: number,
+  lines: string[],
+  at = (i: number) => Date.now() + i,
+): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     const text = lines.map((l, i) =>
-      `<38>1 ${new Date(Date.now() + i).toISOString()} router sshd 4242 - - ${l}\n`
+      `<38>1 ${new Date(at(i)).toISOString()} router sshd 4242 - - ${l}\n`
     ).join("");
     await conn.write(new TextEncoder().encode(text));
   } finally {
@@ -245,6 +249,36 @@ async function twoCentrals(server: SqlServer): Promise<void> {
     assert.equal(await count(server, splitAlerts), 1, "a split brute force alerts once");
     console.log(`  split attack: 10 failures, 5 at each central: 1 alert`);
 
+    // 2b. One attack across a suppression period's edge (10 min): A hears 8 failures ending 2 s
+    // before it and alerts; B hears 8 others ending 3 s after it, so its own incident differs.
+    // B finds A's alert (same rule and address, less than 10 min away) and stores its alert
+    // under that id: one row.
+    const edgy = "203.0.113.66";
+    const edge = Math.floor(Date.now() / 600_000) * 600_000;
+    const eight = (from: number) =>
+      Array.from(
+        { length: 8 },
+        (_, i) => `Failed password for admin from ${edgy} port ${from + i} ssh2`,
+      );
+    const edgeAlerts =
+      `SELECT count(*) FROM alerts WHERE rule = 'sshd_brute_force' AND raw LIKE '%${edgy}%'`;
+    await sendSshd(syslogA, eight(52000), (i) => edge - 9_000 + i * 1000);
+    await waitFor(
+      "A's alert before the edge",
+      async () => (await count(server, edgeAlerts)) >= 1,
+      30_000,
+    );
+    await sendSshd(syslogB, eight(52100), (i) => edge - 4_000 + i * 1000);
+    const edgeRows = `SELECT count(*) FROM auth_events WHERE src_ip = '${edgy}'`;
+    await waitFor(
+      "B's 8 failures stored",
+      async () => (await count(server, edgeRows)) >= 16,
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await count(server, edgeAlerts), 1, "one alert across a period's edge");
+    console.log(`  one attack across a suppression period's edge, heard by both: 1 alert`);
+
     // 3. One attacker, two attacked VMs (h1, h2), each VM sending to both centrals, but A hears
     // from h1 first and B from h2 first: each window crosses the threshold on a different event,
     // yet both name the alert by its incident (rule, address, suppression period), so the shared
@@ -283,14 +317,14 @@ async function twoCentrals(server: SqlServer): Promise<void> {
     for (const k of ["a", "b"]) {
       await waitFor(
         `central ${k} saw both VMs' failures`,
-        async () => (await jsonlLines(`${dir}/${k}/logs`)) >= first + failures + 5 + 16,
+        async () => (await jsonlLines(`${dir}/${k}/logs`)) >= first + failures + 5 + 8 + 16,
         60_000,
       );
     }
     assert.equal(await count(server, once), 1, "one attack seen in two orders: one alert");
     assert.deepEqual(
       (await rowsAndIds(server, "auth_events"))[0],
-      failures + 10 + 16,
+      failures + 10 + 16 + 16,
       "the 16 failures stored once",
     );
     console.log(`  one attack on two VMs, heard in opposite orders: 1 alert`);
@@ -303,26 +337,26 @@ async function twoCentrals(server: SqlServer): Promise<void> {
     await Deno.writeTextFile(`${dir}/vm/alerts.jsonl`, alertLines(first, second), {
       append: true,
     });
-    await expectAlerts(expected + 2 + 1500, "second burst, before the kill");
+    await expectAlerts(expected + 3 + 1500, "second burst, before the kill");
     await procs.a.kill();
     console.log(
-      `  central A killed with ${(await rowsAndIds(server, "alerts"))[0] - 3} of ${
+      `  central A killed with ${(await rowsAndIds(server, "alerts"))[0] - 4} of ${
         first + second
       } alerts stored`,
     );
     procs.a = startRunner(centralArgs("a"));
     await procs.a.waitFor(/RELP\s+127\.0\.0\.1:\d+/, 90_000);
-    const total = first + second + 3; // and the three attacks' alerts
+    const total = first + second + 4; // and the four attacks' alerts
     await expectAlerts(total, "second burst");
     await waitFor(
-      `central B saw all ${first + second + failures + 5} events`,
-      async () => (await jsonlLines(`${dir}/b/logs`)) >= first + second + failures + 5,
+      `central B saw all ${first + second + failures + 5 + 8} events`,
+      async () => (await jsonlLines(`${dir}/b/logs`)) >= first + second + failures + 5 + 8,
       120_000,
     );
     // A restarted: VM-A resends what A had not acknowledged; wait until A has it all too.
     await waitFor(
-      `central A saw all ${first + second + failures + 5} events`,
-      async () => (await jsonlLines(`${dir}/a/logs`)) >= first + second + failures + 5,
+      `central A saw all ${first + second + failures + 5 + 8} events`,
+      async () => (await jsonlLines(`${dir}/a/logs`)) >= first + second + failures + 5 + 8,
       120_000,
     );
     for (const k of ["vmA", "vmB", "a", "b"]) {
@@ -331,9 +365,9 @@ async function twoCentrals(server: SqlServer): Promise<void> {
       assert.equal(code, 0, `${k} exit code`);
     }
     assert.deepEqual(await rowsAndIds(server, "alerts"), [total, total], "0 lost, 0 doubled");
-    // The split attack's syslog lines have no event id (NULL, not counted as distinct).
+    // The split and edge attacks' syslog lines have no event id (NULL, not counted as distinct).
     assert.deepEqual(await rowsAndIds(server, "auth_events"), [
-      failures + 10 + 16,
+      failures + 10 + 16 + 16,
       failures + 16,
     ]);
     assert.equal(await count(server, bruteForce), 1);
@@ -347,7 +381,7 @@ testOnServers(
   (db) =>
     `two centrals, one ${
       db === "PostgreSQL" ? "Postgres" : db
-    }: every event once, one brute-force alert, a split attack alerted once, a kill -9 of one mid-burst loses nothing`,
+    }: every event once, one brute-force alert, a split attack and one across a period edge alerted once, a kill -9 of one mid-burst loses nothing`,
   twoCentrals,
 );
 
