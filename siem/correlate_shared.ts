@@ -100,7 +100,8 @@ function _earlier(
  * is committed). Two centrals checking at the same moment, each before the
  * other's alert is committed, can still store two alerts of one attack on
  * both sides of a period's edge. A batch without events of these rules
- * costs nothing; a store read per batch that has some.
+ * costs a pass over it and no read; one that has some, a read (two when
+ * something fires).
  *
  * @param inner The sink writing the shared store (`siemPostgresSink`, `siemMysqlSink`).
  * @param rules The correlations whose windows are shared (others are ignored).
@@ -135,7 +136,10 @@ export function sharedRules(
       store ??= options.openStore();
       return await f(await store);
     } catch (err) {
+      // Reopened next time: a connection that failed may be gone for good.
+      const s = store;
       store = undefined;
+      s?.then((x) => x.close()).catch(() => {});
       if (ctx) ctx.stats.errors++;
       ctx?.log.warn(
         `shared rules: reading ${what} failed: ${err instanceof Error ? err.message : String(err)}`,
