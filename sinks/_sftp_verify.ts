@@ -55,6 +55,30 @@ export async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<numb
 }
 
 /**
+ * Reads until `buf` is full or the file ends, synchronously: for small
+ * reads of local files, where a trip to Deno's blocking thread pool costs
+ * more than the read.
+ *
+ * @param file The open file.
+ * @param buf Where to read.
+ * @returns Bytes read.
+ *
+ * @example
+ * ```ts ignore
+ * const n = readFullSync(file, new Uint8Array(1024));
+ * ```
+ */
+export function readFullSync(file: Deno.FsFile, buf: Uint8Array): number {
+  let n = 0;
+  while (n < buf.length) {
+    const got = file.readSync(buf.subarray(n));
+    if (got === null) break;
+    n += got;
+  }
+  return n;
+}
+
+/**
  * Hashes `size` bytes of an open remote file with many READs in flight.
  *
  * @param c The SFTP session.

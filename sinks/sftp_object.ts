@@ -28,7 +28,7 @@ import {
   type SyncedObject,
 } from "../sources/objects.ts";
 import { checkPrivateKey, connectSsh } from "../ssh/connect.ts";
-import { isSftpCode, openSftp, SFTP_STATUS, type SftpSession } from "../ssh/sftp.ts";
+import { isSftpCode, openSftpChannels, SFTP_STATUS, type SftpSession } from "../ssh/sftp.ts";
 import { resolveSftpOptions, type SftpObjectSinkOptions } from "./_sftp_options.ts";
 import { type ManifestRecord, ManifestStore } from "./_sftp_manifest.ts";
 import { isPartialName, Uploader } from "./_sftp_transfer.ts";
@@ -41,6 +41,9 @@ export interface SftpObjectSink extends ObjectSink {
   /** `"sftp-object"`. */
   readonly kind: "sftp-object";
 }
+
+/** SFTP channels per connection at most (each a process of the server's). */
+const MAX_CHANNELS = 4;
 
 /** A path the sink will not write to. */
 class _Refused extends Error {}
@@ -138,8 +141,10 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   let ctx: SinkContext | undefined;
   let privateKey: Buffer | undefined;
   let encryptionKey: CryptoKey | undefined;
-  let conn: SftpSession | undefined;
-  let connecting: Promise<SftpSession> | undefined;
+  // The SFTP sessions (channels) of one connection: OpenSSH serves each with a process of
+  // its own, so one waiting on the server's disk (an fsync) does not hold up the others.
+  let conn: SftpSession[] | undefined;
+  let connecting: Promise<SftpSession[]> | undefined;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners = new Set<(activity: ObjectActivity) => void>();
   const manifests = new ManifestStore();
@@ -165,11 +170,11 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   const full = (rel: string) =>
     rootOption === "." ? rel : rootOption === "/" ? `/${rel}` : `${rootOption}/${rel}`;
 
-  const connect = async (): Promise<SftpSession> => {
-    if (conn && !conn.closed) return conn;
+  const connect = async (): Promise<SftpSession[]> => {
+    if (conn && !conn[0]?.closed) return conn;
     if (connecting) return await connecting;
     connecting = (async () => {
-      if (conn) await conn.connection.end().catch(() => {});
+      if (conn) await conn[0]?.connection.end().catch(() => {});
       conn = undefined;
       const ssh = await connectSsh({
         host: options.host,
@@ -182,9 +187,9 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         readyTimeoutMs,
         name,
       });
-      let opened: SftpSession;
+      let opened: SftpSession[];
       try {
-        opened = await openSftp(ssh);
+        opened = await openSftpChannels(ssh, Math.min(concurrency, MAX_CHANNELS));
       } catch (err) {
         ssh.destroy();
         throw err;
@@ -207,7 +212,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       const c = conn;
       conn = undefined;
       ctx?.stats.set("connected", 0);
-      c?.connection.end().catch(() => {});
+      c?.[0]?.connection.end().catch(() => {});
     }, idleCloseMs);
     Deno.unrefTimer(idleTimer);
   };
@@ -280,12 +285,14 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     const { event, info } = job;
     let file: Deno.FsFile;
     try {
-      file = await Deno.open(info.abs, { read: true });
+      // Synchronous: opening and stat'ing a local file costs microseconds, a round trip to
+      // Deno's blocking thread pool and back ten times that (a third of a small file's CPU).
+      file = Deno.openSync(info.abs, { read: true });
     } catch (err) {
       return failLocal(job, err);
     }
     try {
-      const st = await file.stat();
+      const st = file.statSync();
       const size = st.size;
       const mtime = st.mtime?.getTime() ?? 0;
       const records = await manifests.load(c, job.manifestPath);
@@ -293,6 +300,8 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       let sha256: string | undefined;
       if (record && record.size === size) {
         sha256 = await hashLocal(file, size);
+        // upload() reads from where the file is: a file just opened is at its start.
+        await file.seek(0, Deno.SeekMode.Start);
         const storedSize = record.stored_size ?? record.size;
         const remote = record.sha256 === sha256 ? await c.stat(job.remote) : undefined;
         if (remote && remote.size === storedSize) {
@@ -326,9 +335,9 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         file,
         size,
         mtime,
-        async () => {
-          const now = await file.stat();
-          return now.size === size && (now.mtime?.getTime() ?? 0) === mtime;
+        () => {
+          const now = file.statSync();
+          return Promise.resolve(now.size === size && (now.mtime?.getTime() ?? 0) === mtime);
         },
       );
       if (sha256 !== undefined && sha256 !== done.sha256) {
@@ -351,10 +360,9 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       addRecord(job.manifestPath, rec);
       ctx?.stats.add("uploaded");
       ctx?.stats.add("bytes", done.sent);
-      // A file changed while it was read is stored as read, but a move keeps it.
-      const now2 = await file.stat();
-      const unchanged = now2.size === size && (now2.mtime?.getTime() ?? 0) === mtime;
-      if (mode === "move" && unchanged) {
+      // upload() renamed it into place only if the file had not changed since it was opened;
+      // the source checks size and mtime again before it deletes.
+      if (mode === "move") {
         confirmObject(event, { remote: job.rel, size, mtime, sha256: done.sha256 });
       }
       const synced: SyncedObject = {
@@ -519,14 +527,15 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         else ctx?.stats.add("ignored");
       }
       if (objects.length === 0 && (listings.length === 0 || !deleteRemote)) return;
-      let c: SftpSession;
+      let cs: SftpSession[];
       try {
-        c = await connect();
+        cs = await connect();
       } catch (err) {
         ctx?.stats.set("connected", 0);
         emit({ type: "error", error: _msg(err) });
         throw err;
       }
+      const c = cs[0] as SftpSession;
       let firstError: unknown;
       let next = 0;
       const pending = new Map<string, ManifestRecord[]>();
@@ -535,17 +544,20 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         if (list) list.push(rec);
         else pending.set(manifest, [rec]);
       };
-      const worker = async () => {
+      const worker = async (i: number) => {
+        const mine = cs[i % cs.length] as SftpSession;
         while (next < objects.length && firstError === undefined) {
           const event = objects[next++] as LogEvent;
           try {
-            await processObject(c, event, record);
+            await processObject(mine, event, record);
           } catch (err) {
             firstError ??= err;
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(concurrency, objects.length) }, worker));
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, objects.length) }, (_, i) => worker(i)),
+      );
       // Even after a failure: what was stored is recorded, so a retry does not send it again.
       for (const [manifest, recs] of pending) {
         try {
@@ -578,7 +590,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       if (connecting) await connecting.catch(() => {});
       const c = conn;
       conn = undefined;
-      await c?.connection.end();
+      await c?.[0]?.connection.end();
       ctx?.stats.set("connected", 0);
     },
   };

@@ -9,6 +9,7 @@ import { Buffer } from "node:buffer";
 import type { Ssh2DirEntry, Ssh2Sftp, Ssh2SftpError, Ssh2Stats } from "./_ssh2_types.ts";
 import type { SshConnection } from "./connect.ts";
 import { SshError } from "./error.ts";
+import { coalesceWrites, type CorkableSocket } from "./_coalesce.ts";
 
 /** SFTP status codes used by callers. */
 export const SFTP_STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4 } as const;
@@ -61,12 +62,13 @@ export class SftpSession {
   readonly connection: SshConnection;
   /** ssh2's SFTP client, for pipelined writes and reads. */
   readonly sftp: Ssh2Sftp;
-  readonly #dirs = new Set<string>();
+  readonly #dirs: Set<string>;
 
   /** @internal Made by {@linkcode openSftp}. */
-  constructor(connection: SshConnection, sftp: Ssh2Sftp) {
+  constructor(connection: SshConnection, sftp: Ssh2Sftp, dirs: Set<string> = new Set()) {
     this.connection = connection;
     this.sftp = sftp;
+    this.#dirs = dirs;
   }
 
   /** Whether the connection is gone. */
@@ -214,9 +216,13 @@ export class SftpSession {
 }
 
 /**
- * Opens an SFTP session on a connection.
+ * Opens an SFTP session on a connection. The connection's socket then
+ * gathers the pieces of the packets written in one turn of the event loop
+ * into one write (ssh/_coalesce.ts).
  *
  * @param conn A connection from `connectSsh`.
+ * @param dirs Directories known to exist, shared between the sessions of
+ *   one connection (see {@linkcode openSftpChannels}).
  * @returns The session.
  * @throws {SshError} `command-failed` when the server has no SFTP subsystem,
  *   `unreachable` when the connection is lost.
@@ -228,7 +234,9 @@ export class SftpSession {
  * const sftp = await openSftp(await connectSsh(options));
  * ```
  */
-export function openSftp(conn: SshConnection): Promise<SftpSession> {
+export function openSftp(conn: SshConnection, dirs?: Set<string>): Promise<SftpSession> {
+  const sock = (conn.client as unknown as { _sock?: CorkableSocket })._sock;
+  if (sock && typeof sock.cork === "function") coalesceWrites(sock);
   return new Promise<SftpSession>((resolve, reject) => {
     if (conn.closed) return reject(conn.lost("before SFTP started"));
     const unwatch = conn.whenLost(() => reject(conn.lost("before SFTP started")));
@@ -240,7 +248,40 @@ export function openSftp(conn: SshConnection): Promise<SftpSession> {
             cause: err,
           }),
         );
-      } else resolve(new SftpSession(conn, sftp));
+      } else resolve(new SftpSession(conn, sftp, dirs));
     });
   });
+}
+
+/**
+ * Opens up to `count` SFTP sessions (channels) on one connection. OpenSSH
+ * serves each channel with a process of its own that handles its requests
+ * one at a time, so a request that waits on the server's disk (an fsync)
+ * holds up only its own channel, and the fsyncs of several channels share
+ * the file system's journal commits. The first session must open; a server
+ * that refuses more (sshd's `MaxSessions`) just gives fewer.
+ *
+ * @param conn A connection from `connectSsh`.
+ * @param count Sessions wanted (1 or more).
+ * @returns One to `count` sessions, sharing their known directories.
+ * @throws {SshError} When not even one session opens.
+ *
+ * @example
+ * ```ts ignore
+ * import { openSftpChannels } from "./sftp.ts";
+ * const sessions = await openSftpChannels(ssh, 4);
+ * ```
+ */
+export async function openSftpChannels(
+  conn: SshConnection,
+  count: number,
+): Promise<SftpSession[]> {
+  const dirs = new Set<string>();
+  const first = await openSftp(conn, dirs);
+  const more = await Promise.allSettled(
+    Array.from({ length: Math.max(0, count - 1) }, () => openSftp(conn, dirs)),
+  );
+  const sessions = [first];
+  for (const r of more) if (r.status === "fulfilled") sessions.push(r.value);
+  return sessions;
 }

@@ -56,15 +56,25 @@ const inProcess: StartServer = async (dir, authorizedKey) => {
   };
 };
 
-/** Overwrites the upload's temporary file on the server once all its bytes are acknowledged. */
+/**
+ * Flips the first byte of the upload's temporary file on the server, in place (its size never
+ * changes, even for a moment: the sink's FSTAT may be served meanwhile), once all its bytes
+ * are acknowledged.
+ */
 function tamper(w: World, sink: ReturnType<World["sink"]>, rel: string, times = Infinity): void {
   let left = times;
   sink.subscribe((a) => {
     if (a.type === "progress" && a.sent === a.size && left-- > 0) {
-      const partial = partialPathFor(w.remote(rel));
-      const bytes = Deno.readFileSync(partial);
-      bytes[0] = (bytes[0] as number) ^ 0xff;
-      Deno.writeFileSync(partial, bytes);
+      const file = Deno.openSync(partialPathFor(w.remote(rel)), { read: true, write: true });
+      try {
+        const first = new Uint8Array(1);
+        file.readSync(first);
+        first[0] = (first[0] as number) ^ 0xff;
+        file.seekSync(0, Deno.SeekMode.Start);
+        file.writeSync(first);
+      } finally {
+        file.close();
+      }
     }
   });
 }
