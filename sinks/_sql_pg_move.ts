@@ -117,7 +117,11 @@ const _COPY_TIMEOUT_MS = 120_000;
  * @param stream The COPY stream (`tx.unsafe(copy).writable()`).
  * @param data The data in COPY format.
  * @param what What is copied, for errors.
- * @returns When the stream has finished.
+ * @param sent Called once when the data and the end of the COPY are handed
+ *   to the socket, before the server answers: statements sent then are
+ *   pipelined behind the COPY (called at the finish when the stream does not
+ *   tell).
+ * @returns When the stream has finished (the server answered the COPY).
  *
  * @example
  * ```ts ignore
@@ -125,7 +129,29 @@ const _COPY_TIMEOUT_MS = 120_000;
  * await pgFinishCopy(stream, copyBytes(rows), "COPY into alerts");
  * ```
  */
-export function pgFinishCopy(stream: Writable, data: Uint8Array, what: string): Promise<void> {
+export function pgFinishCopy(
+  stream: Writable,
+  data: Uint8Array,
+  what: string,
+  sent?: () => void,
+): Promise<void> {
+  let told = false;
+  const tell = () => {
+    if (told || !sent) return;
+    told = true;
+    sent();
+  };
+  // npm:postgres 3.4.9's COPY stream writes CopyDone in its `final` and then takes new statements;
+  // its answer comes later (the finish). Wrapping `_final` sends the next statements without
+  // waiting a round trip for it.
+  const w = stream as Writable & { _final?: (cb: (err?: Error | null) => void) => void };
+  const final = w._final;
+  if (sent && typeof final === "function") {
+    w._final = (cb) => {
+      final.call(w, cb);
+      tell();
+    };
+  }
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       stream.destroy(new Error(`${what} timed out`));
@@ -134,7 +160,7 @@ export function pgFinishCopy(stream: Writable, data: Uint8Array, what: string): 
     // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
     // time (its destroy writes to the closed socket); with no listener that would crash the process.
     stream.on("error", (err) => (clearTimeout(timer), reject(err)));
-    stream.once("finish", () => (clearTimeout(timer), resolve()));
+    stream.once("finish", () => (clearTimeout(timer), tell(), resolve()));
     stream.end(data);
   });
 }
@@ -152,8 +178,9 @@ export interface PgStaged {
 /**
  * Stores one batch in one transaction on a connection of its own, with as
  * few round trips as the protocol allows: `BEGIN`, the staging table's
- * `CREATE … IF NOT EXISTS` and the `COPY` go out in one write; the moves,
- * the further statements and `COMMIT` in another after the data. Each
+ * `CREATE … IF NOT EXISTS` and the `COPY` go out in one write; the move
+ * right behind the COPY's data (the last table's with the further
+ * statements and `COMMIT`), without waiting for the COPY's answer. Each
  * statement still runs only after the one before it succeeded (a failed
  * one aborts the transaction, and the `COMMIT` behind it then rolls back),
  * and this resolves only once the server answered `COMMIT`.
@@ -189,16 +216,23 @@ export async function pgStoreBatch(
   try {
     send("BEGIN");
     const moves: Promise<postgres.RowList<postgres.Row[]>>[] = [];
-    for (const { table, move, data } of staged) {
+    const end = () => {
+      for (const [statement, params] of after) send(statement, params);
+      return send("COMMIT");
+    };
+    for (let i = 0; i < staged.length; i++) {
+      const { table, move, data } = staged[i] as PgStaged;
       send(move.create);
       const stream = await r.unsafe(move.copy).writable() as unknown as Writable;
-      await pgFinishCopy(stream, data, `COPY into ${table}`);
-      moves.push(send(move.insert));
+      await pgFinishCopy(stream, data, `COPY into ${table}`, () => {
+        moves.push(send(move.insert));
+        if (i === staged.length - 1) commit = end();
+      });
     }
-    for (const [statement, params] of after) send(statement, params);
-    commit = send("COMMIT");
+    // No table (every row was refused): the dead letters alone.
+    const committed = commit ?? (commit = end());
     await Promise.all(sent);
-    const done = await commit;
+    const done = await committed;
     // COMMIT in a failed transaction answers ROLLBACK, not an error.
     if (done.command !== "COMMIT") throw new Error(`the transaction ended in ${done.command}`);
     let inserted = 0;
