@@ -275,13 +275,13 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         amount: count,
         run: async () => await _sluice(`${dir}/small`, await sinkOptions()),
         note:
-          "per file: open .partial, write, fsync + fstat + futimes, read back, close, rename; sftp: open, write, close",
+          "per file, 3 round trips: open .partial | write, fsync, fstat, futimes, read back, close | rename; 4 SFTP channels; sftp: open, write, close on one",
       }),
       variant({
-        subject: `sftp-object ${smallLabel}, verify auto, concurrency 8`,
+        subject: `sftp-object ${smallLabel}, verify auto, concurrency 16`,
         unit: "files/s",
         amount: count,
-        run: async () => await _sluice(`${dir}/small`, await sinkOptions({ concurrency: 8 })),
+        run: async () => await _sluice(`${dir}/small`, await sinkOptions({ concurrency: 16 })),
       }),
     ];
     const measure = async (v: _Variant) => {
@@ -318,11 +318,11 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
           ),
       }),
       variant({
-        subject: `sftp-object ${smallLabel}, verify manifest, concurrency 8`,
+        subject: `sftp-object ${smallLabel}, verify manifest, concurrency 16`,
         unit: "files/s",
         amount: count,
         run: async () =>
-          await _sluice(`${dir}/small`, await sinkOptions({ verify: "manifest", concurrency: 8 })),
+          await _sluice(`${dir}/small`, await sinkOptions({ verify: "manifest", concurrency: 16 })),
       }),
     ];
     for (const v of once) await measure(v);

@@ -99,7 +99,10 @@ function _relative(rendered: string): string {
  *
  * Counters: `uploaded`, `bytes`, `unchanged`, `refused`, `failed`,
  * `resumed_bytes`, `verify_failures`, `verify_remote_hash`,
- * `verify_read_back`, `deleted_remote`.
+ * `verify_read_back`, `deleted_remote`; gauges `connected` and `channels`
+ * (SFTP sessions on the connection: up to 4, never more than
+ * `concurrency`; each upload runs on one, OpenSSH serves each with a
+ * process of its own).
  *
  * @param options Server, key, host key pin, layout, mode, limits, encryption.
  * @returns The sink.
@@ -196,6 +199,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       }
       conn = opened;
       ctx?.stats.set("connected", 1);
+      ctx?.stats.set("channels", opened.length);
       return opened;
     })();
     try {

@@ -199,6 +199,43 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "sftpObjectSink() spreads small files over four SFTP channels of one connection, each read back",
+  ignore: noSshd,
+  async fn() {
+    const w = await world(openssh);
+    try {
+      const count = 24;
+      const expected = new Map<string, string>();
+      for (let i = 0; i < count; i++) {
+        const name = `f${String(i).padStart(2, "0")}.bin`;
+        await writePattern(`${w.local}/${name}`, 10 * 1024 + i, i + 1);
+        expected.set(name, await sha256File(`${w.local}/${name}`));
+      }
+      const sink = w.sink({ concurrency: 4 });
+      const stats = await w.open(sink);
+      try {
+        await sink.write(await w.scan());
+      } finally {
+        await sink.close();
+      }
+      assert.equal(stats.counters.uploaded, count);
+      assert.equal(stats.counters.verify_read_back, count);
+      assert.equal(stats.counters.verify_failures, undefined);
+      for (const [name, sha256] of expected) {
+        assert.equal(await sha256File(w.remote(`samples/vm1/local/${name}`)), sha256);
+      }
+      // One connection (one login in sshd's log), four SFTP channels on it.
+      const log = await Deno.readTextFile(`${w.dir}/server/sshd.log`);
+      assert.equal(log.match(/Accepted publickey/g)?.length, 1, log);
+      assert.equal(stats.gauges.channels, 4);
+    } finally {
+      await w.close();
+    }
+  },
+});
+
 Deno.test("sftpObjectSink() verify auto falls back to reading back when the server refuses commands", async () => {
   const w = await world(inProcess);
   try {
