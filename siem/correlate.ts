@@ -379,6 +379,7 @@ export function correlate(options: CorrelateOptions): Correlation {
     },
     window,
     suppress,
+    threshold,
     ...(options.sharedTable === "auth_events" ? { sharedTable: "auth_events" as const } : {}),
     pending(e: LogEvent): string | undefined {
       if (!(filter ? filter(e) : true) && !(trigger ? trigger(e) : false)) return undefined;

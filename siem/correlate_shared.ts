@@ -184,7 +184,7 @@ export function sharedRules(
   // After the commit: the groups this batch touched, run through what every central stored.
   const judge = async (batch: readonly LogEvent[]): Promise<LogEvent[]> => {
     const pending = new Map<Correlation, Map<string, [number, number]>>();
-    let lo = Infinity, hi = -Infinity, wide = 0;
+    let lo = Infinity, hi = -Infinity, wide = 0, least = Infinity;
     for (const e of batch) {
       if (e.fields.category !== "auth") continue;
       for (const r of shared) {
@@ -198,16 +198,31 @@ export function sharedRules(
         lo = Math.min(lo, t - r.window);
         hi = Math.max(hi, t + r.window);
         wide = Math.max(wide, r.suppress);
+        least = Math.min(least, r.threshold);
       }
     }
     if (pending.size === 0) return [];
     const ips = new Set<string>();
     for (const keys of pending.values()) for (const k of keys.keys()) ips.add(k);
-    const rows = await read(
-      "auth events",
-      (s) => s.authWindow({ srcIps: [...ips], since: lo, until: hi + 1, limit }),
-    );
-    if (!rows?.length) return [];
+    // Bound parameters per statement are limited (65535 on Postgres): a read per 1000 addresses.
+    const all = [...ips];
+    const rows: AuthEventRow[] = [];
+    for (let i = 0; i < all.length; i += 1000) {
+      const part = await read(
+        "auth events",
+        (s) =>
+          s.authWindow({
+            srcIps: all.slice(i, i + 1000),
+            since: lo,
+            until: hi + 1,
+            minRows: least,
+            limit,
+          }),
+      );
+      if (part === undefined) return [];
+      rows.push(...part);
+    }
+    if (rows.length === 0) return [];
     const byKey = new Map<string, LogEvent[]>();
     for (const row of rows) {
       const e = row.src_ip === null ? undefined : _authEvent(row);

@@ -135,6 +135,8 @@ export interface Correlation extends Rewrite {
   readonly window: number;
   /** The quiet period after an alert, in ms. */
   readonly suppress: number;
+  /** How many events (or distinct values) in the window fire the rule. */
+  readonly threshold: number;
   /** The shared table the counted events are in, when the rule can count a shared store's. */
   readonly sharedTable?: "auth_events";
   /**

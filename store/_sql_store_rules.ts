@@ -15,6 +15,15 @@ import type { AuthEventRow, AuthWindowQuery, IncidentQuery, IncidentRow } from "
 export async function _authWindow(db: _SqlDb, q: AuthWindowQuery): Promise<AuthEventRow[]> {
   if (q.srcIps.length === 0 || !await db.has("auth_events")) return [];
   const w = new _SqlWhere(db.d).in(`"src_ip"`, q.srcIps).range(`"timestamp"`, q);
+  const min = _limit(q.minRows, 1);
+  if (min > 1) {
+    w.add(
+      `"src_ip" IN (SELECT "src_ip" FROM "auth_events" ${w.clause} GROUP BY "src_ip"
+        HAVING count(*) >= ?)`,
+      ...w.args,
+      min,
+    );
+  }
   return (await db.all(
     `SELECT "seq", "timestamp", "host", "program", "outcome", "user", "src_ip", "port", "method",
             "invalid_user"

@@ -13,6 +13,14 @@ import type { AuthEventRow, AuthWindowQuery, IncidentQuery, IncidentRow } from "
 export function _authWindow(db: _Db, q: AuthWindowQuery): AuthEventRow[] {
   if (q.srcIps.length === 0 || !db.has("auth_events")) return [];
   const w = new _Where().in("src_ip", q.srcIps).range("timestamp", q);
+  const min = _limit(q.minRows, 1);
+  if (min > 1) {
+    w.add(
+      `src_ip IN (SELECT src_ip FROM auth_events ${w.clause} GROUP BY src_ip HAVING count(*) >= ?)`,
+      ...w.args,
+      min,
+    );
+  }
   return db.all(
     `SELECT rowid AS seq, timestamp, host, program, outcome, user, src_ip, port, method,
             invalid_user

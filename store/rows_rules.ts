@@ -20,6 +20,12 @@ import type { TimeRange } from "./types.ts";
 export interface AuthWindowQuery extends TimeRange {
   /** The source addresses (`src_ip`, exact); none reads nothing. */
   srcIps: readonly string[];
+  /**
+   * Only the addresses with at least this many rows in the range (a rule
+   * cannot fire on fewer than its threshold): scan noise from many
+   * addresses reads nothing. @default {1}
+   */
+  minRows?: number;
   /** Most rows. @default {10000} (at most 100000) */
   limit?: number;
 }

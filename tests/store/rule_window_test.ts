@@ -79,6 +79,14 @@ async function reads(store: SiemStore) {
       await store.authWindow({ srcIps: [], since: T0 }),
       await store.incidents({ rules: [], since: T0 }),
       await store.authWindow({ srcIps: ["203.0.113.1"], since: T0, limit: 2 }),
+      // 203.0.113.1 has 3 rows in the first minute, 203.0.113.2 one: only the first passes.
+      await store.authWindow({
+        srcIps: ["203.0.113.1", "203.0.113.2"],
+        since: T0,
+        until: T0 + 60_000,
+        minRows: 3,
+      }),
+      await store.authWindow({ srcIps: ["203.0.113.2"], since: T0, minRows: 2 }),
     ].map((r) => r.length),
   };
 }
@@ -94,7 +102,7 @@ const EXPECTED = {
     [new Date(T0 + 1500).toISOString(), "sshd_brute_force", "203.0.113.1", true],
     [new Date(T0 + 2500).toISOString(), "sshd_invalid_user_sweep", "203.0.113.1", true],
   ],
-  none: [0, 0, 2],
+  none: [0, 0, 2, 3, 0],
 };
 
 Deno.test("authWindow() and incidents() on SQLite: the shared rules' reads", async () => {
