@@ -9,6 +9,7 @@
 import type { Socket } from "node:net";
 import type { Ssh2Channel, Ssh2Client } from "./_ssh2_types.ts";
 import { type OfferedHostKey, SshError } from "./error.ts";
+import { openWithWindow } from "./_window.ts";
 
 function _msg(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -119,27 +120,35 @@ export class SshConnection {
 
   /**
    * Opens a session channel running `command` (already a shell string: use
-   * ssh/exec.ts, which quotes an argument array).
+   * ssh/exec.ts, which quotes an argument array). `windowBytes` caps the
+   * channel's SSH receive window (ssh/_window.ts; ssh2's is 2 MiB).
    *
    * @internal
    */
-  openExecChannel(command: string): Promise<Ssh2Channel> {
+  openExecChannel(command: string, windowBytes?: number): Promise<Ssh2Channel> {
     return new Promise<Ssh2Channel>((resolve, reject) => {
       if (this.#closed) return reject(this.lost("before the command started"));
       const unwatch = this.whenLost(() => reject(this.lost("before the command started")));
       try {
-        this.#client.exec(command, {}, (err, channel) => {
-          unwatch();
-          if (err) {
-            reject(
-              new SshError(
-                "command-failed",
-                `${this.#name}: ${this.where} refused to start a command: ${err.message}`,
-                { cause: err },
-              ),
-            );
-          } else resolve(channel);
-        });
+        let limit = (_channel: Ssh2Channel) => {};
+        const open = () =>
+          this.#client.exec(command, {}, (err, channel) => {
+            unwatch();
+            if (err) {
+              reject(
+                new SshError(
+                  "command-failed",
+                  `${this.#name}: ${this.where} refused to start a command: ${err.message}`,
+                  { cause: err },
+                ),
+              );
+            } else {
+              limit(channel);
+              resolve(channel);
+            }
+          });
+        if (windowBytes === undefined) open();
+        else limit = openWithWindow(this.#client, windowBytes, open);
       } catch (err) {
         unwatch();
         reject(this.lost(_msg(err)));

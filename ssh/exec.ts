@@ -89,6 +89,14 @@ export interface ExecOptions {
   onStderr?: (text: string) => void;
   /** Bytes of stdout buffered before the remote side is made to wait. @default {1048576} */
   highWaterMark?: number;
+  /**
+   * The channel's SSH receive window: the most output the server sends
+   * ahead of what was handed on (64 KiB … 2 MiB). ssh2's own 2 MiB window
+   * is topped up even while the channel waits, so up to ~4 MiB can sit in
+   * this process per command; many commands at once want less.
+   * @default {2097152 (ssh2's)}
+   */
+  windowBytes?: number;
 }
 
 /** How a command ended. */
@@ -232,7 +240,7 @@ export function exec(
       );
     }
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    channel = await conn.openExecChannel(command);
+    channel = await conn.openExecChannel(command, options.windowBytes);
     if (stopped) stop(failure);
     const ch = channel;
     let stderr = "";
