@@ -27,8 +27,6 @@
 import { Engine } from "../core/engine.ts";
 import { createLogger } from "../core/log.ts";
 import { definePipeline } from "../core/pipeline.ts";
-import type { LogEvent } from "../core/event.ts";
-import type { Sink } from "../core/types.ts";
 import { type SshJournalHost, sshJournalSource } from "../sources/ssh_journal.ts";
 import { connectSsh, exec } from "../ssh/mod.ts";
 import { makeJournal } from "../tests/fixtures/journal/journal.ts";
@@ -41,23 +39,10 @@ import {
 import { writeClientKey } from "../tests/fixtures/ssh/keys.ts";
 import process from "node:process";
 import { memoryFields, withMemory } from "./_memory.ts";
+import { counter, isFlat, manyHosts, type ManyHostsResult } from "./_ssh_journal_memory.ts";
 import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
 
 const MEMORY_HOSTS = 50;
-
-function counter(): Sink & { n: number } {
-  const sink = {
-    kind: "count",
-    n: 0,
-    open: () => Promise.resolve(),
-    write(batch: readonly LogEvent[]) {
-      sink.n += batch.length;
-      return Promise.resolve();
-    },
-    close: () => Promise.resolve(),
-  };
-  return sink;
-}
 
 async function withDeadline<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -215,9 +200,11 @@ async function measure(
   runs: number,
   memoryPerHost: number,
   log: (line: string) => void,
-): Promise<{ cases: _Case[]; many: { rate: number; startRssMb: number; peakRssMb: number } }> {
+): Promise<{ cases: _Case[]; many: ManyHostsResult[] }> {
   await ensureJournalUsers();
   await Deno.chmod(dir, 0o755);
+  // BENCH_SSH_JOURNAL_ONLY=memory: the 50-host row alone (no 1- and 10-host journals).
+  const memoryOnly = Deno.env.get("BENCH_SSH_JOURNAL_ONLY") === "memory";
   const closers: Array<() => Promise<void>> = [];
   try {
     const key = await writeClientKey(dir);
@@ -225,7 +212,7 @@ async function measure(
     const t0 = performance.now();
     for (let i = 0; i < 10; i++) {
       const journal = await makeJournal(dir, `journal-${i}`, `bench-${i}`);
-      await journal.append(perHost);
+      if (!memoryOnly) await journal.append(perHost);
       const sshd = await startJournalSshd(`${dir}/sshd-${i}`, key.publicKey);
       closers.push(() => sshd.close());
       hosts.push({
@@ -239,12 +226,12 @@ async function measure(
       });
     }
     log(
-      `# ${perHost} entries per host written to 10 journals in ${
+      `# ${memoryOnly ? 0 : perHost} entries per host written to 10 journals in ${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s`,
     );
     const cases: _Case[] = [];
-    for (const n of [1, 10]) {
+    for (const n of memoryOnly ? [] : [1, 10]) {
       const set = hosts.slice(0, n);
       const c: _Case = {
         hosts: n,
@@ -284,11 +271,31 @@ async function measure(
       name: `mem-${i}`,
       args: [`--directory=${memJournal.dir}`],
     }));
-    const m = await source(many, MEMORY_HOSTS * memoryPerHost, `${dir}/state-mem`);
-    return { cases, many: m };
+    const runsMem: ManyHostsResult[] = [];
+    for (let r = 0; r < runs; r++) {
+      const m = await manyHosts(
+        many,
+        MEMORY_HOSTS * memoryPerHost,
+        `${dir}/state-mem-${r}`,
+        600_000,
+      );
+      runsMem.push(m);
+      log(`# ${MEMORY_HOSTS} hosts x ${memoryPerHost}, run ${r + 1}: ${_memLine(m)}`);
+    }
+    return { cases, many: runsMem };
   } finally {
     for (const c of closers) await c().catch(() => {});
   }
+}
+
+function _memLine(m: ManyHostsResult): string {
+  return `${Math.round(m.rate).toLocaleString("en")} entries/s, private ${
+    m.startPrivateMb.toFixed(0)
+  } MB before, peak ${m.peakPrivateMb.toFixed(0)} MB (first half ${
+    m.firstHalfMb.toFixed(0)
+  }, second half ${m.secondHalfMb.toFixed(0)}: ${isFlat(m) ? "flat" : "grows"}), peak RSS ${
+    m.peakRssMb.toFixed(0)
+  } MB`;
 }
 
 /** Lets the journal user through every directory above `path` (the suite's temp dirs are 0700). */
@@ -310,7 +317,9 @@ function _sizes(quick: boolean): { perHost: number; runs: number; memoryPerHost:
   return {
     perHost,
     runs: Number(Deno.env.get("BENCH_SSH_JOURNAL_RUNS") ?? (quick ? 1 : 2)),
-    memoryPerHost: Math.max(1000, Math.round(perHost / 10)),
+    memoryPerHost: Number(
+      Deno.env.get("BENCH_SSH_JOURNAL_MEMORY_ENTRIES") ?? Math.max(1000, Math.round(perHost / 10)),
+    ),
   };
 }
 
@@ -357,15 +366,23 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       ...c.peak,
     };
   });
+  const rates = many.map((m) => m.rate);
+  const mid = many.find((m) => m.rate === spread(rates).median) as ManyHostsResult;
+  const priv = many.map((m) => m.peakPrivateMb);
   rows.push({
     scenario: "ssh_journal",
     subject: `sshJournalSource, ${MEMORY_HOSTS} hosts x ${memoryPerHost}`,
-    value: many.rate,
+    value: mid.rate,
     unit: "entries/s",
-    note: `RSS ${many.startRssMb.toFixed(0)} MB before`,
-    peakRssMb: many.peakRssMb,
-    peakPrivateMb: many.peakRssMb,
-    pssMb: many.peakRssMb,
+    runs: rates,
+    note: `peak private ${spread(priv).min.toFixed(0)}-${spread(priv).max.toFixed(0)} MB (${
+      mid.startPrivateMb.toFixed(0)
+    } before); first half ${mid.firstHalfMb.toFixed(0)} MB, second ${
+      mid.secondHalfMb.toFixed(0)
+    } MB: ${many.every(isFlat) ? "flat" : "grows"}`,
+    peakRssMb: mid.peakRssMb,
+    peakPrivateMb: spread(priv).median,
+    pssMb: mid.peakPssMb,
   });
   return rows;
 };
@@ -395,13 +412,7 @@ async function main(): Promise<void> {
         }) | ${Math.round(c.ceiling).toLocaleString("en")} | ${c.peak.peakRssMb.toFixed(0)} MB |`,
       );
     }
-    console.log(
-      `# ${MEMORY_HOSTS} hosts x ${memoryPerHost}: ${
-        Math.round(many.rate).toLocaleString("en")
-      } entries/s, RSS ${many.startRssMb.toFixed(0)} MB before, peak ${
-        many.peakRssMb.toFixed(0)
-      } MB`,
-    );
+    for (const m of many) console.log(`# ${MEMORY_HOSTS} hosts x ${memoryPerHost}: ${_memLine(m)}`);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

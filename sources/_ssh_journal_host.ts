@@ -14,6 +14,7 @@ import type { SourceContext } from "../core/types.ts";
 import type * as Ssh from "../ssh/mod.ts";
 import { countJournalLines } from "./journald.ts";
 import { JournalJsonReader } from "./_journal_json.ts";
+import type { EntryBudget } from "./_ssh_journal_budget.ts";
 import type { SshJournalHost } from "./_ssh_journal_registry.ts";
 
 /** Why a host is not being read. */
@@ -76,7 +77,20 @@ export interface HostReaderSettings {
   connectTimeoutMs: number;
   /** How long journalctl must run without failing before the host counts as connected. */
   settleMs: number;
+  /** The SSH receive window of each host's journalctl channel, in bytes. */
+  windowBytes: number;
+  /** Parsed entries held over every host of the source. */
+  budget: EntryBudget;
 }
+
+/**
+ * Each host's SSH window and stream buffer: what waits in this process per
+ * host while the pipeline is behind (ssh2's own window is 2 MiB, topped up
+ * even while paused). 64 KiB is ~60 entries, past a LAN's bandwidth-delay
+ * product; with 50 hosts, peak private memory was 245 MB at 64 KiB, 270-320
+ * at 256 KiB, 558 at 1 MiB (docs/agentless.md).
+ */
+export const HOST_WINDOW_BYTES = 64 * 1024;
 
 // ANSI escapes are control characters by definition.
 // deno-lint-ignore no-control-regex
@@ -322,8 +336,13 @@ export class HostReader {
   ): Promise<{ entries: number; code: number | null; stderr: string }> {
     const ctx = this.#ctx;
     const s = this.#s;
-    // 256 KiB of unread output per host, then SSH's window holds journalctl: 50 hosts stay small.
-    const proc = this.#ssh.exec(conn, this.#args(), { signal, highWaterMark: 256 * 1024 });
+    // Per host, at most a window of unread output (then SSH holds journalctl) and a stream's worth.
+    const proc = this.#ssh.exec(conn, this.#args(), {
+      signal,
+      highWaterMark: s.windowBytes,
+      windowBytes: s.windowBytes,
+    });
+    const budget = s.budget;
     // It may fail (a cut link) while an emit waits for a full sink; it is read after the loop.
     proc.status.catch(() => {});
     const reader = proc.stdout.getReader();
@@ -369,6 +388,7 @@ export class HostReader {
         await ctx.emit(batch, () => ctx.state.set(this.#stateKey, cursor));
       } finally {
         this.#emitting = false;
+        budget.give(batch.length);
       }
     };
     let ended = false;
@@ -396,6 +416,7 @@ export class HostReader {
             if (e.message.includes("\x1b")) e.message = stripAnsi(e.message);
             pending.push(e);
           }
+          budget.take(parsed.events.length);
           if (parsed.cursor !== undefined) pendingCursor = parsed.cursor;
         }
         if (pending.length >= s.maxBatch) await flush();
@@ -405,11 +426,20 @@ export class HostReader {
           });
         }
         if (signal.aborted) break;
+        if (budget.spent) {
+          // Other hosts' batches fill the budget: hand this one on and read no more for now.
+          await flush();
+          await budget.room(signal);
+          if (signal.aborted) break;
+        }
         next = reader.read();
       }
       // What was read before the stream ended (a cut link) is still good.
       if (!signal.aborted) await flush();
     } finally {
+      // Entries never handed on (the source stops) are read again after a restart.
+      budget.give(pending.length);
+      pending = [];
       clearTimeout(settle);
       clearTimeout(lingerTimer);
       reader.releaseLock();

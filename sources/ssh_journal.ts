@@ -8,7 +8,9 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Source, SourceContext } from "../core/types.ts";
 import { recordVmStatus } from "../siem/vms.ts";
+import { EntryBudget } from "./_ssh_journal_budget.ts";
 import {
+  HOST_WINDOW_BYTES,
   HostReader,
   type HostReaderSettings,
   REASON_TEXT,
@@ -51,6 +53,13 @@ export interface SshJournalSourceOptions {
   maxBatch?: number;
   /** How long a partial batch waits for more entries, in ms. @default {20} */
   lingerMs?: number;
+  /**
+   * Most parsed entries held over all hosts before the pipeline takes them
+   * (each host's pending batch, and batches waiting for a full queue); at
+   * it, hosts hand on what they have and stop reading until there is room.
+   * @default {max(4000, 4 × maxBatch)}
+   */
+  maxInFlight?: number;
   /** Longest JSON entry in bytes; a longer one is cut and counted as unparsed. @default {1048576} */
   maxLineBytes?: number;
   /** First reconnect delay in ms (doubling, with jitter). @default {1000} */
@@ -145,18 +154,23 @@ export function sshJournalSource(options: SshJournalSourceOptions = {}): SshJour
       `${where}: "startAt" must be "beginning" or "end", got ${JSON.stringify(options.startAt)}`,
     );
   }
+  const maxBatch = _int(options.maxBatch, "maxBatch", 1, 1000);
   const settings: HostReaderSettings = {
     prefix: options.prefix === undefined ? "journal" : options.prefix,
     sudo: options.sudo ?? true,
     journalctl: options.journalctl ?? "journalctl",
     startAt: options.startAt ?? "beginning",
-    maxBatch: _int(options.maxBatch, "maxBatch", 1, 1000),
+    maxBatch,
     lingerMs: _int(options.lingerMs, "lingerMs", 0, 20),
     maxLineBytes: _int(options.maxLineBytes, "maxLineBytes", 1024, 1 << 20),
     initialBackoffMs: _int(options.initialBackoffMs, "initialBackoffMs", 1, 1000),
     maxBackoffMs: _int(options.maxBackoffMs, "maxBackoffMs", 1, 60_000),
     connectTimeoutMs: _int(options.connectTimeoutMs, "connectTimeoutMs", 1, 10_000),
     settleMs: 1000,
+    windowBytes: HOST_WINDOW_BYTES,
+    budget: new EntryBudget(
+      _int(options.maxInFlight, "maxInFlight", 1, Math.max(4000, 4 * maxBatch)),
+    ),
   };
   const pollMs = _int(options.registryPollMs, "registryPollMs", 10, 5000);
 
