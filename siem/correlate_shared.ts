@@ -260,7 +260,9 @@ export function sharedRules(
     );
     if (seen === undefined) return [];
     const out: LogEvent[] = [];
-    for (const [r, e] of raised) {
+    for (const [r, tip] of raised) {
+      // One stored event may tip two rules: each alert is made from its own copy.
+      const e = cloneEvent(tip);
       asAlert({ rule: r.rule }).apply(e);
       const inc = _incidentOf(e);
       if (!inc || _earlier(seen, r.rule, inc.key, inc.t, r.suppress)) continue;

@@ -183,3 +183,17 @@ Deno.test("sharedRules() reads nothing for rules without a shared table or batch
     assert.equal((await alerts("new_device")).length, 1, "the local rule still alerts");
   }, () => [newDevice({ mac: "arp.mac", ip: "arp.ip" })]);
 });
+
+Deno.test("sharedRules() stores both alerts when one stored event tips two rules", async () => {
+  await withCentrals(async (a, b, alerts) => {
+    const ip = "192.0.2.77";
+    // Five failures for five invalid users, 2 at A and 3 at B: the fifth tips both rules.
+    const all = ["u1", "u2", "u3", "u4", "u5"].map((u, i) =>
+      failure(ip, T0 + i * 1000, i, u, true)
+    );
+    await a.receive(all.slice(0, 2));
+    await b.receive(all.slice(2));
+    assert.equal((await alerts()).length, 1, "the brute-force alert");
+    assert.equal((await alerts("sshd_invalid_user_sweep")).length, 1, "the sweep alert");
+  }, () => [sshdBruteForce({ threshold: 5 }), invalidUserSweep()]);
+});
