@@ -100,7 +100,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
   return _p(() => {
     const busy = options.busyTimeoutMs ?? 5000;
     const db = new _Db(_openReadOnly(options.database, busy));
-    const ui = _sqliteUi(options.database, busy);
+    const ui = _sqliteUi(options.database, busy, db.db);
     const series = new _Series(options.hourCacheMs ?? 60_000);
     const overview = new _Overview(options.hourCacheMs ?? 60_000);
     let closed = false;
