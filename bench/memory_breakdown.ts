@@ -6,8 +6,10 @@
  * /proc/PID/smaps, and each V8 isolate's heap from `--trace-gc`.
  *
  * ```sh
- * deno run -A bench/memory_breakdown.ts [events=100000]
+ * deno run -A bench/memory_breakdown.ts [events=100000] [central example flags, e.g. --memory small]
  * ```
+ *
+ * V8 flags: `BENCH_V8_FLAGS`, else the ones `deno task start` gives (read from deno.json).
  *
  * @module
  */
@@ -108,6 +110,14 @@ function _table(title: string, pid: number, trace: string, peakPrivate?: number)
   return rows.join("\n") + "\n";
 }
 
+/** The V8 flags of deno.json's `start` task. */
+function _shippedV8Flags(): string {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))) as {
+    tasks: { start: string };
+  };
+  return /--v8-flags=(\S+)/.exec(config.tasks.start)?.[1] ?? "--max-semi-space-size=4";
+}
+
 if (import.meta.main) {
   const events = Number(Deno.args[0] ?? 100_000);
   const data = await Deno.makeTempDir({ prefix: "sluice-mem-" });
@@ -116,7 +126,7 @@ if (import.meta.main) {
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=8,--trace-gc",
+      `--v8-flags=${Deno.env.get("BENCH_V8_FLAGS") ?? _shippedV8Flags()},--trace-gc`,
       "runner/main.ts",
       "examples/pipeline.central.ts",
       "--",
@@ -130,6 +140,7 @@ if (import.meta.main) {
       String(port + 2),
       "--ui",
       "off",
+      ...Deno.args.slice(1),
     ],
     cwd: new URL("..", import.meta.url).pathname,
     stdout: "piped",

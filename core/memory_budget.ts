@@ -92,36 +92,46 @@ export const SMALL_MACHINE_MB = 1536;
 /** From this much memory `auto` chooses `large`. */
 export const LARGE_MACHINE_MB = 65536;
 
-const _PROFILES: Readonly<Record<MemoryProfile, Omit<MemoryBudget, "profile" | "machineMb">>> = {
-  // One isolate, a 2 MiB young generation for later isolates, the old generation 20% past its
-  // live data, SQLite's WAL copied in the commits: the least memory, at about 0.75x the rate.
+interface _Profile extends Omit<MemoryBudget, "profile" | "machineMb" | "sqliteWorker"> {
+  /** Cores from which SQLite gets a worker thread (a second isolate); Infinity: never. */
+  workerCores: number;
+}
+
+const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
+  // Half the default's queues and batches, a 2 MiB page cache; give the process
+  // --v8-flags=--max-semi-space-size=2 as well (the main isolate's young generation is set
+  // before any code runs).
   small: {
-    queueSize: 1000,
-    maxBatch: 500,
-    sqliteBatch: 1000,
+    queueSize: 500,
+    maxBatch: 250,
+    sqliteBatch: 500,
     sqliteCacheMb: 2,
-    sqliteWorker: false,
+    workerCores: Infinity,
     sqliteCheckpoint: "inline",
     v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
   },
-  // SQLite on its own thread beside parsing and the JSONL files, with smaller queues, a
-  // smaller page cache and the old generation held closer to its live data than V8's default.
+  // Measured on 2 cores, 200k alerts alternating (docs/performance.md): SQLite on the main
+  // thread with these sizes peaked at 92-95 MB private under `deno task start`'s
+  // --max-semi-space-size=4 (102-109 MB with 8), at 0.72-1.16x the rate of `large`
+  // (181-187 MB); a worker pays off only with cores to spare. The old generation grows 20%
+  // past its live data instead of up to fourfold.
   default: {
-    queueSize: 2000,
-    maxBatch: 1000,
-    sqliteBatch: 2000,
-    sqliteCacheMb: 8,
-    sqliteWorker: true,
-    sqliteCheckpoint: "background",
-    v8Flags: ["--max-semi-space-size=4", "--heap-growing-percent=50"],
+    queueSize: 1000,
+    maxBatch: 500,
+    sqliteBatch: 1000,
+    sqliteCacheMb: 4,
+    workerCores: 4,
+    sqliteCheckpoint: "inline",
+    v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
   },
-  // What the examples shipped before sizing from memory: the fastest, about 150-165 MB private.
+  // What the examples shipped before sizing from memory: SQLite on a worker with 4000-event
+  // queues, 150-170 MB private under a burst.
   large: {
     queueSize: 4000,
     maxBatch: 1000,
     sqliteBatch: 2000,
     sqliteCacheMb: 16,
-    sqliteWorker: true,
+    workerCores: 2,
     sqliteCheckpoint: "background",
     v8Flags: [],
   },
@@ -130,8 +140,9 @@ const _PROFILES: Readonly<Record<MemoryProfile, Omit<MemoryBudget, "profile" | "
 /**
  * The budget of a profile, or of the profile `auto` picks from the
  * machine's memory: `small` below {@linkcode SMALL_MACHINE_MB}, `large`
- * from {@linkcode LARGE_MACHINE_MB}, `default` between. On a machine with
- * one core SQLite stays on the main thread whatever the profile.
+ * from {@linkcode LARGE_MACHINE_MB}, `default` between. SQLite gets a
+ * worker thread with `large` from 2 cores, with `default` from 4, never
+ * with `small`.
  *
  * @param profile A profile, or `auto`.
  * @param machineMb The machine's memory in MiB. @default {machineMemoryMb()}
@@ -146,7 +157,8 @@ const _PROFILES: Readonly<Record<MemoryProfile, Omit<MemoryBudget, "profile" | "
  * assert.equal(memoryBudget("auto", 1024, 2).profile, "small");
  * assert.equal(memoryBudget("auto", 8192, 2).profile, "default");
  * assert.equal(memoryBudget("large", 1024, 2).queueSize, 4000);
- * assert.equal(memoryBudget("default", 8192, 1).sqliteWorker, false);
+ * assert.equal(memoryBudget("default", 8192, 2).sqliteWorker, false);
+ * assert.equal(memoryBudget("default", 8192, 4).sqliteWorker, true);
  * ```
  */
 export function memoryBudget(
@@ -165,11 +177,12 @@ export function memoryBudget(
     : "default";
   const base = _PROFILES[chosen];
   if (!base) throw new RangeError(`memory profile: expected small, default, large or auto`);
+  const { workerCores, ...sizes } = base;
   return {
     profile: chosen,
     ...(machineMb !== undefined ? { machineMb } : {}),
-    ...base,
-    sqliteWorker: base.sqliteWorker && cores >= 2,
+    ...sizes,
+    sqliteWorker: cores >= workerCores,
     v8Flags: [...base.v8Flags],
   };
 }

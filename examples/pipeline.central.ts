@@ -10,7 +10,7 @@
  * (docs/archive.md).
  *
  * ```sh
- * deno run -A --v8-flags=--max-semi-space-size=8 runner/main.ts examples/pipeline.central.ts -- --data /srv/sluice
+ * deno run -A --v8-flags=--max-semi-space-size=4 runner/main.ts examples/pipeline.central.ts -- --data /srv/sluice
  * ```
  *
  * Flags (after the file) or environment variables: `--listen`

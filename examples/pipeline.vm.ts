@@ -5,7 +5,7 @@
  * central's database), and keeps a local SQLite backup.
  *
  * ```sh
- * deno run -A --v8-flags=--max-semi-space-size=8 runner/main.ts --state-dir /var/lib/sluice examples/pipeline.vm.ts -- \
+ * deno run -A --v8-flags=--max-semi-space-size=4 runner/main.ts --state-dir /var/lib/sluice examples/pipeline.vm.ts -- \
  *   --central 10.0.0.2 --alerts /var/log/sauron/alerts.jsonl --yara /var/log/sauron/yara.jsonl
  * ```
  *

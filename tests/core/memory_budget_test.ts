@@ -60,7 +60,9 @@ Deno.test("memory budget: each profile spends no more than the next, small keeps
   }
   assert.equal(small.sqliteWorker, false);
   assert.equal(small.sqliteCheckpoint, "inline");
-  assert.equal(normal.sqliteWorker, true);
+  assert.equal(normal.sqliteWorker, false);
+  assert.equal(memoryBudget("default", 8192, 4).sqliteWorker, true);
+  assert.equal(large.sqliteWorker, true);
   assert.deepEqual(large.v8Flags, []);
   // One core: SQLite stays on the main thread whatever the profile.
   assert.equal(memoryBudget("large", 8192, 1).sqliteWorker, false);

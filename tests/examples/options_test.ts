@@ -15,7 +15,7 @@ Deno.test("examples: --sqlite-checkpoint picks where SQLite's WAL is checkpointe
   const small = centralSettings(["--sqlite-worker", "off", "--sqlite-checkpoint", "inline"], {});
   assert.equal(small.sqliteWorker, false);
   assert.equal(small.sqliteCheckpoint, "inline");
-  assert.equal(centralSettings([], { SLUICE_MEMORY: "default" }).sqliteCheckpoint, "background");
+  assert.equal(centralSettings([], { SLUICE_MEMORY: "large" }).sqliteCheckpoint, "background");
 });
 
 Deno.test("examples: a wrong --sqlite-checkpoint stops the central and the VM before they start, naming the flag", async () => {
