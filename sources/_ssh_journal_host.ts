@@ -77,20 +77,38 @@ export interface HostReaderSettings {
   connectTimeoutMs: number;
   /** How long journalctl must run without failing before the host counts as connected. */
   settleMs: number;
-  /** The SSH receive window of each host's journalctl channel, in bytes. */
-  windowBytes: number;
+  /** The SSH receive window (and stream buffer) of a host's journalctl channel now, in bytes. */
+  windowBytes: () => number;
   /** Parsed entries held over every host of the source. */
   budget: EntryBudget;
 }
 
 /**
- * Each host's SSH window and stream buffer: what waits in this process per
- * host while the pipeline is behind (ssh2's own window is 2 MiB, topped up
- * even while paused). 64 KiB is ~60 entries, past a LAN's bandwidth-delay
- * product; with 50 hosts, peak private memory was 245 MB at 64 KiB, 270-320
- * at 256 KiB, 558 at 1 MiB (docs/agentless.md).
+ * The SSH window and stream buffer of each host's channel: what waits in
+ * this process per host while the pipeline is behind (ssh2's own is a 2 MiB
+ * window topped up even while paused, and a 2 MiB buffer). The source's
+ * hosts share {@linkcode SHARED_WINDOW_BYTES}, each between 64 KiB (~60
+ * entries, past a LAN's bandwidth-delay product) and 1 MiB: few hosts get
+ * large chunks (less work per entry), 50 hosts stay small.
+ *
+ * @param hosts The source's hosts now.
+ * @returns Bytes for each host's window.
+ *
+ * @example
+ * ```ts
+ * import { hostWindowBytes } from "./_ssh_journal_host.ts";
+ * console.assert(hostWindowBytes(1) === 1024 * 1024 && hostWindowBytes(50) === 83_886);
+ * ```
  */
-export const HOST_WINDOW_BYTES = 64 * 1024;
+export function hostWindowBytes(hosts: number): number {
+  return Math.max(
+    64 * 1024,
+    Math.min(1024 * 1024, Math.floor(SHARED_WINDOW_BYTES / Math.max(1, hosts))),
+  );
+}
+
+/** The window bytes the hosts of one source share (see {@linkcode hostWindowBytes}). */
+export const SHARED_WINDOW_BYTES = 4 * 1024 * 1024;
 
 // ANSI escapes are control characters by definition.
 // deno-lint-ignore no-control-regex
@@ -337,10 +355,11 @@ export class HostReader {
     const ctx = this.#ctx;
     const s = this.#s;
     // Per host, at most a window of unread output (then SSH holds journalctl) and a stream's worth.
+    const window = s.windowBytes();
     const proc = this.#ssh.exec(conn, this.#args(), {
       signal,
-      highWaterMark: s.windowBytes,
-      windowBytes: s.windowBytes,
+      highWaterMark: window,
+      windowBytes: window,
     });
     const budget = s.budget;
     // It may fail (a cut link) while an emit waits for a full sink; it is read after the loop.

@@ -10,9 +10,9 @@ import type { Source, SourceContext } from "../core/types.ts";
 import { recordVmStatus } from "../siem/vms.ts";
 import { EntryBudget } from "./_ssh_journal_budget.ts";
 import {
-  HOST_WINDOW_BYTES,
   HostReader,
   type HostReaderSettings,
+  hostWindowBytes,
   REASON_TEXT,
   type SshJournalHostStatus,
 } from "./_ssh_journal_host.ts";
@@ -167,7 +167,7 @@ export function sshJournalSource(options: SshJournalSourceOptions = {}): SshJour
     maxBackoffMs: _int(options.maxBackoffMs, "maxBackoffMs", 1, 60_000),
     connectTimeoutMs: _int(options.connectTimeoutMs, "connectTimeoutMs", 1, 10_000),
     settleMs: 1000,
-    windowBytes: HOST_WINDOW_BYTES,
+    windowBytes: () => hostWindowBytes(readers.size),
     budget: new EntryBudget(
       _int(options.maxInFlight, "maxInFlight", 1, Math.max(4000, 4 * maxBatch)),
     ),
