@@ -25,19 +25,22 @@ export interface WrittenPart {
   rel: string;
   /** Its full path. */
   final: string;
-  /** The time column's bounds, and the largest row id moved. */
+  /** The time column's bounds, and the smallest and largest row id moved. */
   timeColumn: string;
   from: string;
   until: string;
   minRowid: number;
   maxRowid: number;
+  /**
+   * The rows' condition, the same for the read and the delete: a row-id
+   * range walked in the table (the day's rows are contiguous in row id)
+   * or the time index searched (they are not), with its parameters.
+   */
+  where: string;
+  params: Array<string | number>;
   /** Rows and bytes written. */
   rows: number;
   bytes: number;
-}
-
-function _nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
 }
 
 /**
@@ -71,18 +74,27 @@ export async function writePart(
   cutoff: string,
 ): Promise<WrittenPart | undefined> {
   const from = `${day}T00:00:00.000Z`;
-  const end = `${_nextDay(day)}T00:00:00.000Z`;
+  // Every ISO time of the day and nothing else: a time that is no date ("2026-10-45T…")
+  // sorts between days and would otherwise fall in the range of the day before it.
+  const end = `${day}U`;
   const until = end < cutoff ? end : cutoff;
   const range = `${timeColumn} >= ? AND ${timeColumn} < ?`;
-  const top = db.prepare(`SELECT max(rowid) AS m, count(*) AS n FROM ${table} WHERE ${range}`).get(
-    from,
-    until,
-  ) as {
-    m: number | null;
-    n: number;
-  };
-  if (top.m === null || top.n === 0) return undefined;
+  const top = db.prepare(
+    `SELECT min(rowid) AS lo, max(rowid) AS m, count(*) AS n FROM ${table} WHERE ${range}`,
+  ).get(from, until) as { lo: number | null; m: number | null; n: number };
+  if (top.m === null || top.lo === null || top.n === 0) return undefined;
   const maxRowid = top.m;
+  const minRowid = top.lo;
+  // Rows stored in time order make a day one run of row ids: walking that run in the table
+  // reads each row once, in order, where the time index (the planner's choice) sorts a day's
+  // rows in a temporary b-tree first, and before that the `rowid <= max` bound walked every
+  // pending day again. The unary `+` keeps the planner off the time index. Rows of a day
+  // scattered in row id (late arrivals) take the index instead: the same rows either way.
+  const contiguous = maxRowid - minRowid + 1 <= 2 * Number(top.n) + 1_000;
+  const where = contiguous
+    ? `rowid BETWEEN ? AND ? AND +${timeColumn} >= ? AND +${timeColumn} < ?`
+    : `rowid BETWEEN ? AND ? AND ${range}`;
+  const params = [minRowid, maxRowid, from, until];
   const part = Number(
     (db.prepare("SELECT coalesce(max(part) + 1, 0) AS p FROM archive_log WHERE tbl = ? AND day = ?")
       .get(table, day) as {
@@ -98,7 +110,7 @@ export async function writePart(
   // (node:sqlite builds no object per row).
   const list = columns.slice(1).map((c) => `"${c.name}"`).join(", ");
   const select = db.prepare(
-    `SELECT rowid AS _rowid, ${list} FROM ${table} WHERE ${range} AND rowid <= ? ORDER BY rowid`,
+    `SELECT rowid AS _rowid, ${list} FROM ${table} WHERE ${where} ORDER BY rowid`,
   );
   select.setReadBigInts(true);
   // Deno 2.9.6 has it, its types do not yet; without it the rows come as objects (same file).
@@ -109,22 +121,20 @@ export async function writePart(
   const written = await writeParquetFile(
     tmp,
     columns,
-    select.iterate(from, until, maxRowid) as Iterable<unknown[] | Record<string, unknown>>,
+    select.iterate(...params) as Iterable<unknown[] | Record<string, unknown>>,
     o.rowGroupSize ? { rowGroupSize: o.rowGroupSize } : {},
   );
-  let minRowid = 0;
   try {
     o.onStep?.("written", table, day);
     const check = await countParquetRows(tmp, "_rowid");
     if (
       check.rows !== written.rows || check.footerRows !== written.rows ||
-      check.max !== BigInt(maxRowid)
+      check.max !== BigInt(maxRowid) || check.min !== BigInt(minRowid)
     ) {
       throw new Error(
-        `archive: ${rel} reads back ${check.rows} rows (footer ${check.footerRows}, max row id ${check.max}), ${written.rows} written (max ${maxRowid}); nothing deleted`,
+        `archive: ${rel} reads back ${check.rows} rows (footer ${check.footerRows}, row ids ${check.min}-${check.max}), ${written.rows} written (${minRowid}-${maxRowid}); nothing deleted`,
       );
     }
-    minRowid = Number(check.min ?? 0n);
     o.onStep?.("verified", table, day);
     await Deno.rename(tmp, final);
     await syncDir(final);
@@ -146,6 +156,8 @@ export async function writePart(
     until,
     minRowid,
     maxRowid,
+    where,
+    params,
     rows: written.rows,
     bytes: written.bytes,
   };
@@ -153,8 +165,8 @@ export async function writePart(
 
 /**
  * Step 4 for any number of written parts, in one transaction: each is
- * recorded in `archive_log` and its rows deleted (the same day range, row
- * ids up to the written maximum), checking that as many go as were
+ * recorded in `archive_log` and its rows deleted (the condition its rows
+ * were read with: the day's range within its row ids), checking that as many go as were
  * written (fewer, larger transactions: see `commitRows`). On
  * any failure the transaction rolls back and the parts' files are removed:
  * their rows are still in the database.
@@ -193,9 +205,8 @@ export async function commitParts(
         p.bytes,
         new Date().toISOString(),
       );
-      const gone = db.prepare(
-        `DELETE FROM ${p.table} WHERE ${p.timeColumn} >= ? AND ${p.timeColumn} < ? AND rowid <= ?`,
-      ).run(p.from, p.until, p.maxRowid);
+      // The read's own condition: exactly the rows written, unless the table changed meanwhile.
+      const gone = db.prepare(`DELETE FROM ${p.table} WHERE ${p.where}`).run(...p.params);
       if (Number(gone.changes) !== p.rows) {
         throw new Error(
           `archive: ${p.table} ${p.day} changed while it was archived (deleting would remove ${gone.changes} rows, ${p.rows} written); rolled back`,

@@ -266,6 +266,42 @@ export async function recoverArchive(
   return removed;
 }
 
+function _isDay(day: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`));
+}
+
+/**
+ * The days (the first ten characters of the time) with rows before
+ * `cutoff`, in order, found a day at a time with one search of the time
+ * index each: a `SELECT DISTINCT substr(…)` read the whole index (1.7 s
+ * of a 1,000,000-alert pass). A day whose rows are not ISO 8601 is
+ * returned once too (the caller warns and leaves it), and the search
+ * always moves on past the value it found.
+ */
+function* _days(
+  db: DatabaseSync,
+  table: string,
+  timeColumn: string,
+  cutoff: string,
+): Generator<string> {
+  const from = db.prepare(
+    `SELECT min(${timeColumn}) AS t FROM ${table} WHERE ${timeColumn} >= ? AND ${timeColumn} < ?`,
+  );
+  const after = db.prepare(
+    `SELECT min(${timeColumn}) AS t FROM ${table} WHERE ${timeColumn} > ? AND ${timeColumn} < ?`,
+  );
+  let t = (from.get("", cutoff) as { t: string | null } | undefined)?.t ?? null;
+  while (typeof t === "string") {
+    const day = t.slice(0, 10);
+    yield day;
+    // Past the day's ISO times ("…T…", the part's range), or past every value with this prefix
+    // when it is no date; then values of the day that are not ISO come up as their own "day".
+    const next = _isDay(day) ? `${day}U` : `${day}\u{10ffff}`;
+    const r = next > t ? from.get(next, cutoff) : after.get(t, cutoff);
+    t = (r as { t: string | null } | undefined)?.t ?? null;
+  }
+}
+
 /**
  * Moves the rows older than the retention into the archive, table by table
  * and day by day (see the module's description for the steps).
@@ -316,11 +352,8 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
         if (!timeColumn) throw new TypeError(`archive: "${table}" is not an archived table`);
         const columns = tableColumns(db, table, timeColumn);
         if (!columns) continue;
-        const days = (db.prepare(
-          `SELECT DISTINCT substr(${timeColumn}, 1, 10) AS day FROM ${table} WHERE ${timeColumn} < ? ORDER BY 1`,
-        ).all(cutoff) as Array<{ day: string }>).map((r) => r.day);
-        for (const day of days) {
-          if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+        for (const day of _days(db, table, timeColumn, cutoff)) {
+          if (!_isDay(day)) {
             options.log?.warn(
               `archive: ${table} has rows whose time is not ISO 8601 (${
                 JSON.stringify(day)

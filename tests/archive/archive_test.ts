@@ -110,6 +110,62 @@ Deno.test("archive: rows older than 30 days move to Parquet that DuckDB reads ba
   }
 });
 
+Deno.test("archive: late rows of old days (scattered row ids) and times that are no date: each row once, the bad ones left with a warning", async () => {
+  const { dir, db, archives } = await seeded();
+  try {
+    const c = new DatabaseSync(db);
+    // Late arrivals: rows of two old days inserted after everything else, so those days' row
+    // ids are not one run (the time index finds them); the other old days stay contiguous.
+    const add = c.prepare(
+      "INSERT INTO alerts (id, timestamp, host, severity, rule, raw) VALUES (?, ?, 'late', 'high', 'late', '{}')",
+    );
+    const old = (n: number) => new Date(NOW - (33 + n) * DAY + 3_600_000).toISOString();
+    for (let i = 0; i < 20; i++) add.run(`late-${i}`, old(i % 2));
+    for (const t of ["2026-10-45T00:00:00.000Z", "2026-10-1 bad", "garbage"]) {
+      add.run(`bad-${t}`, t);
+    }
+    c.close();
+    const before = snapshot(db);
+    const warned: string[] = [];
+    const log = {
+      debug() {},
+      info() {},
+      warn: (m: string) => warned.push(m),
+      error() {},
+      child() {
+        return log;
+      },
+    };
+    const s = await archiveOnce({
+      database: db,
+      dir: archives,
+      retainDbMs: 30 * DAY,
+      now: () => NOW,
+      commitRows: 1000,
+      log,
+    });
+    await checkExactlyOnce(before, db, archives);
+    const r = new DatabaseSync(db, { readOnly: true });
+    const left = (r.prepare(
+      "SELECT group_concat(timestamp, '|') AS t FROM (SELECT timestamp FROM alerts WHERE timestamp < ? ORDER BY 1)",
+    ).get(new Date(NOW - 30 * DAY).toISOString()) as { t: string | null }).t;
+    const late = (r.prepare("SELECT count(*) AS n FROM alerts WHERE id LIKE 'late-%'").get() as {
+      n: number;
+    }).n;
+    r.close();
+    assert.equal(late, 0, "the late rows moved");
+    assert.equal(
+      left,
+      "2026-10-1 bad|2026-10-45T00:00:00.000Z",
+      "only rows whose time is no date stay",
+    );
+    assert.equal(warned.filter((m) => /not ISO 8601/.test(m)).length, 2, warned.join("\n"));
+    assert.ok((s.byTable.alerts ?? 0) > 20);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 for (const step of ["written", "verified", "renamed", "committed"] as const) {
   Deno.test(`archive: kill -9 after the "${step}" step, then a restart: every row in exactly one place`, async () => {
     const { dir, db, archives } = await seeded();
