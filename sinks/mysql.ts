@@ -256,8 +256,10 @@ export function mysqlSink(options: MysqlSinkOptions): Sink {
 
   async function transaction(fn: (c: Connection) => Promise<number>): Promise<number> {
     const c = await connect();
-    await c.query("START TRANSACTION");
     try {
+      // Inside the try: a connection the server closed while it sat idle fails here, and must be
+      // dropped, or every retry would meet the same closed connection.
+      await c.query("START TRANSACTION");
       const n = await fn(c);
       await c.query("COMMIT");
       return n;
