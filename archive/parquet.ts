@@ -27,6 +27,7 @@ import { ByteWriter, ParquetWriter, schemaFromColumnData } from "../core/_deps/h
 import {
   asyncBufferFromFile,
   parquetMetadataAsync,
+  parquetRead,
   parquetReadObjects,
 } from "../core/_deps/hyparquet.ts";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
@@ -270,24 +271,28 @@ export async function countParquetRows(
 ): Promise<{ rows: number; footerRows: number; min: bigint | undefined; max: bigint | undefined }> {
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file);
-  const objects = await parquetReadObjects({
+  let rows = 0;
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  // The column's values chunk by chunk (every page decoded), not an object per row.
+  await parquetRead({
     file,
     metadata,
     columns: [column],
     compressors: _DECOMPRESSORS,
-  }) as Array<
-    Record<string, unknown>
-  >;
-  let min: bigint | undefined;
-  let max: bigint | undefined;
-  for (const o of objects) {
-    const v = o[column];
-    const b = typeof v === "bigint" ? v : typeof v === "number" ? BigInt(v) : undefined;
-    if (b === undefined) continue;
-    if (min === undefined || b < min) min = b;
-    if (max === undefined || b > max) max = b;
-  }
-  return { rows: objects.length, footerRows: Number(metadata.num_rows), min, max };
+    onChunk: ({ columnData }) => {
+      rows += columnData.length;
+      const values = columnData as ArrayLike<unknown>;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        const b = typeof v === "bigint" ? v : typeof v === "number" ? BigInt(v) : undefined;
+        if (b === undefined) continue;
+        if (min === undefined || b < min) min = b;
+        if (max === undefined || b > max) max = b;
+      }
+    },
+  });
+  return { rows, footerRows: Number(metadata.num_rows), min, max };
 }
 
 /**
