@@ -11,10 +11,19 @@
 
 /// <reference lib="deno.worker" />
 
+import { setPriority } from "node:os";
 import { archiveOnce, type ArchiveOptions, type ArchiveSummary } from "./mover.ts";
 
 /** A request: one pass with these options (no hooks: they do not cross threads). */
-export type MoverRequest = Omit<ArchiveOptions, "log" | "onStep" | "now">;
+export type MoverRequest = Omit<ArchiveOptions, "log" | "onStep" | "now"> & {
+  /**
+   * The thread's nice value (Linux: this thread only; the central's
+   * threads keep theirs): with 19 the OS gives the central's sources a
+   * core before the mover. Where it cannot be set, the pass runs as it is.
+   * @default {unchanged}
+   */
+  nice?: number;
+};
 
 /** What the thread posts: log lines during a pass, then its end. */
 export type MoverMessage =
@@ -35,8 +44,17 @@ const _logger = {
 };
 
 self.onmessage = async (e: MessageEvent<MoverRequest>) => {
+  const { nice, ...request } = e.data;
+  if (nice !== undefined) {
+    try {
+      // Pid 0 is the calling thread on Linux: this one, not the central's.
+      setPriority(0, nice);
+    } catch (err) {
+      _logger.debug(`archive: the mover's nice value stays (${(err as Error).message})`);
+    }
+  }
   try {
-    const summary = await archiveOnce({ ...e.data, log: _logger });
+    const summary = await archiveOnce({ ...request, log: _logger });
     self.postMessage({ summary } satisfies MoverMessage);
   } catch (err) {
     self.postMessage(

@@ -61,6 +61,12 @@ export interface ArchiveServiceOptions {
    * central's sources keep most of the cores meanwhile. @default {1}
    */
   restRatio?: number;
+  /**
+   * The mover thread's nice value (Linux), so the OS gives the central's
+   * sources a core first and the mover what is left (docs/archive.md
+   * "Measured"). Only with `worker`. @default {19}
+   */
+  nice?: number;
 }
 
 /**
@@ -150,7 +156,7 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
         };
         const s = options.worker === false
           ? await archiveOnce({ ...o, ...(log ? { log } : {}) })
-          : await archiveInWorker(o, log);
+          : await archiveInWorker({ ...o, nice: options.nice ?? 19 }, log);
         ctx?.stats.add("archived_rows", s.rows);
         ctx?.stats.add("archived_bytes", s.bytes);
       }

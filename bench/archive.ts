@@ -253,7 +253,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       },
       note: `${(ratio.median * 100).toFixed(0)}% of its rate (goal ≥ 80%; per pair ${
         ratios.map((x) => `${(x * 100).toFixed(0)}%`).join(", ")
-      }); memory: the central with the pass; examples/pipeline.central.ts --retain-db 30d (the service rests as long as it moves: restRatio 1) over TCP, the pass moving ${
+      }); memory: the central with the pass; examples/pipeline.central.ts --retain-db 30d (the service rests as long as it moves, restRatio 1, on a thread at nice 19) over TCP, the pass moving ${
         fmt(alerts)
       } alerts took ${
         during.map((x) => x.seconds.toFixed(1)).join(", ")
