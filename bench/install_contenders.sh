@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the benchmark's contenders when they are missing (as root; idempotent):
-# syslog-ng with its SQL module and SQLite driver from Debian's packages, and
+# syslog-ng with its SQL module and its SQLite, PostgreSQL and MySQL drivers from Debian's packages, and
 # rsyslog unpacked into data/peers/rsyslog (its package conflicts with syslog-ng's,
 # see tests/interop/fetch_rsyslog.sh). No daemon is started or enabled: the
 # suite runs each contender itself, in the foreground, from a temporary directory.
@@ -12,6 +12,9 @@ need=()
 [ -x /usr/sbin/syslog-ng ] || need+=(syslog-ng-core)
 ls /usr/lib/syslog-ng/*/libafsql.so >/dev/null 2>&1 || need+=(syslog-ng-mod-sql)
 ls /usr/lib/x86_64-linux-gnu/dbd/libdbdsqlite3.so >/dev/null 2>&1 || need+=(libdbd-sqlite3)
+# syslog-ng's sql() into the Postgres and MariaDB servers of bench/postgres.ts
+ls /usr/lib/x86_64-linux-gnu/dbd/libdbdpgsql.so >/dev/null 2>&1 || need+=(libdbd-pgsql)
+ls /usr/lib/x86_64-linux-gnu/dbd/libdbdmysql.so >/dev/null 2>&1 || need+=(libdbd-mysql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install_contenders: missing ${need[*]}; run as root to install them" >&2
