@@ -5,7 +5,7 @@
  * `messages`, all in one SQLite file.
  *
  * ```sh
- * deno run -A --v8-flags=--max-semi-space-size=8 runner/main.ts examples/pipeline.home.ts -- --syslog-port 514 --listen 0.0.0.0
+ * deno run -A --v8-flags=--max-semi-space-size=4 runner/main.ts examples/pipeline.home.ts -- --syslog-port 514 --listen 0.0.0.0
  * ```
  *
  * Flags (after the file) or environment variables: `--listen` (127.0.0.1),
