@@ -5,7 +5,7 @@
  * @module
  */
 
-import { _limit, _num, _numOrNull, _str } from "./_sqlite_db.ts";
+import { _authEventRow, _limit, _num, _numOrNull, _str } from "./_sqlite_db.ts";
 import { _status } from "./_sqlite_hosts.ts";
 import { _OBJECT_COLUMNS, _objectRow } from "./_sql_store_alerts.ts";
 import { type _SqlDb, _SqlWhere } from "./_sql_store_db.ts";
@@ -167,18 +167,7 @@ export async function _authEvents(db: _SqlDb, f: AuthFilter = {}): Promise<AuthE
             "invalid_user"
      FROM "auth_events" ${w.clause} ORDER BY "timestamp" DESC, "seq" DESC LIMIT ?`,
     [...w.args, _limit(f.limit, 100)],
-  )).map((r) => ({
-    seq: _num(r.seq),
-    timestamp: String(r.timestamp),
-    host: _str(r.host),
-    program: _str(r.program),
-    outcome: _str(r.outcome),
-    user: _str(r.user),
-    src_ip: _str(r.src_ip),
-    port: _numOrNull(r.port),
-    method: _str(r.method),
-    invalid_user: _numOrNull(r.invalid_user),
-  }));
+  )).map(_authEventRow);
 }
 
 function _fwWhere(db: _SqlDb, f: FirewallFilter): _SqlWhere {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { _limit, _num, _numOrNull, _str } from "./_sqlite_db.ts";
+import { _authEventRow, _limit } from "./_sqlite_db.ts";
 import { type _SqlDb, _SqlWhere } from "./_sql_store_db.ts";
 import { _incidentRow } from "./_rules_common.ts";
 import type { AuthEventRow, AuthWindowQuery, IncidentQuery, IncidentRow } from "./types.ts";
@@ -29,18 +29,7 @@ export async function _authWindow(db: _SqlDb, q: AuthWindowQuery): Promise<AuthE
             "invalid_user"
      FROM "auth_events" ${w.clause} ORDER BY "timestamp", "seq" LIMIT ?`,
     [...w.args, _limit(q.limit, 10_000)],
-  )).map((r) => ({
-    seq: _num(r.seq),
-    timestamp: String(r.timestamp),
-    host: _str(r.host),
-    program: _str(r.program),
-    outcome: _str(r.outcome),
-    user: _str(r.user),
-    src_ip: _str(r.src_ip),
-    port: _numOrNull(r.port),
-    method: _str(r.method),
-    invalid_user: _numOrNull(r.invalid_user),
-  }));
+  )).map(_authEventRow);
 }
 
 /** The incidents (correlation alerts) of some rules in a range, oldest first (the (rule, timestamp) index). */

@@ -7,6 +7,7 @@
  */
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { AuthEventRow } from "./types.ts";
 
 /**
  * Opens a database read-only (and `query_only`, so attached files stay
@@ -169,6 +170,22 @@ export function _numOrNull(v: unknown): number | null {
 
 export function _str(v: unknown): string | null {
   return v === null || v === undefined ? null : typeof v === "string" ? v : String(v);
+}
+
+/** An `auth_events` row as the stores return it, from its columns as read (`seq` = rowid or serial). */
+export function _authEventRow(r: Record<string, unknown>): AuthEventRow {
+  return {
+    seq: _num(r.seq),
+    timestamp: String(r.timestamp),
+    host: _str(r.host),
+    program: _str(r.program),
+    outcome: _str(r.outcome),
+    user: _str(r.user),
+    src_ip: _str(r.src_ip),
+    port: _numOrNull(r.port),
+    method: _str(r.method),
+    invalid_user: _numOrNull(r.invalid_user),
+  };
 }
 
 /** A limit from an option: a positive integer up to `max`, else the default. */

@@ -4,7 +4,16 @@
  * @module
  */
 
-import { type _Db, _limit, _num, _numOrNull, type _Row, _str, _Where } from "./_sqlite_db.ts";
+import {
+  _authEventRow,
+  type _Db,
+  _limit,
+  _num,
+  _numOrNull,
+  type _Row,
+  _str,
+  _Where,
+} from "./_sqlite_db.ts";
 import { _OBJECT_COLUMNS, _objectRow } from "./_sqlite_alerts.ts";
 import type {
   AuthEventRow,
@@ -167,18 +176,7 @@ export function _authEvents(db: _Db, f: AuthFilter = {}): AuthEventRow[] {
             invalid_user
      FROM auth_events ${w.clause} ORDER BY timestamp DESC, rowid DESC LIMIT ?`,
     [...w.args, _limit(f.limit, 100)],
-  ).map((r: _Row) => ({
-    seq: _num(r.seq),
-    timestamp: String(r.timestamp),
-    host: _str(r.host),
-    program: _str(r.program),
-    outcome: _str(r.outcome),
-    user: _str(r.user),
-    src_ip: _str(r.src_ip),
-    port: _numOrNull(r.port),
-    method: _str(r.method),
-    invalid_user: _numOrNull(r.invalid_user),
-  }));
+  ).map(_authEventRow);
 }
 
 function _fwWhere(f: FirewallFilter): _Where {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type _Db, _limit, _num, _numOrNull, type _Row, _str, _Where } from "./_sqlite_db.ts";
+import { _authEventRow, type _Db, _limit, _Where } from "./_sqlite_db.ts";
 import { _incidentRow } from "./_rules_common.ts";
 import type { AuthEventRow, AuthWindowQuery, IncidentQuery, IncidentRow } from "./types.ts";
 
@@ -26,18 +26,7 @@ export function _authWindow(db: _Db, q: AuthWindowQuery): AuthEventRow[] {
             invalid_user
      FROM auth_events ${w.clause} ORDER BY timestamp, rowid LIMIT ?`,
     [...w.args, _limit(q.limit, 10_000)],
-  ).map((r: _Row) => ({
-    seq: _num(r.seq),
-    timestamp: String(r.timestamp),
-    host: _str(r.host),
-    program: _str(r.program),
-    outcome: _str(r.outcome),
-    user: _str(r.user),
-    src_ip: _str(r.src_ip),
-    port: _numOrNull(r.port),
-    method: _str(r.method),
-    invalid_user: _numOrNull(r.invalid_user),
-  }));
+  ).map(_authEventRow);
 }
 
 /** The incidents (correlation alerts) of some rules in a range, oldest first. */
