@@ -114,7 +114,9 @@ const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
   // thread with these sizes peaked at 92-95 MB private under `deno task start`'s
   // --max-semi-space-size=4 (102-109 MB with 8), at 0.72-1.16x the rate of `large`
   // (181-187 MB); a worker pays off only with cores to spare. The old generation grows 20%
-  // past its live data instead of up to fourfold.
+  // past its live data instead of up to fourfold. At a 1M burst it peaked at 95-123 MB
+  // (median 103, 11 runs): over 96 MB. sqliteBatch = queueSize: the SQLite sink's batch comes
+  // from its own queue, so a larger sqliteBatch only counts with a larger queue.
   default: {
     queueSize: 1000,
     maxBatch: 500,
@@ -125,7 +127,7 @@ const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
     v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
   },
   // What the examples shipped before sizing from memory: SQLite on a worker with 4000-event
-  // queues, 150-170 MB private under a burst.
+  // queues, 178-186 MB private under a 1M burst (docs/performance.md).
   large: {
     queueSize: 4000,
     maxBatch: 1000,
