@@ -258,8 +258,14 @@ const _auth: SqliteTable = {
     invalid_user: (e) => (_sshdInvalid(e) === true ? 1 : 0),
     raw: _raw,
   },
-  // (outcome, timestamp, src_ip, method) covers "failed logins by source in a range" (the overview).
-  indexes: ["timestamp", "host", "user", "src_ip", ["outcome", "timestamp", "src_ip", "method"]],
+  // (outcome, timestamp, src_ip, method) covers "failed logins by source in a range" (the overview);
+  // (host, timestamp) a host page's newest rows without a sort (as for alerts).
+  indexes: ["timestamp", ["host", "timestamp"], "user", "src_ip", [
+    "outcome",
+    "timestamp",
+    "src_ip",
+    "method",
+  ]],
 };
 
 const _firewall: SqliteTable = {
@@ -291,7 +297,7 @@ const _firewall: SqliteTable = {
     dpt: _intOf("fw.DPT"),
     raw: _raw,
   },
-  indexes: ["timestamp", "host", "src", "dpt"],
+  indexes: ["timestamp", ["host", "timestamp"], "src", "dpt"],
 };
 
 const _docker: SqliteTable = {
@@ -315,7 +321,7 @@ const _docker: SqliteTable = {
     image: _first("json.Actor.Attributes.image", "json.from"),
     raw: _raw,
   },
-  indexes: ["timestamp", "host", "name", "action"],
+  indexes: ["timestamp", ["host", "timestamp"], "name", "action"],
 };
 
 const _system: SqliteTable = {
@@ -337,7 +343,7 @@ const _system: SqliteTable = {
     severity: (e) => e.severity ?? null,
     message: _raw,
   },
-  indexes: ["timestamp", "host", "program", "severity"],
+  indexes: ["timestamp", ["host", "timestamp"], "program", "severity"],
 };
 
 const _heartbeats: SqliteTable = {
@@ -361,7 +367,7 @@ const _heartbeats: SqliteTable = {
     dropped: _intOf("json.dropped"),
     raw: _raw,
   },
-  indexes: ["timestamp", "host"],
+  indexes: ["timestamp", ["host", "timestamp"]],
   sql: [
     // Keeps the VM registry: first and last heartbeat, address, version, count.
     `CREATE TRIGGER IF NOT EXISTS heartbeats_vms AFTER INSERT ON heartbeats WHEN NEW.host IS NOT NULL BEGIN

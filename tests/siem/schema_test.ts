@@ -79,6 +79,18 @@ Deno.test("siemSqliteSink() creates every SIEM table with its indexes", async ()
     ) {
       assert.ok(alertIndexes.includes(i), i);
     }
+    // A host page's newest rows of each table come from a (host, timestamp) index, not a sort.
+    for (
+      const t of ["auth_events", "firewall_events", "docker_events", "system_events", "heartbeats"]
+    ) {
+      const names = rows(sink.db, `PRAGMA index_list(${t})`).map((r) => r.name);
+      assert.ok(names.includes(`${t}_host_timestamp`), `${t}: ${names.join(", ")}`);
+      const plan = rows(
+        sink.db,
+        `EXPLAIN QUERY PLAN SELECT rowid FROM ${t} WHERE host = 'h' ORDER BY timestamp DESC LIMIT 20`,
+      ).map((r) => String(r.detail)).join("; ");
+      assert.ok(!plan.includes("TEMP B-TREE"), `${t}: ${plan}`);
+    }
     const alertColumns = rows(sink.db, "PRAGMA table_info(alerts)").map((r) => r.name);
     for (const c of ["id", "timestamp", "host", "severity", "rule", "file", "hash", "raw"]) {
       assert.ok(alertColumns.includes(c), c);
