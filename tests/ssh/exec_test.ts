@@ -5,38 +5,16 @@
  */
 
 import assert from "node:assert/strict";
-import { connectSsh, type SshConnection } from "../../ssh/connect.ts";
+import type { SshConnection } from "../../ssh/connect.ts";
 import { isSshError } from "../../ssh/error.ts";
 import { exec, execOutput, shellCommand } from "../../ssh/exec.ts";
 import { peer, waitFor } from "../_peers.ts";
-import { knownHostsLine, writeClientKey } from "../fixtures/ssh/keys.ts";
-import { startSshd } from "../fixtures/ssh/sshd.ts";
+import { withSshdConnection } from "../fixtures/ssh/sshd.ts";
 
 const sshd = peer("sshd", "openssh-server");
 
-async function withSshd(fn: (ssh: SshConnection, dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice-ssh-exec-" });
-  const key = await writeClientKey(dir);
-  const server = await startSshd(dir, key.publicKey);
-  let ssh: SshConnection | undefined;
-  try {
-    await Deno.writeTextFile(
-      `${dir}/known_hosts`,
-      knownHostsLine("127.0.0.1", server.port, server.hostPublicKey) + "\n",
-    );
-    ssh = await connectSsh({
-      host: "127.0.0.1",
-      port: server.port,
-      user: server.user,
-      privateKeyFile: key.file,
-      knownHostsFile: `${dir}/known_hosts`,
-    });
-    await fn(ssh, dir);
-  } finally {
-    ssh?.destroy();
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+function withSshd(fn: (ssh: SshConnection, dir: string) => Promise<void>): Promise<void> {
+  return withSshdConnection(fn, { prefix: "sluice-ssh-exec-" });
 }
 
 const HOSTILE = [

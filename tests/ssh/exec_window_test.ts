@@ -6,11 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { connectSsh, type SshConnection } from "../../ssh/connect.ts";
+import type { SshConnection } from "../../ssh/connect.ts";
 import { exec } from "../../ssh/exec.ts";
 import { peer } from "../_peers.ts";
-import { knownHostsLine, writeClientKey } from "../fixtures/ssh/keys.ts";
-import { startSshd } from "../fixtures/ssh/sshd.ts";
+import { withSshdConnection } from "../fixtures/ssh/sshd.ts";
 
 const sshd = peer("sshd", "openssh-server");
 const PIECES = 512;
@@ -61,23 +60,7 @@ Deno.test({
   name: "exec() with windowBytes keeps an unread command's output within a small window",
   ignore: !sshd,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "sluice-ssh-window-" });
-    await Deno.chmod(dir, 0o777);
-    const key = await writeClientKey(dir);
-    const server = await startSshd(dir, key.publicKey);
-    let ssh: SshConnection | undefined;
-    try {
-      await Deno.writeTextFile(
-        `${dir}/known_hosts`,
-        knownHostsLine("127.0.0.1", server.port, server.hostPublicKey) + "\n",
-      );
-      ssh = await connectSsh({
-        host: "127.0.0.1",
-        port: server.port,
-        user: server.user,
-        privateKeyFile: key.file,
-        knownHostsFile: `${dir}/known_hosts`,
-      });
+    await withSshdConnection(async (ssh, dir) => {
       // ssh2's 2 MiB window, topped up while the channel waits: megabytes ahead.
       const wide = await unread(ssh, dir, "wide");
       assert.ok(wide >= 2 * 1024 * 1024, `ssh2's window let it run ahead only ${wide} bytes`);
@@ -86,10 +69,6 @@ Deno.test({
       assert.ok(narrow <= 512 * 1024, `${narrow} bytes ahead with a 64 KiB window`);
       // The connection still carries a second capped command after the first closed.
       assert.ok((await unread(ssh, dir, "again", 64 * 1024)) <= 512 * 1024);
-    } finally {
-      ssh?.destroy();
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    }, { prefix: "sluice-ssh-window-", dirMode: 0o777 });
   },
 });
