@@ -2,15 +2,13 @@
  * The statements of one Postgres sink batch: the temporary staging table
  * each batch is COPYed into, the `INSERT … SELECT … ON CONFLICT DO NOTHING`
  * that moves it into the table, the one-row INSERT of the row-by-row
- * fallback, the id order rows are sent in, the COPY stream's write with
- * its deadline, and the batch's transaction with its statements pipelined.
+ * fallback, the id order rows are sent in, and the COPY stream's write
+ * with its deadline.
  *
  * @module
  */
 
 import type { Writable } from "node:stream";
-import type postgres from "../core/_deps/postgres.ts";
-import { isPostgresConnectionError } from "../core/_pg_crash_guard.ts";
 import type { TableDef } from "./_sqlite_table.ts";
 import { pgIdent, pgType } from "./_sql_pg_copy.ts";
 
@@ -117,11 +115,7 @@ const _COPY_TIMEOUT_MS = 120_000;
  * @param stream The COPY stream (`tx.unsafe(copy).writable()`).
  * @param data The data in COPY format.
  * @param what What is copied, for errors.
- * @param sent Called once when the data and the end of the COPY are handed
- *   to the socket, before the server answers: statements sent then are
- *   pipelined behind the COPY (called at the finish when the stream does not
- *   tell).
- * @returns When the stream has finished (the server answered the COPY).
+ * @returns When the stream has finished.
  *
  * @example
  * ```ts ignore
@@ -129,29 +123,7 @@ const _COPY_TIMEOUT_MS = 120_000;
  * await pgFinishCopy(stream, copyBytes(rows), "COPY into alerts");
  * ```
  */
-export function pgFinishCopy(
-  stream: Writable,
-  data: Uint8Array,
-  what: string,
-  sent?: () => void,
-): Promise<void> {
-  let told = false;
-  const tell = () => {
-    if (told || !sent) return;
-    told = true;
-    sent();
-  };
-  // npm:postgres 3.4.9's COPY stream writes CopyDone in its `final` and then takes new statements;
-  // its answer comes later (the finish). Wrapping `_final` sends the next statements without
-  // waiting a round trip for it.
-  const w = stream as Writable & { _final?: (cb: (err?: Error | null) => void) => void };
-  const final = w._final;
-  if (sent && typeof final === "function") {
-    w._final = (cb) => {
-      final.call(w, cb);
-      tell();
-    };
-  }
+export function pgFinishCopy(stream: Writable, data: Uint8Array, what: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       stream.destroy(new Error(`${what} timed out`));
@@ -160,90 +132,7 @@ export function pgFinishCopy(
     // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
     // time (its destroy writes to the closed socket); with no listener that would crash the process.
     stream.on("error", (err) => (clearTimeout(timer), reject(err)));
-    stream.once("finish", () => (clearTimeout(timer), tell(), resolve()));
+    stream.once("finish", () => (clearTimeout(timer), resolve()));
     stream.end(data);
   });
-}
-
-/** One table's share of a batch, rendered before its transaction begins. */
-export interface PgStaged {
-  /** The table's name, for errors. */
-  table: string;
-  /** Its staging statements. */
-  move: PgMove;
-  /** Its rows in COPY text format, in id order. */
-  data: Uint8Array;
-}
-
-/**
- * Stores one batch in one transaction on a connection of its own, with as
- * few round trips as the protocol allows: `BEGIN`, the staging table's
- * `CREATE … IF NOT EXISTS` and the `COPY` go out in one write; the move
- * right behind the COPY's data (the last table's with the further
- * statements and `COMMIT`), without waiting for the COPY's answer. Each
- * statement still runs only after the one before it succeeded (a failed
- * one aborts the transaction, and the `COMMIT` behind it then rolls back),
- * and this resolves only once the server answered `COMMIT`.
- *
- * @param s The pool.
- * @param staged The batch's tables, each rendered.
- * @param after Statements (with parameters) run after the moves, before `COMMIT`.
- * @returns The rows the moves inserted.
- * @throws The first statement's error, after the transaction was closed.
- *
- * @example
- * ```ts ignore
- * import { pgMoveSql, pgStoreBatch } from "./_sql_pg_move.ts";
- * const inserted = await pgStoreBatch(sql, [{ table: "t", move: pgMoveSql(def), data }], []);
- * ```
- */
-export async function pgStoreBatch(
-  s: postgres.Sql,
-  staged: readonly PgStaged[],
-  after: readonly (readonly [string, unknown[]])[],
-): Promise<number> {
-  const r = await s.reserve();
-  const sent: Promise<postgres.RowList<postgres.Row[]>>[] = [];
-  const send = (statement: string, params: unknown[] = []) => {
-    const q = r.unsafe(statement, params as postgres.ParameterOrJSON<never>[]);
-    // Run now; a failure is taken from `sent` below, after the transaction was closed.
-    const p = q.then((x) => x);
-    p.catch(() => {});
-    sent.push(p);
-    return p;
-  };
-  let commit: Promise<postgres.RowList<postgres.Row[]>> | undefined;
-  try {
-    send("BEGIN");
-    const moves: Promise<postgres.RowList<postgres.Row[]>>[] = [];
-    const end = () => {
-      for (const [statement, params] of after) send(statement, params);
-      return send("COMMIT");
-    };
-    for (let i = 0; i < staged.length; i++) {
-      const { table, move, data } = staged[i] as PgStaged;
-      send(move.create);
-      const stream = await r.unsafe(move.copy).writable() as unknown as Writable;
-      await pgFinishCopy(stream, data, `COPY into ${table}`, () => {
-        moves.push(send(move.insert));
-        if (i === staged.length - 1) commit = end();
-      });
-    }
-    // No table (every row was refused): the dead letters alone.
-    const committed = commit ?? (commit = end());
-    await Promise.all(sent);
-    const done = await committed;
-    // COMMIT in a failed transaction answers ROLLBACK, not an error.
-    if (done.command !== "COMMIT") throw new Error(`the transaction ended in ${done.command}`);
-    let inserted = 0;
-    for (const m of moves) inserted += (await m).count;
-    return inserted;
-  } catch (err) {
-    await Promise.allSettled(sent);
-    // A dropped connection has no transaction left to end (and must not be written to).
-    if (!commit && !isPostgresConnectionError(err)) await r.unsafe("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    r.release();
-  }
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Writable } from "node:stream";
 import postgres from "../core/_deps/postgres.ts";
 import { isPostgresConnectionError, onPostgresWriteCrash } from "../core/_pg_crash_guard.ts";
 import type { LogEvent } from "../core/event.ts";
@@ -25,14 +26,7 @@ import {
   withDeadline,
 } from "./_sql_common.ts";
 import { copyBytes, isPgRowError, pgIdent, pgTableSql } from "./_sql_pg_copy.ts";
-import {
-  pgById,
-  type PgMove,
-  pgMoveSql,
-  pgSingleSql,
-  type PgStaged,
-  pgStoreBatch,
-} from "./_sql_pg_move.ts";
+import { pgById, pgFinishCopy, type PgMove, pgMoveSql, pgSingleSql } from "./_sql_pg_move.ts";
 import { checkVersion } from "../core/_state_version.ts";
 
 export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
@@ -169,13 +163,10 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
 
   /** One transaction within the write deadline; past it, the connections are dropped and made anew. */
   function transaction(s: postgres.Sql, fn: (tx: postgres.TransactionSql) => Promise<number>) {
-    return withDeadline(s.begin(fn) as Promise<number>, writeTimeoutMs, "a batch", () => drop(s));
-  }
-
-  /** Past the write deadline: the pool's connections are dropped and the next batch gets new ones. */
-  function drop(s: postgres.Sql): void {
-    if (sql === s) sql = pool();
-    s.end({ timeout: 0 }).catch(() => {});
+    return withDeadline(s.begin(fn) as Promise<number>, writeTimeoutMs, "a batch", () => {
+      if (sql === s) sql = pool();
+      s.end({ timeout: 0 }).catch(() => {});
+    });
   }
 
   async function ensureSchema(s: postgres.Sql): Promise<void> {
@@ -215,33 +206,33 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     });
   }
 
-  /** Each table's rows in id order and COPY format, rendered before the transaction begins. */
-  function stage(b: SqlBatch): PgStaged[] {
-    const out: PgStaged[] = [];
+  async function copyBatch(tx: postgres.TransactionSql, b: SqlBatch): Promise<number> {
+    let inserted = 0;
     for (const name of [...b.byTable.keys()].sort()) {
       const rows = b.byTable.get(name) as unknown[][];
+      const m = moves.get(name) as PgMove;
       // In id order, which INSERT … SELECT keeps (a fresh temp heap scans in the order written):
       // two writers of overlapping batches then take their key locks in one order, no deadlock.
       const k = idColumn.get(name) ?? -1;
       if (k >= 0) rows.sort((x, y) => pgById(x[k], y[k]));
-      out.push({ table: name, move: moves.get(name) as PgMove, data: copyBytes(rows) });
+      await tx.unsafe(m.create);
+      const stream = await tx.unsafe(m.copy).writable() as unknown as Writable;
+      await pgFinishCopy(stream, copyBytes(rows), `COPY into ${name}`);
+      const r = await tx.unsafe(m.insert);
+      inserted += r.count;
     }
-    return out;
-  }
-
-  /** The dead-letter INSERTs of a batch's rejected rows. */
-  function deadLetters(b: SqlBatch): [string, unknown[]][] {
-    return b.rejected.map((r) => [
-      `INSERT INTO ${
-        pgIdent(deadLetter)
-      } (table_name, event_id, error, event) VALUES ($1, $2, $3, $4)`,
-      [r.table, r.id, r.error, r.event.replaceAll("\0", "")],
-    ]);
+    await deadLetterAll(tx, b);
+    return inserted;
   }
 
   async function deadLetterAll(tx: postgres.TransactionSql, b: SqlBatch): Promise<void> {
-    for (const [statement, params] of deadLetters(b)) {
-      await tx.unsafe(statement, params as postgres.ParameterOrJSON<never>[]);
+    for (const r of b.rejected) {
+      await tx.unsafe(
+        `INSERT INTO ${
+          pgIdent(deadLetter)
+        } (table_name, event_id, error, event) VALUES ($1, $2, $3, $4)`,
+        [r.table, r.id, r.error, r.event.replaceAll("\0", "")],
+      );
     }
   }
 
@@ -306,15 +297,9 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       if (!s || !ctx) throw new Error(`${where}: write() before open()`);
       const b = prepareSqlBatch(schema, batch, { indexedTextBytes: _INDEXED_TEXT_BYTES });
       const total = batch.length - b.rejected.length;
-      const staged = stage(b);
       let inserted: number;
       try {
-        inserted = await withDeadline(
-          pgStoreBatch(s, staged, deadLetters(b)),
-          writeTimeoutMs,
-          "a batch",
-          () => drop(s),
-        );
+        inserted = await transaction(s, (tx) => copyBatch(tx, b));
       } catch (err) {
         if (isPostgresConnectionError(err) && sql === s) renew();
         if (!isPgRowError(err)) throw fail("write failed", err);
