@@ -31,6 +31,31 @@ export function counter(): Sink & { n: number } {
   return sink;
 }
 
+/**
+ * The bench's agentless pipeline: `sshJournalSource` over `hosts` (batches of
+ * 2000) into a counting sink, with its state in `stateDir`; not started.
+ *
+ * @example
+ * ```ts ignore
+ * const { engine, sink } = pullEngine(hosts, stateDir);
+ * await engine.start(); // … until sink.n reaches the entries expected
+ * ```
+ */
+export function pullEngine(
+  hosts: SshJournalHost[],
+  stateDir: string,
+): { engine: Engine; sink: Sink & { n: number } } {
+  const sink = counter();
+  const engine = new Engine(
+    definePipeline({
+      sources: { pull: sshJournalSource({ hosts, maxBatch: 2000 }) },
+      paths: [{ from: ["pull"], to: [sink] }],
+    }),
+    { stateDir, logger: createLogger("error") },
+  );
+  return { engine, sink };
+}
+
 /** What one 50-host run measured. */
 export interface ManyHostsResult {
   /** Entries per second over all hosts, handshakes included. */
@@ -90,14 +115,7 @@ export async function manyHosts(
   stateDir: string,
   deadlineMs: number,
 ): Promise<ManyHostsResult> {
-  const sink = counter();
-  const engine = new Engine(
-    definePipeline({
-      sources: { pull: sshJournalSource({ hosts, maxBatch: 2000 }) },
-      paths: [{ from: ["pull"], to: [sink] }],
-    }),
-    { stateDir, logger: createLogger("error") },
-  );
+  const { engine, sink } = pullEngine(hosts, stateDir);
   const start = treeMemory("self", false);
   let first = 0, second = 0, peakRss = start.rssMb, peakPss = start.pssMb;
   const sample = () => {

@@ -89,6 +89,28 @@ async function _store(sink: Sink, batches: LogEvent[][]): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * One load by a fresh sink: opened, `batches` written as the engine would,
+ * every row checked stored (`stored()` after the load), closed. The sink
+ * runs in the bench process, so its memory is the bench process's.
+ */
+async function _sinkLoad(
+  sink: Sink,
+  batches: LogEvent[][],
+  total: number,
+  stored: () => Promise<number>,
+) {
+  await sink.open(_ctx());
+  try {
+    const { value: s, memory } = await withMemory(() => _store(sink, batches));
+    const n = await stored();
+    if (n !== total) throw new Error(`the sink stored ${n} of ${total} rows`);
+    return { rate: total / s, memory };
+  } finally {
+    await sink.close();
+  }
+}
+
 function _ctx() {
   return {
     name: "db",
@@ -121,19 +143,8 @@ async function _mariadb({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
     await db.sql("CREATE TABLE alerts_ceiling LIKE alerts");
     const count = async (table: string) =>
       Number((await db.sql(`SELECT count(*) FROM ${table}`)).trim());
-    const sinkLoad = async () => {
-      const sink = siemMysqlSink({ url: db.url });
-      await sink.open(_ctx());
-      try {
-        // The sink runs in the bench process: its memory is the bench process's.
-        const { value: s, memory } = await withMemory(() => _store(sink, batches));
-        const stored = await count("alerts");
-        if (stored !== total) throw new Error(`the sink stored ${stored} of ${total} rows`);
-        return { rate: total / s, memory };
-      } finally {
-        await sink.close();
-      }
-    };
+    const sinkLoad = () =>
+      _sinkLoad(siemMysqlSink({ url: db.url }), batches, total, () => count("alerts"));
     const loadData = async () => {
       const t1 = performance.now();
       await db.sql(
@@ -264,19 +275,8 @@ async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
       await pg.sql("CHECKPOINT");
     };
 
-    const sinkLoad = async () => {
-      const sink = siemPostgresSink({ url: pg.url });
-      await sink.open(_ctx());
-      try {
-        // The sink runs in the bench process: its memory is the bench process's.
-        const { value: s, memory } = await withMemory(() => _store(sink, batches));
-        const stored = await count("alerts");
-        if (stored !== total) throw new Error(`the sink stored ${stored} of ${total} rows`);
-        return { rate: total / s, memory };
-      } finally {
-        await sink.close();
-      }
-    };
+    const sinkLoad = () =>
+      _sinkLoad(siemPostgresSink({ url: pg.url }), batches, total, () => count("alerts"));
     const copyLoad = async () => {
       const t1 = performance.now();
       const r = await runSampled("psql", [

@@ -24,10 +24,7 @@
  * @module
  */
 
-import { Engine } from "../core/engine.ts";
-import { createLogger } from "../core/log.ts";
-import { definePipeline } from "../core/pipeline.ts";
-import { type SshJournalHost, sshJournalSource } from "../sources/ssh_journal.ts";
+import type { SshJournalHost } from "../sources/ssh_journal.ts";
 import { connectSsh, exec } from "../ssh/mod.ts";
 import { makeJournal } from "../tests/fixtures/journal/journal.ts";
 import {
@@ -39,7 +36,7 @@ import {
 import { writeClientKey } from "../tests/fixtures/ssh/keys.ts";
 import process from "node:process";
 import { memoryFields, withMemory } from "./_memory.ts";
-import { counter, isFlat, manyHosts, type ManyHostsResult } from "./_ssh_journal_memory.ts";
+import { isFlat, manyHosts, type ManyHostsResult, pullEngine } from "./_ssh_journal_memory.ts";
 import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
 
 const MEMORY_HOSTS = 50;
@@ -144,14 +141,7 @@ async function source(
   expect: number,
   stateDir: string,
 ): Promise<{ rate: number; peakRssMb: number; startRssMb: number; cpuUsPerEntry: number }> {
-  const sink = counter();
-  const engine = new Engine(
-    definePipeline({
-      sources: { pull: sshJournalSource({ hosts, maxBatch: 2000 }) },
-      paths: [{ from: ["pull"], to: [sink] }],
-    }),
-    { stateDir, logger: createLogger("error") },
-  );
+  const { engine, sink } = pullEngine(hosts, stateDir);
   const startRss = Deno.memoryUsage().rss;
   let peak = startRss;
   const started = performance.now();
