@@ -62,6 +62,28 @@ export function syslogNgSqlUnavailable(type: "pgsql" | "mysql"): string | undefi
 }
 
 /**
+ * The head of the tuned syslog-ng configurations the bench runs: version,
+ * `log-fifo-size(200000)`, a TCP source on 127.0.0.1 with
+ * `log-iw-size(100000)` (`s_json`) and `json-parser(prefix("json."))`
+ * (`p_json`). Flow control is the log path's to set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { syslogNgTunedInput } from "./_sql_syslog_ng.ts";
+ * assert.match(syslogNgTunedInput(5514), /port\(5514\)[^;]*log-iw-size\(100000\)/);
+ * ```
+ */
+export function syslogNgTunedInput(port: number): string {
+  return `@version: 3.38
+options { log-fifo-size(200000); };
+source s_json {
+  network(ip("127.0.0.1") port(${port}) transport("tcp") flags(no-parse) log-iw-size(100000) max-connections(10));
+};
+parser p_json { json-parser(prefix("json.")); };`;
+}
+
+/**
  * The configuration: one TCP source, JSON parsed, one `sql()` destination.
  *
  * @param target The server and table.
@@ -79,12 +101,7 @@ export function syslogNgSqlUnavailable(type: "pgsql" | "mysql"): string | undefi
 export function syslogNgSqlConfig(target: SyslogNgSqlTarget, listen: number): string {
   const cols = target.columns.map((c) => `"${c}"`).join(", ");
   const values = target.columns.map((c) => `"\${json.${c}}"`).join(", ");
-  return `@version: 3.38
-options { log-fifo-size(200000); };
-source s_json {
-  network(ip("127.0.0.1") port(${listen}) transport("tcp") flags(no-parse) log-iw-size(100000) max-connections(10));
-};
-parser p_json { json-parser(prefix("json.")); };
+  return `${syslogNgTunedInput(listen)}
 destination d_sql {
   sql(
     type(${target.type}) host("127.0.0.1") port("${target.port}")

@@ -27,6 +27,7 @@ import {
   syslogNgSql,
 } from "./contenders.ts";
 import { syslogNgBin } from "./lib.ts";
+import { syslogNgTunedInput } from "./_sql_syslog_ng.ts";
 
 /**
  * The seed's syslog-ng central configuration, tuned: see the module
@@ -51,12 +52,7 @@ import { syslogNgBin } from "./lib.ts";
 export function seedSyslogNgConfig(port: number, database: string, out: string): string {
   const columns = ["timestamp", "host", "severity", "rule", "file", "hash", "msg"];
   const values = [...columns.map((c) => `"\${json.${c}}"`), `"\${MSG}"`];
-  return `@version: 3.38
-options { log-fifo-size(200000); };
-source s_json {
-  network(ip("127.0.0.1") port(${port}) transport("tcp") flags(no-parse) log-iw-size(100000) max-connections(10));
-};
-parser p_json { json-parser(prefix("json.")); };
+  return `${syslogNgTunedInput(port)}
 destination d_alerts {
   sql(
     type(sqlite3)
