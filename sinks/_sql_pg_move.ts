@@ -2,13 +2,12 @@
  * The statements of one Postgres sink batch: the temporary staging table
  * each batch is COPYed into, the `INSERT … SELECT … ON CONFLICT DO NOTHING`
  * that moves it into the table, the one-row INSERT of the row-by-row
- * fallback, the id order rows are sent in, and the COPY stream's write
- * with its deadline.
+ * fallback, and the id order rows are sent in (the batch's transaction
+ * itself: sinks/_sql_pg_batch.ts).
  *
  * @module
  */
 
-import type { Writable } from "node:stream";
 import type { TableDef } from "./_sqlite_table.ts";
 import { pgIdent, pgType } from "./_sql_pg_copy.ts";
 
@@ -103,36 +102,4 @@ export function pgById(a: unknown, b: unknown): number {
   if (a === null || a === undefined) return 1;
   if (b === null || b === undefined) return -1;
   return String(a) < String(b) ? -1 : 1;
-}
-
-/** Longest a COPY's data may take to be taken by the server. */
-const _COPY_TIMEOUT_MS = 120_000;
-
-/**
- * Writes a COPY's data and waits until the server has taken it all, within
- * a deadline (the stream is destroyed at it).
- *
- * @param stream The COPY stream (`tx.unsafe(copy).writable()`).
- * @param data The data in COPY format.
- * @param what What is copied, for errors.
- * @returns When the stream has finished.
- *
- * @example
- * ```ts ignore
- * import { pgFinishCopy } from "./_sql_pg_move.ts";
- * await pgFinishCopy(stream, copyBytes(rows), "COPY into alerts");
- * ```
- */
-export function pgFinishCopy(stream: Writable, data: Uint8Array, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stream.destroy(new Error(`${what} timed out`));
-      reject(new Error(`${what} got no answer within ${_COPY_TIMEOUT_MS} ms`));
-    }, _COPY_TIMEOUT_MS);
-    // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
-    // time (its destroy writes to the closed socket); with no listener that would crash the process.
-    stream.on("error", (err) => (clearTimeout(timer), reject(err)));
-    stream.once("finish", () => (clearTimeout(timer), resolve()));
-    stream.end(data);
-  });
 }

@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { Writable } from "node:stream";
 import postgres from "../core/_deps/postgres.ts";
 import { isPostgresConnectionError, onPostgresWriteCrash } from "../core/_pg_crash_guard.ts";
 import type { LogEvent } from "../core/event.ts";
@@ -26,7 +25,8 @@ import {
   withDeadline,
 } from "./_sql_common.ts";
 import { copyBytes, isPgRowError, pgIdent, pgTableSql } from "./_sql_pg_copy.ts";
-import { pgById, pgFinishCopy, type PgMove, pgMoveSql, pgSingleSql } from "./_sql_pg_move.ts";
+import { pgById, type PgMove, pgMoveSql, pgSingleSql } from "./_sql_pg_move.ts";
+import { PgLostWatch, type PgStaged, pgStoreBatch } from "./_sql_pg_batch.ts";
 import { checkVersion } from "../core/_state_version.ts";
 
 export type { SqliteIndex, SqliteSchema, SqliteTable, SqliteValue } from "./_sqlite_table.ts";
@@ -70,6 +70,8 @@ export interface PostgresSinkOptions {
 }
 
 const _META = "sluice_meta";
+// Once a connection to the server was lost, how long any other batch in flight may still take.
+const _LOST_GRACE_MS = 5000;
 // A B-tree key holds ~2.7 KB in Postgres; four indexed text columns share one key.
 const _INDEXED_TEXT_BYTES = 600;
 
@@ -130,6 +132,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
   let sql: postgres.Sql | undefined;
   let ctx: SinkContext | undefined;
   let unguard: (() => void) | undefined;
+  const watch = new PgLostWatch(_LOST_GRACE_MS);
   // The staging table's column list and the INSERT … SELECT casts, per table.
   const moves = new Map<string, PgMove>();
   const idColumn = new Map<string, number>();
@@ -153,20 +156,25 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
   /**
    * New connections for the next batch: the client would reconnect a dropped connection in
    * place, and one that closed with a write queued never sends again (core/_pg_crash_guard.ts).
+   * Every other batch in flight then gets a few seconds to settle (its server is likely gone).
    */
-  function renew(): void {
-    const old = sql;
-    if (!old) return;
+  function lost(s: postgres.Sql | undefined): void {
+    watch.lost();
+    if (!s || sql !== s) return;
     sql = pool();
-    old.end({ timeout: 0 }).catch(() => {});
+    s.end({ timeout: 0 }).catch(() => {});
   }
 
-  /** One transaction within the write deadline; past it, the connections are dropped and made anew. */
-  function transaction(s: postgres.Sql, fn: (tx: postgres.TransactionSql) => Promise<number>) {
-    return withDeadline(s.begin(fn) as Promise<number>, writeTimeoutMs, "a batch", () => {
+  /**
+   * A batch's work within the write deadline, and within a few seconds once a connection to the
+   * server was lost; past either, the pool's connections are dropped and made anew.
+   */
+  function guarded<T>(s: postgres.Sql, work: Promise<T>): Promise<T> {
+    const drop = () => {
       if (sql === s) sql = pool();
       s.end({ timeout: 0 }).catch(() => {});
-    });
+    };
+    return watch.run(withDeadline(work, writeTimeoutMs, "a batch", drop), drop);
   }
 
   async function ensureSchema(s: postgres.Sql): Promise<void> {
@@ -206,33 +214,33 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
     });
   }
 
-  async function copyBatch(tx: postgres.TransactionSql, b: SqlBatch): Promise<number> {
-    let inserted = 0;
+  /** Each table's rows in id order and COPY format, rendered before the transaction begins. */
+  function stage(b: SqlBatch): PgStaged[] {
+    const out: PgStaged[] = [];
     for (const name of [...b.byTable.keys()].sort()) {
       const rows = b.byTable.get(name) as unknown[][];
-      const m = moves.get(name) as PgMove;
       // In id order, which INSERT … SELECT keeps (a fresh temp heap scans in the order written):
       // two writers of overlapping batches then take their key locks in one order, no deadlock.
       const k = idColumn.get(name) ?? -1;
       if (k >= 0) rows.sort((x, y) => pgById(x[k], y[k]));
-      await tx.unsafe(m.create);
-      const stream = await tx.unsafe(m.copy).writable() as unknown as Writable;
-      await pgFinishCopy(stream, copyBytes(rows), `COPY into ${name}`);
-      const r = await tx.unsafe(m.insert);
-      inserted += r.count;
+      out.push({ table: name, move: moves.get(name) as PgMove, data: copyBytes(rows) });
     }
-    await deadLetterAll(tx, b);
-    return inserted;
+    return out;
+  }
+
+  /** The dead-letter INSERTs of a batch's rejected rows. */
+  function deadLetters(b: SqlBatch): [string, unknown[]][] {
+    return b.rejected.map((r) => [
+      `INSERT INTO ${
+        pgIdent(deadLetter)
+      } (table_name, event_id, error, event) VALUES ($1, $2, $3, $4)`,
+      [r.table, r.id, r.error, r.event.replaceAll("\0", "")],
+    ]);
   }
 
   async function deadLetterAll(tx: postgres.TransactionSql, b: SqlBatch): Promise<void> {
-    for (const r of b.rejected) {
-      await tx.unsafe(
-        `INSERT INTO ${
-          pgIdent(deadLetter)
-        } (table_name, event_id, error, event) VALUES ($1, $2, $3, $4)`,
-        [r.table, r.id, r.error, r.event.replaceAll("\0", "")],
-      );
+    for (const [statement, params] of deadLetters(b)) {
+      await tx.unsafe(statement, params as postgres.ParameterOrJSON<never>[]);
     }
   }
 
@@ -287,7 +295,7 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
         c.log.warn(`the Postgres client failed on a dropped connection; reconnecting`, {
           error: safeMessage(err, secrets),
         });
-        renew();
+        lost(sql);
       });
       c.log.info(`connected to ${shown}`);
     },
@@ -299,16 +307,16 @@ export function postgresSink(options: PostgresSinkOptions): Sink {
       const total = batch.length - b.rejected.length;
       let inserted: number;
       try {
-        inserted = await transaction(s, (tx) => copyBatch(tx, b));
+        inserted = await guarded(s, pgStoreBatch(s, stage(b), deadLetters(b)));
       } catch (err) {
-        if (isPostgresConnectionError(err) && sql === s) renew();
+        if (isPostgresConnectionError(err)) lost(s);
         if (!isPgRowError(err)) throw fail("write failed", err);
         ctx.stats.add("row_fallbacks", 1);
         const before = b.rejected.length;
         try {
-          inserted = await transaction(s, (tx) => rowByRow(tx, b));
+          inserted = await guarded(s, s.begin((tx) => rowByRow(tx, b)) as Promise<number>);
         } catch (err2) {
-          if (isPostgresConnectionError(err2) && sql === s) renew();
+          if (isPostgresConnectionError(err2)) lost(s);
           b.rejected.length = before;
           throw fail("write failed", err2);
         }
