@@ -12,7 +12,7 @@
  * p50 beside the p95. Runnable alone:
  *
  * ```sh
- * deno run -A bench/dashboard.ts [--quick] [--db PATH] [--runs N]
+ * deno run -A bench/dashboard.ts [--quick] [--db PATH] [--runs N] [--smaps]
  * ```
  *
  * With `--db` it copies an existing seeded file instead of seeding one.
@@ -35,6 +35,7 @@ import {
 import { DatabaseSync } from "node:sqlite";
 import { medianPeak, memoryFields, type MemoryPeak, sampleTree } from "./_memory.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
+import { type Mappings, smapsByMapping, smapsDiff, trimByDebugger } from "./_dashboard_smaps.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { hashPassword } from "../ui/password.ts";
 
@@ -113,6 +114,10 @@ interface _Run {
   tailEvents?: number;
   /** The overview's HTML and each script and style sheet it links, in bytes. */
   weight?: Map<string, number>;
+  /** With `--smaps`: resident and anonymous kB per mapping when `idle` (off) or `after` (on) was read. */
+  smaps?: Mappings;
+  /** With `--smaps`, `--ui off` only: memory and mappings after `malloc_trim(0)` made through gdb. */
+  trimmed?: { memory: MemoryMb; smaps: Mappings };
 }
 
 /** The overview's weight: its HTML and every script and style sheet it links, in bytes. */
@@ -152,6 +157,7 @@ async function _central(
   database: string,
   ui: boolean,
   run: number,
+  smaps = false,
 ): Promise<_Run> {
   const data = `${dir}/run-${ui ? "ui" : "off"}-${run}`;
   await Deno.mkdir(data, { recursive: true });
@@ -173,7 +179,14 @@ async function _central(
     await _quiet(p.pid);
     await sleep(_IDLE_MS);
     const idle = memoryMb(p.pid);
-    if (!ui) return { idle, tree: tree.stop() };
+    if (!ui) {
+      if (!smaps) return { idle, tree: tree.stop() };
+      const before = smapsByMapping(p.pid);
+      const trimmed = (await trimByDebugger(p.pid))
+        ? { memory: memoryMb(p.pid), smaps: smapsByMapping(p.pid) }
+        : undefined;
+      return { idle, tree: tree.stop(), smaps: before, ...(trimmed ? { trimmed } : {}) };
+    }
     const sampler = sampleMemory(p.pid, 20);
     const client = new _Client(url);
     await client.login();
@@ -209,7 +222,17 @@ async function _central(
     await reader?.cancel().catch(() => {});
     await sleep(_AFTER_MS);
     const peak = sampler.stop();
-    return { idle, tree: tree.stop(), after: memoryMb(p.pid), peak, pages, tailEvents, weight };
+    const after = memoryMb(p.pid);
+    return {
+      idle,
+      tree: tree.stop(),
+      after,
+      peak,
+      pages,
+      tailEvents,
+      weight,
+      ...(smaps ? { smaps: smapsByMapping(p.pid) } : {}),
+    };
   } finally {
     await p.stop();
     await Deno.remove(data, { recursive: true }).catch(() => {});
@@ -253,6 +276,7 @@ async function _seed(database: string, n: number): Promise<void> {
  * @param dir Scratch directory.
  * @param given A seeded database to copy instead of seeding one.
  * @param runs Runs of each mode, default 1 with `quick`, else 2.
+ * @param smaps Print to stderr, per pair, where the dashboard's memory is by mapping (/proc/PID/smaps).
  * @returns Memory rows, then one row per page (p95 ms).
  */
 export async function dashboardRows(
@@ -260,6 +284,7 @@ export async function dashboardRows(
   dir: string,
   given?: string,
   runs: number = quick ? 1 : 2,
+  smaps = false,
 ): Promise<MeasuredRow[]> {
   const database = `${dir}/dashboard-seed.db`;
   let n = quick ? 50_000 : 1_000_000;
@@ -294,14 +319,34 @@ export async function dashboardRows(
   const off: _Run[] = [];
   const on: _Run[] = [];
   for (let r = 0; r < runs; r++) {
-    off.push(await _central(dir, database, false, r));
-    console.error(`dashboard: --ui off: private ${off.at(-1)?.idle.private.toFixed(1)} MB`);
-    on.push(await _central(dir, database, true, r));
+    off.push(await _central(dir, database, false, r, smaps));
+    const o = off.at(-1) as _Run;
     console.error(
-      `dashboard: --ui on: private idle ${on.at(-1)?.idle.private.toFixed(1)} MB, after ${
-        on.at(-1)?.after?.private.toFixed(1)
+      `dashboard: --ui off: private ${o.idle.private.toFixed(1)} MB, RSS ${
+        o.idle.rss.toFixed(1)
       } MB`,
     );
+    on.push(await _central(dir, database, true, r, smaps));
+    const u = on.at(-1) as _Run;
+    console.error(
+      `dashboard: --ui on: private idle ${u.idle.private.toFixed(1)} MB, after ${
+        u.after?.private.toFixed(1)
+      } MB (+${((u.after?.private ?? 0) - o.idle.private).toFixed(1)}), RSS after ${
+        u.after?.rss.toFixed(1)
+      } MB (+${((u.after?.rss ?? 0) - o.idle.rss).toFixed(1)})`,
+    );
+    if (o.smaps && u.smaps) console.error(smapsDiff(o.smaps, u.smaps));
+    if (o.trimmed && u.smaps && u.after) {
+      const t = o.trimmed.memory;
+      console.error(
+        `dashboard: against --ui off after malloc_trim (gdb; it had private ${
+          t.private.toFixed(1)
+        } MB, RSS ${t.rss.toFixed(1)} MB): private +${
+          (u.after.private - t.private).toFixed(1)
+        }, RSS +${(u.after.rss - t.rss).toFixed(1)}`,
+      );
+      console.error(smapsDiff(o.trimmed.smaps, u.smaps));
+    }
   }
   const med = (xs: number[]) => spread(xs).median;
   const offPrivate = off.map((r) => r.idle.private);
@@ -427,7 +472,7 @@ if (import.meta.main) {
   const runs = r >= 0 ? Number(Deno.args[r + 1]) : undefined;
   const dir = await Deno.makeTempDir({ prefix: "sluice-dashboard-" });
   try {
-    const rows = await dashboardRows(quick, dir, given, runs);
+    const rows = await dashboardRows(quick, dir, given, runs, Deno.args.includes("--smaps"));
     const { renderMarkdown } = await import("./main.ts");
     console.log(renderMarkdown(rows));
   } finally {

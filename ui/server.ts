@@ -19,7 +19,8 @@ import type { Responder } from "../respond/responder.ts";
 import { ensureAdmin } from "./users.ts";
 import { dummyHash } from "./password.ts";
 import { parseListen } from "./listen.ts";
-import { idleCollector } from "./_gc.ts";
+import { collectGarbage, idleCollector, trimMalloc } from "./_gc.ts";
+import { type IdleStore, idleStore } from "./_idle_store.ts";
 
 /** Options for {@linkcode uiService}. */
 export interface UiServiceOptions {
@@ -78,9 +79,18 @@ export function uiService(options: UiServiceOptions): UiService {
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   let store: SiemStore | undefined;
   let url: string | undefined;
+  let quiet: IdleStore | undefined;
   const stopping = new AbortController();
-  // Pages leave V8's young generation grown; one full GC once they stop gives it back.
-  const idle = idleCollector();
+  // Once requests and store reads stop: a SQLite store is closed (its connections' caches and
+  // statements), one full GC gives back V8's young generation that pages grew, and malloc_trim
+  // what the native side freed; the next request opens the store again (ui/_idle_store.ts).
+  const idle = idleCollector({
+    collect: () =>
+      (quiet?.release() ?? Promise.resolve(false)).catch(() => false).then(() => {
+        collectGarbage();
+        trimMalloc();
+      }),
+  });
   return {
     kind: "ui",
     get url() {
@@ -90,13 +100,21 @@ export function uiService(options: UiServiceOptions): UiService {
       return server?.addr;
     },
     async start(ctx: ServiceContext) {
-      const open = options.openStore ?? ((database) => openStore(database));
-      store = await open(options.database);
-      const file = sqliteFile(options.database);
-      try {
+      const openPlain = options.openStore ?? ((database) => openStore(database));
+      const open = async () => {
+        const s = await openPlain(options.database);
         // The dashboard's own read connection: 512 KiB of SQLite page cache, not the default 2 MB;
         // the OS caches the file anyway (measured: about 2 MB less private memory after use).
-        if (store.kind === "sqlite") await store.sql("PRAGMA cache_size = -512");
+        if (s.kind === "sqlite") await s.sql("PRAGMA cache_size = -512");
+        return s;
+      };
+      store = await open();
+      const file = sqliteFile(options.database);
+      try {
+        if (store.kind === "sqlite") {
+          quiet = idleStore(store, open, () => idle.touch());
+          store = quiet.store;
+        }
         const dataDir = options.dataDir ??
           (file === undefined
             ? "./data"
