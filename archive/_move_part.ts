@@ -13,6 +13,42 @@ import type { DatabaseSync } from "node:sqlite";
 import { countParquetRows, type ParquetColumn, writeParquetFile } from "./parquet.ts";
 import type { ArchiveOptions } from "./mover.ts";
 
+/**
+ * Where a pass's time went, wall ms on the mover's thread, phase by phase
+ * (the bench prints them; docs/archive.md "Measured").
+ */
+export interface ArchivePhases {
+  /** Reading rows from SQLite and converting their values. */
+  read: number;
+  /** Building, encoding and compressing the row groups. */
+  encode: number;
+  /** Writing the encoded bytes, and the fsync of each file. */
+  write: number;
+  sync: number;
+  /** Reading each file back and checking its count and row ids. */
+  verify: number;
+  /** Renaming each file into place and the fsync of its directory. */
+  rename: number;
+  /** The `DELETE`s (and `archive_log` inserts) inside the transactions. */
+  delete: number;
+  /** The `COMMIT`s (the WAL write and its fsync, a checkpoint when one is due). */
+  commit: number;
+}
+
+/** A pass's phases, all zero.
+ *
+ * @returns A new record.
+ *
+ * @example
+ * ```ts
+ * import { noPhases } from "./_move_part.ts";
+ * console.log(noPhases().delete); // 0
+ * ```
+ */
+export function noPhases(): ArchivePhases {
+  return { read: 0, encode: 0, write: 0, sync: 0, verify: 0, rename: 0, delete: 0, commit: 0 };
+}
+
 /** A part on disk under its final name, not yet in `archive_log`. */
 export interface WrittenPart {
   /** The table. */
@@ -56,6 +92,7 @@ export interface WrittenPart {
  * @param columns Its Parquet columns.
  * @param day The day.
  * @param cutoff Rows from this time on stay.
+ * @param phases Where its time goes is added here.
  * @returns The part, or `undefined` when the day has no rows to move.
  *
  * @example
@@ -72,6 +109,7 @@ export async function writePart(
   columns: ParquetColumn[],
   day: string,
   cutoff: string,
+  phases: ArchivePhases = noPhases(),
 ): Promise<WrittenPart | undefined> {
   const from = `${day}T00:00:00.000Z`;
   // Every ISO time of the day and nothing else: a time that is no date ("2026-10-45T…")
@@ -124,8 +162,13 @@ export async function writePart(
     select.iterate(...params) as Iterable<unknown[] | Record<string, unknown>>,
     o.rowGroupSize ? { rowGroupSize: o.rowGroupSize } : {},
   );
+  phases.read += written.readMs;
+  phases.encode += written.encodeMs;
+  phases.write += written.writeMs;
+  phases.sync += written.syncMs;
   try {
     o.onStep?.("written", table, day);
+    let t0 = performance.now();
     const check = await countParquetRows(tmp, "_rowid");
     if (
       check.rows !== written.rows || check.footerRows !== written.rows ||
@@ -135,9 +178,12 @@ export async function writePart(
         `archive: ${rel} reads back ${check.rows} rows (footer ${check.footerRows}, row ids ${check.min}-${check.max}), ${written.rows} written (${minRowid}-${maxRowid}); nothing deleted`,
       );
     }
+    phases.verify += performance.now() - t0;
     o.onStep?.("verified", table, day);
+    t0 = performance.now();
     await Deno.rename(tmp, final);
     await syncDir(final);
+    phases.rename += performance.now() - t0;
     o.onStep?.("renamed", table, day);
   } catch (err) {
     // A failure (not a crash: recovery handles those) takes its own files away at once.
@@ -174,6 +220,7 @@ export async function writePart(
  * @param db The database.
  * @param o The pass's options (`onStep` hears `committed` for each part).
  * @param parts The parts, as {@linkcode writePart} returned them.
+ * @param phases Where its time goes is added here.
  *
  * @example
  * ```ts
@@ -185,8 +232,10 @@ export async function commitParts(
   db: DatabaseSync,
   o: ArchiveOptions,
   parts: readonly WrittenPart[],
+  phases: ArchivePhases = noPhases(),
 ): Promise<void> {
   if (parts.length === 0) return;
+  const t0 = performance.now();
   db.exec("BEGIN IMMEDIATE");
   try {
     const log = db.prepare(
@@ -213,7 +262,10 @@ export async function commitParts(
         );
       }
     }
+    const t1 = performance.now();
+    phases.delete += t1 - t0;
     db.exec("COMMIT");
+    phases.commit += performance.now() - t1;
   } catch (err) {
     db.exec("ROLLBACK");
     for (const p of parts) await Deno.remove(p.final).catch(() => {});

@@ -32,7 +32,15 @@ import { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { openVersionedTables } from "../core/_state_version.ts";
 import type { ParquetColumn } from "./parquet.ts";
-import { commitParts, writePart, type WrittenPart } from "./_move_part.ts";
+import {
+  type ArchivePhases,
+  commitParts,
+  noPhases,
+  writePart,
+  type WrittenPart,
+} from "./_move_part.ts";
+
+export type { ArchivePhases } from "./_move_part.ts";
 
 /** The steps of a move, for fault injection in tests. */
 export type ArchiveStep = "written" | "verified" | "renamed" | "committed";
@@ -89,6 +97,8 @@ export interface ArchiveSummary {
   byTable: Record<string, number>;
   /** Leftovers of an interrupted run that were removed. */
   recovered: number;
+  /** Where the pass's time went (wall ms on its thread). */
+  phases: ArchivePhases;
 }
 
 /** The SIEM tables archived and their time columns. */
@@ -318,7 +328,14 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
   const lock = await Deno.open(`${options.dir}/.archive.lock`, { write: true, create: true });
   await lock.lock(true);
   const db = new DatabaseSync(options.database);
-  const summary: ArchiveSummary = { parts: 0, rows: 0, bytes: 0, byTable: {}, recovered: 0 };
+  const summary: ArchiveSummary = {
+    parts: 0,
+    rows: 0,
+    bytes: 0,
+    byTable: {},
+    recovered: 0,
+    phases: noPhases(),
+  };
   try {
     db.exec("PRAGMA busy_timeout = 10000");
     // The deletes touch pages of every index all over the file: with SQLite's 2 MB cache they
@@ -337,7 +354,7 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
     const commit = async () => {
       const parts = pending.splice(0);
       pendingRows = 0;
-      await commitParts(db, options, parts);
+      await commitParts(db, options, parts, summary.phases);
       for (const n of parts) {
         summary.parts++;
         summary.rows += n.rows;
@@ -362,7 +379,16 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
             continue;
           }
           const started = performance.now();
-          const n = await writePart(db, options, table, timeColumn, columns, day, cutoff);
+          const n = await writePart(
+            db,
+            options,
+            table,
+            timeColumn,
+            columns,
+            day,
+            cutoff,
+            summary.phases,
+          );
           if (n) (pending.push(n), pendingRows += n.rows);
           if (pendingRows >= batchRows) await commit();
           const rest = (options.restRatio ?? 0) * (performance.now() - started);
