@@ -38,6 +38,8 @@ import { runWithDeadline } from "../tests/_peers.ts";
 import { type Mappings, smapsByMapping, smapsDiff, trimByDebugger } from "./_dashboard_smaps.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { hashPassword } from "../ui/password.ts";
+import { STORE_IDLE_MS } from "../ui/server.ts";
+import { DashboardClient, overviewWeight, waitQuiet } from "./_dashboard_client.ts";
 
 const _USER = "bench";
 const _PASSWORD = "bench-password-1";
@@ -67,48 +69,14 @@ function _pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
 }
 
-/** A cookie jar of one site, enough for the dashboard's login. */
-class _Client {
-  readonly #cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.#cookies.size) {
-      headers.set("cookie", [...this.#cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    }
-    const res = await fetch(new URL(path, this.base), {
-      ...init,
-      headers,
-      redirect: "manual",
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const pair = line.split(";")[0] ?? "";
-      const i = pair.indexOf("=");
-      const value = pair.slice(i + 1);
-      if (value === "" || /max-age=0/i.test(line)) this.#cookies.delete(pair.slice(0, i));
-      else this.#cookies.set(pair.slice(0, i), value);
-    }
-    return res;
-  }
-  async login(): Promise<void> {
-    const page = await (await this.fetch("/login")).text();
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
-    const res = await this.fetch("/login", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ _csrf: csrf, user: _USER, password: _PASSWORD, next: "/" }),
-    });
-    await res.body?.cancel();
-    if (res.status !== 303) throw new Error(`dashboard: login answered ${res.status}`);
-  }
-}
-
 /** What one run of the central measured. */
 interface _Run {
   idle: MemoryMb;
   /** Peak RSS, private memory and PSS of the central's process tree from its start-up line on. */
   tree: MemoryPeak;
   after?: MemoryMb;
+  /** A minute's quiet after use: the dashboard has closed its store (ui/server.ts). */
+  closed?: MemoryMb;
   peak?: MemoryMb;
   pages?: Map<string, { t: number[]; bytes: number }>;
   tailEvents?: number;
@@ -116,40 +84,10 @@ interface _Run {
   weight?: Map<string, number>;
   /** With `--smaps`: resident and anonymous kB per mapping when `idle` (off) or `after` (on) was read. */
   smaps?: Mappings;
+  /** With `--smaps`, the dashboard on: the same when `closed` was read. */
+  smapsClosed?: Mappings;
   /** With `--smaps`, `--ui off` only: memory and mappings after `malloc_trim(0)` made through gdb. */
   trimmed?: { memory: MemoryMb; smaps: Mappings };
-}
-
-/** The overview's weight: its HTML and every script and style sheet it links, in bytes. */
-async function _weight(client: _Client): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const html = await (await client.fetch("/")).text();
-  out.set("/", new TextEncoder().encode(html).byteLength);
-  for (const m of html.matchAll(/<(?:script|link)\b[^>]*?(?:src|href)="(\/[^"]+)"/g)) {
-    const path = m[1] as string;
-    if (out.has(path)) continue;
-    const res = await client.fetch(path);
-    const body = await res.arrayBuffer();
-    if (res.status !== 200) throw new Error(`dashboard: ${path} answered ${res.status}`);
-    out.set(path, body.byteLength);
-  }
-  return out;
-}
-
-/** Waits until a process has used no CPU for a second (start-up work done), at most 30 s. */
-async function _quiet(pid: number): Promise<void> {
-  const ticks = () => {
-    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]?.split(" ") ?? [];
-    return Number(f[11]) + Number(f[12]);
-  };
-  const end = Date.now() + 30_000;
-  let last = ticks();
-  while (Date.now() < end) {
-    await sleep(1000);
-    const now = ticks();
-    if (now === last) return;
-    last = now;
-  }
 }
 
 async function _central(
@@ -176,7 +114,7 @@ async function _central(
     await p.waitFor(/sluice central listening/, 120_000);
     const tree = sampleTree(p.pid, { intervalMs: 50 });
     const url = ui ? (await p.waitFor(/dashboard\s+(http:\/\/\S+)/, 30_000))[1] as string : "";
-    await _quiet(p.pid);
+    await waitQuiet(p.pid);
     await sleep(_IDLE_MS);
     const idle = memoryMb(p.pid);
     if (!ui) {
@@ -188,7 +126,7 @@ async function _central(
       return { idle, tree: tree.stop(), smaps: before, ...(trimmed ? { trimmed } : {}) };
     }
     const sampler = sampleMemory(p.pid, 20);
-    const client = new _Client(url);
+    const client = new DashboardClient(url, _USER, _PASSWORD);
     await client.login();
     const pages = new Map<string, { t: number[]; bytes: number }>();
     for (const path of PAGES) {
@@ -204,7 +142,7 @@ async function _central(
       }
       pages.set(path, { t: t.sort((a, b) => a - b), bytes });
     }
-    const weight = await _weight(client);
+    const weight = await overviewWeight(client);
     // One live tail for 5 s, read as a browser's EventSource would.
     const stream = await client.fetch("/tail/stream");
     let tailEvents = 0;
@@ -223,15 +161,21 @@ async function _central(
     await sleep(_AFTER_MS);
     const peak = sampler.stop();
     const after = memoryMb(p.pid);
+    const atAfter = smaps ? { smaps: smapsByMapping(p.pid) } : {};
+    // The dashboard closes its store a minute after the last request (ui/server.ts).
+    await sleep(STORE_IDLE_MS + 5_000 - _AFTER_MS);
+    const closed = memoryMb(p.pid);
     return {
       idle,
       tree: tree.stop(),
       after,
+      closed,
       peak,
       pages,
       tailEvents,
       weight,
-      ...(smaps ? { smaps: smapsByMapping(p.pid) } : {}),
+      ...atAfter,
+      ...(smaps ? { smapsClosed: smapsByMapping(p.pid) } : {}),
     };
   } finally {
     await p.stop();
@@ -336,6 +280,12 @@ export async function dashboardRows(
       } MB (+${((u.after?.rss ?? 0) - o.idle.rss).toFixed(1)})`,
     );
     if (o.smaps && u.smaps) console.error(smapsDiff(o.smaps, u.smaps));
+    console.error(
+      `dashboard: a minute later (store closed): private +${
+        ((u.closed?.private ?? 0) - o.idle.private).toFixed(1)
+      }, RSS +${((u.closed?.rss ?? 0) - o.idle.rss).toFixed(1)}`,
+    );
+    if (o.smaps && u.smapsClosed) console.error(smapsDiff(o.smaps, u.smapsClosed));
     if (o.trimmed && u.smaps && u.after) {
       const t = o.trimmed.memory;
       console.error(
@@ -418,6 +368,19 @@ export async function dashboardRows(
     note: `goal ≤ 15 MB${med(afterRss) - med(offRss) > 15 ? " MISSED" : ""}; of it file-backed +${
       (med(on.map((r) => r.after?.file ?? 0)) - med(off.map((r) => r.idle.file))).toFixed(1)
     } MB: pages of the binary and libraries the UI code touches (shared, clean)`,
+  });
+  const closed = on.map((r) => r.closed?.private ?? 0);
+  const closedRss = on.map((r) => r.closed?.rss ?? 0);
+  rows.push({
+    scenario: "dashboard",
+    subject: "memory the dashboard adds, a minute after use (store closed): private / RSS",
+    value: Number((med(closed) - med(offPrivate)).toFixed(1)),
+    unit: "MB",
+    runs: closed.map((a, i) => Number((a - (offPrivate[i] ?? 0)).toFixed(1))),
+    ...onTree,
+    note: `RSS +${(med(closedRss) - med(offRss)).toFixed(1)} MB (${
+      closedRss.map((a, i) => (a - (offRss[i] ?? 0)).toFixed(1)).join(", ")
+    })`,
   });
   const weight = on.at(-1)?.weight ?? new Map<string, number>();
   const kb = [...weight.values()].reduce((a, b) => a + b, 0) / 1024;
