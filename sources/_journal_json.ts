@@ -23,7 +23,6 @@ import { type JournalLines, journalLinesToEvents } from "./journald.ts";
 
 /** Field names journald accepts; only these are used as keys outside `JSON.parse` (no `__proto__`). */
 const _FIELD = /^[A-Z0-9_]+$/;
-const _HEX = /^[0-9a-f]+$/;
 /** Key sets remembered per reader (the units of one host differ in their fields). */
 const _SHAPES = 8;
 /** Field names remembered per reader; a line with another one takes the reference path. */
@@ -150,7 +149,8 @@ export class JournalJsonReader {
   #bsFrom = 0;
   #cursor: string | undefined;
   #idSeqnumId = "";
-  #idPrefix = "";
+  /** `<host>:journald:<seqnum id>:` and n zeros, by n (`""`: not made yet). */
+  readonly #idPads: string[] = new Array<string>(17).fill("");
 
   /**
    * @param idHost The host name in event ids (`<host>:journald:…`).
@@ -432,21 +432,45 @@ export class JournalJsonReader {
 
   /** The id `journalEntryToEvent` gives: `<host>:journald:<seqnum id>:<seqnum>`, else the whole cursor. */
   #id(cursor: string): string {
-    let seqnumId = "";
-    let seqnum = "";
+    // The cursor's `s=` (its first 12 characters) and `i=` parts, found in place: the last of
+    // each wins, as in journalEntryToEvent; only the seqnum is sliced out.
+    let sFrom = 0, sTo = 0, iFrom = 0, iTo = 0;
+    const len = cursor.length;
     let from = 0;
-    while (from <= cursor.length) {
+    while (from <= len) {
       let to = cursor.indexOf(";", from);
-      if (to < 0) to = cursor.length;
-      if (cursor.startsWith("s=", from)) seqnumId = cursor.slice(from + 2, Math.min(to, from + 14));
-      else if (cursor.startsWith("i=", from)) seqnum = cursor.slice(from + 2, to);
+      if (to < 0) to = len;
+      if (cursor.charCodeAt(from + 1) === 61) {
+        const c = cursor.charCodeAt(from);
+        if (c === 115) {
+          sFrom = from + 2;
+          sTo = Math.min(to, from + 14);
+        } else if (c === 105) {
+          iFrom = from + 2;
+          iTo = to;
+        }
+      }
       from = to + 1;
     }
-    if (!seqnumId || !_HEX.test(seqnum)) return `${this.#idHost}:journald:${cursor}`;
-    if (seqnumId !== this.#idSeqnumId) {
-      this.#idSeqnumId = seqnumId;
-      this.#idPrefix = `${this.#idHost}:journald:${seqnumId}:`;
+    if (sTo <= sFrom || iTo <= iFrom) return `${this.#idHost}:journald:${cursor}`;
+    for (let k = iFrom; k < iTo; k++) {
+      const c = cursor.charCodeAt(k);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
+        return `${this.#idHost}:journald:${cursor}`;
+      }
     }
-    return this.#idPrefix + seqnum.padStart(16, "0");
+    const seqnumId = this.#idSeqnumId;
+    if (seqnumId.length !== sTo - sFrom || !cursor.startsWith(seqnumId, sFrom)) {
+      this.#idSeqnumId = cursor.slice(sFrom, sTo);
+      this.#idPads.fill("");
+    }
+    // The prefix with the seqnum's leading zeros, one string per seqnum length.
+    const zeros = Math.max(0, 16 - (iTo - iFrom));
+    let head = this.#idPads[zeros] as string;
+    if (head === "") {
+      head = `${this.#idHost}:journald:${this.#idSeqnumId}:${"0".repeat(zeros)}`;
+      this.#idPads[zeros] = head;
+    }
+    return head + cursor.slice(iFrom, iTo);
   }
 }

@@ -186,14 +186,20 @@ export function exec(
   // ssh2 gives one "data" event per SSH packet (often 4 KiB: ~8 journal entries), many at
   // once from one socket read: they are gathered and handed on as one chunk when that burst
   // is over, so a reader pays its per-chunk costs (a read, framing, a batch) once per burst.
+  // The packets are kept as ssh2 gave them (it allocates each one and never reuses it: its
+  // own stream buffers them while paused) and copied once, into the burst's chunk; a burst
+  // of one packet is handed on as a plain Uint8Array view of it, no copy.
   let parts: Uint8Array[] = [];
   let partsBytes = 0;
   let gathering = false;
   const deliver = () => {
     gathering = false;
     if (parts.length === 0) return;
-    let chunk = parts[0] as Uint8Array;
-    if (parts.length > 1) {
+    let chunk: Uint8Array;
+    if (parts.length === 1) {
+      const only = parts[0] as Uint8Array;
+      chunk = new Uint8Array(only.buffer, only.byteOffset, only.byteLength);
+    } else {
       chunk = new Uint8Array(partsBytes);
       let at = 0;
       for (const part of parts) {
@@ -253,8 +259,7 @@ export function exec(
     });
     ch.on("data", (chunk) => {
       if (stdoutEnded || cancelled) return;
-      // A copy: the stream's reader may keep it longer than ssh2 keeps its buffer.
-      parts.push(new Uint8Array(chunk));
+      parts.push(chunk);
       partsBytes += chunk.byteLength;
       if (!gathering) {
         gathering = true;
