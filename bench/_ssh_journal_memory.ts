@@ -16,14 +16,30 @@ import type { Sink } from "../core/types.ts";
 import { type SshJournalHost, sshJournalSource } from "../sources/ssh_journal.ts";
 import { treeMemory } from "./_memory.ts";
 
-/** A sink that counts what it is given. */
-export function counter(): Sink & { n: number } {
+/** A counting sink: `n` events so far, `at` the `performance.now()` of the last write. */
+export type CountingSink = Sink & { n: number; at: number };
+
+/**
+ * A sink that counts what it is given and notes when (so a rate ends at the
+ * last entry stored, not after the engine's stop).
+ *
+ * @example
+ * ```ts
+ * import { counter } from "./_ssh_journal_memory.ts";
+ * const sink = counter();
+ * await sink.write([{ message: "x", fields: {}, receivedAt: 0 }]);
+ * console.assert(sink.n === 1 && sink.at > 0);
+ * ```
+ */
+export function counter(): CountingSink {
   const sink = {
     kind: "count",
     n: 0,
+    at: 0,
     open: () => Promise.resolve(),
     write(batch: readonly LogEvent[]) {
       sink.n += batch.length;
+      sink.at = performance.now();
       return Promise.resolve();
     },
     close: () => Promise.resolve(),
@@ -44,7 +60,7 @@ export function counter(): Sink & { n: number } {
 export function pullEngine(
   hosts: SshJournalHost[],
   stateDir: string,
-): { engine: Engine; sink: Sink & { n: number } } {
+): { engine: Engine; sink: CountingSink } {
   const sink = counter();
   const engine = new Engine(
     definePipeline({

@@ -85,7 +85,9 @@ async function ceiling(hosts: SshJournalHost[], keyFile: string): Promise<number
 /**
  * ssh2 (through ssh/) running the source's own command (`--follow --no-tail`, slower on the
  * host than a plain dump) and counting newlines up to `perHost`, no parsing: the transport's
- * ceiling for the source.
+ * ceiling for the source. Newlines are found with `indexOf` (memchr, as `wc -l`), and the time
+ * ends when the last host's last entry arrived, as the source's ends at its last entry stored:
+ * neither counts its teardown.
  */
 async function rawSsh2(
   hosts: SshJournalHost[],
@@ -93,6 +95,7 @@ async function rawSsh2(
 ): Promise<{ rate: number; cpuUsPerEntry: number }> {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
+  let last = started;
   const counts = await Promise.all(hosts.map(async (h) => {
     const conn = await connectSsh({
       host: "127.0.0.1",
@@ -117,9 +120,10 @@ async function rawSsh2(
       ], { timeoutMs: 600_000, highWaterMark: 256 * 1024 });
       let lines = 0;
       for await (const chunk of p.stdout) {
-        for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
         if (lines >= perHost) break;
       }
+      last = Math.max(last, performance.now());
       p.kill();
       await p.status.catch(() => {});
       return lines;
@@ -130,7 +134,7 @@ async function rawSsh2(
   const total = counts.reduce((a, b) => a + b, 0);
   const cpu = process.cpuUsage(cpu0);
   return {
-    rate: total / ((performance.now() - started) / 1000),
+    rate: total / ((last - started) / 1000),
     cpuUsPerEntry: (cpu.user + cpu.system) / Math.max(1, total),
   };
 }
@@ -161,7 +165,8 @@ async function source(
   } finally {
     await engine.stop();
   }
-  const seconds = (performance.now() - started) / 1000;
+  // Up to the last entry stored, as ssh2's rate ends at its last entry read.
+  const seconds = (sink.at - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return {
     rate: sink.n / seconds,
@@ -248,7 +253,7 @@ async function measure(
             raw.cpuUsPerEntry.toFixed(1)
           } µs/entry; source ${Math.round(s.rate)}/s ${s.cpuUsPerEntry.toFixed(1)} µs/entry (${
             (s.rate / raw.rate).toFixed(2)
-          }x)`,
+          }x), load ${(Deno.loadavg()[0] ?? 0).toFixed(1)}`,
         );
       }
       cases.push(c);
