@@ -160,7 +160,11 @@ async function twoCentrals(server: SqlServer): Promise<void> {
       `${n} alerts in the server (${what})`,
       async () => (await rowsAndIds(server, "alerts"))[0] >= n,
       240_000,
-    );
+    ).catch((err) => {
+      // What the processes said is the only clue to why the rows never came.
+      const said = Object.entries(procs).map(([k, r]) => `--- ${k}:\n${r?.stderr().slice(-4000)}`);
+      throw new Error(`${err instanceof Error ? err.message : err}\n${said.join("\n")}`);
+    });
   };
   try {
     await Deno.mkdir(`${dir}/vm`, { recursive: true });
