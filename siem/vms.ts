@@ -26,6 +26,8 @@ export interface VmsSinkOptions {
   busyTimeoutMs?: number;
   /** Where the WAL is checkpointed, as `sqliteSink`'s `checkpoint`: give the same as the database's other sinks. @default {"background"} */
   checkpoint?: "background" | "inline";
+  /** The WAL size in MiB at which it is checkpointed, as `sqliteSink`'s `walCheckpointMb`: give the same as the database's other sinks (the first connection whose commit finds the WAL past its own size checkpoints). @default {8} */
+  walCheckpointMb?: number;
   /** A name for stats. */
   name?: string;
 }
@@ -183,6 +185,7 @@ export function vmsSink(options: VmsSinkOptions): VmsSink {
         table: "vms",
         busyTimeoutMs,
         ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+        ...(options.walCheckpointMb ? { walCheckpointMb: options.walCheckpointMb } : {}),
       });
       await inner.open(c);
       const columns = new Set(
