@@ -84,9 +84,19 @@ import { sharedServerDbSink } from "./_shared_db.ts";
 interface _DbOptions {
   database: string;
   checkpoint: "background" | "inline";
+  walCheckpointMb: number;
   cacheSizeMb?: number;
   maxBatch?: number;
 }
+
+// With inline checkpoints (the default profile) SQLite checkpoints siem.db's WAL in the commit
+// that finds it past this size. At 8 MiB (sqliteSink's default, chosen for short commits) the
+// central spent a fifth of its main thread in COMMIT under a burst; at 32 MiB a page rewritten by
+// several commits is copied into the database once per checkpoint instead of several times:
+// 1.09-1.25x the rate at 200k alerts, same memory (docs/performance.md, 2026-12-07). Both
+// connections of siem.db take it: the first commit that finds the WAL past its own size
+// checkpoints. A background checkpointer keeps sqliteSink's 8 MiB steps.
+const _INLINE_WAL_MB = 32;
 
 export { type CentralSettings, centralSettings } from "./_central_settings.ts";
 
@@ -201,7 +211,12 @@ export default function central(
     inline: (options: _DbOptions & { name: string }) => Sink,
     sized: Partial<_DbOptions> = {},
   ): Sink => {
-    const options = { database: `${s.data}/siem.db`, checkpoint: s.sqliteCheckpoint, ...sized };
+    const options = {
+      database: `${s.data}/siem.db`,
+      checkpoint: s.sqliteCheckpoint,
+      walCheckpointMb: s.sqliteCheckpoint === "inline" ? _INLINE_WAL_MB : 8,
+      ...sized,
+    };
     return s.sqliteWorker
       ? workerSink({
         module: new URL(module, import.meta.url),
