@@ -215,22 +215,22 @@ export async function writePart(
  * were read with: the day's range within its row ids), checking that as many go as were
  * written (fewer, larger transactions: see `commitRows`). On
  * any failure the transaction rolls back and the parts' files are removed:
- * their rows are still in the database.
+ * their rows are still in the database. Runs on the pass's thread or on the
+ * commit thread (archive/_commit_worker.ts); {@linkcode reportCommitted}
+ * tells the pass's hooks afterwards.
  *
  * @param db The database.
- * @param o The pass's options (`onStep` hears `committed` for each part).
  * @param parts The parts, as {@linkcode writePart} returned them.
  * @param phases Where its time goes is added here.
  *
  * @example
  * ```ts
  * import { commitParts } from "./_move_part.ts";
- * // commitParts(db, options, parts);
+ * // await commitParts(db, parts);
  * ```
  */
 export async function commitParts(
   db: DatabaseSync,
-  o: ArchiveOptions,
   parts: readonly WrittenPart[],
   phases: ArchivePhases = noPhases(),
 ): Promise<void> {
@@ -271,6 +271,22 @@ export async function commitParts(
     for (const p of parts) await Deno.remove(p.final).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Tells the pass's hooks about parts {@linkcode commitParts} committed:
+ * `onStep` hears `committed` for each, the log gets a line each.
+ *
+ * @param o The pass's options.
+ * @param parts The committed parts.
+ *
+ * @example
+ * ```ts
+ * import { reportCommitted } from "./_move_part.ts";
+ * reportCommitted({ database: "x.db", dir: "a", retainDbMs: 1 }, []);
+ * ```
+ */
+export function reportCommitted(o: ArchiveOptions, parts: readonly WrittenPart[]): void {
   for (const p of parts) {
     o.onStep?.("committed", p.table, p.day);
     o.log?.info(

@@ -32,13 +32,8 @@ import { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { openVersionedTables } from "../core/_state_version.ts";
 import type { ParquetColumn } from "./parquet.ts";
-import {
-  type ArchivePhases,
-  commitParts,
-  noPhases,
-  writePart,
-  type WrittenPart,
-} from "./_move_part.ts";
+import { type ArchivePhases, noPhases, writePart, type WrittenPart } from "./_move_part.ts";
+import { type Committer, inlineCommitter, threadCommitter } from "./_committer.ts";
 
 export type { ArchivePhases } from "./_move_part.ts";
 
@@ -83,6 +78,15 @@ export interface ArchiveOptions {
    * what it buys is in docs/archive.md "Measured"). @default {0}
    */
   restRatio?: number;
+  /**
+   * Record the parts and delete their rows (step 4) on a thread of its own,
+   * while this one reads and encodes the next days: a pass takes about as
+   * long as its reading and encoding alone, using a second core for the
+   * deletes (docs/archive.md "Measured"). The same transactions either way.
+   * `false` keeps them on this thread (the central's service does: it
+   * leaves the second core to the central). @default {true}
+   */
+  commitThread?: boolean;
 }
 
 /** What one pass did. */
@@ -338,10 +342,14 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
   };
   try {
     db.exec("PRAGMA busy_timeout = 10000");
+    const thread = options.commitThread ?? true;
     // The deletes touch pages of every index all over the file: with SQLite's 2 MB cache they
     // are read and spilled again and again (250,000 alerts: the commits 3.6-4.4 s -> 2.3-2.5 s
-    // with 64 MiB). Freed when the pass closes its connection.
-    db.exec(`PRAGMA cache_size = -${Math.max(2, Math.floor(options.cacheMb ?? 64)) * 1024}`);
+    // with 64 MiB). Freed when the pass closes its connection; with a commit thread, the
+    // cache is that thread's and this connection only reads.
+    if (!thread) {
+      db.exec(`PRAGMA cache_size = -${Math.max(2, Math.floor(options.cacheMb ?? 64)) * 1024}`);
+    }
     // recoverArchive opens (and version-checks) archive_log first.
     summary.recovered = await recoverArchive(db, options.dir, options.database);
     if (summary.recovered) {
@@ -351,16 +359,13 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
     // Written parts wait for one transaction that records them and deletes their rows.
     const pending: WrittenPart[] = [];
     let pendingRows = 0;
+    const committer: Committer = thread
+      ? await threadCommitter(options, summary)
+      : inlineCommitter(db, options, summary);
     const commit = async () => {
       const parts = pending.splice(0);
       pendingRows = 0;
-      await commitParts(db, options, parts, summary.phases);
-      for (const n of parts) {
-        summary.parts++;
-        summary.rows += n.rows;
-        summary.bytes += n.bytes;
-        summary.byTable[n.table] = (summary.byTable[n.table] ?? 0) + n.rows;
-      }
+      if (parts.length) await committer.submit(parts);
     };
     const batchRows = options.commitRows ?? 100_000;
     try {
@@ -396,10 +401,15 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
         }
         await commit();
       }
+      await committer.drain();
     } catch (err) {
-      // A failure (not a crash: recovery handles those) takes the unrecorded parts away at once.
+      // A failure (not a crash: recovery handles those) takes the unrecorded parts away at once,
+      // once a batch in flight has committed or failed (either way its rows are in one place).
+      await committer.drain().catch(() => {});
       for (const p of pending) await Deno.remove(p.final).catch(() => {});
       throw err;
+    } finally {
+      await committer.close();
     }
   } finally {
     db.close();

@@ -153,6 +153,8 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           dir: options.dir,
           retainDbMs: options.retainDbMs,
           restRatio: options.restRatio ?? 1,
+          // The second core is the central's: its deletes stay on the mover's thread.
+          commitThread: false,
         };
         const s = options.worker === false
           ? await archiveOnce({ ...o, ...(log ? { log } : {}) })

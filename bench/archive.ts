@@ -97,7 +97,7 @@ const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage();
 const status = Deno.readTextFileSync("/proc/self/status");
 const kb = (k) => Number(new RegExp(k + ":\\\\s+(\\\\d+)").exec(status)?.[1] ?? 0);
-console.log(JSON.stringify({ rows: s.rows, bytes: s.bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, hwmKb: kb("VmHWM"), anonKb: kb("RssAnon") }));
+console.log(JSON.stringify({ phases: s.phases, rows: s.rows, bytes: s.bytes, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, hwmKb: kb("VmHWM"), anonKb: kb("RssAnon") }));
 `,
   );
   const out = await runSampled(Deno.execPath(), ["run", "-A", script], {
@@ -106,6 +106,7 @@ console.log(JSON.stringify({ rows: s.rows, bytes: s.bytes, seconds, cpuSeconds: 
   });
   if (out.code !== 0) throw new Error(`archiver exited ${out.code}: ${out.stderr.slice(-2000)}`);
   const r = JSON.parse(out.stdout.trim().split("\n").pop() as string) as {
+    phases: Record<string, number>;
     rows: number;
     bytes: number;
     seconds: number;
@@ -181,7 +182,9 @@ console.log(JSON.stringify({ rows: s.rows, bytes: s.bytes, seconds, cpuSeconds: 
         (r.cpuSeconds / r.rows * 1e6).toFixed(1)
       } per 1M rows); archiver peak RSS ${(r.hwmKb / 1024).toFixed(0)} MB, private at the end ${
         (r.anonKb / 1024).toFixed(0)
-      } MB; load ${Deno.loadavg()[0]?.toFixed(1)}`,
+      } MB; wall s by phase (the deletes and commits on their own thread, beside the rest): ${
+        Object.entries(r.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}`).join(", ")
+      }; load ${Deno.loadavg()[0]?.toFixed(1)}`,
       ...memoryFields({ ...out.memory, rssMb: Math.max(out.memory.rssMb, r.hwmKb / 1024) }),
     },
     {
