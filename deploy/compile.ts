@@ -35,6 +35,7 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "sinks/_worker_host.ts",
   "sinks/_wal_checkpoint_worker.ts",
   "archive/_mover_worker.ts",
+  "archive/_commit_worker.ts",
   "siem/schema.ts",
   "siem/vms.ts",
 ];
