@@ -22,6 +22,11 @@ export interface IdleStore {
   release(): Promise<boolean>;
   /** Whether the inner store is open now. */
   readonly open: boolean;
+  /**
+   * Runs `f` on the inner store when it is open, without opening it and
+   * without counting as use (`onUse` is not called): housekeeping.
+   */
+  ifOpen<T>(f: (store: SiemStore) => Promise<T>): Promise<T | undefined>;
 }
 
 /**
@@ -123,6 +128,16 @@ export function idleStore(
     store,
     get open() {
       return inner !== undefined;
+    },
+    async ifOpen<T>(f: (s: SiemStore) => Promise<T>): Promise<T | undefined> {
+      if (!inner || closed) return undefined;
+      const s = inner;
+      busy++;
+      try {
+        return await f(s);
+      } finally {
+        busy--;
+      }
     },
     async release() {
       if (busy > 0 || opening || !inner) return false;

@@ -71,6 +71,24 @@ Deno.test("idleStore() keeps the store open while a call or an export runs", asy
   });
 });
 
+Deno.test("idleStore().ifOpen() runs on an open store only, neither opening it nor counting as use", async () => {
+  await withSeeded(async (open, opened) => {
+    let uses = 0;
+    const idle = idleStore(await open(), open, () => uses++);
+    try {
+      const shrunk = await idle.ifOpen((s) => s.sql("PRAGMA shrink_memory"));
+      assert.ok(shrunk !== undefined);
+      assert.equal(uses, 0);
+      assert.equal(await idle.release(), true);
+      assert.equal(await idle.ifOpen((s) => s.sql("SELECT 1")), undefined);
+      assert.equal(idle.open, false);
+      assert.equal(opened(), 1);
+    } finally {
+      await idle.store.close();
+    }
+  });
+});
+
 Deno.test("trimMalloc() runs on glibc with FFI allowed", () => {
   const glibc = Deno.build.os === "linux" &&
     Deno.permissions.querySync({ name: "ffi" }).state === "granted";
