@@ -161,6 +161,15 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           : await archiveInWorker({ ...o, nice: options.nice ?? 19 }, log);
         ctx?.stats.add("archived_rows", s.rows);
         ctx?.stats.add("archived_bytes", s.bytes);
+        // Where the pass's time went; the DELETEs and COMMITs hold SQLite's write lock, which the
+        // central's writer waits for (bench/_archive_ingest.ts reads this line).
+        if (s.rows) {
+          log?.info(
+            `archive: pass phases (s): ${
+              Object.entries(s.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(", ")
+            }`,
+          );
+        }
       }
     });
     // JSONL first: what it frees counts towards --max-disk before archive days go.

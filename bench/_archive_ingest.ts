@@ -34,6 +34,24 @@ export interface IngestRun {
   sent: number;
   /** The central's peak memory over the run. */
   memory: MemoryPeak;
+  /**
+   * The pass's phases, seconds, from the central's log line (with the pass):
+   * `delete` and `commit` hold SQLite's write lock, which the central's writer waits for.
+   */
+  phases?: Record<string, number>;
+}
+
+const _PHASES = /archive: pass phases \(s\): ([^\n]*)/;
+
+function _phases(text: string): Record<string, number> | undefined {
+  const line = _PHASES.exec(text)?.[1];
+  if (!line) return undefined;
+  const out: Record<string, number> = {};
+  for (const kv of line.split(", ")) {
+    const [k, v] = kv.split(" ");
+    if (k && v) out[k] = Number(v);
+  }
+  return out;
 }
 
 /** Options for {@linkcode ingestDuringArchive}. */
@@ -188,6 +206,9 @@ async function _run(
       }
     }
     const memory = sampler.stop();
+    // The pass's line comes once its last commit is in: a few ms after archive_log shows it.
+    if (archiving) await waitFor(() => _PHASES.test(proc.text) || proc.exited, 30_000);
+    const phases = archiving ? _phases(proc.text) : undefined;
     stop = true;
     conn.c.close();
     conn.c = undefined;
@@ -209,6 +230,7 @@ async function _run(
       archived: pass.rows,
       memory,
       sent: Math.round(sent / (o.payload.length / _lineStarts(o.payload).length)),
+      ...(phases ? { phases } : {}),
     };
   } finally {
     db.close();

@@ -260,7 +260,17 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         fmt(alerts)
       } alerts took ${
         during.map((x) => x.seconds.toFixed(1)).join(", ")
-      } s (first to last part); rates ${
+      } s (first to last part), SQLite's write lock held by its DELETEs and COMMITs ${
+        during.map((x) =>
+          x.phases
+            ? `${((x.phases.delete ?? 0) + (x.phases.commit ?? 0)).toFixed(1)} s (${
+              (((x.phases.delete ?? 0) + (x.phases.commit ?? 0)) / x.seconds * 100).toFixed(0)
+            } %)`
+            : "?"
+        ).join(", ")
+      } of it, encoding ${
+        during.map((x) => x.phases ? `${(x.phases.encode ?? 0).toFixed(1)} s` : "?").join(", ")
+      }; rates ${
         runs.map((x) => `${x.archiving ? "with" : "without"} ${fmt(x.rate)}`).join(", ")
       }; load ${Deno.loadavg()[0]?.toFixed(1)}`,
     });
