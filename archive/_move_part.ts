@@ -22,8 +22,9 @@ export interface ArchivePhases {
   read: number;
   /** Building, encoding and compressing the row groups. */
   encode: number;
-  /** Writing the encoded bytes, and the fsync of each file. */
+  /** Writing the encoded bytes. */
   write: number;
+  /** The fsync of each file. */
   sync: number;
   /** Reading each file back and checking its count and row ids. */
   verify: number;
