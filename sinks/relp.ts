@@ -79,15 +79,20 @@ export interface RelpSinkOptions {
   name?: string;
   /** Most events per write. @default {1000} */
   maxBatch?: number;
-  /** Events this sink's queue holds before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
+  /**
+   * Events this sink's queue holds before sources are held back. The
+   * engine counts a batch in the queue until its write resolves, that is
+   * until the server answered it, so the queue must hold the window and a
+   * batch more, or the window never fills. @default {window + 1000}
+   */
   queueSize?: number;
   /**
-   * Batches in flight at once. With 2, the engine hands the next batch
-   * over while the last messages of one wait for their answers, so the
-   * window does not drain at the end of every batch (a stall of one round
-   * trip plus the server's commit per batch). Messages still go out in
-   * order on one connection; after a failure each batch resends its own
-   * unanswered messages, so two batches may land out of order. @default {2}
+   * Batches in flight at once. Several batches share the window: while the
+   * last messages of one wait for their answers, the next ones are sent, so
+   * the window does not drain at the end of every batch (a stall of one
+   * round trip plus the server's commit per batch). Batches beyond the
+   * window wait, unsent, behind it. Messages go out, and after a failure are
+   * resent, in the order the batches came, on one connection. @default {16}
    */
   concurrency?: number;
 }
@@ -137,12 +142,15 @@ function _utf8Length(text: string): number {
 }
 
 /**
- * One `write()`: its messages, how many of them the server answered on the
+ * One `write()`: its events, how many of them the server answered on the
  * current session (always a prefix: answers come in order), how many were
- * sent on it.
+ * sent on it. A message is rendered when it goes out (and again when it is
+ * resent), so no string per message outlives its burst: a window's worth of
+ * strings kept until their answers came cost the VM more garbage collection
+ * than rendering them twice on the rare resend.
  */
 class _Job {
-  readonly payloads: readonly string[];
+  readonly events: readonly LogEvent[];
   readonly n: number;
   done: number;
   sent: number;
@@ -155,13 +163,29 @@ class _Job {
   /** The session it last joined. */
   session: _Session | undefined;
 
-  constructor(payloads: readonly string[], seq: number) {
-    this.payloads = payloads;
+  /** Messages rendered at least once (a resend does not count a cut message again). */
+  #rendered = 0;
+  readonly #format: (event: LogEvent, first: boolean) => string;
+
+  constructor(
+    events: readonly LogEvent[],
+    seq: number,
+    format: (event: LogEvent, first: boolean) => string,
+  ) {
+    this.events = events;
     this.seq = seq;
+    this.#format = format;
     const done = 0;
-    this.n = payloads.length;
+    this.n = events.length;
     this.done = done;
     this.sent = done;
+  }
+
+  /** The DATA of message `k`. */
+  payload(k: number): string {
+    const first = k >= this.#rendered;
+    if (first) this.#rendered = k + 1;
+    return this.#format(this.events[k] as LogEvent, first);
   }
 }
 
@@ -420,8 +444,10 @@ class _Session {
         // The window is full: the next answer frees it (the watchdog breaks a silent session).
         await new Promise<void>((resolve) => this.#waiters.push(resolve));
       }
-    } catch {
-      // the session broke: the writes on it were failed with it
+    } catch (err) {
+      // The session broke (the writes on it were failed with it), or a message
+      // could not be rendered (a format function threw): break it, so the writes retry.
+      this.abort(err instanceof Error ? err : new Error(String(err)));
     } finally {
       this.#pumping = false;
     }
@@ -434,12 +460,14 @@ class _Session {
     const start = this.#txnr;
     let txnr = start;
     let count = 0;
+    const payloads: string[] = [];
     // ASCII first: the DATALEN is the string's length, and one encode does the whole burst.
     for (let i = this.#sending; i < end && count < most; i++) {
       const job = this.#jobs[i] as _Job;
       const to = Math.min(job.n, job.sent + most - count);
       for (let k = job.sent; k < to; k++) {
-        const p = job.payloads[k] as string;
+        const p = job.payload(k);
+        payloads.push(p);
         text += `${txnr} syslog ${p.length} ${p}\n`;
         txnr = nextTxnr(txnr);
       }
@@ -450,16 +478,9 @@ class _Session {
       // Some message is not ASCII: DATALEN counts bytes, not UTF-16 units.
       text = "";
       txnr = start;
-      count = 0;
-      for (let i = this.#sending; i < end && count < most; i++) {
-        const job = this.#jobs[i] as _Job;
-        const to = Math.min(job.n, job.sent + most - count);
-        for (let k = job.sent; k < to; k++) {
-          const p = job.payloads[k] as string;
-          text += `${txnr} syslog ${_utf8Length(p)} ${p}\n`;
-          txnr = nextTxnr(txnr);
-        }
-        count += to - job.sent;
+      for (const p of payloads) {
+        text += `${txnr} syslog ${_utf8Length(p)} ${p}\n`;
+        txnr = nextTxnr(txnr);
       }
       encoded = _encoder.encode(text);
     }
@@ -596,7 +617,8 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
   const tls = options.tls;
   if (tls !== undefined) checkTlsClientOptions(who, tls);
   const where = `${host}:${port}`;
-  const concurrency = positiveInt(who, "concurrency", options.concurrency ?? 2);
+  const concurrency = positiveInt(who, "concurrency", options.concurrency ?? 16);
+  const queueSize = positiveInt(who, "queueSize", options.queueSize ?? window + 1000);
 
   let ctx: SinkContext | undefined;
   let session: _Session | undefined;
@@ -710,10 +732,12 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
     await s.reader;
   };
 
-  const format1 = (c: SinkContext, event: LogEvent): string => {
+  /** Renders an event; a cut message is counted (and logged) when `first` rendered. */
+  const format1 = (c: SinkContext, event: LogEvent, first: boolean): string => {
     const text = render(event);
     const cut = _cut(text, maxDataBytes);
     if (cut === undefined) return text;
+    if (!first) return cut;
     c.stats.add("truncated");
     if (truncatedWarned++ % 1000 === 0) {
       c.log.warn(`cutting a message longer than maxDataBytes (${maxDataBytes} bytes)`, {
@@ -727,7 +751,7 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
     kind: "relp",
     ...(options.name ? { name: options.name } : {}),
     ...(options.maxBatch ? { maxBatch: options.maxBatch } : {}),
-    ...(options.queueSize ? { queueSize: options.queueSize } : {}),
+    queueSize,
     concurrency,
     get connected() {
       return session !== undefined && !session.broken;
@@ -753,11 +777,9 @@ export function relpSink(options: RelpSinkOptions): RelpSink {
       if (!c) throw new Error(`${who}: write() before open()`);
       const n = batch.length;
       if (n === 0) return;
-      const payloads = new Array<string>(n);
-      for (let i = 0; i < n; i++) payloads[i] = format1(c, batch[i] as LogEvent);
       const onAbort = () => session?.abort(new Error("the pipeline is stopping"));
       c.signal.addEventListener("abort", onAbort, { once: true });
-      const job = new _Job(payloads, nextSeq++);
+      const job = new _Job(batch, nextSeq++, (e, first) => format1(c, e, first));
       live.push(job);
       let sentMost = 0;
       let failures = 0;

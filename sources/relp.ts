@@ -51,7 +51,9 @@ export interface RelpSourceOptions extends ConnectionLimitOptions {
   /**
    * Most messages of one connection that may wait for their acknowledgement;
    * while that many wait, the connection is not read (the sender's own
-   * window, 128 in librelp, normally stops it first). @default {1024}
+   * window, 128 in librelp, normally stops it first). The pipeline's queues
+   * hold the source back before that; the window only bounds a connection
+   * whose messages wait on a slow sink. @default {4096}
    */
   window?: number;
   /** Largest DATA of one frame in bytes; a larger frame closes the connection. @default {131072} */
@@ -192,6 +194,8 @@ interface _Read {
   to: number;
   unwrapped: number;
   invalid: number;
+  /** The source's name, set on every event. */
+  source: string;
 }
 
 const _encoder = new TextEncoder();
@@ -266,7 +270,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     throw new RangeError(`${who}: "port" must be an integer 0–65535, got ${port}`);
   }
   const host = options.host ?? "0.0.0.0";
-  const window = positiveInt(who, "window", options.window ?? 1024);
+  const window = positiveInt(who, "window", options.window ?? 4096);
   const maxDataBytes = positiveInt(who, "maxDataBytes", options.maxDataBytes ?? 131072);
   if (maxDataBytes > 999_999_999) {
     throw new RangeError(`${who}: "maxDataBytes" must be at most 999999999, got ${maxDataBytes}`);
@@ -344,6 +348,8 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       fields: peer ? { tls: { ...peer } } : {},
       receivedAt: now,
       sourceIp: s.stream.remoteIp,
+      // Set here so the engine does not add the property to every event (one object shape).
+      source: read.source,
     };
     if (invalid) {
       event.fields["sluice_invalid_utf8"] = true;
@@ -383,7 +389,15 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     chunk: Uint8Array,
     frames: RelpFrame[],
   ) => {
-    const read: _Read = { events: [], ascii: undefined, from: 0, to: 0, unwrapped: 0, invalid: 0 };
+    const read: _Read = {
+      events: [],
+      ascii: undefined,
+      from: 0,
+      to: 0,
+      unwrapped: 0,
+      invalid: 0,
+      source: ctx.name,
+    };
     const events = read.events;
     const pending: _Answer[] = [];
     let current: _Answer | undefined;
