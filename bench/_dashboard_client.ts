@@ -27,6 +27,8 @@ export class DashboardClient {
   readonly base: string;
 
   /**
+   * A client with no cookies yet.
+   *
    * @param base The dashboard's URL.
    * @param user The user {@linkcode DashboardClient.login} signs in as.
    * @param password Their password.
