@@ -28,6 +28,8 @@ export interface PgStaged {
   move: PgMove;
   /** Its rows in COPY text format, in id order. */
   data: Uint8Array;
+  /** How many rows `data` holds. */
+  rows: number;
 }
 
 type Result = postgres.RowList<postgres.Row[]>;
@@ -45,7 +47,11 @@ type Result = postgres.RowList<postgres.Row[]>;
  * @param s The pool.
  * @param staged The batch's tables, each rendered.
  * @param after Statements (with parameters) run after the moves, before `COMMIT`.
- * @returns The rows the moves inserted.
+ * @param direct COPY straight into each table instead of through staging and the move: the
+ *   server's work of a plain `\copy`, but one id stored already fails the whole batch (with
+ *   SQLSTATE 23505 or, read from the statement behind the COPY, 25P02), to be redone through
+ *   staging.
+ * @returns The rows the moves (or the direct COPYs) inserted.
  * @throws The first failed statement's error (a row's data error, for the row-by-row fallback), or the connection's.
  *
  * @example
@@ -58,6 +64,7 @@ export async function pgStoreBatch(
   s: postgres.Sql,
   staged: readonly PgStaged[],
   after: readonly (readonly [string, unknown[]])[],
+  direct = false,
 ): Promise<number> {
   // Every statement in the order sent; none is awaited before the next is sent.
   const sent: Promise<unknown>[] = [];
@@ -72,12 +79,15 @@ export async function pgStoreBatch(
       return q;
     };
     for (const { table, move, data } of staged) {
-      send(move.create);
-      const stream = await tx.unsafe(move.copy).writable() as unknown as Writable;
+      if (!direct) send(move.create);
+      const copy = direct ? move.direct : move.copy;
+      const stream = await tx.unsafe(copy).writable() as unknown as Writable;
       const copied = pgCopyData(stream, data, `COPY into ${table}`);
       sent.push(copied.done);
       await copied.sent;
-      moves.push(send(move.insert));
+      // npm:postgres drops the error of a COPY refused after its CopyDone (its stream never
+      // finishes): a statement behind it then fails (25P02) and so settles the batch.
+      moves.push(send(direct ? "SELECT 1" : move.insert));
     }
     for (const [statement, params] of after) send(statement, [...params]);
     // Returning now lets begin() send COMMIT behind the moves, without waiting for them.
@@ -88,7 +98,8 @@ export async function pgStoreBatch(
   // drops that error), but the statement behind it then fails, and that settles the batch.
   await Promise.all(sent);
   let inserted = 0;
-  for (const m of moves) inserted += (await m).count;
+  if (direct) { for (const { rows } of staged) inserted += rows; }
+  else for (const m of moves) inserted += (await m).count;
   return inserted;
 }
 
@@ -134,6 +145,9 @@ export function pgCopyData(
       const e = new Error(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
         cause: err,
       });
+      // The server's SQLSTATE, when it refused the COPY: the caller decides on it.
+      const code = (err as { code?: unknown })?.code;
+      if (typeof code === "string") Object.assign(e, { code });
       fail(e);
       reject(e);
     });

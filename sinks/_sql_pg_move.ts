@@ -27,6 +27,8 @@ export interface PgMove {
   copy: string;
   /** Moves the staging table's rows into the table, casting from text, skipping ids stored already. */
   insert: string;
+  /** `COPY … FROM STDIN` straight into the table (fails whole on an id stored already). */
+  direct: string;
 }
 
 function _cast(c: string, t: string): string {
@@ -57,6 +59,7 @@ export function pgMoveSql(def: TableDef): PgMove {
   return {
     create,
     copy: `COPY ${stage} (${cols}) FROM STDIN`,
+    direct: `COPY ${pgIdent(def.name)} (${cols}) FROM STDIN`,
     insert: `INSERT INTO ${
       pgIdent(def.name)
     } (${cols}) SELECT ${casts} FROM ${stage} ON CONFLICT DO NOTHING`,

@@ -50,6 +50,8 @@ Deno.test({
       assert.deepEqual(await counts(pg), [20_000, 20_000]);
       assert.equal(stats.counters.inserted, 20_000);
       assert.equal(stats.counters.duplicates, 5000);
+      // The replay's direct COPY was refused on its first stored id and redone through staging.
+      assert.equal(stats.counters.direct_refused, 1);
       const types = await pg.sql(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'alerts' AND column_name IN ('timestamp', 'id') ORDER BY 1",
       );
