@@ -157,7 +157,10 @@ async function _run(
   await Deno.mkdir(`${dir}/data`, { recursive: true });
   await Deno.copyFile(o.template, `${dir}/data/siem.db`);
   const proc = new LoggedProcess(Deno.execPath(), [
-    ...sluiceRunArgs(`${dir}/state`, _CENTRAL),
+    // Info, in both runs alike: the archive service's line with the pass's phases is an info line.
+    ...sluiceRunArgs(`${dir}/state`, _CENTRAL).map((a, i, all) =>
+      all[i - 1] === "--log-level" ? "info" : a
+    ),
     ...centralArgs(`${dir}/data`),
     "--ui",
     "off",
