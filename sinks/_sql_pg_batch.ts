@@ -130,13 +130,25 @@ export function pgCopyData(
   const sent = new Promise<void>((resolve, reject) => (tell = resolve, fail = reject));
   // npm:postgres 3.4.9's COPY stream writes CopyDone in its `final` and then takes new statements;
   // the COPY's answer comes later (the finish). Wrapping `_final` tells the caller at that moment.
-  const w = stream as Writable & { _final?: (cb: (err?: Error | null) => void) => void };
+  const w = stream as Writable & {
+    _final?: (cb: (err?: Error | null) => void) => void;
+    _destroy?: (err: Error | null, cb: (err?: Error | null) => void) => void;
+  };
   const final = w._final;
   if (typeof final === "function") {
     w._final = (cb) => {
       final.call(w, cb);
       tell();
     };
+  }
+  // Its `destroy`, which auto-destroy runs after every finish too, writes a CopyFail to the socket.
+  // Unpipelined that came when no COPY ran and the server ignored it; pipelined, the next table's
+  // COPY may be running by then, and that CopyFail aborted it (a batch of two tables always
+  // failed). After a finish there is nothing left to fail: the stream ends quietly.
+  let finished = false;
+  const destroy = w._destroy;
+  if (typeof destroy === "function") {
+    w._destroy = (err, cb) => finished && !err ? cb(null) : destroy.call(w, err, cb);
   }
   const done = new Promise<void>((resolve, reject) => {
     // `on`, not `once`: when the connection drops mid-COPY, npm:postgres's stream errors a second
@@ -151,7 +163,7 @@ export function pgCopyData(
       fail(e);
       reject(e);
     });
-    stream.once("finish", () => (tell(), resolve()));
+    stream.once("finish", () => (finished = true, tell(), resolve()));
   });
   done.catch(() => {});
   sent.catch(() => {});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ComponentStats, createLogger, memoryState, type Sink } from "../../mod.ts";
+import { ComponentStats, createEvent, createLogger, memoryState, type Sink } from "../../mod.ts";
 import { siemPostgresSink } from "../../sinks/postgres.ts";
 import { PgLostWatch } from "../../sinks/_sql_pg_batch.ts";
 import { POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
@@ -83,6 +83,38 @@ Deno.test({
       await writers;
       assert.deepEqual(await counts(pg), [80_000, 80_000]);
       console.log(`  ${failed} batch failures across the restart, each settled within 30 s`);
+    } finally {
+      await sink.close();
+      await pg.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "postgresSink stores a batch of several tables at once, directly and (replayed) through staging",
+  ...opts,
+  async fn() {
+    const pg = await startPostgres();
+    const sink = siemPostgresSink({ url: pg.url });
+    try {
+      const stats = await opened(sink);
+      const beat = (t: string) =>
+        createEvent(JSON.stringify({ timestamp: t }), {
+          id: `hb:${t}`,
+          host: "vm-9",
+          fields: { category: "heartbeat", json: { timestamp: t, interval_s: 60 } },
+        });
+      // Two tables pipelined in one transaction: the first COPY stream's end must not abort the
+      // second (npm:postgres's stream sends a CopyFail when it is destroyed after finishing).
+      const batch = [...alertBatch(0, 3000), beat("2026-01-01T00:00:00.000Z")];
+      await sink.write(batch);
+      await sink.write([...batch, ...alertBatch(3000, 1000), beat("2026-01-01T00:01:00.000Z")]);
+      assert.deepEqual(await counts(pg), [4000, 4000]);
+      assert.equal((await pg.sql("SELECT heartbeats FROM vms WHERE host = 'vm-9'")).trim(), "2");
+      assert.equal(stats.counters.inserted, 4002);
+      assert.equal(stats.counters.duplicates, 3001);
+      assert.equal(stats.counters.direct_refused, 1);
     } finally {
       await sink.close();
       await pg.stop();
