@@ -589,6 +589,25 @@ function _token(value: string | undefined, max: number): string {
   return clean.length > max ? clean.slice(0, max) : clean;
 }
 
+/** {@linkcode _token} remembering its last value: a sender's host (and mostly its program) repeats. */
+class _TokenCache {
+  #value: string | undefined = "";
+  #token = "-";
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get(value: string | undefined): string {
+    if (value === this.#value) return this.#token;
+    this.#value = value;
+    return (this.#token = _token(value, this.#max));
+  }
+}
+
+const _hostToken = new _TokenCache(255);
+const _programToken = new _TokenCache(48);
+const _pidToken = new _TokenCache(128);
+
 const _SD_SPECIAL = /["\\\]]/;
 
 function _sdEscape(value: string): string {
@@ -634,9 +653,9 @@ function _timestamp(ms: number | undefined, offset: number | undefined): string 
 export function formatRelpEnvelope(event: LogEvent): string {
   const pri = (event.facility ?? 1) * 8 + (event.severity ?? 5);
   const sd = event.id === undefined ? "-" : `${_SD_PREFIX}id="${_sdEscape(event.id)}"]`;
-  return `<${pri}>1 ${_timestamp(event.timestamp, event.tzOffset)} ${_token(event.host, 255)} ${
-    _token(event.program, 48)
-  } ${_token(event.pid, 128)} - ${sd} ${event.message}`;
+  return `<${pri}>1 ${_timestamp(event.timestamp, event.tzOffset)} ${_hostToken.get(event.host)} ${
+    _programToken.get(event.program)
+  } ${_pidToken.get(event.pid)} - ${sd} ${event.message}`;
 }
 
 /**

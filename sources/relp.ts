@@ -92,7 +92,7 @@ export interface RelpSource extends Source {
   readonly connections: number;
 }
 
-const _READ_BUFFER = 256 * 1024;
+const _READ_BUFFER = 512 * 1024;
 
 /** Responses of one connection, answered strictly in the order the commands came. */
 interface _Answer {
