@@ -1,7 +1,8 @@
 /**
- * PostgreSQL scenario: alerts stored by `siemPostgresSink` (COPY into a
- * staging table, then `INSERT … SELECT … ON CONFLICT DO NOTHING`, one
- * transaction a batch) into the `alerts` table with its indexes, beside
+ * PostgreSQL scenario: alerts stored by `siemPostgresSink` (a COPY straight
+ * into the table; COPY into a staging table, then `INSERT … SELECT … ON
+ * CONFLICT DO NOTHING` once an id is found stored; one transaction a
+ * batch) into the `alerts` table with its indexes, beside
  * the same rows loaded by `psql \copy` into a copy of that table (same
  * indexes, no deduplication: the ceiling), on one Postgres 15 started for
  * it, in rounds that alternate which load goes first (`BENCH_SQL_ROUNDS`,
@@ -229,7 +230,8 @@ function _rounds(quick: boolean): number {
 }
 
 async function _postgres({ quick, dir }: BenchOptions): Promise<MeasuredRow[]> {
-  const subject = "siemPostgresSink → alerts (COPY + INSERT … ON CONFLICT, 5k-row batches)";
+  const subject =
+    "siemPostgresSink → alerts (direct COPY; staging + INSERT … ON CONFLICT once an id is stored; 5k-row batches)";
   if (!POSTGRES_BIN) {
     return [{
       scenario: "postgres",

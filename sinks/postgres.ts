@@ -1,7 +1,8 @@
 /**
  * Stores events in PostgreSQL tables made from the same table specs as the
- * SQLite sink (siem/schema.ts): each batch is COPYed into temporary staging
- * tables and moved with `INSERT … SELECT … ON CONFLICT DO NOTHING` in one
+ * SQLite sink (siem/schema.ts): each batch is COPYed straight into its
+ * tables, or (once an id was found stored) into temporary staging tables
+ * moved with `INSERT … SELECT … ON CONFLICT DO NOTHING`, in one pipelined
  * transaction, acknowledged after COMMIT.
  *
  * @module
@@ -81,10 +82,13 @@ const _INDEXED_TEXT_BYTES = 600;
  * indexes and missing columns are created at open under an advisory lock
  * (several centrals may open at once), with the schema's version in
  * `sluice_meta` (a database written by a newer schema is refused). Each
- * batch: COPY (text format) into one temporary all-text staging table per
- * table, rows in id order, then `INSERT INTO t SELECT … ON CONFLICT DO NOTHING`
- * (the order keeps two writers of overlapping batches from deadlocking),
- * all in one transaction; `write()` resolves after COMMIT. A lost
+ * batch, in one transaction with its statements pipelined, rows in id order
+ * (which keeps two writers of overlapping batches from deadlocking): COPY
+ * (text format) straight into each table; when that is refused (an id is
+ * stored already: a replay, a second central) the batch runs again, and
+ * the next minute's batches run, through one temporary all-text staging
+ * table per table and `INSERT INTO t SELECT … ON CONFLICT DO NOTHING`.
+ * `write()` resolves after COMMIT. A lost
  * connection or a restarting server rejects the write and the engine
  * retries it (the id makes a replay store nothing twice). A row the server
  * refuses (a bad type, a constraint) makes the batch run again row by row
@@ -93,7 +97,7 @@ const _INDEXED_TEXT_BYTES = 600;
  * 600 bytes is cut (the full text stays in `raw`).
  *
  * Counters: `inserted`, `duplicates`, `dead_lettered`, `nul_stripped`,
- * `truncated`, `row_fallbacks`.
+ * `truncated`, `row_fallbacks`, `direct_refused`.
  *
  * @param options Server, schema, table.
  * @returns The sink.
