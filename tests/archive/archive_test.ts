@@ -235,6 +235,51 @@ Deno.test("archive: a fault between any two steps stops the move with nothing lo
   }
 });
 
+async function parquetFiles(path: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(path)) {
+    const p = `${path}/${e.name}`;
+    if (e.isDirectory) out.push(...await parquetFiles(p));
+    else if (e.name.includes(".parquet")) out.push(p);
+  }
+  return out;
+}
+
+Deno.test("archive: a batch that fails on the commit thread (a row gone meanwhile) rolls back, leaves no file, and the next pass completes", async () => {
+  const { dir, db, archives } = await seeded();
+  try {
+    let gone = false;
+    await assert.rejects(
+      archiveOnce({
+        database: db,
+        dir: archives,
+        retainDbMs: 30 * DAY,
+        now: () => NOW,
+        tables: ["alerts"],
+        onStep: (step, _table, day) => {
+          if (step !== "renamed" || gone) return;
+          gone = true;
+          // Another writer removes one of the part's rows before its batch commits.
+          const c = new DatabaseSync(db);
+          c.prepare(
+            "DELETE FROM alerts WHERE rowid = (SELECT min(rowid) FROM alerts WHERE timestamp >= ? AND timestamp < ?)",
+          ).run(`${day}T`, `${day}U`);
+          c.close();
+        },
+      }),
+      /changed while it was archived/,
+    );
+    assert.ok(gone);
+    assert.deepEqual(await parquetFiles(archives), [], "no part left behind");
+    const before = snapshot(db);
+    await archiveOnce({ database: db, dir: archives, retainDbMs: 30 * DAY, now: () => NOW });
+    const archived = await checkExactlyOnce(before, db, archives);
+    assert.ok((archived.alerts ?? 0) > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const root = Deno.uid() === 0;
 if (!root) skipLine("a tmpfs for the full-disk test", "run as root");
 
