@@ -229,6 +229,47 @@ Deno.test("relpSink() delivers everything to relpSource in order, ids intact", a
   }
 });
 
+Deno.test("relpSink() in a pipeline fills its window past the pipeline's queue size (the engine counts a batch until it is answered)", async () => {
+  const window = 600;
+  let most = 0;
+  const server = new FakeServer([async (s) => {
+    await s.handshake();
+    // Hold every answer until the window is full (or nothing more comes for 2 s).
+    const held: Frame[] = [];
+    while (held.length < window) {
+      const f = await s.next(2000);
+      if (f === null) break;
+      held.push(f);
+    }
+    most = held.length;
+    for (const f of held) await s.answer(f.txnr, "200 OK");
+    await answerAll_rest(s);
+  }]);
+  const vm = new Engine(
+    definePipeline({
+      // A queue of 100 used to be the most in flight, whatever the window.
+      queueSize: 100,
+      maxBatch: 50,
+      paths: [{
+        from: [generatorSource({ count: 1000, batchSize: 50, name: "alerts" })],
+        to: [relpSink({ port: server.port, window, ...fast })],
+      }],
+    }),
+    { logger: createLogger("silent") },
+  );
+  try {
+    await vm.start();
+    await vm.done;
+    assert.equal(most, window, "the window filled while the first answers were held");
+    const ids = server.sessions.flatMap((x) => x.received)
+      .filter((f) => f.command === "syslog").map((f) => /id="([^"]+)"/.exec(f.data)?.[1]);
+    assert.equal(new Set(ids).size, 1000);
+  } finally {
+    await vm.stop();
+    await server.close();
+  }
+});
+
 Deno.test("relpSink() resolves write() only once every message is answered", async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
