@@ -74,6 +74,8 @@ export interface BenchRow {
   failed?: string;
   /** Why it was not measured here (a peer is not installed): reported, not failed. */
   skipped?: string;
+  /** When the row was measured (ISO time): set by `bench/main.ts`, shown when a report merges runs. */
+  measuredAt?: string;
 }
 
 /** Options every scenario module receives. */

@@ -1,7 +1,9 @@
 /**
- * The benchmark suite: `deno task bench [--quick] [scenario…]`. Every
- * figure is printed beside a reference measured in the same run, and the
- * report is written to `bench/results/latest.md` and `latest.json`.
+ * The benchmark suite: `deno task bench [--quick] [--merge] [scenario…]`.
+ * Every figure is printed beside a reference measured in the same run, and
+ * the report is written to `bench/results/latest.md` and `latest.json`;
+ * with `--merge` the named scenarios' rows replace theirs in the earlier
+ * report and the others are kept, each scenario's time in the header.
  *
  * @module
  */
@@ -9,6 +11,7 @@
 import { renderChart } from "./chart.ts";
 import { killTree, spawnGroup } from "../tests/_peers.ts";
 import { type BenchRow, deadline, type Scenario, spread } from "./lib.ts";
+import { measuredWhen, mergeRows } from "./_merge.ts";
 
 const _SCENARIOS = [
   "engine",
@@ -147,11 +150,20 @@ export function renderMarkdown(rows: BenchRow[]): string {
   return out.join("\n") + "\n";
 }
 
+/** The earlier report's rows (latest.json, its time from latest.md's header) with `rows` merged in. */
+async function _mergedWithEarlier(results: string, rows: BenchRow[]): Promise<BenchRow[]> {
+  const earlier = JSON.parse(await Deno.readTextFile(`${results}latest.json`)) as BenchRow[];
+  const header = await Deno.readTextFile(`${results}latest.md`).catch(() => "");
+  const at = header.match(/^(\d{4}-\d\d-\d\dT[\d:.]+Z)/m)?.[1] ?? "an earlier run";
+  return mergeRows(earlier, at, rows);
+}
+
 if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   // `--out DIR` writes the report elsewhere than bench/results/ (trial runs).
   const outAt = Deno.args.indexOf("--out");
   const outDir = outAt >= 0 ? Deno.args[outAt + 1] : undefined;
+  const merge = Deno.args.includes("--merge");
   const wanted = Deno.args.filter((a, i) =>
     !a.startsWith("--") && !(outAt >= 0 && i === outAt + 1)
   );
@@ -206,7 +218,8 @@ if (import.meta.main) {
         }];
         console.error(err);
       }
-      rows.push(...got);
+      const at = new Date().toISOString();
+      rows.push(...got.map((r) => ({ ...r, measuredAt: at })));
       console.error(renderMarkdown(got));
       console.error(`bench: ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
@@ -216,18 +229,23 @@ if (import.meta.main) {
   const sizes = Object.entries(Deno.env.toObject())
     .filter(([k]) => k.startsWith("BENCH_"))
     .map(([k, v]) => `${k}=${v}`).join(" ");
+  const results = outDir ? `${outDir}/` : new URL("./results/", import.meta.url).pathname;
+  // --merge: this run's scenarios replace theirs in the earlier report; the rest is kept as measured.
+  const report = merge && !quick ? await _mergedWithEarlier(results, rows) : rows;
+  const when = merge ? measuredWhen(report) : "";
   const md = `# sluice benchmark\n\n${
     new Date().toISOString()
   }, ${Deno.build.target}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load ${
     Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
-  } at the end${quick ? ", quick" : ""}${sizes ? `, ${sizes}` : ""}\n\n${renderMarkdown(rows)}`;
+  } at the end${quick ? ", quick" : ""}${sizes ? `, ${sizes}` : ""}${
+    when ? `; merged report, measured at: ${when}` : ""
+  }\n\n${renderMarkdown(report)}`;
   console.log(md);
   if (!quick) {
-    const results = outDir ? `${outDir}/` : new URL("./results/", import.meta.url).pathname;
     await Deno.mkdir(results, { recursive: true });
     await Deno.writeTextFile(`${results}latest.md`, md);
-    await Deno.writeTextFile(`${results}latest.json`, JSON.stringify(rows, null, 2));
-    const chart = renderChart(rows);
+    await Deno.writeTextFile(`${results}latest.json`, JSON.stringify(report, null, 2));
+    const chart = renderChart(report);
     if (chart) await Deno.writeTextFile(`${results}chart.svg`, chart);
   }
   const failed = rows.filter((r) => r.failed);
