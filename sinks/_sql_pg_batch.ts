@@ -79,11 +79,9 @@ export async function pgStoreBatch(
       return q;
     };
     for (const { table, move, data } of staged) {
-      // npm:postgres@3.4.9 cannot start a COPY while statements sent before it are unanswered: the
-      // second table's COPY of a mixed batch (alerts + auth_events) was ended with CopyFail
-      // ("COPY from stdin failed: null") and the batch retried forever. A further table waits for
-      // what is in flight: one round trip more per table, the first table's stays pipelined.
-      if (sent.length > 0) await Promise.all(sent);
+      // A further table's COPY follows the statements in flight without waiting for them: the
+      // CopyFail ("COPY from stdin failed: null") that once ended it came from the previous COPY
+      // stream's auto-destroy, which pgCopyData now keeps quiet (see there).
       if (!direct) send(move.create);
       const copy = direct ? move.direct : move.copy;
       const stream = await tx.unsafe(copy).writable() as unknown as Writable;
