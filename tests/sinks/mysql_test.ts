@@ -1,31 +1,19 @@
 import assert from "node:assert/strict";
-import { ComponentStats, createEvent, createLogger, memoryState, type Sink } from "../../mod.ts";
+import { createEvent } from "../../mod.ts";
 import { mysqlSink, siemMysqlSink } from "../../sinks/mysql.ts";
 import { DowngradeError } from "../../core/_state_version.ts";
-import { MARIADBD, type SqlServer, startMariadb } from "../fixtures/sql_servers.ts";
+import {
+  MARIADBD,
+  openSink,
+  rowsAndIds,
+  type SqlServer,
+  startMariadb,
+} from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
 import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
 
 const CHILD = new URL("./_sql_writer_child.ts", import.meta.url).pathname;
 const opts = { ignore: !MARIADBD, sanitizeResources: false, sanitizeOps: false };
-
-async function opened(sink: Sink): Promise<ComponentStats> {
-  const stats = new ComponentStats("sink", "db", sink.kind);
-  await sink.open({
-    name: "db",
-    stats,
-    state: memoryState(),
-    log: createLogger("error", undefined, "sink db"),
-    signal: new AbortController().signal,
-  });
-  return stats;
-}
-
-async function counts(db: SqlServer, table = "alerts"): Promise<[number, number]> {
-  const out = await db.sql(`SELECT count(*), count(DISTINCT id) FROM ${table}`);
-  const [n, d] = out.trim().split("\t").map(Number);
-  return [n as number, d as number];
-}
 
 let server: SqlServer | undefined;
 async function maria(): Promise<SqlServer> {
@@ -39,14 +27,14 @@ Deno.test({
     const db = await maria();
     await db.sql("DROP TABLE IF EXISTS alerts, heartbeats, vms, sluice_meta");
     const sink = siemMysqlSink({ url: db.url });
-    const stats = await opened(sink);
+    const stats = await openSink(sink);
     try {
       for (let i = 0; i < 20_000; i += 5000) await sink.write(alertBatch(i, 5000));
-      assert.deepEqual(await counts(db), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(db), [20_000, 20_000]);
       // seq numbers the rows in the order stored, for the read side's cursors.
       assert.equal((await db.sql("SELECT count(DISTINCT seq) FROM alerts")).trim(), "20000");
       await sink.write(alertBatch(0, 5000));
-      assert.deepEqual(await counts(db), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(db), [20_000, 20_000]);
       assert.equal(stats.counters.inserted, 20_000);
       assert.equal(stats.counters.duplicates, 5000);
       const row = await db.sql(
@@ -83,7 +71,7 @@ Deno.test({
     const db = await maria();
     await db.sql("DROP TABLE IF EXISTS alerts");
     const sink = siemMysqlSink({ url: db.url, connectTimeoutMs: 3000 });
-    await opened(sink);
+    await openSink(sink);
     try {
       let retries = 0;
       const writer = (async () => {
@@ -93,12 +81,12 @@ Deno.test({
       })();
       await waitFor(
         "the first alerts in MariaDB",
-        async () => (await counts(db))[0] > 2000,
+        async () => (await rowsAndIds(db))[0] > 2000,
         60_000,
       );
       await db.restart();
       await writer;
-      assert.deepEqual(await counts(db), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(db), [20_000, 20_000]);
       console.log(`  ${retries} batch retries across the restart`);
     } finally {
       await sink.close();
@@ -118,14 +106,14 @@ Deno.test({
     });
     try {
       await waitFor("the child's first alerts", async () => {
-        const n = await counts(db).catch(() => [0, 0]);
+        const n = await rowsAndIds(db).catch(() => [0, 0]);
         return (n[0] as number) >= 3000;
       }, 60_000);
     } finally {
       killTree(child);
       await exitWithin(child, 10_000, "the killed writer");
     }
-    const [partial] = await counts(db);
+    const [partial] = await rowsAndIds(db);
     assert.ok(partial < 20_000, `killed too late: ${partial}`);
     const again = spawnGroup(Deno.execPath(), { args: ["run", "-A", CHILD, db.url, "0", "20000"] });
     const other = spawnGroup(Deno.execPath(), {
@@ -137,7 +125,7 @@ Deno.test({
     ]);
     assert.equal(s1.code, 0);
     assert.equal(s2.code, 0);
-    assert.deepEqual(await counts(db), [20_000, 20_000]);
+    assert.deepEqual(await rowsAndIds(db), [20_000, 20_000]);
   },
 });
 
@@ -149,7 +137,7 @@ Deno.test({
     const db = await maria();
     await db.sql("DROP TABLE IF EXISTS alerts, events, sluice_dead_letter");
     const sink = siemMysqlSink({ url: db.url });
-    const stats = await opened(sink);
+    const stats = await openSink(sink);
     const big = "A".repeat(1 << 20);
     const hostile = [
       { rule: "x'); DROP TABLE alerts; --", msg: "tab\there\nnewline \\ backslash" },
@@ -164,7 +152,7 @@ Deno.test({
         ),
         createEvent("not a category", { id: "bad:0", fields: { category: "nope" } }),
       ]);
-      assert.deepEqual(await counts(db), [13, 13]);
+      assert.deepEqual(await rowsAndIds(db), [13, 13]);
       assert.equal(stats.counters.nul_stripped, 1);
       assert.equal(stats.counters.truncated, 1);
       assert.equal(stats.counters.dead_lettered, 1);
@@ -199,7 +187,7 @@ Deno.test({
         },
       },
     });
-    const st = await opened(typed);
+    const st = await openSink(typed);
     try {
       await typed.write([
         createEvent("one", { id: "t:1", fields: { n: 1 } }),
@@ -227,7 +215,7 @@ Deno.test({
       schema: { tables: { t: { columns: { a: "TEXT" }, values: { a: "${MSG}" } } } },
       connectTimeoutMs: 2000,
     });
-    const err = await opened(sink).then(() => null, (e: Error) => e);
+    const err = await openSink(sink).then(() => null, (e: Error) => e);
     assert.ok(err);
     assert.doesNotMatch(err.message, /s3cretpw/);
     assert.match(err.message, /sluice:\*\*\*@127\.0\.0\.1:1/);
@@ -241,9 +229,9 @@ Deno.test({
   async fn() {
     const db = await maria();
     await db.sql("DROP TABLE IF EXISTS alerts");
-    const stored = async () => (await counts(db).catch(() => [0, 0]))[1] as number;
+    const stored = async () => (await rowsAndIds(db).catch(() => [0, 0]))[1] as number;
     const total = await centralBurst(db.url, stored, { killAt: 4000 });
-    assert.deepEqual(await counts(db), [total, total]);
+    assert.deepEqual(await rowsAndIds(db), [total, total]);
   },
 });
 
@@ -259,7 +247,7 @@ Deno.test({
       url: db.url.replace(`:${db.port}/`, `:${proxy.port}/`),
       writeTimeoutMs: 1500,
     });
-    await opened(sink);
+    await openSink(sink);
     try {
       await sink.write(alertBatch(0, 100));
       proxy.blackhole = true;
@@ -267,7 +255,7 @@ Deno.test({
       assert.match(String(err), /no answer within 1500 ms/);
       proxy.blackhole = false;
       await writeWithRetry(sink, alertBatch(100, 100), 30_000);
-      assert.deepEqual(await counts(db), [200, 200]);
+      assert.deepEqual(await rowsAndIds(db), [200, 200]);
     } finally {
       await sink.close();
       proxy.close();
@@ -287,7 +275,7 @@ Deno.test({
     );
     await db.sql("INSERT INTO sluice_meta VALUES ('schema.siem', '99')");
     const sink = siemMysqlSink({ url: db.url });
-    const err = await opened(sink).then(() => null, (e: Error) => e);
+    const err = await openSink(sink).then(() => null, (e: Error) => e);
     await sink.close();
     assert.ok(err instanceof DowngradeError, String(err));
     assert.equal(err.found, 99);

@@ -1,30 +1,12 @@
 import assert from "node:assert/strict";
-import { ComponentStats, createEvent, createLogger, memoryState, type Sink } from "../../mod.ts";
+import { createEvent } from "../../mod.ts";
 import { siemPostgresSink } from "../../sinks/postgres.ts";
 import { PgLostWatch } from "../../sinks/_sql_pg_batch.ts";
-import { POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
+import { openSink, POSTGRES_BIN, rowsAndIds, startPostgres } from "../fixtures/sql_servers.ts";
 import { waitFor } from "../_peers.ts";
 import { alertBatch } from "./_sql_events.ts";
 
 const opts = { ignore: !POSTGRES_BIN, sanitizeResources: false, sanitizeOps: false };
-
-async function opened(sink: Sink): Promise<ComponentStats> {
-  const stats = new ComponentStats("sink", "db", sink.kind);
-  await sink.open({
-    name: "db",
-    stats,
-    state: memoryState(),
-    log: createLogger("error", undefined, "sink db"),
-    signal: new AbortController().signal,
-  });
-  return stats;
-}
-
-async function counts(pg: SqlServer): Promise<[number, number]> {
-  const out = await pg.sql(`SELECT count(*), count(DISTINCT id) FROM alerts`);
-  const [n, d] = out.trim().split("\t").map(Number);
-  return [n as number, d as number];
-}
 
 /** One write, failed with a message naming the hang when it neither resolves nor rejects in time. */
 function settleWithin(work: Promise<void>, ms: number, what: string): Promise<void> {
@@ -52,7 +34,7 @@ Deno.test({
       writeTimeoutMs: 600_000,
     });
     try {
-      await opened(sink);
+      await openSink(sink);
       let failed = 0;
       // Two writers, as the engine runs two batches at once on the default two connections; each
       // batch of 5000 rows is big enough to fill the socket, so its move and COMMIT queue in the
@@ -76,12 +58,12 @@ Deno.test({
       const writers = Promise.all([writer(0), writer(40_000)]);
       writers.catch(() => {});
       await waitFor("the first alerts in Postgres", async () => {
-        const [n] = await counts(pg).catch(() => [0]);
+        const [n] = await rowsAndIds(pg).catch(() => [0]);
         return (n as number) >= 10_000;
       }, 60_000);
       await pg.restart();
       await writers;
-      assert.deepEqual(await counts(pg), [80_000, 80_000]);
+      assert.deepEqual(await rowsAndIds(pg), [80_000, 80_000]);
       console.log(`  ${failed} batch failures across the restart, each settled within 30 s`);
     } finally {
       await sink.close();
@@ -98,7 +80,7 @@ Deno.test({
     const pg = await startPostgres();
     const sink = siemPostgresSink({ url: pg.url });
     try {
-      const stats = await opened(sink);
+      const stats = await openSink(sink);
       const beat = (t: string) =>
         createEvent(JSON.stringify({ timestamp: t }), {
           id: `hb:${t}`,
@@ -110,7 +92,7 @@ Deno.test({
       const batch = [...alertBatch(0, 3000), beat("2026-01-01T00:00:00.000Z")];
       await sink.write(batch);
       await sink.write([...batch, ...alertBatch(3000, 1000), beat("2026-01-01T00:01:00.000Z")]);
-      assert.deepEqual(await counts(pg), [4000, 4000]);
+      assert.deepEqual(await rowsAndIds(pg), [4000, 4000]);
       assert.equal((await pg.sql("SELECT heartbeats FROM vms WHERE host = 'vm-9'")).trim(), "2");
       assert.equal(stats.counters.inserted, 4002);
       assert.equal(stats.counters.duplicates, 3001);

@@ -1,31 +1,19 @@
 import assert from "node:assert/strict";
-import { ComponentStats, createEvent, createLogger, memoryState, type Sink } from "../../mod.ts";
+import { createEvent, type Sink } from "../../mod.ts";
 import { postgresSink, siemPostgresSink } from "../../sinks/postgres.ts";
 import { DowngradeError } from "../../core/_state_version.ts";
-import { POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
+import {
+  openSink,
+  POSTGRES_BIN,
+  rowsAndIds,
+  type SqlServer,
+  startPostgres,
+} from "../fixtures/sql_servers.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
 import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
 
 const CHILD = new URL("./_sql_writer_child.ts", import.meta.url).pathname;
 const opts = { ignore: !POSTGRES_BIN, sanitizeResources: false, sanitizeOps: false };
-
-async function opened(sink: Sink): Promise<ComponentStats> {
-  const stats = new ComponentStats("sink", "db", sink.kind);
-  await sink.open({
-    name: "db",
-    stats,
-    state: memoryState(),
-    log: createLogger("error", undefined, "sink db"),
-    signal: new AbortController().signal,
-  });
-  return stats;
-}
-
-async function counts(pg: SqlServer, table = "alerts"): Promise<[number, number]> {
-  const out = await pg.sql(`SELECT count(*), count(DISTINCT id) FROM ${table}`);
-  const [n, d] = out.trim().split("\t").map(Number);
-  return [n as number, d as number];
-}
 
 let server: SqlServer | undefined;
 async function pgServer(): Promise<SqlServer> {
@@ -40,14 +28,14 @@ Deno.test({
     const pg = await pgServer();
     await pg.sql("DROP TABLE IF EXISTS alerts, heartbeats, vms, sluice_meta CASCADE");
     const sink = siemPostgresSink({ url: pg.url });
-    const stats = await opened(sink);
+    const stats = await openSink(sink);
     try {
       for (let i = 0; i < 20_000; i += 5000) await sink.write(alertBatch(i, 5000));
-      assert.deepEqual(await counts(pg), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(pg), [20_000, 20_000]);
       // seq numbers the rows in the order stored, for the read side's cursors.
       assert.equal((await pg.sql("SELECT count(DISTINCT seq) FROM alerts")).trim(), "20000");
       await sink.write(alertBatch(0, 5000));
-      assert.deepEqual(await counts(pg), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(pg), [20_000, 20_000]);
       assert.equal(stats.counters.inserted, 20_000);
       assert.equal(stats.counters.duplicates, 5000);
       // The replay's direct COPY was refused on its first stored id and redone through staging.
@@ -95,7 +83,7 @@ Deno.test({
     const pg = await pgServer();
     await pg.sql("DROP TABLE IF EXISTS alerts CASCADE");
     const sink = siemPostgresSink({ url: pg.url, connectTimeoutS: 5 });
-    await opened(sink);
+    await openSink(sink);
     try {
       let retries = 0;
       const writer = (async () => {
@@ -105,12 +93,12 @@ Deno.test({
       })();
       await waitFor(
         "the first alerts in Postgres",
-        async () => (await counts(pg))[0] > 2000,
+        async () => (await rowsAndIds(pg))[0] > 2000,
         60_000,
       );
       await pg.restart();
       await writer;
-      assert.deepEqual(await counts(pg), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(pg), [20_000, 20_000]);
       console.log(`  ${retries} batch retries across the restart`);
     } finally {
       await sink.close();
@@ -131,19 +119,19 @@ Deno.test({
     });
     try {
       await waitFor("the child's first alerts", async () => {
-        const n = await counts(pg).catch(() => [0, 0]);
+        const n = await rowsAndIds(pg).catch(() => [0, 0]);
         return (n[0] as number) >= 3000;
       }, 60_000);
     } finally {
       killTree(child);
       await exitWithin(child, 10_000, "the killed writer");
     }
-    const [partial] = await counts(pg);
+    const [partial] = await rowsAndIds(pg);
     assert.ok(partial < 20_000, `killed too late: ${partial}`);
     const again = spawnGroup(Deno.execPath(), { args: ["run", "-A", CHILD, pg.url, "0", "20000"] });
     const status = await exitWithin(again, 120_000, "the replaying writer");
     assert.equal(status.code, 0);
-    assert.deepEqual(await counts(pg), [20_000, 20_000]);
+    assert.deepEqual(await rowsAndIds(pg), [20_000, 20_000]);
   },
 });
 
@@ -156,7 +144,7 @@ Deno.test({
     await pg.sql("DROP TABLE IF EXISTS alerts CASCADE");
     const a = siemPostgresSink({ url: pg.url });
     const b = siemPostgresSink({ url: pg.url });
-    const [sa, sb] = await Promise.all([opened(a), opened(b)]);
+    const [sa, sb] = await Promise.all([openSink(a), openSink(b)]);
     try {
       const run = async (sink: Sink, from: number) => {
         for (let i = from; i < from + 12_000; i += 1000) {
@@ -164,7 +152,7 @@ Deno.test({
         }
       };
       await Promise.all([run(a, 0), run(b, 8000)]);
-      assert.deepEqual(await counts(pg), [20_000, 20_000]);
+      assert.deepEqual(await rowsAndIds(pg), [20_000, 20_000]);
       assert.equal((sa.counters.inserted ?? 0) + (sb.counters.inserted ?? 0), 20_000);
     } finally {
       await Promise.all([a.close(), b.close()]);
@@ -180,7 +168,7 @@ Deno.test({
     const pg = await pgServer();
     await pg.sql("DROP TABLE IF EXISTS alerts, events, sluice_dead_letter CASCADE");
     const sink = siemPostgresSink({ url: pg.url });
-    const stats = await opened(sink);
+    const stats = await openSink(sink);
     const big = "A".repeat(1 << 20);
     const hostile = [
       { rule: "x'); DROP TABLE alerts; --", msg: "tab\there\nnewline \\ backslash" },
@@ -200,7 +188,7 @@ Deno.test({
     ];
     try {
       await sink.write(batch);
-      assert.deepEqual(await counts(pg), [14, 14]);
+      assert.deepEqual(await rowsAndIds(pg), [14, 14]);
       assert.equal(stats.counters.nul_stripped, 3); // rule, message and raw
       assert.equal(stats.counters.truncated, 1);
       assert.equal(stats.counters.dead_lettered, 1);
@@ -232,7 +220,7 @@ Deno.test({
         },
       },
     });
-    const st = await opened(typed);
+    const st = await openSink(typed);
     try {
       await typed.write([
         createEvent("one", { id: "t:1", fields: { n: 1 } }),
@@ -264,7 +252,7 @@ Deno.test({
       schema: { tables: { t: { columns: { a: "TEXT" }, values: { a: "${MSG}" } } } },
       connectTimeoutS: 2,
     });
-    const err = await opened(sink).then(() => null, (e: Error) => e);
+    const err = await openSink(sink).then(() => null, (e: Error) => e);
     assert.ok(err);
     assert.doesNotMatch(err.message, /s3cretpw/);
     assert.match(err.message, /sluice:\*\*\*@127\.0\.0\.1:1/);
@@ -278,9 +266,9 @@ Deno.test({
   async fn() {
     const pg = await pgServer();
     await pg.sql("DROP TABLE IF EXISTS alerts CASCADE");
-    const stored = async () => (await counts(pg).catch(() => [0, 0]))[1] as number;
+    const stored = async () => (await rowsAndIds(pg).catch(() => [0, 0]))[1] as number;
     const total = await centralBurst(pg.url, stored, { killAt: 4000 });
-    assert.deepEqual(await counts(pg), [total, total]);
+    assert.deepEqual(await rowsAndIds(pg), [total, total]);
   },
 });
 
@@ -296,7 +284,7 @@ Deno.test({
       url: pg.url.replace(`:${pg.port}/`, `:${proxy.port}/`),
       writeTimeoutMs: 1500,
     });
-    await opened(sink);
+    await openSink(sink);
     try {
       await sink.write(alertBatch(0, 100));
       proxy.blackhole = true;
@@ -304,7 +292,7 @@ Deno.test({
       assert.match(String(err), /no answer within 1500 ms/);
       proxy.blackhole = false;
       await writeWithRetry(sink, alertBatch(100, 100), 30_000);
-      assert.deepEqual(await counts(pg), [200, 200]);
+      assert.deepEqual(await rowsAndIds(pg), [200, 200]);
     } finally {
       await sink.close();
       proxy.close();
@@ -324,7 +312,7 @@ Deno.test({
     await pg.sql("CREATE TABLE sluice_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     await pg.sql("INSERT INTO sluice_meta VALUES ('schema.siem', '99')");
     const sink = siemPostgresSink({ url: pg.url });
-    const err = await opened(sink).then(() => null, (e: Error) => e);
+    const err = await openSink(sink).then(() => null, (e: Error) => e);
     await sink.close();
     assert.ok(err instanceof DowngradeError, String(err));
     assert.equal(err.found, 99);

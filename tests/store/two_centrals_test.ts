@@ -12,7 +12,7 @@ import { openStore } from "../../store/open.ts";
 import { hashPassword } from "../../ui/password.ts";
 import { startRunner } from "../examples/_procs.ts";
 import { waitFor } from "../_peers.ts";
-import { freePort, type SqlServer, testOnServers } from "../fixtures/sql_servers.ts";
+import { freePort, rowsAndIds, type SqlServer, testOnServers } from "../fixtures/sql_servers.ts";
 
 const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
 const VM = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
@@ -22,14 +22,6 @@ type Runner = ReturnType<typeof startRunner>;
 /** One number from the server, 0 while the table does not exist. */
 async function count(server: SqlServer, sql: string): Promise<number> {
   return Number((await server.sql(sql).catch(() => "0")).trim().split("\t")[0]);
-}
-
-/** [rows, distinct ids] of a table. */
-async function rowsAndIds(server: SqlServer, table: string): Promise<[number, number]> {
-  const out = await server.sql(`SELECT count(*), count(DISTINCT id) FROM ${table}`)
-    .catch(() => "0\t0");
-  const [a, b] = out.trim().split("\t").map(Number);
-  return [a as number, b as number];
 }
 
 /** Lines in a central's all_events JSONL files (today's and any renamed ones). */
