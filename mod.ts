@@ -34,6 +34,8 @@ export * from "./core/options.ts";
 export * from "./core/net_stream.ts";
 export * from "./core/tls.ts";
 export * from "./core/octet_framing.ts";
+export * from "./core/relp_encode.ts";
+export * from "./core/relp_envelope.ts";
 export * from "./core/relp_frame.ts";
 export * from "./parsers/json.ts";
 export * from "./parsers/kv.ts";

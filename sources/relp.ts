@@ -8,16 +8,9 @@
  */
 
 import type { LogEvent } from "../core/event.ts";
-import {
-  formatRelpOffers,
-  nextTxnr,
-  parseRelpOffers,
-  RELP_VERSION,
-  type RelpFrame,
-  RelpFrameError,
-  RelpFrameParser,
-  unwrapRelpEnvelope,
-} from "../core/relp_frame.ts";
+import { formatRelpOffers, parseRelpOffers } from "../core/relp_encode.ts";
+import { unwrapRelpEnvelope } from "../core/relp_envelope.ts";
+import { nextTxnr, RELP_VERSION, type RelpFrame, RelpFrameError } from "../core/relp_frame.ts";
 import { checkTlsServerOptions, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
@@ -30,6 +23,7 @@ import {
   sourceListenerHooks,
 } from "../core/net_stream.ts";
 import { startTlsListener, type TlsListener } from "../core/tls_listener.ts";
+import { type RelpAnswer, RelpServerSession } from "./_relp_server_session.ts";
 import {
   type ConnectionLimitOptions,
   type ConnectionSlot,
@@ -94,97 +88,6 @@ export interface RelpSource extends Source {
 
 const _READ_BUFFER = 512 * 1024;
 
-/** Responses of one connection, answered strictly in the order the commands came. */
-interface _Answer {
-  /** The `rsp` frames, ready to write. */
-  text: string;
-  /** Ready to be written (for messages: acknowledged by the pipeline). */
-  done: boolean;
-}
-
-/** One RELP session. */
-class _Session {
-  readonly stream: NetStream;
-  readonly parser: RelpFrameParser;
-  /** The transaction number the next command must carry. */
-  expect = 1;
-  opened = false;
-  /** No further commands are taken (close, protocol error, stop). */
-  closing = false;
-  /** The stream is gone: nothing more is written. */
-  dead = false;
-  /** Messages emitted and not acknowledged yet. */
-  inflight = 0;
-  answers: _Answer[] = [];
-  head = 0;
-  writing: Promise<void> = Promise.resolve();
-  ending: Promise<void> | undefined;
-  slot: ConnectionSlot | undefined;
-  #waiters: Array<() => void> = [];
-
-  constructor(stream: NetStream, maxDataBytes: number) {
-    this.stream = stream;
-    this.parser = new RelpFrameParser({ maxDataBytes });
-  }
-
-  /** Answers not written yet. */
-  get unanswered(): number {
-    return this.answers.length - this.head;
-  }
-
-  /** Resolves at the next acknowledgement, close or stop (or after `ms`). */
-  changed(ms?: number): Promise<void> {
-    return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      if (ms !== undefined) timer = setTimeout(done, ms);
-      this.#waiters.push(done);
-    });
-  }
-
-  notify(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Writes every answer that is ready, in order, in one write. */
-  flush(): void {
-    let text = "";
-    while (this.head < this.answers.length) {
-      const answer = this.answers[this.head] as _Answer;
-      if (!answer.done) break;
-      text += answer.text;
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.answers.length) {
-      this.answers = this.answers.slice(this.head);
-      this.head = 0;
-    }
-    if (text !== "" && !this.dead) this.send(text);
-    this.notify();
-  }
-
-  send(text: string): void {
-    const bytes = _encoder.encode(text);
-    this.writing = this.writing.then(() => this.dead ? undefined : this.stream.write(bytes))
-      .catch(() => {
-        this.dead = true;
-        this.closing = true;
-        this.stream.close();
-      });
-  }
-
-  /** Queues an answer that is ready now (to a command other than `syslog`). */
-  answer(txnr: number, data: string): void {
-    const text = data === "" ? `${txnr} rsp 0\n` : `${txnr} rsp ${data.length} ${data}\n`;
-    this.answers.push({ text, done: true });
-  }
-}
-
 /** What one read turned into: its events and how many were unwrapped or invalid. */
 interface _Read {
   events: LogEvent[];
@@ -198,7 +101,6 @@ interface _Read {
   source: string;
 }
 
-const _encoder = new TextEncoder();
 const _utf8 = new TextDecoder("utf-8");
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
 const _SERVERCLOSE = "0 serverclose 0\n";
@@ -291,7 +193,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   let stopping = false;
   let listener: Deno.TcpListener | undefined;
   let server: TlsListener | undefined;
-  const sessions = new Set<_Session>();
+  const sessions = new Set<RelpServerSession>();
   const loops = new Set<Promise<void>>();
   let acceptLoop: Promise<void> | undefined;
   let table: ConnectionTable | undefined;
@@ -302,7 +204,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     if (warned++ % 1000 === 0) ctx.log.warn(message, extra);
   };
 
-  const protocolError = (ctx: SourceContext, s: _Session, message: string, code = "") => {
+  const protocolError = (ctx: SourceContext, s: RelpServerSession, message: string, code = "") => {
     s.closing = true;
     ctx.stats.errors++;
     ctx.stats.add(code === "too-large" ? "oversized_frames" : "protocol_errors");
@@ -310,7 +212,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   };
 
   const makeEvent = (
-    s: _Session,
+    s: RelpServerSession,
     read: _Read,
     chunk: Uint8Array,
     data: Uint8Array,
@@ -361,7 +263,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     read.events.push(event);
   };
 
-  const open = (ctx: SourceContext, s: _Session, frame: RelpFrame) => {
+  const open = (ctx: SourceContext, s: RelpServerSession, frame: RelpFrame) => {
     if (s.opened) {
       s.answer(frame.txnr, "200 connection already open - ignored");
       return;
@@ -385,7 +287,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   /** Handles the frames of one read: answers commands, emits the messages as one batch. */
   const handle = async (
     ctx: SourceContext,
-    s: _Session,
+    s: RelpServerSession,
     chunk: Uint8Array,
     frames: RelpFrame[],
   ) => {
@@ -399,8 +301,8 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
       source: ctx.name,
     };
     const events = read.events;
-    const pending: _Answer[] = [];
-    let current: _Answer | undefined;
+    const pending: RelpAnswer[] = [];
+    let current: RelpAnswer | undefined;
     const now = Date.now();
     for (const frame of frames) {
       if (s.closing) break;
@@ -453,7 +355,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
   };
 
   /** Answers what is acknowledged in time, says `serverclose`, closes. Idempotent. */
-  const end = (s: _Session): Promise<void> => {
+  const end = (s: RelpServerSession): Promise<void> => {
     s.ending ??= (async () => {
       s.closing = true;
       s.notify();
@@ -471,7 +373,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     return s.ending;
   };
 
-  const serve = async (ctx: SourceContext, s: _Session): Promise<void> => {
+  const serve = async (ctx: SourceContext, s: RelpServerSession): Promise<void> => {
     const stream = s.stream;
     sessions.add(s);
     ctx.stats.set("connections", sessions.size);
@@ -514,7 +416,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
 
   /** Serves a connection in `slot` (admitted now when not given); closes it when refused. */
   const track = (ctx: SourceContext, stream: NetStream, given?: ConnectionSlot) => {
-    const s = new _Session(stream, maxDataBytes);
+    const s = new RelpServerSession(stream, maxDataBytes);
     const close = () => void end(s);
     const idle = () => s.inflight === 0 && s.unanswered === 0 && !s.closing;
     let slot = given;

@@ -3,17 +3,18 @@ import fc from "fast-check";
 import { createEvent } from "../../core/event.ts";
 import {
   encodeRelpFrame,
-  formatRelpEnvelope,
   formatRelpOffers,
-  nextTxnr,
   parseRelpOffers,
   parseRelpResponse,
+  RelpFrameEncoder,
+} from "../../core/relp_encode.ts";
+import { formatRelpEnvelope, unwrapRelpEnvelope } from "../../core/relp_envelope.ts";
+import {
+  nextTxnr,
   RELP_MAX_TXNR,
   type RelpFrame,
-  RelpFrameEncoder,
   RelpFrameError,
   RelpFrameParser,
-  unwrapRelpEnvelope,
 } from "../../core/relp_frame.ts";
 
 const enc = new TextEncoder();

@@ -10,7 +10,8 @@ import {
   memoryState,
   type SinkContext,
 } from "../../mod.ts";
-import { encodeRelpFrame, RelpFrameParser } from "../../core/relp_frame.ts";
+import { encodeRelpFrame } from "../../core/relp_encode.ts";
+import { RelpFrameParser } from "../../core/relp_frame.ts";
 import { syntheticAlert } from "../../sources/generator.ts";
 import { relpSink, type RelpSinkOptions } from "../../sinks/relp.ts";
 import { relpSource } from "../../sources/relp.ts";

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { createLogger, definePipeline, Engine, type LogEvent } from "../../mod.ts";
-import { encodeRelpFrame, type RelpFrame, RelpFrameParser } from "../../core/relp_frame.ts";
+import { encodeRelpFrame } from "../../core/relp_encode.ts";
+import { type RelpFrame, RelpFrameParser } from "../../core/relp_frame.ts";
 import { ComponentStats } from "../../core/stats.ts";
 import { memoryState } from "../../core/state.ts";
 import type { SourceContext } from "../../core/types.ts";

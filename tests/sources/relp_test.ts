@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createLogger, definePipeline, Engine, type LogEvent, type Sink } from "../../mod.ts";
-import { encodeRelpFrame, type RelpFrame, RelpFrameParser } from "../../core/relp_frame.ts";
+import { encodeRelpFrame } from "../../core/relp_encode.ts";
+import { type RelpFrame, RelpFrameParser } from "../../core/relp_frame.ts";
 import { relpSource, type RelpSourceOptions } from "../../sources/relp.ts";
 import { collectSink, gatedSink } from "../fixtures/components.ts";
 

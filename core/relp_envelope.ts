@@ -1,0 +1,198 @@
+/**
+ * The RFC 5424 envelope in which the RELP sink sends an event (its host,
+ * program, pid, time and id around the message) and the source's unwrapping
+ * of it.
+ *
+ * @module
+ */
+
+import type { LogEvent } from "./event.ts";
+/**
+ * The RFC 5424 SD-ID under which the RELP sink sends an event's id:
+ * `[sluice@32473 id="…"]` (32473 is the private enterprise number that
+ * RFC 5612 reserves for documentation and examples).
+ */
+export const RELP_ID_SDID = "sluice@32473";
+
+const _SD_PREFIX = `[${RELP_ID_SDID} `;
+
+function _token(value: string | undefined, max: number): string {
+  if (value === undefined || value === "") return "-";
+  const clean = value.replace(/[^\x21-\x7e]/g, "_");
+  return clean.length > max ? clean.slice(0, max) : clean;
+}
+
+/** {@linkcode _token} remembering its last value: a sender's host (and mostly its program) repeats. */
+class _TokenCache {
+  #value: string | undefined = "";
+  #token = "-";
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get(value: string | undefined): string {
+    if (value === this.#value) return this.#token;
+    this.#value = value;
+    return (this.#token = _token(value, this.#max));
+  }
+}
+
+const _hostToken = new _TokenCache(255);
+const _programToken = new _TokenCache(48);
+const _pidToken = new _TokenCache(128);
+
+const _SD_SPECIAL = /["\\\]]/;
+
+function _sdEscape(value: string): string {
+  return _SD_SPECIAL.test(value) ? value.replace(/["\\\]]/g, "\\$&") : value;
+}
+
+function _pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+function _timestamp(ms: number | undefined, offset: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return "-";
+  const iso = new Date(ms + (offset ?? 0) * 60_000).toISOString();
+  if (iso.length !== 24) return "-"; // years outside 0000–9999 have no RFC 5424 form
+  if (offset === undefined) return iso;
+  const abs = Math.abs(offset);
+  return `${iso.slice(0, -1)}${offset < 0 ? "-" : "+"}${_pad2(Math.floor(abs / 60))}:${
+    _pad2(abs % 60)
+  }`;
+}
+
+/**
+ * Wraps an event into the RFC 5424 message the RELP sink sends:
+ * `<PRI>1 TIMESTAMP HOST PROGRAM PID - [sluice@32473 id="ID"] MESSAGE`.
+ * Unknown parts are `-` (NILVALUE); an event without facility or severity
+ * gets user.notice (PRI 13); a timestamp without a known zone is written in
+ * UTC with `Z`. Without an id the structured data is `-`. Any RFC 5424
+ * receiver (rsyslog, syslog-ng) reads it; {@linkcode unwrapRelpEnvelope}
+ * restores the event at a sluice receiver.
+ *
+ * @param event The event.
+ * @returns The syslog message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatRelpEnvelope } from "./relp_envelope.ts";
+ * import { createEvent } from "./event.ts";
+ * const text = formatRelpEnvelope(createEvent('{"a":1}', { id: "tail:42", host: "vm-1" }));
+ * assert.ok(text === '<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] {"a":1}');
+ * ```
+ */
+export function formatRelpEnvelope(event: LogEvent): string {
+  const pri = (event.facility ?? 1) * 8 + (event.severity ?? 5);
+  const sd = event.id === undefined ? "-" : `${_SD_PREFIX}id="${_sdEscape(event.id)}"]`;
+  return `<${pri}>1 ${_timestamp(event.timestamp, event.tzOffset)} ${_hostToken.get(event.host)} ${
+    _programToken.get(event.program)
+  } ${_pidToken.get(event.pid)} - ${sd} ${event.message}`;
+}
+
+/**
+ * Restores an event that {@linkcode formatRelpEnvelope} wrapped: when
+ * `event.message` is an RFC 5424 message whose structured data is exactly
+ * one `sluice@32473` element with an `id`, sets `id`, `facility`,
+ * `severity`, `timestamp`/`tzOffset`, `host`, `program` and `pid` from it
+ * and leaves the original message in `event.message`. Any other message is
+ * left alone.
+ *
+ * @param event The received event; changed in place.
+ * @returns `true` when the message was a sluice envelope.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unwrapRelpEnvelope } from "./relp_envelope.ts";
+ * import { createEvent } from "./event.ts";
+ * const event = createEvent('<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] {"a":1}');
+ * assert.ok(unwrapRelpEnvelope(event));
+ * assert.ok(event.id === "tail:42" && event.host === "vm-1" && event.message === '{"a":1}');
+ * ```
+ */
+export function unwrapRelpEnvelope(event: LogEvent): boolean {
+  const s = event.message;
+  if (s.charCodeAt(0) !== 60) return false;
+  const gt = s.indexOf(">", 1);
+  if (gt < 2 || gt > 4 || s.charCodeAt(gt + 1) !== 49 || s.charCodeAt(gt + 2) !== 32) {
+    return false;
+  }
+  const pri = Number(s.slice(1, gt));
+  if (!Number.isInteger(pri) || pri < 0 || pri > 191) return false;
+  const tokens: string[] = [];
+  let p = gt + 3;
+  for (let k = 0; k < 5; k++) {
+    const sp = s.indexOf(" ", p);
+    if (sp < 0) return false;
+    tokens.push(s.slice(p, sp));
+    p = sp + 1;
+  }
+  if (!s.startsWith(_SD_PREFIX, p)) return false;
+  p += _SD_PREFIX.length;
+  let id: string | undefined;
+  for (;;) {
+    const eq = s.indexOf('="', p);
+    if (eq < 0) return false;
+    const name = s.slice(p, eq);
+    let value = "";
+    let i = eq + 2;
+    const quote = s.indexOf('"', i);
+    const slash = s.indexOf("\\", i);
+    if (quote >= 0 && (slash < 0 || slash > quote)) {
+      // No escapes: the common case.
+      value = s.slice(i, quote);
+      i = quote;
+    } else {
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c === 34) break;
+        if (c === 92 && i + 1 < s.length) {
+          const n = s[i + 1] as string;
+          if (n === '"' || n === "\\" || n === "]") {
+            value += n;
+            i++;
+            continue;
+          }
+        }
+        value += s[i];
+      }
+    }
+    if (i >= s.length) return false;
+    if (name === "id") id = value;
+    i++;
+    if (s.charCodeAt(i) === 93) {
+      p = i + 1;
+      break;
+    }
+    if (s.charCodeAt(i) !== 32) return false;
+    p = i + 1;
+  }
+  if (id === undefined) return false;
+  let message = "";
+  if (p < s.length) {
+    if (s.charCodeAt(p) !== 32) return false;
+    message = s.slice(s.charCodeAt(p + 1) === 0xfeff ? p + 2 : p + 1);
+  }
+  const [stamp, host, program, pid] = tokens as [string, string, string, string];
+  if (stamp !== "-") {
+    const ms = Date.parse(stamp);
+    if (Number.isFinite(ms)) {
+      event.timestamp = ms;
+      const zone = /([+-])(\d\d):(\d\d)$/.exec(stamp);
+      if (zone) {
+        const minutes = Number(zone[2]) * 60 + Number(zone[3]);
+        event.tzOffset = zone[1] === "-" ? -minutes : minutes;
+      }
+    }
+  }
+  event.id = id;
+  event.facility = pri >> 3;
+  event.severity = pri & 7;
+  if (host !== "-") event.host = host;
+  if (program !== "-") event.program = program;
+  if (pid !== "-") event.pid = pid;
+  event.message = message;
+  return true;
+}

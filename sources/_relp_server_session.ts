@@ -1,0 +1,115 @@
+/**
+ * The RELP source's state of one connection ({@linkcode RelpServerSession}):
+ * what the server owes the client, in order.
+ *
+ * @module
+ */
+
+import type { ConnectionSlot } from "../core/connection_table.ts";
+import type { NetStream } from "../core/net_stream.ts";
+import { RelpFrameParser } from "../core/relp_frame.ts";
+
+const _encoder = new TextEncoder();
+
+/** Responses of one connection, answered strictly in the order the commands came. */
+export interface RelpAnswer {
+  /** The `rsp` frames, ready to write. */
+  text: string;
+  /** Ready to be written (for messages: acknowledged by the pipeline). */
+  done: boolean;
+}
+
+/**
+ * One RELP session of the server: its connection and frame parser, the
+ * transaction number it expects, and its answers, written strictly in the
+ * order the commands came and only once ready.
+ *
+ * @example
+ * ```ts ignore
+ * import { RelpServerSession } from "./_relp_server_session.ts";
+ * const session = new RelpServerSession(stream, 64 * 1024);
+ * session.answer(1, "200 OK");
+ * session.flush();
+ * ```
+ */
+export class RelpServerSession {
+  readonly stream: NetStream;
+  readonly parser: RelpFrameParser;
+  /** The transaction number the next command must carry. */
+  expect = 1;
+  opened = false;
+  /** No further commands are taken (close, protocol error, stop). */
+  closing = false;
+  /** The stream is gone: nothing more is written. */
+  dead = false;
+  /** Messages emitted and not acknowledged yet. */
+  inflight = 0;
+  answers: RelpAnswer[] = [];
+  head = 0;
+  writing: Promise<void> = Promise.resolve();
+  ending: Promise<void> | undefined;
+  slot: ConnectionSlot | undefined;
+  #waiters: Array<() => void> = [];
+
+  constructor(stream: NetStream, maxDataBytes: number) {
+    this.stream = stream;
+    this.parser = new RelpFrameParser({ maxDataBytes });
+  }
+
+  /** Answers not written yet. */
+  get unanswered(): number {
+    return this.answers.length - this.head;
+  }
+
+  /** Resolves at the next acknowledgement, close or stop (or after `ms`). */
+  changed(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (ms !== undefined) timer = setTimeout(done, ms);
+      this.#waiters.push(done);
+    });
+  }
+
+  notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Writes every answer that is ready, in order, in one write. */
+  flush(): void {
+    let text = "";
+    while (this.head < this.answers.length) {
+      const answer = this.answers[this.head] as RelpAnswer;
+      if (!answer.done) break;
+      text += answer.text;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.answers.length) {
+      this.answers = this.answers.slice(this.head);
+      this.head = 0;
+    }
+    if (text !== "" && !this.dead) this.send(text);
+    this.notify();
+  }
+
+  send(text: string): void {
+    const bytes = _encoder.encode(text);
+    this.writing = this.writing.then(() => this.dead ? undefined : this.stream.write(bytes))
+      .catch(() => {
+        this.dead = true;
+        this.closing = true;
+        this.stream.close();
+      });
+  }
+
+  /** Queues an answer that is ready now (to a command other than `syslog`). */
+  answer(txnr: number, data: string): void {
+    const text = data === "" ? `${txnr} rsp 0\n` : `${txnr} rsp ${data.length} ${data}\n`;
+    this.answers.push({ text, done: true });
+  }
+}
