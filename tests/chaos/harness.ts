@@ -22,6 +22,7 @@ import { createHash } from "node:crypto";
 import { syntheticAlert } from "../../sources/generator.ts";
 import { type Runner, startRunner } from "../examples/_procs.ts";
 import { type ChaosProxy, startChaosProxy } from "./proxy.ts";
+import { freePort as _freePort } from "../_ports.ts";
 
 const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
 const VM = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
@@ -97,13 +98,6 @@ function _random(seed: number): () => number {
 }
 
 const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function _freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function _query<T>(db: string, sql: string): T | undefined {
   try {

@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { syntheticAlert } from "../../mod.ts";
 import { waitFor } from "../_peers.ts";
 import { type Runner, startRunner } from "./_procs.ts";
+import { freePort } from "../_ports.ts";
 
 const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
 const VM = new URL("../../examples/pipeline.vm.ts", import.meta.url).pathname;
@@ -18,13 +19,6 @@ function count(db: string, sql: string): number {
   } catch {
     return -1;
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Every JSONL file under `dir` (rotations included), by path relative to it. */

@@ -10,6 +10,7 @@ import {
 import { relpSink } from "../../sinks/relp.ts";
 import { notFound, waitFor, which } from "../_peers.ts";
 import { type Runner, startRunner } from "./_procs.ts";
+import { freePort } from "../_ports.ts";
 
 const CENTRAL = new URL("../../examples/pipeline.central.ts", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -19,13 +20,6 @@ const rsyslogMissing = [RSYSLOGD, `${MODULES}/omrelp.so`, `${MODULES}/imtcp.so`]
   !which(p, "rsyslog")
 );
 if (rsyslogMissing) notFound("rsyslog", "bash tests/interop/fetch_rsyslog.sh, as .ci/run does");
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function rows(db: string, sql: string): Array<Record<string, unknown>> {
   try {

@@ -8,6 +8,7 @@
  */
 
 import { runWithDeadline, which } from "../_peers.ts";
+import { freePort } from "../_ports.ts";
 
 /**
  * Path of syslog-ng, or `undefined` when it is not installed or
@@ -17,12 +18,8 @@ import { runWithDeadline, which } from "../_peers.ts";
 export const SYSLOG_NG: string | undefined = which("syslog-ng");
 
 /** A free TCP port on 127.0.0.1 (free now; taken by whoever binds it first). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+/** A free TCP port for a test peer: see {@linkcode freePort} in tests/_ports.ts. */
+export { freePort };
 
 /** Whether some socket listens on a TCP port of 127.0.0.1, read from /proc/net/tcp. */
 function _listening(port: number): boolean {

@@ -16,6 +16,7 @@ import {
 import { relpSink } from "../../sinks/relp.ts";
 import { relpSource } from "../../sources/relp.ts";
 import { notFound, which } from "../_peers.ts";
+import { freePort } from "../_ports.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const RSYSLOG = `${ROOT}data/peers/rsyslog`;
@@ -30,13 +31,6 @@ const missing = [RSYSLOGD, `${MODULES}/imrelp.so`, `${MODULES}/omrelp.so`].find(
 if (missing) notFound("rsyslog", "bash tests/interop/fetch_rsyslog.sh, as .ci/run does");
 
 /** A free port on 127.0.0.1 (the listener is closed again at once). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

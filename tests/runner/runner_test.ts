@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { exitWithin, runWithDeadline } from "../_peers.ts";
+import { freePort } from "../_ports.ts";
 
 const MAIN = new URL("../../runner/main.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../fixtures/pipelines/", import.meta.url).pathname;
@@ -76,13 +77,6 @@ Deno.test("run rejects an unknown log level with exit code 2", async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--log-level: expected one of/);
 });
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function drainsOn(signal: (child: Deno.ChildProcess) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();

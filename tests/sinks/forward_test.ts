@@ -10,6 +10,7 @@ import { forwardSink, type ForwardSinkOptions } from "../../sinks/forward.ts";
 import { generatorSource } from "../../sources/generator.ts";
 import { tcpSource } from "../../sources/tcp.ts";
 import { makeTestPki, OPENSSL } from "../fixtures/tls/pki.ts";
+import { freePort } from "../_ports.ts";
 
 function sinkContext(): { ctx: SinkContext; stats: ComponentStats; abort: AbortController } {
   const stats = new ComponentStats("sink", "fwd", "forward");
@@ -52,13 +53,6 @@ async function until(pred: () => boolean, what: string, timeoutMs = 20_000): Pro
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 function sink(port: number, extra: Partial<ForwardSinkOptions> = {}) {

@@ -17,6 +17,7 @@ import { relpSink, type RelpSinkOptions } from "../../sinks/relp.ts";
 import { relpSource } from "../../sources/relp.ts";
 import { collectSink, gatedSink } from "../fixtures/components.ts";
 import { makeTestPki, OPENSSL } from "../fixtures/tls/pki.ts";
+import { freePort } from "../_ports.ts";
 
 const dec = new TextDecoder();
 const OPEN_OK = "200 OK\nrelp_version=0\nrelp_software=fake\ncommands=syslog";
@@ -609,9 +610,7 @@ Deno.test("relpSink() resends after a cut; the server stores duplicates but the 
 });
 
 Deno.test("relpSink() waits with back-off for a server that is down, then delivers", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = probe.addr.port;
-  probe.close();
+  const port = freePort();
   const sink = relpSink({ port, ...fast });
   const { ctx } = sinkContext();
   await sink.open(ctx);
@@ -636,9 +635,7 @@ Deno.test("relpSink() waits with back-off for a server that is down, then delive
 });
 
 Deno.test("relpSink() gives up a write when the pipeline stops", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = probe.addr.port;
-  probe.close();
+  const port = freePort();
   const sink = relpSink({ port, ...fast });
   const { ctx, stop } = sinkContext();
   await sink.open(ctx);
