@@ -20,193 +20,15 @@
  * @module
  */
 
-import {
-  centralArgs,
-  LoggedProcess,
-  type MeasuredRow,
-  type MeasuredScenario,
-  type MemoryMb,
-  memoryMb,
-  sampleMemory,
-  sleep,
-  sluiceRunArgs,
-  spread,
-} from "./lib.ts";
+import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
 import { DatabaseSync } from "node:sqlite";
-import { medianPeak, memoryFields, type MemoryPeak, sampleTree } from "./_memory.ts";
-import { runWithDeadline } from "../tests/_peers.ts";
-import { type Mappings, smapsByMapping, smapsDiff, trimByDebugger } from "./_dashboard_smaps.ts";
+import { medianPeak, memoryFields } from "./_memory.ts";
+import { smapsDiff } from "./_dashboard_smaps.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { hashPassword } from "../ui/password.ts";
-import { STORE_IDLE_MS } from "../ui/server.ts";
-import { DashboardClient, overviewWeight, waitQuiet } from "./_dashboard_client.ts";
+import { type DashboardRun, PAGES, pct, RUN, runCentral, seedSiem } from "./_dashboard_run.ts";
 
-const _USER = "bench";
-const _PASSWORD = "bench-password-1";
-const _LOADS = 20;
-const _TAIL_MS = 5_000;
-const _IDLE_MS = 3_000;
-/** After use: longer than the dashboard's idle collection waits (3 s quiet). */
-const _AFTER_MS = 5_000;
-
-/** The pages one client polls, as the issue names them. */
-export const PAGES: readonly string[] = [
-  "/",
-  "/?range=7d",
-  "/alerts",
-  "/alerts?severity=critical",
-  "/alerts?host=vm-07",
-  "/alerts?text=mimikatz",
-  "/alerts/1",
-  "/hosts",
-  "/hosts/vm-07",
-  "/auth",
-  "/firewall",
-  "/tail",
-];
-
-function _pct(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
-}
-
-/** What one run of the central measured. */
-interface _Run {
-  idle: MemoryMb;
-  /** Peak RSS, private memory and PSS of the central's process tree from its start-up line on. */
-  tree: MemoryPeak;
-  after?: MemoryMb;
-  /** A minute's quiet after use: the dashboard has closed its store (ui/server.ts). */
-  closed?: MemoryMb;
-  peak?: MemoryMb;
-  pages?: Map<string, { t: number[]; bytes: number }>;
-  tailEvents?: number;
-  /** The overview's HTML and each script and style sheet it links, in bytes. */
-  weight?: Map<string, number>;
-  /** With `--smaps`: resident and anonymous kB per mapping when `idle` (off) or `after` (on) was read. */
-  smaps?: Mappings;
-  /** With `--smaps`, the dashboard on: the same when `closed` was read. */
-  smapsClosed?: Mappings;
-  /** With `--smaps`, `--ui off` only: memory and mappings after `malloc_trim(0)` made through gdb. */
-  trimmed?: { memory: MemoryMb; smaps: Mappings };
-}
-
-async function _central(
-  dir: string,
-  database: string,
-  ui: boolean,
-  run: number,
-  smaps = false,
-): Promise<_Run> {
-  const data = `${dir}/run-${ui ? "ui" : "off"}-${run}`;
-  await Deno.mkdir(data, { recursive: true });
-  await Deno.copyFile(database, `${data}/siem.db`);
-  const p = new LoggedProcess(Deno.execPath(), [
-    ...sluiceRunArgs(
-      `${data}/state`,
-      new URL("../examples/pipeline.central.ts", import.meta.url)
-        .pathname,
-    ),
-    ...centralArgs(data),
-    "--ui",
-    ui ? "127.0.0.1:0" : "off",
-  ]);
-  try {
-    await p.waitFor(/sluice central listening/, 120_000);
-    const tree = sampleTree(p.pid, { intervalMs: 50 });
-    const url = ui ? (await p.waitFor(/dashboard\s+(http:\/\/\S+)/, 30_000))[1] as string : "";
-    await waitQuiet(p.pid);
-    await sleep(_IDLE_MS);
-    const idle = memoryMb(p.pid);
-    if (!ui) {
-      if (!smaps) return { idle, tree: tree.stop() };
-      const before = smapsByMapping(p.pid);
-      const trimmed = (await trimByDebugger(p.pid))
-        ? { memory: memoryMb(p.pid), smaps: smapsByMapping(p.pid) }
-        : undefined;
-      return { idle, tree: tree.stop(), smaps: before, ...(trimmed ? { trimmed } : {}) };
-    }
-    const sampler = sampleMemory(p.pid, 20);
-    const client = new DashboardClient(url, _USER, _PASSWORD);
-    await client.login();
-    const pages = new Map<string, { t: number[]; bytes: number }>();
-    for (const path of PAGES) {
-      const t: number[] = [];
-      let bytes = 0;
-      for (let i = 0; i <= _LOADS; i++) {
-        const t0 = performance.now();
-        const res = await client.fetch(path);
-        const body = await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`dashboard: ${path} answered ${res.status}`);
-        if (i > 0) t.push(performance.now() - t0);
-        bytes = body.byteLength;
-      }
-      pages.set(path, { t: t.sort((a, b) => a - b), bytes });
-    }
-    const weight = await overviewWeight(client);
-    // One live tail for 5 s, read as a browser's EventSource would.
-    const stream = await client.fetch("/tail/stream");
-    let tailEvents = 0;
-    const reader = stream.body?.getReader();
-    const decoder = new TextDecoder();
-    const end = Date.now() + _TAIL_MS;
-    while (reader && Date.now() < end) {
-      const r = await Promise.race([
-        reader.read(),
-        sleep(Math.max(0, end - Date.now())).then(() => undefined),
-      ]);
-      if (!r || r.done) break;
-      tailEvents += decoder.decode(r.value).split("\n\n").length - 1;
-    }
-    await reader?.cancel().catch(() => {});
-    await sleep(_AFTER_MS);
-    const peak = sampler.stop();
-    const after = memoryMb(p.pid);
-    const atAfter = smaps ? { smaps: smapsByMapping(p.pid) } : {};
-    // The dashboard closes its store a minute after the last request (ui/server.ts).
-    await sleep(STORE_IDLE_MS + 5_000 - _AFTER_MS);
-    const closed = memoryMb(p.pid);
-    return {
-      idle,
-      tree: tree.stop(),
-      after,
-      closed,
-      peak,
-      pages,
-      tailEvents,
-      weight,
-      ...atAfter,
-      ...(smaps ? { smapsClosed: smapsByMapping(p.pid) } : {}),
-    };
-  } finally {
-    await p.stop();
-    await Deno.remove(data, { recursive: true }).catch(() => {});
-  }
-}
-
-async function _seed(database: string, n: number): Promise<void> {
-  const seeded = await runWithDeadline(
-    Deno.execPath(),
-    [
-      "run",
-      "-A",
-      new URL("./seed_siem.ts", import.meta.url).pathname,
-      "--out",
-      database,
-      "--alerts",
-      String(n),
-      "--auth",
-      String(n),
-      "--hosts",
-      "50",
-    ],
-    { timeoutMs: 900_000, what: "bench/seed_siem.ts" },
-  );
-  if (seeded.code !== 0) {
-    throw new Error(
-      `dashboard: seeding failed (exit ${seeded.code}): ${seeded.stderr.slice(-2000)}`,
-    );
-  }
-}
+export { PAGES };
 
 /**
  * Measures the central with and without the dashboard.
@@ -240,17 +62,17 @@ export async function dashboardRows(
     g.close();
     await Deno.copyFile(given, database);
   } else {
-    await _seed(database, n);
+    await seedSiem(database, n);
     console.error(`dashboard: seeded ${database}`);
   }
   // The admin exists already, so neither mode hashes a new password at start.
   const store = await openSqliteStore({ database });
   try {
-    if (!(await store.ui.getUser(_USER))) {
+    if (!(await store.ui.getUser(RUN.user))) {
       await store.ui.addUser({
-        name: _USER,
+        name: RUN.user,
         role: "admin",
-        passwordHash: await hashPassword(_PASSWORD),
+        passwordHash: await hashPassword(RUN.password),
       });
     }
   } finally {
@@ -260,18 +82,18 @@ export async function dashboardRows(
   const db = new DatabaseSync(database);
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   db.close();
-  const off: _Run[] = [];
-  const on: _Run[] = [];
+  const off: DashboardRun[] = [];
+  const on: DashboardRun[] = [];
   for (let r = 0; r < runs; r++) {
-    off.push(await _central(dir, database, false, r, smaps));
-    const o = off.at(-1) as _Run;
+    off.push(await runCentral(dir, database, false, r, smaps));
+    const o = off.at(-1) as DashboardRun;
     console.error(
       `dashboard: --ui off: private ${o.idle.private.toFixed(1)} MB, RSS ${
         o.idle.rss.toFixed(1)
       } MB`,
     );
-    on.push(await _central(dir, database, true, r, smaps));
-    const u = on.at(-1) as _Run;
+    on.push(await runCentral(dir, database, true, r, smaps));
+    const u = on.at(-1) as DashboardRun;
     console.error(
       `dashboard: --ui on: private idle ${u.idle.private.toFixed(1)} MB, after ${
         u.after?.private.toFixed(1)
@@ -318,7 +140,7 @@ export async function dashboardRows(
     runs: offPrivate,
     idleRssMb: med(offRss),
     ...offTree,
-    note: `${what}, ${_IDLE_MS / 1000} s after its start-up CPU went quiet`,
+    note: `${what}, ${RUN.idleMs / 1000} s after its start-up CPU went quiet`,
   }];
   const onIdle = on.map((r) => r.idle.private);
   rows.push({
@@ -347,9 +169,9 @@ export async function dashboardRows(
     idleRssMb: med(on.map((r) => r.idle.rss)),
     fileRssMb: med(on.map((r) => r.after?.file ?? 0)),
     ...onTree,
-    note: `a login, ${_LOADS} loads of each of ${PAGES.length} pages, ${
-      _TAIL_MS / 1000
-    } s of live tail, ${_AFTER_MS / 1000} s quiet`,
+    note: `a login, ${RUN.loads} loads of each of ${PAGES.length} pages, ${
+      RUN.tailMs / 1000
+    } s of live tail, ${RUN.afterMs / 1000} s quiet`,
   });
   const added = addedOver(after, offPrivate);
   rows.push({
@@ -402,14 +224,14 @@ export async function dashboardRows(
     const t = on.flatMap((r) => r.pages?.get(path)?.t ?? []).sort((a, b) => a - b);
     const bytes = on.at(-1)?.pages?.get(path)?.bytes ?? 0;
     const goal = path === "/" ? 100 : path.startsWith("/alerts?") ? 150 : undefined;
-    const p95 = _pct(t, 0.95);
+    const p95 = pct(t, 0.95);
     rows.push({
       scenario: "dashboard",
       subject: `GET ${path}`,
       value: Number(p95.toFixed(1)),
       unit: "ms p95",
       ...onTree,
-      note: `p50 ${_pct(t, 0.5).toFixed(1)} ms of ${t.length} loads over HTTP, ${
+      note: `p50 ${pct(t, 0.5).toFixed(1)} ms of ${t.length} loads over HTTP, ${
         (bytes / 1024).toFixed(1)
       } KB${goal ? `; goal ≤ ${goal} ms${p95 > goal ? " MISSED" : ""}` : ""}`,
     });
