@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { LogEvent } from "../core/event.ts";
 import {
   formatRelpOffers,
   parseRelpResponse,
@@ -15,6 +14,8 @@ import {
   type RelpResponse,
 } from "../core/relp_encode.ts";
 import { nextTxnr, RELP_VERSION, type RelpFrame, RelpFrameParser } from "../core/relp_frame.ts";
+import { type RelpJob, utf8Length } from "./_relp_job.ts";
+import { scanRelpOks } from "../core/relp_acks.ts";
 
 /** The kind of an `open` command in a session's record of what it sent. */
 export const RELP_OPEN = 1;
@@ -37,78 +38,6 @@ function _isOk(data: Uint8Array): boolean {
   if (data.length !== 6) return false;
   for (let i = 0; i < 6; i++) if (data[i] !== _OK[i]) return false;
   return true;
-}
-
-/** UTF-8 length of a string that is not all ASCII. */
-function _utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n++;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d < 0xe000) {
-        n += 4;
-        i++;
-      } else n += 3; // a lone surrogate becomes U+FFFD
-    } else n += 3;
-  }
-  return n;
-}
-
-/**
- * One `write()`: its events, how many of them the server answered on the
- * current session (always a prefix: answers come in order), how many were
- * sent on it. A message is rendered when it goes out (and again when it is
- * resent), so no string per message outlives its burst: a window's worth of
- * strings kept until their answers came cost the VM more garbage collection
- * than rendering them twice on the rare resend.
- *
- * @example
- * ```ts ignore
- * import { RelpJob } from "./_relp_session.ts";
- * const job = new RelpJob(events, 1, (e) => e.message);
- * ```
- */
-export class RelpJob {
-  readonly events: readonly LogEvent[];
-  readonly n: number;
-  done: number;
-  sent: number;
-  /** Set when the job joins a session; settles when every message is answered or the session breaks. */
-  resolve: () => void = () => {};
-  reject: (err: Error) => void = () => {};
-
-  /** Its place among the sink's writes: messages go out, and are resent, in this order. */
-  readonly seq: number;
-  /** The session it last joined. */
-  session: RelpSession | undefined;
-
-  /** Messages rendered at least once (a resend does not count a cut message again). */
-  #rendered = 0;
-  readonly #format: (event: LogEvent, first: boolean) => string;
-
-  constructor(
-    events: readonly LogEvent[],
-    seq: number,
-    format: (event: LogEvent, first: boolean) => string,
-  ) {
-    this.events = events;
-    this.seq = seq;
-    this.#format = format;
-    const done = 0;
-    this.n = events.length;
-    this.done = done;
-    this.sent = done;
-  }
-
-  /** The DATA of message `k`. */
-  payload(k: number): string {
-    const first = k >= this.#rendered;
-    if (first) this.#rendered = k + 1;
-    return this.#format(this.events[k] as LogEvent, first);
-  }
 }
 
 /**
@@ -136,7 +65,8 @@ export class RelpSession {
   readonly #refill: number;
   readonly #ackTimeoutMs: number;
   #txnr = 1;
-  #sent: number[] = [];
+  /** The transaction number of the oldest command not answered (numbers go out in order). */
+  #acked = 1;
   /** Per command sent: `RELP_OPEN`, `RELP_CLOSE`, or the job a `syslog` message belongs to. */
   #kinds: Array<number | RelpJob> = [];
   #head = 0;
@@ -171,19 +101,38 @@ export class RelpSession {
 
   /** Commands sent and not answered. */
   get unanswered(): number {
-    return this.#sent.length - this.#head;
+    return this.#kinds.length - this.#head;
   }
 
   async #read(): Promise<void> {
     const buffer = new Uint8Array(64 * 1024);
+    /** Bytes kept from the last read: the start of a frame that had not ended. */
+    let kept = 0;
+    const onOk = (txnr: number) => this.#ok(txnr);
     try {
       while (!this.broken) {
-        const n = await this.#conn.read(buffer);
+        const n = await this.#conn.read(buffer.subarray(kept));
         if (n === null) {
           this.abort(new Error("the server closed the connection"));
           return;
         }
-        for (const frame of this.#parser.push(buffer.subarray(0, n))) this.#frame(frame);
+        const end = kept + n;
+        kept = 0;
+        if (this.#parser.pendingBytes > 0) {
+          // The general parser holds the start of a frame: it goes on until that ends.
+          for (const frame of this.#parser.push(buffer.subarray(0, end))) this.#frame(frame);
+        } else {
+          // Plain acknowledgements are matched in the bytes; anything else goes to the parser.
+          const at = scanRelpOks(buffer, 0, end, onOk);
+          if (at < end && !this.broken) {
+            if (end - at < 64 && buffer.indexOf(10, at) < 0) {
+              buffer.copyWithin(0, at, end);
+              kept = end - at;
+            } else {
+              for (const frame of this.#parser.push(buffer.subarray(at, end))) this.#frame(frame);
+            }
+          }
+        }
         this.#dueSince = this.unanswered > 0 ? Date.now() : 0;
         this.#notify();
       }
@@ -192,19 +141,35 @@ export class RelpSession {
     }
   }
 
+  /** A plain `200 OK` for `txnr`; `false` leaves it to the general parser (not a message's answer) or when the session broke. */
+  #ok(txnr: number): boolean {
+    if (this.broken || this.#head >= this.#kinds.length) return false;
+    const kind = this.#kinds[this.#head] as number | RelpJob;
+    if (typeof kind !== "object" || txnr !== this.#acked) return false;
+    this.#answered();
+    if (++kind.done === kind.n) this.#finish(kind);
+    return true;
+  }
+
+  /** Moves past the oldest command sent, now answered. */
+  #answered(): void {
+    this.#head++;
+    this.#acked = nextTxnr(this.#acked);
+    if (this.#head > 4096 && this.#head * 2 > this.#kinds.length) {
+      this.#kinds = this.#kinds.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
   #frame(frame: RelpFrame): void {
     if (this.broken) return;
     if (frame.command === "rsp") {
-      if (this.#head >= this.#sent.length || this.#sent[this.#head] !== frame.txnr) {
+      if (this.#head >= this.#kinds.length || this.#acked !== frame.txnr) {
         this.abort(new Error(`the server answered transaction ${frame.txnr}, which was not due`));
         return;
       }
-      const kind = this.#kinds[this.#head++] as number | RelpJob;
-      if (this.#head > 4096 && this.#head * 2 > this.#sent.length) {
-        this.#sent = this.#sent.slice(this.#head);
-        this.#kinds = this.#kinds.slice(this.#head);
-        this.#head = 0;
-      }
+      const kind = this.#kinds[this.#head] as number | RelpJob;
+      this.#answered();
       if (typeof kind === "object") {
         if (_isOk(frame.data) || parseRelpResponse(_utf8.decode(frame.data))?.code === 200) {
           if (++kind.done === kind.n) this.#finish(kind);
@@ -407,7 +372,7 @@ export class RelpSession {
       text = "";
       txnr = start;
       for (const p of payloads) {
-        text += `${txnr} syslog ${_utf8Length(p)} ${p}\n`;
+        text += `${txnr} syslog ${utf8Length(p)} ${p}\n`;
         txnr = nextTxnr(txnr);
       }
       encoded = _encoder.encode(text);
@@ -418,16 +383,13 @@ export class RelpSession {
     while (this.#sending < end && count < most) {
       const job = this.#jobs[this.#sending] as RelpJob;
       const to = Math.min(job.n, job.sent + most - count);
-      for (let k = job.sent; k < to; k++) {
-        this.#sent.push(this.#txnr);
-        this.#kinds.push(job);
-        this.#txnr = nextTxnr(this.#txnr);
-      }
+      for (let k = job.sent; k < to; k++) this.#kinds.push(job);
       count += to - job.sent;
       job.sent = to;
       if (job.sent === job.n) this.#sending++;
       else break;
     }
+    this.#txnr = txnr;
     if (this.#dueSince === 0) this.#dueSince = Date.now();
     this.#arm();
     return bytes > 0 ? this.#write(encoded) : Promise.resolve();
@@ -448,7 +410,6 @@ export class RelpSession {
   }
 
   #track(kind: number): void {
-    this.#sent.push(this.#txnr);
     this.#kinds.push(kind);
   }
 
@@ -461,31 +422,4 @@ export class RelpSession {
     }
     if (this.broken) throw this.broken;
   }
-}
-
-/**
- * `text` cut to at most `max` bytes of UTF-8 without splitting a
- * character, or `undefined` when it fits.
- *
- * @param text The message.
- * @param max The most bytes.
- * @returns The cut text, or `undefined`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { cutUtf8 } from "./_relp_session.ts";
- * assert.equal(cutUtf8("héllo", 2), "h");
- * assert.equal(cutUtf8("hello", 64), undefined);
- * ```
- */
-export function cutUtf8(text: string, max: number): string | undefined {
-  // Three bytes per UTF-16 unit at most: most messages need no encoding here.
-  if (text.length * 3 <= max) return undefined;
-  const bytes = _encoder.encode(text);
-  if (bytes.length <= max) return undefined;
-  let end = max;
-  // Do not split a UTF-8 sequence: step back over continuation bytes.
-  while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
-  return _utf8.decode(bytes.subarray(0, end));
 }

@@ -13,14 +13,8 @@ import { formatRelpEnvelope } from "../core/relp_envelope.ts";
 import { checkTlsClientOptions, loadTlsClient, type TlsClientOptions } from "../core/tls.ts";
 import type { Sink, SinkContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
-import {
-  cutUtf8,
-  RELP_CLIENT_OFFERS,
-  RELP_CLOSE,
-  RELP_OPEN,
-  RelpJob,
-  RelpSession,
-} from "./_relp_session.ts";
+import { RELP_CLIENT_OFFERS, RELP_CLOSE, RELP_OPEN, RelpSession } from "./_relp_session.ts";
+import { cutUtf8, RelpJob } from "./_relp_job.ts";
 
 /** How the sink turns an event into the DATA of a `syslog` command. */
 export type RelpSinkFormat = "rfc5424" | "raw" | ((event: LogEvent) => string);

@@ -8,13 +8,18 @@
 import type { ConnectionSlot } from "../core/connection_table.ts";
 import type { NetStream } from "../core/net_stream.ts";
 import { RelpFrameParser } from "../core/relp_frame.ts";
+import { relpOksLength, writeRelpOks } from "../core/relp_acks.ts";
 
 const _encoder = new TextEncoder();
 
 /** Responses of one connection, answered strictly in the order the commands came. */
 export interface RelpAnswer {
-  /** The `rsp` frames, ready to write. */
+  /** The `rsp` frame, ready to write; `""` for the `200 OK` of {@linkcode RelpAnswer.count} messages. */
   text: string;
+  /** The first message's transaction number (numbers of one run follow each other). */
+  first: number;
+  /** How many messages the run answers. */
+  count: number;
   /** Ready to be written (for messages: acknowledged by the pipeline). */
   done: boolean;
 }
@@ -82,23 +87,35 @@ export class RelpServerSession {
 
   /** Writes every answer that is ready, in order, in one write. */
   flush(): void {
-    let text = "";
+    const from = this.head;
+    let bytes = 0;
     while (this.head < this.answers.length) {
       const answer = this.answers[this.head] as RelpAnswer;
       if (!answer.done) break;
-      text += answer.text;
+      bytes += answer.text === ""
+        ? relpOksLength(answer.first, answer.count)
+        : answer.text.length * 3;
       this.head++;
+    }
+    if (bytes > 0 && !this.dead) {
+      const out = new Uint8Array(bytes);
+      let at = 0;
+      for (let i = from; i < this.head; i++) {
+        const answer = this.answers[i] as RelpAnswer;
+        if (answer.text === "") at = writeRelpOks(out, at, answer.first, answer.count);
+        else at += _encoder.encodeInto(answer.text, out.subarray(at)).written;
+      }
+      this.send(out.subarray(0, at));
     }
     if (this.head > 1024 && this.head * 2 > this.answers.length) {
       this.answers = this.answers.slice(this.head);
       this.head = 0;
     }
-    if (text !== "" && !this.dead) this.send(text);
     this.notify();
   }
 
-  send(text: string): void {
-    const bytes = _encoder.encode(text);
+  /** Writes `bytes` after what is being written. */
+  send(bytes: Uint8Array): void {
     this.writing = this.writing.then(() => this.dead ? undefined : this.stream.write(bytes))
       .catch(() => {
         this.dead = true;
@@ -110,6 +127,6 @@ export class RelpServerSession {
   /** Queues an answer that is ready now (to a command other than `syslog`). */
   answer(txnr: number, data: string): void {
     const text = data === "" ? `${txnr} rsp 0\n` : `${txnr} rsp ${data.length} ${data}\n`;
-    this.answers.push({ text, done: true });
+    this.answers.push({ text, first: txnr, count: 0, done: true });
   }
 }

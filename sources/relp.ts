@@ -103,7 +103,7 @@ interface _Read {
 
 const _utf8 = new TextDecoder("utf-8");
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
-const _SERVERCLOSE = "0 serverclose 0\n";
+const _SERVERCLOSE = new TextEncoder().encode("0 serverclose 0\n");
 const _OPEN_OK = `200 OK\n${
   formatRelpOffers([
     ["relp_version", [RELP_VERSION]],
@@ -319,11 +319,11 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
         }
         makeEvent(s, read, chunk, frame.data, now);
         if (!current) {
-          current = { text: "", done: false };
+          current = { text: "", first: frame.txnr, count: 0, done: false };
           s.answers.push(current);
           pending.push(current);
         }
-        current.text += `${frame.txnr} rsp 6 200 OK\n`;
+        current.count++;
         continue;
       }
       current = undefined;
