@@ -7,14 +7,10 @@
  * @module
  */
 
-import type { LogEvent } from "../core/event.ts";
-import { formatRelpOffers, parseRelpOffers } from "../core/relp_encode.ts";
-import { unwrapRelpEnvelope } from "../core/relp_envelope.ts";
-import { nextTxnr, RELP_VERSION, type RelpFrame, RelpFrameError } from "../core/relp_frame.ts";
+import { type RelpFrame, RelpFrameError } from "../core/relp_frame.ts";
 import { checkTlsServerOptions, type TlsServerOptions } from "../core/tls.ts";
 import type { Source, SourceContext } from "../core/types.ts";
 import { positiveInt } from "../core/options.ts";
-import { MAX_DECODED_BYTES } from "../core/_decode_limit.ts";
 import {
   acceptConnections,
   DenoNetStream,
@@ -23,7 +19,8 @@ import {
   sourceListenerHooks,
 } from "../core/net_stream.ts";
 import { startTlsListener, type TlsListener } from "../core/tls_listener.ts";
-import { type RelpAnswer, RelpServerSession } from "./_relp_server_session.ts";
+import { RelpServerSession } from "./_relp_server_session.ts";
+import { readRelpFrames } from "./_relp_frames.ts";
 import {
   type ConnectionLimitOptions,
   type ConnectionSlot,
@@ -88,29 +85,7 @@ export interface RelpSource extends Source {
 
 const _READ_BUFFER = 512 * 1024;
 
-/** What one read turned into: its events and how many were unwrapped or invalid. */
-interface _Read {
-  events: LogEvent[];
-  /** Bytes `from`–`to` of the chunk as text when plain ASCII (then byte and string offsets agree), `null` when not, `undefined` before the first message. */
-  ascii: string | null | undefined;
-  from: number;
-  to: number;
-  unwrapped: number;
-  invalid: number;
-  /** The source's name, set on every event. */
-  source: string;
-}
-
-const _utf8 = new TextDecoder("utf-8");
-const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
 const _SERVERCLOSE = new TextEncoder().encode("0 serverclose 0\n");
-const _OPEN_OK = `200 OK\n${
-  formatRelpOffers([
-    ["relp_version", [RELP_VERSION]],
-    ["relp_software", ["sluice"]],
-    ["commands", ["syslog"]],
-  ])
-}`;
 
 /**
  * Serves RELP, as rsyslog's `imrelp` does: clients (rsyslog's `omrelp`,
@@ -211,79 +186,6 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     warn(ctx, `closing a RELP connection: ${message}`, { peer: s.stream.remoteIp });
   };
 
-  const makeEvent = (
-    s: RelpServerSession,
-    read: _Read,
-    chunk: Uint8Array,
-    data: Uint8Array,
-    now: number,
-  ) => {
-    let message: string | undefined;
-    let invalid = false;
-    if (data.buffer === chunk.buffer) {
-      // Decoding the read MAX_DECODED_BYTES at a time and slicing beats one decoder call per
-      // message, and makes no large object for V8 (see _decode_limit.ts). Messages come in
-      // order, so the window only moves forward.
-      const at = data.byteOffset - chunk.byteOffset;
-      const end = at + data.length;
-      if (read.ascii === undefined || at < read.from || end > read.to) {
-        read.from = at;
-        read.to = Math.min(chunk.length, Math.max(end, at + MAX_DECODED_BYTES));
-        const text = _utf8.decode(chunk.subarray(read.from, read.to));
-        read.ascii = text.length === read.to - read.from && text.indexOf("\uFFFD") < 0
-          ? text
-          : null;
-      }
-      if (read.ascii !== null) message = read.ascii.slice(at - read.from, end - read.from);
-    }
-    if (message === undefined) {
-      try {
-        message = _utf8Fatal.decode(data);
-      } catch {
-        message = _utf8.decode(data);
-        invalid = true;
-      }
-    }
-    const peer = s.stream.peer;
-    const event: LogEvent = {
-      message,
-      fields: peer ? { tls: { ...peer } } : {},
-      receivedAt: now,
-      sourceIp: s.stream.remoteIp,
-      // Set here so the engine does not add the property to every event (one object shape).
-      source: read.source,
-    };
-    if (invalid) {
-      event.fields["sluice_invalid_utf8"] = true;
-      read.invalid++;
-    } else if (unwrap && unwrapRelpEnvelope(event)) {
-      read.unwrapped++;
-    }
-    if (peer && hostFromCertificate) event.host = peer.peer_cn;
-    read.events.push(event);
-  };
-
-  const open = (ctx: SourceContext, s: RelpServerSession, frame: RelpFrame) => {
-    if (s.opened) {
-      s.answer(frame.txnr, "200 connection already open - ignored");
-      return;
-    }
-    const offers = parseRelpOffers(_utf8.decode(frame.data));
-    const version = offers.get("relp_version")?.[0];
-    if (version === undefined || !/^\d+$/.test(version)) {
-      s.answer(frame.txnr, "500 relp_version offer missing");
-      protocolError(ctx, s, "the open command has no relp_version offer");
-      return;
-    }
-    if (!(offers.get("commands") ?? []).includes("syslog")) {
-      s.answer(frame.txnr, "500 required command not supported by client");
-      protocolError(ctx, s, "the client does not offer the syslog command");
-      return;
-    }
-    s.answer(frame.txnr, _OPEN_OK);
-    s.opened = true;
-  };
-
   /** Handles the frames of one read: answers commands, emits the messages as one batch. */
   const handle = async (
     ctx: SourceContext,
@@ -291,55 +193,24 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
     chunk: Uint8Array,
     frames: RelpFrame[],
   ) => {
-    const read: _Read = {
-      events: [],
-      ascii: undefined,
-      from: 0,
-      to: 0,
-      unwrapped: 0,
-      invalid: 0,
-      source: ctx.name,
-    };
-    const events = read.events;
-    const pending: RelpAnswer[] = [];
-    let current: RelpAnswer | undefined;
     const now = Date.now();
-    for (const frame of frames) {
-      if (s.closing) break;
-      if (frame.txnr === 0) continue; // hints need no answer
-      if (frame.txnr !== s.expect) {
-        protocolError(ctx, s, `expected transaction number ${s.expect}, got ${frame.txnr}`);
-        break;
-      }
-      s.expect = nextTxnr(s.expect);
-      if (frame.command === "syslog") {
-        if (!s.opened) {
-          protocolError(ctx, s, "syslog command before open");
-          break;
-        }
-        makeEvent(s, read, chunk, frame.data, now);
-        if (!current) {
-          current = { text: "", first: frame.txnr, count: 0, done: false };
-          s.answers.push(current);
-          pending.push(current);
-        }
-        current.count++;
-        continue;
-      }
-      current = undefined;
-      if (frame.command === "open") open(ctx, s, frame);
-      else if (frame.command === "close") {
-        s.answer(frame.txnr, "");
-        s.closing = true;
-      } else {
-        s.answer(frame.txnr, "500 command not supported");
-        ctx.stats.add("unsupported_commands");
-      }
-    }
+    const { events, pending, unwrapped, invalid } = readRelpFrames(
+      {
+        source: ctx.name,
+        unwrap,
+        hostFromCertificate,
+        protocolError: (message, code) => protocolError(ctx, s, message, code),
+        unsupported: () => ctx.stats.add("unsupported_commands"),
+      },
+      s,
+      chunk,
+      frames,
+      now,
+    );
     const n = events.length;
     if (s.slot) s.slot.last = now;
-    if (read.unwrapped) ctx.stats.add("unwrapped", read.unwrapped);
-    if (read.invalid) ctx.stats.add("invalid_utf8", read.invalid);
+    if (unwrapped) ctx.stats.add("unwrapped", unwrapped);
+    if (invalid) ctx.stats.add("invalid_utf8", invalid);
     if (n > 0) {
       s.inflight += n;
       ctx.stats.received += n;
