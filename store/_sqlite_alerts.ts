@@ -63,19 +63,36 @@ const _TEXT_COLUMNS = ["a.rule", "a.message", "a.file", "a.hash", "a.host"];
  * over a day of 1,000,000 alerts. LIKE stops at a NUL and folds ASCII only,
  * so a text holding a NUL or a letter past ASCII is matched with instr() on
  * lower-cased values, as before (SQLite's lower() folds ASCII only too).
+ *
+ * With the store's text index (store/_sqlite_text_index.ts) the rows are
+ * first narrowed to the index's candidates and the rows above its mark; the
+ * predicate above still decides, so the answer is the scan's.
  */
-function _textMatch(text: string): [string, ...SQLInputValue[]] {
+function _textMatch(db: _Db, text: string): [string, ...SQLInputValue[]] {
+  let match: [string, ...SQLInputValue[]];
+  let needle = text;
   if (text.includes("\0") || /[^\p{ASCII}]/u.test(text)) {
-    const t = text.toLowerCase();
-    return [
+    const t = needle = text.toLowerCase();
+    match = [
       `(${_TEXT_COLUMNS.map((c) => `instr(lower(coalesce(${c}, '')), ?) > 0`).join(" OR ")})`,
       ..._TEXT_COLUMNS.map(() => t),
     ];
+  } else {
+    const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    match = [
+      `(${_TEXT_COLUMNS.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(" OR ")})`,
+      ..._TEXT_COLUMNS.map(() => pattern),
+    ];
   }
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const c = db.textIndex?.candidates(needle);
+  if (!c) return match;
+  const [sql, ...args] = match;
   return [
-    `(${_TEXT_COLUMNS.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(" OR ")})`,
-    ..._TEXT_COLUMNS.map(() => pattern),
+    `a.rowid IN (SELECT value FROM json_each(?) UNION ALL SELECT rowid FROM alerts WHERE rowid > ?)
+     AND ${sql}`,
+    JSON.stringify(c.rowids),
+    c.hi,
+    ...args,
   ];
 }
 
@@ -89,7 +106,7 @@ export function _alertWhere(db: _Db, f: AlertFilter, severities = true): _Where 
     w.in("a.severity", severitySpellings(f.severities));
   }
   if (f.text !== undefined && f.text !== "") {
-    w.add(..._textMatch(f.text));
+    w.add(..._textMatch(db, f.text));
   }
   if (f.status !== undefined) {
     if (!["open", "acknowledged", "closed"].includes(f.status)) {

@@ -8,6 +8,7 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { AuthEventRow } from "./types.ts";
+import type { _Candidates } from "./_sqlite_text_index.ts";
 
 /**
  * Opens a database read-only (and `query_only`, so attached files stay
@@ -61,6 +62,8 @@ export class _Db {
   readonly #stmts = new Map<string, StatementSync>();
   readonly #cols = new Map<string, ReadonlySet<string>>();
   #prepared = 0;
+  /** The alerts' text index (store/_sqlite_text_index.ts), when the store keeps one. */
+  textIndex: { candidates(needle: string): _Candidates | undefined } | undefined;
 
   constructor(db: DatabaseSync) {
     this.db = db;

@@ -24,6 +24,7 @@ import { _Overview } from "./_sqlite_overview.ts";
 import { _Series } from "./_sqlite_series.ts";
 import { _sql, _tailRead, _tailStart, _timeline } from "./_sqlite_tail.ts";
 import { _sqliteUi } from "./_sqlite_ui.ts";
+import { _TextIndex } from "./_sqlite_text_index.ts";
 import type { HostDetail, SiemStore } from "./types.ts";
 
 /**
@@ -45,6 +46,14 @@ export interface SqliteStoreOptions {
    * A late event for a past hour shows once the entry is older than this. @default {60000}
    */
   hourCacheMs?: number;
+  /**
+   * Keep the alerts' text index in a sidecar file (`<database>-textindex`,
+   * store/_sqlite_text_index.ts), made by the first text query and built in
+   * the background while the store is open; a text filter then reads a few
+   * rows instead of scanning them all. false: always scan, create nothing.
+   * A SIEM file without write permission gets no sidecar. @default {true}
+   */
+  textIndex?: boolean;
 }
 
 /**
@@ -101,6 +110,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     const busy = options.busyTimeoutMs ?? 5000;
     const db = new _Db(_openReadOnly(options.database, busy));
     const ui = _sqliteUi(options.database, busy, db.db);
+    const text = options.textIndex === false ? undefined : new _TextIndex(db, options.database);
+    db.textIndex = text;
+    text?.resume();
     const series = new _Series(options.hourCacheMs ?? 60_000);
     const overview = new _Overview(options.hourCacheMs ?? 60_000);
     let closed = false;
@@ -152,6 +164,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
         _p(() => {
           if (closed) return;
           closed = true;
+          text?.close();
           ui.close();
           db.close();
         }),

@@ -1,0 +1,438 @@
+/**
+ * The alerts' text index: an FTS5 `trigram` index of the five columns the
+ * text filter reads (rule, message, file, hash, host), kept in a sidecar
+ * file beside the SIEM database (`siem.db-textindex`) and brought up to
+ * date by rowid from the store's read connection, in bounded steps, off the
+ * central's insert path. It only narrows: a text query takes the rowids it
+ * names (at most {@linkcode _MAX_CANDIDATES}) plus every row above the
+ * indexed mark, and the original predicate decides, so a stale entry (an
+ * archived row) never shows and a row not indexed yet is still scanned.
+ *
+ * The index is contentless (`content=''`, `detail=none`, deletable), one
+ * document per alert (the columns joined by a newline). A query is the AND
+ * of the text's 3-character windows, each its own term: a superset of the
+ * rows holding the text in one column, case folded the same way on both
+ * sides. Texts under 3 characters, or holding a NUL, are not indexed
+ * queries (the scan answers, as before).
+ *
+ * Trust: alerts have no INTEGER PRIMARY KEY, so SQLite gives a new row
+ * max(rowid) + 1, and a rowid comes back only after the row holding the
+ * maximum was deleted. The sidecar keeps a fingerprint of the highest row it
+ * indexed; while that row is there unchanged no rowid at or below it was
+ * reused. When it is gone or changed (the archiver took the newest rows, a
+ * different database at the same path, a VACUUM that renumbered), the index
+ * is emptied and built again. Each step is one transaction of the sidecar:
+ * a crash leaves the last committed step, which is resumed.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { _Db, _openReadOnly } from "./_sqlite_db.ts";
+
+/** The format of the sidecar; another one is emptied and built again. */
+const _VERSION = "1";
+
+/**
+ * Above this many candidates a text is common: the newest-first scan finds a
+ * page sooner (it reads about 50 / share rows: at most ~25,000 of 1,000,000
+ * here), and counting a common text's candidates would cost more than that.
+ */
+export const _MAX_CANDIDATES = 2_000;
+
+/**
+ * Past this many rows not indexed yet the index is not used: the query would
+ * scan those by rowid anyway, slower than the plain newest-first scan.
+ */
+export const _MAX_TAIL = 50_000;
+
+/** The most 3-character windows one query ANDs (spread over the text). */
+const _MAX_TERMS = 12;
+
+/** The sidecar's path for a database. */
+export function _textIndexPath(database: string): string {
+  return `${database}-textindex`;
+}
+
+/** A 53-bit hash of a string (cyrb53): the fingerprint of an indexed row. */
+function _hash(s: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
+
+const _COLS = ["rule", "message", "file", "hash", "host"] as const;
+
+type _AlertText = Record<string, SQLInputValue>;
+
+function _doc(r: _AlertText): string {
+  const parts: string[] = [];
+  for (const c of _COLS) {
+    const v = r[c];
+    if (v !== null && v !== undefined) parts.push(typeof v === "string" ? v : String(v));
+  }
+  return parts.join("\n");
+}
+
+function _fingerprint(r: _AlertText | undefined): string {
+  if (!r) return "";
+  return _hash(JSON.stringify([String(r.timestamp), _doc(r), String(r.id ?? "")]));
+}
+
+/**
+ * The FTS5 query for a needle: its distinct 3-character windows ANDed, each
+ * quoted; undefined under 3 characters or with a NUL.
+ */
+export function _ftsQuery(needle: string): string | undefined {
+  if (needle.includes("\0")) return undefined;
+  const cps = Array.from(needle);
+  if (cps.length < 3) return undefined;
+  const windows = [...new Set(cps.slice(0, -2).map((_, i) => cps.slice(i, i + 3).join("")))];
+  const pick = windows.length <= _MAX_TERMS ? windows : Array.from(
+    { length: _MAX_TERMS },
+    (_, i) => windows[Math.round(i * (windows.length - 1) / (_MAX_TERMS - 1))] as string,
+  );
+  return pick.map((w) => `"${w.replaceAll('"', '""')}"`).join(" AND ");
+}
+
+/** What {@linkcode _TextIndex.candidates} answers: rows ≤ `hi` that may match. */
+export interface _Candidates {
+  hi: number;
+  rowids: number[];
+}
+
+/** Options of {@linkcode _TextIndex}. */
+export interface _TextIndexOptions {
+  /** The sidecar file. @default {`${database}-textindex`} */
+  path?: string;
+  /** Rows per step of the build. @default {2000} */
+  stepRows?: number;
+  /** Pause between background steps, in ms. @default {100} */
+  pauseMs?: number;
+  /** Build in the background while behind (false: only by `step`). @default {true} */
+  background?: boolean;
+}
+
+/** The text index of one store: its sidecar connection and the background build. */
+export class _TextIndex {
+  readonly #reader: _Db;
+  readonly #database: string;
+  readonly #path: string;
+  readonly #stepRows: number;
+  readonly #pauseMs: number;
+  readonly #background: boolean;
+  #db: DatabaseSync | undefined;
+  #broken = false;
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
+  readonly #stmts = new Map<string, StatementSync>();
+
+  constructor(reader: _Db, database: string, options: _TextIndexOptions = {}) {
+    this.#reader = reader;
+    this.#database = database;
+    this.#path = options.path ?? _textIndexPath(database);
+    this.#stepRows = options.stepRows ?? 2000;
+    this.#pauseMs = options.pauseMs ?? 100;
+    this.#background = options.background ?? true;
+  }
+
+  /** Whether the database can have a sidecar (a read-only SIEM file gets none). */
+  #writable(): boolean {
+    try {
+      const mode = Deno.statSync(this.#database).mode;
+      return mode === null || (mode & 0o222) !== 0;
+    } catch {
+      return false;
+    }
+  }
+
+  #conn(): DatabaseSync | undefined {
+    if (this.#db) return this.#db;
+    if (this.#broken || this.#closed) return undefined;
+    if (!this.#writable() || !this.#reader.has("alerts")) return undefined;
+    let d: DatabaseSync | undefined;
+    try {
+      d = new DatabaseSync(this.#path);
+      // Never waits long for another process building: that query scans instead.
+      d.exec("PRAGMA busy_timeout = 50");
+      d.exec("PRAGMA journal_mode = WAL");
+      d.exec("PRAGMA synchronous = NORMAL");
+      // 1 MiB of page cache (the default 2 MB would count against the dashboard's memory).
+      d.exec("PRAGMA cache_size = -1024");
+      // The SIEM file read-only (a URI, so no write and no checkpoint can come from here): the
+      // rows go from it into the index inside SQLite, never through JavaScript. Measured over
+      // 150,000 rows in steps of 1,000: +9 MB RSS, where copying them through JS grew V8's heap
+      // by 17 MB and the process by 35.
+      d.prepare(`ATTACH DATABASE ? AS siem`).run(_roUri(this.#database));
+      d.exec("PRAGMA siem.cache_size = -256");
+      d.exec("BEGIN IMMEDIATE");
+      try {
+        d.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+        const v = d.prepare(`SELECT value FROM meta WHERE key = 'version'`).get() as
+          | { value: string }
+          | undefined;
+        if (v?.value !== _VERSION) _reset(d);
+        d.exec("COMMIT");
+      } catch (err) {
+        d.exec("ROLLBACK");
+        throw err;
+      }
+    } catch {
+      d?.close();
+      this.#broken = true;
+      return undefined;
+    }
+    this.#db = d;
+    return d;
+  }
+
+  #st(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = (this.#db as DatabaseSync).prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  #meta(key: string): number {
+    const r = this.#st(`SELECT value FROM meta WHERE key = ?`).get(key) as
+      | { value: string }
+      | undefined;
+    return r ? Number(r.value) : 0;
+  }
+
+  #setMeta(key: string, value: string | number): void {
+    this.#st(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`).run(key, String(value));
+  }
+
+  #textColumns(): string {
+    const id = this.#reader.cols("alerts").has("id") ? "id" : "NULL AS id";
+    return `timestamp, ${id}, ${_COLS.join(", ")}`;
+  }
+
+  /** The fingerprint of a row as the store's reader (`siem` false) or the sidecar's attach sees it. */
+  #rowFingerprint(rowid: number, attached: boolean): string {
+    const sql = `SELECT ${this.#textColumns()} FROM ${
+      attached ? "siem." : ""
+    }alerts WHERE rowid = ?`;
+    return _fingerprint(
+      attached
+        ? this.#st(sql).get(rowid) as _AlertText | undefined
+        : this.#reader.get(sql, [rowid]),
+    );
+  }
+
+  /** Whether the rows the index holds are still the rows at those rowids. */
+  #trusted(attached: boolean): boolean {
+    const hi = this.#meta("hi");
+    if (hi === 0) return true;
+    const fp = this.#st(`SELECT value FROM meta WHERE key = 'hi_fp'`).get() as
+      | { value: string }
+      | undefined;
+    return fp !== undefined && fp.value === this.#rowFingerprint(hi, attached);
+  }
+
+  /**
+   * Rows at or below `hi` that may hold the needle (all of them do, at least
+   * those that match); undefined when the index cannot answer (none, too
+   * short a text, a common text, busy, not trusted).
+   */
+  candidates(needle: string): _Candidates | undefined {
+    const q = _ftsQuery(needle);
+    if (q === undefined) return undefined;
+    const d = this.#conn();
+    if (!d) return undefined;
+    try {
+      // Catches up a little first, so the tail the query scans stays short.
+      const max = Number(this.#reader.get(`SELECT max(rowid) AS m FROM alerts`)?.m ?? 0);
+      if (max > this.#meta("hi")) this.step(this.#stepRows);
+      d.exec("BEGIN");
+      try {
+        const hi = this.#meta("hi");
+        if (hi === 0 || !this.#trusted(false)) return undefined;
+        if (max - hi > _MAX_TAIL) return undefined;
+        const rows = this.#st(
+          `SELECT rowid AS r FROM words WHERE words MATCH ? ORDER BY rowid DESC LIMIT ?`,
+        ).all(q, _MAX_CANDIDATES + 1) as Array<{ r: number }>;
+        if (rows.length > _MAX_CANDIDATES) return undefined;
+        return { hi, rowids: rows.map((r) => Number(r.r)) };
+      } finally {
+        d.exec("COMMIT");
+      }
+    } catch {
+      return undefined;
+    } finally {
+      this.#schedule();
+    }
+  }
+
+  /**
+   * Indexes up to `rows` more alerts (and drops entries of archived ones),
+   * in one transaction of the sidecar.
+   *
+   * @returns Whether the index is caught up (false also when it cannot be built).
+   */
+  step(rows = this.#stepRows): boolean {
+    const d = this.#conn();
+    if (!d) return false;
+    try {
+      d.exec("BEGIN IMMEDIATE");
+    } catch {
+      // Another process is at it.
+      this.#failures++;
+      return false;
+    }
+    try {
+      if (!this.#trusted(true)) {
+        this.#stmts.clear();
+        _reset(d);
+      }
+      const hi = this.#meta("hi");
+      const top = this.#st(
+        `SELECT max(r) AS m, count(*) AS n FROM (SELECT rowid AS r FROM siem.alerts WHERE rowid > ?
+         ORDER BY rowid LIMIT ?)`,
+      ).get(hi, rows) as { m: number | null; n: number };
+      const n = Number(top.n);
+      if (n > 0) {
+        const last = Number(top.m);
+        this.#st(
+          `INSERT INTO words (rowid, t) SELECT rowid, concat_ws(char(10), ${_COLS.join(", ")})
+           FROM siem.alerts WHERE rowid > ? AND rowid <= ?`,
+        ).run(hi, last);
+        this.#setMeta("hi", last);
+        this.#setMeta("hi_fp", this.#rowFingerprint(last, true));
+      }
+      // Entries of rows the archiver took (the oldest): a bounded range per step.
+      const lo = this.#meta("lo");
+      const min = (this.#st(`SELECT min(rowid) AS m FROM siem.alerts`).get() as { m: unknown }).m;
+      const alive = Math.min(
+        min === null || min === undefined ? Infinity : Number(min),
+        this.#meta("hi") + 1,
+      );
+      if (alive > lo) {
+        const upTo = Math.min(alive, lo + rows * 4);
+        this.#st(`DELETE FROM words WHERE rowid >= ? AND rowid < ?`).run(lo, upTo);
+        this.#setMeta("lo", upTo);
+      }
+      d.exec("COMMIT");
+      return n < rows;
+    } catch {
+      this.#failures++;
+      try {
+        d.exec("ROLLBACK");
+      } catch { /* already rolled back */ }
+      return false;
+    }
+  }
+
+  /**
+   * Runs the next background step later, while behind: a step of
+   * `stepRows`, then a pause of at least 4 times its length (the build takes
+   * at most a fifth of the thread the dashboard shares with the central).
+   * A step that fails stops the build until the next text query.
+   */
+  #schedule(delay = this.#pauseMs): void {
+    if (!this.#background || this.#closed || this.#timer !== undefined || !this.#db) return;
+    const timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed) return;
+      const t = performance.now();
+      const before = this.#failures;
+      const done = this.step();
+      if (!done && this.#failures === before) {
+        this.#schedule(Math.max(this.#pauseMs, 4 * (performance.now() - t)));
+      }
+    }, delay);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Starts the background build when a sidecar exists already (a store opening). */
+  resume(): void {
+    try {
+      if (Deno.statSync(this.#path).isFile && this.#conn()) this.#schedule();
+    } catch { /* no sidecar yet: the first text query makes it */ }
+  }
+
+  /** Whether a sidecar is open (false: a read-only database, no place to write, a broken file). */
+  get usable(): boolean {
+    return this.#conn() !== undefined;
+  }
+
+  /** Stops the build and closes the sidecar (what is built stays). */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#stmts.clear();
+    this.#db?.close();
+    this.#db = undefined;
+  }
+}
+
+/**
+ * Builds (or brings up to date) the sidecar of a database in steps, without
+ * a store: for the bench and the tests.
+ *
+ * @param database The SIEM database.
+ * @param options The sidecar and the rows per step.
+ * @returns Whether it is caught up, and the time taken.
+ *
+ * @example
+ * ```ts ignore
+ * import { _buildTextIndex } from "./_sqlite_text_index.ts";
+ * const { done, ms } = _buildTextIndex("siem.db");
+ * ```
+ */
+export function _buildTextIndex(
+  database: string,
+  options: { path?: string; stepRows?: number; maxSteps?: number } = {},
+): { done: boolean; ms: number } {
+  const started = performance.now();
+  const db = new _Db(_openReadOnly(database));
+  const idx = new _TextIndex(db, database, {
+    ...(options.path !== undefined ? { path: options.path } : {}),
+    background: false,
+  });
+  try {
+    let done = false;
+    for (let i = 0; !done && i < (options.maxSteps ?? Infinity); i++) {
+      done = idx.step(options.stepRows ?? 5000);
+      if (!done && !idx.usable) break;
+    }
+    return { done, ms: performance.now() - started };
+  } finally {
+    idx.close();
+    db.close();
+  }
+}
+
+/** A read-only URI of a file (`?`, `#` and `%` escaped). */
+function _roUri(path: string): string {
+  const escaped = path.replace(
+    /[?#%]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return `file:${escaped}?mode=ro`;
+}
+
+/** Empties the sidecar (in the caller's transaction): its tables as this version makes them. */
+function _reset(d: DatabaseSync): void {
+  d.exec(`DROP TABLE IF EXISTS words`);
+  d.exec(
+    `CREATE VIRTUAL TABLE words USING fts5(t, content='', contentless_delete=1, detail=none,
+     tokenize='trigram')`,
+  );
+  d.exec(`DELETE FROM meta`);
+  d.exec(`INSERT INTO meta (key, value) VALUES ('version', '${_VERSION}'), ('hi', '0'),
+    ('lo', '0')`);
+}
