@@ -267,6 +267,13 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         note:
           "the default: the server hashes the upload over the same connection when a command costs less than reading back",
       }),
+      variant({
+        subject: `sftp-object ${bigLabel}, verify remote-hash (sha256sum on the server)`,
+        unit: "MB/s",
+        amount: mb,
+        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "remote-hash" })),
+        note: "goal ≥ 0.8× sftp's MB/s, client CPU ≤ 2× sftp's",
+      }),
     ];
     const smallOnes = [
       variant({
@@ -276,6 +283,14 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         run: async () => await _sluice(`${dir}/small`, await sinkOptions()),
         note:
           "per file, 3 round trips: open .partial | write, fsync, fstat, futimes, read back, close | rename; 4 SFTP channels; sftp: open, write, close on one",
+      }),
+      variant({
+        subject: `sftp-object ${smallLabel}, verify remote-hash (sha256sum on the server)`,
+        unit: "files/s",
+        amount: count,
+        run: async () =>
+          await _sluice(`${dir}/small`, await sinkOptions({ verify: "remote-hash" })),
+        note: "goal ≥ 1000 verified files/s, client CPU ≤ 2× sftp's",
       }),
       variant({
         subject: `sftp-object ${smallLabel}, verify auto, concurrency 16`,

@@ -7,10 +7,13 @@
  * lack `sha256sum` are detected once per connection, and the caller falls
  * back to reading the file back.
  *
- * The command is pinned: exactly `sha256sum -- <path>`, the path quoted as
- * one argument (ssh/exec.ts), its output accepted only as 64 lowercase hex
- * digits, two spaces, the path and a newline. Anything else (a name
- * `sha256sum` escapes, a banner, another program answering) is no answer.
+ * The command is pinned: exactly `sha256sum -- <path>…`, each path quoted as
+ * one argument (ssh/exec.ts), its output accepted only as lines of 64
+ * lowercase hex digits, two spaces, one of the paths (in the order given)
+ * and a newline. Anything else (a name `sha256sum` would escape, a banner,
+ * another program answering) is no answer. The files waiting to be hashed
+ * on a connection go in one command (many small uploads, one process on
+ * the server instead of one each).
  *
  * @module
  */
@@ -18,25 +21,33 @@
 import { exec } from "../ssh/exec.ts";
 import type { SshConnection } from "../ssh/connect.ts";
 
-/** Bytes of output a well-formed answer can never exceed (hash, spaces, path, newline). */
+/** Bytes of output a well-formed answer for `path` can never exceed (hash, spaces, path, newline). */
 function _maxOutput(path: string): number {
   return 64 + 2 + new TextEncoder().encode(path).length + 1;
 }
 
+/** Paths in one command at most. */
+const BATCH_FILES = 256;
+/** Bytes of paths in one command at most (sshd and the shell take far more). */
+const BATCH_PATH_BYTES = 48 * 1024;
+/** Bytes to hash in one command at most (a batch holds at least one file). */
+const BATCH_BYTES = 64 * 1024 * 1024;
+
 /**
- * The argument array run on the server for `path` (the command is pinned).
+ * The argument array run on the server for `paths` (the command is pinned).
  *
- * @param path The remote path as given to SFTP.
- * @returns `["sha256sum", "--", path]`.
+ * @param paths The remote paths as given to SFTP (one or more).
+ * @returns `["sha256sum", "--", ...paths]`.
  *
  * @example
  * ```ts
  * import { remoteHashCommand } from "./_sftp_remote_hash.ts";
  * console.assert(remoteHashCommand("-x").join(" ") === "sha256sum -- -x");
+ * console.assert(remoteHashCommand("a", "b").join(" ") === "sha256sum -- a b");
  * ```
  */
-export function remoteHashCommand(path: string): string[] {
-  return ["sha256sum", "--", path];
+export function remoteHashCommand(...paths: string[]): string[] {
+  return ["sha256sum", "--", ...paths];
 }
 
 /**
@@ -55,11 +66,49 @@ export function remoteHashCommand(path: string): string[] {
  * ```
  */
 export function parseSha256sum(output: string, path: string): string | undefined {
-  if (output.length !== 64 + 2 + path.length + 1 || !output.endsWith("\n")) return undefined;
-  const hex = output.slice(0, 64);
-  if (!/^[0-9a-f]{64}$/.test(hex)) return undefined;
-  if (output.slice(64, 66) !== "  " || output.slice(66, -1) !== path) return undefined;
-  return hex;
+  const all = parseSha256sumLines(output, [path]);
+  return all?.[0];
+}
+
+/**
+ * Parses `sha256sum`'s output for several files, strictly: every line must
+ * be `<64 lowercase hex>  <path>` for the next of `paths` in order (a file
+ * it could not read has no line: its error went to stderr).
+ *
+ * @param output Its stdout.
+ * @param paths The paths it was given, in order (none holding `\\` or a newline).
+ * @returns Each path's digest (`undefined` for one without a line), or
+ *   `undefined` when some text is not such a line.
+ *
+ * @example
+ * ```ts
+ * import { parseSha256sumLines } from "./_sftp_remote_hash.ts";
+ * const h = "b".repeat(64);
+ * const r = parseSha256sumLines(`${h}  a\n${h}  c\n`, ["a", "b", "c"]);
+ * console.assert(r?.[0] === h && r[1] === undefined && r[2] === h);
+ * console.assert(parseSha256sumLines(`${h}  c\n${h}  a\n`, ["a", "c"]) === undefined);
+ * ```
+ */
+export function parseSha256sumLines(
+  output: string,
+  paths: readonly string[],
+): Array<string | undefined> | undefined {
+  const found: Array<string | undefined> = new Array(paths.length).fill(undefined);
+  let at = 0;
+  let i = 0;
+  while (at < output.length) {
+    const nl = output.indexOf("\n", at);
+    if (nl < 0) return undefined;
+    const line = output.slice(at, nl);
+    at = nl + 1;
+    const hex = line.slice(0, 64);
+    if (!/^[0-9a-f]{64}$/.test(hex) || line.slice(64, 66) !== "  ") return undefined;
+    const name = line.slice(66);
+    while (i < paths.length && paths[i] !== name) i++;
+    if (i === paths.length) return undefined;
+    found[i++] = hex;
+  }
+  return found;
 }
 
 /** What {@linkcode RemoteHasher.hash} found. */
@@ -67,11 +116,28 @@ export type RemoteHashResult =
   | { ok: true; sha256: string }
   | { ok: false; reason: string };
 
+/** One file waiting for its hash. */
+interface _Wanted {
+  path: string;
+  size: number;
+  resolve: (r: RemoteHashResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** What the hasher knows about one connection. */
+interface _PerConnection {
+  queue: _Wanted[];
+  running: number;
+  unsupported?: string;
+  latencyMs?: number;
+}
+
 /**
  * Runs `sha256sum` on the server, remembering per connection whether the
  * server can (a refused command or a missing program is not asked again on
  * that connection), with at most `maxParallel` commands at once per
- * connection (sshd allows 10 sessions by default, one is SFTP's).
+ * connection; the files asked for meanwhile wait and then go in one
+ * command together (up to 256 files, 48 KiB of paths, 64 MiB of data).
  *
  * @example
  * ```ts ignore
@@ -81,15 +147,26 @@ export type RemoteHashResult =
  * ```
  */
 export class RemoteHasher {
-  readonly #unsupported = new WeakMap<SshConnection, string>();
-  readonly #running = new WeakMap<SshConnection, number>();
-  readonly #waiters = new WeakMap<SshConnection, Array<() => void>>();
-  readonly #latency = new WeakMap<SshConnection, number>();
+  readonly #conns = new WeakMap<SshConnection, _PerConnection>();
   readonly #maxParallel: number;
+  readonly #onCommand: ((files: number) => void) | undefined;
 
-  /** @param maxParallel Commands at once per connection. */
-  constructor(maxParallel = 6) {
+  /**
+   * @param maxParallel Commands at once per connection (few: the others' files wait and share one).
+   * @param onCommand Called as each command starts, with its number of files.
+   */
+  constructor(maxParallel = 2, onCommand?: (files: number) => void) {
     this.#maxParallel = maxParallel;
+    this.#onCommand = onCommand;
+  }
+
+  #of(conn: SshConnection): _PerConnection {
+    let st = this.#conns.get(conn);
+    if (!st) {
+      st = { queue: [], running: 0 };
+      this.#conns.set(conn, st);
+    }
+    return st;
   }
 
   /**
@@ -99,7 +176,7 @@ export class RemoteHasher {
    * @returns The reason, or `undefined` while it may.
    */
   unsupported(conn: SshConnection): string | undefined {
-    return this.#unsupported.get(conn);
+    return this.#conns.get(conn)?.unsupported;
   }
 
   /**
@@ -111,11 +188,11 @@ export class RemoteHasher {
    * @returns Milliseconds, or `undefined` before the first command.
    */
   latencyMs(conn: SshConnection): number | undefined {
-    return this.#latency.get(conn);
+    return this.#conns.get(conn)?.latencyMs;
   }
 
   /**
-   * Hashes `path` on the server.
+   * Hashes `path` on the server (with the other files waiting then, in one command).
    *
    * @param conn The SSH connection the SFTP session runs on.
    * @param path The remote path, as given to SFTP.
@@ -123,95 +200,117 @@ export class RemoteHasher {
    * @returns The digest, or why there is none (never throws for a server that cannot).
    * @throws When the connection is lost meanwhile.
    */
-  async hash(conn: SshConnection, path: string, size: number): Promise<RemoteHashResult> {
-    const known = this.#unsupported.get(conn);
-    if (known) return { ok: false, reason: known };
-    if (path.includes("\0")) return { ok: false, reason: "the path holds NUL" };
-    await this.#acquire(conn);
-    try {
-      const again = this.#unsupported.get(conn);
-      if (again) return { ok: false, reason: again };
-      // At 20 MB/s on a slow disk; a hung command is killed and the caller reads back.
-      const timeoutMs = 30_000 + Math.ceil(size / 20_000);
-      const started = performance.now();
-      const p = exec(conn, remoteHashCommand(path), { timeoutMs, highWaterMark: 64 * 1024 });
-      const max = _maxOutput(path);
-      const parts: Uint8Array[] = [];
-      let got = 0;
-      const reading = (async () => {
-        for await (const chunk of p.stdout) {
-          got += chunk.byteLength;
-          if (got > max) {
-            p.kill();
-            break;
-          }
-          parts.push(chunk);
-        }
-      })();
-      let status;
-      try {
-        [status] = await Promise.all([p.status, reading.catch(() => {})]);
-      } catch (err) {
-        if (conn.closed) throw err;
-        const reason = `the server refused "sha256sum": ${
-          err instanceof Error ? err.message : String(err)
-        }`;
-        // A timeout is about this file; a refused channel about the server.
-        if (!/did not finish within/.test(reason)) this.#unsupported.set(conn, reason);
-        return { ok: false, reason };
-      }
-      if (status.code === 127 || status.code === 126) {
-        const reason = `"sha256sum" cannot run on the server (exit code ${status.code})`;
-        this.#unsupported.set(conn, reason);
-        return { ok: false, reason };
-      }
-      if (got > max) return { ok: false, reason: `"sha256sum" printed more than one line` };
-      const bytes = new Uint8Array(got);
-      let off = 0;
-      for (const part of parts) {
-        bytes.set(part, off);
-        off += part.byteLength;
-      }
-      const text = new TextDecoder().decode(bytes);
-      const sha256 = status.code === 0 ? parseSha256sum(text, path) : undefined;
-      if (sha256 === undefined) {
-        const reason = `"sha256sum" answered exit code ${status.code}${
-          status.signal ? ` (signal ${status.signal})` : ""
-        } and ${JSON.stringify(text.slice(0, 120))}${
-          status.stderr.trim()
-            ? `, stderr ${JSON.stringify(status.stderr.trim().slice(0, 200))}`
-            : ""
-        }`;
-        // The file exists (SFTP just wrote it): an error, or another program answering
-        // (ForceCommand), says the shell cannot see it or hash it, for every file. Only a
-        // name sha256sum escapes (a leading backslash) or a killed command is this file's.
-        if (status.signal === undefined && !text.startsWith("\\")) {
-          this.#unsupported.set(conn, reason);
-        }
-        return { ok: false, reason };
-      }
-      // The hashing's own time (~1 GB/s) is taken out to keep the command's fixed cost.
-      const fixed = Math.max(1, performance.now() - started - size / 1e6);
-      this.#latency.set(conn, Math.min(fixed, this.#latency.get(conn) ?? Infinity));
-      return { ok: true, sha256 };
-    } finally {
-      this.#release(conn);
+  hash(conn: SshConnection, path: string, size: number): Promise<RemoteHashResult> {
+    const st = this.#of(conn);
+    if (st.unsupported) return Promise.resolve({ ok: false, reason: st.unsupported });
+    if (/[\0\n\\]/.test(path)) {
+      // sha256sum escapes such a name in its output; NUL cannot be passed at all.
+      return Promise.resolve({ ok: false, reason: "sha256sum cannot name this path plainly" });
     }
+    return new Promise<RemoteHashResult>((resolve, reject) => {
+      st.queue.push({ path, size, resolve, reject });
+      this.#pump(conn, st);
+    });
   }
 
-  async #acquire(conn: SshConnection): Promise<void> {
-    while ((this.#running.get(conn) ?? 0) >= this.#maxParallel) {
-      await new Promise<void>((resolve) => {
-        const list = this.#waiters.get(conn) ?? [];
-        list.push(resolve);
-        this.#waiters.set(conn, list);
+  #pump(conn: SshConnection, st: _PerConnection): void {
+    while (st.running < this.#maxParallel && st.queue.length) {
+      const batch: _Wanted[] = [];
+      let pathBytes = 0;
+      let bytes = 0;
+      while (st.queue.length && batch.length < BATCH_FILES) {
+        const next = st.queue[0] as _Wanted;
+        const len = _maxOutput(next.path);
+        if (
+          batch.length && (pathBytes + len > BATCH_PATH_BYTES || bytes + next.size > BATCH_BYTES)
+        ) break;
+        batch.push(st.queue.shift() as _Wanted);
+        pathBytes += len;
+        bytes += next.size;
+      }
+      st.running++;
+      this.#run(conn, st, batch).then(
+        (results) => batch.forEach((w, i) => w.resolve(results[i] as RemoteHashResult)),
+        (err) => batch.forEach((w) => w.reject(err)),
+      ).finally(() => {
+        st.running--;
+        this.#pump(conn, st);
       });
     }
-    this.#running.set(conn, (this.#running.get(conn) ?? 0) + 1);
   }
 
-  #release(conn: SshConnection): void {
-    this.#running.set(conn, (this.#running.get(conn) ?? 1) - 1);
-    this.#waiters.get(conn)?.shift()?.();
+  async #run(
+    conn: SshConnection,
+    st: _PerConnection,
+    batch: readonly _Wanted[],
+  ): Promise<RemoteHashResult[]> {
+    const all = (reason: string) => batch.map(() => ({ ok: false as const, reason }));
+    if (st.unsupported) return all(st.unsupported);
+    const paths = batch.map((w) => w.path);
+    const size = batch.reduce((n, w) => n + w.size, 0);
+    // At 20 MB/s on a slow disk; a hung command is killed and the caller reads back.
+    const timeoutMs = 30_000 + Math.ceil(size / 20_000);
+    const started = performance.now();
+    this.#onCommand?.(paths.length);
+    const p = exec(conn, remoteHashCommand(...paths), { timeoutMs, highWaterMark: 64 * 1024 });
+    const max = paths.reduce((n, path) => n + _maxOutput(path), 0);
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    const reading = (async () => {
+      for await (const chunk of p.stdout) {
+        got += chunk.byteLength;
+        if (got > max) {
+          p.kill();
+          break;
+        }
+        parts.push(chunk);
+      }
+    })();
+    let status;
+    try {
+      [status] = await Promise.all([p.status, reading.catch(() => {})]);
+    } catch (err) {
+      if (conn.closed) throw err;
+      const reason = `the server refused "sha256sum": ${
+        err instanceof Error ? err.message : String(err)
+      }`;
+      // A timeout is about these files; a refused channel about the server.
+      if (!/did not finish within/.test(reason)) st.unsupported = reason;
+      return all(reason);
+    }
+    if (status.code === 127 || status.code === 126) {
+      st.unsupported = `"sha256sum" cannot run on the server (exit code ${status.code})`;
+      return all(st.unsupported);
+    }
+    if (got > max) return all(`"sha256sum" printed more than one line a file`);
+    const bytes = new Uint8Array(got);
+    let off = 0;
+    for (const part of parts) {
+      bytes.set(part, off);
+      off += part.byteLength;
+    }
+    const text = new TextDecoder().decode(bytes);
+    // 0: all hashed; 1: some could not be read (their errors on stderr), the others are.
+    const found = status.code === 0 || status.code === 1
+      ? parseSha256sumLines(text, paths)
+      : undefined;
+    const why = `"sha256sum" answered exit code ${status.code}${
+      status.signal ? ` (signal ${status.signal})` : ""
+    } and ${JSON.stringify(text.slice(0, 120))}${
+      status.stderr.trim() ? `, stderr ${JSON.stringify(status.stderr.trim().slice(0, 200))}` : ""
+    }`;
+    if (!found || found.every((h) => h === undefined)) {
+      // The files exist (SFTP just wrote them): an error for all, or another program
+      // answering (ForceCommand), says the shell cannot see them or hash them, for every
+      // file. Only a killed command is about these files alone.
+      if (status.signal === undefined) st.unsupported = why;
+      return all(why);
+    }
+    // The hashing's own time (~200 MB/s) is taken out to keep the command's fixed cost.
+    const fixed = Math.max(1, performance.now() - started - size / 200e3);
+    st.latencyMs = Math.min(fixed, st.latencyMs ?? Infinity);
+    return found.map((sha256) =>
+      sha256 === undefined ? { ok: false as const, reason: why } : { ok: true as const, sha256 }
+    );
   }
 }

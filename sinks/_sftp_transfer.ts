@@ -159,11 +159,12 @@ export interface UploaderOptions {
 export class Uploader {
   readonly #o: UploaderOptions;
   readonly #partials = new Map<string, _Partial>();
-  readonly #hasher = new RemoteHasher();
+  readonly #hasher: RemoteHasher;
 
   /** @param options Verification, limits, key, stats, activity. */
   constructor(options: UploaderOptions) {
     this.#o = options;
+    this.#hasher = new RemoteHasher(2, () => options.stats()?.add("remote_hash_commands"));
   }
 
   /**
@@ -231,6 +232,9 @@ export class Uploader {
    * @param size Its size when opened.
    * @param mtime Its mtime when opened (ms).
    * @param unchanged Whether the local file is still as it was read; asked before the rename.
+   * @param onSent Called once the bytes are on the server, closed, when what is left (the
+   *   server hashing them, the rename) needs no more of this process than a wait: the caller
+   *   may start the next upload meanwhile.
    * @returns Hashes and sizes.
    * @throws {LocalError} When the local file shrank.
    * @throws {Mismatch} When the stored bytes are not what was sent.
@@ -242,6 +246,7 @@ export class Uploader {
     size: number,
     mtime: number,
     unchanged: () => Promise<boolean> = () => Promise.resolve(true),
+    onSent?: () => void,
   ): Promise<UploadResult> {
     const encryptionKey = this.#o.encryptionKey();
     const partialPath = partialPathFor(job.remote);
@@ -323,14 +328,16 @@ export class Uploader {
       // server answers a channel's requests in order. A file that fits one READ is read
       // back in the same round trip (after the fsync) and then closed in it too.
       const verifying = this.#o.verify !== "manifest";
+      const hashFirst = verifying && this.#remoteHashFirst(c, storedSize);
       const readAlong = verifying && storedSize > 0 && storedSize <= c.maxRead &&
-        !this.#o.down && !this.#remoteHashFirst(c, storedSize);
+        !this.#o.down && !hashFirst;
       const synced = c.fsync(handle);
       const sized = c.fstat(handle);
       const timed = c.futimes(handle, mtime).catch(() => {});
       const along = readAlong ? c.read(handle, storedSize, 0) : undefined;
-      // Read back along, or not read back at all: nothing more needs the handle.
-      const closing = readAlong || !verifying ? c.close(handle) : undefined;
+      // Read back along, hashed by the server, or not read back at all: nothing more needs
+      // the handle.
+      const closing = readAlong || !verifying || hashFirst ? c.close(handle) : undefined;
       if (closing) closed = true;
       for (const p of [synced, sized, along, closing]) p?.catch(() => {});
       // The local file was read whole: whether it changed meanwhile is asked now, before the
@@ -348,6 +355,7 @@ export class Uploader {
       }
       const early = along ? await along : undefined;
       if (closing) await closing;
+      if (hashFirst) onSent?.();
       if (verifying) {
         let back: string;
         if (early && early.length === storedSize) {

@@ -33,6 +33,7 @@ import { resolveSftpOptions, type SftpObjectSinkOptions } from "./_sftp_options.
 import { type ManifestRecord, ManifestStore } from "./_sftp_manifest.ts";
 import { isPartialName, Uploader } from "./_sftp_transfer.ts";
 import { hashLocal, LocalError } from "./_sftp_verify.ts";
+import { Slots } from "./_sftp_slots.ts";
 
 export type { SftpObjectSinkOptions } from "./_sftp_options.ts";
 
@@ -99,7 +100,8 @@ function _relative(rendered: string): string {
  *
  * Counters: `uploaded`, `bytes`, `unchanged`, `refused`, `failed`,
  * `resumed_bytes`, `verify_failures`, `verify_remote_hash`,
- * `verify_read_back`, `deleted_remote`; gauges `connected` and `channels`
+ * `verify_read_back`, `remote_hash_commands` (`sha256sum` runs: the files
+ * waiting for one share it), `deleted_remote`; gauges `connected` and `channels`
  * (SFTP sessions on the connection: up to 4, never more than
  * `concurrency`; each upload runs on one, OpenSSH serves each with a
  * process of its own).
@@ -251,6 +253,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     c: SftpSession,
     event: LogEvent,
     addRecord: (manifest: string, rec: ManifestRecord) => void,
+    onSent?: () => void,
   ): Promise<void> => {
     const info = localObject(event) as Readonly<ObjectInfo>;
     let job: _Job;
@@ -274,7 +277,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     busy.set(job.remote, mine);
     try {
       await before;
-      await storeObject(c, job, addRecord);
+      await storeObject(c, job, addRecord, onSent);
     } finally {
       release();
       if (busy.get(job.remote) === mine) busy.delete(job.remote);
@@ -285,6 +288,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     c: SftpSession,
     job: _Job,
     addRecord: (manifest: string, rec: ManifestRecord) => void,
+    onSent?: () => void,
   ): Promise<void> => {
     const { event, info } = job;
     let file: Deno.FsFile;
@@ -343,6 +347,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
           const now = file.statSync();
           return Promise.resolve(now.size === size && (now.mtime?.getTime() ?? 0) === mtime);
         },
+        onSent,
       );
       if (sha256 !== undefined && sha256 !== done.sha256) {
         ctx?.log.info(`"${info.path}" changed between hashing and upload; stored what was read`);
@@ -541,27 +546,32 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       }
       const c = cs[0] as SftpSession;
       let firstError: unknown;
-      let next = 0;
       const pending = new Map<string, ManifestRecord[]>();
       const record = (manifest: string, rec: ManifestRecord) => {
         const list = pending.get(manifest);
         if (list) list.push(rec);
         else pending.set(manifest, [rec]);
       };
-      const worker = async (i: number) => {
-        const mine = cs[i % cs.length] as SftpSession;
-        while (next < objects.length && firstError === undefined) {
-          const event = objects[next++] as LogEvent;
-          try {
-            await processObject(mine, event, record);
-          } catch (err) {
-            firstError ??= err;
-          }
+      // `concurrency` uploads at once, each on slot i's channel. An upload the server verifies
+      // (sha256sum) gives its slot up once its bytes are there: waiting for the hash (many
+      // files in one command) and the rename holds no slot, so the next file starts.
+      const slots = new Slots(Math.min(concurrency, objects.length));
+      await Promise.all(objects.map(async (event) => {
+        const slot = await slots.acquire();
+        let held = true;
+        const release = () => {
+          if (held) slots.release(slot);
+          held = false;
+        };
+        try {
+          if (firstError !== undefined) return;
+          await processObject(cs[slot % cs.length] as SftpSession, event, record, release);
+        } catch (err) {
+          firstError ??= err;
+        } finally {
+          release();
         }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(concurrency, objects.length) }, (_, i) => worker(i)),
-      );
+      }));
       // Even after a failure: what was stored is recorded, so a retry does not send it again.
       for (const [manifest, recs] of pending) {
         try {

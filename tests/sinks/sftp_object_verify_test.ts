@@ -8,7 +8,11 @@
 import assert from "node:assert/strict";
 import { Engine } from "../../core/engine.ts";
 import { definePipeline } from "../../core/pipeline.ts";
-import { parseSha256sum, remoteHashCommand } from "../../sinks/_sftp_remote_hash.ts";
+import {
+  parseSha256sum,
+  parseSha256sumLines,
+  remoteHashCommand,
+} from "../../sinks/_sftp_remote_hash.ts";
 import { partialPathFor } from "../../sinks/_sftp_transfer.ts";
 import { objectsSource } from "../../sources/objects.ts";
 import { waitFor } from "../_peers.ts";
@@ -90,6 +94,55 @@ Deno.test("parseSha256sum() takes exactly one line for the path and nothing else
   assert.equal(parseSha256sum(`${h}  a`, "a"), undefined);
   assert.equal(parseSha256sum(`\\${h}  a\\nb\n`, "a\nb"), undefined);
   assert.equal(parseSha256sum("", "a"), undefined);
+});
+
+Deno.test("parseSha256sumLines() takes lines for the paths in order, a missing one skipped, nothing else", () => {
+  const h = "0123456789abcdef".repeat(4);
+  const g = "fedcba9876543210".repeat(4);
+  assert.deepEqual(remoteHashCommand("a", "-b"), ["sha256sum", "--", "a", "-b"]);
+  assert.deepEqual(parseSha256sumLines(`${h}  a\n${g}  b\n`, ["a", "b"]), [h, g]);
+  assert.deepEqual(parseSha256sumLines(`${g}  b\n`, ["a", "b"]), [undefined, g]);
+  assert.deepEqual(parseSha256sumLines("", ["a", "b"]), [undefined, undefined]);
+  // Out of order, a name not asked for, a line twice, a banner, an unended line: no answer.
+  assert.equal(parseSha256sumLines(`${g}  b\n${h}  a\n`, ["a", "b"]), undefined);
+  assert.equal(parseSha256sumLines(`${h}  c\n`, ["a", "b"]), undefined);
+  assert.equal(parseSha256sumLines(`${h}  a\n${h}  a\n`, ["a", "b"]), undefined);
+  assert.equal(parseSha256sumLines(`hello\n${h}  a\n`, ["a"]), undefined);
+  assert.equal(parseSha256sumLines(`${h}  a\n${g}  b`, ["a", "b"]), undefined);
+});
+
+Deno.test({
+  name:
+    "sftpObjectSink() verify remote-hash hashes many small uploads in a few sha256sum commands, then moves them",
+  ignore: noSshd,
+  async fn() {
+    const w = await world(openssh);
+    try {
+      const count = 40;
+      const expected = new Map<string, string>();
+      for (let i = 0; i < count; i++) {
+        const name = `f${String(i).padStart(2, "0")}.bin`;
+        await writePattern(`${w.local}/${name}`, 10 * 1024 + i, i + 1);
+        expected.set(name, await sha256File(`${w.local}/${name}`));
+      }
+      const { sink, source } = await w.run(
+        w.sink({ mode: "move", verify: "remote-hash", concurrency: 8 }),
+        { mode: "move" },
+      );
+      assert.equal(sink.uploaded, count);
+      assert.equal(sink.verify_remote_hash, count);
+      assert.equal(sink.verify_read_back, undefined);
+      assert.equal(sink.verify_failures, undefined);
+      const commands = sink.remote_hash_commands as number;
+      assert.ok(commands >= 1 && commands < count, `${commands} commands for ${count} files`);
+      assert.equal(source.deleted, count);
+      for (const [name, sha256] of expected) {
+        assert.equal(await sha256File(w.remote(`samples/vm1/local/${name}`)), sha256);
+      }
+    } finally {
+      await w.close();
+    }
+  },
 });
 
 Deno.test({
