@@ -52,6 +52,11 @@ export interface ArchiveOptions {
   tables?: readonly string[];
   /** Rows per Parquet row group. @default {50000} */
   rowGroupSize?: number;
+  /**
+   * Rows per read from SQLite (one `all()` each, by row id): a part's rows
+   * come in batches of this many. @default {10000}
+   */
+  readRows?: number;
   /** The clock. @default {Date.now} */
   now?: () => number;
   /** Logger. */
