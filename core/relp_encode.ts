@@ -6,6 +6,8 @@
  * @module
  */
 
+import { relpDigits, writeRelpDigits } from "./relp_acks.ts";
+
 const _encoder = new TextEncoder();
 
 /**
@@ -51,33 +53,38 @@ export class RelpFrameEncoder {
    * @returns The number of DATA bytes written.
    */
   add(txnr: number, command: string, data?: string | Uint8Array): number {
-    const head = `${txnr} ${command} `;
-    const reserve = head.length + 11; // header, up to 9 DATALEN digits and SP
-    let dataLen: number;
-    if (data === undefined || data.length === 0) {
-      this.#ensure(reserve + 1);
-      this.#len += _encoder.encodeInto(`${head}0\n`, this.#buf.subarray(this.#len)).written;
-      return 0;
-    }
-    if (typeof data === "string") {
-      // Encode the data past the longest possible header, then move it
-      // down behind the real header once its byte length is known.
-      this.#ensure(reserve + data.length * 3 + 1);
-      const at = this.#len + reserve;
-      dataLen = _encoder.encodeInto(data, this.#buf.subarray(at)).written;
-      const header = `${head}${dataLen} `;
-      const hl = _encoder.encodeInto(header, this.#buf.subarray(this.#len)).written;
-      this.#buf.copyWithin(this.#len + hl, at, at + dataLen);
-      this.#len += hl + dataLen;
+    // Header bytes are written by hand: TXNR and DATALEN are digits, a command is letters.
+    const reserve = 9 + 1 + command.length + 1 + 9 + 1;
+    const dataLen = data === undefined ? 0 : data.length;
+    this.#ensure(reserve + (typeof data === "string" ? dataLen * 3 : dataLen) + 1);
+    const buf = this.#buf;
+    let at = writeRelpDigits(buf, this.#len, txnr);
+    buf[at++] = 32;
+    for (let i = 0; i < command.length; i++) buf[at++] = command.charCodeAt(i);
+    buf[at++] = 32;
+    let bytes = dataLen;
+    if (data === undefined || dataLen === 0) {
+      buf[at++] = 48;
+    } else if (typeof data === "string") {
+      // Encode the data behind a DATALEN guessed from its length (right for ASCII), then move
+      // it when its byte length has more digits.
+      const guess = relpDigits(dataLen);
+      const dataAt = at + guess + 1;
+      bytes = _encoder.encodeInto(data, buf.subarray(dataAt)).written;
+      const digits = relpDigits(bytes);
+      if (digits !== guess) buf.copyWithin(at + digits + 1, dataAt, dataAt + bytes);
+      at = writeRelpDigits(buf, at, bytes);
+      buf[at++] = 32;
+      at += bytes;
     } else {
-      dataLen = data.length;
-      this.#ensure(reserve + dataLen + 1);
-      this.#len += _encoder.encodeInto(`${head}${dataLen} `, this.#buf.subarray(this.#len)).written;
-      this.#buf.set(data, this.#len);
-      this.#len += dataLen;
+      at = writeRelpDigits(buf, at, dataLen);
+      buf[at++] = 32;
+      buf.set(data, at);
+      at += dataLen;
     }
-    this.#buf[this.#len++] = 10;
-    return dataLen;
+    buf[at++] = 10;
+    this.#len = at;
+    return bytes;
   }
 
   /**

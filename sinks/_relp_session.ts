@@ -13,16 +13,15 @@ import {
   RelpFrameEncoder,
   type RelpResponse,
 } from "../core/relp_encode.ts";
-import { nextTxnr, RELP_VERSION, type RelpFrame, RelpFrameParser } from "../core/relp_frame.ts";
-import { type RelpJob, utf8Length } from "./_relp_job.ts";
-import { scanRelpOks } from "../core/relp_acks.ts";
+import { nextTxnr, RELP_VERSION, type RelpFrame } from "../core/relp_frame.ts";
+import type { RelpJob } from "./_relp_job.ts";
+import { RelpAnswerReader } from "../core/relp_acks.ts";
 
 /** The kind of an `open` command in a session's record of what it sent. */
 export const RELP_OPEN = 1;
 /** The kind of a `close` command in a session's record of what it sent. */
 export const RELP_CLOSE = 2;
 const _utf8 = new TextDecoder("utf-8");
-const _encoder = new TextEncoder();
 /** The offers the sink sends in its `open` command. */
 export const RELP_CLIENT_OFFERS = formatRelpOffers([
   ["relp_version", [RELP_VERSION]],
@@ -59,8 +58,8 @@ export class RelpSession {
   openAnswer: RelpResponse | undefined;
   closeAnswered = false;
   readonly #conn: Deno.Conn;
-  readonly #parser: RelpFrameParser;
   readonly #encoder = new RelpFrameEncoder();
+  readonly #burst = new RelpFrameEncoder(256 * 1024);
   readonly #window: number;
   readonly #refill: number;
   readonly #ackTimeoutMs: number;
@@ -94,8 +93,6 @@ export class RelpSession {
     this.#window = window;
     this.#refill = Math.max(1, window >> 2);
     this.#ackTimeoutMs = ackTimeoutMs;
-    // Answers are short; the limit only guards against a peer that is not RELP.
-    this.#parser = new RelpFrameParser({ maxDataBytes: 1 << 20 });
     this.reader = this.#read();
   }
 
@@ -105,34 +102,15 @@ export class RelpSession {
   }
 
   async #read(): Promise<void> {
-    const buffer = new Uint8Array(64 * 1024);
-    /** Bytes kept from the last read: the start of a frame that had not ended. */
-    let kept = 0;
-    const onOk = (txnr: number) => this.#ok(txnr);
+    const answers = new RelpAnswerReader((txnr) => this.#ok(txnr), (frame) => this.#frame(frame));
     try {
       while (!this.broken) {
-        const n = await this.#conn.read(buffer.subarray(kept));
+        const n = await this.#conn.read(answers.room);
         if (n === null) {
           this.abort(new Error("the server closed the connection"));
           return;
         }
-        const end = kept + n;
-        kept = 0;
-        if (this.#parser.pendingBytes > 0) {
-          // The general parser holds the start of a frame: it goes on until that ends.
-          for (const frame of this.#parser.push(buffer.subarray(0, end))) this.#frame(frame);
-        } else {
-          // Plain acknowledgements are matched in the bytes; anything else goes to the parser.
-          const at = scanRelpOks(buffer, 0, end, onOk);
-          if (at < end && !this.broken) {
-            if (end - at < 64 && buffer.indexOf(10, at) < 0) {
-              buffer.copyWithin(0, at, end);
-              kept = end - at;
-            } else {
-              for (const frame of this.#parser.push(buffer.subarray(at, end))) this.#frame(frame);
-            }
-          }
-        }
+        answers.took(n);
         this.#dueSince = this.unanswered > 0 ? Date.now() : 0;
         this.#notify();
       }
@@ -348,36 +326,20 @@ export class RelpSession {
 
   /** Sends up to `most` unsent messages, across writes, in one write. */
   #messages(most: number, end: number): Promise<void> {
-    let text = "";
-    let bytes = 0;
-    const start = this.#txnr;
-    let txnr = start;
+    // Each message is encoded straight into the burst's buffer: no string of the whole burst.
+    const burst = this.#burst;
+    let txnr = this.#txnr;
     let count = 0;
-    const payloads: string[] = [];
-    // ASCII first: the DATALEN is the string's length, and one encode does the whole burst.
     for (let i = this.#sending; i < end && count < most; i++) {
       const job = this.#jobs[i] as RelpJob;
       const to = Math.min(job.n, job.sent + most - count);
       for (let k = job.sent; k < to; k++) {
-        const p = job.payload(k);
-        payloads.push(p);
-        text += `${txnr} syslog ${p.length} ${p}\n`;
+        burst.add(txnr, "syslog", job.payload(k));
         txnr = nextTxnr(txnr);
       }
       count += to - job.sent;
     }
-    let encoded = _encoder.encode(text);
-    if (encoded.length !== text.length) {
-      // Some message is not ASCII: DATALEN counts bytes, not UTF-16 units.
-      text = "";
-      txnr = start;
-      for (const p of payloads) {
-        text += `${txnr} syslog ${utf8Length(p)} ${p}\n`;
-        txnr = nextTxnr(txnr);
-      }
-      encoded = _encoder.encode(text);
-    }
-    bytes = encoded.length;
+    const encoded = burst.take();
     // Track what went out: every message is owned by its job.
     count = 0;
     while (this.#sending < end && count < most) {
@@ -392,7 +354,7 @@ export class RelpSession {
     this.#txnr = txnr;
     if (this.#dueSince === 0) this.#dueSince = Date.now();
     this.#arm();
-    return bytes > 0 ? this.#write(encoded) : Promise.resolve();
+    return encoded.length > 0 ? this.#write(encoded) : Promise.resolve();
   }
 
   /** Breaks the session when the server owes answers and stays silent for the ack timeout. */

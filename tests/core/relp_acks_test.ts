@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { relpOksLength, scanRelpOks, writeRelpOks } from "../../core/relp_acks.ts";
+import {
+  RelpAnswerReader,
+  relpOksLength,
+  scanRelpOks,
+  writeRelpOks,
+} from "../../core/relp_acks.ts";
+import { RelpFrameEncoder } from "../../core/relp_encode.ts";
 import { RelpFrameParser } from "../../core/relp_frame.ts";
 
 const _bytes = (s: string) => new TextEncoder().encode(s);
@@ -28,5 +34,42 @@ Deno.test("writeRelpOks: what the parser reads back, across the wrap of transact
   for (const f of frames) {
     assert.equal(f.command, "rsp");
     assert.equal(new TextDecoder().decode(f.data), "200 OK");
+  }
+});
+
+Deno.test("RelpFrameEncoder: DATALEN counts UTF-8 bytes when it has more digits than the length", () => {
+  const encoder = new RelpFrameEncoder(64);
+  encoder.add(7, "syslog", "ééééééééé"); // 9 characters, 18 bytes
+  encoder.add(8, "syslog", "plain");
+  encoder.add(9, "close");
+  const text = new TextDecoder().decode(encoder.take());
+  assert.equal(text, "7 syslog 18 ééééééééé\n8 syslog 5 plain\n9 close 0\n");
+});
+
+Deno.test("RelpAnswerReader: acknowledgements and other answers cut anywhere", () => {
+  const stream = "1 rsp 6 200 OK\n2 rsp 6 200 OK\n3 rsp 120 500 " + "x".repeat(116) +
+    "\n4 rsp 6 200 OK\n0 serverclose 0\n";
+  const bytes = new TextEncoder().encode(stream);
+  for (const step of [1, 3, 7, 16, 200]) {
+    const oks: number[] = [];
+    const others: string[] = [];
+    const reader = new RelpAnswerReader(
+      (t) => oks.push(t) > 0,
+      (f) => others.push(`${f.txnr} ${f.command} ${f.data.length}`),
+    );
+    for (let at = 0; at < bytes.length; at += step) {
+      const part = bytes.subarray(at, Math.min(bytes.length, at + step));
+      reader.room.set(part);
+      reader.took(part.length);
+    }
+    // A plain acknowledgement the parser met (after a cut of another frame) is still delivered.
+    assert.deepEqual(
+      [...oks, ...others.filter((o) => o.endsWith(" 6")).map((o) => Number(o.split(" ")[0]))]
+        .sort(),
+      [1, 2, 4],
+      `step ${step}`,
+    );
+    assert.ok(others.includes("3 rsp 120"), `step ${step}`);
+    assert.ok(others.includes("0 serverclose 0"), `step ${step}`);
   }
 });
