@@ -91,6 +91,20 @@ export function formatRelpEnvelope(event: LogEvent): string {
   } ${_pidToken.get(event.pid)} - ${sd} ${event.message}`;
 }
 
+/** Whether `s[from..to)` is the NILVALUE `-`. */
+function _nil(s: string, from: number, to: number): boolean {
+  return to === from + 1 && s.charCodeAt(from) === 45;
+}
+
+let _lastHost = "";
+
+/** The host token: a sender's host repeats, so the last one is reused instead of a new slice. */
+function _hostOf(s: string, from: number, to: number): string {
+  const last = _lastHost;
+  if (last.length === to - from && s.startsWith(last, from)) return last;
+  return (_lastHost = s.slice(from, to));
+}
+
 /**
  * Restores an event that {@linkcode formatRelpEnvelope} wrapped: when
  * `event.message` is an RFC 5424 message whose structured data is exactly
@@ -119,28 +133,44 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
   if (gt < 2 || gt > 4 || s.charCodeAt(gt + 1) !== 49 || s.charCodeAt(gt + 2) !== 32) {
     return false;
   }
-  const pri = Number(s.slice(1, gt));
-  if (!Number.isInteger(pri) || pri < 0 || pri > 191) return false;
-  const tokens: string[] = [];
-  let p = gt + 3;
-  for (let k = 0; k < 5; k++) {
-    const sp = s.indexOf(" ", p);
-    if (sp < 0) return false;
-    tokens.push(s.slice(p, sp));
-    p = sp + 1;
+  let pri = 0;
+  for (let i = 1; i < gt; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    pri = pri * 10 + c - 48;
   }
+  if (pri > 191) return false;
+  // TIMESTAMP HOSTNAME APP-NAME PROCID MSGID, each ended by a space.
+  let p = gt + 3;
+  const stampEnd = s.indexOf(" ", p);
+  if (stampEnd < 0) return false;
+  const stampAt = p;
+  const hostAt = stampEnd + 1;
+  const hostEnd = s.indexOf(" ", hostAt);
+  if (hostEnd < 0) return false;
+  const programAt = hostEnd + 1;
+  const programEnd = s.indexOf(" ", programAt);
+  if (programEnd < 0) return false;
+  const pidAt = programEnd + 1;
+  const pidEnd = s.indexOf(" ", pidAt);
+  if (pidEnd < 0) return false;
+  const msgidEnd = s.indexOf(" ", pidEnd + 1);
+  if (msgidEnd < 0) return false;
+  p = msgidEnd + 1;
   if (!s.startsWith(_SD_PREFIX, p)) return false;
   p += _SD_PREFIX.length;
   let id: string | undefined;
   for (;;) {
     const eq = s.indexOf('="', p);
     if (eq < 0) return false;
-    const name = s.slice(p, eq);
+    const isId = eq - p === 2 && s.startsWith("id", p);
     let value = "";
     let i = eq + 2;
     const quote = s.indexOf('"', i);
-    const slash = s.indexOf("\\", i);
-    if (quote >= 0 && (slash < 0 || slash > quote)) {
+    // Only the value is searched for a backslash, not the message after it.
+    let plain = quote >= 0;
+    for (let k = i; plain && k < quote; k++) if (s.charCodeAt(k) === 92) plain = false;
+    if (plain) {
       // No escapes: the common case.
       value = s.slice(i, quote);
       i = quote;
@@ -160,7 +190,7 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
       }
     }
     if (i >= s.length) return false;
-    if (name === "id") id = value;
+    if (isId) id = value;
     i++;
     if (s.charCodeAt(i) === 93) {
       p = i + 1;
@@ -175,8 +205,8 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
     if (s.charCodeAt(p) !== 32) return false;
     message = s.slice(s.charCodeAt(p + 1) === 0xfeff ? p + 2 : p + 1);
   }
-  const [stamp, host, program, pid] = tokens as [string, string, string, string];
-  if (stamp !== "-") {
+  if (!_nil(s, stampAt, stampEnd)) {
+    const stamp = s.slice(stampAt, stampEnd);
     const ms = Date.parse(stamp);
     if (Number.isFinite(ms)) {
       event.timestamp = ms;
@@ -190,9 +220,9 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
   event.id = id;
   event.facility = pri >> 3;
   event.severity = pri & 7;
-  if (host !== "-") event.host = host;
-  if (program !== "-") event.program = program;
-  if (pid !== "-") event.pid = pid;
+  if (!_nil(s, hostAt, hostEnd)) event.host = _hostOf(s, hostAt, hostEnd);
+  if (!_nil(s, programAt, programEnd)) event.program = s.slice(programAt, programEnd);
+  if (!_nil(s, pidAt, pidEnd)) event.pid = s.slice(pidAt, pidEnd);
   event.message = message;
   return true;
 }
