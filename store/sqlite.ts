@@ -112,7 +112,6 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     const ui = _sqliteUi(options.database, busy, db.db);
     const text = options.textIndex === false ? undefined : new _TextIndex(db, options.database);
     db.textIndex = text;
-    text?.resume();
     const series = new _Series(options.hourCacheMs ?? 60_000);
     const overview = new _Overview(options.hourCacheMs ?? 60_000);
     let closed = false;
