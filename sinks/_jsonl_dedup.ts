@@ -57,6 +57,17 @@ function _isHex(c: number): boolean {
 }
 
 /**
+ * Whether `id` is `origin` (ending with `:`) followed by at least
+ * `_MIN_SEQ` hex digits and nothing else: then `splitId(id)` is
+ * `[origin, the digits]`, without splitting.
+ */
+function _hexTail(id: string, origin: string): boolean {
+  if (id.length - origin.length < _MIN_SEQ || !id.startsWith(origin)) return false;
+  for (let i = origin.length; i < id.length; i++) if (!_isHex(id.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
  * Splits an id into its origin and sequence number: the last `:`-separated
  * component of at least 12 lowercase hex digits is the number, the rest (with
  * a marker where the number was) the origin. `undefined` when there is none.
@@ -110,6 +121,8 @@ export class JsonlMarks {
   #stats: ComponentStats | undefined;
   #state: StateStore | undefined;
   #changed = false;
+  /** The origin of the last id split when it ends with `:` (see {@linkcode _hexTail}). */
+  #origin = "";
 
   constructor(options: { maxOrigins: number; recoverBytes: number; maxFiles?: number }) {
     this.#maxOrigins = options.maxOrigins;
@@ -233,9 +246,17 @@ export class JsonlMarks {
   /** Whether an event with this id was written before, or earlier in this batch. */
   seen(id: string | undefined, batch: MarksBatch): boolean {
     if (id === undefined) return false;
-    const split = splitId(id);
-    if (!split) return false;
-    const [origin, seq] = split;
+    let origin = this.#origin;
+    let seq: string;
+    if (origin !== "" && _hexTail(id, origin)) {
+      // What splitId would give: the ids of one sender share their origin, whose string is reused.
+      seq = id.slice(origin.length);
+    } else {
+      const split = splitId(id);
+      if (!split) return false;
+      [origin, seq] = split;
+      if (origin.endsWith(":")) this.#origin = origin;
+    }
     const mark = this.#marks.get(origin);
     if (mark !== undefined && !_greater(seq, mark)) return true;
     const batchMark = batch.pending.get(origin);
