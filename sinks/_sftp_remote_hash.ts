@@ -13,7 +13,10 @@
  * and a newline. Anything else (a name `sha256sum` would escape, a banner,
  * another program answering) is no answer. The files waiting to be hashed
  * on a connection go in one command (many small uploads, one process on
- * the server instead of one each).
+ * the server instead of one each). Commands over 4 MiB of data run
+ * `openssl dgst -sha256 -r -- <path>…` instead when the server has it
+ * (pinned too, lines `<hex> *<path>`): it uses the CPU's SHA extensions,
+ * eight times `sha256sum`'s speed here; without it, `sha256sum` does them.
  *
  * @module
  */
@@ -33,6 +36,23 @@ const BATCH_PATH_BYTES = 48 * 1024;
 /** Bytes to hash in one command at most (a batch holds at least one file). */
 const BATCH_BYTES = 64 * 1024 * 1024;
 
+/** A program that prints a SHA-256 line per file: its pinned command and what parts digest and name. */
+interface _Tool {
+  name: string;
+  command: (paths: string[]) => string[];
+  sep: string;
+}
+const _SHA256SUM: _Tool = { name: "sha256sum", command: (p) => remoteHashCommand(...p), sep: "  " };
+const _OPENSSL: _Tool = { name: "openssl", command: (p) => opensslHashCommand(...p), sep: " *" };
+
+/**
+ * Commands hashing this many bytes or more go to OpenSSL when the server
+ * has it: it uses the CPU's SHA extensions, coreutils' `sha256sum` does not
+ * (measured here: 100 MB in 0.07 s of CPU against 0.55 s), which is most of
+ * the wait after a big upload.
+ */
+const OPENSSL_MIN = 4 * 1024 * 1024;
+
 /**
  * The argument array run on the server for `paths` (the command is pinned).
  *
@@ -48,6 +68,23 @@ const BATCH_BYTES = 64 * 1024 * 1024;
  */
 export function remoteHashCommand(...paths: string[]): string[] {
   return ["sha256sum", "--", ...paths];
+}
+
+/**
+ * The argument array run on the server for big files when it has OpenSSL
+ * (the command is pinned; it prints `<hex> *<path>` lines, as `sha256sum -b`).
+ *
+ * @param paths The remote paths as given to SFTP (one or more).
+ * @returns `["openssl", "dgst", "-sha256", "-r", "--", ...paths]`.
+ *
+ * @example
+ * ```ts
+ * import { opensslHashCommand } from "./_sftp_remote_hash.ts";
+ * console.assert(opensslHashCommand("-x").join(" ") === "openssl dgst -sha256 -r -- -x");
+ * ```
+ */
+export function opensslHashCommand(...paths: string[]): string[] {
+  return ["openssl", "dgst", "-sha256", "-r", "--", ...paths];
 }
 
 /**
@@ -77,6 +114,7 @@ export function parseSha256sum(output: string, path: string): string | undefined
  *
  * @param output Its stdout.
  * @param paths The paths it was given, in order (none holding `\\` or a newline).
+ * @param sep What parts digest and name: `"  "` (`sha256sum`), `" *"` (`openssl dgst -r`).
  * @returns Each path's digest (`undefined` for one without a line), or
  *   `undefined` when some text is not such a line.
  *
@@ -92,6 +130,7 @@ export function parseSha256sum(output: string, path: string): string | undefined
 export function parseSha256sumLines(
   output: string,
   paths: readonly string[],
+  sep = "  ",
 ): Array<string | undefined> | undefined {
   const found: Array<string | undefined> = new Array(paths.length).fill(undefined);
   let at = 0;
@@ -102,7 +141,7 @@ export function parseSha256sumLines(
     const line = output.slice(at, nl);
     at = nl + 1;
     const hex = line.slice(0, 64);
-    if (!/^[0-9a-f]{64}$/.test(hex) || line.slice(64, 66) !== "  ") return undefined;
+    if (!/^[0-9a-f]{64}$/.test(hex) || line.slice(64, 66) !== sep) return undefined;
     const name = line.slice(66);
     while (i < paths.length && paths[i] !== name) i++;
     if (i === paths.length) return undefined;
@@ -129,6 +168,8 @@ interface _PerConnection {
   queue: _Wanted[];
   running: number;
   unsupported?: string;
+  /** Why OpenSSL is not used on this connection, once found out. */
+  noOpenssl?: string;
   latencyMs?: number;
 }
 
@@ -250,9 +291,16 @@ export class RemoteHasher {
     const size = batch.reduce((n, w) => n + w.size, 0);
     // At 20 MB/s on a slow disk; a hung command is killed and the caller reads back.
     const timeoutMs = 30_000 + Math.ceil(size / 20_000);
+    const tool = size >= OPENSSL_MIN && !st.noOpenssl ? _OPENSSL : _SHA256SUM;
+    // A program that is not there, or answers otherwise, leaves sha256sum to do it.
+    const otherwise = (reason: string) => {
+      if (tool !== _OPENSSL) return undefined;
+      st.noOpenssl = reason;
+      return this.#run(conn, st, batch);
+    };
     const started = performance.now();
     this.#onCommand?.(paths.length);
-    const p = exec(conn, remoteHashCommand(...paths), { timeoutMs, highWaterMark: 64 * 1024 });
+    const p = exec(conn, tool.command(paths), { timeoutMs, highWaterMark: 64 * 1024 });
     const max = paths.reduce((n, path) => n + _maxOutput(path), 0);
     const parts: Uint8Array[] = [];
     let got = 0;
@@ -279,10 +327,13 @@ export class RemoteHasher {
       return all(reason);
     }
     if (status.code === 127 || status.code === 126) {
-      st.unsupported = `"sha256sum" cannot run on the server (exit code ${status.code})`;
-      return all(st.unsupported);
+      const reason = `"${tool.name}" cannot run on the server (exit code ${status.code})`;
+      const instead = otherwise(reason);
+      if (instead) return await instead;
+      st.unsupported = reason;
+      return all(reason);
     }
-    if (got > max) return all(`"sha256sum" printed more than one line a file`);
+    if (got > max) return all(`"${tool.name}" printed more than one line a file`);
     const bytes = new Uint8Array(got);
     let off = 0;
     for (const part of parts) {
@@ -292,9 +343,9 @@ export class RemoteHasher {
     const text = new TextDecoder().decode(bytes);
     // 0: all hashed; 1: some could not be read (their errors on stderr), the others are.
     const found = status.code === 0 || status.code === 1
-      ? parseSha256sumLines(text, paths)
+      ? parseSha256sumLines(text, paths, tool.sep)
       : undefined;
-    const why = `"sha256sum" answered exit code ${status.code}${
+    const why = `"${tool.name}" answered exit code ${status.code}${
       status.signal ? ` (signal ${status.signal})` : ""
     } and ${JSON.stringify(text.slice(0, 120))}${
       status.stderr.trim() ? `, stderr ${JSON.stringify(status.stderr.trim().slice(0, 200))}` : ""
@@ -303,11 +354,19 @@ export class RemoteHasher {
       // The files exist (SFTP just wrote them): an error for all, or another program
       // answering (ForceCommand), says the shell cannot see them or hash them, for every
       // file. Only a killed command is about these files alone.
-      if (status.signal === undefined) st.unsupported = why;
+      if (status.signal === undefined) {
+        const instead = otherwise(why);
+        if (instead) return await instead;
+        st.unsupported = why;
+      }
       return all(why);
     }
-    // The hashing's own time (~200 MB/s) is taken out to keep the command's fixed cost.
-    const fixed = Math.max(1, performance.now() - started - size / 200e3);
+    // The hashing's own time (~200 MB/s, OpenSSL's ~1 GB/s) is taken out to keep the
+    // command's fixed cost.
+    const fixed = Math.max(
+      1,
+      performance.now() - started - size / (tool === _OPENSSL ? 1e6 : 200e3),
+    );
     st.latencyMs = Math.min(fixed, st.latencyMs ?? Infinity);
     return found.map((sha256) =>
       sha256 === undefined ? { ok: false as const, reason: why } : { ok: true as const, sha256 }

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Engine } from "../../core/engine.ts";
 import { definePipeline } from "../../core/pipeline.ts";
 import {
+  opensslHashCommand,
   parseSha256sum,
   parseSha256sumLines,
   remoteHashCommand,
@@ -109,6 +110,10 @@ Deno.test("parseSha256sumLines() takes lines for the paths in order, a missing o
   assert.equal(parseSha256sumLines(`${h}  a\n${h}  a\n`, ["a", "b"]), undefined);
   assert.equal(parseSha256sumLines(`hello\n${h}  a\n`, ["a"]), undefined);
   assert.equal(parseSha256sumLines(`${h}  a\n${g}  b`, ["a", "b"]), undefined);
+  // openssl dgst -r: "<hex> *<path>".
+  assert.deepEqual(opensslHashCommand("-a"), ["openssl", "dgst", "-sha256", "-r", "--", "-a"]);
+  assert.deepEqual(parseSha256sumLines(`${h} *-a\n`, ["-a"], " *"), [h]);
+  assert.equal(parseSha256sumLines(`${h}  -a\n`, ["-a"], " *"), undefined);
 });
 
 Deno.test({
@@ -125,17 +130,20 @@ Deno.test({
         await writePattern(`${w.local}/${name}`, 10 * 1024 + i, i + 1);
         expected.set(name, await sha256File(`${w.local}/${name}`));
       }
+      // And one over 4 MiB, hashed by OpenSSL where the server has it.
+      await writePattern(`${w.local}/big.bin`, 5 * 1024 * 1024 + 3);
+      expected.set("big.bin", await sha256File(`${w.local}/big.bin`));
       const { sink, source } = await w.run(
         w.sink({ mode: "move", verify: "remote-hash", concurrency: 8 }),
         { mode: "move" },
       );
-      assert.equal(sink.uploaded, count);
-      assert.equal(sink.verify_remote_hash, count);
+      assert.equal(sink.uploaded, count + 1);
+      assert.equal(sink.verify_remote_hash, count + 1);
       assert.equal(sink.verify_read_back, undefined);
       assert.equal(sink.verify_failures, undefined);
       const commands = sink.remote_hash_commands as number;
       assert.ok(commands >= 1 && commands < count, `${commands} commands for ${count} files`);
-      assert.equal(source.deleted, count);
+      assert.equal(source.deleted, count + 1);
       for (const [name, sha256] of expected) {
         assert.equal(await sha256File(w.remote(`samples/vm1/local/${name}`)), sha256);
       }
