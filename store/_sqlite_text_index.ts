@@ -252,9 +252,11 @@ export class _TextIndex {
     const d = this.#conn();
     if (!d) return undefined;
     try {
-      // Catches up a little first, so the tail the query scans stays short.
+      // Catches up first when a step does it, so the tail the query scans stays short; further
+      // behind, the background build does it (a step in each query would add its time to each).
       const max = Number(this.#reader.get(`SELECT max(rowid) AS m FROM alerts`)?.m ?? 0);
-      if (max > this.#meta("hi")) this.step(this.#stepRows);
+      const behind = max - this.#meta("hi");
+      if (behind > 0 && behind <= this.#stepRows) this.step(this.#stepRows);
       d.exec("BEGIN");
       try {
         const hi = this.#meta("hi");
@@ -354,13 +356,6 @@ export class _TextIndex {
     }, delay);
     Deno.unrefTimer(timer);
     this.#timer = timer;
-  }
-
-  /** Starts the background build when a sidecar exists already (a store opening). */
-  resume(): void {
-    try {
-      if (Deno.statSync(this.#path).isFile && this.#conn()) this.#schedule();
-    } catch { /* no sidecar yet: the first text query makes it */ }
   }
 
   /** Whether a sidecar is open (false: a read-only database, no place to write, a broken file). */
