@@ -276,11 +276,15 @@ export async function writeParquetBatches(
         columnData: columns.map((c, i) => {
           const values = group[i] as unknown[];
           const text = c.type === "STRING";
+          const data = text ? _utf8Group(values) : values;
           return {
             name: c.name,
-            data: text ? _utf8Group(values) : values,
+            data,
             type: c.type,
             nullable: c.nullable,
+            // Mostly-distinct text (given as bytes): plain pages without the writer's
+            // dictionary trial, which hashes a sample of the values' bytes only to say no.
+            ...(data !== values ? { encoding: "PLAIN" as const } : {}),
             // No min/max for text: mostly-distinct columns (the raw line, ids) are never
             // pruned on, and the repeating ones (host, severity, rule) hold every value in
             // every group of a day; comparing each value cost ~1 CPU s per 1M alerts.
