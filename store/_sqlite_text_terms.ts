@@ -1,0 +1,59 @@
+/**
+ * The text index's pure parts: the FTS5 query a text becomes, the document
+ * an alert becomes, and the fingerprint that tells whether a rowid still
+ * holds the row that was indexed (store/_sqlite_text_index.ts).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { SQLInputValue } from "node:sqlite";
+
+/** The most 3-character windows one query ANDs (spread over the text). */
+const _MAX_TERMS = 12;
+
+/** The alert columns the text filter reads, in the order they are joined. */
+export const _COLS = ["rule", "message", "file", "hash", "host"] as const;
+
+/** An alert's text columns as read. */
+export type _AlertText = Record<string, SQLInputValue>;
+
+function _doc(r: _AlertText): string {
+  const parts: string[] = [];
+  for (const c of _COLS) {
+    const v = r[c];
+    if (v !== null && v !== undefined) parts.push(typeof v === "string" ? v : String(v));
+  }
+  return parts.join("\n");
+}
+
+/** The fingerprint of an alert row: its time, id and text columns, hashed. */
+export function _fingerprint(r: _AlertText | undefined): string {
+  if (!r) return "";
+  return createHash("sha256")
+    .update(JSON.stringify([String(r.timestamp), _doc(r), String(r.id ?? "")]))
+    .digest("base64");
+}
+
+/**
+ * The FTS5 query for a needle: its distinct 3-character windows ANDed, each
+ * quoted (each is one term of the trigram tokenizer, so `detail=none`
+ * serves it); undefined under 3 characters or with a NUL.
+ *
+ * @example
+ * ```ts
+ * import { _ftsQuery } from "./_sqlite_text_terms.ts";
+ * _ftsQuery("abcd"); // '"abc" AND "bcd"'
+ * ```
+ */
+export function _ftsQuery(needle: string): string | undefined {
+  if (needle.includes("\0")) return undefined;
+  const cps = Array.from(needle);
+  if (cps.length < 3) return undefined;
+  const windows = [...new Set(cps.slice(0, -2).map((_, i) => cps.slice(i, i + 3).join("")))];
+  const pick = windows.length <= _MAX_TERMS ? windows : Array.from(
+    { length: _MAX_TERMS },
+    (_, i) => windows[Math.round(i * (windows.length - 1) / (_MAX_TERMS - 1))] as string,
+  );
+  return pick.map((w) => `"${w.replaceAll('"', '""')}"`).join(" AND ");
+}
