@@ -32,15 +32,19 @@ import {
 } from "../core/_deps/hyparquet.ts";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 
+/** A Buffer as a plain Uint8Array over the same bytes (`new Uint8Array(buffer)` copies them). */
+function _view(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 function _compressors(level: number) {
   const options = { params: { [constants.ZSTD_c_compressionLevel]: level } };
   return {
-    ZSTD: (input: Uint8Array): Uint8Array => new Uint8Array(zstdCompressSync(input, options)),
+    ZSTD: (input: Uint8Array): Uint8Array => _view(zstdCompressSync(input, options)),
   };
 }
 const _DECOMPRESSORS = {
-  ZSTD: (input: Uint8Array, _length: number): Uint8Array =>
-    new Uint8Array(zstdDecompressSync(input)),
+  ZSTD: (input: Uint8Array, _length: number): Uint8Array => _view(zstdDecompressSync(input)),
 };
 
 /** A column of an archive file. */
