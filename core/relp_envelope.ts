@@ -86,9 +86,36 @@ function _timestamp(ms: number | undefined, offset: number | undefined): string 
 export function formatRelpEnvelope(event: LogEvent): string {
   const pri = (event.facility ?? 1) * 8 + (event.severity ?? 5);
   const sd = event.id === undefined ? "-" : `${_SD_PREFIX}id="${_sdEscape(event.id)}"]`;
-  return `<${pri}>1 ${_timestamp(event.timestamp, event.tzOffset)} ${_hostToken.get(event.host)} ${
-    _programToken.get(event.program)
-  } ${_pidToken.get(event.pid)} - ${sd} ${event.message}`;
+  return `${_header(event, pri)}${sd} ${event.message}`;
+}
+
+/** The last header made, and what it was made of: a sender's events mostly share theirs. */
+const _last = {
+  pri: -1,
+  timestamp: undefined as number | undefined,
+  tzOffset: undefined as number | undefined,
+  host: undefined as string | undefined,
+  program: undefined as string | undefined,
+  pid: undefined as string | undefined,
+  text: "",
+};
+
+/** `<PRI>1 TIMESTAMP HOST PROGRAM PID - ` of an event. */
+function _header(event: LogEvent, pri: number): string {
+  const l = _last;
+  if (
+    l.pri === pri && l.timestamp === event.timestamp && l.tzOffset === event.tzOffset &&
+    l.host === event.host && l.program === event.program && l.pid === event.pid
+  ) return l.text;
+  l.pri = pri;
+  l.timestamp = event.timestamp;
+  l.tzOffset = event.tzOffset;
+  l.host = event.host;
+  l.program = event.program;
+  l.pid = event.pid;
+  return (l.text = `<${pri}>1 ${_timestamp(event.timestamp, event.tzOffset)} ${
+    _hostToken.get(event.host)
+  } ${_programToken.get(event.program)} ${_pidToken.get(event.pid)} - `);
 }
 
 /** Whether `s[from..to)` is the NILVALUE `-`. */
