@@ -127,8 +127,18 @@ export class _TextIndex {
     }
   }
 
-  #conn(): DatabaseSync | undefined {
-    if (this.#db) return this.#db;
+  /**
+   * Opens the sidecar for one operation (made or emptied when it is not this
+   * version's). Each query and each step opens and closes it: measured over
+   * 120,000 rows in steps of 2,000, a connection kept open grew the process
+   * by 12 MB, one per step by 5.6 MB (SQLite's caches and FTS5's merge
+   * buffers go back to malloc each time); an open costs about a millisecond.
+   * `attach` attaches the SIEM file read-only (a URI: no write and no
+   * checkpoint can come from here), so a step copies rows inside SQLite,
+   * never through JavaScript (over 150,000 rows that grew V8's heap by 17 MB
+   * and the process by 35).
+   */
+  #open(attach: boolean): DatabaseSync | undefined {
     if (this.#broken || this.#closed) return undefined;
     if (!this.#writable() || !this.#reader.has("alerts")) return undefined;
     let d: DatabaseSync | undefined;
@@ -136,35 +146,49 @@ export class _TextIndex {
       d = new DatabaseSync(this.#path);
       // Never waits long for another process building: that query scans instead.
       d.exec("PRAGMA busy_timeout = 50");
-      d.exec("PRAGMA journal_mode = WAL");
       d.exec("PRAGMA synchronous = NORMAL");
       // 1 MiB of page cache (the default 2 MB would count against the dashboard's memory).
       d.exec("PRAGMA cache_size = -1024");
-      // The SIEM file read-only (a URI, so no write and no checkpoint can come from here): the
-      // rows go from it into the index inside SQLite, never through JavaScript. Measured over
-      // 150,000 rows in steps of 1,000: +9 MB RSS, where copying them through JS grew V8's heap
-      // by 17 MB and the process by 35.
-      d.prepare(`ATTACH DATABASE ? AS siem`).run(_roUri(this.#database));
-      d.exec("PRAGMA siem.cache_size = -256");
-      d.exec("BEGIN IMMEDIATE");
-      try {
-        d.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
-        const v = d.prepare(`SELECT value FROM meta WHERE key = 'version'`).get() as
-          | { value: string }
-          | undefined;
-        if (v?.value !== _VERSION) _reset(d);
-        d.exec("COMMIT");
-      } catch (err) {
-        d.exec("ROLLBACK");
-        throw err;
+      const made = d.prepare(`SELECT 1 AS x FROM sqlite_master WHERE name = 'meta'`).get();
+      const v = made
+        ? d.prepare(`SELECT value AS v FROM meta WHERE key = 'version'`).get() as
+          | { v: string }
+          | undefined
+        : undefined;
+      if (v?.v !== _VERSION) {
+        d.exec("PRAGMA journal_mode = WAL");
+        d.exec("BEGIN IMMEDIATE");
+        try {
+          d.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+          const again = d.prepare(`SELECT value FROM meta WHERE key = 'version'`).get() as
+            | { value: string }
+            | undefined;
+          if (again?.value !== _VERSION) _reset(d);
+          d.exec("COMMIT");
+        } catch (err) {
+          d.exec("ROLLBACK");
+          throw err;
+        }
       }
-    } catch {
+      if (attach) {
+        d.prepare(`ATTACH DATABASE ? AS siem`).run(_roUri(this.#database));
+        d.exec("PRAGMA siem.cache_size = -256");
+      }
+    } catch (err) {
       d?.close();
-      this.#broken = true;
+      // Busy making it (another process): next time. Anything else: no index in this store.
+      if (!(err instanceof Error && /locked|busy/i.test(err.message))) this.#broken = true;
       return undefined;
     }
     this.#db = d;
     return d;
+  }
+
+  /** Closes the sidecar after an operation. */
+  #release(): void {
+    this.#stmts.clear();
+    this.#db?.close();
+    this.#db = undefined;
   }
 
   #st(sql: string): StatementSync {
@@ -222,14 +246,19 @@ export class _TextIndex {
   candidates(needle: string): _Candidates | undefined {
     const q = _ftsQuery(needle);
     if (q === undefined) return undefined;
-    const d = this.#conn();
+    let d = this.#open(false);
     if (!d) return undefined;
     try {
       // Catches up first when a step does it, so the tail the query scans stays short; further
       // behind, the background build does it (a step in each query would add its time to each).
       const max = Number(this.#reader.get(`SELECT max(rowid) AS m FROM alerts`)?.m ?? 0);
       const behind = max - this.#meta("hi");
-      if (behind > 0 && behind <= this.#stepRows) this.step(this.#stepRows, false);
+      if (behind > 0 && behind <= this.#stepRows) {
+        this.#release();
+        this.step(this.#stepRows, false);
+        d = this.#open(false);
+        if (!d) return undefined;
+      }
       d.exec("BEGIN");
       try {
         const hi = this.#meta("hi");
@@ -246,6 +275,7 @@ export class _TextIndex {
     } catch {
       return undefined;
     } finally {
+      this.#release();
       this.#schedule();
     }
   }
@@ -258,8 +288,16 @@ export class _TextIndex {
    * @returns Whether the index is caught up (false also when it cannot be built).
    */
   step(rows = this.#stepRows, gc = true): boolean {
-    const d = this.#conn();
+    const d = this.#open(true);
     if (!d) return false;
+    try {
+      return this.#step(d, rows, gc);
+    } finally {
+      this.#release();
+    }
+  }
+
+  #step(d: DatabaseSync, rows: number, gc: boolean): boolean {
     try {
       d.exec("BEGIN IMMEDIATE");
     } catch {
@@ -318,7 +356,7 @@ export class _TextIndex {
    * A step that fails stops the build until the next text query.
    */
   #schedule(delay = this.#pauseMs): void {
-    if (!this.#background || this.#closed || this.#timer !== undefined || !this.#db) return;
+    if (!this.#background || this.#closed || this.#broken || this.#timer !== undefined) return;
     const timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#closed) return;
@@ -340,7 +378,9 @@ export class _TextIndex {
 
   /** Whether a sidecar is open (false: a read-only database, no place to write, a broken file). */
   get usable(): boolean {
-    return this.#conn() !== undefined;
+    const d = this.#open(false);
+    this.#release();
+    return d !== undefined;
   }
 
   /** Stops the build and closes the sidecar (what is built stays). */
@@ -348,9 +388,7 @@ export class _TextIndex {
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#stmts.clear();
-    this.#db?.close();
-    this.#db = undefined;
+    this.#release();
   }
 }
 
