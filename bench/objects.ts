@@ -119,7 +119,7 @@ async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<_
     logger: createLogger("silent"),
   });
   const before = _cpu().self;
-  const sampler = sampleTree("self", { children: false, intervalMs: 20 });
+  const sampler = sampleTree("self", { children: false, intervalMs: 100 });
   const seconds = await timed(async () => {
     await engine.start();
     await deadline(`sftp-object upload of ${local}`, 600_000, source.done ?? Promise.resolve());

@@ -22,6 +22,7 @@
  */
 
 import { exec } from "../ssh/exec.ts";
+import { WarmHash } from "./_sftp_warm_hash.ts";
 import type { SshConnection } from "../ssh/connect.ts";
 
 /** Bytes of output a well-formed answer for `path` can never exceed (hash, spaces, path, newline). */
@@ -40,10 +41,22 @@ const BATCH_BYTES = 64 * 1024 * 1024;
 interface _Tool {
   name: string;
   command: (paths: string[]) => string[];
+  /** The command started ahead, the paths then given on stdin (sinks/_sftp_warm_hash.ts). */
+  warm: string[];
   sep: string;
 }
-const _SHA256SUM: _Tool = { name: "sha256sum", command: (p) => remoteHashCommand(...p), sep: "  " };
-const _OPENSSL: _Tool = { name: "openssl", command: (p) => opensslHashCommand(...p), sep: " *" };
+const _SHA256SUM: _Tool = {
+  name: "sha256sum",
+  command: (p) => remoteHashCommand(...p),
+  warm: ["xargs", "-0", ...remoteHashCommand()],
+  sep: "  ",
+};
+const _OPENSSL: _Tool = {
+  name: "openssl",
+  command: (p) => opensslHashCommand(...p),
+  warm: ["xargs", "-0", ...opensslHashCommand()],
+  sep: " *",
+};
 
 /**
  * Commands hashing this many bytes or more go to OpenSSL when the server
@@ -170,6 +183,10 @@ interface _PerConnection {
   unsupported?: string;
   /** Why OpenSSL is not used on this connection, once found out. */
   noOpenssl?: string;
+  /** The command started ahead for the next files, if any. */
+  warm?: WarmHash | undefined;
+  /** Why commands started ahead are not used on this connection, once found out. */
+  noWarm?: string;
   latencyMs?: number;
 }
 
@@ -254,6 +271,72 @@ export class RemoteHasher {
     });
   }
 
+  /**
+   * Starts a command ahead on `conn` (unless one waits already), so that
+   * the server's side of it (sshd, the user's shell) is ready when the
+   * upload of a file of `size` bytes ends.
+   *
+   * @param conn The connection.
+   * @param size The file's size (big ones are hashed by OpenSSL where it is there).
+   */
+  prepare(conn: SshConnection, size: number): void {
+    const st = this.#of(conn);
+    if (st.unsupported || st.noWarm || st.warm?.fresh) return;
+    st.warm = new WarmHash(
+      conn,
+      this.#tool(st, size).warm,
+      (text, paths) => parseSha256sumLines(text, paths, this.#tool(st, size).sep),
+    );
+  }
+
+  #tool(st: _PerConnection, size: number): _Tool {
+    return size >= OPENSSL_MIN && !st.noOpenssl ? _OPENSSL : _SHA256SUM;
+  }
+
+  /** Hashes `batch` with the command started ahead; `undefined`: run it otherwise. */
+  async #warmRun(
+    conn: SshConnection,
+    st: _PerConnection,
+    batch: readonly _Wanted[],
+    size: number,
+    timeoutMs: number,
+  ): Promise<RemoteHashResult[] | undefined> {
+    const tool = this.#tool(st, size);
+    const parse = (text: string, paths: readonly string[]) =>
+      parseSha256sumLines(text, paths, tool.sep);
+    let w = st.warm;
+    st.warm = undefined;
+    if (!w?.fresh || w.args.join(" ") !== tool.warm.join(" ")) {
+      w?.drop();
+      w = new WarmHash(conn, tool.warm, parse);
+    }
+    // The next files' command starts now, while these are hashed.
+    st.warm = new WarmHash(conn, tool.warm, parse);
+    const paths = batch.map((x) => x.path);
+    const started = performance.now();
+    this.#onCommand?.(paths.length);
+    const r = await w.hash(paths, paths.reduce((n, p) => n + _maxOutput(p), 0), timeoutMs);
+    if (r.kind === "killed") return batch.map(() => ({ ok: false as const, reason: r.reason }));
+    if (r.kind === "cold") {
+      // xargs missing, OpenSSL missing, a ForceCommand answering: asked the plain way.
+      st.noWarm = r.reason;
+      st.warm?.drop();
+      st.warm = undefined;
+      return undefined;
+    }
+    const fixed = Math.max(
+      1,
+      performance.now() - started - size / (tool === _OPENSSL ? 1e6 : 200e3),
+    );
+    st.latencyMs = Math.min(fixed, st.latencyMs ?? Infinity);
+    const why = `"${tool.name}" gave no line for it (exit code ${r.status.code}, stderr ${
+      JSON.stringify(r.status.stderr.trim().slice(0, 200))
+    })`;
+    return r.found.map((sha256) =>
+      sha256 === undefined ? { ok: false as const, reason: why } : { ok: true as const, sha256 }
+    );
+  }
+
   #pump(conn: SshConnection, st: _PerConnection): void {
     while (st.running < this.#maxParallel && st.queue.length) {
       const batch: _Wanted[] = [];
@@ -291,7 +374,11 @@ export class RemoteHasher {
     const size = batch.reduce((n, w) => n + w.size, 0);
     // At 20 MB/s on a slow disk; a hung command is killed and the caller reads back.
     const timeoutMs = 30_000 + Math.ceil(size / 20_000);
-    const tool = size >= OPENSSL_MIN && !st.noOpenssl ? _OPENSSL : _SHA256SUM;
+    if (!st.noWarm) {
+      const warm = await this.#warmRun(conn, st, batch, size, timeoutMs);
+      if (warm) return warm;
+    }
+    const tool = this.#tool(st, size);
     // A program that is not there, or answers otherwise, leaves sha256sum to do it.
     const otherwise = (reason: string) => {
       if (tool !== _OPENSSL) return undefined;

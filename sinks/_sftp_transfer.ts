@@ -278,6 +278,10 @@ export class Uploader {
     this.#partials.set(partialPath, entry);
     if (resumeAt > 0) this.#o.stats()?.add("resumed_bytes", resumeAt);
     this.#o.emit({ type: "start", path: job.path, remote: job.rel, size: storedSize, resumeAt });
+    // The server's side of the hash command starts while the bytes go.
+    if (this.#o.verify !== "manifest" && this.#remoteHashFirst(c, storedSize)) {
+      this.#hasher.prepare(c.connection, storedSize);
+    }
     const handle = await c.open(partialPath, resumeAt > 0 ? "r+" : "w+");
     let closed = false;
     try {

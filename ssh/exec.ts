@@ -83,8 +83,12 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Stops the command; `status` rejects with the signal's reason. @default {none} */
   signal?: AbortSignal;
-  /** Bytes for the command's stdin, then EOF. @default {EOF at once} */
-  stdin?: string | Uint8Array;
+  /**
+   * Bytes for the command's stdin, then EOF; a promise sends them once it
+   * resolves (the command starts meanwhile; a rejection sends EOF alone).
+   * @default {EOF at once}
+   */
+  stdin?: string | Uint8Array | Promise<string | Uint8Array>;
   /** Called with each piece of stderr as it arrives (already decoded). @default {none} */
   onStderr?: (text: string) => void;
   /** Bytes of stdout buffered before the remote side is made to wait. @default {1048576} */
@@ -278,13 +282,20 @@ export function exec(
     });
     const unwatch = conn.whenLost(() => stop(conn.lost(`while "${shown}" ran`)));
     try {
-      if (options.stdin !== undefined) {
-        ch.end(
-          typeof options.stdin === "string"
-            ? new TextEncoder().encode(options.stdin)
-            : options.stdin,
-        );
-      } else ch.end();
+      const input = (bytes: string | Uint8Array) =>
+        typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+      const later = options.stdin;
+      if (later instanceof Promise) {
+        const end = (bytes?: string | Uint8Array) => {
+          try {
+            if (!done && !stopped) ch.end(bytes === undefined ? undefined : input(bytes));
+          } catch {
+            // the channel closed meanwhile
+          }
+        };
+        later.then(end, () => end());
+      } else if (later !== undefined) ch.end(input(later));
+      else ch.end();
       await new Promise<void>((resolve) => {
         wake = resolve;
         if (stopped) resolve();
