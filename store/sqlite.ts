@@ -51,7 +51,10 @@ export interface SqliteStoreOptions {
    * store/_sqlite_text_index.ts), made by the first text query and built in
    * the background while the store is open; a text filter then reads a few
    * rows instead of scanning them all. false: always scan, create nothing.
-   * A SIEM file without write permission gets no sidecar. @default {true}
+   * A SIEM file without write permission gets no sidecar. The environment
+   * variable `SLUICE_TEXT_INDEX=off` turns the default off (for stores opened
+   * with no options, as the dashboard and `sluice query` open them).
+   * @default {true}
    */
   textIndex?: boolean;
 }
@@ -75,6 +78,16 @@ export interface SqliteStoreOptions {
  */
 export function openSqliteReadOnly(database: string, busyTimeoutMs = 5000): DatabaseSync {
   return _openReadOnly(database, busyTimeoutMs);
+}
+
+/** Whether a store keeps a text index when not told: yes unless SLUICE_TEXT_INDEX=off. */
+function _textIndexDefault(): boolean {
+  try {
+    return !/^(off|0|false|no)$/i.test(Deno.env.get("SLUICE_TEXT_INDEX") ?? "");
+  } catch {
+    // No permission to read the environment: the default.
+    return true;
+  }
 }
 
 /** A wrapper that turns a synchronous read into a promise (a throw into a rejection). */
@@ -110,7 +123,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
     const busy = options.busyTimeoutMs ?? 5000;
     const db = new _Db(_openReadOnly(options.database, busy));
     const ui = _sqliteUi(options.database, busy, db.db);
-    const text = options.textIndex === false ? undefined : new _TextIndex(db, options.database);
+    const text = (options.textIndex ?? _textIndexDefault())
+      ? new _TextIndex(db, options.database)
+      : undefined;
     db.textIndex = text;
     const series = new _Series(options.hourCacheMs ?? 60_000);
     const overview = new _Overview(options.hourCacheMs ?? 60_000);

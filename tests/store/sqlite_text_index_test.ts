@@ -287,7 +287,7 @@ Deno.test("text index: a read-only database gets no sidecar and the scan's answe
   }
 });
 
-Deno.test("text index: textIndex false creates nothing", async () => {
+Deno.test("text index: textIndex false, or SLUICE_TEXT_INDEX=off, creates nothing", async () => {
   const s = await seeded({ alerts: 500, auth: 10 });
   try {
     const store = await openSqliteStore({ database: s.database, textIndex: false });
@@ -295,6 +295,18 @@ Deno.test("text index: textIndex false creates nothing", async () => {
       await store.alerts({ text: "webshell" });
     } finally {
       await store.close();
+    }
+    await assert.rejects(Deno.stat(_textIndexPath(s.database)), Deno.errors.NotFound);
+    Deno.env.set("SLUICE_TEXT_INDEX", "off");
+    try {
+      const plain = await openSqliteStore({ database: s.database });
+      try {
+        await plain.alerts({ text: "webshell" });
+      } finally {
+        await plain.close();
+      }
+    } finally {
+      Deno.env.delete("SLUICE_TEXT_INDEX");
     }
     await assert.rejects(Deno.stat(_textIndexPath(s.database)), Deno.errors.NotFound);
   } finally {
