@@ -224,6 +224,86 @@ function _seedRows(
 }
 
 /**
+ * A contender started with more environment variables (the central
+ * example reads `SLUICE_*` as its flags), under its name plus `suffix`.
+ *
+ * @param contender The contender.
+ * @param suffix Added to its name.
+ * @param env The variables, set only while it starts.
+ * @returns The contender.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sluiceContender } from "./contenders.ts";
+ * import { withEnv } from "./central.ts";
+ * const c = withEnv(sluiceContender("central"), ", SQLite worker", { SLUICE_SQLITE_WORKER: "on" });
+ * assert.equal(c.name, "sluice central, SQLite worker");
+ * ```
+ */
+export function withEnv(
+  contender: Contender,
+  suffix: string,
+  env: Readonly<Record<string, string>>,
+): Contender {
+  return {
+    ...contender,
+    name: contender.name + suffix,
+    description: `${contender.description}; ${
+      Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")
+    }`,
+    async start(dir) {
+      const before = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
+      for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+      try {
+        return await contender.start.call(this, dir);
+      } finally {
+        for (const [k, v] of before) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      }
+    },
+  };
+}
+
+/**
+ * The contenders `BENCH_CENTRAL_ONLY` names (keys separated by commas:
+ * `sqlite`, `central`, `central-small`, `syslog-ng-reference`,
+ * `syslog-ng-tuned`, `seed`, `jsonl`, `syslog-ng-jsonl`, `rsyslog`, and
+ * `central-worker`, run only when named: the central example with
+ * `SLUICE_SQLITE_WORKER=on`), in
+ * their order; all of them when it is unset or empty. The ceilings always
+ * run. `BENCH_CENTRAL_ONLY=seed,central` runs the row that counts alone.
+ *
+ * @param entries The contenders, each with its key.
+ * @param only The variable's value.
+ * @returns The contenders to run.
+ * @throws {RangeError} On a key no contender has.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { centralOnly } from "./central.ts";
+ * const all = [{ key: "seed" }, { key: "central" }, { key: "jsonl" }];
+ * assert.deepEqual(centralOnly(all, "central, seed").map((e) => e.key), ["seed", "central"]);
+ * assert.equal(centralOnly(all, undefined).length, 3);
+ * ```
+ */
+export function centralOnly<T extends { key: string }>(
+  entries: readonly T[],
+  only: string | undefined,
+): T[] {
+  const keys = (only ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "");
+  if (keys.length === 0) return [...entries];
+  for (const k of keys) {
+    if (!entries.some((e) => e.key === k)) {
+      throw new RangeError(
+        `BENCH_CENTRAL_ONLY: no contender "${k}" (${entries.map((e) => e.key).join(", ")})`,
+      );
+    }
+  }
+  return entries.filter((e) => keys.includes(e.key));
+}
+
+/**
  * The central scenarios: contenders end to end (1, 2), burst loss (4) and
  * ceilings (7), as rows of the report.
  *
@@ -245,27 +325,87 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const log = (text: string) => console.error(`bench central: ${text}`);
   log(`${_fmt(n)} alerts, ${mb.toFixed(0)} MB (${w.path}), ${rounds} run(s) each`);
 
-  const entries: _Entry[] = [
-    { group: "central-sqlite", contender: sluiceContender("sqlite"), runs: [] },
-    { group: "central-sqlite", contender: sluiceContender("central"), runs: [] },
+  const all: Array<_Entry & { key: string }> = [
+    { key: "sqlite", group: "central-sqlite", contender: sluiceContender("sqlite"), runs: [] },
+    { key: "central", group: "central-sqlite", contender: sluiceContender("central"), runs: [] },
     // The same on a machine short of memory: what the memory targets cost in speed.
     {
+      key: "central-small",
       group: "central-sqlite",
       contender: sluiceContender("central", { smallHeap: true }),
       runs: [],
     },
     ...(quick ? [] : [
-      { group: "central-sqlite" as const, contender: syslogNgContender("reference"), runs: [] },
-      { group: "central-sqlite" as const, contender: syslogNgContender("tuned"), runs: [] },
+      {
+        key: "syslog-ng-reference",
+        group: "central-sqlite" as const,
+        contender: syslogNgContender("reference"),
+        runs: [],
+      },
+      {
+        key: "syslog-ng-tuned",
+        group: "central-sqlite" as const,
+        contender: syslogNgContender("tuned"),
+        runs: [],
+      },
       // The row that counts (issue 26): the seed's own central, tuned, beside the central example.
-      { group: "central-sqlite" as const, contender: seedSyslogNgContender(), runs: [] },
+      {
+        key: "seed",
+        group: "central-sqlite" as const,
+        contender: seedSyslogNgContender(),
+        runs: [],
+      },
     ]),
-    { group: "central-jsonl", contender: sluiceContender("jsonl"), runs: [] },
+    { key: "jsonl", group: "central-jsonl", contender: sluiceContender("jsonl"), runs: [] },
     ...(quick ? [] : [
-      { group: "central-jsonl" as const, contender: syslogNgContender("jsonl"), runs: [] },
-      { group: "central-jsonl" as const, contender: rsyslogContender(), runs: [] },
+      {
+        key: "syslog-ng-jsonl",
+        group: "central-jsonl" as const,
+        contender: syslogNgContender("jsonl"),
+        runs: [],
+      },
+      {
+        key: "rsyslog",
+        group: "central-jsonl" as const,
+        contender: rsyslogContender(),
+        runs: [],
+      },
     ]),
   ];
+  // Only when BENCH_CENTRAL_ONLY names it: the central example with SQLite on a worker thread,
+  // beside the default, to check what the 2-core default profile chooses (issue 26).
+  const only = Deno.env.get("BENCH_CENTRAL_ONLY");
+  if (only?.split(",").some((k) => k.trim() === "central-worker")) {
+    all.push({
+      key: "central-worker",
+      group: "central-sqlite",
+      contender: withEnv(sluiceContender("central"), ", SQLite worker", {
+        SLUICE_SQLITE_WORKER: "on",
+      }),
+      runs: [],
+    });
+  }
+  // BENCH_CENTRAL_ENV="K=V …": one more contender, the central example started with those
+  // variables (an A/B of a setting in the same run); run when BENCH_CENTRAL_ONLY names
+  // `central-env` or is unset.
+  const extra = Deno.env.get("BENCH_CENTRAL_ENV")?.trim();
+  if (extra) {
+    const env = Object.fromEntries(
+      extra.split(/\s+/).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
+    all.push({
+      key: "central-env",
+      group: "central-sqlite",
+      contender: withEnv(sluiceContender("central"), `, ${extra}`, env),
+      runs: [],
+    });
+  }
+  const entries: _Entry[] = centralOnly(all, only);
+  if (entries.length < all.length) {
+    log(
+      `BENCH_CENTRAL_ONLY: ${entries.map((e) => e.contender.name).join(", ")} (and the ceilings)`,
+    );
+  }
   for (const e of entries) {
     const why = e.contender.unavailable();
     if (why) {
@@ -329,7 +469,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     const inGroup = entries.filter((e) => e.group === group);
     // The first sluice entry does the contenders' work; a second (the central example) more.
     const sluices = inGroup.filter((e) => e.contender.name.startsWith("sluice"));
-    const sluice = sluices[0] as _Entry;
+    const sluice = sluices.find((e) => e.runs.length);
     // References for sluice's rows: the issue's targets (≥ 2× tuned syslog-ng; ≥ rsyslog).
     const peers = inGroup.filter((e) => !sluices.includes(e) && e.runs.length);
     const primary = group === "central-sqlite"
@@ -360,11 +500,12 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       });
     }
     // sluice against every other figure of the same run.
-    const others = [
+    const others = !sluice ? [] : [
       ...peers.filter((p) => p !== primary).map(refOf),
       ...(primary ? [group === "central-sqlite" ? ceilingRefs.both : ceilingRefs.parse] : []),
     ];
     for (const { rates, ...reference } of others) {
+      if (!sluice) break;
       const paired = _perRound(sluice.runs.map((r) => r.rate), rates);
       rows.push({
         scenario: group,

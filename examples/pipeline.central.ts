@@ -35,7 +35,9 @@
  * SHA-256 and records it in `objects` every `--samples-interval` (1m):
  * docs/objects.md. `--db postgres://…|mysql://…` (`SLUICE_DB`) stores the
  * SIEM tables on that server instead, and the dashboard reads them there;
- * several centrals may share one (docs/sql-servers.md).
+ * several centrals may share one (docs/sql-servers.md). `--shrink-idle off`
+ * (on) keeps the heap V8 grew to instead of collecting it once whenever the
+ * central turns idle.
  *
  * @module
  */
@@ -74,6 +76,7 @@ import { sshJournalSource } from "../sources/ssh_journal.ts";
 import { option } from "./_options.ts";
 import { centralSettings } from "./_central_settings.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
+import { idleCollector } from "../core/idle_gc.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
@@ -277,6 +280,13 @@ export default function central(
   // Retention (--retain-db, --retain-archive, --max-disk, --retain-jsonl): off unless asked.
   const archive = archiveFor(context.args, context.env, s.data);
   if (!context.help) refuseServerRetention(db, context.args, context.env);
+  const shrinkIdle = option(
+    context.args,
+    context.env,
+    "shrink-idle",
+    "on",
+    "one full garbage collection each time the central turns idle (on|off)",
+  ) !== "off";
   const isCritical = or(criticalAlert(), level("emerg..crit"));
   // Every classified event is stored the same way: parse once, then fan out.
   const store: PipelineDefinition["paths"] = [
@@ -307,9 +317,13 @@ export default function central(
     sources,
     sinks,
     deadLetter: "unparsed",
-    ...(ui || archive
-      ? { services: { ...(ui ? { ui } : {}), ...(archive ? { archive } : {}) } }
-      : {}),
+    services: {
+      // One full garbage collection each time the central turns idle (after start, after a
+      // burst): V8 keeps the heap it grew to otherwise (issue 26's idle memory).
+      ...(shrinkIdle ? { memory: idleCollector() } : {}),
+      ...(ui ? { ui } : {}),
+      ...(archive ? { archive } : {}),
+    },
     paths: [
       {
         name: "alerts",

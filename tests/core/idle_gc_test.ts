@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { ComponentStats, createLogger, memoryState } from "../../mod.ts";
+import { idleCollector } from "../../core/idle_gc.ts";
+
+function context() {
+  return {
+    name: "memory",
+    log: createLogger("silent"),
+    signal: new AbortController().signal,
+    state: memoryState(),
+    stats: new ComponentStats("service", "memory", "idle-gc"),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("idleCollector() collects once per idle stretch and again after a busy one", async () => {
+  let cpuUs = 0;
+  let collections = 0;
+  const service = idleCollector({
+    firstMs: 5,
+    everyMs: 20,
+    collect: () => void collections++,
+    cpu: () => cpuUs,
+  });
+  await service.start(context());
+  try {
+    await sleep(120);
+    assert.equal(collections, 1, "one collection for one idle stretch");
+    // Busy: a core's worth of CPU per interval.
+    const busy = setInterval(() => (cpuUs += 40_000), 10);
+    await sleep(120);
+    const during = collections;
+    clearInterval(busy);
+    assert.equal(during, 1, "nothing collected while busy");
+    await sleep(120);
+    assert.equal(collections, 2, "collected again once idle");
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("idleCollector() collects with V8's own gc function", async () => {
+  const ctx = context();
+  const service = idleCollector({ firstMs: 1, cpu: () => 0 });
+  await service.start(ctx);
+  try {
+    for (let i = 0; i < 100 && !ctx.stats.counters.collections; i++) await sleep(10);
+    assert.equal(ctx.stats.counters.collections, 1);
+  } finally {
+    await service.stop();
+  }
+});
