@@ -88,26 +88,34 @@ function _textMatch(db: _Db, text: string): [string, ...SQLInputValue[]] {
   if (!c) return match;
   const [sql, ...args] = match;
   return [
-    `a.rowid IN (SELECT value FROM json_each(?) UNION ALL SELECT rowid FROM alerts WHERE rowid > ?)
-     AND ${sql}`,
+    `${_NARROWED} UNION ALL SELECT rowid FROM alerts WHERE rowid > ?) AND ${sql}`,
     JSON.stringify(c.rowids),
     c.hi,
     ...args,
   ];
 }
 
+const _NARROWED = "a.rowid IN (SELECT value FROM json_each(?)";
+
+/** Whether a condition is the text index's narrowing (rowids to read). */
+function _narrowed(sql: string): boolean {
+  return sql.startsWith(_NARROWED);
+}
+
 /** The WHERE clause of an alert filter on `alerts a`. */
 export function _alertWhere(db: _Db, f: AlertFilter, severities = true): _Where {
-  const w = new _Where().range("a.timestamp", f);
-  if (f.host !== undefined) w.add("a.host = ?", f.host);
-  if (f.rule !== undefined) w.add("a.rule = ?", f.rule);
-  if (f.source !== undefined) w.add("a.source = ?", f.source);
+  const text = f.text !== undefined && f.text !== "" ? _textMatch(db, f.text) : undefined;
+  // With the text index's rowids the query reads those rows by rowid: the other columns' indexes
+  // are turned off (a unary +), or the planner would walk one of them, checking each row.
+  const c = text && _narrowed(text[0]) ? (col: string) => `+${col}` : (col: string) => col;
+  const w = new _Where().range(c("a.timestamp"), f);
+  if (f.host !== undefined) w.add(`${c("a.host")} = ?`, f.host);
+  if (f.rule !== undefined) w.add(`${c("a.rule")} = ?`, f.rule);
+  if (f.source !== undefined) w.add(`${c("a.source")} = ?`, f.source);
   if (severities && f.severities !== undefined && f.severities.length > 0) {
-    w.in("a.severity", severitySpellings(f.severities));
+    w.in(c("a.severity"), severitySpellings(f.severities));
   }
-  if (f.text !== undefined && f.text !== "") {
-    w.add(..._textMatch(db, f.text));
-  }
+  if (text) w.add(...text);
   if (f.status !== undefined) {
     if (!["open", "acknowledged", "closed"].includes(f.status)) {
       throw new RangeError(
@@ -179,7 +187,8 @@ export function _alerts(db: _Db, q: AlertQuery = {}): AlertPage {
   const w = _alertWhere(db, q, spellings.length === 0);
   if (q.cursor !== undefined) {
     const [ts, seq] = _decodeCursor(q.cursor);
-    w.add("(a.timestamp, a.rowid) < (?, ?)", ts, seq);
+    const by = w.sql.some(_narrowed) ? "+a.timestamp" : "a.timestamp";
+    w.add(`(${by}, a.rowid) < (?, ?)`, ts, seq);
   }
   const order = `ORDER BY a.timestamp DESC, a.rowid DESC LIMIT ?`;
   let rows: _Row[];
@@ -191,7 +200,9 @@ export function _alerts(db: _Db, q: AlertQuery = {}): AlertPage {
   } else {
     // One ordered arm per stored spelling, merged: each arm walks (severity, timestamp) newest
     // first and stops at the page, where "severity IN (…)" would sort every match.
-    const where = [...w.sql, "a.severity = ?"].join(" AND ");
+    const where = [...w.sql, w.sql.some(_narrowed) ? "+a.severity = ?" : "a.severity = ?"].join(
+      " AND ",
+    );
     const arms = spellings.map(() =>
       `SELECT * FROM (SELECT ${_alertColumns(db)} FROM alerts a WHERE ${where} ${order})`
     );

@@ -34,7 +34,7 @@ import { type _AlertText, _COLS, _fingerprint, _ftsQuery } from "./_sqlite_text_
 export { _ftsQuery };
 
 /** The format of the sidecar; another one is emptied and built again. */
-const _VERSION = "1";
+const _VERSION = "2";
 
 /**
  * Above this many candidates a text is common: the newest-first scan finds a
