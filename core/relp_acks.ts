@@ -199,6 +199,8 @@ export class RelpAnswerReader {
   readonly #onFrame: (frame: RelpFrame) => void;
 
   /**
+   * Creates a reader with nothing read yet.
+   *
    * @param onOk Takes a plain acknowledgement; `false` hands it to the parser instead.
    * @param onFrame Takes every other frame.
    */
