@@ -49,7 +49,8 @@ export function counter(): CountingSink {
 
 /**
  * The bench's agentless pipeline: `sshJournalSource` over `hosts` (batches of
- * 2000) into a counting sink, with its state in `stateDir`; not started.
+ * 2000; SSH in a worker thread when `worker` is `true`) into a counting
+ * sink, with its state in `stateDir`; not started.
  *
  * @example
  * ```ts ignore
@@ -60,11 +61,12 @@ export function counter(): CountingSink {
 export function pullEngine(
   hosts: SshJournalHost[],
   stateDir: string,
+  worker = false,
 ): { engine: Engine; sink: CountingSink } {
   const sink = counter();
   const engine = new Engine(
     definePipeline({
-      sources: { pull: sshJournalSource({ hosts, maxBatch: 2000 }) },
+      sources: { pull: sshJournalSource({ hosts, maxBatch: 2000, worker }) },
       paths: [{ from: ["pull"], to: [sink] }],
     }),
     { stateDir, logger: createLogger("error") },

@@ -19,7 +19,8 @@
  *
  * `BENCH_SSH_JOURNAL_ENTRIES` (entries per host) and `BENCH_SSH_JOURNAL_RUNS`
  * (alternated runs of ssh2 and the source; the median is reported) change the
- * sizes.
+ * sizes; `BENCH_SSH_JOURNAL_COMPARE=worker` adds to each round the source with
+ * SSH in a worker thread (`worker: true`), and rows for it.
  *
  * @module
  */
@@ -144,8 +145,9 @@ async function source(
   hosts: SshJournalHost[],
   expect: number,
   stateDir: string,
+  worker = false,
 ): Promise<{ rate: number; peakRssMb: number; startRssMb: number; cpuUsPerEntry: number }> {
-  const { engine, sink } = pullEngine(hosts, stateDir);
+  const { engine, sink } = pullEngine(hosts, stateDir, worker);
   const startRss = Deno.memoryUsage().rss;
   let peak = startRss;
   const started = performance.now();
@@ -185,6 +187,10 @@ interface _Case {
   rawCpu: number[];
   rate: number[];
   cpu: number[];
+  /** The source with SSH in a worker thread (`BENCH_SSH_JOURNAL_COMPARE=worker`), same rounds. */
+  rateWorker: number[];
+  cpuWorker: number[];
+  peakWorker: ReturnType<typeof memoryFields>;
   peak: ReturnType<typeof memoryFields>;
 }
 
@@ -200,6 +206,8 @@ async function measure(
   await Deno.chmod(dir, 0o755);
   // BENCH_SSH_JOURNAL_ONLY=memory: the 50-host row alone (no 1- and 10-host journals).
   const memoryOnly = Deno.env.get("BENCH_SSH_JOURNAL_ONLY") === "memory";
+  // BENCH_SSH_JOURNAL_COMPARE=worker: each round also runs the source with SSH in a worker thread.
+  const compareWorker = Deno.env.get("BENCH_SSH_JOURNAL_COMPARE") === "worker";
   const closers: Array<() => Promise<void>> = [];
   try {
     const key = await writeClientKey(dir);
@@ -235,6 +243,9 @@ async function measure(
         rawCpu: [],
         rate: [],
         cpu: [],
+        rateWorker: [],
+        cpuWorker: [],
+        peakWorker: memoryFields({ rssMb: 0, privateMb: 0, pssMb: 0 }),
         peak: memoryFields({ rssMb: 0, privateMb: 0, pssMb: 0 }),
       };
       // Alternated, so that the machine's load falls on both alike.
@@ -248,6 +259,19 @@ async function measure(
         c.rate.push(s.rate);
         c.cpu.push(s.cpuUsPerEntry);
         c.peak = memoryFields(memory);
+        if (compareWorker) {
+          const { value: m, memory: mm } = await withMemory(() =>
+            source(set, n * perHost, `${dir}/state-worker-${n}-${r}`, true)
+          );
+          c.peakWorker = memoryFields(mm);
+          c.rateWorker.push(m.rate);
+          c.cpuWorker.push(m.cpuUsPerEntry);
+          log(
+            `# ${n} host(s), run ${r + 1}: source, SSH in a worker thread ${Math.round(m.rate)}/s ${
+              m.cpuUsPerEntry.toFixed(1)
+            } µs/entry (${(m.rate / raw.rate).toFixed(2)}x)`,
+          );
+        }
         log(
           `# ${n} host(s), run ${r + 1}: ssh2 ${Math.round(raw.rate)}/s ${
             raw.cpuUsPerEntry.toFixed(1)
@@ -361,6 +385,18 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       ...c.peak,
     };
   });
+  for (const c of cases.filter((c) => c.rateWorker.length > 0)) {
+    rows.push({
+      scenario: "ssh_journal",
+      subject: `${subject(c.hosts)}, SSH in a worker thread`,
+      value: spread(c.rateWorker).median,
+      unit: "entries/s",
+      runs: c.rateWorker,
+      reference: { subject: "ssh2 exec, same command, unparsed", value: spread(c.raw).median },
+      note: `${(spread(c.cpuWorker).median * 0.1).toFixed(2)} CPU s per 100k entries`,
+      ...c.peakWorker,
+    });
+  }
   const rates = many.map((m) => m.rate);
   const mid = many.find((m) => m.rate === spread(rates).median) as ManyHostsResult;
   const priv = many.map((m) => m.peakPrivateMb);
@@ -405,6 +441,16 @@ async function main(): Promise<void> {
         } | ${(rate / raw).toFixed(2)}x | ${(spread(c.cpu).median * 0.1).toFixed(2)} (${
           (spread(c.rawCpu).median * 0.1).toFixed(2)
         }) | ${Math.round(c.ceiling).toLocaleString("en")} | ${c.peak.peakRssMb.toFixed(0)} MB |`,
+      );
+    }
+    for (const c of cases.filter((c) => c.rateWorker.length > 0)) {
+      const rate = spread(c.rateWorker).median;
+      console.log(
+        `| ${c.hosts} host(s), SSH in a worker thread | ${
+          Math.round(rate).toLocaleString("en")
+        } | ${Math.round(spread(c.raw).median).toLocaleString("en")} | ${
+          (rate / spread(c.raw).median).toFixed(2)
+        }x | ${(spread(c.cpuWorker).median * 0.1).toFixed(2)} | | |`,
       );
     }
     for (const m of many) console.log(`# ${MEMORY_HOSTS} hosts x ${memoryPerHost}: ${_memLine(m)}`);

@@ -21,7 +21,8 @@ import { type Role, rolePermissions, type RoleScope } from "./permissions.ts";
 /**
  * Modules loaded by URL at run time, which `deno compile` cannot see by itself:
  * the pipelines `sluice run central|vm|home` selects, the worker-thread sink's host
- * and the modules it imports (siem.db's sinks), the WAL checkpoint worker.
+ * and the modules it imports (siem.db's sinks), the WAL checkpoint worker, the
+ * agentless collector's SSH worker.
  *
  * @example
  * ```ts
@@ -36,6 +37,7 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "sinks/_wal_checkpoint_worker.ts",
   "archive/_mover_worker.ts",
   "archive/_commit_worker.ts",
+  "sources/_ssh_journal_worker.ts",
   "siem/schema.ts",
   "siem/vms.ts",
 ];

@@ -25,6 +25,25 @@ import {
 export { classifyExit, REASON_TEXT, type SshJournalReason, stripAnsi };
 import type { SshJournalHost } from "./_ssh_journal_registry.ts";
 
+/** A connection as a host reader holds it: `end()` is all it calls. */
+export interface HostLink {
+  /** Ends the connection. */
+  end(): Promise<void>;
+}
+
+/**
+ * The part of ssh/ a host reader uses: ssh/mod.ts itself, or an `SshWorker`
+ * (sources/_ssh_journal_wire.ts) that runs it in a worker thread.
+ */
+export interface HostSsh {
+  /** Connects and logs in (ssh/connect.ts). */
+  connectSsh(options: Ssh.SshConnectOptions): Promise<HostLink>;
+  /** Runs a command (ssh/exec.ts). */
+  exec(conn: HostLink, args: readonly string[], options?: Ssh.ExecOptions): Ssh.SshProcess;
+  /** ssh/'s error class. */
+  readonly SshError: typeof Ssh.SshError;
+}
+
 /** What one host is doing, as `sshJournalSource().hosts()` reports it. */
 export interface SshJournalHostStatus {
   /** The host's name. */
@@ -106,7 +125,7 @@ export class HostReader {
   readonly host: SshJournalHost;
   /** What it is doing. */
   readonly status: SshJournalHostStatus;
-  readonly #ssh: typeof Ssh;
+  readonly #ssh: HostSsh;
   readonly #ctx: SourceContext;
   readonly #s: HostReaderSettings;
   readonly #onStatus: (reader: HostReader) => void;
@@ -120,14 +139,14 @@ export class HostReader {
 
   /**
    * @param host The host.
-   * @param ssh The loaded ssh/ module.
+   * @param ssh The loaded ssh/ module, or the worker that runs it.
    * @param ctx The source's context (one for every host).
    * @param settings Shared settings.
    * @param onStatus Called when the host's state changes.
    */
   constructor(
     host: SshJournalHost,
-    ssh: typeof Ssh,
+    ssh: HostSsh,
     ctx: SourceContext,
     settings: HostReaderSettings,
     onStatus: (reader: HostReader) => void,
@@ -206,7 +225,7 @@ export class HostReader {
       let reason: SshJournalReason | undefined;
       let message = "";
       this.#read = 0;
-      let conn: Ssh.SshConnection | undefined;
+      let conn: HostLink | undefined;
       try {
         conn = await this.#ssh.connectSsh({
           host: this.host.address ?? this.host.name,
@@ -291,7 +310,7 @@ export class HostReader {
 
   /** Runs journalctl over one connection until it ends; returns what it read and how it ended. */
   async #session(
-    conn: Ssh.SshConnection,
+    conn: HostLink,
     signal: AbortSignal,
   ): Promise<{ entries: number; code: number | null; stderr: string }> {
     const ctx = this.#ctx;

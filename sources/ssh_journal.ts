@@ -12,6 +12,7 @@ import { EntryBudget } from "./_ssh_journal_budget.ts";
 import {
   HostReader,
   type HostReaderSettings,
+  type HostSsh,
   hostWindowBytes,
   REASON_TEXT,
   type SshJournalHostStatus,
@@ -23,6 +24,7 @@ import {
   recordOfferedKey,
   type SshJournalHost,
 } from "./_ssh_journal_registry.ts";
+import { SshWorker } from "./_ssh_journal_wire.ts";
 
 export type { SshJournalHost } from "./_ssh_journal_registry.ts";
 export type { SshJournalHostStatus, SshJournalReason } from "./_ssh_journal_host.ts";
@@ -68,6 +70,15 @@ export interface SshJournalSourceOptions {
   maxBackoffMs?: number;
   /** Deadline of the TCP connect in ms (the SSH handshake gets twice it). @default {10000} */
   connectTimeoutMs?: number;
+  /**
+   * Run SSH (ssh2's handshakes, decryption, channels) in a worker thread, so
+   * that it can take another core while this one parses. It costs ~20% more
+   * CPU per entry (the hand-over between the threads), so it pays only when
+   * a core is idle: with the monitored hosts' sshd and journalctl on the
+   * same 2 cores (bench/ssh_journal.ts) it was not faster (docs/agentless.md).
+   * @default {false}
+   */
+  worker?: boolean;
   /** A name for stats and state. */
   name?: string;
 }
@@ -115,7 +126,7 @@ function _gauge(name: string): string {
  * {@linkcode SshJournalSource.hosts}, in the stats (`hosts`,
  * `hosts_connected`, `host_<name>_connected`, `host_<name>_lag_ms`) and,
  * with `vmsDatabase`, in `vms.status` / `vms.status_reason`. `npm:ssh2` is
- * loaded only when the source starts.
+ * loaded only when the source starts (in a worker thread with `worker: true`).
  *
  * @param options Hosts, registry and limits.
  * @returns The source.
@@ -154,6 +165,9 @@ export function sshJournalSource(options: SshJournalSourceOptions = {}): SshJour
       `${where}: "startAt" must be "beginning" or "end", got ${JSON.stringify(options.startAt)}`,
     );
   }
+  if (options.worker !== undefined && typeof options.worker !== "boolean") {
+    throw new TypeError(`${where}: "worker" must be true or false`);
+  }
   const maxBatch = _int(options.maxBatch, "maxBatch", 1, 1000);
   const settings: HostReaderSettings = {
     prefix: options.prefix === undefined ? "journal" : options.prefix,
@@ -177,7 +191,8 @@ export function sshJournalSource(options: SshJournalSourceOptions = {}): SshJour
   const readers = new Map<string, { reader: HostReader; key: string; fromRegistry: boolean }>();
   const written = new Map<string, string>();
   let ctx: SourceContext | undefined;
-  let ssh: typeof import("../ssh/mod.ts") | undefined;
+  let ssh: HostSsh | undefined;
+  let thread: SshWorker | undefined;
   let registry: DatabaseSync | undefined;
   let poll: ReturnType<typeof setInterval> | undefined;
   let stopped = false;
@@ -309,7 +324,8 @@ export function sshJournalSource(options: SshJournalSourceOptions = {}): SshJour
     ...(options.name ? { name: options.name } : {}),
     async start(c) {
       ctx = c;
-      ssh = await import("../ssh/mod.ts");
+      if (options.worker) ssh = thread = new SshWorker();
+      else ssh = await import("../ssh/mod.ts");
       if (options.registry) registry = openHostRegistry(options.registry);
       for (const host of configured) launch(host, false);
       ctx.stats.set("hosts", readers.size);
@@ -325,6 +341,8 @@ export function sshJournalSource(options: SshJournalSourceOptions = {}): SshJour
       clearInterval(poll);
       await refreshing.catch(() => {});
       await Promise.all([...readers.values()].map((r) => r.reader.stop()));
+      thread?.close();
+      thread = undefined;
       registry?.close();
       registry = undefined;
     },

@@ -219,52 +219,62 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "sshJournalSource() resumes exactly after the last entry when the SSH session is cut mid-stream",
-  ignore,
-  async fn() {
-    const w = await world();
-    try {
-      const total = 30_000;
-      const h = await monitored(w, "cut", total);
-      let slow = true;
-      // A sink slow enough that the cut lands mid-stream.
-      const brake: Sink = {
-        kind: "brake",
-        maxBatch: 500,
-        queueSize: 1000,
-        open: () => Promise.resolve(),
-        write: () => slow ? new Promise((r) => setTimeout(r, 20)) : Promise.resolve(),
-        close: () => Promise.resolve(),
-      };
-      const { sink, source, stats } = await run(w, { hosts: [h.host], maxBatch: 500 }, [brake]);
-      await waitFor("some entries before the cut", () => sink.ids.size >= 3000, 60_000);
-      assert.ok(sink.ids.size < total, "the cut must land mid-stream");
-      assert.ok((await h.sshd.cutSessions()) > 0, "a session to cut");
-      slow = false;
-      await waitFor(
-        "every entry after the cut",
-        () => {
-          if (sink.ids.size >= total) return true;
-          throw new Error(`${sink.ids.size} so far; ${JSON.stringify(source.hosts())}`);
-        },
-        60_000,
-        50,
-      );
-      await waitFor(
-        "a second connection",
-        () => (stats.counters.connect_attempts ?? 0) >= 2,
-        10_000,
-      );
-      assert.equal(sink.repeats, 0);
-      assert.equal(sink.ids.size, total);
-      assert.equal(source.hosts()[0]?.entries, total);
-    } finally {
-      await w.close();
-    }
-  },
-});
+for (const worker of [true, false]) {
+  Deno.test({
+    name:
+      `sshJournalSource() resumes exactly after the last entry when the SSH session is cut mid-stream (SSH ${
+        worker ? "in a worker thread" : "in the main thread"
+      })`,
+    ignore,
+    fn: () => cutMidStream(worker),
+  });
+}
+
+async function cutMidStream(worker: boolean): Promise<void> {
+  const w = await world();
+  try {
+    const total = 30_000;
+    const h = await monitored(w, "cut", total);
+    let slow = true;
+    // A sink slow enough that the cut lands mid-stream.
+    const brake: Sink = {
+      kind: "brake",
+      maxBatch: 500,
+      queueSize: 1000,
+      open: () => Promise.resolve(),
+      write: () => slow ? new Promise((r) => setTimeout(r, 20)) : Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const { sink, source, stats } = await run(
+      w,
+      { hosts: [h.host], maxBatch: 500, worker },
+      [brake],
+    );
+    await waitFor("some entries before the cut", () => sink.ids.size >= 3000, 60_000);
+    assert.ok(sink.ids.size < total, "the cut must land mid-stream");
+    assert.ok((await h.sshd.cutSessions()) > 0, "a session to cut");
+    slow = false;
+    await waitFor(
+      "every entry after the cut",
+      () => {
+        if (sink.ids.size >= total) return true;
+        throw new Error(`${sink.ids.size} so far; ${JSON.stringify(source.hosts())}`);
+      },
+      60_000,
+      50,
+    );
+    await waitFor(
+      "a second connection",
+      () => (stats.counters.connect_attempts ?? 0) >= 2,
+      10_000,
+    );
+    assert.equal(sink.repeats, 0);
+    assert.equal(sink.ids.size, total);
+    assert.equal(source.hosts()[0]?.entries, total);
+  } finally {
+    await w.close();
+  }
+}
 
 Deno.test({
   name:
