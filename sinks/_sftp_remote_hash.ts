@@ -22,7 +22,7 @@
  */
 
 import { exec } from "../ssh/exec.ts";
-import { WarmHash } from "./_sftp_warm_hash.ts";
+import { STREAM_GROUP, StreamHash } from "./_sftp_warm_hash.ts";
 import type { SshConnection } from "../ssh/connect.ts";
 
 /** Bytes of output a well-formed answer for `path` can never exceed (hash, spaces, path, newline). */
@@ -41,20 +41,20 @@ const BATCH_BYTES = 64 * 1024 * 1024;
 interface _Tool {
   name: string;
   command: (paths: string[]) => string[];
-  /** The command started ahead, the paths then given on stdin (sinks/_sftp_warm_hash.ts). */
-  warm: string[];
+  /** The command kept running, the paths given on its stdin (sinks/_sftp_warm_hash.ts). */
+  stream: string[];
   sep: string;
 }
 const _SHA256SUM: _Tool = {
   name: "sha256sum",
   command: (p) => remoteHashCommand(...p),
-  warm: ["xargs", "-0", ...remoteHashCommand()],
+  stream: ["xargs", "-0", "-n", String(STREAM_GROUP), ...remoteHashCommand()],
   sep: "  ",
 };
 const _OPENSSL: _Tool = {
   name: "openssl",
   command: (p) => opensslHashCommand(...p),
-  warm: ["xargs", "-0", ...opensslHashCommand()],
+  stream: ["xargs", "-0", "-n", String(STREAM_GROUP), ...opensslHashCommand()],
   sep: " *",
 };
 
@@ -183,10 +183,10 @@ interface _PerConnection {
   unsupported?: string;
   /** Why OpenSSL is not used on this connection, once found out. */
   noOpenssl?: string;
-  /** The command started ahead for the next files, if any. */
-  warm?: WarmHash | undefined;
-  /** Why commands started ahead are not used on this connection, once found out. */
-  noWarm?: string;
+  /** The commands kept running, by program. */
+  streams: Map<string, StreamHash>;
+  /** Why commands kept running are not used on this connection, once found out. */
+  noStream?: string;
   latencyMs?: number;
 }
 
@@ -221,7 +221,7 @@ export class RemoteHasher {
   #of(conn: SshConnection): _PerConnection {
     let st = this.#conns.get(conn);
     if (!st) {
-      st = { queue: [], running: 0 };
+      st = { queue: [], running: 0, streams: new Map() };
       this.#conns.set(conn, st);
     }
     return st;
@@ -258,21 +258,25 @@ export class RemoteHasher {
    * @returns The digest, or why there is none (never throws for a server that cannot).
    * @throws When the connection is lost meanwhile.
    */
-  hash(conn: SshConnection, path: string, size: number): Promise<RemoteHashResult> {
+  async hash(conn: SshConnection, path: string, size: number): Promise<RemoteHashResult> {
     const st = this.#of(conn);
-    if (st.unsupported) return Promise.resolve({ ok: false, reason: st.unsupported });
+    if (st.unsupported) return { ok: false, reason: st.unsupported };
     if (/[\0\n\\]/.test(path)) {
       // sha256sum escapes such a name in its output; NUL cannot be passed at all.
-      return Promise.resolve({ ok: false, reason: "sha256sum cannot name this path plainly" });
+      return { ok: false, reason: "sha256sum cannot name this path plainly" };
     }
-    return new Promise<RemoteHashResult>((resolve, reject) => {
+    if (!st.noStream) {
+      const r = await this.#streamed(conn, st, path, size);
+      if (r) return r;
+    }
+    return await new Promise<RemoteHashResult>((resolve, reject) => {
       st.queue.push({ path, size, resolve, reject });
       this.#pump(conn, st);
     });
   }
 
   /**
-   * Starts a command ahead on `conn` (unless one waits already), so that
+   * Starts the command kept running on `conn` (unless it runs), so that
    * the server's side of it (sshd, the user's shell) is ready when the
    * upload of a file of `size` bytes ends.
    *
@@ -281,60 +285,54 @@ export class RemoteHasher {
    */
   prepare(conn: SshConnection, size: number): void {
     const st = this.#of(conn);
-    if (st.unsupported || st.noWarm || st.warm?.fresh) return;
-    st.warm = new WarmHash(
-      conn,
-      this.#tool(st, size).warm,
-      (text, paths) => parseSha256sumLines(text, paths, this.#tool(st, size).sep),
-    );
+    if (st.unsupported || st.noStream) return;
+    this.#stream(conn, st, this.#tool(st, size));
   }
 
   #tool(st: _PerConnection, size: number): _Tool {
     return size >= OPENSSL_MIN && !st.noOpenssl ? _OPENSSL : _SHA256SUM;
   }
 
-  /** Hashes `batch` with the command started ahead; `undefined`: run it otherwise. */
-  async #warmRun(
+  #stream(conn: SshConnection, st: _PerConnection, tool: _Tool): StreamHash {
+    let s = st.streams.get(tool.name);
+    if (!s?.alive) {
+      this.#onCommand?.(0);
+      s = new StreamHash(conn, tool.stream, tool.sep);
+      st.streams.set(tool.name, s);
+    }
+    return s;
+  }
+
+  /** Hashes with the command kept running; `undefined`: ask otherwise. */
+  async #streamed(
     conn: SshConnection,
     st: _PerConnection,
-    batch: readonly _Wanted[],
+    path: string,
     size: number,
-    timeoutMs: number,
-  ): Promise<RemoteHashResult[] | undefined> {
+  ): Promise<RemoteHashResult | undefined> {
     const tool = this.#tool(st, size);
-    const parse = (text: string, paths: readonly string[]) =>
-      parseSha256sumLines(text, paths, tool.sep);
-    let w = st.warm;
-    st.warm = undefined;
-    if (!w?.fresh || w.args.join(" ") !== tool.warm.join(" ")) {
-      w?.drop();
-      w = new WarmHash(conn, tool.warm, parse);
-    }
-    // The next files' command starts now, while these are hashed.
-    st.warm = new WarmHash(conn, tool.warm, parse);
-    const paths = batch.map((x) => x.path);
     const started = performance.now();
-    this.#onCommand?.(paths.length);
-    const r = await w.hash(paths, paths.reduce((n, p) => n + _maxOutput(p), 0), timeoutMs);
-    if (r.kind === "killed") return batch.map(() => ({ ok: false as const, reason: r.reason }));
-    if (r.kind === "cold") {
-      // xargs missing, OpenSSL missing, a ForceCommand answering: asked the plain way.
-      st.noWarm = r.reason;
-      st.warm?.drop();
-      st.warm = undefined;
-      return undefined;
+    const r = await this.#stream(conn, st, tool).hash(path, size);
+    if (conn.closed) throw conn.lost("while the server hashed an upload");
+    if (r.kind === "ok") {
+      const fixed = Math.max(
+        1,
+        performance.now() - started - size / (tool === _OPENSSL ? 1e6 : 200e3),
+      );
+      st.latencyMs = Math.min(fixed, st.latencyMs ?? Infinity);
+      return { ok: true, sha256: r.sha256 };
     }
-    const fixed = Math.max(
-      1,
-      performance.now() - started - size / (tool === _OPENSSL ? 1e6 : 200e3),
-    );
-    st.latencyMs = Math.min(fixed, st.latencyMs ?? Infinity);
-    const why = `"${tool.name}" gave no line for it (exit code ${r.status.code}, stderr ${
-      JSON.stringify(r.status.stderr.trim().slice(0, 200))
-    })`;
-    return r.found.map((sha256) =>
-      sha256 === undefined ? { ok: false as const, reason: why } : { ok: true as const, sha256 }
-    );
+    if (r.kind === "no") return { ok: false, reason: r.reason };
+    if (tool === _OPENSSL) {
+      // OpenSSL missing or answering otherwise: sha256sum, kept running too.
+      st.noOpenssl = r.reason;
+      return await this.#streamed(conn, st, path, size);
+    }
+    // xargs missing, a ForceCommand answering: asked the plain way from now on.
+    st.noStream = r.reason;
+    for (const s of st.streams.values()) s.close();
+    st.streams.clear();
+    return undefined;
   }
 
   #pump(conn: SshConnection, st: _PerConnection): void {
@@ -374,10 +372,6 @@ export class RemoteHasher {
     const size = batch.reduce((n, w) => n + w.size, 0);
     // At 20 MB/s on a slow disk; a hung command is killed and the caller reads back.
     const timeoutMs = 30_000 + Math.ceil(size / 20_000);
-    if (!st.noWarm) {
-      const warm = await this.#warmRun(conn, st, batch, size, timeoutMs);
-      if (warm) return warm;
-    }
     const tool = this.#tool(st, size);
     // A program that is not there, or answers otherwise, leaves sha256sum to do it.
     const otherwise = (reason: string) => {

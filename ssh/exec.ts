@@ -84,11 +84,11 @@ export interface ExecOptions {
   /** Stops the command; `status` rejects with the signal's reason. @default {none} */
   signal?: AbortSignal;
   /**
-   * Bytes for the command's stdin, then EOF; a promise sends them once it
-   * resolves (the command starts meanwhile; a rejection sends EOF alone).
+   * Bytes for the command's stdin, then EOF; a stream's chunks are sent as
+   * they come, EOF when it ends (or fails).
    * @default {EOF at once}
    */
-  stdin?: string | Uint8Array | Promise<string | Uint8Array>;
+  stdin?: string | Uint8Array | ReadableStream<Uint8Array>;
   /** Called with each piece of stderr as it arrives (already decoded). @default {none} */
   onStderr?: (text: string) => void;
   /** Bytes of stdout buffered before the remote side is made to wait. @default {1048576} */
@@ -282,20 +282,22 @@ export function exec(
     });
     const unwatch = conn.whenLost(() => stop(conn.lost(`while "${shown}" ran`)));
     try {
-      const input = (bytes: string | Uint8Array) =>
-        typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-      const later = options.stdin;
-      if (later instanceof Promise) {
-        const end = (bytes?: string | Uint8Array) => {
+      const input = options.stdin;
+      if (input instanceof ReadableStream) {
+        (async () => {
           try {
-            if (!done && !stopped) ch.end(bytes === undefined ? undefined : input(bytes));
+            for await (const chunk of input) {
+              if (done || stopped) return;
+              ch.write(chunk);
+            }
           } catch {
-            // the channel closed meanwhile
+            // a failed stream ends stdin too
           }
-        };
-        later.then(end, () => end());
-      } else if (later !== undefined) ch.end(input(later));
-      else ch.end();
+          if (!done && !stopped) ch.end();
+        })().catch(() => {});
+      } else if (input !== undefined) {
+        ch.end(typeof input === "string" ? new TextEncoder().encode(input) : input);
+      } else ch.end();
       await new Promise<void>((resolve) => {
         wake = resolve;
         if (stopped) resolve();
