@@ -11,7 +11,6 @@ import { backoff, sleep } from "../core/backoff.ts";
 import type { LogEvent } from "../core/event.ts";
 import { LineFramer } from "../core/framing.ts";
 import type { SourceContext } from "../core/types.ts";
-import type * as Ssh from "../ssh/mod.ts";
 import { countJournalLines } from "./journald.ts";
 import { JournalJsonReader } from "./_journal_json.ts";
 import type { EntryBudget } from "./_ssh_journal_budget.ts";
@@ -24,25 +23,9 @@ import {
 
 export { classifyExit, REASON_TEXT, type SshJournalReason, stripAnsi };
 import type { SshJournalHost } from "./_ssh_journal_registry.ts";
+import type { HostLink, HostSsh } from "./_ssh_journal_wire.ts";
 
-/** A connection as a host reader holds it: `end()` is all it calls. */
-export interface HostLink {
-  /** Ends the connection. */
-  end(): Promise<void>;
-}
-
-/**
- * The part of ssh/ a host reader uses: ssh/mod.ts itself, or an `SshWorker`
- * (sources/_ssh_journal_wire.ts) that runs it in a worker thread.
- */
-export interface HostSsh {
-  /** Connects and logs in (ssh/connect.ts). */
-  connectSsh(options: Ssh.SshConnectOptions): Promise<HostLink>;
-  /** Runs a command (ssh/exec.ts). */
-  exec(conn: HostLink, args: readonly string[], options?: Ssh.ExecOptions): Ssh.SshProcess;
-  /** ssh/'s error class. */
-  readonly SshError: typeof Ssh.SshError;
-}
+export type { HostLink, HostSsh };
 
 /** What one host is doing, as `sshJournalSource().hosts()` reports it. */
 export interface SshJournalHostStatus {

@@ -13,6 +13,7 @@
  */
 
 import type { ExecOptions, ExecStatus, SshConnectOptions, SshProcess } from "../ssh/mod.ts";
+import type * as Ssh from "../ssh/mod.ts";
 import { type OfferedHostKey, SshError, type SshErrorReason } from "../ssh/error.ts";
 
 /** An error as it crosses the thread boundary. */
@@ -105,6 +106,24 @@ export function fromWire(w: WireError): Error {
   const e = new Error(w.message);
   e.name = w.name;
   return e;
+}
+
+/** A connection as a host reader holds it: `end()` is all it calls. */
+export interface HostLink {
+  /** Ends the connection. */
+  end(): Promise<void>;
+}
+
+/**
+ * The part of ssh/ a host reader uses: ssh/mod.ts itself, or an {@linkcode SshWorker} that runs it in a worker thread.
+ */
+export interface HostSsh {
+  /** Connects and logs in (ssh/connect.ts). */
+  connectSsh(options: Ssh.SshConnectOptions): Promise<HostLink>;
+  /** Runs a command (ssh/exec.ts). */
+  exec(conn: HostLink, args: readonly string[], options?: Ssh.ExecOptions): Ssh.SshProcess;
+  /** ssh/'s error class. */
+  readonly SshError: typeof Ssh.SshError;
 }
 
 /** A connection held by the worker. */
