@@ -192,6 +192,10 @@ if (import.meta.main) {
     console.log(
       _table(`After a burst of ${events} alerts over one TCP connection`, child.pid, trace, peak),
     );
+    // What stays once it has been idle (the central collects once when it turns idle).
+    const idleMs = Number(Deno.env.get("BENCH_IDLE_AFTER_MS") ?? 10_000);
+    await new Promise((r) => setTimeout(r, idleMs));
+    console.log(_table(`Idle again, ${idleMs / 1000} s after the burst`, child.pid, trace));
   } finally {
     child.kill("SIGTERM");
     await child.status;
