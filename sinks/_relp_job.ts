@@ -1,6 +1,7 @@
 /**
  * One `write()` of the RELP sink as its session sees it ({@linkcode RelpJob}),
- * and {@linkcode cutUtf8}, which keeps a message within the frame limit.
+ * and the byte arithmetic of its messages: {@linkcode cutUtf8} and
+ * {@linkcode utf8Length}.
  *
  * @module
  */
@@ -10,6 +11,37 @@ import type { RelpSession } from "./_relp_session.ts";
 
 const _utf8 = new TextDecoder("utf-8");
 const _encoder = new TextEncoder();
+
+/**
+ * UTF-8 length of a string (counted without encoding it; a lone surrogate
+ * counts as the 3 bytes of U+FFFD it becomes).
+ *
+ * @param text The string.
+ * @returns Its length in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { utf8Length } from "./_relp_job.ts";
+ * assert.equal(utf8Length("héllo"), 6);
+ * ```
+ */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n++;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n += 4;
+        i++;
+      } else n += 3; // a lone surrogate becomes U+FFFD
+    } else n += 3;
+  }
+  return n;
+}
 
 /**
  * One `write()`: its events, how many of them the server answered on the

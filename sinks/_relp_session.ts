@@ -1,8 +1,7 @@
 /**
- * The RELP sink's session: one connection, its window of messages in
- * flight and their answers, and the writes ({@linkcode RelpJob}) whose
- * messages it carries. The sink (sinks/relp.ts) opens, reopens and closes
- * sessions and hands them its writes.
+ * The RELP sink's session: one connection, its window of messages in flight and
+ * their answers, and the writes ({@linkcode RelpJob}) whose messages it carries.
+ * The sink (sinks/relp.ts) opens, reopens and closes sessions, hands them writes.
  *
  * @module
  */
@@ -14,7 +13,7 @@ import {
   type RelpResponse,
 } from "../core/relp_encode.ts";
 import { nextTxnr, RELP_VERSION, type RelpFrame } from "../core/relp_frame.ts";
-import type { RelpJob } from "./_relp_job.ts";
+import { type RelpJob, utf8Length } from "./_relp_job.ts";
 import { RelpAnswerReader } from "../core/relp_acks.ts";
 
 /** The kind of an `open` command in a session's record of what it sent. */
@@ -22,6 +21,7 @@ export const RELP_OPEN = 1;
 /** The kind of a `close` command in a session's record of what it sent. */
 export const RELP_CLOSE = 2;
 const _utf8 = new TextDecoder("utf-8");
+const _encoder = new TextEncoder();
 /** The offers the sink sends in its `open` command. */
 export const RELP_CLIENT_OFFERS = formatRelpOffers([
   ["relp_version", [RELP_VERSION]],
@@ -59,7 +59,6 @@ export class RelpSession {
   closeAnswered = false;
   readonly #conn: Deno.Conn;
   readonly #encoder = new RelpFrameEncoder();
-  readonly #burst = new RelpFrameEncoder(256 * 1024);
   readonly #window: number;
   readonly #refill: number;
   readonly #ackTimeoutMs: number;
@@ -119,7 +118,7 @@ export class RelpSession {
     }
   }
 
-  /** A plain `200 OK` for `txnr`; `false` leaves it to the general parser (not a message's answer) or when the session broke. */
+  /** A plain `200 OK` for `txnr`; `false` leaves it to the parser (not a message's answer, or broken). */
   #ok(txnr: number): boolean {
     if (this.broken || this.#head >= this.#kinds.length) return false;
     const kind = this.#kinds[this.#head] as number | RelpJob;
@@ -326,20 +325,34 @@ export class RelpSession {
 
   /** Sends up to `most` unsent messages, across writes, in one write. */
   #messages(most: number, end: number): Promise<void> {
-    // Each message is encoded straight into the burst's buffer: no string of the whole burst.
-    const burst = this.#burst;
-    let txnr = this.#txnr;
+    let text = "";
+    const start = this.#txnr;
+    let txnr = start;
     let count = 0;
+    const payloads: string[] = [];
+    // ASCII first: DATALEN is the string's length, one encode does the burst (cheaper, issue 26).
     for (let i = this.#sending; i < end && count < most; i++) {
       const job = this.#jobs[i] as RelpJob;
       const to = Math.min(job.n, job.sent + most - count);
       for (let k = job.sent; k < to; k++) {
-        burst.add(txnr, "syslog", job.payload(k));
+        const p = job.payload(k);
+        payloads.push(p);
+        text += `${txnr} syslog ${p.length} ${p}\n`;
         txnr = nextTxnr(txnr);
       }
       count += to - job.sent;
     }
-    const encoded = burst.take();
+    let encoded = _encoder.encode(text);
+    if (encoded.length !== text.length) {
+      // Some message is not ASCII: DATALEN counts bytes, not UTF-16 units.
+      text = "";
+      txnr = start;
+      for (const p of payloads) {
+        text += `${txnr} syslog ${utf8Length(p)} ${p}\n`;
+        txnr = nextTxnr(txnr);
+      }
+      encoded = _encoder.encode(text);
+    }
     // Track what went out: every message is owned by its job.
     count = 0;
     while (this.#sending < end && count < most) {

@@ -55,6 +55,7 @@ export class RelpServerSession {
   ending: Promise<void> | undefined;
   slot: ConnectionSlot | undefined;
   #waiters: Array<() => void> = [];
+  #flushing = false;
 
   constructor(stream: NetStream, maxDataBytes: number) {
     this.stream = stream;
@@ -83,6 +84,20 @@ export class RelpServerSession {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
+  }
+
+  /**
+   * {@linkcode RelpServerSession.flush} once the current task is done: the
+   * pipeline acknowledges the batches of several reads together, and their
+   * answers then go out in one write instead of one each.
+   */
+  flushSoon(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    queueMicrotask(() => {
+      this.#flushing = false;
+      this.flush();
+    });
   }
 
   /** Writes every answer that is ready, in order, in one write. */

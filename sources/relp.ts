@@ -219,7 +219,7 @@ export function relpSource(options: RelpSourceOptions): RelpSource {
         s.inflight -= n;
         if (s.slot) s.slot.last = Date.now();
         ctx.stats.add("acknowledged", n);
-        s.flush();
+        s.flushSoon();
       });
     }
     s.flush();
