@@ -4,7 +4,9 @@
  * none until it has been busy again. V8 keeps the heap it grew to after
  * start or a burst (the central example's main isolate: ~25 MB committed,
  * ~10 MB live after loading its modules, issue 26); a full collection
- * releases the rest to the system. The collection is made through V8's
+ * releases the rest to the system, and glibc's `malloc_trim(0)` then gives
+ * back the free pages of the main thread's malloc heap (the ArrayBuffers the
+ * collection freed; with `--allow-ffi`, on glibc). The collection is made through V8's
  * `gc` function, exposed for contexts made after `--expose-gc` is set
  * (`node:v8` `setFlagsFromString`, `node:vm` `runInNewContext`), so no
  * flag is needed on the command line.
@@ -46,6 +48,27 @@ function _v8Gc(): (() => void) | null {
   return _gc;
 }
 
+let _trim: (() => void) | null | undefined;
+
+/**
+ * glibc's `malloc_trim(0)`: the pages of free chunks anywhere in the heap go back to the system
+ * (free() only gives back the top of it). Null without glibc or without --allow-ffi.
+ */
+function _mallocTrim(): (() => void) | null {
+  if (_trim !== undefined) return _trim;
+  _trim = null;
+  if (Deno.build.os !== "linux") return _trim;
+  try {
+    const libc = Deno.dlopen("libc.so.6", {
+      malloc_trim: { parameters: ["usize"], result: "i32" },
+    });
+    _trim = () => void libc.symbols.malloc_trim(0n);
+  } catch {
+    // musl, or no FFI permission: the collection alone.
+  }
+  return _trim;
+}
+
 function _cpu(): number {
   const u = cpuUsage();
   return u.user + u.system;
@@ -77,7 +100,9 @@ export function idleCollector(options: IdleCollectorOptions = {}): Service {
   return {
     kind: "idle-gc",
     start(ctx) {
-      const collect = options.collect ?? _v8Gc();
+      const gc = options.collect ?? _v8Gc();
+      const trim = options.collect ? null : _mallocTrim();
+      const collect = gc && trim ? () => (gc(), trim()) : gc;
       if (!collect) {
         ctx.log.debug("no gc function: memory is not shrunk when idle");
         return Promise.resolve();
