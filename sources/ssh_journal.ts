@@ -72,10 +72,11 @@ export interface SshJournalSourceOptions {
   connectTimeoutMs?: number;
   /**
    * Run SSH (ssh2's handshakes, decryption, channels) in a worker thread, so
-   * that it can take another core while this one parses. It costs ~20% more
-   * CPU per entry (the hand-over between the threads), so it pays only when
-   * a core is idle: with the monitored hosts' sshd and journalctl on the
-   * same 2 cores (bench/ssh_journal.ts) it was not faster (docs/agentless.md).
+   * that it can take another core while this one parses. The hand-over
+   * between the threads costs 5-7% more CPU per entry and the worker's heap
+   * more memory, so it pays only when a core is idle: with the monitored
+   * hosts' sshd and journalctl on the same 2 cores (bench/ssh_journal.ts) it
+   * was not faster (docs/agentless.md).
    * @default {false}
    */
   worker?: boolean;
