@@ -295,6 +295,11 @@ export class RemoteHasher {
 
   #stream(conn: SshConnection, st: _PerConnection, tool: _Tool): StreamHash {
     let s = st.streams.get(tool.name);
+    // One that ended without ever answering (commands refused, xargs missing): not again.
+    if (s && !s.alive && !s.answered && s.ended !== undefined && !conn.closed) {
+      st.noStream = s.ended;
+      return s;
+    }
     if (!s?.alive) {
       this.#onCommand?.(0);
       s = new StreamHash(conn, tool.stream, tool.sep);

@@ -62,6 +62,7 @@ export class StreamHash {
   #outstanding = 0;
   #input!: ReadableStreamDefaultController<Uint8Array>;
   #dead: string | undefined;
+  #answered = false;
   #buffer = "";
 
   /**
@@ -98,6 +99,16 @@ export class StreamHash {
       (err) =>
         this.#end(`"${this.#name}" failed: ${err instanceof Error ? err.message : err}`, true),
     );
+  }
+
+  /** Whether it answered a path once. */
+  get answered(): boolean {
+    return this.#answered;
+  }
+
+  /** Why it ended, once it did. */
+  get ended(): string | undefined {
+    return this.#dead;
   }
 
   /** Whether it still takes paths. */
@@ -182,6 +193,7 @@ export class StreamHash {
       for (const skipped of this.#pending.splice(0, at)) {
         this.#settle(skipped, { kind: "no", reason: `"${this.#name}" gave no line for it` });
       }
+      this.#answered = true;
       this.#settle(this.#pending.shift() as _Pending, { kind: "ok", sha256: hex });
     }
   }

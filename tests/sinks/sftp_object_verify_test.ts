@@ -274,7 +274,7 @@ Deno.test({
         await writePattern(`${w.local}/${name}`, 10 * 1024 + i, i + 1);
         expected.set(name, await sha256File(`${w.local}/${name}`));
       }
-      const sink = w.sink({ concurrency: 4 });
+      const sink = w.sink({ concurrency: 4, verify: "read-back" });
       const stats = await w.open(sink);
       try {
         await sink.write(await w.scan());
