@@ -23,6 +23,7 @@
  * `BENCH_E2E_EVENTS` or else `BENCH_EVENTS` (default 1,000,000; `--quick`
  * 20,000), `BENCH_E2E_RUNS` throughput runs per transport, alternating
  * (default 1). `BENCH_LATENCY_RATES=0` measures the throughput only.
+ * `BENCH_RELP_WINDOW` gives the VM `--relp-window` (default: the example's).
  *
  * @module
  */
@@ -66,6 +67,12 @@ function _startRunner(stateDir: string, pipeline: string, args: string[]): Logge
   return new LoggedProcess(Deno.execPath(), [...sluiceRunArgs(stateDir, pipeline), ...args]);
 }
 
+/** `--relp-window N` when `BENCH_RELP_WINDOW` asks for another window than the example's. */
+function _relpWindow(): string[] {
+  const window = Deno.env.get("BENCH_RELP_WINDOW");
+  return window ? ["--relp-window", window] : [];
+}
+
 /** A central and a VM forwarding to it, with an empty alerts file being tailed. */
 interface _Pair {
   central: LoggedProcess;
@@ -96,7 +103,7 @@ async function _startPair(dir: string, transport: _Transport): Promise<_Pair> {
       "--transport",
       transport,
       ...(transport === "relp"
-        ? ["--relp-port", relp[1] as string]
+        ? ["--relp-port", relp[1] as string, ..._relpWindow()]
         : ["--json-port", json[1] as string]),
       "--alerts",
       alerts,
