@@ -171,7 +171,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
 
 /** Builds the text index of `database` in a child (this process's RSS stays the store's): two rows. */
 async function _buildTextIndex(database: string, quick: boolean): Promise<MeasuredRow[]> {
-  const mod = new URL("../store/_sqlite_text_index.ts", import.meta.url).href;
+  const mod = new URL("../store/_sqlite_text_build.ts", import.meta.url).href;
   const script = `import { _buildTextIndex } from ${JSON.stringify(mod)};
     console.log(JSON.stringify(_buildTextIndex(${JSON.stringify(database)})));`;
   // The tree's peak while it builds: the bench and the child.

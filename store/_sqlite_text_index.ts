@@ -28,8 +28,15 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { _Db, _openReadOnly } from "./_sqlite_db.ts";
-import { type _AlertText, _COLS, _fingerprint, _ftsQuery } from "./_sqlite_text_terms.ts";
+import type { _Db } from "./_sqlite_db.ts";
+import {
+  type _AlertText,
+  _COLS,
+  _fingerprint,
+  _ftsQuery,
+  _reset,
+  _roUri,
+} from "./_sqlite_text_terms.ts";
 
 export { _ftsQuery };
 
@@ -85,7 +92,7 @@ export interface _TextIndexOptions {
  *
  * @example
  * ```ts ignore
- * import { _Db, _openReadOnly } from "./_sqlite_db.ts";
+ * import type { _Db } from "./_sqlite_db.ts";
  * import { _TextIndex } from "./_sqlite_text_index.ts";
  * const db = new _Db(_openReadOnly("siem.db"));
  * const idx = new _TextIndex(db, "siem.db");
@@ -168,7 +175,7 @@ export class _TextIndex {
           const again = d.prepare(`SELECT value FROM meta WHERE key = 'version'`).get() as
             | { value: string }
             | undefined;
-          if (again?.value !== _VERSION) _reset(d);
+          if (again?.value !== _VERSION) _reset(d, _VERSION);
           d.exec("COMMIT");
         } catch (err) {
           d.exec("ROLLBACK");
@@ -316,7 +323,7 @@ export class _TextIndex {
     try {
       if (!this.#trusted(true)) {
         this.#stmts.clear();
-        _reset(d);
+        _reset(d, _VERSION);
       }
       const hi = this.#meta("hi");
       const top = this.#st(
@@ -399,63 +406,4 @@ export class _TextIndex {
     this.#q = undefined;
     this.#db = undefined;
   }
-}
-
-/**
- * Builds (or brings up to date) the sidecar of a database in steps, without
- * a store: for the bench and the tests.
- *
- * @param database The SIEM database.
- * @param options The sidecar and the rows per step.
- * @returns Whether it is caught up, and the time taken.
- *
- * @example
- * ```ts ignore
- * import { _buildTextIndex } from "./_sqlite_text_index.ts";
- * const { done, ms } = _buildTextIndex("siem.db");
- * ```
- */
-export function _buildTextIndex(
-  database: string,
-  options: { path?: string; stepRows?: number; maxSteps?: number } = {},
-): { done: boolean; ms: number } {
-  const started = performance.now();
-  const db = new _Db(_openReadOnly(database));
-  const idx = new _TextIndex(db, database, {
-    ...(options.path !== undefined ? { path: options.path } : {}),
-    background: false,
-  });
-  try {
-    let done = false;
-    for (let i = 0; !done && i < (options.maxSteps ?? Infinity); i++) {
-      done = idx.step(options.stepRows ?? 5000);
-      // No sidecar, or a step failed (busy, a broken file): the caller may try again later.
-      if (!done && (!idx.usable || idx.failures > 0)) break;
-    }
-    return { done, ms: performance.now() - started };
-  } finally {
-    idx.close();
-    db.close();
-  }
-}
-
-/** A read-only URI of a file (`?`, `#` and `%` escaped). */
-function _roUri(path: string): string {
-  const escaped = path.replace(
-    /[?#%]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-  return `file:${escaped}?mode=ro`;
-}
-
-/** Empties the sidecar (in the caller's transaction): its tables as this version makes them. */
-function _reset(d: DatabaseSync): void {
-  d.exec(`DROP TABLE IF EXISTS words`);
-  d.exec(
-    `CREATE VIRTUAL TABLE words USING fts5(t, content='', contentless_delete=1, detail=none,
-     tokenize='trigram')`,
-  );
-  d.exec(`DELETE FROM meta`);
-  d.exec(`INSERT INTO meta (key, value) VALUES ('version', '${_VERSION}'), ('hi', '0'),
-    ('lo', '0')`);
 }

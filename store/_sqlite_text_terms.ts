@@ -1,13 +1,14 @@
 /**
- * The text index's pure parts: the FTS5 query a text becomes, the document
- * an alert becomes, and the fingerprint that tells whether a rowid still
- * holds the row that was indexed (store/_sqlite_text_index.ts).
+ * The text index's parts (store/_sqlite_text_index.ts): the FTS5 query a
+ * text becomes, the fingerprint that tells whether a rowid still holds the
+ * row that was indexed, the sidecar's tables and the SIEM file's read-only
+ * URI.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import type { SQLInputValue } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 
 /** The most 3-character windows one query ANDs (spread over the text). */
 const _MAX_TERMS = 12;
@@ -56,4 +57,33 @@ export function _ftsQuery(needle: string): string | undefined {
     (_, i) => windows[Math.round(i * (windows.length - 1) / (_MAX_TERMS - 1))] as string,
   );
   return pick.map((w) => `"${w.replaceAll('"', '""')}"`).join(" AND ");
+}
+
+/**
+ * A read-only URI of a file (`?`, `#` and `%` escaped), for ATTACH.
+ *
+ * @example
+ * ```ts
+ * import { _roUri } from "./_sqlite_text_terms.ts";
+ * _roUri("/data/a?b.db"); // "file:/data/a%3fb.db?mode=ro"
+ * ```
+ */
+export function _roUri(path: string): string {
+  const escaped = path.replace(
+    /[?#%]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return `file:${escaped}?mode=ro`;
+}
+
+/** Empties the sidecar (in the caller's transaction): its tables as format `version` makes them. */
+export function _reset(d: DatabaseSync, version: string): void {
+  d.exec(`DROP TABLE IF EXISTS words`);
+  d.exec(
+    `CREATE VIRTUAL TABLE words USING fts5(t, content='', contentless_delete=1, detail=none,
+     tokenize='trigram')`,
+  );
+  d.exec(`DELETE FROM meta`);
+  d.prepare(`INSERT INTO meta (key, value) VALUES ('version', ?), ('hi', '0'), ('lo', '0')`)
+    .run(version);
 }

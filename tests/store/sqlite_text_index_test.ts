@@ -12,12 +12,8 @@ import type { DatabaseSync } from "node:sqlite";
 import { insertAlert, seeded } from "./_fixture.ts";
 import { openSqliteStore } from "../../store/sqlite.ts";
 import type { AlertFilter, SiemStore } from "../../store/types.ts";
-import {
-  _buildTextIndex,
-  _ftsQuery,
-  _TextIndex,
-  _textIndexPath,
-} from "../../store/_sqlite_text_index.ts";
+import { _ftsQuery, _TextIndex, _textIndexPath } from "../../store/_sqlite_text_index.ts";
+import { _buildTextIndex } from "../../store/_sqlite_text_build.ts";
 import { _Db, _openReadOnly } from "../../store/_sqlite_db.ts";
 
 const TEXTS = [
@@ -226,7 +222,7 @@ Deno.test("text index: a build killed half-way is resumed, never trusted past wh
   const s = await seeded({ alerts: 12000, auth: 10 });
   try {
     addTricky(s.writer, new Date(s.now).toISOString());
-    const mod = new URL("../../store/_sqlite_text_index.ts", import.meta.url).href;
+    const mod = new URL("../../store/_sqlite_text_build.ts", import.meta.url).href;
     const script = `
       import { _buildTextIndex } from ${JSON.stringify(mod)};
       for (let i = 0; ; i++) {
