@@ -182,7 +182,8 @@ async function source(
 /** What one run of the scenario measured, per host count. */
 interface _Case {
   hosts: number;
-  ceiling: number;
+  /** `ssh … | wc -l` entries/s, one per round (the issue's ceiling). */
+  ceiling: number[];
   raw: number[];
   rawCpu: number[];
   rate: number[];
@@ -238,7 +239,7 @@ async function measure(
       const set = hosts.slice(0, n);
       const c: _Case = {
         hosts: n,
-        ceiling: await ceiling(set, key.file),
+        ceiling: [],
         raw: [],
         rawCpu: [],
         rate: [],
@@ -250,6 +251,7 @@ async function measure(
       };
       // Alternated, so that the machine's load falls on both alike.
       for (let r = 0; r < runs; r++) {
+        c.ceiling.push(await ceiling(set, key.file));
         const raw = await rawSsh2(set, perHost);
         c.raw.push(raw.rate);
         c.rawCpu.push(raw.cpuUsPerEntry);
@@ -381,10 +383,30 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       reference: { subject: "ssh2 exec, same command, unparsed", value: spread(c.raw).median },
       note: `${(cpu * 0.1).toFixed(2)} CPU s per 100k entries (ssh2 unparsed ${
         (spread(c.rawCpu).median * 0.1).toFixed(2)
-      }); ssh | wc -l ${Math.round(c.ceiling).toLocaleString("en")}/s; ${perHost} entries per host`,
+      }); ssh | wc -l ${
+        Math.round(spread(c.ceiling).median).toLocaleString("en")
+      }/s; ${perHost} entries per host`,
       ...c.peak,
     };
   });
+  // The issue's own goal: >= 0.8x of OpenSSH's `ssh host journalctl -o json | wc -l` in the same
+  // run. The rows above hold the source to a stricter reference (ssh2 in this process, unparsed).
+  for (const c of cases) {
+    const perRound = c.rate.map((r, i) => r / (c.ceiling[i] as number));
+    rows.push({
+      scenario: "ssh_journal",
+      subject: `${subject(c.hosts)}, against the issue's ceiling`,
+      value: spread(c.rate).median,
+      unit: "entries/s",
+      runs: c.rate,
+      reference: {
+        subject: "ssh host sudo -n journalctl -o json | wc -l (OpenSSH, one per host)",
+        value: spread(c.ceiling).median,
+      },
+      note: `goal >= 0.8x; per round ${perRound.map((x) => `${x.toFixed(2)}x`).join(", ")}`,
+      ...c.peak,
+    });
+  }
   for (const c of cases.filter((c) => c.rateWorker.length > 0)) {
     rows.push({
       scenario: "ssh_journal",
@@ -440,7 +462,9 @@ async function main(): Promise<void> {
           Math.round(raw).toLocaleString("en")
         } | ${(rate / raw).toFixed(2)}x | ${(spread(c.cpu).median * 0.1).toFixed(2)} (${
           (spread(c.rawCpu).median * 0.1).toFixed(2)
-        }) | ${Math.round(c.ceiling).toLocaleString("en")} | ${c.peak.peakRssMb.toFixed(0)} MB |`,
+        }) | ${Math.round(spread(c.ceiling).median).toLocaleString("en")} | ${
+          c.peak.peakRssMb.toFixed(0)
+        } MB |`,
       );
     }
     for (const c of cases.filter((c) => c.rateWorker.length > 0)) {
