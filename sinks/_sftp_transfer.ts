@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import { createHash, type Hash } from "node:crypto";
 import {
   ChunkEncryptor,
@@ -29,6 +29,11 @@ import {
   readFull,
   readFullSync,
 } from "./_sftp_verify.ts";
+import { partialPathFor } from "./_sftp_partial_name.ts";
+import { PipelinedWriter } from "./_sftp_pipelined_writer.ts";
+
+export { isPartialName, partialPathFor } from "./_sftp_partial_name.ts";
+export { PipelinedWriter } from "./_sftp_pipelined_writer.ts";
 
 /**
  * How uploads are verified, resolved: `"auto"` hashes on the server when it
@@ -63,45 +68,6 @@ interface _Partial {
   mtime: number;
   acked: number;
   encryptor: ChunkEncryptor | undefined;
-}
-
-/**
- * The temporary name an upload is written to before its rename: beside the
- * target, short whatever the target's length (`.<16 hex>.partial`, 25 bytes),
- * so a name near NAME_MAX (255 bytes) never becomes one past it.
- *
- * @param remote The target path.
- * @returns The temporary path in the same directory.
- *
- * @example
- * ```ts
- * import { partialPathFor } from "./_sftp_transfer.ts";
- * const p = partialPathFor("samples/vm1/" + "x".repeat(255));
- * console.assert(p.startsWith("samples/vm1/.") && p.endsWith(".partial") && p.length === 12 + 25);
- * ```
- */
-export function partialPathFor(remote: string): string {
-  const dir = remoteDirname(remote);
-  // The name alone is hashed: the same temporary name whatever root the path is under.
-  const base = remote.slice(remote.lastIndexOf("/") + 1);
-  const name = `.${createHash("sha256").update(base).digest("hex").slice(0, 16)}.partial`;
-  return dir === "." ? name : dir === "/" ? `/${name}` : `${dir}/${name}`;
-}
-
-/**
- * Whether a remote name is one of the sink's temporary names.
- *
- * @param name A file name or path.
- * @returns Whether it is `.<16 hex>.partial`.
- *
- * @example
- * ```ts
- * import { isPartialName, partialPathFor } from "./_sftp_transfer.ts";
- * console.assert(isPartialName(partialPathFor("a/b")) && !isPartialName("a/b.partial"));
- * ```
- */
-export function isPartialName(name: string): boolean {
-  return /(^|\/)\.[0-9a-f]{16}\.partial$/.test(name);
 }
 
 /** One object to upload. */
@@ -400,110 +366,6 @@ export class Uploader {
       throw err;
     } finally {
       if (!closed) await c.close(handle).catch(() => {});
-    }
-  }
-}
-
-/**
- * Writes one remote file with many WRITE requests in flight (SFTP's
- * latency would otherwise bound the throughput), up to a byte budget, and
- * tracks how far the file is written contiguously, for resuming.
- *
- * @example
- * ```ts ignore
- * const writer = new PipelinedWriter(sftp, handle, undefined, 2 << 20, (acked) => {});
- * await writer.write(bytes, 0);
- * await writer.flush();
- * ```
- */
-export class PipelinedWriter {
-  readonly #conn: SftpSession;
-  readonly #handle: Buffer;
-  readonly #bucket: TokenBucket | undefined;
-  readonly #budget: number;
-  readonly #onAcked: (contiguous: number) => void;
-  #inflight = 0;
-  #pending: Array<{ end: number; done: boolean }> = [];
-  #error: unknown;
-  #waiters: Array<() => void> = [];
-
-  /**
-   * @param conn The SFTP session.
-   * @param handle The open remote file.
-   * @param bucket The upload bandwidth limit.
-   * @param budget Bytes in flight at most.
-   * @param onAcked Called with the contiguous acknowledged length.
-   */
-  constructor(
-    conn: SftpSession,
-    handle: Buffer,
-    bucket: TokenBucket | undefined,
-    budget: number,
-    onAcked: (contiguous: number) => void,
-  ) {
-    this.#conn = conn;
-    this.#handle = handle;
-    this.#bucket = bucket;
-    this.#budget = budget;
-    this.#onAcked = onAcked;
-    this.#unwatch = conn.whenLost(() => {
-      this.#error ??= new Error("connection lost during the upload");
-      this.#inflight = 0;
-      this.#wake();
-    });
-  }
-
-  #unwatch: () => void;
-
-  #wake(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Sends `data` to `pos`; resolves once it is handed to ssh2 (which copies it). */
-  async write(data: Uint8Array, pos: number): Promise<void> {
-    const max = this.#conn.maxWrite;
-    for (let off = 0; off < data.length; off += max) {
-      const len = Math.min(max, data.length - off);
-      if (this.#error) throw this.#error;
-      while (this.#inflight > 0 && this.#inflight + len > this.#budget) await this.#wait();
-      if (this.#error) throw this.#error;
-      await this.#bucket?.take(len);
-      if (this.#conn.closed) throw new Error("connection lost during the upload");
-      const item = { end: pos + off + len, done: false };
-      this.#pending.push(item);
-      this.#inflight += len;
-      const buf = Buffer.from(data.buffer, data.byteOffset + off, len);
-      this.#conn.sftp.write(this.#handle, buf, 0, len, pos + off, (err) => {
-        if (this.#error && this.#inflight === 0) return;
-        this.#inflight -= len;
-        if (err) this.#error ??= err;
-        else {
-          item.done = true;
-          let acked = -1;
-          while (this.#pending.length && (this.#pending[0] as { done: boolean }).done) {
-            acked = (this.#pending.shift() as { end: number }).end;
-          }
-          if (acked >= 0) this.#onAcked(acked);
-        }
-        this.#wake();
-      });
-    }
-  }
-
-  #wait(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  /** Waits for every write to be acknowledged. */
-  async flush(): Promise<void> {
-    try {
-      while (this.#inflight > 0 && !this.#error) await this.#wait();
-      while (this.#inflight > 0) await this.#wait();
-      if (this.#error) throw this.#error;
-    } finally {
-      this.#unwatch();
     }
   }
 }
