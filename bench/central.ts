@@ -25,203 +25,23 @@
  * @module
  */
 
-import { DatabaseSync } from "node:sqlite";
 import {
-  alertsTableSql,
   type Contender,
-  type ContenderRun,
   rsyslogContender,
   runContender,
   sluiceContender,
   syslogNgContender,
 } from "./contenders.ts";
-import { type BenchRow, type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
-import { maxOf, medianPeak, memoryFields, type MemoryPeak, treeMemory } from "./_memory.ts";
+import type { MeasuredScenario } from "./lib.ts";
+import { type MemoryPeak, treeMemory } from "./_memory.ts";
 import { workload } from "./workload.ts";
-import { seedSyslogNgContender } from "./seed_central.ts";
-
-/** Rows per transaction in the SQLite ceiling: the SQLite sink's default batch. */
-const _BATCH = 2000;
+import { type Ceiling, ceiling, payloadLines } from "./_central_ceiling.ts";
+import { type CentralEntry, centralRows } from "./_central_rows.ts";
 
 function _fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
-
-interface _Ceiling {
-  parse: number;
-  insert: number;
-  both: number;
-}
-
-/**
- * Parses the lines in batches of 2000 and inserts each batch in one
- * transaction with a prepared statement; parse and insert time are
- * clocked apart. Same table, indexes and PRAGMAs as sluice's SQLite sink,
- * except that SQLite checkpoints at its default WAL size (16 MiB here),
- * which loads a little faster than the sink's 8 MiB without its
- * background WAL flush: the ceiling stays the best raw loop.
- */
-function _ceiling(lines: readonly string[], path: string): _Ceiling {
-  const db = new DatabaseSync(path);
-  try {
-    db.exec("PRAGMA page_size = 16384");
-    db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA cache_size = -16384");
-    db.exec(alertsTableSql());
-    const stmt = db.prepare(
-      `INSERT INTO "alerts" ("timestamp", "host", "severity", "rule", "file", "hash", "message", ` +
-        `"source", "raw", "id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO NOTHING`,
-    );
-    let parseMs = 0;
-    let insertMs = 0;
-    type Alert = Record<string, string>;
-    const parsed: Alert[] = new Array(_BATCH);
-    for (let i = 0; i < lines.length; i += _BATCH) {
-      const n = Math.min(_BATCH, lines.length - i);
-      const t0 = performance.now();
-      for (let j = 0; j < n; j++) parsed[j] = JSON.parse(lines[i + j] as string) as Alert;
-      const t1 = performance.now();
-      db.exec("BEGIN");
-      for (let j = 0; j < n; j++) {
-        const a = parsed[j] as Alert;
-        stmt.run(
-          a.timestamp ?? null,
-          a.host ?? null,
-          a.severity ?? null,
-          a.rule ?? null,
-          a.file ?? null,
-          a.hash ?? null,
-          a.msg ?? null,
-          null,
-          lines[i + j] as string,
-          null,
-        );
-      }
-      db.exec("COMMIT");
-      parseMs += t1 - t0;
-      insertMs += performance.now() - t1;
-    }
-    const perSecond = (ms: number) => lines.length / (ms / 1000);
-    return {
-      parse: perSecond(parseMs),
-      insert: perSecond(insertMs),
-      both: perSecond(parseMs + insertMs),
-    };
-  } finally {
-    db.close();
-  }
-}
-
-/** The payload's lines, decoded a slice at a time (a string has at most ~512M characters). */
-function _lines(payload: Uint8Array): string[] {
-  const out: string[] = [];
-  const decoder = new TextDecoder();
-  for (let start = 0; start < payload.length;) {
-    let end = Math.min(payload.length, start + (64 << 20));
-    if (end < payload.length) end = payload.lastIndexOf(10, end - 1) + 1;
-    const part = decoder.decode(payload.subarray(start, end)).split("\n");
-    part.pop();
-    for (const line of part) out.push(line);
-    start = end;
-  }
-  return out;
-}
-
-interface _Entry {
-  group: "central-sqlite" | "central-jsonl";
-  contender: Contender;
-  runs: ContenderRun[];
-  error?: string;
-  skipped?: string;
-}
-
-function _median(values: readonly number[]): number {
-  return spread(values).median;
-}
-
-/** The run that lost the most (the first such). */
-function _worst(runs: readonly ContenderRun[]): ContenderRun {
-  return runs.reduce((w, r) => (r.loss > w.loss ? r : w), runs[0] as ContenderRun);
-}
-
-function _metrics(
-  runs: readonly ContenderRun[],
-): Partial<BenchRow> & { peakRssMb: number; peakPrivateMb: number; pssMb: number } {
-  const worst = _worst(runs);
-  return {
-    ...(runs.length > 1 ? { runs: runs.map((r) => r.rate) } : {}),
-    cpuSeconds: _median(runs.map((r) => r.cpuSeconds)),
-    idleRssMb: _median(runs.map((r) => r.idleRssMb)),
-    ...memoryFields(medianPeak(runs.map((r) => r.memory))),
-    fileRssMb: _median(runs.map((r) => r.fileRssMb)),
-    sent: worst.sent,
-    stored: worst.stored,
-  };
-}
-
-/**
- * Each round's ratio of one contender's run to another's: the two ran back
- * to back, so a slow phase of this machine slows both, and the spread shows
- * how far the median ratio can be trusted. Nothing when the rounds differ.
- */
-function _perRound(runs: readonly number[], references: readonly number[]): string | undefined {
-  if (runs.length < 2 || runs.length !== references.length) return undefined;
-  return `per round ${
-    runs.map((x, i) => `${(x / (references[i] as number)).toFixed(2)}×`).join(", ")
-  }`;
-}
-
-function _note(entry: _Entry): string {
-  const runs = entry.runs;
-  const parts = [
-    `${_median(runs.map((r) => r.mbPerSecond)).toFixed(1)} MB/s`,
-    `CPU ${
-      (_median(runs.map((r) => r.cpuSeconds / Math.max(r.seconds, 1e-9))) * 100).toFixed(0)
-    }% of a core`,
-  ];
-  const worst = _worst(runs);
-  if (Object.keys(worst.outputs).length > 1) {
-    parts.push(
-      Object.entries(worst.outputs).map(([name, n]) => `${_fmt(n)} ${name}`).join(", "),
-    );
-  }
-  const ends = runs.map((r) => r.end).filter((e) => e !== "complete");
-  if (ends.length) {
-    parts.push(
-      `${ends.length} of ${runs.length} runs ${ends[0]} (nothing landed for the stall timeout)`,
-    );
-  }
-  return parts.join("; ");
-}
-
-/**
- * The row that counts (issue 26): the central example with its default
- * flags against syslog-ng running the seed's central configuration, tuned
- * (goal ≥ 1.5×, then 2×), and against the same run's ceiling (≥ 0.85×).
- */
-function _seedRows(
-  central: _Entry,
-  seed: { subject: string; value: number; rates: number[] },
-  ceiling: { subject: string; value: number; rates: number[] },
-): MeasuredRow[] {
-  const rates = central.runs.map((r) => r.rate);
-  const memory = memoryFields(medianPeak(central.runs.map((r) => r.memory)));
-  return [seed, ceiling].map(({ rates: refRates, ...reference }, i) => {
-    const paired = _perRound(rates, refRates);
-    return {
-      scenario: "central-sqlite",
-      subject: `central example, default flags (vs ${reference.subject})`,
-      value: _median(rates),
-      unit: "msg/s",
-      reference,
-      ...memory,
-      note: `${i === 0 ? "the row that counts: goal ≥ 1.5×, then 2×" : "goal ≥ 0.85×"}${
-        paired ? `; ${paired}` : ""
-      }`,
-    };
-  });
-}
+import { seedSyslogNgContender } from "./seed_central.ts";
 
 /**
  * A contender started with more environment variables (the central
@@ -320,12 +140,12 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const stallMs = Number(Deno.env.get("BENCH_STALL_MS") ?? 10_000);
   const w = await workload(n);
   const payload = await Deno.readFile(w.path);
-  const lines = _lines(payload);
+  const lines = payloadLines(payload);
   const mb = w.bytes / 1e6;
   const log = (text: string) => console.error(`bench central: ${text}`);
   log(`${_fmt(n)} alerts, ${mb.toFixed(0)} MB (${w.path}), ${rounds} run(s) each`);
 
-  const all: Array<_Entry & { key: string }> = [
+  const all: Array<CentralEntry & { key: string }> = [
     { key: "sqlite", group: "central-sqlite", contender: sluiceContender("sqlite"), runs: [] },
     { key: "central", group: "central-sqlite", contender: sluiceContender("central"), runs: [] },
     // The same on a machine short of memory: what the memory targets cost in speed.
@@ -400,7 +220,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       runs: [],
     });
   }
-  const entries: _Entry[] = centralOnly(all, only);
+  const entries: CentralEntry[] = centralOnly(all, only);
   if (entries.length < all.length) {
     log(
       `BENCH_CENTRAL_ONLY: ${entries.map((e) => e.contender.name).join(", ")} (and the ceilings)`,
@@ -413,7 +233,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       log(`${e.contender.name} skipped: ${why}`);
     }
   }
-  const ceilings: _Ceiling[] = [];
+  const ceilings: Ceiling[] = [];
   // The ceilings run in the bench process, synchronously: its memory at the end of each.
   const ceilingMemory: MemoryPeak[] = [];
   for (let round = 1; round <= rounds; round++) {
@@ -438,7 +258,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       }
     }
     const db = `${dir}/ceiling-${round}.db`;
-    const c = _ceiling(lines, db);
+    const c = ceiling(lines, db);
     ceilingMemory.push(treeMemory("self", false));
     ceilings.push(c);
     log(
@@ -448,138 +268,5 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     for (const suffix of ["", "-wal", "-shm"]) await Deno.remove(db + suffix).catch(() => {});
   }
 
-  const rows: MeasuredRow[] = [];
-  const ceiling = (key: keyof _Ceiling) => spread(ceilings.map((c) => c[key]));
-  // A reference with its per-round figures, so a row can show each round's ratio too.
-  const ceilingRefs = {
-    both: {
-      subject: "ceiling: JSON.parse + node:sqlite inserts",
-      value: ceiling("both").median,
-      rates: ceilings.map((c) => c.both),
-    },
-    parse: {
-      subject: "ceiling: JSON.parse",
-      value: ceiling("parse").median,
-      rates: ceilings.map((c) => c.parse),
-    },
-  };
-  const measured = (name: string) =>
-    entries.find((e) => e.contender.name === name && e.runs.length);
-  for (const group of ["central-sqlite", "central-jsonl"] as const) {
-    const inGroup = entries.filter((e) => e.group === group);
-    // The first sluice entry does the contenders' work; a second (the central example) more.
-    const sluices = inGroup.filter((e) => e.contender.name.startsWith("sluice"));
-    const sluice = sluices.find((e) => e.runs.length);
-    // References for sluice's rows: the issue's targets (≥ 2× tuned syslog-ng; ≥ rsyslog).
-    const peers = inGroup.filter((e) => !sluices.includes(e) && e.runs.length);
-    const primary = group === "central-sqlite"
-      ? measured("syslog-ng tuned")
-      : measured("rsyslog") ?? measured("syslog-ng");
-    const refOf = (e: _Entry) => ({
-      subject: e.contender.name,
-      value: _median(e.runs.map((r) => r.rate)),
-      rates: e.runs.map((r) => r.rate),
-    });
-    for (const e of [...peers, ...sluices.filter((e) => e.runs.length)]) {
-      const reference = sluices.includes(e)
-        ? primary
-          ? refOf(primary)
-          : group === "central-sqlite"
-          ? ceilingRefs.both
-          : ceilingRefs.parse
-        : undefined;
-      const paired = reference && _perRound(e.runs.map((r) => r.rate), reference.rates);
-      rows.push({
-        scenario: group,
-        subject: e.contender.name,
-        value: _median(e.runs.map((r) => r.rate)),
-        unit: "msg/s",
-        ...(reference ? { reference: { subject: reference.subject, value: reference.value } } : {}),
-        ..._metrics(e.runs),
-        note: `${_note(e)}${paired ? `; ${paired}` : ""}. ${e.contender.description}`,
-      });
-    }
-    // sluice against every other figure of the same run.
-    const others = !sluice ? [] : [
-      ...peers.filter((p) => p !== primary).map(refOf),
-      ...(primary ? [group === "central-sqlite" ? ceilingRefs.both : ceilingRefs.parse] : []),
-    ];
-    for (const { rates, ...reference } of others) {
-      if (!sluice) break;
-      const paired = _perRound(sluice.runs.map((r) => r.rate), rates);
-      rows.push({
-        scenario: group,
-        subject: `${sluice.contender.name} (vs ${reference.subject})`,
-        value: _median(sluice.runs.map((r) => r.rate)),
-        unit: "msg/s",
-        reference,
-        ...memoryFields(medianPeak(sluice.runs.map((r) => r.memory))),
-        ...(paired ? { note: paired } : {}),
-      });
-    }
-    const seed = group === "central-sqlite" ? measured("syslog-ng seed, tuned") : undefined;
-    const central = measured("sluice central");
-    if (seed && central) rows.push(..._seedRows(central, refOf(seed), ceilingRefs.both));
-    for (const e of inGroup.filter((e) => e.skipped || e.error)) {
-      rows.push({
-        scenario: group,
-        subject: e.contender.name,
-        value: 0,
-        unit: "msg/s",
-        // A peer that failed is a note, not a failure of the suite.
-        skipped: e.skipped ?? `failed: ${e.error?.slice(0, 300)}`,
-      });
-    }
-  }
-  // Scenario 4 from the same runs: each was sent as fast as the contender read it.
-  for (const e of entries.filter((e) => e.runs.length)) {
-    const worst = _worst(e.runs);
-    const losses = e.runs.map((r) => r.loss);
-    rows.push({
-      scenario: "burst-loss",
-      subject: `${e.contender.name} (${e.group})`,
-      value: worst.stored,
-      unit: "events",
-      reference: { subject: "sent", value: worst.sent },
-      sent: worst.sent,
-      stored: worst.stored,
-      ...memoryFields(medianPeak(e.runs.map((r) => r.memory))),
-      note: `${_fmt(n)} events sent as fast as taken; worst of ${e.runs.length} run(s)${
-        e.runs.length > 1 ? `, loss per run ${losses.map(_fmt).join(", ")}` : ""
-      }; ${Object.entries(worst.outputs).map(([k, v]) => `${_fmt(v)} ${k}`).join(", ")}`,
-    });
-  }
-  const many = ceilings.length > 1;
-  const c = (key: keyof _Ceiling) => ({
-    value: ceiling(key).median,
-    ...memoryFields(maxOf(ceilingMemory)),
-    ...(many ? { runs: ceilings.map((x) => x[key]) } : {}),
-  });
-  rows.push(
-    {
-      scenario: "ceilings",
-      subject: "JSON.parse over the same lines",
-      ...c("parse"),
-      unit: "lines/s",
-      note: `${
-        _fmt(n)
-      } lines, in batches of ${_BATCH}, in the bench process (memory: its, at the end of the ceilings)`,
-    },
-    {
-      scenario: "ceilings",
-      subject: "node:sqlite prepared INSERT into the alerts table",
-      ...c("insert"),
-      unit: "rows/s",
-      note:
-        `sluice's alerts schema (STRICT, UNIQUE id + 4 indexes), WAL, synchronous=NORMAL, ${_BATCH} rows a transaction, values already parsed`,
-    },
-    {
-      scenario: "ceilings",
-      subject: "JSON.parse + node:sqlite prepared INSERT",
-      ...c("both"),
-      unit: "rows/s",
-      note: "the two above back to back: the floor of what scenario 1 must do per event",
-    },
-  );
-  return rows;
+  return centralRows(entries, ceilings, ceilingMemory, n);
 };
