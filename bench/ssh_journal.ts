@@ -26,7 +26,6 @@
  */
 
 import type { SshJournalHost } from "../sources/ssh_journal.ts";
-import { connectSsh, exec } from "../ssh/mod.ts";
 import { makeJournal } from "../tests/fixtures/journal/journal.ts";
 import {
   ensureJournalUsers,
@@ -35,149 +34,12 @@ import {
   startJournalSshd,
 } from "../tests/fixtures/journal/ssh_host.ts";
 import { writeClientKey } from "../tests/fixtures/ssh/keys.ts";
-import process from "node:process";
 import { memoryFields, withMemory } from "./_memory.ts";
-import { isFlat, manyHosts, type ManyHostsResult, pullEngine } from "./_ssh_journal_memory.ts";
+import { isFlat, manyHosts, type ManyHostsResult } from "./_ssh_journal_memory.ts";
+import { ceiling, rawSsh2, source } from "./_ssh_journal_runs.ts";
 import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
 
 const MEMORY_HOSTS = 50;
-
-async function withDeadline<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} hung: over ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `ssh … sudo -n journalctl -o json | wc -l` for each host at once; entries/s over all. */
-async function ceiling(hosts: SshJournalHost[], keyFile: string): Promise<number> {
-  const started = performance.now();
-  const counts = await Promise.all(hosts.map(async (h) => {
-    const child = new Deno.Command("sh", {
-      args: [
-        "-c",
-        'ssh -i "$1" -p "$2" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$3@127.0.0.1" sudo -n journalctl -o json --no-pager --all --quiet "$4" | wc -l',
-        "sh",
-        keyFile,
-        String(h.port),
-        JOURNAL_USER,
-        (h.args ?? [])[0] as string,
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
-    const out = await child.output();
-    clearTimeout(timer);
-    return Number(new TextDecoder().decode(out.stdout).trim());
-  }));
-  const seconds = (performance.now() - started) / 1000;
-  const total = counts.reduce((a, b) => a + b, 0);
-  return total / seconds;
-}
-
-/**
- * ssh2 (through ssh/) running the source's own command (`--follow --no-tail`, slower on the
- * host than a plain dump) and counting newlines up to `perHost`, no parsing: the transport's
- * ceiling for the source. Newlines are found with `indexOf` (memchr, as `wc -l`), and the time
- * ends when the last host's last entry arrived, as the source's ends at its last entry stored:
- * neither counts its teardown.
- */
-async function rawSsh2(
-  hosts: SshJournalHost[],
-  perHost: number,
-): Promise<{ rate: number; cpuUsPerEntry: number }> {
-  const started = performance.now();
-  const cpu0 = process.cpuUsage();
-  let last = started;
-  const counts = await Promise.all(hosts.map(async (h) => {
-    const conn = await connectSsh({
-      host: "127.0.0.1",
-      port: h.port as number,
-      user: h.user,
-      privateKeyFile: h.privateKeyFile,
-      hostKeyFingerprint: h.hostKeyFingerprint as string,
-    });
-    try {
-      const p = exec(conn, [
-        "sudo",
-        "-n",
-        "journalctl",
-        "-o",
-        "json",
-        "--no-pager",
-        "--all",
-        "--quiet",
-        "--follow",
-        "--no-tail",
-        ...(h.args ?? []),
-      ], { timeoutMs: 600_000, highWaterMark: 256 * 1024 });
-      let lines = 0;
-      for await (const chunk of p.stdout) {
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
-        if (lines >= perHost) break;
-      }
-      last = Math.max(last, performance.now());
-      p.kill();
-      await p.status.catch(() => {});
-      return lines;
-    } finally {
-      await conn.end();
-    }
-  }));
-  const total = counts.reduce((a, b) => a + b, 0);
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    rate: total / ((last - started) / 1000),
-    cpuUsPerEntry: (cpu.user + cpu.system) / Math.max(1, total),
-  };
-}
-
-/** The source through an engine into a counting sink until `expect` entries; entries/s and peak RSS. */
-async function source(
-  hosts: SshJournalHost[],
-  expect: number,
-  stateDir: string,
-  worker = false,
-): Promise<{ rate: number; peakRssMb: number; startRssMb: number; cpuUsPerEntry: number }> {
-  const { engine, sink } = pullEngine(hosts, stateDir, worker);
-  const startRss = Deno.memoryUsage().rss;
-  let peak = startRss;
-  const started = performance.now();
-  const cpu0 = process.cpuUsage();
-  await engine.start();
-  try {
-    await withDeadline(
-      `the source reading ${expect} entries`,
-      600_000,
-      (async () => {
-        while (sink.n < expect) {
-          peak = Math.max(peak, Deno.memoryUsage().rss);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })(),
-    );
-  } finally {
-    await engine.stop();
-  }
-  // Up to the last entry stored, as ssh2's rate ends at its last entry read.
-  const seconds = (sink.at - started) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    rate: sink.n / seconds,
-    peakRssMb: peak / 2 ** 20,
-    startRssMb: startRss / 2 ** 20,
-    // This process's CPU (handshakes included) per entry: what a central pays when the hosts are elsewhere.
-    cpuUsPerEntry: (cpu.user + cpu.system) / Math.max(1, sink.n),
-  };
-}
 
 /** What one run of the scenario measured, per host count. */
 interface _Case {
@@ -348,6 +210,13 @@ function _sizes(quick: boolean): { perHost: number; runs: number; memoryPerHost:
  * The suite's agentless scenario: per host count, the source's entries/s
  * beside ssh2 reading the same command unparsed (the reference), the CPU
  * per 100k entries, and the 50-host memory row.
+ *
+ * @example Run it the way `bench/main.ts` does (needs root, sshd and systemd-journal-remote)
+ * ```ts ignore
+ * import { scenario } from "./ssh_journal.ts";
+ * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
+ * console.log(rows.map((r) => `${r.subject}: ${r.value} ${r.unit}`).join("\n"));
+ * ```
  */
 export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const missing = journalHostMissing();
