@@ -9,134 +9,35 @@
  * @module
  */
 
-import { Engine } from "../core/engine.ts";
-import { createLogger } from "../core/log.ts";
-import { definePipeline } from "../core/pipeline.ts";
-import { sftpObjectSink, type SftpObjectSinkOptions } from "../sinks/sftp_object.ts";
-import { objectsSource } from "../sources/objects.ts";
+import type { SftpObjectSinkOptions } from "../sinks/sftp_object.ts";
 import { knownHostsLine, writeClientKey } from "../tests/fixtures/ssh/keys.ts";
-import { startSftpServer } from "../tests/fixtures/ssh/sftp_server.ts";
-import { sshdPath, startSshd } from "../tests/fixtures/ssh/sshd.ts";
 import { writePattern } from "../tests/fixtures/ssh/suite.ts";
 import { which } from "../tests/_peers.ts";
-import { deadline, type MeasuredRow, type MeasuredScenario, timed } from "./lib.ts";
-import { medianPeak, memoryFields, type MemoryPeak, runSampled, sampleTree } from "./_memory.ts";
-
-interface _Server {
-  port: number;
-  user: string;
-  hostPublicKey: string;
-  /** Makes a fresh remote directory; returns its path as the server sees it. */
-  remoteDir(name: string): Promise<string>;
-  label: string;
-  close(): Promise<void>;
-}
-
-async function _server(dir: string, publicKey: string): Promise<_Server> {
-  if (sshdPath()) {
-    await Deno.mkdir(`${dir}/sshd`);
-    await Deno.mkdir(`${dir}/remote`);
-    const s = await startSshd(`${dir}/sshd`, publicKey);
-    return {
-      port: s.port,
-      user: s.user,
-      hostPublicKey: s.hostPublicKey,
-      label: "OpenSSH sshd (internal-sftp)",
-      async remoteDir(name) {
-        await Deno.mkdir(`${dir}/remote/${name}`);
-        return `${dir}/remote/${name}`;
-      },
-      close: () => s.close(),
-    };
-  }
-  await Deno.mkdir(`${dir}/jail`);
-  const s = await startSftpServer({ root: `${dir}/jail`, authorizedKey: publicKey });
-  return {
-    port: s.port,
-    user: "bench",
-    hostPublicKey: s.hostPublicKey,
-    label: "ssh2 server in process",
-    async remoteDir(name) {
-      await Deno.mkdir(`${dir}/jail/${name}`);
-      return `/${name}`;
-    },
-    close: () => s.close(),
-  };
-}
-
-/** What one run measured. */
-interface _Measure {
-  seconds: number;
-  /** CPU seconds of the client (user + system). */
-  cpu: number;
-  /** Peak memory of the client: the sftp or rclone process tree, or the bench process for the sink. */
-  memory: MemoryPeak;
-}
-
-/** CPU seconds of this process and of the children it has waited for (/proc/self/stat). */
-function _cpu(): { self: number; children: number } {
-  try {
-    const stat = Deno.readTextFileSync("/proc/self/stat");
-    // After "(comm) " come the fields from 3 (state): utime, stime, cutime, cstime are 14–17.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = (i: number) => Number(f[i - 3] ?? 0) / 100;
-    return { self: ticks(14) + ticks(15), children: ticks(16) + ticks(17) };
-  } catch {
-    return { self: 0, children: 0 };
-  }
-}
-
-/** Runs a reference to completion within its deadline; its CPU is the child's. */
-async function _run(
-  what: string,
-  timeoutMs: number,
-  cmd: string,
-  args: string[],
-): Promise<_Measure> {
-  const before = _cpu().children;
-  let memory: MemoryPeak | undefined;
-  const seconds = await timed(async () => {
-    const r = await runSampled(cmd, args, { what, timeoutMs });
-    if (r.code !== 0) throw new Error(`${what} exited ${r.code}: ${r.stderr.slice(-500)}`);
-    memory = r.memory;
-  });
-  return { seconds, cpu: _cpu().children - before, memory: memory as MemoryPeak };
-}
-
-function _message(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
-}
-
-/** Uploads `local` (a directory) with the sink once, in this process. */
-async function _sluice(local: string, options: SftpObjectSinkOptions): Promise<_Measure> {
-  const source = objectsSource({ dir: local, once: true, settle: 0, host: "bench" });
-  const sink = sftpObjectSink(options);
-  let failure: string | undefined;
-  sink.subscribe((a) => {
-    if (a.type === "error" || a.type === "failed") failure ??= "error" in a ? a.error : "";
-  });
-  const engine = new Engine(definePipeline({ paths: [{ from: [source], to: [sink] }] }), {
-    logger: createLogger("silent"),
-  });
-  const before = _cpu().self;
-  const sampler = sampleTree("self", { children: false, intervalMs: 100 });
-  const seconds = await timed(async () => {
-    await engine.start();
-    await deadline(`sftp-object upload of ${local}`, 600_000, source.done ?? Promise.resolve());
-  });
-  const memory = sampler.stop();
-  const cpu = _cpu().self - before;
-  await engine.stop();
-  if (failure) throw new Error(`sftp-object failed: ${failure}`);
-  return { seconds, cpu, memory };
-}
+import type { MeasuredRow, MeasuredScenario } from "./lib.ts";
+import { medianPeak, memoryFields } from "./_memory.ts";
+import {
+  firstLine,
+  runReference,
+  sinkUpload,
+  startObjectsServer,
+  type UploadMeasure,
+} from "./_objects_clients.ts";
 
 function _median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-/** Benchmarks the object channel. */
+/**
+ * Benchmarks the object channel.
+ *
+ * @example Run it the way `bench/main.ts` does (it starts an SFTP server and clients)
+ * ```ts ignore
+ * import { scenario } from "./objects.ts";
+ * const rows = await scenario({ quick: true, dir: await Deno.makeTempDir() });
+ * console.log(rows.map((r) => `${r.subject}: ${r.value} ${r.unit}`).join("\n"));
+ * ```
+ */
 export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const rows: MeasuredRow[] = [];
   // BENCH_OBJECTS_MIB and BENCH_OBJECTS_FILES set the sizes (the smoke test keeps them small);
@@ -145,7 +46,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const count = Number(Deno.env.get("BENCH_OBJECTS_FILES") ?? (quick ? 100 : 1000));
   const rounds = Number(Deno.env.get("BENCH_OBJECTS_ROUNDS") ?? (quick ? 1 : 3));
   const key = await writeClientKey(dir);
-  const server = await _server(dir, key.publicKey);
+  const server = await startObjectsServer(dir, key.publicKey);
   const knownHosts = `${dir}/known_hosts`;
   await Deno.writeTextFile(
     knownHosts,
@@ -186,7 +87,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
 
     // The reference: OpenSSH's client on the same files, same server, same run. A reference
     // that fails or hangs is a failed row (the bench then exits 1), never a missing ratio.
-    const batch = async (put: string, timeoutMs: number): Promise<_Measure> => {
+    const batch = async (put: string, timeoutMs: number): Promise<UploadMeasure> => {
       const name = `sftp-${fresh++}`;
       const remote = await server.remoteDir(name);
       await Deno.writeTextFile(`${dir}/${name}.batch`, `${put} ${remote}/\n`);
@@ -206,7 +107,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         String(server.port),
         `${server.user}@127.0.0.1`,
       ];
-      return await _run(
+      return await runReference(
         `sftp -b ${put.split(" ")[0]} against ${server.label}`,
         timeoutMs,
         sftp as string,
@@ -227,14 +128,14 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       subject: string;
       unit: "MB/s" | "files/s";
       amount: number;
-      run: () => Promise<_Measure>;
+      run: () => Promise<UploadMeasure>;
       note?: string;
       sftp?: boolean;
-      runs: _Measure[];
+      runs: UploadMeasure[];
       failed?: string;
     }
     const variant = (
-      v: Omit<_Variant, "runs" | "run"> & { run: () => Promise<_Measure> },
+      v: Omit<_Variant, "runs" | "run"> & { run: () => Promise<UploadMeasure> },
     ): _Variant => ({ ...v, runs: [] });
     const bigRef = variant({
       subject: `OpenSSH sftp -b put ${bigLabel}`,
@@ -256,14 +157,14 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         subject: `sftp-object ${bigLabel}, verify read-back`,
         unit: "MB/s",
         amount: mb,
-        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "read-back" })),
+        run: async () => await sinkUpload(`${dir}/big`, await sinkOptions({ verify: "read-back" })),
         note: "reads the file back to check SHA-256 (every byte twice)",
       }),
       variant({
         subject: `sftp-object ${bigLabel}, verify auto (sha256sum on the server)`,
         unit: "MB/s",
         amount: mb,
-        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "auto" })),
+        run: async () => await sinkUpload(`${dir}/big`, await sinkOptions({ verify: "auto" })),
         note:
           "the default: the server hashes the upload over the same connection when a command costs less than reading back",
       }),
@@ -271,7 +172,8 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         subject: `sftp-object ${bigLabel}, verify remote-hash (sha256sum on the server)`,
         unit: "MB/s",
         amount: mb,
-        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "remote-hash" })),
+        run: async () =>
+          await sinkUpload(`${dir}/big`, await sinkOptions({ verify: "remote-hash" })),
         note:
           "goal ≥ 0.8× sftp's MB/s, client CPU ≤ 2× sftp's; hashed by OpenSSL where the server has it (xargs -0 -n 32 openssl dgst -sha256 -r --)",
       }),
@@ -281,7 +183,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         subject: `sftp-object ${smallLabel}, verify auto (read-back below 256 KiB)`,
         unit: "files/s",
         amount: count,
-        run: async () => await _sluice(`${dir}/small`, await sinkOptions()),
+        run: async () => await sinkUpload(`${dir}/small`, await sinkOptions()),
         note:
           "per file, 3 round trips: open .partial | write, fsync, fstat, futimes, read back, close | rename; 4 SFTP channels; sftp: open, write, close on one",
       }),
@@ -290,7 +192,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         unit: "files/s",
         amount: count,
         run: async () =>
-          await _sluice(`${dir}/small`, await sinkOptions({ verify: "remote-hash" })),
+          await sinkUpload(`${dir}/small`, await sinkOptions({ verify: "remote-hash" })),
         note:
           "goal ≥ 1000 verified files/s, client CPU ≤ 2× sftp's; per file: open .partial | write, fsync, fstat, futimes, close | rename, hashed by one command kept running on the connection (xargs -0 -n 32 sha256sum --, paths on its stdin)",
       }),
@@ -298,7 +200,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         subject: `sftp-object ${smallLabel}, verify auto, concurrency 16`,
         unit: "files/s",
         amount: count,
-        run: async () => await _sluice(`${dir}/small`, await sinkOptions({ concurrency: 16 })),
+        run: async () => await sinkUpload(`${dir}/small`, await sinkOptions({ concurrency: 16 })),
       }),
     ];
     const measure = async (v: _Variant) => {
@@ -306,7 +208,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       try {
         v.runs.push(await v.run());
       } catch (err) {
-        v.failed = _message(err);
+        v.failed = firstLine(err);
       }
     };
     // Alternating: each round runs the reference, then every variant, so load drifts hit all.
@@ -321,7 +223,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         subject: `sftp-object ${bigLabel}, verify manifest`,
         unit: "MB/s",
         amount: mb,
-        run: async () => await _sluice(`${dir}/big`, await sinkOptions({ verify: "manifest" })),
+        run: async () => await sinkUpload(`${dir}/big`, await sinkOptions({ verify: "manifest" })),
         note: "size check + streamed SHA-256 in the manifest, as much checking as sftp does",
       }),
       variant({
@@ -329,7 +231,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         unit: "MB/s",
         amount: mb,
         run: async () =>
-          await _sluice(
+          await sinkUpload(
             `${dir}/big`,
             await sinkOptions({ verify: "manifest", encryptionKeyFile: keyFile }),
           ),
@@ -339,7 +241,10 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         unit: "files/s",
         amount: count,
         run: async () =>
-          await _sluice(`${dir}/small`, await sinkOptions({ verify: "manifest", concurrency: 16 })),
+          await sinkUpload(
+            `${dir}/small`,
+            await sinkOptions({ verify: "manifest", concurrency: 16 }),
+          ),
       }),
     ];
     for (const v of once) await measure(v);
@@ -406,14 +311,18 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       const copy = async (what: string, from: string, to: string, timeoutMs: number) => {
         const target = remote("", await server.remoteDir(to));
         try {
-          return await _run(`rclone copy ${what}`, timeoutMs, rclone, ["copy", from, target]);
+          return await runReference(`rclone copy ${what}`, timeoutMs, rclone, [
+            "copy",
+            from,
+            target,
+          ]);
         } catch (err) {
           rows.push({
             scenario: "objects",
             subject: `rclone copy ${what}`,
             value: 0,
             unit: "",
-            failed: _message(err),
+            failed: firstLine(err),
           });
           return undefined;
         }
