@@ -14,26 +14,31 @@
 
 import { Buffer } from "node:buffer";
 import type { LogEvent } from "../core/event.ts";
-import { safeJoin } from "../core/safe_path.ts";
 import { readObjectKey } from "../core/crypto_chunks.ts";
 import type { SinkContext } from "../core/types.ts";
 import {
-  confirmObject,
   localObject,
   type ObjectActivity,
   type ObjectInfo,
   objectListing,
   type ObjectSink,
   rejectObject,
-  type SyncedObject,
 } from "../sources/objects.ts";
-import { checkPrivateKey, connectSsh } from "../ssh/connect.ts";
-import { isSftpCode, openSftpChannels, SFTP_STATUS, type SftpSession } from "../ssh/sftp.ts";
+import { checkPrivateKey } from "../ssh/connect.ts";
+import type { SftpSession } from "../ssh/sftp.ts";
 import { resolveSftpOptions, type SftpObjectSinkOptions } from "./_sftp_options.ts";
 import { type ManifestRecord, ManifestStore } from "./_sftp_manifest.ts";
 import { isPartialName, Uploader } from "./_sftp_transfer.ts";
-import { hashLocal, LocalError } from "./_sftp_verify.ts";
 import { Slots } from "./_sftp_slots.ts";
+import { SftpConnector } from "./_sftp_connection.ts";
+import {
+  errorText as _msg,
+  RefusedPath as _Refused,
+  remoteFull,
+  remoteRelative as _relative,
+} from "./_sftp_remote_path.ts";
+import { type ObjectStoreDeps, type StoreJob, storeObject } from "./_sftp_store_object.ts";
+import { type RemoteSyncDeps, syncDeletions } from "./_sftp_remote_sync.ts";
 
 export type { SftpObjectSinkOptions } from "./_sftp_options.ts";
 
@@ -45,34 +50,6 @@ export interface SftpObjectSink extends ObjectSink {
 
 /** SFTP channels per connection at most (each a process of the server's). */
 const MAX_CHANNELS = 4;
-
-/** A path the sink will not write to. */
-class _Refused extends Error {}
-
-/**
- * An SFTP status the server sent about one request, other than "no
- * connection" (6) and "connection lost" (7), which are the link's fault.
- */
-function _isServerStatus(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "number" && code !== 6 && code !== 7;
-}
-
-function _msg(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-// ---------------------------------------------------------------------------
-// Remote paths
-
-/** Normalises a rendered relative path, refusing absolute paths, `..` and NUL. */
-function _relative(rendered: string): string {
-  try {
-    return safeJoin(".", rendered).slice(2);
-  } catch (err) {
-    throw new _Refused(_msg(err).replace(/^safeJoin: /, ""));
-  }
-}
 
 /**
  * Stores the objects of an objects source on an SFTP server (the central),
@@ -146,11 +123,6 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
   let ctx: SinkContext | undefined;
   let privateKey: Buffer | undefined;
   let encryptionKey: CryptoKey | undefined;
-  // The SFTP sessions (channels) of one connection: OpenSSH serves each with a process of
-  // its own, so one waiting on the server's disk (an fsync) does not hold up the others.
-  let conn: SftpSession[] | undefined;
-  let connecting: Promise<SftpSession[]> | undefined;
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const listeners = new Set<(activity: ObjectActivity) => void>();
   const manifests = new ManifestStore();
   const busy = new Map<string, Promise<void>>();
@@ -172,67 +144,46 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     stats: () => ctx?.stats,
     emit,
   });
-  const full = (rel: string) =>
-    rootOption === "." ? rel : rootOption === "/" ? `/${rel}` : `${rootOption}/${rel}`;
-
-  const connect = async (): Promise<SftpSession[]> => {
-    if (conn && !conn[0]?.closed) return conn;
-    if (connecting) return await connecting;
-    connecting = (async () => {
-      if (conn) await conn[0]?.connection.end().catch(() => {});
-      conn = undefined;
-      const ssh = await connectSsh({
-        host: options.host,
-        port,
-        user: options.user,
-        privateKey: privateKey as Buffer,
-        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
-        ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
-        ...(fingerprints.length ? { hostKeyFingerprint: fingerprints } : {}),
-        readyTimeoutMs,
-        name,
-      });
-      let opened: SftpSession[];
-      try {
-        opened = await openSftpChannels(ssh, Math.min(concurrency, MAX_CHANNELS));
-      } catch (err) {
-        ssh.destroy();
-        throw err;
-      }
-      conn = opened;
-      ctx?.stats.set("connected", 1);
-      ctx?.stats.set("channels", opened.length);
-      return opened;
-    })();
-    try {
-      return await connecting;
-    } finally {
-      connecting = undefined;
-    }
+  const full = (rel: string) => remoteFull(rootOption, rel);
+  const connector = new SftpConnector({
+    ssh: () => ({
+      host: options.host,
+      port,
+      user: options.user,
+      privateKey: privateKey as Buffer,
+      ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+      ...(options.knownHostsFile ? { knownHostsFile: options.knownHostsFile } : {}),
+      ...(fingerprints.length ? { hostKeyFingerprint: fingerprints } : {}),
+      readyTimeoutMs,
+      name,
+    }),
+    channels: Math.min(concurrency, MAX_CHANNELS),
+    idleCloseMs,
+    stats: () => ctx?.stats,
+  });
+  const store: ObjectStoreDeps = {
+    mode,
+    manifests,
+    uploader,
+    dryRun: () => api.dryRun,
+    ctx: () => ctx,
+    encryptionKey: () => encryptionKey,
+    emit,
+    onSynced: (synced) => options.onSynced?.(synced),
+  };
+  const sync: RemoteSyncDeps = {
+    renderPath,
+    renderDir,
+    renderManifest,
+    encrypted: () => encryptionKey !== undefined,
+    full,
+    dryRun: () => api.dryRun,
+    emit,
+    stats: () => ctx?.stats,
+    manifests,
   };
 
-  const scheduleIdleClose = () => {
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => {
-      idleTimer = undefined;
-      const c = conn;
-      conn = undefined;
-      ctx?.stats.set("connected", 0);
-      c?.[0]?.connection.end().catch(() => {});
-    }, idleCloseMs);
-    Deno.unrefTimer(idleTimer);
-  };
-
-  interface _Job {
-    event: LogEvent;
-    info: Readonly<ObjectInfo>;
-    rel: string;
-    remote: string;
-    manifestPath: string;
-    manifestKey: string;
-  }
-
-  const plan = (event: LogEvent, info: Readonly<ObjectInfo>): _Job => {
+  const plan = (event: LogEvent, info: Readonly<ObjectInfo>): StoreJob => {
     let rel = _relative(renderPath(event));
     if (encryptionKey) rel += ".enc";
     const manifestRel = _relative(renderManifest(event));
@@ -256,7 +207,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     onSent?: () => void,
   ): Promise<void> => {
     const info = localObject(event) as Readonly<ObjectInfo>;
-    let job: _Job;
+    let job: StoreJob;
     try {
       job = plan(event, info);
     } catch (err) {
@@ -277,209 +228,11 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     busy.set(job.remote, mine);
     try {
       await before;
-      await storeObject(c, job, addRecord, onSent);
+      await storeObject(store, c, job, addRecord, onSent);
     } finally {
       release();
       if (busy.get(job.remote) === mine) busy.delete(job.remote);
     }
-  };
-
-  const storeObject = async (
-    c: SftpSession,
-    job: _Job,
-    addRecord: (manifest: string, rec: ManifestRecord) => void,
-    onSent?: () => void,
-  ): Promise<void> => {
-    const { event, info } = job;
-    let file: Deno.FsFile;
-    try {
-      // Synchronous: opening and stat'ing a local file costs microseconds, a round trip to
-      // Deno's blocking thread pool and back ten times that (a third of a small file's CPU).
-      file = Deno.openSync(info.abs, { read: true });
-    } catch (err) {
-      return failLocal(job, err);
-    }
-    try {
-      const st = file.statSync();
-      const size = st.size;
-      const mtime = st.mtime?.getTime() ?? 0;
-      const records = await manifests.load(c, job.manifestPath);
-      const record = records.get(job.manifestKey);
-      let sha256: string | undefined;
-      if (record && record.size === size) {
-        sha256 = await hashLocal(file, size);
-        // upload() reads from where the file is: a file just opened is at its start.
-        await file.seek(0, Deno.SeekMode.Start);
-        const storedSize = record.stored_size ?? record.size;
-        const remote = record.sha256 === sha256 ? await c.stat(job.remote) : undefined;
-        if (remote && remote.size === storedSize) {
-          // A move deletes the source, so it trusts no record: it hashes the stored file.
-          const verified = mode !== "move" ||
-            await uploader.remoteSha256(c, job.remote, storedSize) ===
-              (record.stored_sha256 ?? record.sha256);
-          if (verified) {
-            ctx?.stats.add("unchanged");
-            if (mode === "move" && !api.dryRun) {
-              confirmObject(event, { remote: job.rel, size, mtime, sha256 });
-            }
-            emit({ type: "unchanged", path: info.path, remote: job.rel, size });
-            return;
-          }
-        }
-      }
-      if (api.dryRun) {
-        emit({
-          type: "would-upload",
-          path: info.path,
-          remote: job.rel,
-          size,
-          move: mode === "move",
-        });
-        return;
-      }
-      const done = await uploader.upload(
-        c,
-        { abs: info.abs, path: info.path, rel: job.rel, remote: job.remote },
-        file,
-        size,
-        mtime,
-        () => {
-          const now = file.statSync();
-          return Promise.resolve(now.size === size && (now.mtime?.getTime() ?? 0) === mtime);
-        },
-        onSent,
-      );
-      if (sha256 !== undefined && sha256 !== done.sha256) {
-        ctx?.log.info(`"${info.path}" changed between hashing and upload; stored what was read`);
-      }
-      const now = new Date().toISOString();
-      const rec: ManifestRecord = {
-        path: job.manifestKey,
-        size,
-        sha256: done.sha256,
-        mtime: new Date(mtime).toISOString(),
-        uploaded_at: now,
-        host: event.host ?? "",
-        kind: info.kind,
-        ...(encryptionKey
-          ? { encrypted: true, stored_size: done.storedSize, stored_sha256: done.stored }
-          : {}),
-      };
-      // Appended once per write(), before it resolves (so before any source deletes).
-      addRecord(job.manifestPath, rec);
-      ctx?.stats.add("uploaded");
-      ctx?.stats.add("bytes", done.sent);
-      // upload() renamed it into place only if the file had not changed since it was opened;
-      // the source checks size and mtime again before it deletes.
-      if (mode === "move") {
-        confirmObject(event, { remote: job.rel, size, mtime, sha256: done.sha256 });
-      }
-      const synced: SyncedObject = {
-        host: event.host ?? "",
-        kind: info.kind,
-        path: info.path,
-        remote: job.rel,
-        size,
-        sha256: done.sha256,
-        mtime,
-        uploaded_at: now,
-        encrypted: encryptionKey !== undefined,
-      };
-      emit({ type: "uploaded", object: synced, bytes: done.sent });
-      options.onSynced?.(synced);
-    } catch (err) {
-      if (err instanceof LocalError || err instanceof Deno.errors.NotFound) {
-        uploader.forget(job.remote);
-        return failLocal(job, err);
-      }
-      // The server answered a request about this object with an error (a name too long,
-      // permission denied, Bad message …): this object fails, the batch goes on.
-      if (_isServerStatus(err) && !c.closed) return failRemote(job, err);
-      throw err;
-    } finally {
-      file.close();
-    }
-  };
-
-  const failRemote = (job: _Job, err: unknown) => {
-    if (ctx) {
-      ctx.stats.add("failed");
-      ctx.stats.errors++;
-    }
-    const error = `remote "${job.rel}": ${_msg(err)} (SFTP status ${
-      (err as { code: number }).code
-    })`;
-    rejectObject(job.event, error);
-    emit({ type: "failed", path: job.info.path, error });
-    ctx?.log.warn(`cannot upload "${job.info.path}": ${error}`);
-  };
-
-  const failLocal = (job: _Job, err: unknown) => {
-    ctx?.stats.add("failed");
-    rejectObject(job.event, `cannot read the local file: ${_msg(err)}`);
-    emit({ type: "failed", path: job.info.path, error: _msg(err) });
-    if (!(err instanceof Deno.errors.NotFound)) {
-      ctx?.log.warn(`cannot upload "${job.info.path}": ${_msg(err)}`);
-    }
-  };
-
-  const syncDeletions = async (c: SftpSession, event: LogEvent) => {
-    const listing = objectListing(event);
-    if (!listing || !renderDir) return;
-    const pseudo = (path: string): LogEvent => ({
-      ...event,
-      fields: { ...event.fields, object: { kind: listing.kind, path } },
-    });
-    let dirRel: string;
-    try {
-      dirRel = _relative(renderDir(pseudo("")) || ".");
-    } catch {
-      return;
-    }
-    const keep = new Set<string>();
-    for (const path of listing.paths) {
-      try {
-        keep.add(_relative(renderPath(pseudo(path))) + (encryptionKey ? ".enc" : ""));
-      } catch {
-        // a refused path was never uploaded
-      }
-    }
-    const manifestRel = _relative(renderManifest(pseudo("")));
-    const walk = async (rel: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await c.readdir(full(rel));
-      } catch (err) {
-        if (isSftpCode(err, SFTP_STATUS.NO_SUCH_FILE)) return;
-        throw err;
-      }
-      for (const entry of entries) {
-        if (entry.filename === "." || entry.filename === "..") continue;
-        const child = `${rel}/${entry.filename}`;
-        if (entry.attrs.isDirectory()) await walk(child);
-        else if (
-          !keep.has(child) && !isPartialName(child) && child !== manifestRel
-        ) {
-          if (api.dryRun) {
-            emit({ type: "would-delete-remote", remote: child });
-            continue;
-          }
-          await c.unlink(full(child));
-          ctx?.stats.add("deleted_remote");
-          const now = new Date().toISOString();
-          await manifests.append(c, full(manifestRel), [{
-            path: child,
-            size: entry.attrs.size,
-            sha256: "",
-            mtime: new Date(entry.attrs.mtime * 1000).toISOString(),
-            uploaded_at: "",
-            deleted_at: now,
-          }]);
-          emit({ type: "deleted-remote", remote: child });
-        }
-      }
-    };
-    await walk(dirRel);
   };
 
   const api: SftpObjectSink = {
@@ -527,7 +280,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
     },
     async write(batch) {
       if (!privateKey) throw new Error(`${name}: write() before open()`);
-      clearTimeout(idleTimer);
+      connector.clearIdle();
       const objects: LogEvent[] = [];
       const listings: LogEvent[] = [];
       for (const event of batch) {
@@ -538,7 +291,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       if (objects.length === 0 && (listings.length === 0 || !deleteRemote)) return;
       let cs: SftpSession[];
       try {
-        cs = await connect();
+        cs = await connector.connect();
       } catch (err) {
         ctx?.stats.set("connected", 0);
         emit({ type: "error", error: _msg(err) });
@@ -583,7 +336,7 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
       if (firstError === undefined && deleteRemote) {
         for (const event of listings) {
           try {
-            await syncDeletions(c, event);
+            await syncDeletions(sync, c, event);
           } catch (err) {
             firstError = err;
             break;
@@ -596,16 +349,10 @@ export function sftpObjectSink(options: SftpObjectSinkOptions): SftpObjectSink {
         emit({ type: "error", error: message });
         throw new Error(message);
       }
-      scheduleIdleClose();
+      connector.scheduleIdleClose();
     },
     async close() {
-      clearTimeout(idleTimer);
-      idleTimer = undefined;
-      if (connecting) await connecting.catch(() => {});
-      const c = conn;
-      conn = undefined;
-      await c?.[0]?.connection.end();
-      ctx?.stats.set("connected", 0);
+      await connector.close();
     },
   };
   return api;
