@@ -214,8 +214,10 @@ export async function runCentral(
 }
 
 /**
- * Seeds a SIEM database with bench/seed_siem.ts: `n` alerts, `n` auth
- * events, 50 hosts (15 minutes at most).
+ * Seeds a SIEM database with bench/seed_siem.ts in a child (so the
+ * caller's memory stays its own): `n` alerts, `n` auth events, 50 hosts,
+ * times before `now` (seed_siem's default: the present), within
+ * `timeoutMs` (15 minutes unless given).
  *
  * @example
  * ```ts ignore
@@ -223,7 +225,11 @@ export async function runCentral(
  * await seedSiem("/tmp/siem.db", 50_000);
  * ```
  */
-export async function seedSiem(database: string, n: number): Promise<void> {
+export async function seedSiem(
+  database: string,
+  n: number,
+  options: { now?: number; timeoutMs?: number } = {},
+): Promise<void> {
   const seeded = await runWithDeadline(
     Deno.execPath(),
     [
@@ -238,12 +244,13 @@ export async function seedSiem(database: string, n: number): Promise<void> {
       String(n),
       "--hosts",
       "50",
+      ...(options.now !== undefined ? ["--now", String(options.now)] : []),
     ],
-    { timeoutMs: 900_000, what: "bench/seed_siem.ts" },
+    { timeoutMs: options.timeoutMs ?? 900_000, what: "bench/seed_siem.ts" },
   );
   if (seeded.code !== 0) {
     throw new Error(
-      `dashboard: seeding failed (exit ${seeded.code}): ${seeded.stderr.slice(-2000)}`,
+      `seeding ${database} failed (exit ${seeded.code}): ${seeded.stderr.slice(-2000)}`,
     );
   }
 }

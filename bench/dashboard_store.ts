@@ -31,6 +31,7 @@ import { openSqliteStore } from "../store/sqlite.ts";
 import { _textIndexPath } from "../store/_sqlite_text_index.ts";
 import type { SiemStore } from "../store/types.ts";
 import { dashboardRows } from "./dashboard.ts";
+import { seedSiem } from "./_dashboard_run.ts";
 
 const _RUNS = 20;
 const _DEADLINE_MS = 10_000;
@@ -215,31 +216,10 @@ async function _run(quick: boolean, database: string, seed: boolean): Promise<Me
   const now = Date.now();
   if (seed) {
     // Seeded by a child, so this process's RSS is the store's alone.
-    const n = String(quick ? 100_000 : 1_000_000);
-    const seeded = await runWithDeadline(
-      Deno.execPath(),
-      [
-        "run",
-        "-A",
-        new URL("./seed_siem.ts", import.meta.url).pathname,
-        "--out",
-        database,
-        "--alerts",
-        n,
-        "--auth",
-        n,
-        "--hosts",
-        "50",
-        "--now",
-        String(now),
-      ],
-      { timeoutMs: quick ? 120_000 : 600_000, what: "bench/seed_siem.ts" },
-    );
-    if (seeded.code !== 0) {
-      throw new Error(
-        `dashboard_store: seeding failed (exit ${seeded.code}): ${seeded.stderr.slice(-2000)}`,
-      );
-    }
+    await seedSiem(database, quick ? 100_000 : 1_000_000, {
+      now,
+      timeoutMs: quick ? 120_000 : 600_000,
+    });
     console.error(`seeded ${database}`);
   }
   const rows: MeasuredRow[] = await _buildTextIndex(database, quick);
