@@ -37,55 +37,25 @@ import {
   _reset,
   _roUri,
 } from "./_sqlite_text_terms.ts";
+import {
+  type _Candidates,
+  _MAX_CANDIDATES,
+  _MAX_TAIL,
+  type _TextIndexOptions,
+  _textIndexPath,
+} from "./_sqlite_text_limits.ts";
 
 export { _ftsQuery };
+export {
+  type _Candidates,
+  _MAX_CANDIDATES,
+  _MAX_TAIL,
+  type _TextIndexOptions,
+  _textIndexPath,
+} from "./_sqlite_text_limits.ts";
 
 /** The format of the sidecar; another one is emptied and built again. */
 const _VERSION = "2";
-
-/**
- * Above this many candidates a text is common: the newest-first scan finds a
- * page sooner (it reads about 50 / share rows: at most ~25,000 of 1,000,000
- * here), and counting a common text's candidates would cost more than that.
- */
-export const _MAX_CANDIDATES = 2_000;
-
-/**
- * Past this many rows not indexed yet the index is not used: the query would
- * scan those by rowid anyway, slower than the plain newest-first scan.
- */
-export const _MAX_TAIL = 50_000;
-
-/**
- * The sidecar's path for a database.
- *
- * @example
- * ```ts
- * import { _textIndexPath } from "./_sqlite_text_index.ts";
- * _textIndexPath("data/siem.db"); // "data/siem.db-textindex"
- * ```
- */
-export function _textIndexPath(database: string): string {
-  return `${database}-textindex`;
-}
-
-/** What {@linkcode _TextIndex.candidates} answers: rows ≤ `hi` that may match. */
-export interface _Candidates {
-  hi: number;
-  rowids: number[];
-}
-
-/** Options of {@linkcode _TextIndex}. */
-export interface _TextIndexOptions {
-  /** The sidecar file. @default {`${database}-textindex`} */
-  path?: string;
-  /** Rows per step of the build. @default {2000} */
-  stepRows?: number;
-  /** Pause between background steps, in ms. @default {100} */
-  pauseMs?: number;
-  /** Build in the background while behind (false: only by `step`). @default {true} */
-  background?: boolean;
-}
 
 /**
  * The text index of one store: its sidecar connection and the background build.
