@@ -44,7 +44,6 @@
 
 import {
   definePipeline,
-  type LogEvent,
   type Pipeline,
   type PipelineDefinition,
   type Sink,
@@ -83,6 +82,7 @@ import { respondSettings, respondSinkFor } from "./_respond.ts";
 import { archiveFor } from "./_archive.ts";
 import { dbTarget, refuseServerRetention, serverStoreOpener } from "./_db.ts";
 import { sharedServerDbSink } from "./_shared_db.ts";
+import { jsonHostFirst, stampHost as stampJsonHost } from "./_central_hosts.ts";
 
 interface _DbOptions {
   database: string;
@@ -102,28 +102,6 @@ interface _DbOptions {
 const _INLINE_WAL_MB = 32;
 
 export { type CentralSettings, centralSettings } from "./_central_settings.ts";
-
-/**
- * A JSON alert's host when the transport did not already vouch for one: the JSON's
- * `host` (or `hostname`), else the HOSTNAME of a syslog header around it (rsyslog's
- * forwarding), else the sender's address.
- */
-function _stampHost(e: LogEvent): void {
-  if (e.host) return;
-  const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
-  const named = json?.host ?? json?.hostname;
-  const header = (e.fields.syslog as { host?: unknown } | undefined)?.host;
-  if (typeof named === "string" && named !== "") e.host = named;
-  else if (typeof header === "string" && header !== "") e.host = header;
-  else if (e.sourceIp) e.host = e.sourceIp;
-}
-
-/** A JSON alert that came as syslog: the host the JSON names wins over the header's. */
-function _jsonHostFirst(e: LogEvent): void {
-  const json = e.fields.json as { host?: unknown; hostname?: unknown } | undefined;
-  const named = json?.host ?? json?.hostname;
-  if (typeof named === "string" && named !== "") e.host = named;
-}
 
 /**
  * Builds the central pipeline.
@@ -306,7 +284,7 @@ export default function central(
   const withRules = (rules: readonly Step[]): PipelineDefinition["paths"] => [
     { steps: [...rules], paths: [{ to: ["rules"] }, ...store] },
   ];
-  const stampHost: Step = { kind: "stamp-host", apply: _stampHost };
+  const stampHost: Step = { kind: "stamp-host", apply: stampJsonHost };
   // rsyslog's omrelp/omfwd default templates put a syslog header before the JSON.
   const framed = syslogFramed({ host: "field" });
   return definePipeline({
@@ -349,7 +327,7 @@ export default function central(
         steps: [
           match("^\\s*\\{"),
           jsonParser({ prefix: "json" }),
-          { kind: "json-host-first", apply: _jsonHostFirst },
+          { kind: "json-host-first", apply: jsonHostFirst },
           categorize(),
         ],
         onUnparsed: "continue",
