@@ -19,6 +19,7 @@ import { type MemoryPeak, sampleTree } from "./_memory.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
 import { type Mappings, smapsByMapping, trimByDebugger } from "./_dashboard_smaps.ts";
 import { STORE_IDLE_MS } from "../ui/server.ts";
+import { _textIndexPath } from "../store/_sqlite_text_index.ts";
 import { DashboardClient, overviewWeight, waitQuiet } from "./_dashboard_client.ts";
 
 /**
@@ -130,6 +131,7 @@ export async function runCentral(
   const data = `${dir}/run-${ui ? "ui" : "off"}-${run}`;
   await Deno.mkdir(data, { recursive: true });
   await Deno.copyFile(database, `${data}/siem.db`);
+  await Deno.copyFile(_textIndexPath(database), _textIndexPath(`${data}/siem.db`)).catch(() => {});
   const p = new LoggedProcess(Deno.execPath(), [
     ...sluiceRunArgs(
       `${data}/state`,
