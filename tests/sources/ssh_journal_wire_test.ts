@@ -2,7 +2,7 @@
  * The agentless collector's SSH worker thread (sources/_ssh_journal_wire.ts):
  * errors keep their kind across the thread boundary, a refused connect and an
  * aborted one come back as ssh/ gives them, and `close()` ends the thread.
- * Reading through it against a real sshd is in ssh_journal_test.ts.
+ * Reading through it against a real sshd is in ssh_journal_scale_test.ts.
  */
 
 import assert from "node:assert/strict";
