@@ -14,13 +14,12 @@
  * @module
  */
 
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { collectGarbage, trimMalloc } from "./gc.ts";
 import { cpuUsage } from "node:process";
 import type { Service } from "./types.ts";
 
-/** Options for {@linkcode idleCollector}. */
-export interface IdleCollectorOptions {
+/** Options for {@linkcode cpuIdleCollector}. */
+export interface CpuIdleCollectorOptions {
   /** The first look, after start. @default {1000} */
   firstMs?: number;
   /** Time between looks. @default {5000} */
@@ -31,42 +30,6 @@ export interface IdleCollectorOptions {
   collect?: () => void;
   /** CPU microseconds used so far (for tests). @default {node:process cpuUsage} */
   cpu?: () => number;
-}
-
-let _gc: (() => void) | null | undefined;
-
-/** V8's gc function, or null when it cannot be had. */
-function _v8Gc(): (() => void) | null {
-  if (_gc !== undefined) return _gc;
-  try {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as unknown;
-    _gc = typeof gc === "function" ? gc as () => void : null;
-  } catch {
-    _gc = null;
-  }
-  return _gc;
-}
-
-let _trim: (() => void) | null | undefined;
-
-/**
- * glibc's `malloc_trim(0)`: the pages of free chunks anywhere in the heap go back to the system
- * (free() only gives back the top of it). Null without glibc or without --allow-ffi.
- */
-function _mallocTrim(): (() => void) | null {
-  if (_trim !== undefined) return _trim;
-  _trim = null;
-  if (Deno.build.os !== "linux") return _trim;
-  try {
-    const libc = Deno.dlopen("libc.so.6", {
-      malloc_trim: { parameters: ["usize"], result: "i32" },
-    });
-    _trim = () => void libc.symbols.malloc_trim(0n);
-  } catch {
-    // musl, or no FFI permission: the collection alone.
-  }
-  return _trim;
 }
 
 function _cpu(): number {
@@ -86,12 +49,12 @@ function _cpu(): number {
  * @example Shrink the heap after start and after every burst
  * ```ts
  * import assert from "node:assert/strict";
- * import { idleCollector } from "./idle_gc.ts";
- * const services = { memory: idleCollector() };
+ * import { cpuIdleCollector } from "./idle_gc.ts";
+ * const services = { memory: cpuIdleCollector() };
  * assert.equal(services.memory.kind, "idle-gc");
  * ```
  */
-export function idleCollector(options: IdleCollectorOptions = {}): Service {
+export function cpuIdleCollector(options: CpuIdleCollectorOptions = {}): Service {
   const firstMs = options.firstMs ?? 1000;
   const everyMs = options.everyMs ?? 5000;
   const idleShare = options.idleShare ?? 0.02;
@@ -100,13 +63,11 @@ export function idleCollector(options: IdleCollectorOptions = {}): Service {
   return {
     kind: "idle-gc",
     start(ctx) {
-      const gc = options.collect ?? _v8Gc();
-      const trim = options.collect ? null : _mallocTrim();
-      const collect = gc && trim ? () => (gc(), trim()) : gc;
-      if (!collect) {
-        ctx.log.debug("no gc function: memory is not shrunk when idle");
-        return Promise.resolve();
-      }
+      // A full collection, then glibc's trim (each a no-op where V8 or libc will not have it).
+      const collect = options.collect ?? (() => {
+        if (collectGarbage()) trimMalloc();
+        else ctx.log.debug("no gc function: memory is not shrunk when idle");
+      });
       let last = cpu();
       let lastAt = performance.now();
       let collected = false;

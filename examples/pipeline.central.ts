@@ -75,7 +75,7 @@ import { sshJournalSource } from "../sources/ssh_journal.ts";
 import { option } from "./_options.ts";
 import { centralSettings } from "./_central_settings.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
-import { idleCollector } from "../core/idle_gc.ts";
+import { cpuIdleCollector } from "../core/idle_gc.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
@@ -298,7 +298,7 @@ export default function central(
     services: {
       // One full garbage collection each time the central turns idle (after start, after a
       // burst): V8 keeps the heap it grew to otherwise (issue 26's idle memory).
-      ...(shrinkIdle ? { memory: idleCollector() } : {}),
+      ...(shrinkIdle ? { memory: cpuIdleCollector() } : {}),
       ...(ui ? { ui } : {}),
       ...(archive ? { archive } : {}),
     },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ComponentStats, createLogger, memoryState } from "../../mod.ts";
-import { idleCollector } from "../../core/idle_gc.ts";
+import { cpuIdleCollector } from "../../core/idle_gc.ts";
 
 function context() {
   return {
@@ -14,10 +14,10 @@ function context() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Deno.test("idleCollector() collects once per idle stretch and again after a busy one", async () => {
+Deno.test("cpuIdleCollector() collects once per idle stretch and again after a busy one", async () => {
   let cpuUs = 0;
   let collections = 0;
-  const service = idleCollector({
+  const service = cpuIdleCollector({
     firstMs: 5,
     everyMs: 20,
     collect: () => void collections++,
@@ -40,9 +40,9 @@ Deno.test("idleCollector() collects once per idle stretch and again after a busy
   }
 });
 
-Deno.test("idleCollector() collects with V8's own gc function", async () => {
+Deno.test("cpuIdleCollector() collects with V8's own gc function", async () => {
   const ctx = context();
-  const service = idleCollector({ firstMs: 1, cpu: () => 0 });
+  const service = cpuIdleCollector({ firstMs: 1, cpu: () => 0 });
   await service.start(ctx);
   try {
     for (let i = 0; i < 100 && !ctx.stats.counters.collections; i++) await sleep(10);
