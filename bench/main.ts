@@ -140,13 +140,15 @@ export function renderMarkdown(rows: BenchRow[]): string {
   columns.push([
     "note",
     "---",
-    (r) => [r.failed, r.skipped, r.note].filter((t) => t).join("; ").replaceAll("|", "\\|"),
+    (r) => [r.failed, r.skipped, r.note].filter((t) => t).join("; "),
   ]);
   const out = [
     `| ${columns.map(([h]) => h).join(" | ")} |`,
     `| ${columns.map(([, a]) => a).join(" | ")} |`,
   ];
-  for (const r of rows) out.push(`| ${columns.map(([, , cell]) => cell(r)).join(" | ")} |`);
+  // A "|" in any cell (a subject or reference naming a shell pipe) would end the cell.
+  const cellOf = (r: BenchRow, cell: (r: BenchRow) => string) => cell(r).replaceAll("|", "\\|");
+  for (const r of rows) out.push(`| ${columns.map(([, , cell]) => cellOf(r, cell)).join(" | ")} |`);
   return out.join("\n") + "\n";
 }
 
