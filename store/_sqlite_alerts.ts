@@ -8,6 +8,7 @@
 import { _unb64, alertCursor } from "./cursor.ts";
 import type { SQLInputValue } from "node:sqlite";
 import { severitySpellings } from "./severity.ts";
+import { _scanAlerts } from "./_sqlite_text_scan.ts";
 import {
   type _Db,
   type _iso,
@@ -69,6 +70,20 @@ const _TEXT_COLUMNS = ["a.rule", "a.message", "a.file", "a.hash", "a.host"];
  * predicate above still decides, so the answer is the scan's.
  */
 function _textMatch(db: _Db, text: string): [string, ...SQLInputValue[]] {
+  const [match, needle] = _textPredicate(text);
+  const c = db.textIndex?.candidates(needle);
+  if (!c) return match;
+  const [sql, ...args] = match;
+  return [
+    `${_NARROWED} UNION ALL SELECT rowid FROM alerts WHERE rowid > ?) AND ${sql}`,
+    JSON.stringify(c.rowids),
+    c.hi,
+    ...args,
+  ];
+}
+
+/** The text condition alone (no index), and the needle the index is asked for. */
+function _textPredicate(text: string): [[string, ...SQLInputValue[]], string] {
   let match: [string, ...SQLInputValue[]];
   let needle = text;
   if (text.includes("\0") || /[^\p{ASCII}]/u.test(text)) {
@@ -84,15 +99,7 @@ function _textMatch(db: _Db, text: string): [string, ...SQLInputValue[]] {
       ..._TEXT_COLUMNS.map(() => pattern),
     ];
   }
-  const c = db.textIndex?.candidates(needle);
-  if (!c) return match;
-  const [sql, ...args] = match;
-  return [
-    `${_NARROWED} UNION ALL SELECT rowid FROM alerts WHERE rowid > ?) AND ${sql}`,
-    JSON.stringify(c.rowids),
-    c.hi,
-    ...args,
-  ];
+  return [match, needle];
 }
 
 const _NARROWED = "a.rowid IN (SELECT value FROM json_each(?)";
@@ -103,8 +110,15 @@ function _narrowed(sql: string): boolean {
 }
 
 /** The WHERE clause of an alert filter on `alerts a`. */
-export function _alertWhere(db: _Db, f: AlertFilter, severities = true): _Where {
-  const text = f.text !== undefined && f.text !== "" ? _textMatch(db, f.text) : undefined;
+export function _alertWhere(
+  db: _Db,
+  f: AlertFilter,
+  severities = true,
+  // `null`: leave the text out (the bounded scan matches it itself).
+  text: [string, ...SQLInputValue[]] | null | undefined = f.text !== undefined && f.text !== ""
+    ? _textMatch(db, f.text)
+    : undefined,
+): _Where {
   // With the text index's rowids the query reads those rows by rowid: the other columns' indexes
   // are turned off (a unary +), or the planner would walk one of them, checking each row.
   const c = text && _narrowed(text[0]) ? (col: string) => `+${col}` : (col: string) => col;
@@ -184,9 +198,23 @@ export function _alerts(db: _Db, q: AlertQuery = {}): AlertPage {
   if (!db.has("alerts")) return { rows: [], next: null };
   const limit = _limit(q.limit, 50, 1000);
   const spellings = q.severities?.length ? severitySpellings(q.severities) : [];
-  const w = _alertWhere(db, q, spellings.length === 0);
-  if (q.cursor !== undefined) {
-    const [ts, seq] = _decodeCursor(q.cursor);
+  const text = q.text !== undefined && q.text !== "" ? _textMatch(db, q.text) : undefined;
+  const after = q.cursor !== undefined ? _decodeCursor(q.cursor) : undefined;
+  if (text && !_narrowed(text[0])) {
+    // No index for this text: a bounded scan, in chunks, with a continuation.
+    return _scanAlerts(db, {
+      where: _alertWhere(db, q, spellings.length === 0, null),
+      text,
+      spellings,
+      after,
+      limit,
+      columns: _alertColumns(db),
+      toAlerts: (rows) => _alertRows(db, rows),
+    });
+  }
+  const w = _alertWhere(db, q, spellings.length === 0, text);
+  if (after !== undefined) {
+    const [ts, seq] = after;
     const by = w.sql.some(_narrowed) ? "+a.timestamp" : "a.timestamp";
     w.add(`(${by}, a.rowid) < (?, ?)`, ts, seq);
   }

@@ -111,6 +111,13 @@ export interface AlertPage {
   rows: AlertRow[];
   /** An opaque cursor for the next (older) page, or `null` when this was the last. */
   next: string | null;
+  /**
+   * Set when a text filter's scan stopped at its time budget before the page
+   * filled (the SQLite store, for a text its index cannot serve): the rows
+   * newer than `searchedTo` were all searched, older ones not yet; `next`
+   * continues the scan from the last row examined. Absent on a complete page.
+   */
+  partial?: { searchedTo: string };
 }
 
 /**

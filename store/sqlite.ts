@@ -25,6 +25,7 @@ import { _Series } from "./_sqlite_series.ts";
 import { _sql, _tailRead, _tailStart, _timeline } from "./_sqlite_tail.ts";
 import { _sqliteUi } from "./_sqlite_ui.ts";
 import { _TextIndex } from "./_sqlite_text_index.ts";
+import { _setTextScan, type TextScanOptions } from "./_sqlite_text_scan.ts";
 import type { HostDetail, SiemStore } from "./types.ts";
 
 /**
@@ -57,6 +58,12 @@ export interface SqliteStoreOptions {
    * @default {true}
    */
   textIndex?: boolean;
+  /**
+   * Bounds of a text filter's scan when the index cannot serve it: a page
+   * stops after `budgetMs` (at least one `chunk` of rows) and says how far
+   * it searched (`AlertPage.partial`). @default {{ budgetMs: 100, chunk: 2000 }}
+   */
+  textScan?: TextScanOptions;
 }
 
 /**
@@ -127,6 +134,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Promise<SiemStore>
       ? new _TextIndex(db, options.database)
       : undefined;
     db.textIndex = text;
+    if (options.textScan) _setTextScan(db, options.textScan);
     const series = new _Series(options.hourCacheMs ?? 60_000);
     const overview = new _Overview(options.hourCacheMs ?? 60_000);
     let closed = false;
