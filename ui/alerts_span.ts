@@ -17,7 +17,7 @@ import {
   mergeNewestFirst,
 } from "../archive/read.ts";
 import { _b64, _unb64, alertCursor } from "../store/cursor.ts";
-import type { AlertFilter, AlertRow, SiemStore } from "../store/types.ts";
+import type { AlertFilter, AlertPage, AlertRow, SiemStore } from "../store/types.ts";
 
 /** What the archive gave a page. */
 export type ArchiveState =
@@ -48,6 +48,11 @@ export interface SpanPage {
   next: string | null;
   /** Whether and how the archive took part. */
   archive: ArchiveState;
+  /**
+   * The database's text scan stopped at its time budget (store `AlertPage.partial`):
+   * alerts newer than `searchedTo` were searched, older ones not yet; `next` goes on.
+   */
+  partial?: { searchedTo: string };
 }
 
 /** Where each side resumes: a store cursor / archive key, `null` from the start, `false` when done. */
@@ -80,6 +85,14 @@ function _decode(text: string): _Cursor {
 }
 
 const _DAY = 86_400_000;
+
+/** The (time, seq) a store cursor holds, when it is the SQLite store's `[time, seq]`. */
+function _storeKey(cursor: string): ArchiveKey | undefined {
+  const v = _unb64(cursor);
+  return Array.isArray(v) && typeof v[0] === "string" && Number.isSafeInteger(v[1])
+    ? { timestamp: v[0], seq: v[1] }
+    : undefined;
+}
 
 /**
  * The days the archive holds alerts of in a time range, newest first: its
@@ -187,14 +200,24 @@ export async function alertsSpanning(
       const archive: ArchiveState = spans && filter.status !== undefined
         ? { kind: "unfiltered" }
         : { kind: "none" };
-      return { rows: page.rows, archived: new Set(), next: page.next, archive };
+      return {
+        rows: page.rows,
+        archived: new Set(),
+        next: page.next,
+        archive,
+        ...(page.partial ? { partial: page.partial } : {}),
+      };
     }
     at = { l: null, a: null };
   }
   let archive: ArchiveState = { kind: "none" };
-  const live = at.l === false
-    ? { rows: [] as AlertRow[], next: null }
+  const live: AlertPage = at.l === false
+    ? { rows: [], next: null }
     : await store.alerts({ ...filter, limit, ...(at.l ? { cursor: at.l } : {}) });
+  // A database page cut short by its text scan's budget has only searched down to its `next`:
+  // an archived row older than that may not be shown yet (a database row above it may be
+  // unsearched), so the archive waits until the database's scan has passed it.
+  const scanned = live.partial && live.next ? _storeKey(live.next) : undefined;
   let fromArchive: AlertRow[] = [];
   let archiveDone = at.a === false;
   if (at.a !== false && archiveDir !== undefined) {
@@ -206,7 +229,10 @@ export async function alertsSpanning(
       archiveDone = true;
     }
   }
-  const rows = mergeNewestFirst(live.rows, fromArchive, limit);
+  const shownArchive = scanned
+    ? fromArchive.filter((r) => compareNewestFirst(r, scanned) < 0)
+    : fromArchive;
+  const rows = mergeNewestFirst(live.rows, shownArchive, limit);
   const liveSeqs = new Set(live.rows.map((r) => r.seq));
   const archived = new Set(rows.filter((r) => !liveSeqs.has(r.seq)).map((r) => r.seq));
   const liveTaken = rows.length - archived.size;
@@ -228,7 +254,9 @@ export async function alertsSpanning(
   if (archiveDone || !archivedLeft) a = false;
   else a = last ? { timestamp: last.timestamp, seq: last.seq } : at.a;
   const next = l === false && a === false ? null : _encode({ l, a });
-  return { rows, archived, next, archive };
+  // Still partial when the page ends where the database's scan stopped.
+  const partial = live.partial && liveTaken === live.rows.length ? live.partial : undefined;
+  return { rows, archived, next, archive, ...(partial ? { partial } : {}) };
 }
 
 /** Archived rows read per DuckDB query of an export. */
