@@ -155,6 +155,23 @@ function _ArchiveNote(props: { state: ArchiveState }) {
   return null;
 }
 
+/**
+ * What a page whose text scan stopped at its time budget says: how far it
+ * searched, and the link that searches on (in place of the empty table).
+ */
+function _PartialNote(props: { searchedTo: string; older: string | null; empty: boolean }) {
+  const when = `${props.searchedTo.replace("T", " ").replace(/\.\d+Z$|Z$/, "")} UTC`;
+  const older = props.older ? <a href={props.older}>Older »</a> : null;
+  return (
+    <p class="notice partial" role="status">
+      {props.empty
+        ? <>No match among alerts newer than {when} yet</>
+        : <>Searched alerts newer than {when}; older ones not yet</>}
+      {older ? <>{" — "}{older}</> : null}
+    </p>
+  );
+}
+
 /** The export's header naming the archive's part: `none`, `included` or `failed: …`. */
 function _archiveHeader(s: ArchiveState): string {
   const text = s.kind === "failed" ? `failed: ${s.error}` : s.kind;
@@ -186,6 +203,7 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
       return c.text("Bad request: that page link is not valid; start again from /alerts", 400);
     }
     const qs = queryString(form as unknown as Record<string, string>);
+    const older = page.next ? `/alerts?${queryString({ ...form }, { cursor: page.next })}` : null;
     return c.html(
       <Layout title="Alerts" active="/alerts" viewer={viewerOf(c)}>
         <div class="head">
@@ -206,14 +224,23 @@ export function alertsRoutes(app: Hono<UiEnv>, deps: UiDeps): void {
         </div>
         <_Filters form={form} />
         <_ArchiveNote state={page.archive} />
+        {page.partial
+          ? (
+            <_PartialNote
+              searchedTo={page.partial.searchedTo}
+              older={older}
+              empty={page.rows.length === 0}
+            />
+          )
+          : null}
         <section class="card flush">
-          <AlertTable rows={page.rows} archived={page.archived} />
+          {page.partial && page.rows.length === 0
+            ? null
+            : <AlertTable rows={page.rows} archived={page.archived} />}
           <div class="pager">
             {cursor ? <a href={`/alerts?${qs}`}>« Newest</a> : <span></span>}
             <span class="muted">{page.rows.length} shown</span>
-            {page.next
-              ? <a href={`/alerts?${queryString({ ...form }, { cursor: page.next })}`}>Older »</a>
-              : <span></span>}
+            {older ? <a href={older}>Older »</a> : <span></span>}
           </div>
         </section>
       </Layout>,
