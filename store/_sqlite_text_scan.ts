@@ -31,9 +31,25 @@ export interface TextScanOptions {
   chunk?: number;
 }
 
-/** The default budget of a page's scan, ms. */
+/**
+ * The default budget of a page's scan, ms.
+ *
+ * @example
+ * ```ts
+ * import { TEXT_SCAN_BUDGET_MS } from "./_sqlite_text_scan.ts";
+ * console.log(TEXT_SCAN_BUDGET_MS); // 100
+ * ```
+ */
 export const TEXT_SCAN_BUDGET_MS = 100;
-/** The default rows per chunk. */
+/**
+ * The default rows per chunk.
+ *
+ * @example
+ * ```ts
+ * import { TEXT_SCAN_CHUNK } from "./_sqlite_text_scan.ts";
+ * console.log(TEXT_SCAN_CHUNK); // 2000
+ * ```
+ */
 export const TEXT_SCAN_CHUNK = 2000;
 
 const _options = new WeakMap<_Db, Required<TextScanOptions>>();
@@ -58,7 +74,15 @@ export function _setTextScan(db: _Db, o: TextScanOptions): void {
   _options.set(db, { budgetMs, chunk });
 }
 
-/** What a scan is asked. */
+/**
+ * What a scan is asked (store/_sqlite_alerts.ts builds it).
+ *
+ * @example
+ * ```ts ignore
+ * const q: _ScanQuery = { where: new _Where(), text: ["(a.message LIKE ? ESCAPE '\\')", "%zq%"],
+ *   spellings: [], after: undefined, limit: 50, columns: "a.rowid AS seq, a.*", toAlerts };
+ * ```
+ */
 export interface _ScanQuery {
   /** The other filters (no text), on `alerts a`. */
   where: _Where;
