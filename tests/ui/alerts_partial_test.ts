@@ -69,7 +69,7 @@ Deno.test({
       let path: string | undefined = "/alerts?range=all&text=qz";
       for (let n = 0; path !== undefined; n++) {
         assert.ok(n < 500, "paging ends");
-        const page = await (await req(f, jar, path)).text();
+        const page: string = await (await req(f, jar, path)).text();
         if (/class="notice partial"/.test(page)) partial++;
         for (const m of page.matchAll(/a Qz (\d)/g)) seen.push(`m-${m[1]}`);
         path = /<a href="(\/alerts\?[^"]*cursor=[^"]*)">Older »<\/a>/.exec(page)?.[1]
