@@ -88,8 +88,11 @@ async function allSeqs(store: SiemStore, f: AlertFilter): Promise<number[]> {
 }
 
 async function assertSame(database: string, label: string): Promise<void> {
-  const scan = await openSqliteStore({ database, textIndex: false });
-  const indexed = await openSqliteStore({ database });
+  // Unbounded scans on both sides: a page the 100 ms budget cut short (a loaded machine, texts
+  // the index cannot serve) would differ from the other side's without either being wrong.
+  const whole = { budgetMs: 1e9 };
+  const scan = await openSqliteStore({ database, textIndex: false, textScan: whole });
+  const indexed = await openSqliteStore({ database, textScan: whole });
   try {
     for (const text of TEXTS) {
       for (const f of [{ text }, { text, host: "vm-03" }, { text, severities: ["high"] }]) {
