@@ -9,7 +9,7 @@
  */
 
 import { renderChart } from "./chart.ts";
-import { killTree, spawnGroup } from "../tests/_peers.ts";
+import { killAllGroups, killTree, spawnGroup } from "../tests/_peers.ts";
 import { type BenchRow, deadline, type Scenario, spread } from "./lib.ts";
 import { measuredWhen, mergeRows } from "./_merge.ts";
 
@@ -161,6 +161,16 @@ async function _mergedWithEarlier(results: string, rows: BenchRow[]): Promise<Be
 }
 
 if (import.meta.main) {
+  // The children run in sessions of their own (spawnGroup): when this process is stopped or dies,
+  // they would run on (a timed-out run once left a central and a VM writing 15 GB for two hours).
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    Deno.addSignalListener(signal, () => {
+      killAllGroups();
+      Deno.exit(signal === "SIGINT" ? 130 : 143);
+    });
+  }
+  globalThis.addEventListener("error", () => killAllGroups());
+  globalThis.addEventListener("unhandledrejection", () => killAllGroups());
   const quick = Deno.args.includes("--quick");
   // `--out DIR` writes the report elsewhere than bench/results/ (trial runs).
   const outAt = Deno.args.indexOf("--out");

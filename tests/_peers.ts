@@ -218,6 +218,30 @@ export function spawnGroup(cmd: string, options: Deno.CommandOptions = {}): Deno
 }
 
 /**
+ * Kills (SIGKILL) the process group of every child {@linkcode spawnGroup}
+ * started in this process, for a process that is being stopped itself
+ * (SIGTERM, SIGINT, an uncaught error): the groups are sessions of their
+ * own, so nothing else would reach them once it is gone. Never throws.
+ *
+ * @example
+ * ```ts
+ * import { killAllGroups, spawnGroup } from "./_peers.ts";
+ * const child = spawnGroup("sleep", { args: ["10"] });
+ * killAllGroups();
+ * await child.status;
+ * ```
+ */
+export function killAllGroups(): void {
+  for (const pid of _groups) {
+    try {
+      Deno.kill(-pid, "SIGKILL");
+    } catch {
+      // the group is gone
+    }
+  }
+}
+
+/**
  * Kills a child and every process of its group (SIGKILL unless told
  * otherwise); never throws.
  *

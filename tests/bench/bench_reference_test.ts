@@ -57,3 +57,46 @@ Deno.test("bench: a scenario that hangs is a FAILED row naming it at its deadlin
     /\| \.\.\/tests\/bench\/_hanging_scenario \| scenario \| FAILED \|.*hung: no answer after 1000 ms/,
   );
 });
+
+Deno.test("bench: stopped by SIGTERM, the bench kills the children it started in groups of their own", async () => {
+  const dir = await Deno.makeTempDir();
+  const pidFile = `${dir}/child.pid`;
+  const bench = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--quick", "--out", dir, "../tests/bench/_spawning_scenario"],
+    env: { BENCH_TEST_PID_FILE: pidFile, BENCH_SCENARIO_TIMEOUT_MS: "600000", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const alive = (pid: number) => {
+    try {
+      Deno.kill(pid, "SIGCONT");
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let child = 0;
+  try {
+    const end = Date.now() + 60_000;
+    while (!child && Date.now() < end) {
+      child = Number(await Deno.readTextFile(pidFile).catch(() => "0"));
+      if (!child) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(child > 0, "the scenario started its child within 60 s");
+    assert.ok(alive(child));
+    bench.kill("SIGTERM");
+    const status = await bench.status;
+    assert.equal(status.code, 143);
+    const gone = Date.now() + 10_000;
+    while (alive(child) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!alive(child), `the child ${child} outlived the bench`);
+  } finally {
+    try {
+      bench.kill("SIGKILL");
+    } catch {
+      // ended
+    }
+    if (child && alive(child)) Deno.kill(-child, "SIGKILL");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
