@@ -19,7 +19,7 @@ import { type MemoryPeak, sampleTree } from "./_memory.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
 import { type Mappings, smapsByMapping, trimByDebugger } from "./_dashboard_smaps.ts";
 import { STORE_IDLE_MS } from "../ui/server.ts";
-import { _textIndexPath } from "../store/_sqlite_text_index.ts";
+import { _textIndexPath } from "../store/_sqlite_text_limits.ts";
 import { DashboardClient, overviewWeight, waitQuiet } from "./_dashboard_client.ts";
 
 /**

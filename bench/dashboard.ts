@@ -26,7 +26,7 @@ import { medianPeak, memoryFields } from "./_memory.ts";
 import { smapsDiff } from "./_dashboard_smaps.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { hashPassword } from "../ui/password.ts";
-import { _textIndexPath } from "../store/_sqlite_text_index.ts";
+import { _textIndexPath } from "../store/_sqlite_text_limits.ts";
 import { type DashboardRun, PAGES, pct, RUN, runCentral, seedSiem } from "./_dashboard_run.ts";
 
 export { PAGES };

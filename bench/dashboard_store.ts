@@ -32,7 +32,7 @@ import type { MeasuredRow, MeasuredScenario } from "./lib.ts";
 import { memoryFields, sampleTree } from "./_memory.ts";
 import { runWithDeadline } from "../tests/_peers.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
-import { _textIndexPath } from "../store/_sqlite_text_index.ts";
+import { _textIndexPath } from "../store/_sqlite_text_limits.ts";
 import type { SiemStore } from "../store/types.ts";
 import { dashboardRows } from "./dashboard.ts";
 import { seedSiem } from "./_dashboard_run.ts";

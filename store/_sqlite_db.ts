@@ -8,7 +8,7 @@
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { AuthEventRow } from "./types.ts";
-import type { _Candidates } from "./_sqlite_text_index.ts";
+import type { _Candidates } from "./_sqlite_text_limits.ts";
 
 /**
  * Opens a database read-only (and `query_only`, so attached files stay

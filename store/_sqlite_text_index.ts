@@ -45,15 +45,6 @@ import {
   _textIndexPath,
 } from "./_sqlite_text_limits.ts";
 
-export { _ftsQuery };
-export {
-  type _Candidates,
-  _MAX_CANDIDATES,
-  _MAX_TAIL,
-  type _TextIndexOptions,
-  _textIndexPath,
-} from "./_sqlite_text_limits.ts";
-
 /** The format of the sidecar; another one is emptied and built again. */
 const _VERSION = "2";
 

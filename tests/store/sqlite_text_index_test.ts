@@ -12,7 +12,9 @@ import type { DatabaseSync } from "node:sqlite";
 import { insertAlert, seeded } from "./_fixture.ts";
 import { openSqliteStore } from "../../store/sqlite.ts";
 import type { AlertFilter, SiemStore } from "../../store/types.ts";
-import { _ftsQuery, _TextIndex, _textIndexPath } from "../../store/_sqlite_text_index.ts";
+import { _TextIndex } from "../../store/_sqlite_text_index.ts";
+import { _ftsQuery } from "../../store/_sqlite_text_terms.ts";
+import { _textIndexPath } from "../../store/_sqlite_text_limits.ts";
 import { _buildTextIndex } from "../../store/_sqlite_text_build.ts";
 import { _Db, _openReadOnly } from "../../store/_sqlite_db.ts";
 
