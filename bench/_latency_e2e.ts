@@ -7,7 +7,7 @@
  * @module
  */
 
-import { syntheticAlert } from "../sources/generator.ts";
+import { writeSyntheticAlerts } from "./workload.ts";
 import { appendFile, cpuSeconds, type MeasuredRow, sleep, spread, waitFor } from "./lib.ts";
 import { medianPeak, memoryFields, type MemoryPeak, sampleTree, treeMemory } from "./_memory.ts";
 import { openAlerts, startPair, type Transport } from "./_latency_pair.ts";
@@ -32,23 +32,6 @@ function _perRound(relp: readonly _Throughput[], tcp: readonly _Throughput[]): s
 
 function _per100k(cpu: number, n: number): string {
   return ((cpu * 1e5) / n).toFixed(2);
-}
-
-/** Writes N alerts to a file in chunks. */
-async function _writeWorkload(path: string, n: number): Promise<void> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const encoder = new TextEncoder();
-  try {
-    for (let i = 0; i < n;) {
-      const end = Math.min(n, i + 20_000);
-      let text = "";
-      for (; i < end; i++) text += syntheticAlert(i) + "\n";
-      const chunk = encoder.encode(text);
-      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
-    }
-  } finally {
-    file.close();
-  }
 }
 
 async function _throughput(
@@ -126,7 +109,7 @@ export async function throughputRows(
   const rows: MeasuredRow[] = [];
   // Throughput: a pre-written file of N lines, time until all N are in alerts.
   const workload = `${dir}/workload.jsonl`;
-  await _writeWorkload(workload, n);
+  await writeSyntheticAlerts(workload, n);
   // Alternating, run by run, so that load from elsewhere weighs on both transports alike.
   const through = new Map<Transport, _Throughput[]>(transports.map((t) => [t, []]));
   for (let r = 0; r < runs; r++) {

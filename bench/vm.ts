@@ -26,7 +26,7 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { syntheticAlert } from "../sources/generator.ts";
+import { writeSyntheticAlerts } from "./workload.ts";
 import {
   appendFile,
   cpuSeconds,
@@ -112,26 +112,6 @@ function _countingReceiver(): _Receiver {
     }
   })();
   return state;
-}
-
-/** Writes N synthetic alerts to `path` in chunks, so the bench never holds them all. */
-async function _writeWorkload(path: string, n: number): Promise<number> {
-  const file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const encoder = new TextEncoder();
-  let bytes = 0;
-  try {
-    for (let i = 0; i < n;) {
-      const end = Math.min(n, i + 20_000);
-      let text = "";
-      for (; i < end; i++) text += syntheticAlert(i) + "\n";
-      const chunk = encoder.encode(text);
-      bytes += chunk.length;
-      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
-    }
-  } finally {
-    file.close();
-  }
-  return bytes;
 }
 
 /**
@@ -364,7 +344,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const runs = Number(Deno.env.get("BENCH_RUNS") ?? (quick ? 1 : 3));
   const withPeers = !quick || Deno.env.get("BENCH_CONTENDERS") === "1";
   const workload = `${dir}/workload.jsonl`;
-  const bytes = await _writeWorkload(workload, n);
+  const bytes = await writeSyntheticAlerts(workload, n);
   const timeoutMs = Math.max(120_000, n / 2);
   const contenders: _Contender[] = ["sluice", "sluice+backup", "sluice+backup, small heap"];
   if (withPeers && syslogNgBin()) contenders.push("syslog-ng", "syslog-ng+sql");

@@ -154,3 +154,41 @@ export async function workload(count: number, options: WorkloadOptions = {}): Pr
   await Deno.rename(tmp, path);
   return { path, count, seed, bytes };
 }
+
+/**
+ * Writes `n` synthetic alerts (`syntheticAlert(0 … n-1)`, one JSON line
+ * each) to a file, 20,000 lines a write, replacing what was there: the file
+ * the VM benches tail.
+ *
+ * @param path The file.
+ * @param n How many lines.
+ * @returns The bytes written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeSyntheticAlerts } from "./workload.ts";
+ * const path = await Deno.makeTempFile();
+ * const bytes = await writeSyntheticAlerts(path, 3);
+ * assert.equal((await Deno.stat(path)).size, bytes);
+ * await Deno.remove(path);
+ * ```
+ */
+export async function writeSyntheticAlerts(path: string, n: number): Promise<number> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  try {
+    for (let i = 0; i < n;) {
+      const end = Math.min(n, i + 20_000);
+      let text = "";
+      for (; i < end; i++) text += syntheticAlert(i) + "\n";
+      const chunk = encoder.encode(text);
+      bytes += chunk.length;
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    }
+  } finally {
+    file.close();
+  }
+  return bytes;
+}
