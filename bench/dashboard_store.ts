@@ -129,11 +129,6 @@ function _queries(
       () => store.alerts({ text: "deadbeef", limit: 50 }),
     ],
     [
-      "alerts page, text (2 characters: scan)",
-      undefined,
-      () => store.alerts({ text: "zq", limit: 50 }),
-    ],
-    [
       "alerts page, text 2 chars (absent)",
       150,
       () => store.alerts({ text: "zq", limit: 50 }),
