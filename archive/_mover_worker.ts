@@ -13,9 +13,16 @@
 
 import { setPriority } from "node:os";
 import { archiveOnce, type ArchiveOptions, type ArchiveSummary } from "./mover.ts";
+import { describeShares, restSignal } from "./_rest.ts";
 
 /** A request: one pass with these options (no hooks: they do not cross threads). */
-export type MoverRequest = Omit<ArchiveOptions, "log" | "onStep" | "now"> & {
+export type MoverRequest = Omit<ArchiveOptions, "log" | "onStep" | "now" | "busy"> & {
+  /**
+   * Rest (`restRatio`) only while the central is busy: one of the process's
+   * other threads was on a CPU at least this share of the time
+   * (archive/_rest.ts). @default {unset: rest after every part}
+   */
+  busyShare?: number;
   /**
    * The thread's nice value (Linux: this thread only; the central's
    * threads keep theirs): with 19 the OS gives the central's sources a
@@ -44,7 +51,7 @@ const _logger = {
 };
 
 self.onmessage = async (e: MessageEvent<MoverRequest>) => {
-  const { nice, ...request } = e.data;
+  const { nice, busyShare, ...request } = e.data;
   if (nice !== undefined) {
     try {
       // Pid 0 is the calling thread on Linux: this one, not the central's.
@@ -54,7 +61,20 @@ self.onmessage = async (e: MessageEvent<MoverRequest>) => {
     }
   }
   try {
-    const summary = await archiveOnce({ ...request, log: _logger });
+    // Made here, on the mover's thread: the signal leaves the calling thread out.
+    const signal = busyShare === undefined ? undefined : restSignal({ busyShare });
+    const summary = await archiveOnce({
+      ...request,
+      log: _logger,
+      ...(signal ? { busy: signal.busy } : {}),
+    });
+    if (busyShare !== undefined) {
+      _logger.info(
+        `archive: the central's load over the pass: ${
+          signal ? describeShares(signal.shares) : "not known here (rested after every part)"
+        }`,
+      );
+    }
     self.postMessage({ summary } satisfies MoverMessage);
   } catch (err) {
     self.postMessage(

@@ -34,6 +34,7 @@ import { openVersionedTables } from "../core/_state_version.ts";
 import type { ParquetColumn } from "./parquet.ts";
 import { type ArchivePhases, noPhases, writePart, type WrittenPart } from "./_move_part.ts";
 import { type Committer, inlineCommitter, threadCommitter } from "./_committer.ts";
+import { archiveDays, isArchiveDay } from "./_days.ts";
 
 export type { ArchivePhases } from "./_move_part.ts";
 
@@ -77,12 +78,19 @@ export interface ArchiveOptions {
    */
   cacheMb?: number;
   /**
-   * After each part, rest this many times as long as the part took: 1
-   * keeps the mover busy at most half the time, leaving the cores to a
-   * central taking logs meanwhile (the central's archive service rests 1;
-   * what it buys is in docs/archive.md "Measured"). @default {0}
+   * After each part, rest this many times as long as the part took (when
+   * `busy` says so): 1 keeps the mover busy at most half the time, leaving
+   * the cores to a central taking logs meanwhile (the central's archive
+   * service rests 1 while the central is busy; what it buys is in
+   * docs/archive.md "Measured"). @default {0}
    */
   restRatio?: number;
+  /**
+   * Asked after each part when `restRatio` is set: rest only when it says
+   * the central is busy (archive/_rest.ts `restSignal`).
+   * @default {always busy: rest after every part}
+   */
+  busy?: () => boolean;
   /**
    * Record the parts and delete their rows (step 4) on a thread of its own,
    * while this one reads and encodes the next days: a pass takes about as
@@ -108,6 +116,8 @@ export interface ArchiveSummary {
   recovered: number;
   /** Where the pass's time went (wall ms on its thread). */
   phases: ArchivePhases;
+  /** The rests (with `restRatio`): after how many of how many parts, and how long in all (ms). */
+  rest?: { parts: number; rested: number; ms: number };
 }
 
 /** The SIEM tables archived and their time columns. */
@@ -285,42 +295,6 @@ export async function recoverArchive(
   return removed;
 }
 
-function _isDay(day: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`));
-}
-
-/**
- * The days (the first ten characters of the time) with rows before
- * `cutoff`, in order, found a day at a time with one search of the time
- * index each: a `SELECT DISTINCT substr(…)` read the whole index (1.7 s
- * of a 1,000,000-alert pass). A day whose rows are not ISO 8601 is
- * returned once too (the caller warns and leaves it), and the search
- * always moves on past the value it found.
- */
-function* _days(
-  db: DatabaseSync,
-  table: string,
-  timeColumn: string,
-  cutoff: string,
-): Generator<string> {
-  const from = db.prepare(
-    `SELECT min(${timeColumn}) AS t FROM ${table} WHERE ${timeColumn} >= ? AND ${timeColumn} < ?`,
-  );
-  const after = db.prepare(
-    `SELECT min(${timeColumn}) AS t FROM ${table} WHERE ${timeColumn} > ? AND ${timeColumn} < ?`,
-  );
-  let t = (from.get("", cutoff) as { t: string | null } | undefined)?.t ?? null;
-  while (typeof t === "string") {
-    const day = t.slice(0, 10);
-    yield day;
-    // Past the day's ISO times ("…T…", the part's range), or past every value with this prefix
-    // when it is no date; then values of the day that are not ISO come up as their own "day".
-    const next = _isDay(day) ? `${day}U` : `${day}\u{10ffff}`;
-    const r = next > t ? from.get(next, cutoff) : after.get(t, cutoff);
-    t = (r as { t: string | null } | undefined)?.t ?? null;
-  }
-}
-
 /**
  * Moves the rows older than the retention into the archive, table by table
  * and day by day (see the module's description for the steps).
@@ -382,8 +356,8 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
         if (!timeColumn) throw new TypeError(`archive: "${table}" is not an archived table`);
         const columns = tableColumns(db, table, timeColumn);
         if (!columns) continue;
-        for (const day of _days(db, table, timeColumn, cutoff)) {
-          if (!_isDay(day)) {
+        for (const day of archiveDays(db, table, timeColumn, cutoff)) {
+          if (!isArchiveDay(day)) {
             options.log?.warn(
               `archive: ${table} has rows whose time is not ISO 8601 (${
                 JSON.stringify(day)
@@ -405,7 +379,15 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
           if (n) (pending.push(n), pendingRows += n.rows);
           if (pendingRows >= batchRows) await commit();
           const rest = (options.restRatio ?? 0) * (performance.now() - started);
-          if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+          if (rest > 0) {
+            const r = summary.rest ??= { parts: 0, rested: 0, ms: 0 };
+            r.parts++;
+            if (options.busy?.() ?? true) {
+              r.rested++;
+              r.ms += rest;
+              await new Promise((resolve) => setTimeout(resolve, rest));
+            }
+          }
         }
         await commit();
       }

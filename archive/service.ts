@@ -22,6 +22,7 @@ import { archiveOnce, type ArchiveSummary } from "./mover.ts";
 import type { MoverMessage, MoverRequest } from "./_mover_worker.ts";
 import { pruneArchive } from "./retention.ts";
 import { jsonlLifecycle } from "./jsonl_lifecycle.ts";
+import { describeShares, restSignal } from "./_rest.ts";
 
 /** Options for {@linkcode archiveService}. */
 export interface ArchiveServiceOptions {
@@ -57,10 +58,20 @@ export interface ArchiveServiceOptions {
   worker?: boolean;
   /**
    * The mover rests this many times as long as each part took (see
-   * `restRatio` of `archiveOnce`): a pass takes about twice as long, and the
-   * central's sources keep most of the cores meanwhile. @default {1}
+   * `restRatio` of `archiveOnce`) after every part, whatever the central is
+   * doing. Unset: it rests as long as each part took only while the central
+   * is busy (`busyShare`), and runs without rests while the central has
+   * capacity to spare. @default {unset: 1 while the central is busy}
    */
   restRatio?: number;
+  /**
+   * With `restRatio` unset, the central is busy when one of its threads
+   * (its event loop, its SQLite writer) was on a CPU at least this share
+   * (0-1) of the time over the last part (archive/_rest.ts). Where the
+   * threads' CPU time cannot be read (not Linux), the mover rests after
+   * every part. @default {0.5}
+   */
+  busyShare?: number;
   /**
    * The mover thread's nice value (Linux), so the OS gives the central's
    * sources a core first and the mover what is left (docs/archive.md
@@ -156,14 +167,41 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           // The second core is the central's: its deletes stay on the mover's thread.
           commitThread: false,
         };
-        const s = options.worker === false
-          ? await archiveOnce({ ...o, ...(log ? { log } : {}) })
-          : await archiveInWorker({ ...o, nice: options.nice ?? 19 }, log);
+        // Without an explicit ratio, rest only while the central is busy.
+        const busyShare = options.restRatio === undefined ? options.busyShare ?? 0.5 : undefined;
+        const started = performance.now();
+        let s: ArchiveSummary;
+        if (options.worker === false) {
+          const signal = busyShare === undefined ? undefined : restSignal({ busyShare });
+          s = await archiveOnce({
+            ...o,
+            ...(log ? { log } : {}),
+            ...(signal ? { busy: signal.busy } : {}),
+          });
+          if (s.rows && signal) {
+            log?.info(
+              `archive: the central's load over the pass: ${describeShares(signal.shares)}`,
+            );
+          }
+        } else {
+          s = await archiveInWorker({
+            ...o,
+            nice: options.nice ?? 19,
+            ...(busyShare === undefined ? {} : { busyShare }),
+          }, log);
+        }
+        const seconds = (performance.now() - started) / 1000;
         ctx?.stats.add("archived_rows", s.rows);
         ctx?.stats.add("archived_bytes", s.bytes);
         // Where the pass's time went; the DELETEs and COMMITs hold SQLite's write lock, which the
         // central's writer waits for (bench/_archive_ingest.ts reads this line).
         if (s.rows) {
+          const r = s.rest;
+          log?.info(
+            `archive: pass of ${s.rows} rows in ${seconds.toFixed(2)} s, rested after ${
+              r?.rested ?? 0
+            } of ${r?.parts ?? 0} parts (${((r?.ms ?? 0) / 1000).toFixed(2)} s)`,
+          );
           log?.info(
             `archive: pass phases (s): ${
               Object.entries(s.phases).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(", ")
