@@ -69,7 +69,7 @@ export interface ArchiveServiceOptions {
    * (its event loop, its SQLite writer) was on a CPU at least this share
    * (0-1) of the time over the last part (archive/_rest.ts). Where the
    * threads' CPU time cannot be read (not Linux), the mover rests after
-   * every part. @default {0.5}
+   * every part. @default {0.7}
    */
   busyShare?: number;
   /**
@@ -168,7 +168,7 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           commitThread: false,
         };
         // Without an explicit ratio, rest only while the central is busy.
-        const busyShare = options.restRatio === undefined ? options.busyShare ?? 0.5 : undefined;
+        const busyShare = options.restRatio === undefined ? options.busyShare ?? 0.7 : undefined;
         const started = performance.now();
         let s: ArchiveSummary;
         if (options.worker === false) {

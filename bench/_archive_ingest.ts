@@ -7,7 +7,10 @@
  * row) and once without; runs alternate. The rate is the rise of the
  * `alerts` table's largest row id over time (new rows only: the archiver
  * deletes old ones), taken over the pass (first to last part recorded in
- * `archive_log`) and over the same span of the run without it.
+ * `archive_log`) and over the same span of the run without it. A third run
+ * each round sends at a fixed rate (`offered`, msg/s) with the pass: the
+ * central's delivered rate against the offered one, the pass's wall time,
+ * and every line sent stored once the sending stops (stored/sent).
  *
  * @module
  */
@@ -22,9 +25,15 @@ const _CENTRAL = new URL("../examples/pipeline.central.ts", import.meta.url).pat
 export interface IngestRun {
   /** Whether the archive service ran a pass. */
   archiving: boolean;
+  /** The round (0, 1, …). */
+  round: number;
   /** Alerts stored per second over the window. */
   rate: number;
-  /** The window, seconds after the first line was sent. */
+  /**
+   * The window, seconds after the first line was sent: the pass (at a fixed
+   * rate its wall time on the central; else first to last part in
+   * `archive_log`), or the same span of the run without it.
+   */
   from: number;
   /** Its length, seconds. */
   seconds: number;
@@ -32,6 +41,18 @@ export interface IngestRun {
   archived: number;
   /** Lines sent in the run. */
   sent: number;
+  /** The fixed rate the lines were sent at, msg/s (undefined: as fast as the central reads). */
+  offered?: number;
+  /** With the pass: the new alerts stored once the sending stopped (lost ones: `sent - stored`). */
+  stored?: number;
+  /** The pass's wall time on the central, seconds (its log line), worker start to last commit. */
+  passSeconds?: number;
+  /** The pass's rests, from its log line: after how many of how many parts, how long (s). */
+  rests?: { rested: number; parts: number; seconds: number };
+  /** The pass's own line on the central's load (the busiest thread's share per window). */
+  load?: string;
+  /** The machine's 1-minute load average at the end of the run. */
+  loadavg: number;
   /** The central's peak memory over the run. */
   memory: MemoryPeak;
   /**
@@ -42,6 +63,9 @@ export interface IngestRun {
 }
 
 const _PHASES = /archive: pass phases \(s\): ([^\n]*)/;
+const _PASS =
+  /archive: pass of \d+ rows in ([\d.]+) s, rested after (\d+) of (\d+) parts \(([\d.]+) s\)/;
+const _LOAD = /archive: the central's load over the pass: ([^\n"]*)/;
 
 function _phases(text: string): Record<string, number> | undefined {
   const line = _PHASES.exec(text)?.[1];
@@ -71,6 +95,8 @@ export interface IngestOptions {
   runs?: number;
   /** Longest wait for a pass, ms. @default {600000} */
   timeoutMs?: number;
+  /** The fixed rate of the third run of each round, msg/s; 0: no such run. @default {10000} */
+  offered?: number;
 }
 
 function _maxRowid(db: DatabaseSync): number {
@@ -110,29 +136,30 @@ function _lineStarts(payload: Uint8Array): Uint32Array {
 }
 
 /**
- * The payload in chunks of whole lines, again and again: the k-th time
+ * The payload in chunks of `per` whole lines (with their count), again and again: the k-th time
  * through, each line's timestamp has k as its milliseconds
  * (`…T00:00:01.00k`), so every line is a new alert (no id seen before), of
  * the same size, on the same day.
  */
-function* _chunks(payload: Uint8Array): Generator<Uint8Array> {
+function* _chunks(payload: Uint8Array, per = 4000): Generator<[Uint8Array, number]> {
   const starts = _lineStarts(payload);
   const ms = '{"timestamp":"2026-11-23T00:00:00.'.length;
   for (let k = 0; k < 1000; k++) {
-    for (let i = 0; i < starts.length; i += 4000) {
+    for (let i = 0; i < starts.length; i += per) {
       const a = starts[i] as number;
-      const b = i + 4000 < starts.length ? starts[i + 4000] as number : payload.length;
+      const b = i + per < starts.length ? starts[i + per] as number : payload.length;
+      const lines = Math.min(per, starts.length - i);
       if (k === 0) {
-        yield payload.subarray(a, b);
+        yield [payload.subarray(a, b), lines];
         continue;
       }
       const chunk = payload.slice(a, b);
       const digits = String(k).padStart(3, "0");
-      for (let j = i; j < Math.min(i + 4000, starts.length); j++) {
+      for (let j = i; j < i + lines; j++) {
         const at = (starts[j] as number) - a + ms;
         for (let d = 0; d < 3; d++) chunk[at + d] = digits.charCodeAt(d);
       }
-      yield chunk;
+      yield [chunk, lines];
     }
   }
 }
@@ -152,8 +179,9 @@ async function _run(
   n: number,
   archiving: boolean,
   window: { from: number; seconds: number } | undefined,
+  offered?: number,
 ): Promise<IngestRun> {
-  const dir = `${o.dir}/ingest-${n}-${archiving ? "archive" : "plain"}`;
+  const dir = `${o.dir}/ingest-${n}-${archiving ? "archive" : "plain"}${offered ? "-fixed" : ""}`;
   await Deno.mkdir(`${dir}/data`, { recursive: true });
   await Deno.copyFile(o.template, `${dir}/data/siem.db`);
   const proc = new LoggedProcess(Deno.execPath(), [
@@ -180,19 +208,25 @@ async function _run(
       port: Number(found.exec(proc.text)?.[1]),
     });
     let stop = false;
+    const first = _maxRowid(db);
+    const t0 = Date.now();
     const sending = (async () => {
-      for (const chunk of _chunks(o.payload)) {
+      // At a fixed rate: 100 lines at a time, each once the clock says it is due.
+      for (const [chunk, lines] of _chunks(o.payload, offered ? 100 : 4000)) {
         if (stop) break;
+        while (offered && !stop && sent + lines > offered * (Date.now() - t0) / 1000) {
+          await sleep(5);
+        }
         let at = 0;
         while (at < chunk.length) at += await conn.c!.write(chunk.subarray(at));
-        sent += chunk.length;
+        sent += lines;
       }
     })().catch((err) => {
       if (!stop) throw err;
     });
     const sampler = sampleTree(proc.pid);
-    const t0 = Date.now();
-    const samples: Array<[number, number]> = [[t0, _maxRowid(db)]];
+    const samples: Array<[number, number]> = [[t0, first]];
+    let done = 0;
     let pass: { rows: number; first?: string; last?: string } = { rows: 0 };
     for (;;) {
       await sleep(250);
@@ -200,7 +234,10 @@ async function _run(
       if (proc.exited) throw new Error(`the central exited: ${proc.text.trim().slice(-2000)}`);
       if (archiving) {
         pass = _archived(db);
-        if (pass.rows >= o.oldAlerts) break;
+        if (pass.rows >= o.oldAlerts) {
+          done = Date.now();
+          break;
+        }
         if (Date.now() - t0 > (o.timeoutMs ?? 600_000)) {
           throw new Error(`the archive pass did not end in ${o.timeoutMs ?? 600_000} ms`);
         }
@@ -213,12 +250,28 @@ async function _run(
     if (archiving) await waitFor(() => _PHASES.test(proc.text) || proc.exited, 30_000);
     const phases = archiving ? _phases(proc.text) : undefined;
     stop = true;
+    // The last chunk is written whole (the central reads on), then every line sent is stored.
+    await sending;
     conn.c.close();
     conn.c = undefined;
-    await sending;
+    let stored: number | undefined;
+    if (archiving) {
+      const count = db.prepare("SELECT count(*) AS n FROM alerts WHERE rowid > ?");
+      const now = () => Number((count.get(first) as { n: number }).n);
+      await waitFor(() => now() >= sent || proc.exited, 60_000);
+      await sleep(500); // a line stored twice would come in now
+      stored = now();
+    }
+    const pm = _PASS.exec(proc.text);
+    const lm = _LOAD.exec(proc.text);
     let from: number;
     let to: number;
-    if (archiving) {
+    if (offered && pm) {
+      // The pass's own span: its wall time, ending when the last part was seen in archive_log
+      // (archive_log's times are those of its few commits).
+      to = done;
+      from = done - Number(pm[1]) * 1000;
+    } else if (archiving) {
       from = Date.parse(pass.first as string);
       to = Date.parse(pass.last as string);
     } else {
@@ -227,12 +280,23 @@ async function _run(
     }
     return {
       archiving,
+      round: n,
       rate: _rate(samples, from, to),
       from: (from - t0) / 1000,
       seconds: (to - from) / 1000,
       archived: pass.rows,
       memory,
-      sent: Math.round(sent / (o.payload.length / _lineStarts(o.payload).length)),
+      sent,
+      loadavg: Deno.loadavg()[0] ?? 0,
+      ...(offered ? { offered } : {}),
+      ...(stored !== undefined ? { stored } : {}),
+      ...(pm
+        ? {
+          passSeconds: Number(pm[1]),
+          rests: { rested: Number(pm[2]), parts: Number(pm[3]), seconds: Number(pm[4]) },
+        }
+        : {}),
+      ...(lm ? { load: lm[1] } : {}),
       ...(phases ? { phases } : {}),
     };
   } finally {
@@ -249,8 +313,9 @@ async function _run(
 
 /**
  * Runs the central with and without an archive pass, alternating, and
- * returns every run (the first of each pair with the pass, the second
- * without it over the same span).
+ * returns every run (each round: with the pass, without it over the same
+ * span, both as fast as the central reads; then with the pass at the fixed
+ * `offered` rate).
  *
  * @param options The seeded database, the payload, the runs.
  * @returns The runs, in order.
@@ -267,6 +332,8 @@ export async function ingestDuringArchive(options: IngestOptions): Promise<Inges
     const a = await _run(options, i, true, undefined);
     out.push(a);
     out.push(await _run(options, i, false, { from: a.from, seconds: a.seconds }));
+    const offered = options.offered ?? 10_000;
+    if (offered > 0) out.push(await _run(options, i, true, undefined, offered));
   }
   return out;
 }

@@ -13,7 +13,7 @@ function scripted(samples: Array<[number, number] | undefined>): () => CpuSample
 }
 
 Deno.test("restSignal: busy while a thread of the central is at or over the share, and one window after", () => {
-  // Windows of 100 ms: the busiest thread 90, 80, 10, 10, 60, 5, 5 ms on a CPU.
+  // Windows of 100 ms: the busiest thread 90, 80, 10, 10, 70, 5, 5 ms on a CPU (busy from 70 %).
   const s = restSignal({
     read: scripted([
       [0, 0],
@@ -21,14 +21,14 @@ Deno.test("restSignal: busy while a thread of the central is at or over the shar
       [200, 170],
       [300, 180],
       [400, 190],
-      [500, 250],
-      [600, 255],
-      [700, 260],
+      [500, 260],
+      [600, 265],
+      [700, 270],
     ]),
   })!;
   const answers = Array.from({ length: 7 }, () => s.busy());
   assert.deepEqual(answers, [true, true, true, false, true, true, false]);
-  assert.deepEqual(s.shares.map((x) => Math.round(x * 100)), [90, 80, 10, 10, 60, 5, 5]);
+  assert.deepEqual(s.shares.map((x) => Math.round(x * 100)), [90, 80, 10, 10, 70, 5, 5]);
 });
 
 Deno.test("restSignal: idle throughout never says busy; the threshold is an option", () => {
