@@ -2,13 +2,8 @@ import assert from "node:assert/strict";
 import { createEvent } from "../../mod.ts";
 import { mysqlSink, siemMysqlSink } from "../../sinks/mysql.ts";
 import { DowngradeError } from "../../core/_state_version.ts";
-import {
-  MARIADBD,
-  openSink,
-  rowsAndIds,
-  type SqlServer,
-  startMariadb,
-} from "../fixtures/sql_servers.ts";
+import { MARIADBD, rowsAndIds, type SqlServer, startMariadb } from "../fixtures/sql_servers.ts";
+import { openSink } from "../fixtures/siem_corpus.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
 import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createEvent } from "../../mod.ts";
 import { siemPostgresSink } from "../../sinks/postgres.ts";
 import { PgLostWatch } from "../../sinks/_sql_pg_batch.ts";
-import { openSink, POSTGRES_BIN, rowsAndIds, startPostgres } from "../fixtures/sql_servers.ts";
+import { POSTGRES_BIN, rowsAndIds, startPostgres } from "../fixtures/sql_servers.ts";
+import { openSink } from "../fixtures/siem_corpus.ts";
 import { waitFor } from "../_peers.ts";
 import { alertBatch } from "./_sql_events.ts";
 

@@ -3,12 +3,12 @@ import { createEvent, type Sink } from "../../mod.ts";
 import { postgresSink, siemPostgresSink } from "../../sinks/postgres.ts";
 import { DowngradeError } from "../../core/_state_version.ts";
 import {
-  openSink,
   POSTGRES_BIN,
   rowsAndIds,
   type SqlServer,
   startPostgres,
 } from "../fixtures/sql_servers.ts";
+import { openSink } from "../fixtures/siem_corpus.ts";
 import { exitWithin, killTree, spawnGroup, waitFor } from "../_peers.ts";
 import { alertBatch, blackholeProxy, centralBurst, writeWithRetry } from "./_sql_events.ts";
 

@@ -3,16 +3,13 @@ import { siemSqliteSink } from "../../siem/schema.ts";
 import { siemMysqlSink } from "../../sinks/mysql.ts";
 import { openStore } from "../../store/open.ts";
 import { openMysqlStore } from "../../store/mysql.ts";
+import { freePort, MARIADBD, type SqlServer, startMariadb } from "../fixtures/sql_servers.ts";
 import {
   exerciseUiTables,
-  freePort,
   hostileAlerts,
-  MARIADBD,
   siemCorpus,
-  type SqlServer,
-  startMariadb,
   storeEvents,
-} from "../fixtures/sql_servers.ts";
+} from "../fixtures/siem_corpus.ts";
 
 const opts = { ignore: !MARIADBD, sanitizeResources: false, sanitizeOps: false };
 

@@ -3,16 +3,13 @@ import { siemSqliteSink } from "../../siem/schema.ts";
 import { siemPostgresSink } from "../../sinks/postgres.ts";
 import { openStore } from "../../store/open.ts";
 import { openPostgresStore } from "../../store/postgres.ts";
+import { freePort, POSTGRES_BIN, type SqlServer, startPostgres } from "../fixtures/sql_servers.ts";
 import {
   exerciseUiTables,
-  freePort,
   hostileAlerts,
-  POSTGRES_BIN,
   siemCorpus,
-  type SqlServer,
-  startPostgres,
   storeEvents,
-} from "../fixtures/sql_servers.ts";
+} from "../fixtures/siem_corpus.ts";
 
 const opts = { ignore: !POSTGRES_BIN, sanitizeResources: false, sanitizeOps: false };
 

@@ -9,7 +9,8 @@ import { siemPostgresSink } from "../../sinks/postgres.ts";
 import { siemMysqlSink } from "../../sinks/mysql.ts";
 import { openStore } from "../../store/open.ts";
 import type { SiemStore } from "../../store/types.ts";
-import { storeEvents, testOnServers } from "../fixtures/sql_servers.ts";
+import { testOnServers } from "../fixtures/sql_servers.ts";
+import { storeEvents } from "../fixtures/siem_corpus.ts";
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 

@@ -8,16 +8,13 @@ import type { SiemStore } from "../../store/types.ts";
 import { registerQueryCommands } from "../../runner/query.ts";
 import type { QueryIo } from "../../runner/query.ts";
 import {
-  CORPUS_NOW,
-  corpusSha,
   MARIADBD,
   POSTGRES_BIN,
-  siemCorpus,
   type SqlServer,
   startMariadb,
   startPostgres,
-  storeEvents,
 } from "../fixtures/sql_servers.ts";
+import { CORPUS_NOW, corpusSha, siemCorpus, storeEvents } from "../fixtures/siem_corpus.ts";
 
 const NOW = CORPUS_NOW;
 const H = 3_600_000;

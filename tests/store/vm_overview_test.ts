@@ -13,8 +13,8 @@ import {
   type SqlServer,
   startMariadb,
   startPostgres,
-  storeEvents,
 } from "../fixtures/sql_servers.ts";
+import { storeEvents } from "../fixtures/siem_corpus.ts";
 
 function events(now: number): LogEvent[] {
   const out: LogEvent[] = [];
