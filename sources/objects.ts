@@ -10,228 +10,50 @@
  * without paying for the SFTP code.
  *
  * How a move stays safe: each event carries, out of band (a private symbol,
- * never serialised), the local file it stands for. A sink that stored the
- * file and verified the stored content calls {@linkcode confirmObject}
- * before its `write()` resolves. When the batch is acknowledged, a
- * `mode: "move"` source deletes a file only when a sink confirmed it, none
- * refused it ({@linkcode rejectObject}), and the file still has the size and
- * mtime the sink read. An event forwarded over the network cannot carry
- * that capability, so no remote peer can make a sink read or a source
- * delete a local file.
+ * never serialised), the local file it stands for; a move deletes a file
+ * only when a sink confirmed it stored and verified it (see
+ * sources/_object_capability.ts). Option helpers are in
+ * sources/_object_options.ts, {@linkcode syncedObjectsSource} in
+ * sources/synced_objects.ts (both re-exported here).
  *
  * @module
  */
 
 import { sleep } from "../core/backoff.ts";
 import { createEvent, type LogEvent } from "../core/event.ts";
-import type { Sink, Source, SourceContext } from "../core/types.ts";
+import type { Source, SourceContext } from "../core/types.ts";
+import {
+  finishObjectMove,
+  type LocalObject,
+  type ObjectInfo,
+  tagLocalObject,
+  tagObjectListing,
+} from "./_object_capability.ts";
+import {
+  escapeObjectName,
+  globMatcher,
+  objectDuration,
+  objectKindOf,
+  objectsHost,
+  pathExists,
+} from "./_object_options.ts";
 
-/** The `object` field of an event from {@linkcode objectsSource}. */
-export interface ObjectInfo {
-  /** The path relative to the scanned directory, `/`-separated (`2026/abc.bin`). */
-  path: string;
-  /** Size in bytes at scan time. */
-  size: number;
-  /** Modification time at scan time, in ms since the epoch. */
-  mtime: number;
-  /** The kind of object (`quarantine`, `dumps`, `samples` or any name). */
-  kind: string;
-  /** The file's absolute path, symbolic links resolved. */
-  abs: string;
-}
+export {
+  confirmObject,
+  isObjectSink,
+  localObject,
+  type ObjectActivity,
+  type ObjectInfo,
+  objectListing,
+  type ObjectReceipt,
+  type ObjectSink,
+  rejectObject,
+  type SyncedObject,
+} from "./_object_capability.ts";
+export { globMatcher } from "./_object_options.ts";
+export { syncedObjectsSource, type SyncedObjectsSourceOptions } from "./synced_objects.ts";
 
-/** What a sink reports when it stored and verified an object. */
-export interface ObjectReceipt {
-  /** Where it went (the remote path). */
-  remote: string;
-  /** Bytes read from the local file and stored. */
-  size: number;
-  /** The local file's mtime (ms) when the sink opened it. */
-  mtime: number;
-  /** SHA-256 (hex) of the local content. */
-  sha256: string;
-}
-
-/** An object a sink stored, as {@linkcode syncedObjectsSource} turns it into a log event. */
-export interface SyncedObject {
-  /** The host the object came from. */
-  host: string;
-  /** The kind of object. */
-  kind: string;
-  /** The path relative to the scanned directory. */
-  path: string;
-  /** The remote path, relative to the sink's remote root. */
-  remote: string;
-  /** Plaintext size in bytes. */
-  size: number;
-  /** SHA-256 (hex) of the plaintext: the `hash` a YARA alert carries. */
-  sha256: string;
-  /** The local mtime in ms. */
-  mtime: number;
-  /** When it was stored (ISO 8601). */
-  uploaded_at: string;
-  /** Whether it is stored encrypted (then `remote` ends in `.enc`). */
-  encrypted: boolean;
-}
-
-/** What an object sink reports while it works (progress bars, summaries, dry runs). */
-export type ObjectActivity =
-  | { type: "start"; path: string; remote: string; size: number; resumeAt: number }
-  | { type: "progress"; remote: string; sent: number; size: number }
-  | { type: "uploaded"; object: SyncedObject; bytes: number }
-  | { type: "unchanged"; path: string; remote: string; size: number }
-  | { type: "refused"; path: string; reason: string }
-  | { type: "failed"; path: string; error: string }
-  | { type: "error"; error: string }
-  | { type: "would-upload"; path: string; remote: string; size: number; move: boolean }
-  | { type: "would-delete-remote"; remote: string }
-  | { type: "deleted-remote"; remote: string };
-
-/** An object sink as the runner and {@linkcode syncedObjectsSource} see it. */
-export interface ObjectSink extends Sink {
-  /** `copy`, `move` or `sync`. */
-  readonly mode: "copy" | "move" | "sync";
-  /** When set, the sink reports what it would do (`would-upload` …) and changes nothing. */
-  dryRun: boolean;
-  /**
-   * Calls `listener` for every activity.
-   *
-   * @returns A function that unsubscribes.
-   */
-  subscribe(listener: (activity: ObjectActivity) => void): () => void;
-}
-
-/**
- * Tells whether a sink is an object sink (has `subscribe()` and `dryRun`).
- *
- * @param value Anything.
- * @returns `true` for an {@linkcode ObjectSink}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isObjectSink } from "./objects.ts";
- * assert.ok(!isObjectSink({ kind: "x" }));
- * ```
- */
-export function isObjectSink(value: unknown): value is ObjectSink {
-  if (value === null || typeof value !== "object") return false;
-  const o = value as Record<string, unknown>;
-  return typeof o.subscribe === "function" && typeof o.write === "function" && "dryRun" in o;
-}
-
-/** The local file behind an event, kept out of band. */
-interface _Local {
-  info: ObjectInfo;
-  /** The path as scanned (the link itself for a symbolic link), which a move deletes. */
-  lexical: string;
-  receipts: ObjectReceipt[];
-  rejected: string | undefined;
-}
-
-/** The scan listing behind a listing event, kept out of band. */
-interface _Listing {
-  kind: string;
-  paths: string[];
-}
-
-const _LOCAL: unique symbol = Symbol("sluice.object.local");
-const _LISTING: unique symbol = Symbol("sluice.object.listing");
 const _OBJECTS_SOURCE: unique symbol = Symbol("sluice.objectsSource");
-
-type _Tagged = LogEvent & { [_LOCAL]?: _Local; [_LISTING]?: _Listing };
-
-/**
- * The local file an event from {@linkcode objectsSource} stands for, or
- * `undefined` for any other event (one built by hand, parsed from the
- * network, or from another source). Object sinks read only such files.
- *
- * @param event An event.
- * @returns The object, as scanned.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { localObject } from "./objects.ts";
- * import { createEvent } from "../core/event.ts";
- * const forged = createEvent("x", { fields: { object: { abs: "/etc/shadow" } } });
- * assert.ok(localObject(forged) === undefined);
- * ```
- */
-export function localObject(event: LogEvent): Readonly<ObjectInfo> | undefined {
-  return (event as _Tagged)[_LOCAL]?.info;
-}
-
-/**
- * The scan listing a listing event carries (every local path that exists
- * and passes the include/exclude globs, whatever its age), or `undefined`.
- * A sink in sync mode with `deleteRemote` deletes remote objects not listed.
- *
- * @param event An event.
- * @returns The kind and the listed paths.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { objectListing } from "./objects.ts";
- * import { createEvent } from "../core/event.ts";
- * assert.ok(objectListing(createEvent("x")) === undefined);
- * ```
- */
-export function objectListing(
-  event: LogEvent,
-): Readonly<{ kind: string; paths: readonly string[] }> | undefined {
-  return (event as _Tagged)[_LISTING];
-}
-
-/**
- * Records that a sink stored an object and verified the stored content.
- * Call it before `write()` resolves. A `mode: "move"` source deletes the
- * file once the batch is acknowledged, provided no sink rejected it and
- * the file is unchanged since.
- *
- * @param event The event from {@linkcode objectsSource}.
- * @param receipt What was stored.
- * @returns `false` when the event stands for no local object.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { confirmObject } from "./objects.ts";
- * import { createEvent } from "../core/event.ts";
- * assert.ok(!confirmObject(createEvent("x"), { remote: "r", size: 0, mtime: 0, sha256: "" }));
- * ```
- */
-export function confirmObject(event: LogEvent, receipt: ObjectReceipt): boolean {
-  const local = (event as _Tagged)[_LOCAL];
-  if (!local) return false;
-  local.receipts.push(receipt);
-  return true;
-}
-
-/**
- * Records that a sink could not or would not store an object (a refused
- * remote path, a local read error). A move then keeps the file, even if
- * another sink confirmed it.
- *
- * @param event The event from {@linkcode objectsSource}.
- * @param reason Why, for the logs.
- * @returns `false` when the event stands for no local object.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { rejectObject } from "./objects.ts";
- * import { createEvent } from "../core/event.ts";
- * assert.ok(!rejectObject(createEvent("x"), "refused"));
- * ```
- */
-export function rejectObject(event: LogEvent, reason: string): boolean {
-  const local = (event as _Tagged)[_LOCAL];
-  if (!local) return false;
-  local.rejected ??= reason;
-  return true;
-}
 
 /** Options for {@linkcode objectsSource}. */
 export interface ObjectsSourceOptions {
@@ -302,129 +124,6 @@ export function isObjectsSource(value: unknown): value is ObjectsSource {
   return value !== null && typeof value === "object" && _OBJECTS_SOURCE in value;
 }
 
-const _DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/;
-const _UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-function _duration(value: number | string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value === "number") {
-    if (value >= 0 && Number.isFinite(value)) return value;
-    throw new RangeError(`objectsSource: "${name}" must be zero or more ms, got ${value}`);
-  }
-  if (typeof value !== "string") {
-    throw new TypeError(`objectsSource: "${name}" must be ms or a string like "15m"`);
-  }
-  const m = _DURATION.exec(value.trim());
-  if (!m) {
-    throw new RangeError(
-      `objectsSource: "${name}" must be like "500ms", "10s", "15m", "1h", "7d", got "${value}"`,
-    );
-  }
-  return Number(m[1]) * (_UNIT_MS[m[2] as string] as number);
-}
-
-/**
- * Compiles a glob into a regular expression (see
- * {@linkcode ObjectsSourceOptions.include}).
- *
- * @param glob The pattern.
- * @returns A test on relative paths.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { globMatcher } from "./objects.ts";
- * assert.ok(globMatcher("*.bin")("a/b/x.bin"));
- * assert.ok(globMatcher("tmp/**")("tmp/a/b"));
- * assert.ok(!globMatcher("tmp/*")("tmp/a/b"));
- * ```
- */
-export function globMatcher(glob: string): (path: string) => boolean {
-  if (typeof glob !== "string" || glob === "") {
-    throw new TypeError(`objectsSource: a glob must be a non-empty string, got ${String(glob)}`);
-  }
-  const baseOnly = !glob.includes("/");
-  let re = "";
-  let braces = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i] as string;
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        i++;
-        if (glob[i + 1] === "/") {
-          i++;
-          re += "(?:.*/)?";
-        } else re += ".*";
-      } else re += "[^/]*";
-    } else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
-      if (end < 0) re += "\\[";
-      else {
-        let body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (body.startsWith("!")) body = "^" + body.slice(1);
-        re += `[${body}]`;
-        i = end;
-      }
-    } else if (c === "{") {
-      braces++;
-      re += "(?:";
-    } else if (c === "}" && braces > 0) {
-      braces--;
-      re += ")";
-    } else if (c === "," && braces > 0) re += "|";
-    else re += c.replace(/[.+^$()|\\\]{}]/g, "\\$&");
-  }
-  if (braces > 0) throw new SyntaxError(`objectsSource: unclosed "{" in glob "${glob}"`);
-  const regex = new RegExp(`^${re}$`);
-  if (!baseOnly) return (path) => regex.test(path);
-  return (path) => regex.test(path.slice(path.lastIndexOf("/") + 1));
-}
-
-let _hostname: string | undefined;
-
-function _defaultHost(): string {
-  if (_hostname === undefined) {
-    try {
-      _hostname = Deno.hostname();
-    } catch {
-      _hostname = "localhost";
-    }
-  }
-  return _hostname;
-}
-
-/** Whether a path exists (without following a last symbolic link). */
-async function _exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A name with control characters, U+FFFD and bidi controls escaped as `\\uXXXX`. */
-function _escapeName(name: string): string {
-  return name.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd\\]/g,
-    (c) => c === "\\" ? "\\\\" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-}
-
-function _basename(dir: string): string {
-  const trimmed = dir.replace(/\/+$/, "");
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1) || "objects";
-}
-
 /**
  * Scans a directory of objects every `interval` (or once) and emits one
  * event per file with `fields.object` = {@linkcode ObjectInfo}
@@ -456,7 +155,7 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
     throw new TypeError(`objectsSource: "dir" must be a directory path`);
   }
   const dir = options.dir;
-  const kind = options.kind ?? _basename(dir);
+  const kind = options.kind ?? objectKindOf(dir);
   if (typeof kind !== "string" || kind === "") {
     throw new TypeError(`objectsSource: "kind" must be a non-empty string`);
   }
@@ -464,14 +163,14 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
   if (mode !== "copy" && mode !== "move") {
     throw new RangeError(`objectsSource: "mode" must be "copy" or "move", got "${String(mode)}"`);
   }
-  const interval = _duration(options.interval, "interval", 15 * 60_000);
+  const interval = objectDuration(options.interval, "interval", 15 * 60_000);
   if (!options.once && interval < 1) {
     throw new RangeError(`objectsSource: "interval" must be at least 1 ms`);
   }
-  const maxAge = _duration(options.maxAge, "maxAge", Infinity);
+  const maxAge = objectDuration(options.maxAge, "maxAge", Infinity);
   const minAge = Math.max(
-    _duration(options.minAge, "minAge", 0),
-    _duration(options.settle, "settle", 10_000),
+    objectDuration(options.minAge, "minAge", 0),
+    objectDuration(options.settle, "settle", 10_000),
   );
   const batchSize = options.batchSize ?? 100;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -479,7 +178,7 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
   }
   const include = (options.include ?? []).map(globMatcher);
   const exclude = (options.exclude ?? []).map(globMatcher);
-  const host = options.host ?? _defaultHost();
+  const host = options.host ?? objectsHost();
   const once = options.once ?? false;
 
   const inflight = new Set<string>();
@@ -507,10 +206,10 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
   const wanted = (rel: string) =>
     (include.length === 0 || include.some((m) => m(rel))) && !exclude.some((m) => m(rel));
 
-  const settleAck = (ctx: SourceContext, locals: _Local[]) => {
+  const settleAck = (ctx: SourceContext, locals: LocalObject[]) => {
     for (const local of locals) {
       inflight.delete(local.info.path);
-      if (mode === "move") _finishMove(ctx, local);
+      if (mode === "move") finishObjectMove(ctx, local);
     }
     if (--pendingAcks === 0 && ackWaiter) {
       const w = ackWaiter;
@@ -534,7 +233,7 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
     const now = Date.now();
     const listing: string[] = [];
     let batch: LogEvent[] = [];
-    let locals: _Local[] = [];
+    let locals: LocalObject[] = [];
     const visited = new Set<string>([root]);
     const flush = async () => {
       if (stopped) {
@@ -562,14 +261,16 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
       if (age > maxAge) return ctx.stats.add("too_old");
       if (inflight.has(rel)) return;
       const info: ObjectInfo = { path: rel, size: st.size, mtime, kind, abs };
-      const local: _Local = { info, lexical, receipts: [], rejected: undefined };
-      const event = createEvent(`object ${kind}/${rel} ${st.size} bytes`, {
-        host,
-        program: "sluice-objects",
-        id: `${ctx.name}:${rel}:${mtime}:${st.size}`,
-        fields: { object: { ...info } },
-      }) as _Tagged;
-      event[_LOCAL] = local;
+      const local: LocalObject = { info, lexical, receipts: [], rejected: undefined };
+      const event = tagLocalObject(
+        createEvent(`object ${kind}/${rel} ${st.size} bytes`, {
+          host,
+          program: "sluice-objects",
+          id: `${ctx.name}:${rel}:${mtime}:${st.size}`,
+          fields: { object: { ...info } },
+        }),
+        local,
+      );
       inflight.add(rel);
       batch.push(event);
       locals.push(local);
@@ -593,12 +294,12 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
         const lexical = `${absDir}/${entry.name}`;
         // A name that is not UTF-8 reaches us with U+FFFD in place of its bytes: that
         // path names nothing, so the file can never be opened. Say so, every scan.
-        if (entry.name.includes("\uFFFD") && !(await _exists(lexical))) {
+        if (entry.name.includes("\uFFFD") && !(await pathExists(lexical))) {
           ctx.stats.add("bad_names");
           ctx.stats.errors++;
           ctx.log.warn(
             `cannot read "${
-              _escapeName(rel)
+              escapeObjectName(rel)
             }" in "${dir}": its name is not valid UTF-8 (\\ufffd marks the bytes that do not decode), so it cannot be opened; rename it (ls -b shows its bytes)`,
           );
           continue;
@@ -638,12 +339,14 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
     await walk(root, "");
     await flush();
     if (options.listing && !stopped) {
-      const event = createEvent(`objects listing ${kind} ${listing.length} files`, {
-        host,
-        program: "sluice-objects",
-        fields: { objects_listing: { kind, files: listing.length } },
-      }) as _Tagged;
-      event[_LISTING] = { kind, paths: listing };
+      const event = tagObjectListing(
+        createEvent(`objects listing ${kind} ${listing.length} files`, {
+          host,
+          program: "sluice-objects",
+          fields: { objects_listing: { kind, files: listing.length } },
+        }),
+        { kind, paths: listing },
+      );
       pendingAcks++;
       await emit(ctx, [event], () => settleAck(ctx, []));
     }
@@ -687,128 +390,4 @@ export function objectsSource(options: ObjectsSourceOptions): ObjectsSource {
   };
   Object.defineProperty(source, _OBJECTS_SOURCE, { value: true });
   return source;
-}
-
-function _finishMove(ctx: SourceContext, local: _Local): void {
-  const { info } = local;
-  if (local.receipts.length === 0 || local.rejected !== undefined) {
-    ctx.stats.add("kept");
-    if (local.rejected !== undefined) {
-      ctx.log.warn(`keeping "${info.path}": ${local.rejected}`);
-    }
-    return;
-  }
-  const receipt = local.receipts[local.receipts.length - 1] as ObjectReceipt;
-  try {
-    const st = Deno.statSync(info.abs);
-    if (
-      st.size !== receipt.size || (st.mtime?.getTime() ?? 0) !== receipt.mtime ||
-      local.receipts.some((r) => r.sha256 !== receipt.sha256 || r.size !== receipt.size)
-    ) {
-      ctx.stats.add("changed_after_upload");
-      ctx.log.info(
-        `keeping "${info.path}": it changed after it was stored; the next scan sends it`,
-      );
-      return;
-    }
-    Deno.removeSync(local.lexical);
-    ctx.stats.add("deleted");
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    ctx.stats.errors++;
-    ctx.log.error(`cannot delete "${info.path}" after it was stored`, {
-      error: err instanceof Error ? err.message : String(err),
-    });
-  }
-}
-
-/** Options for {@linkcode syncedObjectsSource}. */
-export interface SyncedObjectsSourceOptions {
-  /** A name for stats. */
-  name?: string;
-  /** Most stored-object events held while the pipeline is slow; more are dropped and counted. @default {100000} */
-  maxBuffer?: number;
-}
-
-/**
- * Emits one log event per object a sink stored, so a pipeline can send it
- * over the log channel: `host` is the object's host, `program` is
- * `sluice-objects`, and `fields.object` is a {@linkcode SyncedObject}
- * (`host`, `kind`, `path`, `remote`, `size`, `sha256`, `mtime`,
- * `uploaded_at`, `encrypted`). The central can then find the stored sample
- * of an alert by its `hash`. The id is `<remote>:<sha256>`, so a replay
- * stores nothing twice.
- *
- * @param sink The object sink to listen to.
- * @param options Name and buffer size.
- * @returns The source; it runs until the pipeline stops, then emits what is left.
- *
- * @example Send stored samples' hashes to the central
- * ```ts
- * import { type ObjectActivity, syncedObjectsSource } from "./objects.ts";
- * // `upload` stands for an sftpObjectSink: any object with subscribe() will do.
- * const upload = { subscribe: (_listener: (a: ObjectActivity) => void) => () => {} };
- * const stored = syncedObjectsSource(upload);
- * // paths: [{ from: [quarantine], to: [upload] }, { from: [stored], to: [forward] }]
- * ```
- */
-export function syncedObjectsSource(
-  sink: Pick<ObjectSink, "subscribe">,
-  options: SyncedObjectsSourceOptions = {},
-): Source {
-  if (!sink || typeof sink.subscribe !== "function") {
-    throw new TypeError("syncedObjectsSource: expected an object sink (with subscribe())");
-  }
-  const maxBuffer = options.maxBuffer ?? 100_000;
-  let buffer: LogEvent[] = [];
-  let wake: (() => void) | undefined;
-  let stopped = false;
-  let loop: Promise<void> | undefined;
-  let unsubscribe: (() => void) | undefined;
-  const run = async (ctx: SourceContext) => {
-    while (true) {
-      if (buffer.length === 0) {
-        if (stopped) return;
-        await new Promise<void>((resolve) => (wake = resolve));
-        continue;
-      }
-      const batch = buffer.length <= 1000 ? buffer : buffer.slice(0, 1000);
-      buffer = batch === buffer ? [] : buffer.slice(1000);
-      ctx.stats.received += batch.length;
-      await ctx.emit(batch);
-    }
-  };
-  return {
-    kind: "synced-objects",
-    ...(options.name ? { name: options.name } : {}),
-    start(ctx) {
-      unsubscribe = sink.subscribe((activity) => {
-        if (activity.type !== "uploaded") return;
-        if (buffer.length >= maxBuffer) {
-          ctx.stats.dropped++;
-          return;
-        }
-        const o = activity.object;
-        buffer.push(createEvent(`stored ${o.remote} sha256=${o.sha256} size=${o.size}`, {
-          host: o.host,
-          program: "sluice-objects",
-          id: `${o.remote}:${o.sha256}`,
-          fields: { object: { ...o } },
-        }));
-        const w = wake;
-        wake = undefined;
-        w?.();
-      });
-      loop = run(ctx);
-      return Promise.resolve();
-    },
-    async stop() {
-      stopped = true;
-      unsubscribe?.();
-      const w = wake;
-      wake = undefined;
-      w?.();
-      await loop;
-    },
-  };
 }
