@@ -1,11 +1,17 @@
 /**
- * Parses syslog messages in RFC 5424 and RFC 3164 (BSD) formats.
+ * Parses syslog messages in RFC 5424 and RFC 3164 (BSD) formats. RFC 5424's
+ * header and structured data are read in parsers/_rfc5424.ts, timestamps in
+ * parsers/_syslog_stamps.ts.
  *
  * @module
  */
 
 import { type Fields, fieldSetter, type LogEvent } from "../core/event.ts";
 import type { Parser } from "../core/types.ts";
+import { parseRfc5424, type StructuredData, type SyslogParsed } from "./_rfc5424.ts";
+import { bsdStamp, isDigit, rfc3339Stamp } from "./_syslog_stamps.ts";
+
+export type { StructuredData };
 
 /** Options for {@linkcode syslogParser}. */
 export interface SyslogParserOptions {
@@ -34,117 +40,6 @@ export interface SyslogParserOptions {
   maxFutureMs?: number;
   /** A name for stats. */
   name?: string;
-}
-
-/** Structured data: SD-ID → PARAM-NAME → value (a list when a name repeats). */
-export type StructuredData = Record<string, Record<string, string | string[]>>;
-
-const _MONTHS: Record<string, number> = {
-  Jan: 0,
-  Feb: 1,
-  Mar: 2,
-  Apr: 3,
-  May: 4,
-  Jun: 5,
-  Jul: 6,
-  Aug: 7,
-  Sep: 8,
-  Oct: 9,
-  Nov: 10,
-  Dec: 11,
-};
-
-/** What a successful parse found, committed to the event only at the end. */
-interface _Parsed {
-  format: "rfc5424" | "rfc3164";
-  pri: number;
-  timestamp?: number;
-  tzOffset?: number;
-  host?: string;
-  program?: string;
-  pid?: string;
-  msgid?: string;
-  sd?: StructuredData;
-  message: string;
-}
-
-function _digit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-const _DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function _daysIn(year: number, month: number): number {
-  if (month !== 1) return _DAYS[month] as number;
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-}
-
-/** Reads `count` decimal digits at `i`; -1 when one is not a digit. */
-function _num(s: string, i: number, count: number): number {
-  let v = 0;
-  for (let k = 0; k < count; k++) {
-    const c = s.charCodeAt(i + k) - 48;
-    if (c < 0 || c > 9) return -1;
-    v = v * 10 + c;
-  }
-  return v;
-}
-
-/**
- * Parses an RFC 3339 timestamp as RFC 5424 uses it
- * (`2003-08-24T05:14:15.000003-07:00`, `1985-04-12T23:20:50.52Z`).
- *
- * @returns `[ms, offsetMinutes]`, or `undefined` when it is not one.
- */
-function _rfc3339(text: string): [number, number] | undefined {
-  if (text.length < 20) return undefined;
-  const year = _num(text, 0, 4);
-  const month = _num(text, 5, 2) - 1;
-  const day = _num(text, 8, 2);
-  const hour = _num(text, 11, 2);
-  const min = _num(text, 14, 2);
-  let sec = _num(text, 17, 2);
-  const t = text.charCodeAt(10);
-  if (
-    year < 0 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 ||
-    (t !== 84 && t !== 116) || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58
-  ) return undefined;
-  if (month < 0 || month > 11 || day < 1 || day > _daysIn(year, month)) return undefined;
-  if (hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60) return undefined;
-  if (sec === 60) sec = 59; // a leap second; JavaScript time has none
-  let i = 19;
-  let frac = 0;
-  if (text.charCodeAt(i) === 46) {
-    let k = i + 1;
-    let scale = 100;
-    while (k < text.length) {
-      const c = text.charCodeAt(k) - 48;
-      if (c < 0 || c > 9) break;
-      frac += c * scale;
-      scale /= 10;
-      k++;
-    }
-    if (k === i + 1 || k - i - 1 > 9) return undefined;
-    frac = Math.floor(frac);
-    i = k;
-  }
-  let offset = 0;
-  const z = text.charCodeAt(i);
-  if (z === 90 || z === 122) {
-    if (i + 1 !== text.length) return undefined;
-  } else if (z === 43 || z === 45) {
-    const oh = _num(text, i + 1, 2);
-    const om = _num(text, i + 4, 2);
-    if (oh < 0 || om < 0 || oh > 23 || om > 59) return undefined;
-    if (text.charCodeAt(i + 3) !== 58 || i + 6 !== text.length) return undefined;
-    offset = (oh * 60 + om) * (z === 45 ? -1 : 1);
-  } else {
-    return undefined;
-  }
-  const utc = Date.UTC(year, month, day, hour, min, sec, frac);
-  // Date.UTC maps years 0–99 to 1900–1999.
-  const fixed = year < 100 ? new Date(utc).setUTCFullYear(year) : utc;
-  return [fixed - offset * 60_000, offset];
 }
 
 /**
@@ -220,7 +115,7 @@ export function syslogParser(options: SyslogParserOptions = {}): Parser {
   const parse = (event: LogEvent): boolean => {
     const raw = event.message;
     if (typeof raw !== "string") return false;
-    let parsed: _Parsed | undefined;
+    let parsed: SyslogParsed | undefined;
     try {
       parsed = _parse(raw, event.receivedAt, format, tz, maxFuture);
     } catch {
@@ -262,14 +157,14 @@ function _parse(
   format: "auto" | "rfc5424" | "rfc3164",
   tz: number | undefined,
   maxFuture: number,
-): _Parsed | undefined {
+): SyslogParsed | undefined {
   let i = 0;
   let pri = -1;
   if (s.charCodeAt(0) === 60) {
     // "<" PRI ">": 1–3 digits, 0–191.
     let j = 1;
     let value = 0;
-    while (j < s.length && j <= 4 && _digit(s.charCodeAt(j))) {
+    while (j < s.length && j <= 4 && isDigit(s.charCodeAt(j))) {
       value = value * 10 + s.charCodeAt(j) - 48;
       j++;
     }
@@ -280,131 +175,13 @@ function _parse(
   if (format !== "rfc3164" && pri >= 0) {
     // VERSION: 1–3 digits then a space.
     let j = i;
-    while (j < s.length && j - i < 3 && _digit(s.charCodeAt(j))) j++;
+    while (j < s.length && j - i < 3 && isDigit(s.charCodeAt(j))) j++;
     if (j > i && s.charCodeAt(i) !== 48 && s.charCodeAt(j) === 32) {
-      return _rfc5424(s, j + 1, pri);
+      return parseRfc5424(s, j + 1, pri);
     }
   }
   if (format === "rfc5424") return undefined;
   return _rfc3164(s, i, pri, receivedAt, tz, maxFuture);
-}
-
-function _rfc5424(s: string, start: number, pri: number): _Parsed | undefined {
-  // TIMESTAMP HOSTNAME APP-NAME PROCID MSGID, each followed by one space.
-  const e1 = s.indexOf(" ", start);
-  const e2 = e1 < 0 ? -1 : s.indexOf(" ", e1 + 1);
-  const e3 = e2 < 0 ? -1 : s.indexOf(" ", e2 + 1);
-  const e4 = e3 < 0 ? -1 : s.indexOf(" ", e3 + 1);
-  const e5 = e4 < 0 ? -1 : s.indexOf(" ", e4 + 1);
-  if (e5 < 0 || e1 === start || e2 === e1 + 1 || e3 === e2 + 1 || e4 === e3 + 1 || e5 === e4 + 1) {
-    return undefined;
-  }
-  const parsed: _Parsed = { format: "rfc5424", pri, message: "" };
-  if (!(e1 === start + 1 && s.charCodeAt(start) === 45)) {
-    const t = _rfc3339(s.slice(start, e1));
-    if (!t) return undefined;
-    parsed.timestamp = t[0];
-    parsed.tzOffset = t[1];
-  }
-  const host = s.slice(e1 + 1, e2);
-  const app = s.slice(e2 + 1, e3);
-  const procid = s.slice(e3 + 1, e4);
-  const msgid = s.slice(e4 + 1, e5);
-  if (host !== "-") parsed.host = host;
-  if (app !== "-") parsed.program = app;
-  if (procid !== "-") parsed.pid = procid;
-  if (msgid !== "-") parsed.msgid = msgid;
-  let i = e5 + 1;
-  if (s.charCodeAt(i) === 45) {
-    i++;
-  } else if (s.charCodeAt(i) === 91) {
-    const sd: StructuredData = {};
-    const end = _structuredData(s, i, sd);
-    if (end < 0) return undefined;
-    parsed.sd = sd;
-    i = end;
-  } else {
-    return undefined;
-  }
-  if (i < s.length) {
-    if (s.charCodeAt(i) !== 32) return undefined;
-    i++;
-  }
-  let msg = s.slice(i);
-  if (msg.charCodeAt(0) === 0xfeff) msg = msg.slice(1);
-  parsed.message = msg;
-  return parsed;
-}
-
-/** Parses `[id k="v" …][…]` from `i`; returns the index after it, or -1. */
-function _structuredData(s: string, i: number, sd: StructuredData): number {
-  const n = s.length;
-  while (i < n && s.charCodeAt(i) === 91) {
-    i++;
-    let j = i;
-    while (j < n) {
-      const c = s.charCodeAt(j);
-      if (c === 32 || c === 93) break;
-      if (c === 61 || c === 34) return -1;
-      j++;
-    }
-    if (j === i || j >= n) return -1;
-    const id = s.slice(i, j);
-    const params = (sd[id] ??= {});
-    i = j;
-    while (true) {
-      if (i >= n) return -1;
-      const c = s.charCodeAt(i);
-      if (c === 93) {
-        i++;
-        break;
-      }
-      if (c !== 32) return -1;
-      while (s.charCodeAt(i) === 32) i++;
-      if (s.charCodeAt(i) === 93) continue;
-      const eq = s.indexOf("=", i);
-      if (eq <= i) return -1;
-      const name = s.slice(i, eq);
-      for (let k = i; k < eq; k++) {
-        const c = s.charCodeAt(k);
-        if (c <= 32 || c === 93 || c === 34) return -1;
-      }
-      if (s.charCodeAt(eq + 1) !== 34) return -1;
-      let value = "";
-      let k = eq + 2;
-      let from = k;
-      const quote = s.indexOf('"', k);
-      if (quote < 0) return -1;
-      const slash = s.indexOf("\\", k);
-      if (slash < 0 || slash > quote) {
-        // No escapes: the value runs to the next quote.
-        value = s.slice(k, quote);
-        from = k = quote;
-      }
-      while (true) {
-        if (k >= n) return -1;
-        const ch = s.charCodeAt(k);
-        if (ch === 34) break;
-        if (ch === 92) {
-          const next = s.charCodeAt(k + 1);
-          if (next === 34 || next === 92 || next === 93) {
-            value += s.slice(from, k);
-            from = k + 1;
-            k += 2;
-            continue;
-          }
-        }
-        k++;
-      }
-      value += s.slice(from, k);
-      i = k + 1;
-      const prev = params[name];
-      if (prev === undefined) params[name] = value;
-      else if (Array.isArray(prev)) prev.push(value);
-      else params[name] = [prev, value];
-    }
-  }
-  return i;
 }
 
 function _rfc3164(
@@ -414,20 +191,20 @@ function _rfc3164(
   receivedAt: number,
   tz: number | undefined,
   maxFuture: number,
-): _Parsed | undefined {
+): SyslogParsed | undefined {
   let i = start;
-  const parsed: _Parsed = { format: "rfc3164", pri, message: "" };
+  const parsed: SyslogParsed = { format: "rfc3164", pri, message: "" };
   let stamped = false;
-  const bsd = _bsdStamp(s, i, receivedAt, tz, maxFuture, parsed);
+  const bsd = bsdStamp(s, i, receivedAt, tz, maxFuture, parsed);
   if (bsd === null) return undefined;
   if (bsd !== undefined) {
     i = bsd;
     stamped = true;
-  } else if (_digit(s.charCodeAt(i))) {
+  } else if (isDigit(s.charCodeAt(i))) {
     // An RFC 3339 timestamp in a BSD-style line (rsyslog's high-precision format).
     const sp = s.indexOf(" ", i);
     const token = sp < 0 ? s.slice(i) : s.slice(i, sp);
-    const t = _rfc3339(token);
+    const t = rfc3339Stamp(token);
     if (t) {
       parsed.timestamp = t[0];
       parsed.tzOffset = t[1];
@@ -477,74 +254,4 @@ function _rfc3164(
   }
   parsed.message = s.slice(i);
   return parsed;
-}
-
-/**
- * Reads `Mmm dd hh:mm:ss` (optionally `.fff`) at `i`.
- *
- * @returns `undefined` when there is no such timestamp, `null` when it is
- * there but impossible (Feb 30, 25:00), else the time and where it ends.
- */
-function _bsdStamp(
-  s: string,
-  i: number,
-  receivedAt: number,
-  tz: number | undefined,
-  maxFuture: number,
-  out: _Parsed,
-): number | null | undefined {
-  if (s.length < i + 15) return undefined;
-  const month = _MONTHS[s.slice(i, i + 3)];
-  if (month === undefined || s.charCodeAt(i + 3) !== 32) return undefined;
-  const d1 = s.charCodeAt(i + 4);
-  const d2 = s.charCodeAt(i + 5);
-  if (!((d1 === 32 || _digit(d1)) && _digit(d2))) return undefined;
-  if (s.charCodeAt(i + 6) !== 32) return undefined;
-  const hour = _num(s, i + 7, 2);
-  const min = _num(s, i + 10, 2);
-  let sec = _num(s, i + 13, 2);
-  if (hour < 0 || min < 0 || sec < 0 || s.charCodeAt(i + 9) !== 58 || s.charCodeAt(i + 12) !== 58) {
-    return undefined;
-  }
-  const day = (d1 === 32 ? 0 : d1 - 48) * 10 + d2 - 48;
-  if (day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return null;
-  if (sec === 60) sec = 59;
-  let end = i + 15;
-  let frac = 0;
-  if (s.charCodeAt(end) === 46 && _digit(s.charCodeAt(end + 1))) {
-    let k = end + 1;
-    let scale = 100;
-    while (_digit(s.charCodeAt(k))) {
-      frac += (s.charCodeAt(k) - 48) * scale;
-      scale /= 10;
-      k++;
-    }
-    frac = Math.floor(frac);
-    end = k;
-  }
-  // The year is not in the line: take the latest that does not put the
-  // time more than maxFuture after its reception (29 February may need
-  // to go back a few years).
-  const nowOffset = tz ?? -new Date(receivedAt).getTimezoneOffset();
-  const year = new Date(receivedAt + nowOffset * 60_000).getUTCFullYear();
-  const latest = receivedAt + maxFuture;
-  for (let y = year + 1; y >= year - 4; y--) {
-    if (day > _daysIn(y, month)) continue;
-    let ms: number;
-    let offset: number;
-    if (tz !== undefined) {
-      ms = Date.UTC(y, month, day, hour, min, sec, frac) - tz * 60_000;
-      offset = tz;
-    } else {
-      const local = new Date(y, month, day, hour, min, sec, frac);
-      ms = local.getTime();
-      offset = -local.getTimezoneOffset();
-    }
-    if (ms <= latest) {
-      out.timestamp = ms;
-      out.tzOffset = offset;
-      return end;
-    }
-  }
-  return null;
 }
