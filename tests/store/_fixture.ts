@@ -89,3 +89,28 @@ export function insertAlert(
   );
   return Number(r.lastInsertRowid);
 }
+
+/** A day in ms. */
+export const DAY = 86_400_000;
+
+/**
+ * A time as ISO 8601.
+ *
+ * @example
+ * ```ts ignore
+ * iso(NOW - DAY); // "2026-11-22T12:00:00.000Z"
+ * ```
+ */
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The `n` a counting query returns.
+ *
+ * @example
+ * ```ts ignore
+ * count(db, "SELECT count(*) AS n FROM alerts WHERE host = ?", "vm-1");
+ * ```
+ */
+export function count(db: DatabaseSync, sql: string, ...args: Array<string | number>): number {
+  return Number((db.prepare(sql).get(...args) as { n: number }).n);
+}
