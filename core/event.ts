@@ -1,9 +1,17 @@
 /**
  * The event model: a raw message, a tree of fields, and the well-known
- * syslog properties addressed by their syslog-ng macro names.
+ * syslog properties addressed by their syslog-ng macro names. Severity and
+ * facility names are in core/_severity.ts, the date macros in
+ * core/_event_dates.ts (both re-exported here).
  *
  * @module
  */
+
+import { dateMacroGetter, isoDate } from "./_event_dates.ts";
+import { FACILITY_NAMES, facilityNumber, SEVERITY_NAMES, severityNumber } from "./_severity.ts";
+
+export { isoDate } from "./_event_dates.ts";
+export { FACILITY_NAMES, facilityNumber, SEVERITY_NAMES, severityNumber } from "./_severity.ts";
 
 /** A nested tree of parsed values. Dotted names (`json.host`) address it. */
 export type Fields = Record<string, unknown>;
@@ -52,108 +60,6 @@ export interface LogEvent {
   source?: string;
 }
 
-/** Severity names by number, as syslog-ng prints `${LEVEL}`. */
-export const SEVERITY_NAMES: readonly string[] = [
-  "emerg",
-  "alert",
-  "crit",
-  "err",
-  "warning",
-  "notice",
-  "info",
-  "debug",
-];
-
-/** Facility names by number, as syslog-ng prints `${FACILITY}`. */
-export const FACILITY_NAMES: readonly string[] = [
-  "kern",
-  "user",
-  "mail",
-  "daemon",
-  "auth",
-  "syslog",
-  "lpr",
-  "news",
-  "uucp",
-  "cron",
-  "authpriv",
-  "ftp",
-  "ntp",
-  "security",
-  "console",
-  "solaris-cron",
-  "local0",
-  "local1",
-  "local2",
-  "local3",
-  "local4",
-  "local5",
-  "local6",
-  "local7",
-];
-
-const _SEVERITY_ALIASES: Record<string, number> = {
-  emergency: 0,
-  panic: 0,
-  critical: 2,
-  error: 3,
-  warn: 4,
-  informational: 6,
-};
-
-/**
- * Turns a severity name (`"warning"`, `"err"`, `"critical"`) or number into 0–7.
- *
- * @param value A name, an alias such as `"error"` or `"warn"`, or a number.
- * @returns The severity number, or `undefined` when the value names none.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { severityNumber } from "./event.ts";
- * assert.ok(severityNumber("critical") === 2);
- * assert.ok(severityNumber("warning") === 4);
- * ```
- */
-export function severityNumber(value: unknown): number | undefined {
-  if (typeof value === "number") {
-    return Number.isInteger(value) && value >= 0 && value <= 7 ? value : undefined;
-  }
-  if (typeof value !== "string") return undefined;
-  const name = value.trim().toLowerCase();
-  const index = SEVERITY_NAMES.indexOf(name);
-  if (index >= 0) return index;
-  const alias = _SEVERITY_ALIASES[name];
-  if (alias !== undefined) return alias;
-  if (/^[0-7]$/.test(name)) return Number(name);
-  return undefined;
-}
-
-/**
- * Turns a facility name (`"auth"`, `"local0"`) or number into 0–23.
- *
- * @param value A facility name or number.
- * @returns The facility number, or `undefined` when the value names none.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { facilityNumber } from "./event.ts";
- * assert.ok(facilityNumber("authpriv") === 10);
- * ```
- */
-export function facilityNumber(value: unknown): number | undefined {
-  if (typeof value === "number") {
-    return Number.isInteger(value) && value >= 0 && value <= 23 ? value : undefined;
-  }
-  if (typeof value !== "string") return undefined;
-  const name = value.trim().toLowerCase();
-  const index = FACILITY_NAMES.indexOf(name);
-  if (index >= 0) return index;
-  if (/^\d{1,2}$/.test(name) && Number(name) <= 23) return Number(name);
-  return undefined;
-}
-
 /** Properties of a {@linkcode LogEvent} that {@linkcode createEvent} accepts besides the message. */
 export type EventInit = Partial<Omit<LogEvent, "message">>;
 
@@ -186,127 +92,6 @@ export type FieldSetter = (event: LogEvent, value: unknown) => void;
 function _str(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   return typeof value === "string" ? value : String(value);
-}
-
-function _pad(n: number, width = 2): string {
-  return String(n).padStart(width, "0");
-}
-
-/** The clock fields of an event's time, in the event's own time zone. */
-interface _Clock {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  min: number;
-  sec: number;
-  ms: number;
-  offset: number;
-}
-
-// Events come in bursts from the same second: the clock fields are worked out once a
-// second (per zone) and only the milliseconds change. The result is shared and only
-// read at once by the caller.
-let _memoSecond = NaN;
-let _memoZone: number | undefined;
-let _memo: _Clock = { year: 0, month: 0, day: 0, hour: 0, min: 0, sec: 0, ms: 0, offset: 0 };
-// The local zone's offset only changes on a quarter of an hour (DST, zone changes).
-let _zoneQuarter = NaN;
-let _zoneOffset = 0;
-
-function _localOffset(ms: number): number {
-  const quarter = Math.floor(ms / 900_000);
-  if (quarter !== _zoneQuarter) {
-    _zoneOffset = -new Date(ms).getTimezoneOffset();
-    _zoneQuarter = quarter;
-  }
-  return _zoneOffset;
-}
-
-function _clock(ms: number, offsetMinutes: number | undefined): _Clock {
-  const second = Math.floor(ms / 1000);
-  if (second !== _memoSecond || offsetMinutes !== _memoZone || Number.isNaN(second)) {
-    const offset = offsetMinutes ?? _localOffset(ms);
-    const d = new Date(second * 1000 + offset * 60_000);
-    _memo = {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      min: d.getUTCMinutes(),
-      sec: d.getUTCSeconds(),
-      ms: 0,
-      offset,
-    };
-    _memoSecond = second;
-    _memoZone = offsetMinutes;
-  }
-  _memo.ms = Math.floor(ms - second * 1000);
-  return _memo;
-}
-
-function _tz(offset: number): string {
-  const sign = offset < 0 ? "-" : "+";
-  const abs = Math.abs(offset);
-  return `${sign}${_pad(Math.floor(abs / 60))}:${_pad(abs % 60)}`;
-}
-
-/**
- * Formats a time as syslog-ng's `${ISODATE}` does: `2026-11-23T09:48:00+01:00`.
- *
- * @param ms Milliseconds since the epoch.
- * @param offsetMinutes Time zone offset east of UTC; the local zone when omitted.
- * @returns The ISO 8601 text with the zone offset.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isoDate } from "./event.ts";
- * assert.ok(isoDate(0, 0) === "1970-01-01T00:00:00+00:00");
- * ```
- */
-export function isoDate(ms: number, offsetMinutes?: number): string {
-  const c = _clock(ms, offsetMinutes);
-  return `${c.year}-${_pad(c.month)}-${_pad(c.day)}T${_pad(c.hour)}:${_pad(c.min)}:${_pad(c.sec)}${
-    _tz(c.offset)
-  }`;
-}
-
-type _DateMacro = (c: _Clock, ms: number) => string;
-
-const _DATE_MACROS: Record<string, _DateMacro> = {
-  ISODATE: (c) =>
-    `${c.year}-${_pad(c.month)}-${_pad(c.day)}T${_pad(c.hour)}:${_pad(c.min)}:${_pad(c.sec)}${
-      _tz(c.offset)
-    }`,
-  DATE: (c) => `${c.year}-${_pad(c.month)}-${_pad(c.day)}`,
-  YEAR: (c) => String(c.year),
-  MONTH: (c) => _pad(c.month),
-  DAY: (c) => _pad(c.day),
-  HOUR: (c) => _pad(c.hour),
-  MIN: (c) => _pad(c.min),
-  SEC: (c) => _pad(c.sec),
-  MSEC: (c) => _pad(c.ms, 3),
-  TZOFFSET: (c) => _tz(c.offset),
-  UNIXTIME: (_c, ms) => String(Math.floor(ms / 1000)),
-};
-
-function _dateGetter(name: string): FieldGetter | undefined {
-  let which: "stamp" | "received" = "stamp";
-  let base = name;
-  if (name.startsWith("R_")) {
-    which = "received";
-    base = name.slice(2);
-  } else if (name.startsWith("S_")) base = name.slice(2);
-  const macro = _DATE_MACROS[base];
-  if (!macro) return undefined;
-  if (which === "received") {
-    return (e) => macro(_clock(e.receivedAt, undefined), e.receivedAt);
-  }
-  return (e) => {
-    const ms = e.timestamp ?? e.receivedAt;
-    return macro(_clock(ms, e.timestamp === undefined ? undefined : e.tzOffset), ms);
-  };
 }
 
 const _MACRO_GETTERS: Record<string, FieldGetter> = {
@@ -371,7 +156,7 @@ function _assign<K extends keyof LogEvent>(e: LogEvent, key: K, value: LogEvent[
  * ```
  */
 export function isMacro(name: string): boolean {
-  return name in _MACRO_GETTERS || _dateGetter(name) !== undefined;
+  return name in _MACRO_GETTERS || dateMacroGetter(name) !== undefined;
 }
 
 /**
@@ -392,7 +177,7 @@ export function isMacro(name: string): boolean {
  * ```
  */
 export function fieldGetter(name: string): FieldGetter {
-  const macro = _MACRO_GETTERS[name] ?? _dateGetter(name);
+  const macro = _MACRO_GETTERS[name] ?? dateMacroGetter(name);
   if (macro) return macro;
   const parts = name.split(".");
   if (parts.length === 1) return (e) => e.fields[name];
@@ -434,7 +219,7 @@ export function fieldGetter(name: string): FieldGetter {
 export function fieldSetter(name: string): FieldSetter {
   const macro = _MACRO_SETTERS[name];
   if (macro) return macro;
-  if (name in _MACRO_GETTERS || _dateGetter(name)) {
+  if (name in _MACRO_GETTERS || dateMacroGetter(name)) {
     throw new TypeError(`fieldSetter: "${name}" is a read-only macro`);
   }
   const parts = name.split(".");
