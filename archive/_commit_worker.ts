@@ -13,18 +13,28 @@
 /// <reference lib="deno.worker" />
 
 import { DatabaseSync } from "node:sqlite";
+import { setPriority } from "node:os";
 import { commitParts, noPhases, type WrittenPart } from "./_move_part.ts";
 
 /** What the pass's thread asks. */
 export type CommitRequest =
-  | { open: { database: string; cacheMb: number } }
+  | { open: { database: string; cacheMb: number; nice?: number } }
   | { parts: WrittenPart[] }
   | { close: true };
 
-/** The answer to each request, in order. */
+/** The answer to each request, in order (to `open`: with this thread's OS id, where known). */
 export type CommitReply =
-  | { ok: true; delete: number; commit: number }
+  | { ok: true; delete: number; commit: number; tid?: string }
   | { error: string };
+
+/** This thread's id on Linux (`/proc/thread-self`), for the pass's rest signal to leave out. */
+function _tid(): string | undefined {
+  try {
+    return Deno.readLinkSync("/proc/thread-self").split("/").pop();
+  } catch {
+    return undefined;
+  }
+}
 
 let db: DatabaseSync | undefined;
 
@@ -32,11 +42,22 @@ self.onmessage = async (e: MessageEvent<CommitRequest>) => {
   const m = e.data;
   try {
     if ("open" in m) {
+      if (m.open.nice !== undefined) {
+        try {
+          // Pid 0 is the calling thread on Linux: this one.
+          setPriority(0, m.open.nice);
+        } catch {
+          // Where it cannot be set, the thread runs as it is.
+        }
+      }
       db = new DatabaseSync(m.open.database);
       db.exec("PRAGMA busy_timeout = 10000");
       // The deletes touch pages of every index: the pass's large cache lives here.
       db.exec(`PRAGMA cache_size = -${m.open.cacheMb * 1024}`);
-      self.postMessage({ ok: true, delete: 0, commit: 0 } satisfies CommitReply);
+      const tid = _tid();
+      self.postMessage(
+        { ok: true, delete: 0, commit: 0, ...(tid ? { tid } : {}) } satisfies CommitReply,
+      );
     } else if ("close" in m) {
       db?.close();
       db = undefined;

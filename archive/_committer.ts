@@ -21,6 +21,19 @@ import {
 import type { ArchiveOptions, ArchiveSummary } from "./mover.ts";
 import type { CommitReply, CommitRequest } from "./_commit_worker.ts";
 
+/**
+ * SQLite's page cache of the connection that deletes, MiB (`cacheMb`): the
+ * deletes walk runs of row ids, and 16 MiB took them as fast as 64 did
+ * (docs/archive.md "Measured", the memory round) for 48 MiB less.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CACHE_MB } from "./_committer.ts";
+ * console.log(DEFAULT_CACHE_MB); // 16
+ * ```
+ */
+export const DEFAULT_CACHE_MB = 16;
+
 /** Commits batches of written parts, in order. */
 export interface Committer {
   /**
@@ -110,7 +123,7 @@ export async function threadCommitter(
     answer = undefined;
     a?.({ error: broken });
   };
-  const ask = (m: CommitRequest): Promise<{ delete: number; commit: number }> =>
+  const ask = (m: CommitRequest): Promise<{ delete: number; commit: number; tid?: string }> =>
     new Promise((resolve, reject) => {
       if (broken) return reject(new Error(broken));
       answer = (r) => "error" in r ? reject(new Error(r.error)) : resolve(r);
@@ -119,9 +132,14 @@ export async function threadCommitter(
   const phases: ArchivePhases = summary.phases;
   let inFlight: Promise<void> = Promise.resolve();
   try {
-    await ask({
-      open: { database: o.database, cacheMb: Math.max(2, Math.floor(o.cacheMb ?? 64)) },
+    const opened = await ask({
+      open: {
+        database: o.database,
+        cacheMb: Math.max(2, Math.floor(o.cacheMb ?? DEFAULT_CACHE_MB)),
+        ...(o.commitNice !== undefined ? { nice: o.commitNice } : {}),
+      },
     });
+    if (opened.tid) o.onCommitThread?.(opened.tid);
   } catch (err) {
     w.terminate();
     throw err;

@@ -16,21 +16,26 @@ import { archiveOnce, type ArchiveOptions, type ArchiveSummary } from "./mover.t
 import { describeShares, restSignal } from "./_rest.ts";
 
 /** A request: one pass with these options (no hooks: they do not cross threads). */
-export type MoverRequest = Omit<ArchiveOptions, "log" | "onStep" | "now" | "busy"> & {
-  /**
-   * Rest (`restRatio`) only while the central is busy: one of the process's
-   * other threads was on a CPU at least this share of the time
-   * (archive/_rest.ts). @default {unset: rest after every part}
-   */
-  busyShare?: number;
-  /**
-   * The thread's nice value (Linux: this thread only; the central's
-   * threads keep theirs): with 19 the OS gives the central's sources a
-   * core before the mover. Where it cannot be set, the pass runs as it is.
-   * @default {unchanged}
-   */
-  nice?: number;
-};
+export type MoverRequest =
+  & Omit<
+    ArchiveOptions,
+    "log" | "onStep" | "now" | "busy" | "onCommitThread"
+  >
+  & {
+    /**
+     * Rest (`restRatio`) only while the central is busy: one of the process's
+     * other threads was on a CPU at least this share of the time
+     * (archive/_rest.ts). @default {unset: rest after every part}
+     */
+    busyShare?: number;
+    /**
+     * The thread's nice value (Linux: this thread only; the central's
+     * threads keep theirs): with 19 the OS gives the central's sources a
+     * core before the mover. Where it cannot be set, the pass runs as it is.
+     * @default {unchanged}
+     */
+    nice?: number;
+  };
 
 /** What the thread posts: log lines during a pass, then its end. */
 export type MoverMessage =
@@ -66,6 +71,9 @@ self.onmessage = async (e: MessageEvent<MoverRequest>) => {
     const summary = await archiveOnce({
       ...request,
       log: _logger,
+      // The commit thread runs at this thread's nice value, and is the pass's, not the central's.
+      ...(nice !== undefined ? { commitNice: nice } : {}),
+      onCommitThread: (tid) => signal?.ignore(tid),
       ...(signal ? { busy: signal.busy } : {}),
     });
     if (busyShare !== undefined) {

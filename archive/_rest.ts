@@ -92,6 +92,8 @@ export interface RestSignal {
   busy(): boolean;
   /** The busiest thread's share of each window so far, in order (for the pass's log line). */
   readonly shares: readonly number[];
+  /** Leaves this thread (an OS thread id: the pass's commit thread) out of the signal. */
+  ignore(tid: string): void;
 }
 
 /**
@@ -131,8 +133,12 @@ export function restSignal(options: RestSignalOptions = {}): RestSignal | undefi
   let last = read();
   let before = false;
   const shares: number[] = [];
+  const ignored = new Set<string>();
   return {
     shares,
+    ignore(tid) {
+      ignored.add(tid);
+    },
     busy() {
       const now = read();
       if (!now || !last || now.wallMs <= last.wallMs) {
@@ -141,6 +147,7 @@ export function restSignal(options: RestSignalOptions = {}): RestSignal | undefi
       }
       let top = 0;
       for (const [tid, ms] of now.threads) {
+        if (ignored.has(tid)) continue;
         const was = last.threads.get(tid);
         if (was !== undefined) top = Math.max(top, (ms - was) / (now.wallMs - last.wallMs));
       }

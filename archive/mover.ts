@@ -33,7 +33,12 @@ import type { Logger } from "../core/log.ts";
 import { openVersionedTables } from "../core/_state_version.ts";
 import type { ParquetColumn } from "./parquet.ts";
 import { type ArchivePhases, noPhases, writePart, type WrittenPart } from "./_move_part.ts";
-import { type Committer, inlineCommitter, threadCommitter } from "./_committer.ts";
+import {
+  type Committer,
+  DEFAULT_CACHE_MB,
+  inlineCommitter,
+  threadCommitter,
+} from "./_committer.ts";
 import { archiveDays, isArchiveDay } from "./_days.ts";
 
 export type { ArchivePhases } from "./_move_part.ts";
@@ -51,7 +56,7 @@ export interface ArchiveOptions {
   retainDbMs: number;
   /** Only these tables. @default {every SIEM table with a time column} */
   tables?: readonly string[];
-  /** Rows per Parquet row group. @default {50000} */
+  /** Rows per Parquet row group (archive/parquet.ts `rowGroupSize`). @default {10000} */
   rowGroupSize?: number;
   /**
    * Rows per read from SQLite (one `all()` each, by row id): a part's rows
@@ -72,11 +77,15 @@ export interface ArchiveOptions {
    */
   commitRows?: number;
   /**
-   * SQLite's page cache of the pass's connection, MiB: the deletes touch
-   * every index, and a small cache reads and spills the same pages again
-   * and again. It is memory the pass holds until it ends. @default {64}
+   * SQLite's page cache of the connection that deletes, MiB: the deletes
+   * touch every index, and a tiny cache reads and spills the same pages
+   * again and again. It is memory the pass holds until it ends. @default {16}
    */
   cacheMb?: number;
+  /** The commit thread's nice value (Linux; the central's service: its mover's). @default {unchanged} */
+  commitNice?: number;
+  /** Told the commit thread's OS thread id once it runs (the rest signal leaves it out). */
+  onCommitThread?: (tid: string) => void;
   /**
    * After each part, rest this many times as long as the part took (when
    * `busy` says so): 1 keeps the mover busy at most half the time, leaving
@@ -96,8 +105,9 @@ export interface ArchiveOptions {
    * while this one reads and encodes the next days: a pass takes about as
    * long as its reading and encoding alone, using a second core for the
    * deletes (docs/archive.md "Measured"). The same transactions either way.
-   * `false` keeps them on this thread (the central's service does: it
-   * leaves the second core to the central). @default {true}
+   * `false` keeps them on this thread. The central's service keeps the
+   * thread, at its mover's nice value, so the OS gives the central the cores
+   * first. @default {true}
    */
   commitThread?: boolean;
 }
@@ -325,12 +335,11 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
     const memory = options.database === ":memory:" || options.database === "" ||
       options.database.includes("mode=memory");
     const thread = (options.commitThread ?? true) && !memory;
-    // The deletes touch pages of every index all over the file: with SQLite's 2 MB cache they
-    // are read and spilled again and again (250,000 alerts: the commits 3.6-4.4 s -> 2.3-2.5 s
-    // with 64 MiB). Freed when the pass closes its connection; with a commit thread, the
-    // cache is that thread's and this connection only reads.
+    // The deletes touch pages of every index: the cache (freed when the pass ends) is the
+    // deleting connection's; with a commit thread that is the thread's, and this one only reads.
     if (!thread) {
-      db.exec(`PRAGMA cache_size = -${Math.max(2, Math.floor(options.cacheMb ?? 64)) * 1024}`);
+      const mb = Math.max(2, Math.floor(options.cacheMb ?? DEFAULT_CACHE_MB));
+      db.exec(`PRAGMA cache_size = -${mb * 1024}`);
     }
     // recoverArchive opens (and version-checks) archive_log first.
     summary.recovered = await recoverArchive(db, options.dir, options.database);

@@ -31,6 +31,7 @@ import {
   parquetReadObjects,
 } from "../core/_deps/hyparquet.ts";
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { columnConverter, utf8Group } from "./_parquet_values.ts";
 
 /** A Buffer as a plain Uint8Array over the same bytes (`new Uint8Array(buffer)` copies them). */
 function _view(b: Uint8Array): Uint8Array {
@@ -59,8 +60,19 @@ export interface ParquetColumn {
 
 /** Options for {@linkcode writeParquetFile}. */
 export interface WriteParquetOptions {
-  /** Rows per row group: small enough for a 2-core box with little memory. @default {50000} */
+  /**
+   * Rows per row group. A group is what the writer holds at once (its
+   * values, their UTF-8 bytes, its encoded pages): 10,000 alerts are about
+   * 7 MB of text, and 50,000 took the archiver's peak RSS from 285 to 486 MB
+   * for the same file within 0.2 % (docs/archive.md "Measured"). @default {10000}
+   */
   rowGroupSize?: number;
+  /**
+   * A group also ends once its text holds this many characters, whatever
+   * its rows: wide rows (long messages, objects) make smaller groups, so a
+   * group's memory stays bounded by bytes as well as rows. @default {8388608}
+   */
+  rowGroupChars?: number;
   /** Checked before each row group; throwing there stops the write (tests inject faults). */
   beforeGroup?: (rowsSoFar: number) => void;
   /** Compression. @default {"ZSTD"} */
@@ -109,81 +121,6 @@ class _FileByteWriter extends ByteWriter {
   override finish(): void {
     this.flush();
   }
-}
-
-type _Converter = (v: unknown) => unknown;
-
-/** One converter per column, chosen once (not a switch per value). */
-function _converter(type: ParquetColumn["type"], column: string): _Converter {
-  switch (type) {
-    case "STRING":
-      return (v) => typeof v === "string" ? v : v === null || v === undefined ? null : String(v);
-    case "INT64":
-      return (v) => {
-        if (typeof v === "bigint" || v === null || v === undefined) return v ?? null;
-        if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
-        throw new TypeError(
-          `parquet: column "${column}" holds ${JSON.stringify(v)}, not an integer`,
-        );
-      };
-    case "DOUBLE":
-      return (v) => {
-        if (typeof v === "number" || v === null || v === undefined) return v ?? null;
-        if (typeof v === "bigint") return Number(v);
-        throw new TypeError(`parquet: column "${column}" holds ${JSON.stringify(v)}, not a number`);
-      };
-    case "TIMESTAMP":
-      return (v) => {
-        if (v === null || v === undefined) return null;
-        const ms = typeof v === "string" ? Date.parse(v) : typeof v === "number" ? v : NaN;
-        if (!Number.isFinite(ms)) {
-          throw new TypeError(`parquet: column "${column}" holds ${JSON.stringify(v)}, not a time`);
-        }
-        return ms; // TIMESTAMP_MILLIS: a number is written as is, no Date to allocate
-      };
-  }
-}
-
-const _encoder = new TextEncoder();
-
-/**
- * A string column of a row group as UTF-8 bytes when its values are mostly
- * distinct (ids, messages, the raw line): one `TextEncoder` call for the
- * whole group instead of one per value inside the writer (a third of the
- * write's CPU on alerts). Columns with repeats (host, rule, severity) stay
- * strings: the writer dictionary-encodes those and encodes each distinct
- * value once. Only all-ASCII groups are sliced out of the joined bytes (a
- * byte is then a char); any other group is encoded value by value.
- */
-function _utf8Group(values: unknown[]): unknown[] {
-  const step = Math.max(1, Math.floor(values.length / 256));
-  const seen = new Set<unknown>();
-  let sampled = 0;
-  for (let i = 0; i < values.length; i += step, sampled++) seen.add(values[i]);
-  if (seen.size * 2 <= sampled) return values;
-  let joined = "";
-  for (const v of values) if (typeof v === "string") joined += v;
-  const out = new Array<unknown>(values.length);
-  const bytes = _encoder.encode(joined);
-  // As many bytes as UTF-16 units only when every character is ASCII (any other takes 2-4
-  // bytes for its 1-2 units): no scan of the text for them first (0.35 s per 1M alerts).
-  if (bytes.length === joined.length) {
-    let at = 0;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (typeof v !== "string") out[i] = v;
-      else {
-        out[i] = bytes.subarray(at, at + v.length);
-        at += v.length;
-      }
-    }
-  } else {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      out[i] = typeof v === "string" ? _encoder.encode(v) : v;
-    }
-  }
-  return out;
 }
 
 /** A row: an object by column name, or an array in the columns' order. */
@@ -249,7 +186,8 @@ export async function writeParquetBatches(
   batches: Iterable<Iterable<ParquetRow>>,
   options: WriteParquetOptions = {},
 ): Promise<WrittenParquet> {
-  const groupSize = options.rowGroupSize ?? 50_000;
+  const groupSize = options.rowGroupSize ?? 10_000;
+  const groupChars = options.rowGroupChars ?? 8 << 20;
   const started = performance.now();
   let encodeMs = 0;
   const file = await Deno.open(path, { write: true, createNew: true });
@@ -272,6 +210,7 @@ export async function writeParquetBatches(
     let total = 0;
     let group: unknown[][] = columns.map(() => []);
     let n = 0;
+    let chars = 0;
     const flushGroup = () => {
       if (n === 0) return;
       options.beforeGroup?.(total);
@@ -280,7 +219,7 @@ export async function writeParquetBatches(
         columnData: columns.map((c, i) => {
           const values = group[i] as unknown[];
           const text = c.type === "STRING";
-          const data = text ? _utf8Group(values) : values;
+          const data = text ? utf8Group(values) : values;
           return {
             name: c.name,
             data,
@@ -300,24 +239,27 @@ export async function writeParquetBatches(
       });
       total += n;
       n = 0;
+      chars = 0;
       group = columns.map(() => []);
       encodeMs += performance.now() - t0;
     };
     const names = columns.map((c) => c.name);
-    const convert = columns.map((c) => _converter(c.type, c.name));
+    const convert = columns.map((c) => columnConverter(c.type, c.name));
     const width = columns.length;
     for (const batch of batches) {
       for (const row of batch) {
-        if (Array.isArray(row)) {
-          if (row.length !== width) {
-            throw new TypeError(`parquet: a row of ${row.length} values for ${width} columns`);
-          }
-          for (let i = 0; i < width; i++) group[i]!.push(convert[i]!(row[i]));
-        } else {
-          const o = row as Record<string, unknown>;
-          for (let i = 0; i < width; i++) group[i]!.push(convert[i]!(o[names[i]!]));
+        const array = Array.isArray(row);
+        if (array && row.length !== width) {
+          throw new TypeError(`parquet: a row of ${row.length} values for ${width} columns`);
         }
-        if (++n >= groupSize) flushGroup();
+        for (let i = 0; i < width; i++) {
+          const v = convert[i]!(
+            array ? row[i] : (row as Record<string, unknown>)[names[i]!],
+          );
+          if (typeof v === "string") chars += v.length;
+          group[i]!.push(v);
+        }
+        if (++n >= groupSize || chars >= groupChars) flushGroup();
       }
     }
     flushGroup();

@@ -164,8 +164,6 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           dir: options.dir,
           retainDbMs: options.retainDbMs,
           restRatio: options.restRatio ?? 1,
-          // The second core is the central's: its deletes stay on the mover's thread.
-          commitThread: false,
         };
         // Without an explicit ratio, rest only while the central is busy.
         const busyShare = options.restRatio === undefined ? options.busyShare ?? 0.7 : undefined;
@@ -176,7 +174,9 @@ export function archiveService(options: ArchiveServiceOptions): ArchiveService {
           s = await archiveOnce({
             ...o,
             ...(log ? { log } : {}),
-            ...(signal ? { busy: signal.busy } : {}),
+            ...(signal
+              ? { busy: signal.busy, onCommitThread: (t: string) => signal.ignore(t) }
+              : {}),
           });
           if (s.rows && signal) {
             log?.info(

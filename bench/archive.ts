@@ -259,7 +259,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       },
       note: `${(ratio.median * 100).toFixed(0)}% of its rate (goal ≥ 80%; per pair ${
         ratios.map((x) => `${(x * 100).toFixed(0)}%`).join(", ")
-      }); memory: the central with the pass; the stress case: examples/pipeline.central.ts --retain-db 30d over TCP as fast as it reads (the service rests as long as it moves while a thread of the central is ≥ 70 % busy, on a thread at nice 19), the pass moving ${
+      }); memory: the central with the pass; the stress case: examples/pipeline.central.ts --retain-db 30d over TCP as fast as it reads (the service rests as long as it moves while a thread of the central is ≥ 70 % busy, on a thread at nice 19, its deletes and commits on a second thread at nice 19), the pass moving ${
         fmt(alerts)
       } alerts took ${during.map((x) => x.seconds.toFixed(1)).join(", ")} s (first to last part; ${
         during.map(_passText).join("; ")

@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { readParquetRows, writeParquetFile } from "../../archive/parquet.ts";
+import { asyncBufferFromFile, parquetMetadataAsync } from "../../core/_deps/hyparquet.ts";
 
 const cols = [
   { name: "n", type: "INT64", nullable: false },
@@ -33,4 +34,24 @@ Deno.test("writeParquetFile() keeps a group with non-ASCII text whole (2-, 3- an
   );
   texts[10] = `Grüße ${10}`;
   assertEquals(await roundTrip(texts), texts);
+});
+
+Deno.test("writeParquetFile() ends a row group at rowGroupChars of text as well as at rowGroupSize rows", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/a.parquet`;
+    // 100 rows of 1,000 characters: 10 rows a group by text (10,000 chars), not 1,000 by rows.
+    const rows = Array.from({ length: 100 }, (_, i) => [BigInt(i), `${i}`.padEnd(1000, "x")]);
+    await writeParquetFile(path, cols, rows, { rowGroupSize: 1000, rowGroupChars: 10_000 });
+    const meta = await parquetMetadataAsync(await asyncBufferFromFile(path));
+    assertEquals(meta.row_groups.map((g) => Number(g.num_rows)), Array(10).fill(10));
+    assertEquals((await readParquetRows(path)).map((r) => r.t), rows.map((r) => r[1]));
+    // The default: 10,000 rows a group.
+    const many = `${dir}/b.parquet`;
+    await writeParquetFile(many, cols, Array.from({ length: 25_000 }, (_, i) => [BigInt(i), "x"]));
+    const m = await parquetMetadataAsync(await asyncBufferFromFile(many));
+    assertEquals(m.row_groups.map((g) => Number(g.num_rows)), [10_000, 10_000, 5_000]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -91,3 +91,40 @@ Deno.test("archiveOnce rests after a part only when the signal says the central 
   const half = await moved(() => n++ % 2 === 0);
   assert.equal(half.rested, Math.ceil(half.parts / 2));
 });
+
+Deno.test("restSignal: an ignored thread (the pass's commit thread) does not make the central busy", () => {
+  let t = 0;
+  let cpu = 0;
+  const s = restSignal({
+    read: () => ({ wallMs: t, threads: new Map([["7", cpu], ["8", cpu / 10]]) }),
+  })!;
+  s.ignore("7");
+  t += 100, cpu += 90; // thread 7 at 90 %, thread 8 at 9 %
+  assert.equal(s.busy(), false);
+  assert.deepEqual(s.shares.map((x) => Math.round(x * 100)), [9]);
+});
+
+Deno.test("archiveOnce names its commit thread, another thread of this process (Linux)", async () => {
+  if (Deno.build.os !== "linux") return;
+  const dir = await Deno.makeTempDir({ prefix: "sluice-archive-rest-" });
+  try {
+    const db = `${dir}/siem.db`;
+    await seedSiem(db, { alerts: 200, auth: 0, hosts: 2, days: 34, now: Date.now() });
+    const tids: string[] = [];
+    const s = await archiveOnce({
+      database: db,
+      dir: `${dir}/archives`,
+      retainDbMs: 30 * 86_400_000,
+      tables: ["alerts"],
+      commitNice: 19,
+      onCommitThread: (tid) => tids.push(tid),
+    });
+    assert.ok(s.rows > 0);
+    const own = Deno.readLinkSync("/proc/thread-self").split("/").pop();
+    assert.equal(tids.length, 1);
+    assert.match(tids[0]!, /^\d+$/);
+    assert.notEqual(tids[0], own);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
