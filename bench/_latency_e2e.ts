@@ -27,11 +27,34 @@ interface _Throughput {
 function _perRound(relp: readonly _Throughput[], tcp: readonly _Throughput[]): string {
   if (relp.length < 2 || relp.length !== tcp.length) return "";
   const ratios = relp.map((r, i) => ((tcp[i] as _Throughput).seconds / r.seconds).toFixed(2));
-  return `per round ${ratios.map((x) => `${x}×`).join(", ")}; `;
+  // By CPU: both processes' CPU per event over TCP against over RELP, the figure that load
+  // from elsewhere moves least (a slow phase of the machine stretches time, not work).
+  const cpu = relp.map((r, i) => {
+    const t = tcp[i] as _Throughput;
+    return ((t.vmCpu + t.centralCpu) / t.n / ((r.vmCpu + r.centralCpu) / r.n)).toFixed(2);
+  });
+  return `per round ${ratios.map((x) => `${x}×`).join(", ")} (by CPU ${
+    cpu.map((x) => `${x}×`).join(", ")
+  }); `;
 }
 
 function _per100k(cpu: number, n: number): string {
   return ((cpu * 1e5) / n).toFixed(2);
+}
+
+/**
+ * Writes back what earlier runs left dirty in the page cache (`sync`, at most 60 s), so that
+ * a run does not share the disk and the kernel's writeback threads with the run before it:
+ * in one run of 4 rounds, the RELP run that followed a TCP run came out 0.82× both times,
+ * the one that came first 0.95× and 0.91×.
+ */
+async function _settle(): Promise<void> {
+  try {
+    await new Deno.Command("timeout", { args: ["60", "sync"], stdout: "null", stderr: "null" })
+      .output();
+  } catch {
+    // no sync command: the rounds are only noisier
+  }
 }
 
 async function _throughput(
@@ -40,6 +63,7 @@ async function _throughput(
   workload: string,
   n: number,
 ): Promise<_Throughput> {
+  await _settle();
   const pair = await startPair(dir, transport);
   try {
     const conn = await openAlerts(pair.db);
@@ -79,13 +103,17 @@ async function _throughput(
     }
   } finally {
     await pair.stop();
+    // The run's files (~1 GB at 1M alerts) are not needed any more: removed, their dirty
+    // pages are dropped instead of written back during the next run.
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
 /**
  * The end-to-end rows: a pre-written file of `n` lines appended at once to
  * the VM's tailed file, the clock running until all `n` are in `alerts`;
- * `runs` rounds alternating the transports, RELP against TCP.
+ * `runs` rounds alternating the transports, RELP against TCP, every other round in
+ * the reverse order; the RELP row notes each round's ratio by time and by CPU.
  *
  * @param dir A directory for the workload and the pairs.
  * @param transports The transports, in order.
@@ -110,14 +138,16 @@ export async function throughputRows(
   // Throughput: a pre-written file of N lines, time until all N are in alerts.
   const workload = `${dir}/workload.jsonl`;
   await writeSyntheticAlerts(workload, n);
-  // Alternating, run by run, so that load from elsewhere weighs on both transports alike.
+  // Alternating, run by run, so that load from elsewhere weighs on both transports alike;
+  // every other round in the reverse order (A B, B A, A B …), so that neither transport
+  // always runs first (a drift of the machine's load over a round then weighs on both).
   const through = new Map<Transport, _Throughput[]>(transports.map((t) => [t, []]));
   for (let r = 0; r < runs; r++) {
-    for (const transport of transports) {
+    for (const transport of r % 2 === 0 ? transports : [...transports].reverse()) {
       const t = await _throughput(`${dir}/e2e-${transport}-${r}`, transport, workload, n);
       through.get(transport)!.push(t);
       console.error(
-        `  e2e ${transport}: ${
+        `  e2e round ${r + 1} ${transport}: ${
           Math.round(t.stored / t.seconds)
         } events/s, ${t.stored}/${n} rows; ` +
           `VM cpu ${_per100k(t.vmCpu, n)} s/100k, private ${t.vm.privateMb.toFixed(0)} MB; ` +

@@ -194,14 +194,15 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
     let value = "";
     let i = eq + 2;
     const quote = s.indexOf('"', i);
-    // Only the value is searched for a backslash, not the message after it.
-    let plain = quote >= 0;
-    for (let k = i; plain && k < quote; k++) if (s.charCodeAt(k) === 92) plain = false;
-    if (plain) {
+    // Only the value is searched for a backslash, not the message after it; in the slice,
+    // by indexOf: charCodeAt on a received message (a slice of the read) costs ~8 ns a
+    // character, a third of unwrapping (issue 26).
+    if (quote >= 0) value = s.slice(i, quote);
+    if (quote >= 0 && value.indexOf("\\") < 0) {
       // No escapes: the common case.
-      value = s.slice(i, quote);
       i = quote;
     } else {
+      value = "";
       for (; i < s.length; i++) {
         const c = s.charCodeAt(i);
         if (c === 34) break;

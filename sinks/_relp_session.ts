@@ -76,6 +76,8 @@ export class RelpSession {
   #pumping = false;
   /** Since when the server owes an answer without having given one. */
   #dueSince = 0;
+  /** The buffer bursts are encoded into, reused from burst to burst. */
+  #burst = new Uint8Array(0);
   #watchdog: ReturnType<typeof setInterval> | undefined;
 
   /** Whether every earlier unfinished write of the sink has joined this session. */
@@ -342,7 +344,7 @@ export class RelpSession {
       }
       count += to - job.sent;
     }
-    let encoded = _encoder.encode(text);
+    let encoded = this.#encode(text);
     if (encoded.length !== text.length) {
       // Some message is not ASCII: DATALEN counts bytes, not UTF-16 units.
       text = "";
@@ -351,7 +353,7 @@ export class RelpSession {
         text += `${txnr} syslog ${utf8Length(p)} ${p}\n`;
         txnr = nextTxnr(txnr);
       }
-      encoded = _encoder.encode(text);
+      encoded = this.#encode(text);
     }
     // Track what went out: every message is owned by its job.
     count = 0;
@@ -368,6 +370,20 @@ export class RelpSession {
     if (this.#dueSince === 0) this.#dueSince = Date.now();
     this.#arm();
     return encoded.length > 0 ? this.#write(encoded) : Promise.resolve();
+  }
+
+  /**
+   * `text` as UTF-8 in the session's burst buffer, grown (in 64 KiB steps) and reused:
+   * bursts go out one at a time (the pump awaits each write), and a new buffer per burst
+   * (~150 KB at a window of 4096) was garbage for the VM's collector (issue 26). Text that
+   * is not ASCII and does not fit gets a buffer of its own.
+   */
+  #encode(text: string): Uint8Array {
+    if (this.#burst.length < text.length) {
+      this.#burst = new Uint8Array(Math.ceil(text.length / 65536) * 65536);
+    }
+    const { read, written } = _encoder.encodeInto(text, this.#burst);
+    return read < text.length ? _encoder.encode(text) : this.#burst.subarray(0, written);
   }
 
   /** Breaks the session when the server owes answers and stays silent for the ack timeout. */

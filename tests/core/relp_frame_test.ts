@@ -287,3 +287,16 @@ Deno.test("unwrapRelpEnvelope leaves every other message alone", () => {
     assert.equal(event.id, undefined);
   }
 });
+
+Deno.test("unwrapRelpEnvelope: a plain id followed by a message with backslashes and quotes, and an escaped id, both read back", () => {
+  const plain = createEvent(
+    '<13>1 - vm-1 - - - [sluice@32473 id="vm-1:a:000000000001"] {"p":"C:\\\\x \\"q\\"]"}',
+  );
+  assert.equal(unwrapRelpEnvelope(plain), true);
+  assert.equal(plain.id, "vm-1:a:000000000001");
+  assert.equal(plain.message, '{"p":"C:\\\\x \\"q\\"]"}');
+  const escaped = createEvent('<13>1 - vm-1 - - - [sluice@32473 id="a\\"b\\\\c\\]d"] m\\');
+  assert.equal(unwrapRelpEnvelope(escaped), true);
+  assert.equal(escaped.id, 'a"b\\c]d');
+  assert.equal(escaped.message, "m\\");
+});

@@ -208,3 +208,24 @@ Deno.test("jsonlSink() dedup reads a file back before the first event that goes 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("JsonlMarks: the last origin's pattern is literal: ids whose origins differ only where a regex would match stay apart", async () => {
+  const { JsonlMarks } = await import("../../sinks/_jsonl_dedup.ts");
+  const marks = new JsonlMarks({ maxOrigins: 100, recoverBytes: 0 });
+  const batch = marks.begin();
+  const seq = (n: number) => String(n).padStart(12, "0");
+  // `.` and `+` and `[a]` would match other text as a pattern; `-` and `\` too inside a class.
+  const origin = "vm.1:a+b:[a]-\\:";
+  assert.equal(marks.seen(`${origin}${seq(5)}`, batch), false);
+  for (const other of ["vmx1:a+b:[a]-\\:", "vm.1:aab:[a]-\\:", "vm.1:a+b:a-\\:", "x" + origin]) {
+    assert.equal(marks.seen(`${other}${seq(1)}`, batch), false, other);
+  }
+  marks.commit(batch);
+  const next = marks.begin();
+  assert.equal(marks.seen(`${origin}${seq(5)}`, next), true);
+  assert.equal(marks.seen(`${origin}${seq(4)}`, next), true);
+  assert.equal(marks.seen(`${origin}${seq(6)}`, next), false);
+  // A tail that is not all lowercase hex, or too short, is not this origin's number.
+  assert.equal(marks.seen(`${origin}00000000000G`, next), false);
+  assert.equal(marks.seen(`${origin}0000000001\n`, next), false);
+});
