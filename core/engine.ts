@@ -1,13 +1,24 @@
 /**
  * The engine: runs a pipeline's sources, routes their batches through the
  * log paths, queues them per sink with back-pressure, and acknowledges each
- * batch to its source once every sink it reached wrote it.
+ * batch to its source once every sink it reached wrote it. How a batch
+ * runs through the paths is in core/_engine_route.ts.
  *
  * @module
  */
 
+import {
+  deliver,
+  type Delivery,
+  type PathList,
+  pathList,
+  type PathRt,
+  type RouteCtx,
+  runList,
+  type StepRt,
+} from "./_engine_route.ts";
 import { AckSequencer } from "./acks.ts";
-import { cloneEvent, type LogEvent } from "./event.ts";
+import type { LogEvent } from "./event.ts";
 import { createLogger, type Logger } from "./log.ts";
 import {
   type PathDefinition,
@@ -39,69 +50,7 @@ interface _SourceRt {
   name: string;
   stats: ComponentStats;
   sequencer: AckSequencer;
-  paths: _List;
-}
-
-interface _StepRt {
-  run: (e: LogEvent) => boolean;
-  parser: boolean;
-  /** A parser or rewrite: it may change the event (a filter only reads it). */
-  mutates: boolean;
-  stats: ComponentStats;
-}
-
-interface _PathRt {
-  from: Set<Source> | null;
-  steps: _StepRt[];
-  sinks: SinkQueue[];
-  children: _List | null;
-  final: boolean;
-  fallback: boolean;
-  continueUnparsed: boolean;
-  mutates: boolean;
-}
-
-interface _List {
-  regular: _PathRt[];
-  fallback: _PathRt[];
-  size: number;
-}
-
-interface _Delivery {
-  events: LogEvent[];
-  owned: boolean;
-}
-
-interface _RouteCtx {
-  deliveries: Map<SinkQueue, _Delivery>;
-  unparsed: Uint8Array | null;
-  size: number;
-}
-
-/** Replaces each event of a path's working list with its own copy, in place. */
-function _copyAll(events: LogEvent[]): void {
-  for (let i = 0; i < events.length; i++) events[i] = cloneEvent(events[i] as LogEvent);
-}
-
-function _deliver(ctx: _RouteCtx, queue: SinkQueue, events: LogEvent[]): void {
-  const d = ctx.deliveries.get(queue);
-  if (!d) {
-    ctx.deliveries.set(queue, { events, owned: false });
-    return;
-  }
-  if (!d.owned) {
-    d.events = d.events.slice();
-    d.owned = true;
-  }
-  for (const e of events) d.events.push(e);
-}
-
-function _list(paths: _PathRt[]): _List {
-  return {
-    regular: paths.filter((p) => !p.fallback),
-    fallback: paths.filter((p) => p.fallback),
-    size: paths.length,
-  };
+  paths: PathList;
 }
 
 /**
@@ -211,7 +160,7 @@ export class Engine {
       }
       return queue;
     };
-    const compileStep = (step: Step, where: string): _StepRt => {
+    const compileStep = (step: Step, where: string): StepRt => {
       const type = stepType(step);
       const kind = typeof step === "function" ? "predicate" : step.kind;
       const name = (typeof step === "function" ? undefined : step.name) ?? `${where} ${kind}`;
@@ -228,10 +177,10 @@ export class Engine {
       const r = step as Rewrite;
       return { run: (e) => (r.apply(e), true), parser: false, mutates: true, stats };
     };
-    const compilePath = (path: PathDefinition, where: string): _PathRt => {
+    const compilePath = (path: PathDefinition, where: string): PathRt => {
       const steps = (path.steps ?? []).map((s, i) => compileStep(s, `${where}.steps[${i}]`));
       const children = path.paths?.length
-        ? _list(path.paths.map((p, i) => compilePath(p, `${where}.paths[${i}]`)))
+        ? pathList(path.paths.map((p, i) => compilePath(p, `${where}.paths[${i}]`)))
         : null;
       const mutates = steps.some((s) => s.mutates) ||
         (children !== null && [...children.regular, ...children.fallback].some((c) => c.mutates));
@@ -264,7 +213,7 @@ export class Engine {
         name,
         stats: this.stats.register("source", name, source.kind),
         sequencer: new AckSequencer(),
-        paths: _list(top.filter((p) => p.from === null || p.from.has(source))),
+        paths: pathList(top.filter((p) => p.from === null || p.from.has(source))),
       });
     }
     if (def.deadLetter) this.#deadLetter = queueFor(resolveSink(def.deadLetter));
@@ -412,11 +361,11 @@ export class Engine {
     for (const [queue, d] of deliveries) await queue.enqueue(d.events, tracker);
   }
 
-  #route(rt: _SourceRt, batch: LogEvent[]): Map<SinkQueue, _Delivery> {
-    const ctx: _RouteCtx = { deliveries: new Map(), unparsed: null, size: batch.length };
+  #route(rt: _SourceRt, batch: LogEvent[]): Map<SinkQueue, Delivery> {
+    const ctx: RouteCtx = { deliveries: new Map(), unparsed: null, size: batch.length };
     const idx = new Array<number>(batch.length);
     for (let i = 0; i < batch.length; i++) idx[i] = i;
-    const matched = this.#runList(rt.paths, batch, idx, ctx, false);
+    const matched = runList(rt.paths, batch, idx, ctx, false, this.#log);
     let unmatched = 0;
     let deadEvents: LogEvent[] | undefined;
     for (let i = 0; i < batch.length; i++) {
@@ -430,7 +379,7 @@ export class Engine {
       this.#pipelineStats.add("unparsed", deadEvents.length);
       if (this.#deadLetter) {
         this.#pipelineStats.add("dead_lettered", deadEvents.length);
-        _deliver(ctx, this.#deadLetter, deadEvents);
+        deliver(ctx, this.#deadLetter, deadEvents);
       } else {
         this.#pipelineStats.dropped += deadEvents.length;
         if (this.#unparsedWarned++ % 10_000 === 0) {
@@ -445,121 +394,5 @@ export class Engine {
       }
     }
     return ctx.deliveries;
-  }
-
-  #runList(
-    list: _List,
-    events: LogEvent[],
-    idx: number[],
-    ctx: _RouteCtx,
-    parentDelivered: boolean,
-  ): Uint8Array {
-    const n = events.length;
-    const matched = new Uint8Array(n);
-    let taken: Uint8Array | null = null;
-    const shared = list.size > 1 || parentDelivered;
-    for (const path of list.regular) {
-      const reached = this.#runPath(path, events, idx, ctx, shared && path.mutates, taken);
-      for (const j of reached) matched[j] = 1;
-      if (path.final && reached.length) {
-        taken ??= new Uint8Array(n);
-        for (const j of reached) taken[j] = 1;
-      }
-    }
-    if (list.fallback.length) {
-      const skip = matched.slice();
-      for (const path of list.fallback) {
-        const reached = this.#runPath(path, events, idx, ctx, shared && path.mutates, skip);
-        for (const j of reached) matched[j] = 1;
-      }
-    }
-    return matched;
-  }
-
-  /** Runs one path; returns the local indices of the events that reached its end. */
-  #runPath(
-    path: _PathRt,
-    events: LogEvent[],
-    idx: number[],
-    ctx: _RouteCtx,
-    clone: boolean,
-    skip: Uint8Array | null,
-  ): number[] {
-    let ev: LogEvent[] = [];
-    let local: number[] = [];
-    for (let j = 0; j < events.length; j++) {
-      if (skip?.[j]) continue;
-      ev.push(events[j] as LogEvent);
-      local.push(j);
-    }
-    // A path that shares its events with others changes copies, made only for the events that
-    // reach its first step that may change them: the filters before it (`hasAlert()`) read the
-    // originals and usually let few through, and every copy is garbage soon after.
-    let copied = !clone;
-    for (const step of path.steps) {
-      if (ev.length === 0) return local;
-      if (!copied && step.mutates) {
-        _copyAll(ev);
-        copied = true;
-      }
-      step.stats.received += ev.length;
-      let w = 0;
-      for (let r = 0; r < ev.length; r++) {
-        const e = ev[r] as LogEvent;
-        let ok: boolean;
-        try {
-          ok = step.run(e) !== false;
-        } catch (err) {
-          ok = false;
-          step.stats.errors++;
-          step.stats.add("exceptions");
-          if (step.stats.counters.exceptions === 1) {
-            this.#log.error(`step "${step.stats.name}" threw; its events are treated as unparsed`, {
-              error: String(err),
-            });
-          }
-          if (!step.parser) {
-            (ctx.unparsed ??= new Uint8Array(ctx.size))[idx[local[r] as number] as number] = 1;
-            continue;
-          }
-        }
-        if (ok) {
-          ev[w] = e;
-          local[w] = local[r] as number;
-          w++;
-        } else if (step.parser) {
-          step.stats.add("unparsed");
-          if (path.continueUnparsed) {
-            ev[w] = e;
-            local[w] = local[r] as number;
-            w++;
-          } else {
-            (ctx.unparsed ??= new Uint8Array(ctx.size))[idx[local[r] as number] as number] = 1;
-          }
-        } else {
-          step.stats.dropped++;
-        }
-      }
-      ev.length = w;
-      local.length = w;
-      step.stats.processed += w;
-    }
-    if (ev.length === 0) return local;
-    // Only filters here, but a child changes events: it gets copies.
-    if (!copied && path.children) _copyAll(ev);
-    for (const queue of path.sinks) _deliver(ctx, queue, ev);
-    if (path.children) {
-      const childIdx = local.map((j) => idx[j] as number);
-      const childMatched = this.#runList(path.children, ev, childIdx, ctx, path.sinks.length > 0);
-      // An embedded path's parent counts as matched only for events some child matched,
-      // unless the parent itself wrote them somewhere.
-      if (path.sinks.length === 0) {
-        const kept: number[] = [];
-        for (let k = 0; k < local.length; k++) if (childMatched[k]) kept.push(local[k] as number);
-        local = kept;
-        ev = [];
-      }
-    }
-    return local;
   }
 }
