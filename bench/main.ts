@@ -4,6 +4,8 @@
  * the report is written to `bench/results/latest.md` and `latest.json`;
  * with `--merge` the named scenarios' rows replace theirs in the earlier
  * report and the others are kept, each scenario's time in the header.
+ * `--merge-from DIR` runs nothing and merges the report of a trial run
+ * made with `--out DIR` (its named scenarios, or all of them) the same way.
  *
  * @module
  */
@@ -175,13 +177,23 @@ if (import.meta.main) {
   // `--out DIR` writes the report elsewhere than bench/results/ (trial runs).
   const outAt = Deno.args.indexOf("--out");
   const outDir = outAt >= 0 ? Deno.args[outAt + 1] : undefined;
-  const merge = Deno.args.includes("--merge");
+  // `--merge-from DIR`: no run; the rows of a trial run's report (`--out DIR`) are merged.
+  const fromAt = Deno.args.indexOf("--merge-from");
+  const fromDir = fromAt >= 0 ? Deno.args[fromAt + 1] : undefined;
+  const merge = Deno.args.includes("--merge") || fromDir !== undefined;
   const wanted = Deno.args.filter((a, i) =>
-    !a.startsWith("--") && !(outAt >= 0 && i === outAt + 1)
+    !a.startsWith("--") && !(outAt >= 0 && i === outAt + 1) && !(fromAt >= 0 && i === fromAt + 1)
   );
-  const names = wanted.length ? wanted : _SCENARIOS;
+  const names = fromDir !== undefined ? [] : wanted.length ? wanted : _SCENARIOS;
   const rows: BenchRow[] = [];
-  if (!quick) {
+  if (fromDir !== undefined) {
+    const trial = JSON.parse(await Deno.readTextFile(`${fromDir}/latest.json`)) as BenchRow[];
+    rows.push(...trial.filter((r) => wanted.length === 0 || wanted.includes(r.scenario)));
+    if (rows.some((r) => !r.measuredAt)) {
+      throw new Error(`bench: ${fromDir}/latest.json has rows without measuredAt: not a trial run`);
+    }
+  }
+  if (!quick && names.length) {
     // The full suite measures the C daemons beside sluice: install them when missing.
     const script = new URL("./install_contenders.sh", import.meta.url).pathname;
     const install = spawnGroup("bash", { args: [script], stdout: "inherit", stderr: "inherit" });
