@@ -38,27 +38,9 @@ import {
   startedContender,
 } from "./_contender_base.ts";
 
-export {
-  acceptsOn,
-  alertsTableSql,
-  BENCH_ROOT,
-  type Contender,
-  fileLines,
-  freePort,
-  type Output,
-  pathExists,
-  sqliteRows,
-  type Started,
-  startedContender,
-} from "./_contender_base.ts";
-export {
-  startSyslogNg,
-  type SyslogNgConfig,
-  syslogNgConfig,
-  syslogNgContender,
-  syslogNgSql,
-} from "./_syslog_ng_contender.ts";
-export { rsyslogConfig, rsyslogContender } from "./_rsyslog_contender.ts";
+export * from "./_contender_base.ts";
+export * from "./_syslog_ng_contender.ts";
+export * from "./_rsyslog_contender.ts";
 
 const _CENTRAL = `${BENCH_ROOT}examples/pipeline.central.ts`;
 const _JSONL = `${BENCH_ROOT}bench/pipelines/json_to_jsonl.ts`;

@@ -34,14 +34,7 @@ import {
   showCommand,
 } from "./_responder_types.ts";
 
-export {
-  type DecideResult,
-  type DecisionRequest,
-  type ResponderCounters,
-  type ResponderOptions,
-  type ResponseMode,
-  showCommand,
-} from "./_responder_types.ts";
+export * from "./_responder_types.ts";
 
 /** Decides, applies, expires and reconciles blocks. */
 export class Responder {
