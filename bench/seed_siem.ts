@@ -20,6 +20,7 @@ import { createLogger } from "../core/log.ts";
 import { memoryState } from "../core/state.ts";
 import { ComponentStats } from "../core/stats.ts";
 import { siemSqliteSink } from "../siem/schema.ts";
+import { randomHex, seededRandom, seedTimes, zipfPick } from "./_seed_random.ts";
 
 /** Options for {@linkcode seedSiem}. */
 export interface SeedOptions {
@@ -51,72 +52,6 @@ export interface SeedSummary {
   hosts: string[];
   /** The rule names, most frequent first. */
   rules: string[];
-}
-
-/** A small fast PRNG (mulberry32): the same seed gives the same database. */
-function _rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A Zipf-like pick: index 0 most often. */
-function _zipf(rand: () => number, n: number, s = 1.1): () => number {
-  const weights = Array.from({ length: n }, (_, i) => 1 / Math.pow(i + 1, s));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const cdf = new Float64Array(n);
-  let acc = 0;
-  for (let i = 0; i < n; i++) cdf[i] = acc += (weights[i] as number) / total;
-  return () => {
-    const r = rand();
-    let lo = 0, hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((cdf[mid] as number) < r) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
-
-/** `count` times over `days` ending at `now`, sorted: a daily rhythm and a few bursts. */
-function _times(rand: () => number, count: number, days: number, now: number): Float64Array {
-  const span = days * 86_400_000;
-  const start = now - span;
-  const bursts = Array.from({ length: Math.max(1, days) }, () => start + rand() * span);
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const r = rand();
-    if (r < 0.15) {
-      // A burst: an attack or a scan, within an hour.
-      out[i] = Math.min(
-        now - 1,
-        (bursts[Math.floor(rand() * bursts.length)] as number) + rand() * 3_600_000,
-      );
-      continue;
-    }
-    // Busier by day (UTC 8–20) than by night.
-    for (;;) {
-      const t = start + rand() * span;
-      const hour = new Date(t).getUTCHours();
-      if (rand() < (hour >= 8 && hour < 20 ? 1 : 0.4)) {
-        out[i] = t;
-        break;
-      }
-    }
-  }
-  return out.sort();
-}
-
-function _hex(rand: () => number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) s += Math.floor(rand() * 16).toString(16);
-  return s;
 }
 
 const _SEVERITIES = ["critical", "high", "medium", "low", "info"];
@@ -156,7 +91,7 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
   const nHosts = options.hosts ?? 50;
   const days = options.days ?? 30;
   const now = options.now ?? Date.now();
-  const rand = _rng(options.seed ?? 1);
+  const rand = seededRandom(options.seed ?? 1);
 
   // The tables and indexes exactly as the sink makes them.
   const sink = siemSqliteSink({ database, checkpoint: "inline" });
@@ -178,7 +113,7 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
   for (const i of indexes) db.exec(`DROP INDEX "${i.name}"`);
 
   const hosts = Array.from({ length: nHosts }, (_, i) => `vm-${String(i + 1).padStart(2, "0")}`);
-  const pickHost = _zipf(rand, nHosts, 0.8);
+  const pickHost = zipfPick(rand, nHosts, 0.8);
   const rules = Array.from({ length: 40 }, (_, i) =>
     [
       "sshd_brute_force",
@@ -196,9 +131,9 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
       ? "high"
       : _SEVERITIES[2 + (i % 3)] as string
   );
-  const pickRule = _zipf(rand, rules.length, 1.0);
+  const pickRule = zipfPick(rand, rules.length, 1.0);
   const sources = ["yara", "sauron", "clamav", "sluice-correlate"];
-  const samples = Array.from({ length: 2000 }, () => _hex(rand, 64));
+  const samples = Array.from({ length: 2000 }, () => randomHex(rand, 64));
   const rows: Record<string, number> = {};
   const tx = (f: () => void) => {
     db.exec("BEGIN");
@@ -214,7 +149,7 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
 
   // Alerts.
   {
-    const times = _times(rand, nAlerts, days, now);
+    const times = seedTimes(rand, nAlerts, days, now);
     const ins = db.prepare(
       `INSERT INTO alerts (id, timestamp, host, severity, rule, file, hash, message, source, raw)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -228,8 +163,8 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
           const severity = ruleSeverity[r] as string;
           const hash = rand() < 0.3
             ? samples[Math.floor(rand() * samples.length)] as string
-            : _hex(rand, 64);
-          const file = `/var/www/html/uploads/${_hex(rand, 8)}.php`;
+            : randomHex(rand, 64);
+          const file = `/var/www/html/uploads/${randomHex(rand, 8)}.php`;
           const message = `${rule} matched ${file}`;
           const source = sources[r % sources.length] as string;
           const timestamp = iso(times[i] as number);
@@ -263,12 +198,12 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
 
   // Auth: mostly failed logins from a skewed set of addresses.
   {
-    const times = _times(rand, nAuth, days, now);
+    const times = seedTimes(rand, nAuth, days, now);
     const attackers = Array.from(
       { length: 3000 },
       (_, i) => `203.0.${Math.floor(i / 250)}.${i % 250 + 1}`,
     );
-    const pickAttacker = _zipf(rand, attackers.length, 1.0);
+    const pickAttacker = zipfPick(rand, attackers.length, 1.0);
     const ins = db.prepare(
       `INSERT INTO auth_events (id, timestamp, host, program, outcome, user, src_ip, port, method, invalid_user, raw)
        VALUES (?, ?, ?, 'sshd', ?, ?, ?, ?, ?, ?, ?)`,
@@ -286,7 +221,7 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
           const user = ok
             ? "deploy"
             : invalid
-            ? `u${_hex(rand, 4)}`
+            ? `u${randomHex(rand, 4)}`
             : _USERS[Math.floor(rand() * _USERS.length)] as string;
           const outcome = ok ? "success" : invalid ? "invalid_user" : "failure";
           const method = ok ? "publickey" : rand() < 0.2 ? "pam_unix" : "password";
@@ -317,13 +252,13 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
 
   // Firewall and system events.
   {
-    const times = _times(rand, nFw, days, now);
+    const times = seedTimes(rand, nFw, days, now);
     const ins = db.prepare(
       `INSERT INTO firewall_events (id, timestamp, host, action, in_if, out_if, src, dst, proto, spt, dpt, raw)
        VALUES (?, ?, ?, 'UFW BLOCK', 'eth0', NULL, ?, ?, ?, ?, ?, ?)`,
     );
     const ports = [22, 23, 80, 443, 445, 3389, 5900, 8080, 3306, 6379];
-    const pickPort = _zipf(rand, ports.length, 1.2);
+    const pickPort = zipfPick(rand, ports.length, 1.2);
     tx(() => {
       for (let i = 0; i < nFw; i++) {
         const src = `198.51.${Math.floor(rand() * 8)}.${Math.floor(rand() * 250) + 1}`;
@@ -345,7 +280,7 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
       }
     });
     rows.firewall_events = nFw;
-    const sysTimes = _times(rand, nSys, days, now);
+    const sysTimes = seedTimes(rand, nSys, days, now);
     const sys = db.prepare(
       `INSERT INTO system_events (id, timestamp, host, program, pid, facility, severity, message)
        VALUES (?, ?, ?, ?, ?, 'daemon', ?, ?)`,
@@ -407,7 +342,7 @@ export async function seedSiem(database: string, options: SeedOptions = {}): Pro
     tx(() => {
       samples.forEach((sha, i) => {
         const host = hosts[pickHost()] as string;
-        const path = `${_hex(rand, 8)}.bin`;
+        const path = `${randomHex(rand, 8)}.bin`;
         ins.run(
           `seed-obj:${i}`,
           host,
