@@ -33,9 +33,13 @@ function _perRound(relp: readonly _Throughput[], tcp: readonly _Throughput[]): s
     const t = tcp[i] as _Throughput;
     return ((t.vmCpu + t.centralCpu) / t.n / ((r.vmCpu + r.centralCpu) / r.n)).toFixed(2);
   });
+  // Every round's time summed: with the order alternating (R T, T R, …), a load that
+  // rises or falls steadily over the run weighs on both transports alike, where each round's
+  // own ratio favours whichever ran first while the load rose (seen in every 4-round run).
+  const sum = (ts: readonly _Throughput[]) => ts.reduce((a, t) => a + t.seconds, 0);
   return `per round ${ratios.map((x) => `${x}×`).join(", ")} (by CPU ${
     cpu.map((x) => `${x}×`).join(", ")
-  }); `;
+  }), all rounds' time ${(sum(tcp) / sum(relp)).toFixed(2)}×; `;
 }
 
 function _per100k(cpu: number, n: number): string {
