@@ -45,6 +45,3 @@ export const inProcess: StartServer = async (dir, authorizedKey) => {
     close: () => server.close(),
   };
 };
-
-// The 200 MB flat-memory test runs once: against sshd (tests/interop/openssh_test.ts) when it is
-// installed, else here.

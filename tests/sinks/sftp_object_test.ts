@@ -8,9 +8,10 @@ import { partialPathFor } from "../../sinks/_sftp_transfer.ts";
 import { objectsSource, syncedObjectsSource } from "../../sources/objects.ts";
 import { sshdPath } from "../fixtures/ssh/sshd.ts";
 import { sftpSuite, sha256File, silent, world, writePattern } from "../fixtures/ssh/suite.ts";
-
 import { inProcess, lastInProcessServer } from "./_sftp_in_process.ts";
 
+// The 200 MB flat-memory test runs once: against sshd (tests/interop/openssh_test.ts) when it is
+// installed, else here.
 sftpSuite(inProcess, { label: "ssh2 server", big: !sshdPath() });
 
 Deno.test("sftpObjectSink() never renames or confirms an upload that reads back wrong", async () => {
