@@ -42,133 +42,12 @@ import {
   waitFor,
 } from "./lib.ts";
 import { medianPeak, memoryFields, type MemoryPeak, sampleTree, withMemory } from "./_memory.ts";
+import { backupCeiling, countingReceiver, denoFloorMb, tableRows } from "./_vm_parts.ts";
 
 const _mid = (values: readonly number[]): number => spread(values).median;
 
 const VM = new URL("../examples/pipeline.vm.ts", import.meta.url).pathname;
 const VM_FORWARD = new URL("./pipelines/vm_forward.ts", import.meta.url).pathname;
-
-/** A TCP server that counts the newline bytes it receives, over every connection. */
-interface _Receiver {
-  port: number;
-  lines: number;
-  connections: number;
-  reset(): void;
-  close(): Promise<void>;
-}
-
-function _countingReceiver(): _Receiver {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  const state = {
-    port: (listener.addr as Deno.NetAddr).port,
-    lines: 0,
-    connections: 0,
-    reset() {
-      state.lines = 0;
-    },
-    async close() {
-      listener.close();
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch {
-          // already closed
-        }
-      }
-      await accepting;
-    },
-  };
-  const serve = async (conn: Deno.Conn) => {
-    const buf = new Uint8Array(1 << 18);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        let k = 0;
-        for (let i = buf.indexOf(10); i >= 0 && i < n; i = buf.indexOf(10, i + 1)) k++;
-        state.lines += k;
-      }
-    } catch {
-      // closed under us
-    } finally {
-      conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        state.connections++;
-        conns.add(conn);
-        serve(conn);
-      }
-    } catch {
-      // listener closed
-    }
-  })();
-  return state;
-}
-
-/**
- * The backup's ceiling: the workload's lines inserted with one prepared
- * statement into the VM example's backup table (UNIQUE id, timestamp index),
- * with the same PRAGMAs (WAL, synchronous NORMAL, 16 KiB pages, 4 MiB cache)
- * in transactions of 2,000 rows (the sink's `maxBatch`; during a burst it
- * commits once per tail read, ~855 rows, which inserted as fast here), in
- * this process. Returns rows/s.
- */
-async function _backupCeiling(dir: string, workload: string, n: number): Promise<number> {
-  await Deno.mkdir(dir, { recursive: true });
-  const lines = (await Deno.readTextFile(workload)).split("\n", n);
-  const db = new DatabaseSync(`${dir}/ceiling.db`);
-  try {
-    db.exec(
-      "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -4096;",
-    );
-    db.exec(
-      "CREATE TABLE events (id TEXT, timestamp TEXT, host TEXT, source TEXT, raw TEXT) STRICT",
-    );
-    db.exec("CREATE UNIQUE INDEX events_id ON events (id)");
-    db.exec("CREATE INDEX events_timestamp ON events (timestamp)");
-    const insert = db.prepare(
-      "INSERT INTO events VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-    );
-    const base = Date.now();
-    const batch = 2000; // sqliteSink's default maxBatch
-    const t0 = performance.now();
-    for (let i = 0; i < lines.length; i += batch) {
-      db.exec("BEGIN IMMEDIATE");
-      for (let j = i; j < Math.min(lines.length, i + batch); j++) {
-        const id = `vm:0123456789abcdef:${String(j * 300).padStart(12, "0")}`;
-        insert.run(id, new Date(base + j).toISOString(), "vm", "alerts", lines[j] as string);
-      }
-      db.exec("COMMIT");
-    }
-    return lines.length / ((performance.now() - t0) / 1000);
-  } finally {
-    db.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function _rows(db: string, table: string): number {
-  try {
-    const conn = new DatabaseSync(db, { readOnly: true });
-    try {
-      conn.exec("PRAGMA busy_timeout = 1000");
-      return Number((conn.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
-    } finally {
-      conn.close();
-    }
-  } catch {
-    return 0;
-  }
-}
 
 interface _Run {
   seconds: number;
@@ -204,7 +83,7 @@ async function _run(
   const yara = `${dir}/yara.jsonl`;
   await Deno.writeTextFile(alerts, "");
   await Deno.writeTextFile(yara, "");
-  const receiver = _countingReceiver();
+  const receiver = countingReceiver();
   let proc: LoggedProcess;
   const backupDb = `${dir}/data/backup.db`;
   if (who === "syslog-ng" || who === "syslog-ng+sql") {
@@ -300,7 +179,7 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
     };
     if (who.includes("backup") || who.endsWith("sql")) {
       let rows = 0;
-      await waitFor(() => (rows = _rows(backupDb, "events")) >= n, timeoutMs, 100);
+      await waitFor(() => (rows = tableRows(backupDb, "events")) >= n, timeoutMs, 100);
       run.backupSeconds = (performance.now() - t0) / 1000;
       run.backupRows = rows;
     }
@@ -312,19 +191,6 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
   } finally {
     await proc.stop();
     await receiver.close();
-  }
-}
-
-/** RSS of a bare `deno run` that only waits: the floor under any sluice process's idle RSS. */
-async function _denoFloorMb(dir: string): Promise<number> {
-  const script = `${dir}/idle.ts`;
-  await Deno.writeTextFile(script, "setInterval(() => {}, 1000);\n");
-  const proc = new LoggedProcess(Deno.execPath(), ["run", script]);
-  try {
-    await sleep(1500);
-    return memoryMb(proc.pid).rss;
-  } finally {
-    await proc.stop();
   }
 }
 
@@ -349,11 +215,11 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
   const contenders: _Contender[] = ["sluice", "sluice+backup", "sluice+backup, small heap"];
   if (withPeers && syslogNgBin()) contenders.push("syslog-ng", "syslog-ng+sql");
   const results = new Map<_Contender, _Run[]>(contenders.map((c) => [c, []]));
-  const floorMb = await _denoFloorMb(dir);
+  const floorMb = await denoFloorMb(dir);
   const ceilings: number[] = [];
   const ceilingMemory: MemoryPeak[] = [];
   for (let r = 0; r < runs; r++) {
-    const ceiling = await withMemory(() => _backupCeiling(`${dir}/ceiling-${r}`, workload, n));
+    const ceiling = await withMemory(() => backupCeiling(`${dir}/ceiling-${r}`, workload, n));
     ceilings.push(ceiling.value);
     ceilingMemory.push(ceiling.memory);
     for (const who of contenders) {
