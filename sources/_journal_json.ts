@@ -20,88 +20,18 @@
 import { LINE_TRUNCATED } from "../core/framing.ts";
 import type { LogEvent } from "../core/event.ts";
 import { type JournalLines, journalLinesToEvents } from "./journald.ts";
+import {
+  CursorIds,
+  type JournalShape,
+  KEYS,
+  makeShape,
+  mix,
+  SHAPES,
+  TABLE,
+} from "./_journal_json_parts.ts";
 
 /** Field names journald accepts; only these are used as keys outside `JSON.parse` (no `__proto__`). */
 const _FIELD = /^[A-Z0-9_]+$/;
-/** Key sets remembered per reader (the units of one host differ in their fields). */
-const _SHAPES = 8;
-/** Field names remembered per reader; a line with another one takes the reference path. */
-const _KEYS = 512;
-/** Slots of the open-addressing table of field names (a power of two, twice `_KEYS`). */
-const _TABLE = 1024;
-
-/** One key set: each key's slot (sorted order) and the slots of the fields an event is made of. */
-interface _Shape {
-  readonly size: number;
-  /** The sum of the keys' mixed ids: which shape to try first. */
-  readonly sig: number;
-  /** Slot of each key id, -1 for keys not in the set. */
-  readonly slotOf: Int16Array;
-  /** The keys other than `MESSAGE`, sorted, and their slots. */
-  readonly restKeys: string[];
-  readonly restSlots: number[];
-  /** An object with the rest keys in order: copied, it has the entries' layout at once. */
-  readonly template: Record<string, string>;
-  readonly cursor: number;
-  readonly message: number;
-  readonly hostname: number;
-  readonly identifier: number;
-  readonly comm: number;
-  readonly pid: number;
-  readonly syslogPid: number;
-  readonly priority: number;
-  readonly facility: number;
-  readonly sourceTime: number;
-  readonly realtime: number;
-}
-
-function _template(keys: readonly string[]): Record<string, string> {
-  const t: Record<string, string> = {};
-  for (const k of keys) t[k] = "";
-  return t;
-}
-
-/** A key id spread over 32 bits, so that sums of different sets rarely meet. */
-function _mix(id: number): number {
-  return Math.imul(id + 1, 0x9e3779b1);
-}
-
-function _shape(ids: readonly number[], names: readonly string[]): _Shape | undefined {
-  const byName = ids.map((id) => ({ id, key: names[id] as string }));
-  byName.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const slotOf = new Int16Array(_KEYS).fill(-1);
-  let sig = 0;
-  for (let i = 0; i < byName.length; i++) {
-    const { id } = byName[i] as { id: number };
-    if (slotOf[id] !== -1) return undefined;
-    slotOf[id] = i;
-    sig = (sig + _mix(id)) | 0;
-  }
-  const sorted = byName.map((b) => b.key);
-  const at = (key: string) => sorted.indexOf(key);
-  const cursor = at("__CURSOR");
-  if (cursor < 0) return undefined;
-  const restKeys = sorted.filter((k) => k !== "MESSAGE");
-  return {
-    size: sorted.length,
-    sig,
-    slotOf,
-    restKeys,
-    restSlots: restKeys.map(at),
-    template: _template(restKeys),
-    cursor,
-    message: at("MESSAGE"),
-    hostname: at("_HOSTNAME"),
-    identifier: at("SYSLOG_IDENTIFIER"),
-    comm: at("_COMM"),
-    pid: at("_PID"),
-    syslogPid: at("SYSLOG_PID"),
-    priority: at("PRIORITY"),
-    facility: at("SYSLOG_FACILITY"),
-    sourceTime: at("_SOURCE_REALTIME_TIMESTAMP"),
-    realtime: at("__REALTIME_TIMESTAMP"),
-  };
-}
 
 /** Options for {@linkcode JournalJsonReader}. */
 export interface JournalJsonReaderOptions {
@@ -132,15 +62,13 @@ export class JournalJsonReader {
   readonly #idHost: string;
   readonly #prefix: string | null;
   readonly #eventHost: string | undefined;
-  readonly #shapes: _Shape[] = [];
+  readonly #shapes: JournalShape[] = [];
   /** Field names by id; the table maps a name's hash to `id + 1` (0: empty). */
   readonly #names: string[] = [];
-  readonly #tableHash = new Int32Array(_TABLE);
-  readonly #tableId = new Int16Array(_TABLE);
-  /** The last value seen of each field name (unescaped ones), reused when the next is the same. */
-  readonly #last: (string | undefined)[] = [];
+  readonly #tableHash = new Int32Array(TABLE);
+  readonly #tableId = new Int16Array(TABLE);
   /** The current line's key ids and values, in the line's order. */
-  readonly #ids: number[] = [];
+  readonly #keys: number[] = [];
   readonly #values: string[] = [];
   /** The values by slot of the shape being filled (cleared after each entry). */
   readonly #bySlot: (string | undefined)[] = [];
@@ -148,9 +76,7 @@ export class JournalJsonReader {
   #bs = -1;
   #bsFrom = 0;
   #cursor: string | undefined;
-  #idSeqnumId = "";
-  /** `<host>:journald:<seqnum id>:` and n zeros, by n (`""`: not made yet). */
-  readonly #idPads: string[] = new Array<string>(17).fill("");
+  readonly #ids: CursorIds;
 
   /**
    * @param idHost The host name in event ids (`<host>:journald:…`).
@@ -160,6 +86,7 @@ export class JournalJsonReader {
     this.#idHost = idHost;
     this.#prefix = options.prefix === undefined ? "journald" : options.prefix;
     this.#eventHost = options.eventHost;
+    this.#ids = new CursorIds(idHost);
   }
 
   /**
@@ -193,10 +120,57 @@ export class JournalJsonReader {
           out.cursor = this.#cursor;
           continue;
         }
+        // Values a line left in the slots of the set it was guessed to have.
+        this.#bySlot.fill(undefined);
       }
       this.#slow(line, flags ? flags[i]! : 0, receivedAt, out);
     }
     return out;
+  }
+
+  /**
+   * Reads the whole lines of `text[from, to)` (separated by `\n`, the last
+   * one's newline excluded) into `out`, as `read` reads the lines that
+   * `LineFramer` makes of them when each character is one byte, or when no
+   * line can be longer than `maxLine`: a line longer than `maxLine` is cut
+   * and counted as unparsed, a trailing `\r` is dropped. The lines are never
+   * cut out of `text` as strings of their own.
+   *
+   * @param text Decoded lines.
+   * @param from Where the first line starts.
+   * @param to Where the last line ends.
+   * @param maxLine Longest line in characters.
+   * @param receivedAt Receive time in ms.
+   * @param out Where the events, the cursor and what did not parse go.
+   */
+  readText(
+    text: string,
+    from: number,
+    to: number,
+    maxLine: number,
+    receivedAt: number,
+    out: JournalLines,
+  ): void {
+    this.#bs = -1;
+    let at = from;
+    while (at <= to) {
+      let nl = text.indexOf("\n", at);
+      if (nl < 0 || nl > to) nl = to;
+      if (nl - at > maxLine) {
+        this.#slow(text.slice(at, at + maxLine), LINE_TRUNCATED, receivedAt, out);
+      } else {
+        const end = nl > at && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        const event = this.#fast(text, at, end, receivedAt);
+        if (event !== undefined) {
+          out.events.push(event);
+          out.cursor = this.#cursor;
+        } else {
+          this.#bySlot.fill(undefined);
+          this.#slow(text.slice(at, end), 0, receivedAt, out);
+        }
+      }
+      at = nl + 1;
+    }
   }
 
   /** The reference path decides (and counts) everything the fast one does not take. */
@@ -229,37 +203,32 @@ export class JournalJsonReader {
     return this.#bs;
   }
 
-  /** The id of the field name at `text[from, to)`, -1 when it is not one journald accepts or there are too many. */
-  #keyId(text: string, from: number, to: number): number {
-    // A few characters and the length: names are short and differ at their ends; the table
-    // checks the whole name.
-    const len = to - from;
-    let h = Math.imul(len, 0x01000193) ^ text.charCodeAt(from + 1);
-    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(to - 1);
-    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(to - 2);
-    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(from + (len >> 1));
-    h = Math.imul(h, 0x01000193) ^ text.charCodeAt(from + (len >> 2));
-    h ^= h >>> 15;
-    const mask = _TABLE - 1;
+  /**
+   * The id of the field name at `text[from, to)` whose hash is `h`, -1 when
+   * it is not one journald accepts or there are too many.
+   */
+  #keyId(text: string, from: number, to: number, h: number): number {
+    const mask = TABLE - 1;
     const names = this.#names;
     const hashes = this.#tableHash;
     const ids = this.#tableId;
-    let at = h & mask;
+    let at = (h ^ (h >>> 15)) & mask;
     while (true) {
       const id = ids[at]! - 1;
       if (id < 0) break;
       if (hashes[at] === h) {
         const name = names[id] as string;
-        if (name.length === to - from && text.startsWith(name, from)) return id;
+        // The whole name is compared: a hash alone could be forged by a field name.
+        // (A copy and === costs half of what startsWith costs.)
+        if (name.length === to - from && text.slice(from, to) === name) return id;
       }
       at = (at + 1) & mask;
     }
-    if (names.length >= _KEYS) return -1;
+    if (names.length >= KEYS) return -1;
     const name = text.slice(from, to);
     if (!_FIELD.test(name)) return -1;
     const id = names.length;
     names.push(name);
-    this.#last.push(undefined);
     hashes[at] = h;
     ids[at] = id + 1;
     return id;
@@ -273,19 +242,32 @@ export class JournalJsonReader {
     if (
       end - start < 3 || text.charCodeAt(start) !== 123 || text.charCodeAt(end - 1) !== 125
     ) return undefined;
-    const ids = this.#ids;
+    const ids = this.#keys;
     const values = this.#values;
-    const last = this.#last;
+    const bySlot = this.#bySlot;
+    // Most lines have the key set of the line before: their values go to its slots at once.
+    const guess = this.#shapes[0];
+    const guessSlots = guess?.slotOf;
+    let guessed = guessSlots !== undefined;
     let k = 0;
     let sig = 0;
     let i = start + 1;
     while (true) {
       if (text.charCodeAt(i) !== 34) return undefined;
-      const keyEnd = text.indexOf('"', i + 1);
-      if (keyEnd < 0 || keyEnd >= end || text.charCodeAt(keyEnd + 1) !== 58) return undefined;
-      const id = this.#keyId(text, i + 1, keyEnd);
+      // The key: its length and a few of its characters pick it in the table, which compares
+      // the whole name (a new one must be a field name journald accepts: A-Z, 0-9, _).
+      const from = i + 1;
+      const j = text.indexOf('"', from);
+      if (j < 0 || j >= end || text.charCodeAt(j + 1) !== 58) return undefined;
+      const len = j - from;
+      let h = Math.imul(len, 0x01000193) ^ text.charCodeAt(from + 1);
+      h = Math.imul(h, 0x01000193) ^ text.charCodeAt(j - 1);
+      h = Math.imul(h, 0x01000193) ^ text.charCodeAt(j - 2);
+      h = Math.imul(h, 0x01000193) ^ text.charCodeAt(from + (len >> 1));
+      h = Math.imul(h, 0x01000193) ^ text.charCodeAt(from + (len >> 2));
+      const id = this.#keyId(text, from, j, h);
       if (id < 0) return undefined;
-      i = keyEnd + 2;
+      i = j + 2;
       // Not a string (an array of bytes or of values, null): the reference path.
       if (text.charCodeAt(i) !== 34) return undefined;
       let close = text.indexOf('"', i + 1);
@@ -293,13 +275,7 @@ export class JournalJsonReader {
       const backslash = this.#backslash(text, i);
       let value: string;
       if (backslash > close) {
-        const was = last[id];
-        if (was !== undefined && was.length === close - i - 1 && text.startsWith(was, i + 1)) {
-          value = was;
-        } else {
-          value = text.slice(i + 1, close);
-          last[id] = value;
-        }
+        value = text.slice(i + 1, close);
       } else {
         // Escapes: the closing quote is the first one after an even run of backslashes.
         while (true) {
@@ -317,30 +293,41 @@ export class JournalJsonReader {
       }
       ids[k] = id;
       values[k] = value;
-      sig = (sig + _mix(id)) | 0;
+      sig = (sig + mix(id)) | 0;
       k++;
+      if (guessed) {
+        const slot = guessSlots![id]!;
+        // A key not in the guessed set, or one given twice.
+        if (slot < 0 || bySlot[slot] !== undefined) {
+          guessed = false;
+          bySlot.fill(undefined);
+        } else bySlot[slot] = value;
+      }
       i = close + 1;
-      const c = text.charCodeAt(i);
-      if (c === 44) {
+      const d = text.charCodeAt(i);
+      if (d === 44) {
         i++;
         continue;
       }
-      if (c === 125 && i === end - 1) break;
+      if (d === 125 && i === end - 1) break;
       return undefined;
     }
+    // As many distinct keys as the guessed set has, all of them in it: that set.
+    if (guessed && k === guess!.size) return this.#event(guess!, receivedAt);
+    if (guessed) bySlot.fill(undefined);
     const shape = this.#match(k, sig);
     if (shape === undefined) return undefined;
     return this.#event(shape, receivedAt);
   }
 
   /** The cached shape of the current line's keys (made when new), its values placed by slot. */
-  #match(k: number, sig: number): _Shape | undefined {
-    const ids = this.#ids;
+  #match(k: number, sig: number): JournalShape | undefined {
+    const ids = this.#keys;
     const values = this.#values;
     const bySlot = this.#bySlot;
     const shapes = this.#shapes;
     for (let s = 0; s < shapes.length; s++) {
-      const shape = shapes[s] as _Shape;
+      const shape = shapes[s] as JournalShape;
       if (shape.size !== k || shape.sig !== sig) continue;
       const slotOf = shape.slotOf;
       let ok = true;
@@ -362,21 +349,21 @@ export class JournalJsonReader {
       }
       bySlot.fill(undefined);
     }
-    const shape = _shape(ids.slice(0, k), this.#names);
+    const shape = makeShape(ids.slice(0, k), this.#names);
     if (shape === undefined) return undefined;
     for (let j = 0; j < k; j++) bySlot[shape.slotOf[ids[j] as number] as number] = values[j];
     shapes.unshift(shape);
-    if (shapes.length > _SHAPES) shapes.pop();
+    if (shapes.length > SHAPES) shapes.pop();
     return shape;
   }
 
   /** Builds the event from the values by slot, as `journalEntryToEvent` would, and clears them. */
-  #event(shape: _Shape, receivedAt: number): LogEvent {
+  #event(shape: JournalShape, receivedAt: number): LogEvent {
     const v = this.#bySlot;
     const cursor = v[shape.cursor] as string;
     const fields: Record<string, unknown> = {};
     const message = shape.message >= 0 ? v[shape.message] as string : "";
-    const id = this.#id(cursor);
+    const id = this.#ids.id(cursor);
     const host = this.#eventHost !== undefined
       ? this.#eventHost
       : shape.hostname >= 0 && v[shape.hostname]
@@ -428,49 +415,5 @@ export class JournalJsonReader {
     this.#cursor = cursor;
     v.fill(undefined);
     return event;
-  }
-
-  /** The id `journalEntryToEvent` gives: `<host>:journald:<seqnum id>:<seqnum>`, else the whole cursor. */
-  #id(cursor: string): string {
-    // The cursor's `s=` (its first 12 characters) and `i=` parts, found in place: the last of
-    // each wins, as in journalEntryToEvent; only the seqnum is sliced out.
-    let sFrom = 0, sTo = 0, iFrom = 0, iTo = 0;
-    const len = cursor.length;
-    let from = 0;
-    while (from <= len) {
-      let to = cursor.indexOf(";", from);
-      if (to < 0) to = len;
-      if (cursor.charCodeAt(from + 1) === 61) {
-        const c = cursor.charCodeAt(from);
-        if (c === 115) {
-          sFrom = from + 2;
-          sTo = Math.min(to, from + 14);
-        } else if (c === 105) {
-          iFrom = from + 2;
-          iTo = to;
-        }
-      }
-      from = to + 1;
-    }
-    if (sTo <= sFrom || iTo <= iFrom) return `${this.#idHost}:journald:${cursor}`;
-    for (let k = iFrom; k < iTo; k++) {
-      const c = cursor.charCodeAt(k);
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
-        return `${this.#idHost}:journald:${cursor}`;
-      }
-    }
-    const seqnumId = this.#idSeqnumId;
-    if (seqnumId.length !== sTo - sFrom || !cursor.startsWith(seqnumId, sFrom)) {
-      this.#idSeqnumId = cursor.slice(sFrom, sTo);
-      this.#idPads.fill("");
-    }
-    // The prefix with the seqnum's leading zeros, one string per seqnum length.
-    const zeros = Math.max(0, 16 - (iTo - iFrom));
-    let head = this.#idPads[zeros] as string;
-    if (head === "") {
-      head = `${this.#idHost}:journald:${this.#idSeqnumId}:${"0".repeat(zeros)}`;
-      this.#idPads[zeros] = head;
-    }
-    return head + cursor.slice(iFrom, iTo);
   }
 }
