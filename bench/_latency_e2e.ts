@@ -48,9 +48,7 @@ function _per100k(cpu: number, n: number): string {
 
 /**
  * Writes back what earlier runs left dirty in the page cache (`sync`, at most 60 s), so that
- * a run does not share the disk and the kernel's writeback threads with the run before it:
- * in one run of 4 rounds, the RELP run that followed a TCP run came out 0.82× both times,
- * the one that came first 0.95× and 0.91×.
+ * a run does not share the disk and the kernel's writeback threads with the run before it.
  */
 async function _settle(): Promise<void> {
   try {
