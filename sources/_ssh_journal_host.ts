@@ -9,10 +9,9 @@
 
 import { backoff, sleep } from "../core/backoff.ts";
 import type { LogEvent } from "../core/event.ts";
-import { LineFramer } from "../core/framing.ts";
 import type { SourceContext } from "../core/types.ts";
 import { countJournalLines } from "./journald.ts";
-import { JournalJsonReader } from "./_journal_json.ts";
+import { JournalStreamReader } from "./_journal_stream.ts";
 import {
   classifyExit,
   REASON_TEXT,
@@ -243,11 +242,11 @@ export class HostReader {
     // It may fail (a cut link) while an emit waits for a full sink; it is read after the loop.
     proc.status.catch(() => {});
     const reader = proc.stdout.getReader();
-    const framer = new LineFramer({ maxLineBytes: s.maxLineBytes });
     // The transport vouches for the host, as a client certificate would.
-    const json = new JournalJsonReader(this.host.name, {
+    const json = new JournalStreamReader(this.host.name, {
       prefix: s.prefix,
       eventHost: this.host.name,
+      maxLineBytes: s.maxLineBytes,
     });
     let entries = 0;
     let pending: LogEvent[] = [];
@@ -305,17 +304,14 @@ export class HostReader {
           break;
         }
         connected();
-        const framed = framer.push(r.value);
-        if (framed.lines.length > 0) {
-          const parsed = json.read(framed, Date.now());
-          countJournalLines(ctx, parsed);
-          for (const e of parsed.events) {
-            if (e.message.includes("\x1b")) e.message = stripAnsi(e.message);
-            pending.push(e);
-          }
-          budget.take(parsed.events.length);
-          if (parsed.cursor !== undefined) pendingCursor = parsed.cursor;
+        const parsed = json.push(r.value, Date.now());
+        countJournalLines(ctx, parsed);
+        for (const e of parsed.events) {
+          if (e.message.includes("\x1b")) e.message = stripAnsi(e.message);
+          pending.push(e);
         }
+        budget.take(parsed.events.length);
+        if (parsed.cursor !== undefined) pendingCursor = parsed.cursor;
         if (pending.length >= s.maxBatch) await flush();
         else if (pending.length > 0 && !linger) {
           linger = new Promise((resolve) => {
