@@ -42,13 +42,10 @@
  * @module
  */
 
-import {
-  definePipeline,
-  type Pipeline,
-  type PipelineDefinition,
-  type Sink,
-  type Step,
-} from "../mod.ts";
+// Each module from where it is defined, not through mod.ts, which loads every source and sink:
+// the sources of the modules loaded stay in V8's heap for the life of the process (issue 26).
+import { definePipeline, type Pipeline, type PipelineDefinition } from "../core/pipeline.ts";
+import type { Sink, Step } from "../core/types.ts";
 import { jsonParser } from "../parsers/json.ts";
 import { kvParser } from "../parsers/kv.ts";
 import { csvParser } from "../parsers/csv.ts";
@@ -71,11 +68,11 @@ import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
 import { objectManifestsSource } from "../sources/object_manifests.ts";
-import { sshJournalSource } from "../sources/ssh_journal.ts";
+import { lazySource } from "../core/lazy.ts";
 import { option } from "./_options.ts";
 import { centralSettings } from "./_central_settings.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
-import { cpuIdleCollector } from "../core/idle_gc.ts";
+import { cpuIdleCollector, sqliteShrinker } from "../core/idle_gc.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
@@ -137,14 +134,18 @@ export default function central(
     }),
     // Raises host_silent / host_recovered alerts from the vms registry.
     hosts: hostWatchSource({ database: `${s.data}/siem.db`, name: "hosts" }),
-    // Agentless hosts: their journal over SSH (ssh2 is loaded only when this starts).
+    // Agentless hosts: their journal over SSH (its modules and ssh2 are loaded only when this
+    // starts).
     ...(s.pullHosts
       ? {
-        pulled: sshJournalSource({
-          registry: `${s.data}/siem.db`,
-          vmsDatabase: `${s.data}/siem.db`,
-          name: "pulled",
-        }),
+        pulled: lazySource("ssh-journal", async () => {
+          const { sshJournalSource } = await import("../sources/ssh_journal.ts");
+          return sshJournalSource({
+            registry: `${s.data}/siem.db`,
+            vmsDatabase: `${s.data}/siem.db`,
+            name: "pulled",
+          });
+        }, "pulled"),
       }
       : {}),
     // The object channel (docs/objects.md): what the VMs stored there, checked, into `objects`.
@@ -297,8 +298,9 @@ export default function central(
     deadLetter: "unparsed",
     services: {
       // One full garbage collection each time the central turns idle (after start, after a
-      // burst): V8 keeps the heap it grew to otherwise (issue 26's idle memory).
-      ...(shrinkIdle ? { memory: cpuIdleCollector() } : {}),
+      // burst): V8 keeps the heap it grew to otherwise, and the store's connection the pages
+      // SQLite read (issue 26's idle memory).
+      ...(shrinkIdle ? { memory: cpuIdleCollector({ shrink: sqliteShrinker([sinks.db]) }) } : {}),
       ...(ui ? { ui } : {}),
       ...(archive ? { archive } : {}),
     },

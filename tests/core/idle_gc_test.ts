@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ComponentStats, createLogger, memoryState } from "../../mod.ts";
-import { cpuIdleCollector } from "../../core/idle_gc.ts";
+import { DatabaseSync } from "node:sqlite";
+import { cpuIdleCollector, sqliteShrinker } from "../../core/idle_gc.ts";
 
 function context() {
   return {
@@ -50,4 +51,54 @@ Deno.test("cpuIdleCollector() collects with V8's own gc function", async () => {
   } finally {
     await service.stop();
   }
+});
+
+Deno.test("cpuIdleCollector() shrinks caches before each collection, and a failing shrink does not stop it", async () => {
+  const order: string[] = [];
+  let fail = true;
+  const service = cpuIdleCollector({
+    firstMs: 1,
+    everyMs: 5,
+    cpu: () => 0,
+    shrink: () => {
+      order.push("shrink");
+      if (fail) {
+        fail = false;
+        throw new Error("closed");
+      }
+    },
+    collect: () => void order.push("collect"),
+  });
+  await service.start(context());
+  try {
+    for (let i = 0; i < 100 && order.length < 2; i++) await sleep(10);
+    assert.deepEqual(order, ["shrink", "collect"], "the shrink's error was caught");
+  } finally {
+    await service.stop();
+  }
+});
+
+Deno.test("sqliteShrinker() shrinks open connections and skips closed or absent ones", () => {
+  const db = new DatabaseSync(":memory:");
+  db.exec("CREATE TABLE t (x TEXT)");
+  db.prepare("INSERT INTO t VALUES (?)").run("x");
+  const calls: string[] = [];
+  const shrink = sqliteShrinker([
+    { db },
+    { db: { exec: (sql: string) => void calls.push(sql) } },
+    {},
+    undefined,
+    {
+      get db(): DatabaseSync {
+        throw new Error("the sink is not open");
+      },
+    },
+  ]);
+  shrink();
+  assert.deepEqual(calls, ["PRAGMA shrink_memory"]);
+  // Only the cache is freed: the rows are still there.
+  assert.equal((db.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, 1);
+  db.close();
+  shrink();
+  assert.equal(calls.length, 2);
 });
