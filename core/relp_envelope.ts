@@ -15,6 +15,10 @@ import type { LogEvent } from "./event.ts";
 export const RELP_ID_SDID = "sluice@32473";
 
 const _SD_PREFIX = `[${RELP_ID_SDID} `;
+/** The `nopri` parameter: which half of the PRI the sender did not have (`f`, `s`, or both). */
+const _NOPRI_BOTH = ' nopri="fs"';
+const _NOPRI_FACILITY = ' nopri="f"';
+const _NOPRI_SEVERITY = ' nopri="s"';
 
 function _token(value: string | undefined, max: number): string {
   if (value === undefined || value === "") return "-";
@@ -66,8 +70,11 @@ function _timestamp(ms: number | undefined, offset: number | undefined): string 
  * Wraps an event into the RFC 5424 message the RELP sink sends:
  * `<PRI>1 TIMESTAMP HOST PROGRAM PID - [sluice@32473 id="ID"] MESSAGE`.
  * Unknown parts are `-` (NILVALUE); an event without facility or severity
- * gets user.notice (PRI 13); a timestamp without a known zone is written in
- * UTC with `Z`. Without an id the structured data is `-`. Any RFC 5424
+ * gets user.notice (PRI 13), which RFC 5424 requires, and `nopri="fs"`
+ * (`"f"`, `"s"`: the half it lacked) in the structured data, so a sluice
+ * receiver does not store a priority the event never had; a timestamp
+ * without a known zone is written in UTC with `Z`. Without an id the
+ * structured data is `-` (and the invented PRI stays). Any RFC 5424
  * receiver (rsyslog, syslog-ng) reads it; {@linkcode unwrapRelpEnvelope}
  * restores the event at a sluice receiver.
  *
@@ -80,13 +87,22 @@ function _timestamp(ms: number | undefined, offset: number | undefined): string 
  * import { formatRelpEnvelope } from "./relp_envelope.ts";
  * import { createEvent } from "./event.ts";
  * const text = formatRelpEnvelope(createEvent('{"a":1}', { id: "tail:42", host: "vm-1" }));
- * assert.ok(text === '<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] {"a":1}');
+ * assert.ok(text === '<13>1 - vm-1 - - - [sluice@32473 id="tail:42" nopri="fs"] {"a":1}');
  * ```
  */
 export function formatRelpEnvelope(event: LogEvent): string {
-  const pri = (event.facility ?? 1) * 8 + (event.severity ?? 5);
-  const sd = event.id === undefined ? "-" : `${_SD_PREFIX}id="${_sdEscape(event.id)}"]`;
-  return `${_header(event, pri)}${sd} ${event.message}`;
+  const facility = event.facility;
+  const severity = event.severity;
+  const pri = (facility ?? 1) * 8 + (severity ?? 5);
+  if (event.id === undefined) return `${_header(event, pri)}- ${event.message}`;
+  // The PRI RFC 5424 requires is invented for an event that has none: say which half, so the
+  // receiver stores the event as it was sent (no "user"/"notice" it never had).
+  const nopri = facility === undefined
+    ? severity === undefined ? _NOPRI_BOTH : _NOPRI_FACILITY
+    : severity === undefined
+    ? _NOPRI_SEVERITY
+    : "";
+  return `${_header(event, pri)}${_SD_PREFIX}id="${_sdEscape(event.id)}"${nopri}] ${event.message}`;
 }
 
 /** The last header made, and what it was made of: a sender's events mostly share theirs. */
@@ -136,9 +152,9 @@ function _hostOf(s: string, from: number, to: number): string {
  * Restores an event that {@linkcode formatRelpEnvelope} wrapped: when
  * `event.message` is an RFC 5424 message whose structured data is exactly
  * one `sluice@32473` element with an `id`, sets `id`, `facility`,
- * `severity`, `timestamp`/`tzOffset`, `host`, `program` and `pid` from it
- * and leaves the original message in `event.message`. Any other message is
- * left alone.
+ * `severity` (but the half `nopri` says the sender did not have),
+ * `timestamp`/`tzOffset`, `host`, `program` and `pid` from it and leaves
+ * the original message in `event.message`. Any other message is left alone.
  *
  * @param event The received event; changed in place.
  * @returns `true` when the message was a sluice envelope.
@@ -187,10 +203,12 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
   if (!s.startsWith(_SD_PREFIX, p)) return false;
   p += _SD_PREFIX.length;
   let id: string | undefined;
+  let nopri: string | undefined;
   for (;;) {
     const eq = s.indexOf('="', p);
     if (eq < 0) return false;
     const isId = eq - p === 2 && s.startsWith("id", p);
+    const isNopri = eq - p === 5 && s.startsWith("nopri", p);
     let value = "";
     let i = eq + 2;
     const quote = s.indexOf('"', i);
@@ -219,6 +237,7 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
     }
     if (i >= s.length) return false;
     if (isId) id = value;
+    else if (isNopri) nopri = value;
     i++;
     if (s.charCodeAt(i) === 93) {
       p = i + 1;
@@ -246,8 +265,9 @@ export function unwrapRelpEnvelope(event: LogEvent): boolean {
     }
   }
   event.id = id;
-  event.facility = pri >> 3;
-  event.severity = pri & 7;
+  // `nopri` names the half of the PRI the sender made up (see formatRelpEnvelope).
+  if (nopri === undefined || nopri.indexOf("f") < 0) event.facility = pri >> 3;
+  if (nopri === undefined || nopri.indexOf("s") < 0) event.severity = pri & 7;
   if (!_nil(s, hostAt, hostEnd)) event.host = _hostOf(s, hostAt, hostEnd);
   if (!_nil(s, programAt, programEnd)) event.program = s.slice(programAt, programEnd);
   if (!_nil(s, pidAt, pidEnd)) event.pid = s.slice(pidAt, pidEnd);

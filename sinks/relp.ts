@@ -34,8 +34,8 @@ export interface RelpSinkOptions {
    * What is sent for each event:
    *
    * - `"rfc5424"`: an RFC 5424 syslog message carrying the event's id as
-   *   structured data, `<13>1 - vm-1 - - - [sluice@32473 id="tail:42"] MSG`
-   *   (see `formatRelpEnvelope` in core/relp_frame.ts). A sluice
+   *   structured data, `<13>1 - vm-1 - - - [sluice@32473 id="tail:42" nopri="fs"] MSG`
+   *   (see `formatRelpEnvelope` in core/relp_envelope.ts). A sluice
    *   {@linkcode relpSource} restores id, host, program, pid, severity,
    *   facility, timestamp and the original message from it, so a store that
    *   inserts or ignores on the id keeps each event once however often it

@@ -256,7 +256,7 @@ Deno.test("formatRelpEnvelope writes NILVALUEs and a UTC time for missing parts"
   const event = createEvent("m", { id: "a", timestamp: 0, host: "bad host\u00e9" });
   assert.equal(
     formatRelpEnvelope(event),
-    '<13>1 1970-01-01T00:00:00.000Z bad_host_ - - - [sluice@32473 id="a"] m',
+    '<13>1 1970-01-01T00:00:00.000Z bad_host_ - - - [sluice@32473 id="a" nopri="fs"] m',
   );
   assert.equal(formatRelpEnvelope(createEvent("m")), "<13>1 - - - - - - m");
   const back = createEvent('<13>1 1970-01-01T00:00:00.000Z h - - - [sluice@32473 id="a"] m');
@@ -266,6 +266,35 @@ Deno.test("formatRelpEnvelope writes NILVALUEs and a UTC time for missing parts"
   const empty = createEvent('<13>1 - - - - - [sluice@32473 id="a"]');
   assert.ok(unwrapRelpEnvelope(empty));
   assert.equal(empty.message, "");
+});
+
+Deno.test("the envelope's PRI is made up only where the event had none, and the receiver does not keep what was made up", () => {
+  const cases: Array<[number | undefined, number | undefined, string]> = [
+    [undefined, undefined, '<13>1 - h - - - [sluice@32473 id="a" nopri="fs"] m'],
+    [4, undefined, '<37>1 - h - - - [sluice@32473 id="a" nopri="s"] m'],
+    [undefined, 2, '<10>1 - h - - - [sluice@32473 id="a" nopri="f"] m'],
+    [4, 2, '<34>1 - h - - - [sluice@32473 id="a"] m'],
+  ];
+  for (const [facility, severity, wire] of cases) {
+    const sent = createEvent("m", {
+      id: "a",
+      host: "h",
+      ...(facility === undefined ? {} : { facility }),
+      ...(severity === undefined ? {} : { severity }),
+    });
+    assert.equal(formatRelpEnvelope(sent), wire);
+    const received = createEvent(wire);
+    assert.ok(unwrapRelpEnvelope(received));
+    assert.equal(received.facility, facility, `facility of ${wire}`);
+    assert.equal(received.severity, severity, `severity of ${wire}`);
+    assert.equal(received.id, "a");
+    assert.equal(received.message, "m");
+  }
+  // From a sender that predates nopri, the PRI is taken as it is.
+  const old = createEvent('<13>1 - h - - - [sluice@32473 id="a"] m');
+  assert.ok(unwrapRelpEnvelope(old));
+  assert.equal(old.facility, 1);
+  assert.equal(old.severity, 5);
 });
 
 Deno.test("unwrapRelpEnvelope leaves every other message alone", () => {

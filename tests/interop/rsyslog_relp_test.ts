@@ -228,7 +228,7 @@ ruleset(name="out" queue.type="direct") {
       const text = await Deno.readTextFile(out);
       const seen = new Uint32Array(COUNT);
       for (const line of text.split("\n")) {
-        const m = /^\[sluice@32473 id="gen:(\d+)"\] seq (\d+)$/.exec(line);
+        const m = /^\[sluice@32473 id="gen:(\d+)"(?: nopri="fs")?\] seq (\d+)$/.exec(line);
         if (!m) continue;
         assert.equal(Number(m[1]), Number(m[2]));
         const n = Number(m[1]);

@@ -42,6 +42,9 @@ Deno.test("relpSink() delivers everything to relpSource in order, ids intact", a
       const e = got.events[i] as LogEvent;
       assert.equal(e.id, `alerts:${String(i).padStart(12, "0")}`);
       assert.equal(e.message, syntheticAlert(i));
+      // The generator's events have no priority: none is made up on the way.
+      assert.equal(e.facility, undefined);
+      assert.equal(e.severity, undefined);
     }
     assert.deepEqual(
       got.events.map((e) => e.id),
