@@ -259,9 +259,11 @@ if (import.meta.main) {
   const when = merge ? measuredWhen(report) : "";
   const md = `# sluice benchmark\n\n${
     new Date().toISOString()
-  }, ${Deno.build.target}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load ${
-    Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
-  } at the end${quick ? ", quick" : ""}${sizes ? `, ${sizes}` : ""}${
+  }, ${Deno.build.target}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${
+    fromDir === undefined
+      ? `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")} at the end`
+      : `no run (rows merged from ${fromDir}, each with the load its own run noted)`
+  }${quick ? ", quick" : ""}${sizes ? `, ${sizes}` : ""}${
     when ? `; merged report, measured at: ${when}` : ""
   }\n\n${renderMarkdown(report)}`;
   console.log(md);
