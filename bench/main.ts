@@ -262,7 +262,7 @@ if (import.meta.main) {
   }, ${Deno.build.target}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ${
     fromDir === undefined
       ? `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")} at the end`
-      : `no run (rows merged from ${fromDir}, each with the load its own run noted)`
+      : `no run (rows merged from ${fromDir})`
   }${quick ? ", quick" : ""}${sizes ? `, ${sizes}` : ""}${
     when ? `; merged report, measured at: ${when}` : ""
   }\n\n${renderMarkdown(report)}`;
