@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../_peers.ts";
-import type { LogEvent } from "../../core/event.ts";
 import { createLogger } from "../../core/log.ts";
-import { memoryState } from "../../core/state.ts";
-import { ComponentStats } from "../../core/stats.ts";
-import type { SourceContext } from "../../core/types.ts";
 import { Engine } from "../../core/engine.ts";
 import { definePipeline } from "../../core/pipeline.ts";
-import { tcpSource, type TcpSourceOptions } from "../../sources/tcp.ts";
-import { makeTestPki, OPENSSL, type TestPki } from "../fixtures/tls/pki.ts";
-import { closedByPeer, collector, enc, send, started, writeAll } from "./_tcp_helpers.ts";
+import { tcpSource } from "../../sources/tcp.ts";
+import { closedByPeer, enc, send, started, writeAll } from "./_tcp_helpers.ts";
 
 Deno.test("tcpSource() emits newline-framed lines with SOURCEIP", async () => {
   const t = await started();
