@@ -297,7 +297,11 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         : {}),
       note: `${
         isSluice
-          ? "target ≥ 2× syslog-ng, peak ≤ 48 MB, idle ≤ 40 MB"
+          ? who === "sluice"
+            ? "target ≥ 2× syslog-ng"
+            : who === "sluice+backup"
+            ? "targets (issue 26, peak private memory): ≥ 2× syslog-ng + sql at ≤ 64 MB"
+            : "targets (issue 26, peak private memory): ≥ 1.5× syslog-ng + sql at ≤ 40 MB"
           : "reference; lines counted by the same receiver"
       }${s.backup}${
         who.startsWith("sluice+backup")
