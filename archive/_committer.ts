@@ -43,6 +43,8 @@ export interface Committer {
   submit(parts: WrittenPart[]): Promise<void>;
   /** Waits for the batch in flight; throws its error. */
   drain(): Promise<void>;
+  /** Whether a batch is being committed now (on the thread; never inline). */
+  active(): boolean;
   /** Closes the thread's connection and ends it (after `drain`). */
   close(): Promise<void>;
 }
@@ -86,6 +88,7 @@ export function inlineCommitter(
       reportCommitted(o, parts);
     },
     async drain() {},
+    active: () => false,
     async close() {},
   };
 }
@@ -131,6 +134,7 @@ export async function threadCommitter(
     });
   const phases: ArchivePhases = summary.phases;
   let inFlight: Promise<void> = Promise.resolve();
+  let active = false;
   try {
     const opened = await ask({
       open: {
@@ -152,8 +156,9 @@ export async function threadCommitter(
         for (const p of parts) await Deno.remove(p.final).catch(() => {});
         throw err;
       }
+      active = true;
       inFlight = (async () => {
-        const t = await ask({ parts });
+        const t = await ask({ parts }).finally(() => active = false);
         phases.delete += t.delete;
         phases.commit += t.commit;
         _counted(summary, parts);
@@ -165,6 +170,7 @@ export async function threadCommitter(
     async drain() {
       await inFlight;
     },
+    active: () => active,
     async close() {
       await inFlight.catch(() => {});
       // The connection closes before the thread ends: a thread ended with its connection open

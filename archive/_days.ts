@@ -1,11 +1,13 @@
 /**
  * The days of a table to archive, found a day at a time by index searches
- * (archive/mover.ts moves them day by day).
+ * (archive/mover.ts moves them day by day), and its columns as Parquet
+ * columns.
  *
  * @module
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import type { ParquetColumn } from "./parquet.ts";
 
 /**
  * Whether a day (the first ten characters of a time) is a real
@@ -73,4 +75,53 @@ export function* archiveDays(
     const r = next > t ? from.get(next, cutoff) : after.get(t, cutoff);
     t = (r as { t: string | null } | undefined)?.t ?? null;
   }
+}
+
+const _IDENT = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * The Parquet columns of a table, read from the database itself (what the
+ * sink created from siem/schema.ts, migrations included), with the SQLite
+ * row id first as `_rowid`.
+ *
+ * @param db An open database.
+ * @param table The table.
+ * @param timeColumn Its time column (stored as TIMESTAMP).
+ * @returns The columns, or `undefined` when the table does not exist.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DatabaseSync } from "node:sqlite";
+ * import { tableColumns } from "./_days.ts";
+ * const db = new DatabaseSync(":memory:");
+ * db.exec("CREATE TABLE alerts (timestamp TEXT NOT NULL, n INTEGER)");
+ * assert.deepEqual(tableColumns(db, "alerts", "timestamp")?.map((c) => c.type), ["INT64", "TIMESTAMP", "INT64"]);
+ * ```
+ */
+export function tableColumns(
+  db: DatabaseSync,
+  table: string,
+  timeColumn: string,
+): ParquetColumn[] | undefined {
+  if (!_IDENT.test(table)) {
+    throw new TypeError(`archive: table name ${JSON.stringify(table)} is not plain`);
+  }
+  const info = db.prepare(`PRAGMA table_info(${table})`).all() as Array<
+    { name: string; type: string; notnull: number }
+  >;
+  if (info.length === 0) return undefined;
+  const cols: ParquetColumn[] = [{ name: "_rowid", type: "INT64", nullable: false }];
+  for (const c of info) {
+    const t = c.type.toUpperCase();
+    const type: ParquetColumn["type"] = c.name === timeColumn
+      ? "TIMESTAMP"
+      : t.startsWith("INT")
+      ? "INT64"
+      : t.startsWith("REAL")
+      ? "DOUBLE"
+      : "STRING";
+    cols.push({ name: c.name, type, nullable: c.notnull === 0 || c.name === "id" });
+  }
+  return cols;
 }

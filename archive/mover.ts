@@ -31,7 +31,6 @@
 import { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../core/log.ts";
 import { openVersionedTables } from "../core/_state_version.ts";
-import type { ParquetColumn } from "./parquet.ts";
 import { type ArchivePhases, noPhases, writePart, type WrittenPart } from "./_move_part.ts";
 import {
   type Committer,
@@ -39,7 +38,7 @@ import {
   inlineCommitter,
   threadCommitter,
 } from "./_committer.ts";
-import { archiveDays, isArchiveDay } from "./_days.ts";
+import { archiveDays, isArchiveDay, tableColumns } from "./_days.ts";
 
 export type { ArchivePhases } from "./_move_part.ts";
 
@@ -88,7 +87,8 @@ export interface ArchiveOptions {
   onCommitThread?: (tid: string) => void;
   /**
    * After each part, rest this many times as long as the part took (when
-   * `busy` says so): 1 keeps the mover busy at most half the time, leaving
+   * `busy` says so; a batch the commit thread is deleting ends first, and
+   * counts): 1 keeps the mover busy at most half the time, leaving
    * the cores to a central taking logs meanwhile (the central's archive
    * service rests 1 while the central is busy; what it buys is in
    * docs/archive.md "Measured"). @default {0}
@@ -201,55 +201,6 @@ export function openArchiveLog(db: DatabaseSync, database: string): void {
   });
 }
 
-const _IDENT = /^[a-z_][a-z0-9_]*$/;
-
-/**
- * The Parquet columns of a table, read from the database itself (what the
- * sink created from siem/schema.ts, migrations included), with the SQLite
- * row id first as `_rowid`.
- *
- * @param db An open database.
- * @param table The table.
- * @param timeColumn Its time column (stored as TIMESTAMP).
- * @returns The columns, or `undefined` when the table does not exist.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { DatabaseSync } from "node:sqlite";
- * import { tableColumns } from "./mover.ts";
- * const db = new DatabaseSync(":memory:");
- * db.exec("CREATE TABLE alerts (timestamp TEXT NOT NULL, n INTEGER)");
- * assert.deepEqual(tableColumns(db, "alerts", "timestamp")?.map((c) => c.type), ["INT64", "TIMESTAMP", "INT64"]);
- * ```
- */
-export function tableColumns(
-  db: DatabaseSync,
-  table: string,
-  timeColumn: string,
-): ParquetColumn[] | undefined {
-  if (!_IDENT.test(table)) {
-    throw new TypeError(`archive: table name ${JSON.stringify(table)} is not plain`);
-  }
-  const info = db.prepare(`PRAGMA table_info(${table})`).all() as Array<
-    { name: string; type: string; notnull: number }
-  >;
-  if (info.length === 0) return undefined;
-  const cols: ParquetColumn[] = [{ name: "_rowid", type: "INT64", nullable: false }];
-  for (const c of info) {
-    const t = c.type.toUpperCase();
-    const type: ParquetColumn["type"] = c.name === timeColumn
-      ? "TIMESTAMP"
-      : t.startsWith("INT")
-      ? "INT64"
-      : t.startsWith("REAL")
-      ? "DOUBLE"
-      : "STRING";
-    cols.push({ name: c.name, type, nullable: c.notnull === 0 || c.name === "id" });
-  }
-  return cols;
-}
-
 /**
  * Removes what an interrupted pass left: temporary files, and part files
  * that `archive_log` does not record (their rows are still in the database).
@@ -359,6 +310,9 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
       if (parts.length) await committer.submit(parts);
     };
     const batchRows = options.commitRows ?? 100_000;
+    // Whether the central looked busy over the last part without a batch in flight.
+    let busyBefore = false;
+    let overlapping = false;
     try {
       for (const table of tables) {
         const timeColumn = ARCHIVED_TABLES[table];
@@ -375,6 +329,7 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
             continue;
           }
           const started = performance.now();
+          overlapping = committer.active();
           const n = await writePart(
             db,
             options,
@@ -385,13 +340,24 @@ export async function archiveOnce(options: ArchiveOptions): Promise<ArchiveSumma
             cutoff,
             summary.phases,
           );
+          // A batch in flight at the part's start or end (not one submitted just now).
+          const overlapped = overlapping || committer.active();
           if (n) (pending.push(n), pendingRows += n.rows);
           if (pendingRows >= batchRows) await commit();
-          const rest = (options.restRatio ?? 0) * (performance.now() - started);
-          if (rest > 0) {
+          const ratio = options.restRatio ?? 0;
+          if (ratio > 0) {
             const r = summary.rest ??= { parts: 0, rested: 0, ms: 0 };
             r.parts++;
-            if (options.busy?.() ?? true) {
+            // While a batch holds SQLite's write lock the central's writer waits off the CPU
+            // and looks idle: over such a part the answer of the last part without one holds.
+            let busy = options.busy?.() ?? true;
+            if (overlapped) busy ||= busyBefore;
+            else busyBefore = busy;
+            if (busy) {
+              // A busy central: the batch in flight (its deletes hold SQLite's write lock) ends
+              // before the rest and the next part, as if on this thread; the rest counts its wait.
+              await committer.drain();
+              const rest = ratio * (performance.now() - started);
               r.rested++;
               r.ms += rest;
               await new Promise((resolve) => setTimeout(resolve, rest));

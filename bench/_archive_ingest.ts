@@ -97,6 +97,8 @@ export interface IngestOptions {
   timeoutMs?: number;
   /** The fixed rate of the third run of each round, msg/s; 0: no such run. @default {10000} */
   offered?: number;
+  /** Run the pair as fast as the central reads (false: only the fixed-rate runs). @default {true} */
+  flatOut?: boolean;
 }
 
 function _maxRowid(db: DatabaseSync): number {
@@ -329,9 +331,11 @@ async function _run(
 export async function ingestDuringArchive(options: IngestOptions): Promise<IngestRun[]> {
   const out: IngestRun[] = [];
   for (let i = 0; i < (options.runs ?? 2); i++) {
-    const a = await _run(options, i, true, undefined);
-    out.push(a);
-    out.push(await _run(options, i, false, { from: a.from, seconds: a.seconds }));
+    if (options.flatOut ?? true) {
+      const a = await _run(options, i, true, undefined);
+      out.push(a);
+      out.push(await _run(options, i, false, { from: a.from, seconds: a.seconds }));
+    }
     const offered = options.offered ?? 10_000;
     if (offered > 0) out.push(await _run(options, i, true, undefined, offered));
   }
