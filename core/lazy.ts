@@ -58,3 +58,31 @@ export function lazySource(
   Object.defineProperty(source, "done", { get: () => inner?.done, enumerable: true });
   return source;
 }
+
+/**
+ * Imports a module that Deno's module graph does not see ahead of time.
+ * Deno builds the graph of the main module at start, following every
+ * dynamic `import("./literal.ts")` too, and keeps it (each module's source
+ * and dependencies, in native memory) for the life of the process, whether
+ * or not the import ever runs: for the central example the command line,
+ * the dashboard, the archive and the SQL-server stores held 1.6–1.7 MB
+ * (issue 26). An import by a computed URL is resolved only when it runs.
+ * A compiled binary embeds such a module only when `deno compile` is told
+ * to include it (deploy/compile.ts `COMPILE_INCLUDES`).
+ *
+ * @param url The module's URL (`new URL("./x.ts", import.meta.url)`).
+ * @returns The module.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { importLate } from "./lazy.ts";
+ * const { lazySource } = await importLate<typeof import("./lazy.ts")>(
+ *   new URL("./lazy.ts", import.meta.url),
+ * );
+ * assert.equal(typeof lazySource, "function");
+ * ```
+ */
+export function importLate<T>(url: URL): Promise<T> {
+  return import(url.href) as Promise<T>;
+}

@@ -40,6 +40,14 @@ export const COMPILE_INCLUDES: readonly string[] = [
   "sources/_ssh_journal_worker.ts",
   "siem/schema.ts",
   "siem/vms.ts",
+  // Imported by URL (core/lazy.ts importLate), so not in the graph deno compile follows.
+  "runner/cli.ts",
+  "ui/server.ts",
+  "archive/service.ts",
+  "sources/ssh_journal.ts",
+  "sinks/postgres.ts",
+  "sinks/mysql.ts",
+  "store/open.ts",
 ];
 
 /**

@@ -11,6 +11,7 @@
  */
 
 import { option } from "./_options.ts";
+import { importLate } from "../core/lazy.ts";
 import { parseDuration, parseSize } from "../core/duration.ts";
 import type { ArchiveService, ArchiveServiceOptions } from "../archive/service.ts";
 
@@ -117,7 +118,9 @@ function _lazyArchive(options: ArchiveServiceOptions): ArchiveService {
   return {
     kind: "archive",
     async start(ctx) {
-      const { archiveService } = await import("../archive/service.ts");
+      const { archiveService } = await importLate<typeof import("../archive/service.ts")>(
+        new URL("../archive/service.ts", import.meta.url),
+      );
       inner = archiveService(options);
       await inner.start(ctx);
     },

@@ -16,6 +16,7 @@ import type { SiemStore } from "../store/types.ts";
 import { maskUrl } from "../sinks/_sql_common.ts";
 import { sqliteFile } from "../store/target.ts";
 import { option } from "./_options.ts";
+import { importLate } from "../core/lazy.ts";
 
 /** Where the central stores its SIEM tables. */
 export interface DbTarget {
@@ -107,9 +108,13 @@ export function serverDbSink(target: DbTarget, name: string): Sink | undefined {
   const pw = target.password !== undefined ? { password: target.password } : {};
   const load = target.kind === "postgres"
     ? async () =>
-      (await import("../sinks/postgres.ts")).siemPostgresSink({ url: target.target, name, ...pw })
+      (await importLate<typeof import("../sinks/postgres.ts")>(
+        new URL("../sinks/postgres.ts", import.meta.url),
+      )).siemPostgresSink({ url: target.target, name, ...pw })
     : async () =>
-      (await import("../sinks/mysql.ts")).siemMysqlSink({ url: target.target, name, ...pw });
+      (await importLate<typeof import("../sinks/mysql.ts")>(
+        new URL("../sinks/mysql.ts", import.meta.url),
+      )).siemMysqlSink({ url: target.target, name, ...pw });
   let inner: Sink | undefined;
   return {
     kind: target.kind,
@@ -146,7 +151,10 @@ export function serverDbSink(target: DbTarget, name: string): Sink | undefined {
  */
 export function serverStoreOpener(target: DbTarget): (url: string) => Promise<SiemStore> {
   const pw = target.password !== undefined ? { password: target.password } : {};
-  return async (url) => (await import("../store/open.ts")).openStore(url, pw);
+  return async (url) =>
+    (await importLate<typeof import("../store/open.ts")>(
+      new URL("../store/open.ts", import.meta.url),
+    )).openStore(url, pw);
 }
 
 /**

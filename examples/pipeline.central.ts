@@ -68,7 +68,7 @@ import { newDevice } from "../siem/rules/new_device.ts";
 import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
 import { objectManifestsSource } from "../sources/object_manifests.ts";
-import { lazySource } from "../core/lazy.ts";
+import { importLate, lazySource } from "../core/lazy.ts";
 import { option } from "./_options.ts";
 import { centralSettings } from "./_central_settings.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
@@ -139,7 +139,9 @@ export default function central(
     ...(s.pullHosts
       ? {
         pulled: lazySource("ssh-journal", async () => {
-          const { sshJournalSource } = await import("../sources/ssh_journal.ts");
+          const { sshJournalSource } = await importLate<typeof import("../sources/ssh_journal.ts")>(
+            new URL("../sources/ssh_journal.ts", import.meta.url),
+          );
           return sshJournalSource({
             registry: `${s.data}/siem.db`,
             vmsDatabase: `${s.data}/siem.db`,

@@ -12,6 +12,7 @@
 
 import { type LogFormat, redactSecrets, setLogFormat } from "../core/log.ts";
 import { PipelineLoadError } from "./load.ts";
+import { importLate } from "../core/lazy.ts";
 import { parseRunArgs, runPipeline } from "./run.ts";
 
 /**
@@ -42,7 +43,11 @@ export async function main(argv: string[]): Promise<number> {
     // what it imports stays in memory all that time.
     const run = parseRunArgs(argv);
     if (run) return await runPipeline(run.file, run.args, run.options);
-    const { buildProgram, CommanderError } = await import("./cli.ts");
+    // Imported by URL: the command line's modules stay out of the module graph Deno keeps for the
+    // life of a pipeline run (core/lazy.ts importLate; issue 26's idle memory).
+    const { buildProgram, CommanderError } = await importLate<typeof import("./cli.ts")>(
+      new URL("./cli.ts", import.meta.url),
+    );
     let code = 0;
     try {
       await buildProgram((c) => (code = c)).parseAsync(argv, { from: "user" });

@@ -7,6 +7,7 @@
 
 import type { Service, ServiceContext } from "../core/types.ts";
 import { parseListen } from "./listen.ts";
+import { importLate } from "../core/lazy.ts";
 import type { UiService, UiServiceOptions } from "./server.ts";
 
 /**
@@ -37,7 +38,11 @@ export function lazyUiService(options: UiServiceOptions): Service & {
       return inner?.url;
     },
     async start(ctx: ServiceContext) {
-      const { uiService } = await import("./server.ts");
+      // By URL: with `--ui off` the dashboard's modules stay out of Deno's module graph too
+      // (core/lazy.ts importLate; issue 26's idle memory).
+      const { uiService } = await importLate<typeof import("./server.ts")>(
+        new URL("./server.ts", import.meta.url),
+      );
       inner = uiService(options);
       try {
         await inner.start(ctx);
