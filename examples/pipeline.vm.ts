@@ -52,7 +52,7 @@ import type { StatsRegistry } from "../core/stats.ts";
 import { heartbeatSource } from "../sources/heartbeat.ts";
 import { setHost } from "../parsers/rewrites.ts";
 import { fileTailSource } from "../sources/file_tail.ts";
-import { journaldSource } from "../sources/journald.ts";
+import { lazySource } from "../core/lazy.ts";
 import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
@@ -110,7 +110,11 @@ export default function vm(
     name: "heartbeat",
   });
   if (option(args, env, "journald", "off") === "on") {
-    sources.sshd = journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
+    // Imported when it starts: off by default, and every module loaded stays in memory.
+    sources.sshd = lazySource("journald", async () => {
+      const { journaldSource } = await import("../sources/journald.ts");
+      return journaldSource({ matches: ["_SYSTEMD_UNIT=ssh.service"], name: "sshd" });
+    }, "sshd");
   }
   const tls = clientTls(args, env);
   // The object channel (docs/objects.md): off unless --objects-to is given.
