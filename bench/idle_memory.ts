@@ -26,6 +26,8 @@ export interface IdleReading {
   private: number;
   /** RSS MB. */
   rss: number;
+  /** PSS MB. */
+  pss: number;
   /** Threads of the process. */
   threads: number;
   /** Private MB per kind of mapping. */
@@ -164,6 +166,7 @@ export async function idleReading(
       acts,
       private: m.private,
       rss: m.rss,
+      pss: m.pss,
       threads,
       mappings,
       largest,

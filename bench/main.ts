@@ -31,6 +31,7 @@ const _SCENARIOS = [
   "dashboard_store",
   "postgres",
   "ssh_journal",
+  "idle",
 ];
 
 function _fmt(value: number): string {
