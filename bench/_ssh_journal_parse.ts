@@ -189,4 +189,6 @@ if (import.meta.main) {
     );
   }
   console.log(`# ${entries} entries, ${chunks.length} chunks, load ${Deno.loadavg()[0]}`);
+  // A stopped host reader may leave a timer of its back-off behind: do not wait for it.
+  Deno.exit(0);
 }
