@@ -45,6 +45,8 @@ export class JournalStreamReader {
   #held = false;
 
   /**
+   * Makes the reader of one stream.
+   *
    * @param idHost The host name in event ids (`<host>:journald:…`).
    * @param options Prefix, event host and line limit.
    */
