@@ -1,30 +1,14 @@
 /**
- * The seeded randomness of bench/seed_siem.ts: a PRNG, Zipf-like picks,
+ * The seeded randomness of bench/seed_siem.ts: the generator's PRNG
+ * (sources/generator.ts, re-exported), Zipf-like picks,
  * times with a daily rhythm and bursts, hex strings.
  *
  * @module
  */
 
-/**
- * A small fast PRNG (mulberry32): the same seed gives the same database.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { seededRandom } from "./_seed_random.ts";
- * assert.equal(seededRandom(1)(), seededRandom(1)());
- * ```
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../sources/generator.ts";
+
+export { seededRandom };
 
 /**
  * A Zipf-like pick of an index below `n`: index 0 most often.
