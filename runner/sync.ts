@@ -14,17 +14,11 @@
 import type { Command } from "../core/_deps/commander.ts";
 import { Engine } from "../core/engine.ts";
 import { createLogger, type LogLevel } from "../core/log.ts";
-import { definePipeline, type PathDefinition, type PipelineDefinition } from "../core/pipeline.ts";
-import type { Sink, Source } from "../core/types.ts";
-import {
-  isObjectSink,
-  isObjectsSource,
-  type ObjectActivity,
-  type ObjectSink,
-  type ObjectsSource,
-  objectsSource,
-} from "../sources/objects.ts";
+import { definePipeline } from "../core/pipeline.ts";
+import type { ObjectActivity, ObjectSink } from "../sources/objects.ts";
 import { loadPipeline, PipelineLoadError } from "./load.ts";
+import { formatSize, SyncProgress } from "./_sync_progress.ts";
+import { guardSinks, objectPipeline } from "./_sync_pipeline.ts";
 
 /** Options for {@linkcode runSync}. */
 export interface SyncOptions {
@@ -70,180 +64,6 @@ export interface SyncSummary {
   gaveUp: boolean;
 }
 
-function _size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** Plain-text progress bars on stderr, one line redrawn per file. */
-class _Progress {
-  readonly #active = new Map<string, { path: string; size: number; sent: number; t0: number }>();
-  readonly #enc = new TextEncoder();
-  #lastDraw = 0;
-
-  #write(text: string): void {
-    try {
-      Deno.stderr.writeSync(this.#enc.encode(text));
-    } catch {
-      // stderr closed
-    }
-  }
-
-  #bar(path: string, sent: number, size: number, t0: number): string {
-    const frac = size > 0 ? Math.min(1, sent / size) : 1;
-    const width = 24;
-    const full = Math.round(frac * width);
-    const secs = (performance.now() - t0) / 1000;
-    const rate = secs > 0 ? `${_size(sent / secs)}/s` : "";
-    return `[${"#".repeat(full)}${".".repeat(width - full)}] ${
-      String(Math.floor(frac * 100)).padStart(3)
-    }% ${path} ${_size(sent)}/${_size(size)} ${rate}`;
-  }
-
-  on(a: ObjectActivity): void {
-    if (a.type === "start") {
-      this.#active.set(a.remote, {
-        path: a.path,
-        size: a.size,
-        sent: a.resumeAt,
-        t0: performance.now(),
-      });
-    } else if (a.type === "progress") {
-      const f = this.#active.get(a.remote);
-      if (!f) return;
-      f.sent = a.sent;
-      const now = performance.now();
-      if (now - this.#lastDraw < 100) return;
-      this.#lastDraw = now;
-      this.#write(`\r\x1b[2K${this.#bar(f.path, f.sent, f.size, f.t0)}`);
-    } else if (a.type === "uploaded") {
-      const f = this.#active.get(a.object.remote);
-      this.#active.delete(a.object.remote);
-      if (f) this.#write(`\r\x1b[2K${this.#bar(f.path, f.size, f.size, f.t0)}\n`);
-    } else if (a.type === "error") {
-      this.#active.clear();
-      this.#write("\r\x1b[2K");
-    }
-  }
-}
-
-function _resolveSource(def: PipelineDefinition, s: Source | string): Source | undefined {
-  return typeof s === "string" ? def.sources?.[s] : s;
-}
-
-function _resolveSink(def: PipelineDefinition, s: Sink | string): Sink | undefined {
-  return typeof s === "string" ? def.sinks?.[s] : s;
-}
-
-function _sinksOf(def: PipelineDefinition, paths: PathDefinition[], into: Set<Sink>): void {
-  for (const path of paths) {
-    for (const s of path.to ?? []) {
-      const sink = _resolveSink(def, s);
-      if (sink) into.add(sink);
-    }
-    if (path.paths) _sinksOf(def, path.paths, into);
-  }
-}
-
-/**
- * Builds the object-only pipeline: objects sources (remade with
- * `once: true` when asked), synced-objects sources, and the top-level paths
- * they feed; every other source and path is left out.
- */
-function _objectPipeline(
-  def: PipelineDefinition,
-  once: boolean,
-  file: string,
-): { def: PipelineDefinition; objects: ObjectsSource[]; sinks: ObjectSink[] } {
-  const replaced = new Map<Source, Source>();
-  const objects: ObjectsSource[] = [];
-  const keep = (source: Source | undefined): Source | undefined => {
-    if (!source) return undefined;
-    const seen = replaced.get(source);
-    if (seen) return seen;
-    let out: Source | undefined;
-    if (isObjectsSource(source)) {
-      const made = once ? objectsSource({ ...source.options, once: true }) : source;
-      objects.push(made);
-      out = made;
-    } else if (source.kind === "synced-objects") out = source;
-    if (out) replaced.set(source, out);
-    return out;
-  };
-  const sources: Record<string, Source> = {};
-  for (const [name, source] of Object.entries(def.sources ?? {})) {
-    const kept = keep(source);
-    if (kept) sources[name] = kept;
-  }
-  const paths: PathDefinition[] = [];
-  for (const path of def.paths) {
-    if (!path.from) {
-      paths.push(path);
-      continue;
-    }
-    const from: Array<Source | string> = [];
-    for (const s of path.from) {
-      const kept = keep(_resolveSource(def, s));
-      if (kept) from.push(typeof s === "string" ? s : kept);
-    }
-    if (from.length) paths.push({ ...path, from });
-  }
-  if (objects.length === 0) {
-    throw new PipelineLoadError(`${file}: no objects source (objectsSource) feeds any path`);
-  }
-  const sinkSet = new Set<Sink>();
-  _sinksOf(def, paths, sinkSet);
-  const sinks = [...sinkSet].filter(isObjectSink);
-  const { onStart: _onStart, ...rest } = def;
-  return { def: { ...rest, sources, paths }, objects, sinks };
-}
-
-/**
- * The same pipeline with each object sink behind a guard that refuses
- * writes once the run gave up (the engine retries a failed write once more
- * while it stops; that attempt must not reach the server).
- */
-function _guardSinks(
-  def: PipelineDefinition,
-  sinks: Set<Sink>,
-  stopped: () => boolean,
-): PipelineDefinition {
-  const guards = new Map<Sink, Sink>();
-  const guard = (sink: Sink): Sink => {
-    if (!sinks.has(sink)) return sink;
-    let g = guards.get(sink);
-    if (!g) {
-      const write = (batch: Parameters<Sink["write"]>[0]) =>
-        stopped() ? Promise.reject(new Error("sync gave up; no more attempts")) : sink.write(batch);
-      g = new Proxy(sink, {
-        get: (target, prop) => {
-          if (prop === "write") return write;
-          const value = Reflect.get(target, prop, target);
-          return typeof value === "function" ? value.bind(target) : value;
-        },
-      });
-      guards.set(sink, g);
-    }
-    return g;
-  };
-  const mapPaths = (paths: PathDefinition[]): PathDefinition[] =>
-    paths.map((path) => ({
-      ...path,
-      ...(path.to ? { to: path.to.map((s) => (typeof s === "string" ? s : guard(s))) } : {}),
-      ...(path.paths ? { paths: mapPaths(path.paths) } : {}),
-    }));
-  const named: Record<string, Sink> = {};
-  for (const [name, sink] of Object.entries(def.sinks ?? {})) named[name] = guard(sink);
-  return { ...def, ...(def.sinks ? { sinks: named } : {}), paths: mapPaths(def.paths) };
-}
-
 /**
  * Runs the object paths of a pipeline file: once (`once: true`) or every
  * interval until stopped, optionally as a dry run. Prints one line per
@@ -276,7 +96,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
     args: options.args ?? [],
     env: Deno.env.toObject(),
   });
-  const built = _objectPipeline(pipeline, once, file);
+  const built = objectPipeline(pipeline, once, file);
   if (built.sinks.length === 0) {
     throw new PipelineLoadError(
       `${file}: the objects sources feed no object sink (sftpObjectSink)`,
@@ -293,7 +113,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
     errors: [],
     gaveUp: false,
   };
-  const progress = (options.progress ?? Deno.stderr.isTerminal()) ? new _Progress() : undefined;
+  const progress = (options.progress ?? Deno.stderr.isTerminal()) ? new SyncProgress() : undefined;
   let stopWriting = false;
   let giveUp!: () => void;
   const gaveUp = new Promise<void>((resolve) => (giveUp = resolve));
@@ -303,7 +123,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
       case "uploaded":
         summary.files++;
         summary.bytes += a.bytes;
-        out(`uploaded ${a.object.remote} (${_size(a.object.size)})`);
+        out(`uploaded ${a.object.remote} (${formatSize(a.object.size)})`);
         break;
       case "unchanged":
         summary.skipped++;
@@ -321,7 +141,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
         summary.files++;
         summary.bytes += a.size;
         out(
-          `would upload ${a.path} -> ${a.remote} (${_size(a.size)})${
+          `would upload ${a.path} -> ${a.remote} (${formatSize(a.size)})${
             a.move ? ", then delete the local file" : ""
           }`,
         );
@@ -357,7 +177,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
     drainTimeoutMs: 30_000,
   };
   const engine = new Engine(
-    definePipeline(_guardSinks(built.def, new Set(built.sinks), () => stopWriting)),
+    definePipeline(guardSinks(built.def, new Set(built.sinks), () => stopWriting)),
     engineOptions,
   );
   try {
@@ -390,7 +210,7 @@ export async function runSync(file: string, options: SyncOptions = {}): Promise<
   const verb = dryRun ? "dry run" : "sync";
   out(
     `${verb}: files ${summary.files}, bytes ${
-      _size(summary.bytes)
+      formatSize(summary.bytes)
     }, skipped ${summary.skipped}, failed ${summary.failed}, deleted local ${summary.deletedLocal}, deleted remote ${summary.deletedRemote}${
       summary.linksOutside ? `, links out of the directory skipped ${summary.linksOutside}` : ""
     }${summary.errors.length ? `, failed attempts ${summary.errors.length}` : ""}`,
