@@ -148,7 +148,19 @@ export function vmsSink(options: VmsSinkOptions): VmsSink {
     return e.program ? `${cat}:${e.program}` : cat;
   };
 
-  const begin = async (db: DatabaseSync, stats: SinkContext["stats"]) => {
+  // Resolves to nothing when BEGIN took the lock at once, so the caller awaits only when busy:
+  // nothing else on this thread may run between BEGIN and COMMIT.
+  const begin = (db: DatabaseSync, stats: SinkContext["stats"]): Promise<void> | undefined => {
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      return undefined;
+    } catch (err) {
+      const code = (err as { errcode?: number }).errcode ?? 0;
+      if ((code & 0xff) !== 5 && (code & 0xff) !== 6) throw err;
+    }
+    return beginBusy(db, stats);
+  };
+  const beginBusy = async (db: DatabaseSync, stats: SinkContext["stats"]) => {
     const started = Date.now();
     for (let attempt = 1;; attempt++) {
       try {
@@ -258,7 +270,8 @@ export function vmsSink(options: VmsSinkOptions): VmsSink {
       const db = inner?.db;
       if (!db || !ctx || !stmts) throw new Error(`${where}: write() before open()`);
       if (rows.length === 0) return;
-      await begin(db, ctx.stats);
+      const busy = begin(db, ctx.stats);
+      if (busy) await busy;
       try {
         const { upsert, read, update } = stmts;
         for (const s of rows) {

@@ -109,7 +109,9 @@ export class SqliteWriter {
       while (i < n) {
         const caughtUp = o.wal.beforeTransaction(d);
         if (caughtUp) await caughtUp;
-        await this.#begin();
+        // BEGIN without an await when the lock is free: nothing else on this thread may run
+        // between BEGIN and COMMIT (another sink's BEGIN would find the file locked).
+        if (!this.#tryBegin()) await this.#begin();
         const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
         const started = performance.now();
         for (; i < n; i++) {
@@ -198,6 +200,17 @@ export class SqliteWriter {
     }
     this.#tables.set(name, stmt);
     return stmt;
+  }
+
+  /** BEGIN IMMEDIATE now; false when another writer holds the lock. */
+  #tryBegin(): boolean {
+    try {
+      this.#d.exec("BEGIN IMMEDIATE");
+      return true;
+    } catch (err) {
+      if (!BUSY_CODES.has(sqliteCode(err))) throw batchError(err, this.#o.database);
+      return false;
+    }
   }
 
   async #begin(): Promise<void> {

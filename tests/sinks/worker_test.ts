@@ -261,3 +261,48 @@ Deno.test("workerSink sends the next batch while the worker stores the last, and
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("workerSink: two sinks on one thread never interleave their writes at an await (siem.db's alerts and vms)", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/log.txt`;
+  const make = (name: string) =>
+    workerSink({
+      module: new URL("../fixtures/slow_log_sink.ts", import.meta.url),
+      factory: "slowLogSink",
+      options: { out, ms: 20 },
+      thread: "interleave-test",
+      name,
+    });
+  const a = make("a");
+  const b = make("b");
+  try {
+    await a.open(context());
+    await b.open(context());
+    // Sent together, as the engine sends batches to both sinks: each write awaits inside, and
+    // the other sink's write must wait for it (per-sink order alone let them interleave; two
+    // SQLite connections then found each other's lock and slept).
+    await Promise.all([
+      a.write([createEvent("a1")]),
+      b.write([createEvent("b1")]),
+      a.write([createEvent("a2")]),
+      b.write([createEvent("b2")]),
+    ]);
+    await a.close();
+    await b.close();
+    const lines = (await Deno.readTextFile(out)).trim().split("\n");
+    assert.equal(lines.length, 8);
+    for (let i = 0; i < lines.length; i += 2) {
+      const name = lines[i]!.slice("start ".length);
+      assert.deepEqual(
+        [lines[i], lines[i + 1]],
+        [`start ${name}`, `end ${name}`],
+        lines.join(" | "),
+      );
+    }
+    // Each sink's own writes stay in order.
+    assert.ok(lines.indexOf("start a1") < lines.indexOf("start a2"));
+    assert.ok(lines.indexOf("start b1") < lines.indexOf("start b2"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
