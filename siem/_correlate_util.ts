@@ -5,7 +5,9 @@
  * @module
  */
 
-import type { CorrelateAlert } from "./correlate.ts";
+import type { LogEvent } from "../core/event.ts";
+import type { Filter } from "../core/types.ts";
+import type { CorrelateAlert, EventTest } from "./correlate_types.ts";
 
 /**
  * A number of ms option, checked.
@@ -67,4 +69,62 @@ export function isoTime(ms: number): string {
  */
 export function isAlert(a: unknown): a is Partial<CorrelateAlert> & { rule: string } {
   return a !== null && typeof a === "object" && typeof (a as { rule?: unknown }).rule === "string";
+}
+
+/**
+ * A rule's `filter` or `trigger` option as a function: a function as it is,
+ * a {@linkcode Filter} by its `test`, `undefined` when left out.
+ *
+ * @param where The rule, for the message.
+ * @param option The option's name.
+ * @param value Its value.
+ * @returns The test, or `undefined`.
+ * @throws {TypeError} When it is neither.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { eventTest } from "./_correlate_util.ts";
+ * assert.equal(eventTest("correlate(r)", "filter", undefined), undefined);
+ * ```
+ */
+export function eventTest(
+  where: string,
+  option: string,
+  value: EventTest | undefined,
+): ((e: LogEvent) => boolean) | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "function") return value;
+  if (value && typeof (value as Filter).test === "function") {
+    const f = value as Filter;
+    return (e: LogEvent) => f.test(e);
+  }
+  throw new TypeError(`${where}: "${option}" must be a function or a Filter, got ${typeof value}`);
+}
+
+/**
+ * An integer option, checked.
+ *
+ * @param where The rule, for the message.
+ * @param option The option's name.
+ * @param value Its value.
+ * @param min The least value allowed.
+ * @returns The value.
+ * @throws {TypeError} When not an integer.
+ * @throws {RangeError} When below `min`.
+ *
+ * @example
+ * ```ts
+ * import { intOption } from "./_correlate_util.ts";
+ * intOption("correlate(r)", "threshold", 5, 1);
+ * ```
+ */
+export function intOption(where: string, option: string, value: unknown, min: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value)) {
+    throw new TypeError(`${where}: "${option}" must be an integer, got ${JSON.stringify(value)}`);
+  }
+  if (value < min) {
+    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
+  }
+  return value;
 }

@@ -49,8 +49,13 @@
 import type { LogEvent } from "../core/event.ts";
 import { fieldGetter, fieldSetter } from "../core/event.ts";
 import { compileTemplate } from "../core/template.ts";
-import type { Filter } from "../core/types.ts";
-import { isAlert, isoTime, msOption } from "./_correlate_util.ts";
+import { eventTest, intOption, isAlert, msOption } from "./_correlate_util.ts";
+import {
+  type CorrelateWindow,
+  restoreWindows,
+  snapshotWindows,
+  windowAlert,
+} from "./_correlate_groups.ts";
 
 export { correlateStore, type CorrelateStoreOptions } from "./correlate_store.ts";
 export {
@@ -69,43 +74,9 @@ export type {
   Correlation,
   EventTest,
 } from "./correlate_types.ts";
-import type {
-  CorrelateAlert,
-  CorrelateGroup,
-  CorrelateOptions,
-  CorrelateSnapshot,
-  Correlation,
-  EventTest,
-} from "./correlate_types.ts";
+import type { CorrelateOptions, CorrelateSnapshot, Correlation } from "./correlate_types.ts";
 
-interface _Group {
-  t: number[];
-  d: string[] | null;
-  c: string[] | null;
-  fired: number;
-  /** When the group was last used, as a counter: the least recently used go first. */
-  used: number;
-}
-
-function _test(where: string, option: string, value: EventTest | undefined) {
-  if (value === undefined) return undefined;
-  if (typeof value === "function") return value;
-  if (value && typeof (value as Filter).test === "function") {
-    const f = value as Filter;
-    return (e: LogEvent) => f.test(e);
-  }
-  throw new TypeError(`${where}: "${option}" must be a function or a Filter, got ${typeof value}`);
-}
-
-function _int(where: string, option: string, value: unknown, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new TypeError(`${where}: "${option}" must be an integer, got ${JSON.stringify(value)}`);
-  }
-  if (value < min) {
-    throw new RangeError(`${where}: "${option}" must be at least ${min}, got ${value}`);
-  }
-  return value;
-}
+type _Group = CorrelateWindow;
 
 /**
  * A windowed grouping step. For each event the `filter` accepts, it renders
@@ -160,15 +131,15 @@ export function correlate(options: CorrelateOptions): Correlation {
   if (options.key === undefined) throw new TypeError(`${w}: "key" is required`);
   const key = compileTemplate(options.key);
   const window = msOption(w, "window", options.window, 1);
-  const threshold = _int(w, "threshold", options.threshold, 1);
+  const threshold = intOption(w, "threshold", options.threshold, 1);
   const suppress = options.suppress === undefined
     ? window
     : msOption(w, "suppress", options.suppress, 0);
   const distinct = options.distinct === undefined ? null : compileTemplate(options.distinct);
   // Without `collect`, the distinct values are the evidence: no second list.
   const collect = options.collect === undefined ? null : compileTemplate(options.collect);
-  const filter = _test(w, "filter", options.filter);
-  const trigger = _test(w, "trigger", options.trigger);
+  const filter = eventTest(w, "filter", options.filter);
+  const trigger = eventTest(w, "trigger", options.trigger);
   const severity = options.severity ?? "high";
   if (typeof severity !== "string") {
     throw new TypeError(`${w}: "severity" must be a string, got ${typeof severity}`);
@@ -180,14 +151,19 @@ export function correlate(options: CorrelateOptions): Correlation {
   const alertField = options.field ?? "alert";
   const setAlert = fieldSetter(alertField);
   const getAlert = fieldGetter(alertField);
-  const maxKeys = _int(w, "maxKeys", options.maxKeys ?? 100_000, 1);
-  const maxEntries = _int(w, "maxEntries", options.maxEntries ?? Math.max(4 * threshold, 256), 1);
+  const maxKeys = intOption(w, "maxKeys", options.maxKeys ?? 100_000, 1);
+  const maxEntries = intOption(
+    w,
+    "maxEntries",
+    options.maxEntries ?? Math.max(4 * threshold, 256),
+    1,
+  );
   if (maxEntries < threshold) {
     throw new RangeError(
       `${w}: "maxEntries" must be at least the threshold (${threshold}), got ${maxEntries}`,
     );
   }
-  const maxEvidence = _int(w, "maxEvidence", options.maxEvidence ?? 20, 0);
+  const maxEvidence = intOption(w, "maxEvidence", options.maxEvidence ?? 20, 0);
 
   let groups = new Map<string, _Group>();
   let latest = -Infinity;
@@ -267,42 +243,13 @@ export function correlate(options: CorrelateOptions): Correlation {
   };
 
   const fire = (k: string, g: _Group, t: number, e: LogEvent) => {
-    const evidence = g.c ?? g.d;
-    const values: string[] = [];
-    if (evidence && maxEvidence > 0) {
-      const seen = new Set<string>();
-      for (const v of evidence) {
-        if (v === "" || seen.has(v)) continue;
-        seen.add(v);
-        values.push(v);
-        if (values.length >= maxEvidence) break;
-      }
-    }
-    const n = g.t.length;
-    const first = n ? (g.t[0] as number) : t;
-    const last = n ? (g.t[n - 1] as number) : t;
-    const group: CorrelateGroup = {
-      key: k,
-      count: n,
-      distinct: count(g),
-      values,
-      firstSeen: first,
-      lastSeen: Math.max(last, t),
-    };
-    const alert: CorrelateAlert = {
+    const { group, alert } = windowAlert(k, g, t, {
       rule,
       severity,
-      key: k,
-      count: group.count,
-      distinct: group.distinct,
-      values,
-      first_seen: isoTime(group.firstSeen),
-      last_seen: isoTime(group.lastSeen),
-      window_s: window === Infinity ? 0 : window / 1000,
-    };
-    if (suppress > 0 && Number.isFinite(suppress)) {
-      alert.incident = `${rule}:${Math.floor(t / suppress)}:${k}`;
-    }
+      window,
+      suppress,
+      maxEvidence,
+    });
     if (emit) {
       try {
         Object.assign(alert, emit(group, e));
@@ -413,58 +360,20 @@ export function correlate(options: CorrelateOptions): Correlation {
       return undefined;
     },
     snapshot(): CorrelateSnapshot {
-      const out: CorrelateSnapshot["groups"] = [];
-      // Least recently used first, so a restore keeps the eviction order.
-      for (const [k, g] of [...groups].sort((a, b) => a[1].used - b[1].used)) {
-        out.push([
-          k,
-          Number.isFinite(g.fired) ? g.fired : null,
-          g.t.slice(),
-          g.d ? g.d.slice() : null,
-          g.c ? g.c.slice() : null,
-        ]);
-      }
-      return { v: 1, rule, groups: out };
+      return snapshotWindows(rule, groups);
     },
     restore(snapshot: unknown): boolean {
-      const s = snapshot as Partial<CorrelateSnapshot> | null;
-      if (!s || typeof s !== "object" || s.v !== 1 || s.rule !== rule || !Array.isArray(s.groups)) {
-        return false;
-      }
-      const next = new Map<string, _Group>();
-      for (const item of s.groups) {
-        if (!Array.isArray(item)) continue;
-        const [k, fired, t, d, c] = item as unknown[];
-        if (typeof k !== "string" || !Array.isArray(t) || !t.every((x) => typeof x === "number")) {
-          continue;
-        }
-        const strings = (x: unknown) =>
-          Array.isArray(x) && x.length === t.length && x.every((v) => typeof v === "string")
-            ? (x as string[]).slice()
-            : null;
-        const g: _Group = {
-          t: (t as number[]).slice(-maxEntries),
-          d: distinct ? strings(d) : null,
-          c: collect ? strings(c) : null,
-          fired: typeof fired === "number" ? fired : -Infinity,
-          used: ++clock,
-        };
-        // A group saved by a rule configured differently (no distinct values then) starts empty.
-        if ((distinct && !g.d) || (collect && !g.c)) {
-          g.t = [];
-          g.d = distinct ? [] : null;
-          g.c = collect ? [] : null;
-        } else if (g.t.length < t.length) {
-          const cut = t.length - g.t.length;
-          g.d = g.d ? g.d.slice(cut) : null;
-          g.c = g.c ? g.c.slice(cut) : null;
-        }
-        next.set(k, g);
-        for (const x of g.t) if (x > latest) latest = x;
-        if (Number.isFinite(g.fired) && g.fired > latest) latest = g.fired;
-      }
-      while (next.size > maxKeys) next.delete(next.keys().next().value as string);
-      groups = next;
+      const got = restoreWindows(snapshot, {
+        rule,
+        distinct: distinct !== null,
+        collect: collect !== null,
+        maxEntries,
+        maxKeys,
+        nextUse: () => ++clock,
+      });
+      if (!got) return false;
+      groups = got.groups;
+      if (got.latest > latest) latest = got.latest;
       return true;
     },
   };
