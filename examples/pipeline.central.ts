@@ -69,7 +69,7 @@ import { criticalAlert } from "../siem/rules/critical_alert.ts";
 import { hostWatchSource } from "../sources/host_watch.ts";
 import { objectManifestsSource } from "../sources/object_manifests.ts";
 import { importLate, lazySource } from "../core/lazy.ts";
-import { option } from "./_options.ts";
+import { checkpointWalMb, option } from "./_options.ts";
 import { centralSettings } from "./_central_settings.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
 import { cpuIdleCollector, sqliteShrinker } from "../core/idle_gc.ts";
@@ -88,15 +88,6 @@ interface _DbOptions {
   cacheSizeMb?: number;
   maxBatch?: number;
 }
-
-// With inline checkpoints (the default profile) SQLite checkpoints siem.db's WAL in the commit
-// that finds it past this size. At 8 MiB (sqliteSink's default, chosen for short commits) the
-// central spent a fifth of its main thread in COMMIT under a burst; at 32 MiB a page rewritten by
-// several commits is copied into the database once per checkpoint instead of several times:
-// 1.09-1.25x the rate at 200k alerts, same memory (docs/performance.md, 2026-12-07). Both
-// connections of siem.db take it: the first commit that finds the WAL past its own size
-// checkpoints. A background checkpointer keeps sqliteSink's 8 MiB steps.
-const _INLINE_WAL_MB = 32;
 
 export { type CentralSettings, centralSettings } from "./_central_settings.ts";
 
@@ -198,7 +189,9 @@ export default function central(
     const options = {
       database: `${s.data}/siem.db`,
       checkpoint: s.sqliteCheckpoint,
-      walCheckpointMb: s.sqliteCheckpoint === "inline" ? _INLINE_WAL_MB : 8,
+      // Both connections of siem.db take it: the first commit that finds the WAL past its size
+      // checkpoints.
+      walCheckpointMb: checkpointWalMb(s.sqliteCheckpoint),
       ...sized,
     };
     return s.sqliteWorker

@@ -56,7 +56,7 @@ import { lazySource } from "../core/lazy.ts";
 import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
-import { checkpointOption, memoryOption, option, portOption } from "./_options.ts";
+import { checkpointOption, checkpointWalMb, memoryOption, option, portOption } from "./_options.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
 import { cpuIdleCollector, sqliteShrinker } from "../core/idle_gc.ts";
 import { objectJobs } from "./_objects.ts";
@@ -137,6 +137,7 @@ export default function vm(
       ...(tls ? { tls } : {}),
       name: "central",
     });
+  const checkpoint = checkpointOption(args, env, budget.sqliteCheckpoint);
   const backup = sqliteSink({
     database: `${data}/backup.db`,
     table: "events",
@@ -146,7 +147,8 @@ export default function vm(
     // One index growing at its right edge: a small page cache is enough, and a VM's RAM is scarce.
     cacheSizeMb: Math.min(4, budget.sqliteCacheMb),
     maxBatch: budget.sqliteBatch,
-    checkpoint: checkpointOption(args, env, budget.sqliteCheckpoint),
+    checkpoint,
+    walCheckpointMb: checkpointWalMb(checkpoint),
     name: "backup",
   });
   const shrinkIdle = option(
