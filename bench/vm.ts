@@ -147,8 +147,9 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
       "benchvm",
       "--heartbeat-seconds",
       "86400",
-      // As on a machine short of memory: the backup's WAL is checkpointed in its commits.
-      ...(who.endsWith("small heap") ? ["--sqlite-checkpoint", "inline"] : []),
+      // As on a machine short of memory (`--memory small`: smaller queues and batches, the
+      // backup's WAL checkpointed in its commits, a collection every 4 MiB of old generation).
+      ...(who.endsWith("small heap") ? ["--memory", "small", "--sqlite-checkpoint", "inline"] : []),
     ]);
   }
   try {
@@ -271,7 +272,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     "sluice": `sluice file tail → TCP forward, no backup (${n} lines, ${mb} MB)`,
     "sluice+backup": "sluice examples/pipeline.vm.ts: file tail → TCP forward + SQLite backup",
     "sluice+backup, small heap":
-      `sluice examples/pipeline.vm.ts, small heap (deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --sqlite-checkpoint inline): the same`,
+      `sluice examples/pipeline.vm.ts, small heap (deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --memory small): the same`,
     "syslog-ng": "syslog-ng file() → network() tcp, flow control",
     "syslog-ng+sql": "syslog-ng file() → network() tcp + sql(sqlite3) backup, flow control",
   };

@@ -40,6 +40,13 @@ export interface MemoryBudget {
   sqliteCheckpoint: "background" | "inline";
   /** V8 flags {@linkcode applyV8Budget} sets at start (empty: V8's own). */
   v8Flags: string[];
+  /**
+   * A full V8 collection each time the old generation grew by this many MiB
+   * (core/heap_cap.ts); 0 leaves it to V8's own limit. The VM example takes
+   * it; the central example leaves it off unless `--heap-step-mb` is given
+   * (its rate counts more than the few MB it saved there).
+   */
+  heapStepMb: number;
 }
 
 const _MIB = 1024 * 1024;
@@ -109,6 +116,7 @@ const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
     workerCores: Infinity,
     sqliteCheckpoint: "inline",
     v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
+    heapStepMb: 4,
   },
   // Measured on 2 cores, 200k alerts alternating (docs/performance.md): SQLite on the main
   // thread with these sizes peaked at 92-95 MB private under `deno task start`'s
@@ -125,6 +133,9 @@ const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
     workerCores: 4,
     sqliteCheckpoint: "inline",
     v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
+    // The VM example under a 1M-line burst: peak private 49-57 MB instead of 64-96 at the same
+    // speed (docs/performance.md, 2026-12-07 evening).
+    heapStepMb: 8,
   },
   // What the examples shipped before sizing from memory: SQLite on a worker with 4000-event
   // queues, 178-186 MB private under a 1M burst (docs/performance.md).
@@ -136,6 +147,7 @@ const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
     workerCores: 2,
     sqliteCheckpoint: "background",
     v8Flags: [],
+    heapStepMb: 0,
   },
 };
 

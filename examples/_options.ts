@@ -48,6 +48,8 @@ export const FLAG_HELP: Readonly<Record<string, string>> = {
   "ui-cert": "PEM certificate file: serve the dashboard over HTTPS (with --ui-key)",
   "ui-key": "PEM private key file of --ui-cert",
   "pull-hosts": "on: pull the journal over SSH from the hosts of `sluice hosts add` (off)",
+  "heap-step-mb": "a full V8 collection each time the old generation grows by this many MiB " +
+    "(default: from --memory; 0: V8's own limit)",
 };
 
 /** One flag read by {@linkcode option}, as `--help` lists it. */
@@ -208,6 +210,39 @@ export function checkpointOption(
  */
 export function checkpointWalMb(checkpoint: "background" | "inline"): number {
   return checkpoint === "inline" ? 32 : 8;
+}
+
+/**
+ * Reads `--heap-step-mb` (`SLUICE_HEAP_STEP_MB`): the old generation's growth
+ * between the full collections of `heapCap` (core/heap_cap.ts), default from the
+ * memory budget; 0 leaves collections to V8. A wrong value throws a
+ * RangeError that names the flag.
+ *
+ * @param args Arguments after the pipeline file.
+ * @param env The environment.
+ * @param fallback The budget's step, in MiB.
+ * @returns The step in MiB (0: off).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { heapStepOption } from "./_options.ts";
+ * assert.equal(heapStepOption([], {}, 8), 8);
+ * assert.equal(heapStepOption(["--heap-step-mb", "0"], {}, 8), 0);
+ * assert.throws(() => heapStepOption(["--heap-step-mb", "x"], {}, 8), /--heap-step-mb/);
+ * ```
+ */
+export function heapStepOption(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  fallback: number,
+): number {
+  const text = option(args, env, "heap-step-mb", String(fallback));
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`--heap-step-mb: expected a number of MiB ≥ 0, got "${text}"`);
+  }
+  return value;
 }
 
 /**

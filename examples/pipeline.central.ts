@@ -73,6 +73,7 @@ import { checkpointWalMb, option } from "./_options.ts";
 import { centralSettings } from "./_central_settings.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
 import { cpuIdleCollector, sqliteShrinker } from "../core/idle_gc.ts";
+import { heapCap } from "../core/heap_cap.ts";
 import { listenerTls } from "./_tls.ts";
 import { lazyUiService } from "../ui/lazy_service.ts";
 import { respondSettings, respondSinkFor } from "./_respond.ts";
@@ -296,6 +297,8 @@ export default function central(
       // burst): V8 keeps the heap it grew to otherwise, and the store's connection the pages
       // SQLite read (issue 26's idle memory).
       ...(shrinkIdle ? { memory: cpuIdleCollector({ shrink: sqliteShrinker([sinks.db]) }) } : {}),
+      // A full collection each time the old generation grew by --heap-step-mb under a burst.
+      ...(s.heapStepMb > 0 ? { heap: heapCap({ stepMb: s.heapStepMb }) } : {}),
       ...(ui ? { ui } : {}),
       ...(archive ? { archive } : {}),
     },

@@ -56,9 +56,17 @@ import { lazySource } from "../core/lazy.ts";
 import { forwardSink } from "../sinks/forward.ts";
 import { relpSink } from "../sinks/relp.ts";
 import { sqliteSink } from "../sinks/sqlite.ts";
-import { checkpointOption, checkpointWalMb, memoryOption, option, portOption } from "./_options.ts";
+import {
+  checkpointOption,
+  checkpointWalMb,
+  heapStepOption,
+  memoryOption,
+  option,
+  portOption,
+} from "./_options.ts";
 import { applyV8Budget } from "../core/memory_budget.ts";
 import { cpuIdleCollector, sqliteShrinker } from "../core/idle_gc.ts";
+import { heapCap } from "../core/heap_cap.ts";
 import { objectJobs } from "./_objects.ts";
 import { clientTls } from "./_tls.ts";
 
@@ -158,6 +166,7 @@ export default function vm(
     "on",
     "one full garbage collection each time the VM turns idle (on|off)",
   ) !== "off";
+  const heapStepMb = heapStepOption(args, env, budget.heapStepMb);
   return definePipeline({
     name: "vm",
     role: "vm",
@@ -166,9 +175,11 @@ export default function vm(
     // One full garbage collection each time the VM turns idle (after start, after a burst):
     // V8 keeps the heap it grew to otherwise, a young generation of --max-semi-space-size
     // among it (issue 26's idle memory).
-    ...(shrinkIdle
-      ? { services: { memory: cpuIdleCollector({ shrink: sqliteShrinker([backup]) }) } }
-      : {}),
+    // And one each time the old generation grew by --heap-step-mb under a burst.
+    services: {
+      ...(shrinkIdle ? { memory: cpuIdleCollector({ shrink: sqliteShrinker([backup]) }) } : {}),
+      ...(heapStepMb > 0 ? { heap: heapCap({ stepMb: heapStepMb }) } : {}),
+    },
     sources: { ...sources, ...objects?.sources },
     sinks: {
       ...objects?.sinks,

@@ -16,6 +16,10 @@ Deno.test("examples: --sqlite-checkpoint picks where SQLite's WAL is checkpointe
   assert.equal(small.sqliteWorker, false);
   assert.equal(small.sqliteCheckpoint, "inline");
   assert.equal(centralSettings([], { SLUICE_MEMORY: "large" }).sqliteCheckpoint, "background");
+  // The heap cap is off on the central unless asked; a wrong step names the flag.
+  assert.equal(centralSettings([], {}).heapStepMb, 0);
+  assert.equal(centralSettings(["--heap-step-mb", "8"], {}).heapStepMb, 8);
+  assert.throws(() => centralSettings(["--heap-step-mb", "-1"], {}), /--heap-step-mb/);
 });
 
 Deno.test("examples: a wrong --sqlite-checkpoint stops the central and the VM before they start, naming the flag", async () => {
