@@ -18,8 +18,8 @@
  */
 
 import { DatabaseSync } from "node:sqlite";
-import { createHash } from "node:crypto";
-import { syntheticAlert } from "../../sources/generator.ts";
+import { seededRandom, syntheticAlert } from "../../sources/generator.ts";
+import { checkpointOf, expectedIds, queryOne, sha256Lines } from "./_verify.ts";
 import { type Runner, startRunner } from "../examples/_procs.ts";
 import { type ChaosProxy, startChaosProxy } from "./proxy.ts";
 import { freePort as _freePort } from "../_ports.ts";
@@ -87,74 +87,7 @@ export interface ChaosReport {
   seed: number;
 }
 
-function _random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x1_0000_0000;
-  };
-}
-
 const _sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function _query<T>(db: string, sql: string): T | undefined {
-  try {
-    const conn = new DatabaseSync(db, { readOnly: true });
-    try {
-      conn.exec("PRAGMA busy_timeout = 2000");
-      return conn.prepare(sql).get() as T;
-    } finally {
-      conn.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every `{ path, offset }` checkpoint found in the VM's state files. */
-async function _checkpoint(stateDir: string, path: string): Promise<number> {
-  let best = -1;
-  const visit = (value: unknown) => {
-    if (!value || typeof value !== "object") return;
-    const v = value as Record<string, unknown>;
-    if (v.path === path && typeof v.offset === "number") best = Math.max(best, v.offset);
-    for (const child of Object.values(v)) visit(child);
-  };
-  const walk = async (dir: string): Promise<void> => {
-    for await (const e of Deno.readDir(dir)) {
-      const p = `${dir}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else if (e.name.endsWith(".json")) {
-        try {
-          visit(JSON.parse(await Deno.readTextFile(p)));
-        } catch {
-          // being replaced
-        }
-      }
-    }
-  };
-  await walk(stateDir).catch(() => {});
-  return best;
-}
-
-/** The ids the file-tail source gives the lines of `bytes`, after `prefix`. */
-function _expectedIds(prefix: string, bytes: Uint8Array): string[] {
-  const ids: string[] = [];
-  let start = 0;
-  for (let nl = bytes.indexOf(10); nl >= 0; nl = bytes.indexOf(10, start)) {
-    ids.push(prefix + String(start).padStart(12, "0"));
-    start = nl + 1;
-  }
-  return ids;
-}
-
-function _sha256(ids: Iterable<string>): string {
-  const h = createHash("sha256");
-  for (const id of ids) h.update(id + "\n");
-  return h.digest("hex");
-}
 
 /**
  * Runs the VM and central under faults and checks that every alert was
@@ -286,7 +219,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   })();
 
   // Fault moments: uniformly random over the writing time, in a seeded order.
-  const rand = _random(seed);
+  const rand = seededRandom(seed);
   const kinds = [
     ...Array<string>(centralKills).fill("kill central"),
     ...Array<string>(cuts).fill("cut"),
@@ -337,12 +270,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     let distinct = 0;
     let checkpoint = -1;
     while (performance.now() - drainStart < drainTimeoutMs) {
-      distinct = _query<{ n: number }>(
+      distinct = queryOne<{ n: number }>(
         db,
         "SELECT count(DISTINCT json_extract(raw, '$.seq')) AS n FROM alerts",
       )?.n ?? 0;
       if (distinct >= alerts) {
-        checkpoint = await _checkpoint(`${dir}/vm-state`, alertsFile);
+        checkpoint = await checkpointOf(`${dir}/vm-state`, alertsFile);
         if (checkpoint >= fileSize) break;
       }
       await _sleep(200);
@@ -351,7 +284,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     say(`drained in ${drainSeconds.toFixed(1)} s: ${distinct}/${alerts} alerts`);
     // A late duplicate would show up now, if the pipeline could make one.
     await _sleep(1000);
-    const stats = _query<{ n: number; seqs: number; ids: number; nulls: number }>(
+    const stats = queryOne<{ n: number; seqs: number; ids: number; nulls: number }>(
       db,
       `SELECT count(*) AS n, count(DISTINCT json_extract(raw, '$.seq')) AS seqs,
               count(DISTINCT id) AS ids, sum(id IS NULL) AS nulls FROM alerts`,
@@ -366,16 +299,16 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     }
     const first = stored[0] ?? "";
     const prefix = first.slice(0, first.length - 12);
-    const expected = _expectedIds(prefix, await Deno.readFile(alertsFile));
-    const idChecksum = _sha256(stored);
+    const expected = expectedIds(prefix, await Deno.readFile(alertsFile));
+    const idChecksum = sha256Lines(stored);
     const report: ChaosReport = {
       events: alerts,
       stored: stats.n,
       lost: alerts - stats.seqs,
       duplicates: stats.n - stats.seqs,
-      idsMatch: idChecksum === _sha256(expected) && stats.nulls === 0,
+      idsMatch: idChecksum === sha256Lines(expected) && stats.nulls === 0,
       idChecksum,
-      checkpoint: await _checkpoint(`${dir}/vm-state`, alertsFile),
+      checkpoint: await checkpointOf(`${dir}/vm-state`, alertsFile),
       fileSize,
       centralKills: done["kill central"] ?? 0,
       vmKills: done["kill VM"] ?? 0,
