@@ -21,10 +21,10 @@
  * @module
  */
 
-import { parseTarget, type Target, type TargetCheck, targetPolicy } from "./address.ts";
+import { parseTarget, type Target, type TargetCheck } from "./address.ts";
+import { type ResponderSettings, responderSettings } from "./_responder_settings.ts";
 import type { FirewallBackend } from "./backend.ts";
 import { type Decision, type DecisionTable, LIVE_STATES, OPEN_STATES } from "./decisions.ts";
-import type { Logger } from "../core/log.ts";
 import {
   type DecideResult,
   type DecisionRequest,
@@ -38,7 +38,7 @@ export * from "./_responder_types.ts";
 
 /** Decides, applies, expires and reconciles blocks. */
 export class Responder {
-  #o: Required<Omit<ResponderOptions, "log" | "allow">> & { log?: Logger };
+  #o: ResponderSettings;
   #check: TargetCheck;
   #recent: number[] = [];
   #ensured = new Set<string>();
@@ -62,37 +62,9 @@ export class Responder {
    * @param options Table, backends, mode and policy.
    */
   constructor(options: ResponderOptions) {
-    const mode = options.mode ?? "dry-run";
-    if (!["off", "dry-run", "on"].includes(mode)) {
-      throw new TypeError(
-        `Responder: "mode" must be off, dry-run or on, got ${JSON.stringify(mode)}`,
-      );
-    }
-    this.#check = targetPolicy({
-      allow: options.allow ?? [],
-      ...(options.minPrefix4 !== undefined ? { minPrefix4: options.minPrefix4 } : {}),
-      ...(options.minPrefix6 !== undefined ? { minPrefix6: options.minPrefix6 } : {}),
-    });
-    const positive = (name: string, v: number) => {
-      if (!(Number.isFinite(v) && v > 0)) {
-        throw new RangeError(`Responder: "${name}" must be positive, got ${v}`);
-      }
-      return v;
-    };
-    this.#o = {
-      table: options.table,
-      backends: options.backends,
-      mode,
-      minPrefix4: options.minPrefix4 ?? 16,
-      minPrefix6: options.minPrefix6 ?? 48,
-      bantimeSec: positive("bantimeSec", options.bantimeSec ?? 600),
-      bantimeFactor: positive("bantimeFactor", options.bantimeFactor ?? 2),
-      maxBantimeSec: positive("maxBantimeSec", options.maxBantimeSec ?? 604_800),
-      findtimeSec: positive("findtimeSec", options.findtimeSec ?? 86_400),
-      maxPerMinute: positive("maxPerMinute", options.maxPerMinute ?? 30),
-      now: options.now ?? Date.now,
-      ...(options.log ? { log: options.log } : {}),
-    };
+    const { settings, check } = responderSettings(options);
+    this.#o = settings;
+    this.#check = check;
   }
 
   /** Runs one change at a time: a timer pass never meets a decision half made. */
