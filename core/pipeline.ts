@@ -7,7 +7,10 @@
  */
 
 import * as v from "./_deps/valibot.ts";
-import type { Filter, Parser, Rewrite, Service, Sink, Source, Step } from "./types.ts";
+import type { Service, Sink, Source, Step } from "./types.ts";
+import { describeValue, isSink, isSource, isStep } from "./_component_guards.ts";
+
+export { isSink, isSource, isStep, stepType } from "./_component_guards.ts";
 
 /** syslog-ng's log path flags. */
 export type PathFlag = "final" | "fallback";
@@ -113,116 +116,25 @@ export class PipelineError extends Error {
   }
 }
 
-function _describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "function") return "a function";
-  if (typeof value !== "object") return `${typeof value} ${JSON.stringify(value)}`;
-  const keys = Object.keys(value);
-  const kind = (value as { kind?: unknown }).kind;
-  return typeof kind === "string"
-    ? `a "${kind}" object`
-    : `an object with keys ${keys.length ? keys.slice(0, 6).join(", ") : "(none)"}`;
-}
-
-function _hasMethods(value: unknown, methods: string[]): boolean {
-  if (value === null || typeof value !== "object") return false;
-  const o = value as Record<string, unknown>;
-  return typeof o.kind === "string" && methods.every((m) => typeof o[m] === "function");
-}
-
-/**
- * Tells whether a value is a {@linkcode Source}.
- *
- * @param value Anything.
- * @returns `true` for an object with `kind`, `start()` and `stop()`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isSource } from "./pipeline.ts";
- * assert.ok(!isSource({ kind: "x" }));
- * ```
- */
-export function isSource(value: unknown): value is Source {
-  return _hasMethods(value, ["start", "stop"]);
-}
-
-/**
- * Tells whether a value is a {@linkcode Sink}.
- *
- * @param value Anything.
- * @returns `true` for an object with `kind`, `open()`, `write()` and `close()`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isSink } from "./pipeline.ts";
- * assert.ok(!isSink({ kind: "x", write() {} }));
- * ```
- */
-export function isSink(value: unknown): value is Sink {
-  return _hasMethods(value, ["open", "write", "close"]);
-}
-
-/**
- * Tells whether a value can be a path step: a parser, filter, rewrite or predicate.
- *
- * @param value Anything.
- * @returns `true` for a step.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { isStep } from "./pipeline.ts";
- * assert.ok(isStep(() => true));
- * ```
- */
-export function isStep(value: unknown): value is Step {
-  return typeof value === "function" || _hasMethods(value, ["parse"]) ||
-    _hasMethods(value, ["test"]) || _hasMethods(value, ["apply"]);
-}
-
-/**
- * Tells which kind of step a step is.
- *
- * @param step A parser, filter, rewrite or predicate.
- * @returns `"parser"`, `"filter"` or `"rewrite"`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { stepType } from "./pipeline.ts";
- * assert.ok(stepType({ kind: "up", apply() {} }) === "rewrite");
- * ```
- */
-export function stepType(step: Step): "parser" | "filter" | "rewrite" {
-  if (typeof step === "function") return "filter";
-  if (typeof (step as Parser).parse === "function") return "parser";
-  if (typeof (step as Filter).test === "function") return "filter";
-  if (typeof (step as Rewrite).apply === "function") return "rewrite";
-  throw new TypeError(`stepType: not a step: ${_describe(step)}`);
-}
-
 const _source = v.custom<Source | string>(
   (x) => typeof x === "string" || isSource(x),
   (issue) =>
     `expected a Source (an object with kind, start() and stop()) or a source name, got ${
-      _describe(issue.input)
+      describeValue(issue.input)
     }`,
 );
 const _sink = v.custom<Sink | string>(
   (x) => typeof x === "string" || isSink(x),
   (issue) =>
     `expected a Sink (an object with kind, open(), write() and close()) or a sink name, got ${
-      _describe(issue.input)
+      describeValue(issue.input)
     }`,
 );
 const _step = v.custom<Step>(
   isStep,
   (issue) =>
     `expected a step (a Parser with parse(), a Filter with test(), a Rewrite with apply(), or a predicate function), got ${
-      _describe(issue.input)
+      describeValue(issue.input)
     }`,
 );
 
@@ -251,7 +163,9 @@ const _pipeline = v.strictObject({
       v.custom<Source>(
         isSource,
         (i) =>
-          `expected a Source (an object with kind, start() and stop()), got ${_describe(i.input)}`,
+          `expected a Source (an object with kind, start() and stop()), got ${
+            describeValue(i.input)
+          }`,
       ),
     ),
   ),
@@ -262,7 +176,7 @@ const _pipeline = v.strictObject({
         isSink,
         (i) =>
           `expected a Sink (an object with kind, open(), write() and close()), got ${
-            _describe(i.input)
+            describeValue(i.input)
           }`,
       ),
     ),
@@ -284,7 +198,9 @@ const _pipeline = v.strictObject({
           _isRecord(x) && typeof (x as Service).kind === "string" &&
           typeof (x as Service).start === "function" && typeof (x as Service).stop === "function",
         (i) =>
-          `expected a Service (an object with kind, start() and stop()), got ${_describe(i.input)}`,
+          `expected a Service (an object with kind, start() and stop()), got ${
+            describeValue(i.input)
+          }`,
       ),
     ),
   ),
@@ -321,7 +237,7 @@ function _where(path: readonly { key: unknown }[] | undefined): string {
  */
 export function validatePipeline(value: unknown): PipelineIssue[] {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return [{ where: "", message: `expected a pipeline object, got ${_describe(value)}` }];
+    return [{ where: "", message: `expected a pipeline object, got ${describeValue(value)}` }];
   }
   const issues: PipelineIssue[] = [];
   const result = v.safeParse(_pipeline, value);
