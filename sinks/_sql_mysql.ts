@@ -201,3 +201,37 @@ export function isMysqlRowError(err: unknown): boolean {
   if (e?.fatal === true || typeof e?.sqlState !== "string") return false;
   return e.sqlState.startsWith("22") || e.sqlState.startsWith("23");
 }
+
+const _inserts = new Map<string, string>();
+
+/**
+ * A multi-row INSERT of `rows` rows into a table that leaves a row whose
+ * unique key exists as it is (MySQL's `ON DUPLICATE KEY UPDATE` of the first
+ * column to itself), cached per table, width and row count.
+ *
+ * @param def The table.
+ * @param rows Rows in the statement.
+ * @returns The SQL, with `?` placeholders.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { myInsertSql } from "./_sql_mysql.ts";
+ * const def = { name: "t", columns: [["id", "TEXT"], ["a", "TEXT"]] as Array<[string, string]>, values: [], indexes: [], dedup: true, sql: [] };
+ * assert.match(myInsertSql(def, 2), /VALUES \(\?, \?\), \(\?, \?\) ON DUPLICATE KEY UPDATE `id` = `id`$/);
+ * ```
+ */
+export function myInsertSql(def: TableDef, rows: number): string {
+  const key = `${def.name}\0${def.columns.length}\0${rows}`;
+  let sql = _inserts.get(key);
+  if (sql) return sql;
+  const cols = def.columns.map(([c]) => myIdent(c));
+  const one = `(${cols.map(() => "?").join(", ")})`;
+  const first = cols[0] as string;
+  sql = `INSERT INTO ${myIdent(def.name)} (${cols.join(", ")}) VALUES ${
+    new Array(rows).fill(one).join(", ")
+  } ON DUPLICATE KEY UPDATE ${first} = ${first}`;
+  if (_inserts.size > 1000) _inserts.clear();
+  _inserts.set(key, sql);
+  return sql;
+}

@@ -28,6 +28,7 @@ import {
   isMysqlRowError,
   myDatetime,
   myIdent,
+  myInsertSql,
   MYSQL_INDEXED_CHARS,
   myTableSql,
 } from "./_sql_mysql.ts";
@@ -231,7 +232,7 @@ export function mysqlSink(options: MysqlSinkOptions): Sink {
         for (const v of rows[end] as unknown[]) if (typeof v === "string") chars += v.length;
         end++;
       }
-      const [r] = await c.execute(_insertSql(def, end - at), rows.slice(at, end).flat() as never);
+      const [r] = await c.execute(myInsertSql(def, end - at), rows.slice(at, end).flat() as never);
       inserted += (r as { affectedRows: number }).affectedRows;
       at = end;
     }
@@ -358,24 +359,6 @@ export function mysqlSink(options: MysqlSinkOptions): Sink {
       await c?.end().catch(() => c.destroy());
     },
   };
-}
-
-const _inserts = new Map<string, string>();
-
-/** A multi-row INSERT that leaves a row whose unique key exists as it is. */
-function _insertSql(def: TableDef, rows: number): string {
-  const key = `${def.name}\0${def.columns.length}\0${rows}`;
-  let sql = _inserts.get(key);
-  if (sql) return sql;
-  const cols = def.columns.map(([c]) => myIdent(c));
-  const one = `(${cols.map(() => "?").join(", ")})`;
-  const first = cols[0] as string;
-  sql = `INSERT INTO ${myIdent(def.name)} (${cols.join(", ")}) VALUES ${
-    new Array(rows).fill(one).join(", ")
-  } ON DUPLICATE KEY UPDATE ${first} = ${first}`;
-  if (_inserts.size > 1000) _inserts.clear();
-  _inserts.set(key, sql);
-  return sql;
 }
 
 /** Options for {@linkcode siemMysqlSink}: those of {@linkcode mysqlSink} but the table layout. */
