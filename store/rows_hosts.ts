@@ -1,5 +1,5 @@
 /**
- * The host, auth, firewall, rule, live-tail and user rows of
+ * The host, auth, firewall, rule and live-tail rows of
  * {@linkcode SiemStore} (re-exported by `types.ts`, where the conventions
  * are).
  *
@@ -8,7 +8,7 @@
 
 import type { SiemCategory } from "../siem/categorize.ts";
 import type { AlertRow, ObjectRow } from "./rows.ts";
-import type { HostStatus, TimeRange, UserRole } from "./types.ts";
+import type { HostStatus, TimeRange } from "./types.ts";
 
 // ---------------------------------------------------------------- hosts
 
@@ -361,46 +361,4 @@ export interface TailBatch {
   rows: EventRow[];
   /** An opaque cursor: pass it to the next {@linkcode SiemStore.tailRead}. */
   cursor: string;
-}
-
-// ---------------------------------------------------------------- UI-owned rows
-
-/**
- * A dashboard user.
- *
- * @example
- * ```ts
- * import type { UserRow } from "./types.ts";
- * const u: UserRow = { name: "ada", role: "admin", password_hash: "$argon2id$…", created: "2026-11-23T08:48:00.000Z" };
- * ```
- */
-export interface UserRow {
-  /** Login name (unique). */
-  name: string;
-  /** Role. */
-  role: UserRole;
-  /** The password hash in its own encoded form (argon2id or scrypt, salt included). */
-  password_hash: string;
-  /** When it was created, ISO 8601 UTC. */
-  created: string;
-}
-
-/**
- * A dashboard session. The token itself is never stored, only its hash.
- *
- * @example
- * ```ts
- * import type { SessionRow } from "./types.ts";
- * const s: SessionRow = { token_hash: "ab12", user: "ada", expires: "2026-11-23T20:00:00.000Z", csrf_secret: "x" };
- * ```
- */
-export interface SessionRow {
-  /** Hash of the session token (hex or base64, the caller's choice). */
-  token_hash: string;
-  /** The user's name. */
-  user: string;
-  /** When it expires, ISO 8601 UTC. */
-  expires: string;
-  /** The session's CSRF secret. */
-  csrf_secret: string;
 }

@@ -49,11 +49,10 @@ import type {
   HostRow,
   HostsQuery,
   RuleRow,
-  SessionRow,
   TailBatch,
   TailFilter,
-  UserRow,
 } from "./rows_hosts.ts";
+import type { SessionRow, UserRow } from "./rows_ui.ts";
 import type {
   AlertDetail,
   AlertFilter,
@@ -74,6 +73,7 @@ import type { AuthWindowQuery, IncidentQuery, IncidentRow } from "./rows_rules.t
 export { SIEM_CATEGORIES, type SiemCategory } from "../siem/categorize.ts";
 export type * from "./rows.ts";
 export type * from "./rows_hosts.ts";
+export type * from "./rows_ui.ts";
 export type * from "./rows_rules.ts";
 
 /**
