@@ -7,9 +7,9 @@
  * (~1.8 MB a scavenge in the VM example at 120k lines/s), and V8 lets the old
  * generation grow to several times its live data before it marks, then
  * finishes marking while the promotions go on: the VM example's peak private
- * memory under a 1M-line burst was 64–96 MB from run to run, of which ~10 MB
- * live. A collection every 8 MB of growth held it at 49–57 MB at the same
- * speed; every 4 MB at 42–48 MB, 8–10 % slower (docs/performance.md).
+ * memory under a 1M-line burst was 64–113 MB from run to run, of which ~10
+ * MB live. A collection every 16 MB of growth held it at 55–56 MB, every 8 MB
+ * at 45–47 MB (5–10 % slower than 16), every 4 MB at 42–48 MB (docs/performance.md).
  *
  * @module
  */

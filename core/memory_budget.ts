@@ -133,9 +133,10 @@ const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
     workerCores: 4,
     sqliteCheckpoint: "inline",
     v8Flags: ["--max-semi-space-size=2", "--heap-growing-percent=20"],
-    // The VM example under a 1M-line burst: peak private 49-57 MB instead of 64-96 at the same
-    // speed (docs/performance.md, 2026-12-07 evening).
-    heapStepMb: 8,
+    // The VM example under a 1M-line burst: peak private 55-56 MB instead of 64-113 MB; a step of
+    // 16 was 5-10 % faster than 8 (45-47 MB) in 5 of 6 alternating pairs (docs/performance.md,
+    // 2026-12-07 evening).
+    heapStepMb: 16,
   },
   // What the examples shipped before sizing from memory: SQLite on a worker with 4000-event
   // queues, 178-186 MB private under a 1M burst (docs/performance.md).

@@ -65,7 +65,7 @@ Deno.test("memory budget: each profile spends no more than the next, small keeps
   assert.equal(large.sqliteWorker, true);
   assert.deepEqual(large.v8Flags, []);
   // A full collection every few MiB of old generation: the smaller the profile, the sooner.
-  assert.deepEqual([small.heapStepMb, normal.heapStepMb, large.heapStepMb], [4, 8, 0]);
+  assert.deepEqual([small.heapStepMb, normal.heapStepMb, large.heapStepMb], [4, 16, 0]);
   // One core: SQLite stays on the main thread whatever the profile.
   assert.equal(memoryBudget("large", 8192, 1).sqliteWorker, false);
   // The flags are a copy: changing one budget's does not change the next.
