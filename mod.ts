@@ -58,6 +58,7 @@ export * from "./sources/objects.ts";
 export * from "./sources/object_manifests.ts";
 export * from "./core/token_bucket.ts";
 export * from "./core/crypto_chunks.ts";
+export * from "./core/crypto_files.ts";
 export * from "./sources/stdin.ts";
 export * from "./sinks/stdout.ts";
 export * from "./sinks/blackhole.ts";

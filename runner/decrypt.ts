@@ -10,7 +10,8 @@
  */
 
 import type { Command } from "../core/_deps/commander.ts";
-import { decryptFile, readObjectKey } from "../core/crypto_chunks.ts";
+import { readObjectKey } from "../core/crypto_chunks.ts";
+import { decryptFile } from "../core/crypto_files.ts";
 import { PipelineLoadError } from "./load.ts";
 
 /** Options for {@linkcode decryptObject}. */
@@ -36,7 +37,8 @@ export interface DecryptOptions {
  * ```ts
  * import assert from "node:assert/strict";
  * import { decryptObject } from "./decrypt.ts";
- * import { encryptFile, objectKey } from "../core/crypto_chunks.ts";
+ * import { objectKey } from "../core/crypto_chunks.ts";
+ * import { encryptFile } from "../core/crypto_files.ts";
  * const dir = await Deno.makeTempDir();
  * const raw = crypto.getRandomValues(new Uint8Array(32));
  * await Deno.writeFile(`${dir}/key`, raw);

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import {
-  decryptFile,
   encryptedSize,
-  encryptFile,
   HEADER_SIZE,
   objectKey,
   readObjectKey,
   TAG_SIZE,
 } from "../../core/crypto_chunks.ts";
+import { decryptFile, encryptFile } from "../../core/crypto_files.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
