@@ -10,7 +10,7 @@
  */
 
 import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
-import { type IdleReading, idleReading } from "./idle_memory.ts";
+import { centralIdleArgs, type IdleReading, idleReading, vmIdleArgs } from "./idle_memory.ts";
 
 const _GOAL_MB = 20;
 
@@ -60,36 +60,10 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
       // Alternating, so load from elsewhere weighs on every case alike.
       const data = await Deno.makeTempDir({ dir, prefix: "central-" });
       central.push(
-        await idleReading("examples/pipeline.central.ts", [
-          "--data",
-          data,
-          "--json-port",
-          "0",
-          "--relp-port",
-          "0",
-          "--syslog-port",
-          "0",
-          "--ui",
-          "off",
-        ], idleMs),
+        await idleReading("examples/pipeline.central.ts", centralIdleArgs(data), idleMs),
       );
       const vmData = await Deno.makeTempDir({ dir, prefix: "vm-" });
-      await Deno.writeTextFile(`${vmData}/alerts.jsonl`, "");
-      await Deno.writeTextFile(`${vmData}/yara.jsonl`, "");
-      vm.push(
-        await idleReading("examples/pipeline.vm.ts", [
-          "--transport",
-          "tcp",
-          "--central",
-          "127.0.0.1",
-          "--json-port",
-          String(port),
-          "--data",
-          vmData,
-          "--host",
-          "benchvm",
-        ], idleMs),
-      );
+      vm.push(await idleReading("examples/pipeline.vm.ts", vmIdleArgs(vmData, port), idleMs));
       bare.push(await idleReading("bare", [], Math.min(idleMs, 3000)));
     }
   } finally {

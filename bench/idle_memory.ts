@@ -76,6 +76,69 @@ function _v8Flags(): string {
 }
 
 /**
+ * The central example's flags for an idle reading: its data in `data`,
+ * every listener on a port of the kernel's choosing, no dashboard.
+ *
+ * @param data The data directory.
+ * @returns The flags.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { centralIdleArgs } from "./idle_memory.ts";
+ * assert.deepEqual(centralIdleArgs("/tmp/d").slice(0, 2), ["--data", "/tmp/d"]);
+ * ```
+ */
+export function centralIdleArgs(data: string): string[] {
+  return [
+    "--data",
+    data,
+    "--json-port",
+    "0",
+    "--relp-port",
+    "0",
+    "--syslog-port",
+    "0",
+    "--ui",
+    "off",
+  ];
+}
+
+/**
+ * The VM example's flags for an idle reading, forwarding over TCP to
+ * `centralPort`; creates the empty files it tails in `data`.
+ *
+ * @param data The data directory (it exists).
+ * @param centralPort Where a listener takes the VM's connection.
+ * @returns The flags.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { vmIdleArgs } from "./idle_memory.ts";
+ * const dir = Deno.makeTempDirSync();
+ * assert.ok(vmIdleArgs(dir, 5514).includes("benchvm"));
+ * Deno.removeSync(dir, { recursive: true });
+ * ```
+ */
+export function vmIdleArgs(data: string, centralPort: number): string[] {
+  Deno.writeTextFileSync(`${data}/alerts.jsonl`, "");
+  Deno.writeTextFileSync(`${data}/yara.jsonl`, "");
+  return [
+    "--transport",
+    "tcp",
+    "--central",
+    "127.0.0.1",
+    "--json-port",
+    String(centralPort),
+    "--data",
+    data,
+    "--host",
+    "benchvm",
+  ];
+}
+
+/**
  * Starts `example` with `args`, waits until it has been idle for `idleMs`,
  * and reads its memory.
  *
@@ -259,8 +322,8 @@ if (import.meta.main) {
   const seeded = opt("--seeded", "");
   const only = opt("--only", seeded ? "central,central-seeded,vm" : "central,vm").split(",");
   const idleMs = Number(Deno.env.get("BENCH_IDLE_MS") ?? 11_000);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
   (async () => {
     for await (const conn of listener) {
       (async () => {
@@ -270,45 +333,19 @@ if (import.meta.main) {
   })().catch(() => {});
   const seededDir = seeded ? await Deno.makeTempDir({ prefix: "sluice-idle-seeded-" }) : "";
   if (seeded) await Deno.copyFile(seeded, `${seededDir}/siem.db`);
-  const ports = (base: number) => [
-    "--json-port",
-    String(base),
-    "--relp-port",
-    String(base + 1),
-    "--syslog-port",
-    String(base + 2),
-    "--ui",
-    "off",
-  ];
   const made: string[] = [];
   const cases: Record<string, () => [string, string[]]> = {
     bare: () => ["bare", []],
     central: () => {
       const data = Deno.makeTempDirSync({ prefix: "sluice-idle-data-" });
       made.push(data);
-      return ["examples/pipeline.central.ts", ["--data", data, ...ports(port + 10)]];
+      return ["examples/pipeline.central.ts", centralIdleArgs(data)];
     },
-    "central-seeded": () => [
-      "examples/pipeline.central.ts",
-      ["--data", seededDir, ...ports(port + 20)],
-    ],
+    "central-seeded": () => ["examples/pipeline.central.ts", centralIdleArgs(seededDir)],
     vm: () => {
       const data = Deno.makeTempDirSync({ prefix: "sluice-idle-vm-" });
       made.push(data);
-      Deno.writeTextFileSync(`${data}/alerts.jsonl`, "");
-      Deno.writeTextFileSync(`${data}/yara.jsonl`, "");
-      return ["examples/pipeline.vm.ts", [
-        "--transport",
-        "tcp",
-        "--central",
-        "127.0.0.1",
-        "--json-port",
-        String(port),
-        "--data",
-        data,
-        "--host",
-        "benchvm",
-      ]];
+      return ["examples/pipeline.vm.ts", vmIdleArgs(data, port)];
     },
   };
   console.log(`load ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}, V8 flags ${_v8Flags()}`);

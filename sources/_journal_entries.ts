@@ -122,6 +122,22 @@ export interface JournalLines {
 }
 
 /**
+ * A {@linkcode JournalLines} with nothing in it yet, for a reader to fill.
+ *
+ * @returns No events, no cursor, nothing unparsed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { emptyJournalLines } from "./_journal_entries.ts";
+ * assert.equal(emptyJournalLines().events.length, 0);
+ * ```
+ */
+export function emptyJournalLines(): JournalLines {
+  return { events: [], cursor: undefined, unparsed: 0, example: undefined, invalidUtf8: 0 };
+}
+
+/**
  * Turns framed `journalctl -o json` lines into events (one
  * {@linkcode journalEntryToEvent} each), shared by every source that reads
  * journalctl's output (local or over SSH). Bad lines are counted, never thrown.
@@ -151,13 +167,7 @@ export function journalLinesToEvents(
   prefix: string | null,
   receivedAt: number,
 ): JournalLines {
-  const out: JournalLines = {
-    events: [],
-    cursor: undefined,
-    unparsed: 0,
-    example: undefined,
-    invalidUtf8: 0,
-  };
+  const out = emptyJournalLines();
   const count = framed.lines.length;
   for (let i = 0; i < count; i++) {
     const line = framed.lines[i] as string;

@@ -19,7 +19,7 @@
 
 import { LINE_TRUNCATED } from "../core/framing.ts";
 import type { LogEvent } from "../core/event.ts";
-import { type JournalLines, journalLinesToEvents } from "./journald.ts";
+import { emptyJournalLines, type JournalLines, journalLinesToEvents } from "./journald.ts";
 import {
   CursorIds,
   type JournalShape,
@@ -100,13 +100,7 @@ export class JournalJsonReader {
     framed: { readonly lines: readonly string[]; readonly flags: Uint8Array | null },
     receivedAt: number,
   ): JournalLines {
-    const out: JournalLines = {
-      events: [],
-      cursor: undefined,
-      unparsed: 0,
-      example: undefined,
-      invalidUtf8: 0,
-    };
+    const out = emptyJournalLines();
     const lines = framed.lines;
     const flags = framed.flags;
     const count = lines.length;

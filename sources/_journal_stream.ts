@@ -11,7 +11,7 @@
 
 import { MAX_DECODED_BYTES } from "../core/_decode_limit.ts";
 import { LineFramer } from "../core/framing.ts";
-import type { JournalLines } from "./journald.ts";
+import { emptyJournalLines, type JournalLines } from "./journald.ts";
 import { JournalJsonReader, type JournalJsonReaderOptions } from "./_journal_json.ts";
 
 const _utf8 = new TextDecoder("utf-8");
@@ -64,13 +64,7 @@ export class JournalStreamReader {
    * @returns The events of the lines it finished, their last cursor and what did not parse.
    */
   push(chunk: Uint8Array, receivedAt: number): JournalLines {
-    const out: JournalLines = {
-      events: [],
-      cursor: undefined,
-      unparsed: 0,
-      example: undefined,
-      invalidUtf8: 0,
-    };
+    const out = emptyJournalLines();
     let start = 0;
     if (this.#held) {
       const nl = chunk.indexOf(10);
