@@ -7,10 +7,10 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { sleep } from "../core/backoff.ts";
 import { fieldGetter, type LogEvent } from "../core/event.ts";
 import type { RowSink, SinkContext } from "../core/types.ts";
 import { type SqliteSink, sqliteSink } from "../sinks/sqlite.ts";
+import { beginImmediate } from "../sinks/_sqlite_begin.ts";
 import { isSiemCategory, siemCategory } from "./categorize.ts";
 import { siemSchema } from "./schema.ts";
 
@@ -148,35 +148,6 @@ export function vmsSink(options: VmsSinkOptions): VmsSink {
     return e.program ? `${cat}:${e.program}` : cat;
   };
 
-  // Resolves to nothing when BEGIN took the lock at once, so the caller awaits only when busy:
-  // nothing else on this thread may run between BEGIN and COMMIT.
-  const begin = (db: DatabaseSync, stats: SinkContext["stats"]): Promise<void> | undefined => {
-    try {
-      db.exec("BEGIN IMMEDIATE");
-      return undefined;
-    } catch (err) {
-      const code = (err as { errcode?: number }).errcode ?? 0;
-      if ((code & 0xff) !== 5 && (code & 0xff) !== 6) throw err;
-    }
-    return beginBusy(db, stats);
-  };
-  const beginBusy = async (db: DatabaseSync, stats: SinkContext["stats"]) => {
-    const started = Date.now();
-    for (let attempt = 1;; attempt++) {
-      try {
-        db.exec("BEGIN IMMEDIATE");
-        return;
-      } catch (err) {
-        const code = (err as { errcode?: number }).errcode ?? 0;
-        if (((code & 0xff) !== 5 && (code & 0xff) !== 6) || Date.now() - started >= busyTimeoutMs) {
-          throw err;
-        }
-        stats.add("busy_retries");
-        await sleep(Math.min(10 * 2 ** Math.min(attempt, 6), 500));
-      }
-    }
-  };
-
   let ctx: SinkContext | undefined;
   let stmts:
     | {
@@ -270,7 +241,9 @@ export function vmsSink(options: VmsSinkOptions): VmsSink {
       const db = inner?.db;
       if (!db || !ctx || !stmts) throw new Error(`${where}: write() before open()`);
       if (rows.length === 0) return;
-      const busy = begin(db, ctx.stats);
+      // No await when the lock is free: nothing else on this thread runs between BEGIN and COMMIT.
+      const stats = ctx.stats;
+      const busy = beginImmediate(db, busyTimeoutMs, () => stats.add("busy_retries"));
       if (busy) await busy;
       try {
         const { upsert, read, update } = stmts;

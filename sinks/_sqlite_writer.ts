@@ -12,15 +12,9 @@ import { sleep } from "../core/backoff.ts";
 import type { Logger } from "../core/log.ts";
 import { errorMessage } from "../core/options.ts";
 import type { ComponentStats } from "../core/stats.ts";
-import {
-  batchError,
-  BUSY_CODES,
-  isRowError,
-  isTableError,
-  RowError,
-  sqliteCode,
-} from "./_sqlite_errors.ts";
+import { batchError, isRowError, isTableError, RowError } from "./_sqlite_errors.ts";
 import { ensureTable } from "./_sqlite_schema.ts";
+import { beginImmediate } from "./_sqlite_begin.ts";
 import { quoteIdent, rowText, type TableDef } from "./_sqlite_table.ts";
 import type { SqliteWal } from "./_sqlite_wal.ts";
 import type { SqliteRows } from "./sqlite.ts";
@@ -111,7 +105,8 @@ export class SqliteWriter {
         if (caughtUp) await caughtUp;
         // BEGIN without an await when the lock is free: nothing else on this thread may run
         // between BEGIN and COMMIT (another sink's BEGIN would find the file locked).
-        if (!this.#tryBegin()) await this.#begin();
+        const busy = beginImmediate(d, o.busyTimeoutMs, () => o.stats?.add("busy_retries"));
+        if (busy) await busy;
         const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
         const started = performance.now();
         for (; i < n; i++) {
@@ -200,33 +195,6 @@ export class SqliteWriter {
     }
     this.#tables.set(name, stmt);
     return stmt;
-  }
-
-  /** BEGIN IMMEDIATE now; false when another writer holds the lock. */
-  #tryBegin(): boolean {
-    try {
-      this.#d.exec("BEGIN IMMEDIATE");
-      return true;
-    } catch (err) {
-      if (!BUSY_CODES.has(sqliteCode(err))) throw batchError(err, this.#o.database);
-      return false;
-    }
-  }
-
-  async #begin(): Promise<void> {
-    const started = Date.now();
-    for (let attempt = 1;; attempt++) {
-      try {
-        this.#d.exec("BEGIN IMMEDIATE");
-        return;
-      } catch (err) {
-        if (!BUSY_CODES.has(sqliteCode(err)) || Date.now() - started >= this.#o.busyTimeoutMs) {
-          throw batchError(err, this.#o.database);
-        }
-        this.#o.stats?.add("busy_retries");
-        await sleep(Math.min(10 * 2 ** Math.min(attempt, 6), 500));
-      }
-    }
   }
 }
 

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { createEvent, createLogger, definePipeline, Engine, type LogEvent } from "../../mod.ts";
+import {
+  ComponentStats,
+  createEvent,
+  createLogger,
+  definePipeline,
+  Engine,
+  type LogEvent,
+  memoryState,
+} from "../../mod.ts";
 import { categorize } from "../../siem/categorize.ts";
 import { siemSqliteSink } from "../../siem/schema.ts";
 import { vmsSink } from "../../siem/vms.ts";
@@ -172,4 +180,33 @@ Deno.test("vmsSink().prepareRows() sums a batch up per host without a database, 
       services: ["system"],
     },
   ]);
+});
+
+Deno.test("vmsSink() waits out another writer's lock on siem.db, counting the retries, then writes", async () => {
+  const dir = await Deno.makeTempDir();
+  const database = `${dir}/siem.db`;
+  const stats = new ComponentStats("sink", "vms", "vms");
+  const sink = vmsSink({ database, busyTimeoutMs: 5000 });
+  await sink.open({
+    name: "vms",
+    stats,
+    state: memoryState(),
+    log: createLogger("silent"),
+    signal: new AbortController().signal,
+  });
+  const other = new DatabaseSync(database);
+  try {
+    other.exec("PRAGMA busy_timeout = 0");
+    other.exec("BEGIN IMMEDIATE"); // another process's writer holds the lock
+    const writing = sink.write([createEvent("x", { host: "vm-locked" })]);
+    await new Promise((r) => setTimeout(r, 150));
+    other.exec("COMMIT");
+    await writing;
+    assert.ok((stats.counters.busy_retries ?? 0) >= 1, "it waited for the lock");
+    assert.deepEqual(rows(database).map((r) => r.host), ["vm-locked"]);
+  } finally {
+    other.close();
+    await sink.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
