@@ -6,6 +6,7 @@
  * @module
  */
 
+import { waitFor as waitUntil } from "../_processes.ts";
 import assert from "node:assert/strict";
 import {
   ComponentStats,
@@ -227,7 +228,8 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Polls `test` every 5 ms; throws naming `what` after 10 s.
+ * Polls `test` every 5 ms; throws naming `what` after 10 s (tests/_processes.ts's
+ * `waitFor`, in the argument order these tests use).
  *
  * @example
  * ```ts ignore
@@ -235,11 +237,7 @@ export function sleep(ms: number): Promise<void> {
  * ```
  */
 export async function waitFor(test: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await waitUntil(what, test, 10_000, 5);
 }
 
 /** Retry options that make a test's reconnects quick. */

@@ -128,23 +128,4 @@ export async function start(
   return { source, engine, port: source.addr?.port as number };
 }
 
-/** Waits `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Polls `test` until it holds; throws naming `what` at the deadline.
- *
- * @example
- * ```ts ignore
- * await waitFor(() => sink.events.length === 3, "three events");
- * ```
- */
-export async function waitFor(test: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+export { sleep, waitFor } from "../sinks/_relp_fake.ts";
