@@ -13,16 +13,7 @@ import {
   HEADER_SIZE,
   TAG_SIZE,
 } from "./crypto_chunks.ts";
-
-async function _readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
-  let n = 0;
-  while (n < buf.length) {
-    const got = await file.read(buf.subarray(n));
-    if (got === null) break;
-    n += got;
-  }
-  return n;
-}
+import { readFull } from "./_read_full.ts";
 
 async function _transform(
   input: string,
@@ -92,7 +83,7 @@ export function encryptFile(
     const chunks = Math.max(1, Math.ceil(size / chunkSize));
     for (let i = 0; i < chunks; i++) {
       const want = i === chunks - 1 ? size - i * chunkSize : chunkSize;
-      const got = await _readFull(src, buf.subarray(0, want));
+      const got = await readFull(src, buf.subarray(0, want));
       if (got !== want) throw new Error(`crypto: "${input}" changed while it was encrypted`);
       await _writeAll(dst, await enc.encrypt(buf.subarray(0, want), i, i === chunks - 1));
     }
@@ -126,7 +117,7 @@ export function encryptFile(
 export function decryptFile(input: string, output: string, master: CryptoKey): Promise<number> {
   return _transform(input, output, async (src, dst, size) => {
     const header = new Uint8Array(HEADER_SIZE);
-    if (await _readFull(src, header) !== HEADER_SIZE) {
+    if (await readFull(src, header) !== HEADER_SIZE) {
       throw new Error(`crypto: "${input}" is too short to be an encrypted object`);
     }
     const dec = await ChunkDecryptor.open(master, header);
@@ -141,7 +132,7 @@ export function decryptFile(input: string, output: string, master: CryptoKey): P
     const buf = new Uint8Array(sealedSize);
     for (let i = 0; i < chunks; i++) {
       const want = i === chunks - 1 && tail > 0 ? tail : sealedSize;
-      if (await _readFull(src, buf.subarray(0, want)) !== want) {
+      if (await readFull(src, buf.subarray(0, want)) !== want) {
         throw new Error(`crypto: "${input}" changed while it was decrypted`);
       }
       await _writeAll(dst, await dec.decrypt(buf.subarray(0, want), i, i === chunks - 1));

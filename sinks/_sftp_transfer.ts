@@ -26,9 +26,9 @@ import {
   Mismatch,
   readbackHandle,
   readbackHash,
-  readFull,
   readFullSync,
 } from "./_sftp_verify.ts";
+import { readFull } from "../core/_read_full.ts";
 import { partialPathFor } from "./_sftp_partial_name.ts";
 import { PipelinedWriter } from "./_sftp_pipelined_writer.ts";
 

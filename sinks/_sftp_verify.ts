@@ -5,6 +5,7 @@
  * @module
  */
 
+import { readFull } from "../core/_read_full.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { TokenBucket } from "../core/token_bucket.ts";
@@ -31,28 +32,6 @@ export class LocalError extends Error {}
  * ```
  */
 export class Mismatch extends Error {}
-
-/**
- * Reads until `buf` is full or the file ends.
- *
- * @param file The open file.
- * @param buf Where to read.
- * @returns Bytes read.
- *
- * @example
- * ```ts ignore
- * const n = await readFull(file, new Uint8Array(1024));
- * ```
- */
-export async function readFull(file: Deno.FsFile, buf: Uint8Array): Promise<number> {
-  let n = 0;
-  while (n < buf.length) {
-    const got = await file.read(buf.subarray(n));
-    if (got === null) break;
-    n += got;
-  }
-  return n;
-}
 
 /**
  * Reads until `buf` is full or the file ends, synchronously: for small
