@@ -16,6 +16,14 @@ import { batchError, isRowError, isTableError, RowError } from "./_sqlite_errors
 import { ensureTable } from "./_sqlite_schema.ts";
 import { beginImmediate } from "./_sqlite_begin.ts";
 import { quoteIdent, rowText, type TableDef } from "./_sqlite_table.ts";
+import {
+  MULTI_ROWS,
+  multiFits,
+  type MultiInsert,
+  prepareInserts,
+  runMulti,
+  type TableInserts,
+} from "./_sqlite_multi.ts";
 import type { SqliteWal } from "./_sqlite_wal.ts";
 import type { SqliteRows } from "./sqlite.ts";
 
@@ -63,7 +71,7 @@ export class SqliteWriter {
   readonly #d: DatabaseSync;
   readonly #o: SqliteWriterOptions;
   readonly #dead: StatementSync;
-  #tables = new Map<string, StatementSync>();
+  #tables = new Map<string, TableInserts>();
   // Tables that failed their check in this batch: checked again next batch, since someone may fix them.
   #refused = new Map<string, string>();
 
@@ -77,7 +85,7 @@ export class SqliteWriter {
   constructor(d: DatabaseSync, ready: readonly TableDef[], options: SqliteWriterOptions) {
     this.#d = d;
     this.#o = options;
-    for (const def of ready) this.#tables.set(def.name, _prepareInsert(d, def));
+    for (const def of ready) this.#tables.set(def.name, prepareInserts(d, def));
     this.#dead = d.prepare(
       `INSERT INTO ${quoteIdent(options.deadLetter)} (ts, table_name, event_id, error, event) ` +
         `VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, event_id) DO NOTHING`,
@@ -95,7 +103,6 @@ export class SqliteWriter {
     const o = this.#o;
     const n = rows.tables.length;
     if (n === 0) return;
-    const dead = this.#dead;
     this.#refused = new Map();
     const total = { inserted: 0, duplicates: 0, deadLettered: 0 };
     let i = 0;
@@ -109,33 +116,25 @@ export class SqliteWriter {
         if (busy) await busy;
         const chunk = { inserted: 0, duplicates: 0, deadLettered: 0 };
         const started = performance.now();
-        for (; i < n; i++) {
+        let lookAt = i + 256;
+        while (i < n) {
           const name = rows.tables[i] as string | null;
-          let error = rows.errors[i] as string | null;
-          if (error === null) {
-            try {
-              const stmt = this.#tableFor(name as string);
-              if (stmt.run(...(rows.args[i] as never[])).changes === 0) chunk.duplicates++;
-              else chunk.inserted++;
-            } catch (err) {
-              if (!isRowError(err)) throw err;
-              error = errorMessage(err);
-            }
-          }
-          if (error !== null) {
-            const row = dead.run(
-              new Date().toISOString(),
-              name,
-              rows.ids[i] ?? null,
-              error,
-              rows.texts[i] ?? rowText(name, rows.args[i] as unknown[], o.defFor),
-            );
-            if (row.changes) chunk.deadLettered++;
-            else chunk.duplicates++;
-          }
-          if ((i & 255) === 255 && performance.now() - started > o.maxTxMs) {
-            i++;
-            break;
+          if (rows.errors[i] === null && name !== null) {
+            const ins = this.#insertsOr(name);
+            if (
+              typeof ins !== "string" && multiFits(ins, name, rows.tables, rows.errors, i)
+            ) {
+              if (runMulti(ins.multi as MultiInsert, rows.args, i, isRowError)) {
+                chunk.inserted += MULTI_ROWS;
+              } else {
+                for (let k = 0; k < MULTI_ROWS; k++) this.#one(rows, i + k, ins, chunk);
+              }
+              i += MULTI_ROWS;
+            } else this.#one(rows, i++, ins, chunk);
+          } else this.#one(rows, i++, undefined, chunk);
+          if (i >= lookAt) {
+            if (performance.now() - started > o.maxTxMs) break;
+            lookAt = i + 256;
           }
         }
         d.exec("COMMIT");
@@ -173,8 +172,51 @@ export class SqliteWriter {
     }
   }
 
-  /** A table's INSERT, making the table ready (created or upgraded) on first use. */
-  #tableFor(name: string): StatementSync {
+  /** Stores row `i` alone (or dead-letters it), counting into `chunk`. */
+  #one(
+    rows: SqliteRows,
+    i: number,
+    known: TableInserts | string | undefined,
+    chunk: { inserted: number; duplicates: number; deadLettered: number },
+  ): void {
+    const name = rows.tables[i] as string | null;
+    let error = rows.errors[i] as string | null;
+    if (error === null) {
+      try {
+        const ins = known ?? this.#insertsOr(name as string);
+        if (typeof ins === "string") throw new RowError(ins);
+        if (ins.one.run(...(rows.args[i] as never[])).changes === 0) chunk.duplicates++;
+        else chunk.inserted++;
+      } catch (err) {
+        if (!isRowError(err)) throw err;
+        error = errorMessage(err);
+      }
+    }
+    if (error !== null) {
+      const row = this.#dead.run(
+        new Date().toISOString(),
+        name,
+        rows.ids[i] ?? null,
+        error,
+        rows.texts[i] ?? rowText(name, rows.args[i] as unknown[], this.#o.defFor),
+      );
+      if (row.changes) chunk.deadLettered++;
+      else chunk.duplicates++;
+    }
+  }
+
+  /** A table's INSERTs, or why its rows cannot be stored (a table error). */
+  #insertsOr(name: string): TableInserts | string {
+    try {
+      return this.#tableFor(name);
+    } catch (err) {
+      if (err instanceof RowError) return err.message;
+      throw err;
+    }
+  }
+
+  /** A table's INSERTs, making the table ready (created or upgraded) on first use. */
+  #tableFor(name: string): TableInserts {
     let stmt = this.#tables.get(name);
     if (stmt) return stmt;
     const known = this.#refused.get(name);
@@ -182,7 +224,7 @@ export class SqliteWriter {
     try {
       const def = this.#o.defFor(name);
       ensureTable(this.#d, def, this.#o.strict, this.#o.log);
-      stmt = _prepareInsert(this.#d, def);
+      stmt = prepareInserts(this.#d, def);
     } catch (err) {
       // A table that cannot be made ready (a column SQLite will not add, a UNIQUE index its
       // rows break) fails its rows; a full disk or a lock fails the batch.
@@ -196,15 +238,4 @@ export class SqliteWriter {
     this.#tables.set(name, stmt);
     return stmt;
   }
-}
-
-/** Prepares a table's INSERT (after every table its triggers name exists). */
-function _prepareInsert(d: DatabaseSync, def: TableDef): StatementSync {
-  const names = def.columns.map(([c]) => quoteIdent(c)).join(", ");
-  const marks = def.columns.map(() => "?").join(", ");
-  return d.prepare(
-    `INSERT INTO ${quoteIdent(def.name)} (${names}) VALUES (${marks})${
-      def.dedup ? ` ON CONFLICT ("id") DO NOTHING` : ""
-    }`,
-  );
 }
