@@ -268,7 +268,7 @@ export function centralRows(
     },
     {
       scenario: "ceilings",
-      subject: "node:sqlite prepared INSERT into the alerts table",
+      subject: "node:sqlite INSERTs (32 rows each) into the alerts table",
       ...c("insert"),
       unit: "rows/s",
       note:
@@ -276,7 +276,7 @@ export function centralRows(
     },
     {
       scenario: "ceilings",
-      subject: "JSON.parse + node:sqlite prepared INSERT",
+      subject: "JSON.parse + node:sqlite INSERTs (32 rows each)",
       ...c("both"),
       unit: "rows/s",
       note: "the two above back to back: the floor of what scenario 1 must do per event",
