@@ -133,14 +133,53 @@ export function prepareInserts(d: DatabaseSync, def: TableDef): TableInserts {
 }
 
 /**
- * Whether the {@linkcode MULTI_ROWS} rows from `from` can go in one
+ * The order a batch's rows are stored in: grouped by table, each table's
+ * rows in the order they came (the first table first), so that a batch
+ * mixing tables still has runs of {@linkcode MULTI_ROWS} rows of one
+ * table. Which table a row lands in first does not matter to SQLite.
+ *
+ * @param tables Each row's table.
+ * @returns Row indexes in storing order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { storingOrder } from "./_sqlite_multi.ts";
+ * assert.deepEqual([...storingOrder(["a", "b", "a", null])], [0, 2, 1, 3]);
+ * ```
+ */
+export function storingOrder(tables: ReadonlyArray<string | null>): Int32Array {
+  const n = tables.length;
+  const order = new Int32Array(n);
+  const first = tables[0];
+  let one = true;
+  for (let i = 0; i < n; i++) {
+    order[i] = i;
+    if (tables[i] !== first) one = false;
+  }
+  if (one) return order;
+  const groups = new Map<string | null, number[]>();
+  for (let i = 0; i < n; i++) {
+    const name = tables[i] as string | null;
+    const group = groups.get(name);
+    if (group) group.push(i);
+    else groups.set(name, [i]);
+  }
+  let at = 0;
+  for (const group of groups.values()) for (const i of group) order[at++] = i;
+  return order;
+}
+
+/**
+ * Whether the {@linkcode MULTI_ROWS} rows at `order[from…]` can go in one
  * multi-row statement: all for this table and none with an error.
  *
  * @param ins The table's statements.
  * @param name The table.
  * @param tables Each row's table.
  * @param errors Each row's error.
- * @param from The first row.
+ * @param order Row indexes in storing order ({@linkcode storingOrder}).
+ * @param from The first position in `order`.
  * @returns `true` when they can.
  *
  * @example
@@ -151,7 +190,7 @@ export function prepareInserts(d: DatabaseSync, def: TableDef): TableInserts {
  * const d = new DatabaseSync(":memory:");
  * d.exec("CREATE TABLE t (a TEXT)");
  * const ins = prepareInserts(d, { name: "t", columns: [["a", "TEXT"]], values: [], indexes: [], dedup: false, sql: [] });
- * assert.equal(multiFits(ins, "t", ["t"], [null], 0), false);
+ * assert.equal(multiFits(ins, "t", ["t"], [null], Int32Array.of(0), 0), false);
  * ```
  */
 export function multiFits(
@@ -159,23 +198,26 @@ export function multiFits(
   name: string,
   tables: ReadonlyArray<string | null>,
   errors: ReadonlyArray<string | null>,
+  order: Int32Array,
   from: number,
 ): boolean {
   const end = from + MULTI_ROWS;
-  if (ins.multi === undefined || end > tables.length) return false;
-  for (let i = from; i < end; i++) {
+  if (ins.multi === undefined || end > order.length) return false;
+  for (let k = from; k < end; k++) {
+    const i = order[k] as number;
     if (tables[i] !== name || errors[i] !== null) return false;
   }
   return true;
 }
 
 /**
- * Stores the {@linkcode MULTI_ROWS} rows from `from` in one statement, or
- * none of them.
+ * Stores the {@linkcode MULTI_ROWS} rows at `order[from…]` in one
+ * statement, or none of them.
  *
  * @param multi The table's multi-row statements.
  * @param args Each row's values.
- * @param from The first row.
+ * @param order Row indexes in storing order.
+ * @param from The first position in `order`.
  * @param isRowError Whether an error is a row's (anything else is thrown).
  * @returns `true` when every row was stored; `false` when some row was
  * not (a duplicate, a constraint, a type), and what the statement stored
@@ -191,21 +233,23 @@ export function multiFits(
  * d.exec("CREATE TABLE t (a TEXT NOT NULL)");
  * const ins = prepareInserts(d, { name: "t", columns: [["a", "TEXT"]], values: [], indexes: [], dedup: false, sql: [] });
  * const rows = Array.from({ length: MULTI_ROWS }, (_, i) => [i === 3 ? null : String(i)]);
- * assert.equal(runMulti(ins.multi!, rows, 0, () => true), false);
+ * const order = Int32Array.from(rows.keys());
+ * assert.equal(runMulti(ins.multi!, rows, order, 0, () => true), false);
  * assert.equal((d.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n, 0);
  * ```
  */
 export function runMulti(
   multi: MultiInsert,
   args: ReadonlyArray<readonly unknown[]>,
+  order: Int32Array,
   from: number,
   isRowError: (err: unknown) => boolean,
 ): boolean {
   const buffer = multi.args;
   const width = multi.width;
   let at = 0;
-  for (let i = from, end = from + MULTI_ROWS; i < end; i++) {
-    const row = args[i] as readonly unknown[];
+  for (let k = from, end = from + MULTI_ROWS; k < end; k++) {
+    const row = args[order[k] as number] as readonly unknown[];
     for (let c = 0; c < width; c++) buffer[at++] = row[c];
   }
   const before = (multi.last.get() as { at: bigint | null }).at ?? 0n;

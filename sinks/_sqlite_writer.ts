@@ -22,6 +22,7 @@ import {
   type MultiInsert,
   prepareInserts,
   runMulti,
+  storingOrder,
   type TableInserts,
 } from "./_sqlite_multi.ts";
 import type { SqliteWal } from "./_sqlite_wal.ts";
@@ -105,6 +106,8 @@ export class SqliteWriter {
     if (n === 0) return;
     this.#refused = new Map();
     const total = { inserted: 0, duplicates: 0, deadLettered: 0 };
+    // Grouped by table, so that a batch mixing tables still stores runs of 32 rows per INSERT.
+    const order = storingOrder(rows.tables);
     let i = 0;
     try {
       while (i < n) {
@@ -118,20 +121,24 @@ export class SqliteWriter {
         const started = performance.now();
         let lookAt = i + 256;
         while (i < n) {
-          const name = rows.tables[i] as string | null;
-          if (rows.errors[i] === null && name !== null) {
+          const r = order[i] as number;
+          const name = rows.tables[r] as string | null;
+          if (rows.errors[r] === null && name !== null) {
             const ins = this.#insertsOr(name);
             if (
-              typeof ins !== "string" && multiFits(ins, name, rows.tables, rows.errors, i)
+              typeof ins !== "string" &&
+              multiFits(ins, name, rows.tables, rows.errors, order, i)
             ) {
-              if (runMulti(ins.multi as MultiInsert, rows.args, i, isRowError)) {
+              if (runMulti(ins.multi as MultiInsert, rows.args, order, i, isRowError)) {
                 chunk.inserted += MULTI_ROWS;
               } else {
-                for (let k = 0; k < MULTI_ROWS; k++) this.#one(rows, i + k, ins, chunk);
+                for (let k = 0; k < MULTI_ROWS; k++) {
+                  this.#one(rows, order[i + k] as number, ins, chunk);
+                }
               }
               i += MULTI_ROWS;
-            } else this.#one(rows, i++, ins, chunk);
-          } else this.#one(rows, i++, undefined, chunk);
+            } else this.#one(rows, order[i++] as number, ins, chunk);
+          } else this.#one(rows, order[i++] as number, undefined, chunk);
           if (i >= lookAt) {
             if (performance.now() - started > o.maxTxMs) break;
             lookAt = i + 256;

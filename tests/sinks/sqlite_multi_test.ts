@@ -125,6 +125,35 @@ Deno.test("sqliteSink() stores events without ids once when a refused row shares
   });
 });
 
+Deno.test("sqliteSink() stores a batch mixing tables once each, in each table's order", async () => {
+  await withSink({
+    table: "${json.kind}_events",
+    columns: { n: "TEXT NOT NULL" },
+    values: { n: "${json.n}" },
+  }, async (sink, ctx) => {
+    const kinds = ["auth", "fw", "auth", "system", "a b"];
+    const batch = range(0, 200).map((i) =>
+      createEvent(`row ${i}`, {
+        id: `m:${i}`,
+        fields: { json: { kind: kinds[i % kinds.length], n: i === 62 ? undefined : String(i) } },
+      })
+    );
+    await sink.write([...batch, batch[10]!, batch[11]!]);
+    const stored = (table: string) =>
+      (sink.db.prepare(`SELECT n FROM "${table}" ORDER BY rowid`).all() as Array<{ n: string }>)
+        .map((r) => Number(r.n));
+    const expect = (kind: string) =>
+      range(0, 200).filter((i) => kinds[i % kinds.length] === kind && i !== 62);
+    assert.deepEqual(stored("auth_events"), expect("auth"));
+    assert.deepEqual(stored("fw_events"), expect("fw"));
+    assert.deepEqual(stored("system_events"), expect("system"));
+    // 40 rows for a table whose name is refused, and the NOT NULL row (62, an auth row).
+    assert.equal(deadLetters(sink.db).length, 41);
+    assert.equal(ctx.stats.counters.inserted, 200 - 41);
+    assert.equal(ctx.stats.counters.duplicates, 2);
+  });
+});
+
 Deno.test("sqliteSink() dead-letters rows of the wrong type inside a long batch of a typed table", async () => {
   await withSink({
     table: "scores",
