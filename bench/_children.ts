@@ -43,6 +43,24 @@ export function syslogNgBin(): string | undefined {
 export const SMALL_HEAP_V8_FLAGS = "--max-semi-space-size=2,--heap-growing-percent=20";
 
 /**
+ * The VM example's small-memory V8 flags: the old generation's growth of
+ * {@linkcode SMALL_HEAP_V8_FLAGS} with the young generation `deno task start`
+ * and the compiled binary ship (a 4 MiB semi-space). With the heap cap, a
+ * 2 MiB young generation promoted more of the VM's short-lived events:
+ * 1M-line runs peaked at a median of 40.3 MB private against 36.8 MB, and
+ * ran 15–20 % slower (docs/performance.md). The central's small settings
+ * keep 2 MiB (50.6–51.5 against 54.3–55.5 MB).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VM_SMALL_V8_FLAGS } from "./lib.ts";
+ * assert.doesNotMatch(VM_SMALL_V8_FLAGS, /semi-space/);
+ * ```
+ */
+export const VM_SMALL_V8_FLAGS = "--heap-growing-percent=20";
+
+/**
  * The `deno` arguments that run a pipeline file under the sluice runner in
  * the bench, quiet (`--log-level warn`), with its state in `stateDir`. The
  * V8 flags are the ones `deno task start` ships (read from deno.json, so the

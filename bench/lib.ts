@@ -18,6 +18,7 @@ export {
   sluiceRunArgs,
   SMALL_HEAP_V8_FLAGS,
   syslogNgBin,
+  VM_SMALL_V8_FLAGS,
 } from "./_children.ts";
 
 /** One measured figure. */

@@ -36,9 +36,9 @@ import {
   memoryMb,
   sleep,
   sluiceRunArgs,
-  SMALL_HEAP_V8_FLAGS,
   spread,
   syslogNgBin,
+  VM_SMALL_V8_FLAGS,
   waitFor,
 } from "./lib.ts";
 import { medianPeak, memoryFields, type MemoryPeak, sampleTree, withMemory } from "./_memory.ts";
@@ -129,7 +129,7 @@ ${sql}log { source(s); destination(d);${sql ? " destination(b);" : ""} flags(flo
       ...sluiceRunArgs(
         `${dir}/state`,
         who === "sluice" ? VM_FORWARD : VM,
-        who.endsWith("small heap") ? SMALL_HEAP_V8_FLAGS : undefined,
+        who.endsWith("small heap") ? VM_SMALL_V8_FLAGS : undefined,
       ),
       "--central",
       "127.0.0.1",
@@ -272,7 +272,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
     "sluice": `sluice file tail → TCP forward, no backup (${n} lines, ${mb} MB)`,
     "sluice+backup": "sluice examples/pipeline.vm.ts: file tail → TCP forward + SQLite backup",
     "sluice+backup, small heap":
-      `sluice examples/pipeline.vm.ts, small heap (deno --v8-flags=${SMALL_HEAP_V8_FLAGS}, --memory small): the same`,
+      `sluice examples/pipeline.vm.ts, small heap (deno --v8-flags=${VM_SMALL_V8_FLAGS}, --memory small): the same`,
     "syslog-ng": "syslog-ng file() → network() tcp, flow control",
     "syslog-ng+sql": "syslog-ng file() → network() tcp + sql(sqlite3) backup, flow control",
   };

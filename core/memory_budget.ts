@@ -105,9 +105,11 @@ interface _Profile extends Omit<MemoryBudget, "profile" | "machineMb" | "sqliteW
 }
 
 const _PROFILES: Readonly<Record<MemoryProfile, _Profile>> = {
-  // Half the default's queues and batches, a 2 MiB page cache; give the process
+  // Half the default's queues and batches, a 2 MiB page cache. A central may be given
   // --v8-flags=--max-semi-space-size=2 as well (the main isolate's young generation is set
-  // before any code runs).
+  // before any code runs): 50.6-51.5 against 54.3-55.5 MB under a 1M burst. The VM example
+  // keeps the shipped 4: with the heap cap, 2 promoted more and peaked higher (median 40.3
+  // against 36.8 MB) and ran 15-20 % slower (docs/performance.md).
   small: {
     queueSize: 500,
     maxBatch: 250,
