@@ -15,7 +15,7 @@
  * @module
  */
 
-import { memoryMb } from "./lib.ts";
+import { centralArgs, memoryMb } from "./lib.ts";
 import { smapsBreakdown } from "./memory_breakdown.ts";
 import { waitFor } from "../tests/_peers.ts";
 import type { ProbeSnapshot } from "./_idle_probe.ts";
@@ -90,18 +90,7 @@ function _v8Flags(): string {
  * ```
  */
 export function centralIdleArgs(data: string): string[] {
-  return [
-    "--data",
-    data,
-    "--json-port",
-    "0",
-    "--relp-port",
-    "0",
-    "--syslog-port",
-    "0",
-    "--ui",
-    "off",
-  ];
+  return [...centralArgs(data), "--ui", "off"];
 }
 
 /**

@@ -16,6 +16,7 @@
 
 import { getHeapSpaceStatistics } from "node:v8";
 import { collectGarbage } from "./gc.ts";
+import { type TimerLoop, timerLoop } from "./_timer_loop.ts";
 import type { Service } from "./types.ts";
 
 /** Options for {@linkcode heapCap}. */
@@ -71,24 +72,21 @@ export function heapCap(options: HeapCapOptions): Service {
   const quietMs = options.quietMs ?? 1000;
   const oldUsed = options.oldUsed ?? _oldUsed;
   const collect = options.collect ?? collectGarbage;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
+  let loop: TimerLoop | undefined;
   return {
     kind: "heap-cap",
     start(ctx) {
-      stopped = false;
       let base = oldUsed();
       let last = base;
       // Looks in a row that found no growth: after ten the looks slow down to quietMs. One is not
       // enough: right after V8's own collection the old generation looks smaller for a moment.
       let still = 0;
-      const look = (): void => {
-        if (stopped) return;
+      const look = (): number | undefined => {
         const used = oldUsed();
         if (used > base + step) {
           if (!collect()) {
             ctx.log.debug("no gc function: the old generation is not capped");
-            return;
+            return undefined;
           }
           ctx.stats.add("collections");
           base = oldUsed();
@@ -98,19 +96,14 @@ export function heapCap(options: HeapCapOptions): Service {
         }
         still = used > last ? 0 : still + 1;
         last = oldUsed();
-        const next = setTimeout(look, still >= 10 ? quietMs : busyMs);
-        Deno.unrefTimer(next);
-        timer = next;
+        return still >= 10 ? quietMs : busyMs;
       };
-      const first = setTimeout(look, busyMs);
-      Deno.unrefTimer(first);
-      timer = first;
+      loop = timerLoop(look, busyMs);
       return Promise.resolve();
     },
     stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      loop?.stop();
+      loop = undefined;
       return Promise.resolve();
     },
   };

@@ -15,6 +15,7 @@
  */
 
 import { collectGarbage, trimMalloc } from "./gc.ts";
+import { type TimerLoop, timerLoop } from "./_timer_loop.ts";
 import { cpuUsage } from "node:process";
 import type { Service } from "./types.ts";
 
@@ -64,7 +65,7 @@ export function cpuIdleCollector(options: CpuIdleCollectorOptions = {}): Service
   const everyMs = options.everyMs ?? 5000;
   const idleShare = options.idleShare ?? 0.02;
   const cpu = options.cpu ?? _cpu;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let loop: TimerLoop | undefined;
   return {
     kind: "idle-gc",
     start(ctx) {
@@ -76,7 +77,7 @@ export function cpuIdleCollector(options: CpuIdleCollectorOptions = {}): Service
       let last = cpu();
       let lastAt = performance.now();
       let collected = false;
-      const look = (): void => {
+      const look = (): number => {
         const now = performance.now();
         const used = cpu();
         const share = (used - last) / 1000 / Math.max(now - lastAt, 1);
@@ -96,18 +97,14 @@ export function cpuIdleCollector(options: CpuIdleCollectorOptions = {}): Service
           last = cpu();
           lastAt = performance.now();
         }
-        const next = setTimeout(look, everyMs);
-        Deno.unrefTimer(next);
-        timer = next;
+        return everyMs;
       };
-      const first = setTimeout(look, firstMs);
-      Deno.unrefTimer(first);
-      timer = first;
+      loop = timerLoop(look, firstMs);
       return Promise.resolve();
     },
     stop() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      loop?.stop();
+      loop = undefined;
       return Promise.resolve();
     },
   };
