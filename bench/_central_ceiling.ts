@@ -8,6 +8,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { alertsTableSql } from "./contenders.ts";
+import { ceilingInserts } from "./_ceiling_inserts.ts";
 
 /**
  * Rows per transaction in the SQLite ceiling: the SQLite sink's default batch.
@@ -67,51 +68,45 @@ export function ceiling(lines: readonly string[], path: string): Ceiling {
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA cache_size = -16384");
     db.exec(alertsTableSql());
-    const columns = `("timestamp", "host", "severity", "rule", "file", "hash", "message", ` +
-      `"source", "raw", "id")`;
-    const marks = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    // As sqliteSink stores them: 32 rows per INSERT OR IGNORE (sinks/_sqlite_multi.ts).
-    const rows = 32;
-    const multi = db.prepare(
-      `INSERT OR IGNORE INTO "alerts" ${columns} VALUES ${new Array(rows).fill(marks).join(", ")}`,
-    );
-    const stmt = db.prepare(
-      `INSERT INTO "alerts" ${columns} VALUES ${marks} ON CONFLICT ("id") DO NOTHING`,
+    const insert = ceilingInserts(
+      db,
+      `"alerts"`,
+      [
+        "timestamp",
+        "host",
+        "severity",
+        "rule",
+        "file",
+        "hash",
+        "message",
+        "source",
+        "raw",
+        "id",
+      ].map((c) => `"${c}"`),
     );
     let parseMs = 0;
     let insertMs = 0;
     type Alert = Record<string, string>;
     const parsed: Alert[] = new Array(_BATCH);
-    const args: Array<string | null> = new Array(rows * 10);
-    const put = (a: Alert, line: string, at: number) => {
-      args[at] = a.timestamp ?? null;
-      args[at + 1] = a.host ?? null;
-      args[at + 2] = a.severity ?? null;
-      args[at + 3] = a.rule ?? null;
-      args[at + 4] = a.file ?? null;
-      args[at + 5] = a.hash ?? null;
-      args[at + 6] = a.msg ?? null;
-      args[at + 7] = null;
-      args[at + 8] = line;
-      args[at + 9] = null;
-    };
     for (let i = 0; i < lines.length; i += _BATCH) {
       const n = Math.min(_BATCH, lines.length - i);
       const t0 = performance.now();
       for (let j = 0; j < n; j++) parsed[j] = JSON.parse(lines[i + j] as string) as Alert;
       const t1 = performance.now();
       db.exec("BEGIN");
-      let j = 0;
-      for (; j + rows <= n; j += rows) {
-        for (let k = 0; k < rows; k++) {
-          put(parsed[j + k] as Alert, lines[i + j + k] as string, k * 10);
-        }
-        multi.run(...args);
-      }
-      for (; j < n; j++) {
-        put(parsed[j] as Alert, lines[i + j] as string, 0);
-        stmt.run(...args.slice(0, 10));
-      }
+      insert(0, n, (j, args, at) => {
+        const a = parsed[j] as Alert;
+        args[at] = a.timestamp ?? null;
+        args[at + 1] = a.host ?? null;
+        args[at + 2] = a.severity ?? null;
+        args[at + 3] = a.rule ?? null;
+        args[at + 4] = a.file ?? null;
+        args[at + 5] = a.hash ?? null;
+        args[at + 6] = a.msg ?? null;
+        args[at + 7] = null;
+        args[at + 8] = lines[i + j] as string;
+        args[at + 9] = null;
+      });
       db.exec("COMMIT");
       parseMs += t1 - t0;
       insertMs += performance.now() - t1;

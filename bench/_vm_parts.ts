@@ -8,6 +8,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { LoggedProcess, memoryMb, sleep } from "./lib.ts";
+import { ceilingInserts } from "./_ceiling_inserts.ts";
 
 /** A TCP server that counts the newline bytes it receives, over every connection. */
 export interface CountingReceiver {
@@ -116,35 +117,19 @@ export async function backupCeiling(dir: string, workload: string, n: number): P
     );
     db.exec("CREATE UNIQUE INDEX events_id ON events (id)");
     db.exec("CREATE INDEX events_timestamp ON events (timestamp)");
-    // As sqliteSink stores them: 32 rows per INSERT OR IGNORE (sinks/_sqlite_multi.ts).
-    const rows = 32;
-    const insert = db.prepare(
-      `INSERT OR IGNORE INTO events VALUES ${new Array(rows).fill("(?, ?, ?, ?, ?)").join(", ")}`,
-    );
-    const one = db.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
+    const insert = ceilingInserts(db, "events", ["id", "timestamp", "host", "source", "raw"]);
     const base = Date.now();
     const batch = 2000; // sqliteSink's default maxBatch
-    const args: string[] = new Array(rows * 5);
-    const row = (j: number, at: number) => {
-      args[at] = `vm:0123456789abcdef:${String(j * 300).padStart(12, "0")}`;
-      args[at + 1] = new Date(base + j).toISOString();
-      args[at + 2] = "vm";
-      args[at + 3] = "alerts";
-      args[at + 4] = lines[j] as string;
-    };
     const t0 = performance.now();
     for (let i = 0; i < lines.length; i += batch) {
       db.exec("BEGIN IMMEDIATE");
-      const end = Math.min(lines.length, i + batch);
-      let j = i;
-      for (; j + rows <= end; j += rows) {
-        for (let k = 0; k < rows; k++) row(j + k, k * 5);
-        insert.run(...args);
-      }
-      for (; j < end; j++) {
-        row(j, 0);
-        one.run(...args.slice(0, 5));
-      }
+      insert(i, Math.min(lines.length, i + batch), (j, args, at) => {
+        args[at] = `vm:0123456789abcdef:${String(j * 300).padStart(12, "0")}`;
+        args[at + 1] = new Date(base + j).toISOString();
+        args[at + 2] = "vm";
+        args[at + 3] = "alerts";
+        args[at + 4] = lines[j] as string;
+      });
       db.exec("COMMIT");
     }
     return lines.length / ((performance.now() - t0) / 1000);

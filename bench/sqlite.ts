@@ -23,6 +23,7 @@ import { sqliteSink } from "../sinks/sqlite.ts";
 import { syntheticAlert } from "../sources/generator.ts";
 import { type MeasuredRow, type MeasuredScenario, median } from "./lib.ts";
 import { memoryFields, withMemory } from "./_memory.ts";
+import { ceilingInserts } from "./_ceiling_inserts.ts";
 
 const _COLUMNS = {
   timestamp: "TEXT NOT NULL",
@@ -64,14 +65,20 @@ function _raw(path: string, events: LogEvent[]): number {
     db.exec(`CREATE TABLE alerts (id TEXT, ${cols}) STRICT`);
     db.exec(`CREATE UNIQUE INDEX alerts_id ON alerts (id)`);
     for (const c of _INDEXES) db.exec(`CREATE INDEX alerts_${c} ON alerts (${c})`);
-    // 32 rows per INSERT OR IGNORE, as sqliteSink stores them (sinks/_sqlite_multi.ts).
-    const rows = 32;
-    const head = "INTO alerts (id, timestamp, host, severity, rule, file, hash, raw) VALUES ";
-    const marks = "(?, ?, ?, ?, ?, ?, ?, ?)";
-    const multi = db.prepare(`INSERT OR IGNORE ${head}${new Array(rows).fill(marks).join(", ")}`);
-    const stmt = db.prepare(`INSERT ${head}${marks} ON CONFLICT (id) DO NOTHING`);
-    const args: string[] = new Array(rows * 8);
-    const put = (e: LogEvent, at: number) => {
+    const insert = ceilingInserts(db, "alerts", [
+      "id",
+      "timestamp",
+      "host",
+      "severity",
+      "rule",
+      "file",
+      "hash",
+      "raw",
+    ]);
+    const t0 = performance.now();
+    db.exec("BEGIN");
+    insert(0, events.length, (i, args, at) => {
+      const e = events[i] as LogEvent;
       const a = e.fields.json as _Alert;
       args[at] = e.id as string;
       args[at + 1] = a.timestamp;
@@ -81,18 +88,7 @@ function _raw(path: string, events: LogEvent[]): number {
       args[at + 5] = a.file;
       args[at + 6] = a.hash;
       args[at + 7] = e.message;
-    };
-    const t0 = performance.now();
-    db.exec("BEGIN");
-    let i = 0;
-    for (; i + rows <= events.length; i += rows) {
-      for (let k = 0; k < rows; k++) put(events[i + k] as LogEvent, k * 8);
-      multi.run(...args);
-    }
-    for (; i < events.length; i++) {
-      put(events[i] as LogEvent, 0);
-      stmt.run(...args.slice(0, 8));
-    }
+    });
     db.exec("COMMIT");
     return events.length / ((performance.now() - t0) / 1000);
   } finally {
