@@ -171,48 +171,51 @@ export function storingOrder(tables: ReadonlyArray<string | null>): Int32Array {
 }
 
 /**
- * Whether the {@linkcode MULTI_ROWS} rows at `order[from…]` can go in one
- * multi-row statement: all for this table and none with an error.
+ * How many rows from `order[from]` on (at most {@linkcode MULTI_ROWS}) are
+ * for this table and have no error: when it is {@linkcode MULTI_ROWS} they
+ * go in one multi-row statement; otherwise none of them can (the run ends
+ * before 32), and they are stored one by one without looking again.
  *
  * @param ins The table's statements.
  * @param name The table.
  * @param tables Each row's table.
  * @param errors Each row's error.
  * @param order Row indexes in storing order ({@linkcode storingOrder}).
- * @param from The first position in `order`.
- * @returns `true` when they can.
+ * @param from The first position in `order`; its row is for this table, without an error.
+ * @returns The run's length: 1 to {@linkcode MULTI_ROWS}, and 1 for a table without a multi-row statement.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { DatabaseSync } from "node:sqlite";
- * import { multiFits, prepareInserts } from "./_sqlite_multi.ts";
+ * import { prepareInserts, runLength } from "./_sqlite_multi.ts";
  * const d = new DatabaseSync(":memory:");
  * d.exec("CREATE TABLE t (a TEXT)");
  * const ins = prepareInserts(d, { name: "t", columns: [["a", "TEXT"]], values: [], indexes: [], dedup: false, sql: [] });
- * assert.equal(multiFits(ins, "t", ["t"], [null], Int32Array.of(0), 0), false);
+ * assert.equal(runLength(ins, "t", ["t", "t", "u"], [null, null, null], Int32Array.of(0, 1, 2), 0), 2);
  * ```
  */
-export function multiFits(
+export function runLength(
   ins: TableInserts,
   name: string,
   tables: ReadonlyArray<string | null>,
   errors: ReadonlyArray<string | null>,
   order: Int32Array,
   from: number,
-): boolean {
-  const end = from + MULTI_ROWS;
-  if (ins.multi === undefined || end > order.length) return false;
-  for (let k = from; k < end; k++) {
+): number {
+  if (ins.multi === undefined) return 1;
+  const end = Math.min(from + MULTI_ROWS, order.length);
+  let k = from + 1;
+  for (; k < end; k++) {
     const i = order[k] as number;
-    if (tables[i] !== name || errors[i] !== null) return false;
+    if (tables[i] !== name || errors[i] !== null) break;
   }
-  return true;
+  return k - from;
 }
 
 /**
- * Stores the {@linkcode MULTI_ROWS} rows at `order[from…]` in one
- * statement, or none of them.
+ * Stores the {@linkcode MULTI_ROWS} rows at `order[from…]` (a full
+ * {@linkcode runLength}) in one statement, or none of them.
  *
  * @param multi The table's multi-row statements.
  * @param args Each row's values.

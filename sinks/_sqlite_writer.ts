@@ -18,9 +18,9 @@ import { beginImmediate } from "./_sqlite_begin.ts";
 import { quoteIdent, rowText, type TableDef } from "./_sqlite_table.ts";
 import {
   MULTI_ROWS,
-  multiFits,
   type MultiInsert,
   prepareInserts,
+  runLength,
   runMulti,
   storingOrder,
   type TableInserts,
@@ -125,19 +125,21 @@ export class SqliteWriter {
           const name = rows.tables[r] as string | null;
           if (rows.errors[r] === null && name !== null) {
             const ins = this.#insertsOr(name);
+            const run = typeof ins === "string"
+              ? 1
+              : runLength(ins, name, rows.tables, rows.errors, order, i);
             if (
-              typeof ins !== "string" &&
-              multiFits(ins, name, rows.tables, rows.errors, order, i)
+              run === MULTI_ROWS &&
+              runMulti((ins as TableInserts).multi as MultiInsert, rows.args, order, i, isRowError)
             ) {
-              if (runMulti(ins.multi as MultiInsert, rows.args, order, i, isRowError)) {
-                chunk.inserted += MULTI_ROWS;
-              } else {
-                for (let k = 0; k < MULTI_ROWS; k++) {
-                  this.#one(rows, order[i + k] as number, ins, chunk);
-                }
-              }
+              chunk.inserted += MULTI_ROWS;
               i += MULTI_ROWS;
-            } else this.#one(rows, order[i++] as number, ins, chunk);
+            } else {
+              // A run too short for one statement, or one it did not store whole: row by row.
+              for (const end = i + run; i < end; i++) {
+                this.#one(rows, order[i] as number, ins, chunk);
+              }
+            }
           } else this.#one(rows, order[i++] as number, undefined, chunk);
           if (i >= lookAt) {
             if (performance.now() - started > o.maxTxMs) break;
