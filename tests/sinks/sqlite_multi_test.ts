@@ -205,3 +205,41 @@ Deno.test("sqliteSink() keeps a table's triggers firing once per row in long bat
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sqliteSink() refuses a row whose table's trigger fails, in long batches as one by one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/t.db`;
+    const db = new DatabaseSync(path);
+    db.exec(`CREATE TABLE events (id TEXT, host TEXT, message TEXT)`);
+    db.exec(`CREATE UNIQUE INDEX events_id ON events (id)`);
+    db.exec(`CREATE TABLE audit (host TEXT NOT NULL)`);
+    db.exec(`CREATE TRIGGER events_audit AFTER INSERT ON events BEGIN
+      INSERT INTO audit (host) VALUES (NEW.host);
+    END`);
+    db.close();
+    const sink = sqliteSink({
+      database: path,
+      table: "events",
+      columns: { host: "TEXT", message: "TEXT" },
+      values: { host: "${HOST}", message: "${MESSAGE}" },
+      strict: false,
+    });
+    await sink.open(context());
+    try {
+      // A row without a host fails the trigger's audit row. One row per statement refuses the
+      // event (dead-lettered); an outer OR IGNORE would skip the audit row and store the event.
+      const batch = events(3 * MULTI_ROWS);
+      batch[40] = createEvent("no host", { id: "src:40" });
+      await sink.write(batch);
+      await sink.write(batch);
+      assert.equal(count(sink.db, "events"), 3 * MULTI_ROWS - 1);
+      assert.equal(count(sink.db, "audit"), 3 * MULTI_ROWS - 1);
+      assert.deepEqual(deadLetters(sink.db).map((d) => d.event_id), ["src:40"]);
+    } finally {
+      await sink.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
