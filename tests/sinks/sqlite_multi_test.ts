@@ -171,17 +171,18 @@ Deno.test("sqliteSink() dead-letters rows of the wrong type inside a long batch 
   });
 });
 
-Deno.test("sqliteSink() keeps a table's triggers firing once per row in long batches", async () => {
+/** An `events` table with a UNIQUE id and `schema` (more tables, a trigger) made first, and a sink on it. */
+async function withTriggeredEvents(
+  schema: string[],
+  body: (sink: ReturnType<typeof sqliteSink>) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/t.db`;
     const db = new DatabaseSync(path);
-    db.exec(`CREATE TABLE seen (host TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
     db.exec(`CREATE TABLE events (id TEXT, host TEXT, message TEXT)`);
     db.exec(`CREATE UNIQUE INDEX events_id ON events (id)`);
-    db.exec(`CREATE TRIGGER events_seen AFTER INSERT ON events BEGIN
-      INSERT INTO seen (host, n) VALUES (NEW.host, 1) ON CONFLICT (host) DO UPDATE SET n = n + 1;
-    END`);
+    for (const sql of schema) db.exec(sql);
     db.close();
     const sink = sqliteSink({
       database: path,
@@ -192,54 +193,46 @@ Deno.test("sqliteSink() keeps a table's triggers firing once per row in long bat
     });
     await sink.open(context());
     try {
-      await sink.write(events(3 * MULTI_ROWS));
-      await sink.write(events(3 * MULTI_ROWS));
-      const seen = sink.db.prepare("SELECT host, n FROM seen ORDER BY host").all() as Array<
-        { host: string; n: number }
-      >;
-      assert.deepEqual(seen.map((r) => [r.host, r.n]), [["vm0", 32], ["vm1", 32], ["vm2", 32]]);
+      await body(sink);
     } finally {
       await sink.close();
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("sqliteSink() keeps a table's triggers firing once per row in long batches", async () => {
+  await withTriggeredEvents([
+    `CREATE TABLE seen (host TEXT PRIMARY KEY, n INTEGER NOT NULL)`,
+    `CREATE TRIGGER events_seen AFTER INSERT ON events BEGIN
+      INSERT INTO seen (host, n) VALUES (NEW.host, 1) ON CONFLICT (host) DO UPDATE SET n = n + 1;
+    END`,
+  ], async (sink) => {
+    await sink.write(events(3 * MULTI_ROWS));
+    await sink.write(events(3 * MULTI_ROWS));
+    const seen = sink.db.prepare("SELECT host, n FROM seen ORDER BY host").all() as Array<
+      { host: string; n: number }
+    >;
+    assert.deepEqual(seen.map((r) => [r.host, r.n]), [["vm0", 32], ["vm1", 32], ["vm2", 32]]);
+  });
 });
 
 Deno.test("sqliteSink() refuses a row whose table's trigger fails, in long batches as one by one", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/t.db`;
-    const db = new DatabaseSync(path);
-    db.exec(`CREATE TABLE events (id TEXT, host TEXT, message TEXT)`);
-    db.exec(`CREATE UNIQUE INDEX events_id ON events (id)`);
-    db.exec(`CREATE TABLE audit (host TEXT NOT NULL)`);
-    db.exec(`CREATE TRIGGER events_audit AFTER INSERT ON events BEGIN
+  await withTriggeredEvents([
+    `CREATE TABLE audit (host TEXT NOT NULL)`,
+    `CREATE TRIGGER events_audit AFTER INSERT ON events BEGIN
       INSERT INTO audit (host) VALUES (NEW.host);
-    END`);
-    db.close();
-    const sink = sqliteSink({
-      database: path,
-      table: "events",
-      columns: { host: "TEXT", message: "TEXT" },
-      values: { host: "${HOST}", message: "${MESSAGE}" },
-      strict: false,
-    });
-    await sink.open(context());
-    try {
-      // A row without a host fails the trigger's audit row. One row per statement refuses the
-      // event (dead-lettered); an outer OR IGNORE would skip the audit row and store the event.
-      const batch = events(3 * MULTI_ROWS);
-      batch[40] = createEvent("no host", { id: "src:40" });
-      await sink.write(batch);
-      await sink.write(batch);
-      assert.equal(count(sink.db, "events"), 3 * MULTI_ROWS - 1);
-      assert.equal(count(sink.db, "audit"), 3 * MULTI_ROWS - 1);
-      assert.deepEqual(deadLetters(sink.db).map((d) => d.event_id), ["src:40"]);
-    } finally {
-      await sink.close();
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    END`,
+  ], async (sink) => {
+    // A row without a host fails the trigger's audit row. One row per statement refuses the
+    // event (dead-lettered); an outer OR IGNORE would skip the audit row and store the event.
+    const batch = events(3 * MULTI_ROWS);
+    batch[40] = createEvent("no host", { id: "src:40" });
+    await sink.write(batch);
+    await sink.write(batch);
+    assert.equal(count(sink.db, "events"), 3 * MULTI_ROWS - 1);
+    assert.equal(count(sink.db, "audit"), 3 * MULTI_ROWS - 1);
+    assert.deepEqual(deadLetters(sink.db).map((d) => d.event_id), ["src:40"]);
+  });
 });
