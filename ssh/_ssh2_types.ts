@@ -123,7 +123,15 @@ export interface Ssh2ConnectConfig {
   readyTimeout?: number;
   keepaliveInterval?: number;
   keepaliveCountMax?: number;
-  algorithms?: { serverHostKey?: string[] };
+  algorithms?: { serverHostKey?: string[]; cipher?: string[] };
+}
+
+/** What a key exchange agreed on (ssh2's "handshake" event). */
+export interface Ssh2Negotiated {
+  kex: string;
+  serverHostKey: string;
+  cs: { cipher: string; mac: string; compress: string };
+  sc: { cipher: string; mac: string; compress: string };
 }
 
 /** An SSH client connection. */
@@ -131,6 +139,7 @@ export interface Ssh2Client {
   on(event: "ready" | "close" | "end", listener: () => void): this;
   on(event: "error", listener: (err: Error & { level?: string }) => void): this;
   once(event: "ready" | "close" | "end", listener: () => void): this;
+  once(event: "handshake", listener: (negotiated: Ssh2Negotiated) => void): this;
   once(event: "error", listener: (err: Error & { level?: string }) => void): this;
   removeListener(event: string, listener: (...args: never[]) => void): this;
   connect(config: Ssh2ConnectConfig): this;

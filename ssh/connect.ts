@@ -10,6 +10,7 @@
 import { Buffer } from "node:buffer";
 import { connect as netConnect } from "node:net";
 import ssh2Default from "../core/_deps/ssh2.ts";
+import { clientCiphers } from "./_ciphers.ts";
 import type { Ssh2Module } from "./_ssh2_types.ts";
 import { SshConnection } from "./connection.ts";
 import { type OfferedHostKey, SshError } from "./error.ts";
@@ -238,6 +239,8 @@ export async function connectSsh(options: SshConnectOptions): Promise<SshConnect
   const client = new ssh2.Client();
   let refusal: SshError | undefined;
   let accepted: OfferedHostKey | undefined;
+  let cipher = "";
+  client.once("handshake", (negotiated) => (cipher = negotiated.sc.cipher));
   const ready = new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
     client.once("error", (err) => reject(err));
@@ -264,7 +267,10 @@ export async function connectSsh(options: SshConnectOptions): Promise<SshConnect
       ...(keepaliveIntervalMs > 0
         ? { keepaliveInterval: keepaliveIntervalMs, keepaliveCountMax }
         : {}),
-      ...(pin.algorithms() ? { algorithms: { serverHostKey: pin.algorithms() as string[] } } : {}),
+      algorithms: {
+        cipher: clientCiphers(),
+        ...(pin.algorithms() ? { serverHostKey: pin.algorithms() as string[] } : {}),
+      },
     });
     await ready;
   } catch (err) {
@@ -300,6 +306,7 @@ export async function connectSsh(options: SshConnectOptions): Promise<SshConnect
     port,
     hostKey: accepted as OfferedHostKey,
     name,
+    cipher,
   });
 }
 

@@ -35,6 +35,8 @@ export class SshConnection {
   readonly port: number;
   /** The host key the server showed (and the pin accepted). */
   readonly hostKey: OfferedHostKey;
+  /** The cipher the server → client direction agreed on (e.g. `chacha20-poly1305@openssh.com`). */
+  readonly cipher: string;
   readonly #client: Ssh2Client;
   readonly #sock: Socket;
   readonly #name: string;
@@ -47,13 +49,14 @@ export class SshConnection {
   constructor(
     client: Ssh2Client,
     sock: Socket,
-    info: { host: string; port: number; hostKey: OfferedHostKey; name: string },
+    info: { host: string; port: number; hostKey: OfferedHostKey; name: string; cipher?: string },
   ) {
     this.#client = client;
     this.#sock = sock;
     this.host = info.host;
     this.port = info.port;
     this.hostKey = info.hostKey;
+    this.cipher = info.cipher ?? "";
     this.#name = info.name;
     this.#closedPromise = new Promise<void>((resolve) => {
       if (sock.destroyed) return resolve();
