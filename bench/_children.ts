@@ -61,6 +61,31 @@ export const SMALL_HEAP_V8_FLAGS = "--max-semi-space-size=2,--heap-growing-perce
 export const VM_SMALL_V8_FLAGS = "--heap-growing-percent=20";
 
 /**
+ * The `deno run` flags a bench child gets: the V8 flags `deno task start`
+ * ships (read from deno.json, so the bench measures what users run) with
+ * `v8` after them, or `BENCH_V8_FLAGS` in place of both; then
+ * `BENCH_SLUICE_FLAGS`, split on spaces (`--cpu-prof`, for profiling).
+ *
+ * @param v8 V8 flags for this process, after the shipped ones.
+ * @returns Flags for `deno run`, before the script.
+ *
+ * @example
+ * ```ts
+ * import { shippedDenoFlags } from "./_children.ts";
+ * console.assert(shippedDenoFlags().every((f) => f.startsWith("--")));
+ * ```
+ */
+export function shippedDenoFlags(v8?: string): string[] {
+  const config = JSON.parse(
+    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
+  ) as { tasks: { start: string } };
+  const shipped = /--v8-flags=(\S+)/.exec(config.tasks.start)?.[1];
+  const flags = Deno.env.get("BENCH_V8_FLAGS") ?? [shipped, v8].filter((f) => f).join(",");
+  const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
+  return [...(flags ? [`--v8-flags=${flags}`] : []), ...extra];
+}
+
+/**
  * The `deno` arguments that run a pipeline file under the sluice runner in
  * the bench, quiet (`--log-level warn`), with its state in `stateDir`. The
  * V8 flags are the ones `deno task start` ships (read from deno.json, so the
@@ -83,16 +108,9 @@ export const VM_SMALL_V8_FLAGS = "--heap-growing-percent=20";
  * ```
  */
 export function sluiceRunArgs(stateDir: string, pipeline: string, v8?: string): string[] {
-  const config = JSON.parse(
-    Deno.readTextFileSync(new URL("../deno.json", import.meta.url)),
-  ) as { tasks: { start: string } };
-  const shipped = /--v8-flags=(\S+)/.exec(config.tasks.start)?.[1];
-  const flags = Deno.env.get("BENCH_V8_FLAGS") ?? [shipped, v8].filter((f) => f).join(",");
-  const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
   return [
     "run",
-    ...(flags ? [`--v8-flags=${flags}`] : []),
-    ...extra,
+    ...shippedDenoFlags(v8),
     "-A",
     new URL("../runner/main.ts", import.meta.url).pathname,
     "--log-level",

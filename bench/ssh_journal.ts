@@ -10,6 +10,9 @@
  * The ratio the issue sets (≥ 0.8x) is the source beside ssh2 reading the
  * same command unparsed, alternated in the same run; the CPU this process
  * spends per 100k entries is the figure that the machine's load moves least.
+ * Each run of the source is a process of its own (bench/_ssh_journal_child.ts),
+ * started with the V8 flags `deno task start` ships, so its memory and CPU
+ * are the source's alone.
  *
  * ```sh
  * deno task bench ssh_journal               # as a scenario of the suite
@@ -34,7 +37,8 @@ import {
   startJournalSshd,
 } from "../tests/fixtures/journal/ssh_host.ts";
 import { writeClientKey } from "../tests/fixtures/ssh/keys.ts";
-import { memoryFields, withMemory } from "./_memory.ts";
+import { memoryFields } from "./_memory.ts";
+import { manyHostsInChild, sourceInChild } from "./_ssh_journal_child.ts";
 import { isFlat, manyHosts, type ManyHostsResult } from "./_ssh_journal_memory.ts";
 import { ceiling, rawSsh2, source } from "./_ssh_journal_runs.ts";
 import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
@@ -117,16 +121,14 @@ async function measure(
         const raw = await rawSsh2(set, perHost);
         c.raw.push(raw.rate);
         c.rawCpu.push(raw.cpuUsPerEntry);
-        const { value: s, memory } = await withMemory(() =>
-          source(set, n * perHost, `${dir}/state-${n}-${r}`)
-        );
+        const s = await sourceInChild(set, n * perHost, `${dir}/state-${n}-${r}`);
+        const memory = s.memory;
         c.rate.push(s.rate);
         c.cpu.push(s.cpuUsPerEntry);
         c.peak = memoryFields(memory);
         if (compareWorker) {
-          const { value: m, memory: mm } = await withMemory(() =>
-            source(set, n * perHost, `${dir}/state-worker-${n}-${r}`, true)
-          );
+          const m = await sourceInChild(set, n * perHost, `${dir}/state-worker-${n}-${r}`, true);
+          const mm = m.memory;
           c.peakWorker = memoryFields(mm);
           c.rateWorker.push(m.rate);
           c.cpuWorker.push(m.cpuUsPerEntry);
@@ -156,7 +158,7 @@ async function measure(
     }));
     const runsMem: ManyHostsResult[] = [];
     for (let r = 0; r < runs; r++) {
-      const m = await manyHosts(
+      const m = await manyHostsInChild(
         many,
         MEMORY_HOSTS * memoryPerHost,
         `${dir}/state-mem-${r}`,
