@@ -42,7 +42,8 @@ async function _inChild(job: ChildJob): Promise<unknown> {
     Deno.execPath(),
     ["run", ...shippedDenoFlags(), "-A", new URL(import.meta.url).pathname, JSON.stringify(job)],
     {
-      what: `sshJournalSource (${job.mode}, ${job.hosts.length} hosts, ${job.expect} entries) in its process`,
+      what:
+        `sshJournalSource (${job.mode}, ${job.hosts.length} hosts, ${job.expect} entries) in its process`,
       // The child has its own deadline; this one catches a child that hangs past it.
       timeoutMs: job.deadlineMs + 30_000,
     },
@@ -77,7 +78,14 @@ export async function sourceInChild(
   stateDir: string,
   worker = false,
 ): Promise<SourceRun> {
-  const r = await _inChild({ mode: "source", hosts, expect, stateDir, worker, deadlineMs: 600_000 });
+  const r = await _inChild({
+    mode: "source",
+    hosts,
+    expect,
+    stateDir,
+    worker,
+    deadlineMs: 600_000,
+  });
   return r as SourceRun;
 }
 

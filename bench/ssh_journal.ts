@@ -39,8 +39,8 @@ import {
 import { writeClientKey } from "../tests/fixtures/ssh/keys.ts";
 import { memoryFields } from "./_memory.ts";
 import { manyHostsInChild, sourceInChild } from "./_ssh_journal_child.ts";
-import { isFlat, manyHosts, type ManyHostsResult } from "./_ssh_journal_memory.ts";
-import { ceiling, rawSsh2, source } from "./_ssh_journal_runs.ts";
+import { isFlat, type ManyHostsResult } from "./_ssh_journal_memory.ts";
+import { ceiling, rawSsh2 } from "./_ssh_journal_runs.ts";
 import { type MeasuredRow, type MeasuredScenario, spread } from "./lib.ts";
 
 const MEMORY_HOSTS = 50;
