@@ -1,6 +1,6 @@
 /**
  * One host of the agentless collector: an SSH session running
- * `sudo -n journalctl -o json --follow --after-cursor=…`, its entries turned
+ * `sudo -n journalctl -o export --follow --after-cursor=…` (or `-o json`), its entries turned
  * into batches, the cursor saved when a batch is acknowledged, reconnects
  * with back-off and jitter, and the host's state for stats and `vms`.
  *
@@ -11,6 +11,7 @@ import { backoff, sleep } from "../core/backoff.ts";
 import type { LogEvent } from "../core/event.ts";
 import type { SourceContext } from "../core/types.ts";
 import { countJournalLines } from "./journald.ts";
+import { JournalExportReader } from "./_journal_export.ts";
 import { JournalStreamReader } from "./_journal_stream.ts";
 import {
   classifyExit,
@@ -120,7 +121,7 @@ export class HostReader {
   #args(): string[] {
     const s = this.#s;
     const args = s.sudo ? ["sudo", "-n", s.journalctl] : [s.journalctl];
-    args.push("--output=json", "--follow", "--all", "--no-pager", "--quiet");
+    args.push(`--output=${s.output}`, "--follow", "--all", "--no-pager", "--quiet");
     // --follow alone shows only the last 10 entries, even after a cursor: --no-tail shows all.
     if (this.#cursor) args.push(`--after-cursor=${this.#cursor}`, "--no-tail");
     else if (s.startAt === "end") args.push("--lines=0");
@@ -243,11 +244,17 @@ export class HostReader {
     proc.status.catch(() => {});
     const reader = proc.stdout.getReader();
     // The transport vouches for the host, as a client certificate would.
-    const json = new JournalStreamReader(this.host.name, {
-      prefix: s.prefix,
-      eventHost: this.host.name,
-      maxLineBytes: s.maxLineBytes,
-    });
+    const json = s.output === "export"
+      ? new JournalExportReader(this.host.name, {
+        prefix: s.prefix,
+        eventHost: this.host.name,
+        maxEntryBytes: s.maxLineBytes,
+      })
+      : new JournalStreamReader(this.host.name, {
+        prefix: s.prefix,
+        eventHost: this.host.name,
+        maxLineBytes: s.maxLineBytes,
+      });
     let entries = 0;
     let pending: LogEvent[] = [];
     let pendingCursor: string | undefined;

@@ -64,6 +64,8 @@ export interface HostReaderSettings {
   prefix: string | null;
   sudo: boolean;
   journalctl: string;
+  /** journalctl's `--output`. */
+  output: "export" | "json";
   startAt: "beginning" | "end";
   maxBatch: number;
   lingerMs: number;
