@@ -74,15 +74,50 @@ export function journalEntryToEvent(
   prefix: string | null = "journald",
   receivedAt: number = Date.now(),
 ): LogEvent | undefined {
+  if (prefix === null) return journalFieldsToEvent(entry, entry.MESSAGE, host, null, receivedAt);
+  const rest: Record<string, unknown> = {};
+  for (const key in entry) if (key !== "MESSAGE") rest[key] = entry[key];
+  return journalFieldsToEvent(rest, entry.MESSAGE, host, prefix, receivedAt);
+}
+
+/**
+ * {@linkcode journalEntryToEvent} for an entry whose `MESSAGE` is already
+ * apart from its other fields: `fields` itself becomes the event's
+ * `fields[prefix]` (no copy), as a reader that builds the entry can arrange.
+ *
+ * @param entry The entry's fields but `MESSAGE` (with it too when `prefix` is `null`).
+ * @param messageValue The `MESSAGE` value, as JSON gives it.
+ * @param host The local host name for the id.
+ * @param prefix Field that keeps `entry`, or `null`.
+ * @param receivedAt Receive time in ms.
+ * @param idOf The id of a cursor, when the caller keeps a faster one (`CursorIds`); the same ids.
+ * @returns The event, or `undefined` when the entry has no cursor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { journalFieldsToEvent } from "./_journal_entries.ts";
+ * const event = journalFieldsToEvent({ __CURSOR: "s=ab;i=1f", PRIORITY: "3" }, "hi", "vm1", "journal", 0);
+ * assert.ok(event?.message === "hi" && event.severity === 3);
+ * ```
+ */
+export function journalFieldsToEvent(
+  entry: Record<string, unknown>,
+  messageValue: unknown,
+  host: string,
+  prefix: string | null,
+  receivedAt: number,
+  idOf?: (cursor: string) => string,
+): LogEvent | undefined {
   const cursor = entry.__CURSOR;
   if (typeof cursor !== "string") return undefined;
-  const message = _text(entry.MESSAGE);
+  const message = _text(messageValue);
   const fields: Record<string, unknown> = {};
   const event: LogEvent = {
     message: message?.text ?? "",
     fields,
     receivedAt,
-    id: _idFromCursor(host, cursor),
+    id: idOf ? idOf(cursor) : _idFromCursor(host, cursor),
   };
   if (message?.invalid) fields["sluice_invalid_utf8"] = true;
   const hostname = _text(entry._HOSTNAME)?.text;
@@ -99,11 +134,7 @@ export function journalEntryToEvent(
     _text(entry._SOURCE_REALTIME_TIMESTAMP)?.text ?? _text(entry.__REALTIME_TIMESTAMP)?.text,
   );
   if (Number.isFinite(micros) && micros > 0) event.timestamp = Math.floor(micros / 1000);
-  if (prefix !== null) {
-    const rest: Record<string, unknown> = {};
-    for (const key in entry) if (key !== "MESSAGE") rest[key] = entry[key];
-    fields[prefix] = rest;
-  }
+  if (prefix !== null) fields[prefix] = entry;
   return event;
 }
 

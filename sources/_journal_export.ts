@@ -1,6 +1,6 @@
 /**
  * `journalctl -o export` read from the bytes SSH hands over, into the same
- * events `journalctl -o json` gives ({@linkcode journalEntryToEvent}).
+ * events `journalctl -o json` gives (`journalEntryToEvent`).
  *
  * Why export: it is the journal's own transfer format (systemd-journal-remote
  * reads it), and journalctl writes it for a third of the CPU: 0.6–0.8 s per
@@ -26,7 +26,8 @@
  */
 
 import type { LogEvent } from "../core/event.ts";
-import { emptyJournalLines, journalEntryToEvent, type JournalLines } from "./_journal_entries.ts";
+import { emptyJournalLines, journalFieldsToEvent, type JournalLines } from "./_journal_entries.ts";
+import { CursorIds } from "./_journal_json_parts.ts";
 
 const _utf8 = new TextDecoder("utf-8");
 const _utf8Fatal = new TextDecoder("utf-8", { fatal: true });
@@ -94,9 +95,12 @@ export class JournalExportReader {
   readonly #prefix: string | null;
   readonly #eventHost: string | undefined;
   readonly #max: number;
+  readonly #ids: (cursor: string) => string;
   /** The start of a line or binary value that the last chunk cut. */
   #carry: Uint8Array | undefined;
+  /** The entry's fields but `MESSAGE`, which is kept apart (`journalFieldsToEvent`). */
   #entry: Record<string, unknown> = {};
+  #message: unknown = undefined;
   #fields = 0;
   #entryBytes = 0;
   /** Why the entry being read is refused (read on to its end, nothing kept). */
@@ -107,8 +111,8 @@ export class JournalExportReader {
   #skipLine = false;
   /** Fields of the entry being read that were given more than once. */
   readonly #multi = new Set<string>();
-  /** Field names seen, checked once. */
-  readonly #names = new Set<string>();
+  /** Field names seen, by a hash of their bytes: checked once, then found without a new string. */
+  readonly #names = new Map<number, string[]>();
 
   /**
    * Makes the reader of one stream.
@@ -121,6 +125,8 @@ export class JournalExportReader {
     this.#prefix = options.prefix === undefined ? "journald" : options.prefix;
     this.#eventHost = options.eventHost;
     this.#max = options.maxEntryBytes ?? 1 << 20;
+    const ids = new CursorIds(idHost);
+    this.#ids = (cursor) => ids.id(cursor);
   }
 
   /**
@@ -177,10 +183,8 @@ export class JournalExportReader {
         this.#entryBytes += nl + 1 - pos;
         if (this.#entryBytes > this.#max) this.#refuse(`an entry of more than ${this.#max} bytes`);
         if (this.#refused === undefined) {
-          const name = ascii
-            ? text.slice(pos - base, eq - base)
-            : _utf8.decode(buf.subarray(pos, eq));
-          if (this.#known(name)) {
+          const name = this.#name(buf, pos, eq, ascii ? text : undefined, base);
+          if (name !== undefined) {
             this.#set(
               name,
               ascii ? text.slice(eq + 1 - base, nl - base) : _textValue(buf.subarray(eq + 1, nl)),
@@ -191,9 +195,8 @@ export class JournalExportReader {
         continue;
       }
       // A binary value: the name, its size (64-bit little-endian), the bytes, a newline.
-      const name = ascii ? text.slice(pos - base, nl - base) : _utf8.decode(buf.subarray(pos, nl));
-      if (!_FIELD.test(name)) {
-        this.#refuse(`a line that is not a field: ${JSON.stringify(name.slice(0, 80))}`);
+      const name = this.#name(buf, pos, nl, ascii ? text : undefined, base);
+      if (name === undefined) {
         pos = nl + 1;
         continue;
       }
@@ -220,9 +223,7 @@ export class JournalExportReader {
       const end = nl + 9 + size;
       if (len < end + 1) break;
       this.#entryBytes += end + 1 - pos;
-      if (this.#refused === undefined && this.#known(name)) {
-        this.#set(name, _binaryValue(buf.subarray(nl + 9, end)));
-      }
+      if (this.#refused === undefined) this.#set(name, _binaryValue(buf.subarray(nl + 9, end)));
       if (buf[end] !== 10) {
         this.#refuse("a binary value not followed by a newline");
         pos = end;
@@ -234,19 +235,66 @@ export class JournalExportReader {
     return out;
   }
 
-  /** Whether `name` is a journald field name (checked once per name). */
-  #known(name: string): boolean {
-    if (this.#names.has(name)) return true;
-    if (!_FIELD.test(name)) {
-      this.#refuse(`a field name journald does not allow: ${JSON.stringify(name.slice(0, 80))}`);
-      return false;
+  /**
+   * The field name in `buf[from, to)`: the same string each time a name
+   * comes again (found by a hash of its bytes), checked against journald's
+   * names the first time. `undefined` (and the entry refused) when it is not one.
+   */
+  #name(
+    buf: Uint8Array,
+    from: number,
+    to: number,
+    text: string | undefined,
+    base: number,
+  ): string | undefined {
+    const n = to - from;
+    // Length, first, middle and last byte: names of one journal rarely share all four.
+    const h = n * 16777216 + (buf[from] as number) * 65536 +
+      (buf[from + (n >> 1)] as number) * 256 +
+      (buf[to - 1] as number);
+    const known = this.#names.get(h);
+    if (known !== undefined) {
+      for (const name of known) {
+        if (name.length !== n) continue;
+        if (text !== undefined) {
+          if (text.startsWith(name, from - base)) return name;
+          continue;
+        }
+        let same = true;
+        for (let i = 0; i < n; i++) {
+          if (name.charCodeAt(i) !== buf[from + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return name;
+      }
     }
-    if (this.#names.size < 4096) this.#names.add(name);
-    return true;
+    const name = _utf8.decode(buf.subarray(from, to));
+    if (!_FIELD.test(name)) {
+      this.#refuse(`a line that is not a journald field: ${JSON.stringify(name.slice(0, 80))}`);
+      return undefined;
+    }
+    if (this.#names.size < 4096) {
+      if (known) known.push(name);
+      else this.#names.set(h, [name]);
+    }
+    return name;
   }
 
   /** Adds a value; a field given again becomes an array of its values, as in JSON. */
   #set(name: string, value: string | number[]): void {
+    this.#fields++;
+    if (name === "MESSAGE") {
+      const had = this.#message;
+      if (had === undefined) this.#message = value;
+      else if (this.#multi.has(name)) (had as unknown[]).push(value);
+      else {
+        this.#message = [had, value];
+        this.#multi.add(name);
+      }
+      return;
+    }
     const had = this.#entry[name];
     if (had === undefined) this.#entry[name] = value;
     else if (this.#multi.has(name)) (had as unknown[]).push(value);
@@ -254,21 +302,23 @@ export class JournalExportReader {
       this.#entry[name] = [had, value];
       this.#multi.add(name);
     }
-    this.#fields++;
   }
 
   #refuse(why: string): void {
     this.#refused ??= why;
     this.#entry = {};
+    this.#message = undefined;
     this.#multi.clear();
   }
 
   /** The empty line: the entry is complete. */
   #end(receivedAt: number, out: JournalLines): void {
     const entry = this.#entry;
+    const message = this.#message;
     const refused = this.#refused;
     const any = this.#fields > 0 || refused !== undefined;
     this.#entry = {};
+    this.#message = undefined;
     this.#fields = 0;
     this.#entryBytes = 0;
     this.#refused = undefined;
@@ -276,7 +326,14 @@ export class JournalExportReader {
     if (!any) return;
     let event: LogEvent | undefined;
     if (refused === undefined) {
-      event = journalEntryToEvent(entry, this.#idHost, this.#prefix, receivedAt);
+      event = journalFieldsToEvent(
+        entry,
+        message,
+        this.#idHost,
+        this.#prefix,
+        receivedAt,
+        this.#ids,
+      );
     }
     if (!event) {
       out.unparsed++;
