@@ -27,10 +27,13 @@ async function withDeadline<T>(what: string, ms: number, p: Promise<T>): Promise
 }
 
 /**
- * `ssh … sudo -n journalctl -o json | wc -l` for each host at once; entries/s over all.
+ * `ssh … sudo -n journalctl -o json | wc -l` for each host at once (the
+ * issue's ceiling), or with `-o export` counting entries (`grep -c`, a line
+ * `__CURSOR=` per entry), the format the source reads; entries/s over all.
  *
  * @param hosts The hosts (127.0.0.1, each journal in its first argument).
  * @param keyFile The client's private key.
+ * @param output journalctl's output format.
  * @returns Entries a second over all hosts.
  *
  * @example
@@ -40,13 +43,18 @@ async function withDeadline<T>(what: string, ms: number, p: Promise<T>): Promise
  * console.log(await ceiling(hosts, "/tmp/key"));
  * ```
  */
-export async function ceiling(hosts: SshJournalHost[], keyFile: string): Promise<number> {
+export async function ceiling(
+  hosts: SshJournalHost[],
+  keyFile: string,
+  output: "json" | "export" = "json",
+): Promise<number> {
+  const count = output === "json" ? "wc -l" : "grep -ac '^__CURSOR='";
   const started = performance.now();
   const counts = await Promise.all(hosts.map(async (h) => {
     const child = new Deno.Command("sh", {
       args: [
         "-c",
-        'ssh -i "$1" -p "$2" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$3@127.0.0.1" sudo -n journalctl -o json --no-pager --all --quiet "$4" | wc -l',
+        `ssh -i "$1" -p "$2" -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "$3@127.0.0.1" sudo -n journalctl -o ${output} --no-pager --all --quiet "$4" | ${count}`,
         "sh",
         keyFile,
         String(h.port),
@@ -67,9 +75,9 @@ export async function ceiling(hosts: SshJournalHost[], keyFile: string): Promise
 }
 
 /**
- * ssh2 (through ssh/) running the source's own command (`--follow --no-tail`, slower on the
- * host than a plain dump) and counting newlines up to `perHost`, no parsing: the transport's
- * ceiling for the source. Newlines are found with `indexOf` (memchr, as `wc -l`), and the time
+ * ssh2 (through ssh/) running the source's own command (`-o export --follow --no-tail`) and
+ * counting entries (empty lines) up to `perHost`, no parsing: the transport's ceiling for the
+ * source. Newlines are found with `indexOf` (memchr, as `wc -l`), and the time
  * ends when the last host's last entry arrived, as the source's ends at its last entry stored:
  * neither counts its teardown.
  *
@@ -106,7 +114,7 @@ export async function rawSsh2(
         "-n",
         "journalctl",
         "-o",
-        "json",
+        "export",
         "--no-pager",
         "--all",
         "--quiet",
@@ -114,9 +122,14 @@ export async function rawSsh2(
         "--no-tail",
         ...(h.args ?? []),
       ], { timeoutMs: 600_000, highWaterMark: 256 * 1024 });
+      // An entry ends with an empty line: a newline right after a newline.
       let lines = 0;
+      let prev = 0;
       for await (const chunk of p.stdout) {
-        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+          if ((i === 0 ? prev : chunk[i - 1]) === 10) lines++;
+        }
+        prev = chunk[chunk.length - 1] ?? prev;
         if (lines >= perHost) break;
       }
       last = Math.max(last, performance.now());
