@@ -116,6 +116,8 @@ async function throughSource(chunks: readonly Uint8Array[], expect: number): Pro
           prefix: "journal",
           sudo: true,
           journalctl: "journalctl",
+          // The recording is `journalctl -o json` output.
+          output: "json",
           startAt: "beginning",
           maxBatch: 2000,
           lingerMs: 20,
