@@ -16,6 +16,9 @@ import { JournalExportReader } from "../../sources/_journal_export.ts";
 import { JournalStreamReader } from "../../sources/_journal_stream.ts";
 import { peer } from "../_peers.ts";
 import {
+  binaryField,
+  concatBytes,
+  cutBytes,
   exportEntry,
   journalRemotePath,
   makeJournal,
@@ -30,55 +33,38 @@ if (!remote) {
 
 const encoder = new TextEncoder();
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/** A binary-form field, as journalctl writes values that are not printable. */
-function binary(name: string, bytes: Uint8Array): Uint8Array {
-  const size = new Uint8Array(8);
-  new DataView(size.buffer).setBigUint64(0, BigInt(bytes.length), true);
-  return concat([encoder.encode(`${name}\n`), size, bytes, encoder.encode("\n")]);
-}
-
 /** Entries with every kind of value journalctl writes differently in the two formats. */
 function odd(kind: number, i: number): Uint8Array {
   const stamp = `__REALTIME_TIMESTAMP=${1_700_000_000_000_000 + i}\n_HOSTNAME=odd\n`;
   const kinds: Array<() => Uint8Array[]> = [
-    () => [binary("MESSAGE", encoder.encode("two\nlines"))],
-    () => [binary("MESSAGE", Uint8Array.of(0x61, 0xff, 0x62))],
+    () => [binaryField("MESSAGE", encoder.encode("two\nlines"))],
+    () => [binaryField("MESSAGE", Uint8Array.of(0x61, 0xff, 0x62))],
     () => [encoder.encode("MESSAGE=tab\there\nX_EMPTY=\n")],
     () => [
       encoder.encode("MESSAGE=héllo ünïcode ☃ 𝄞\n"),
-      binary("X_BIN", Uint8Array.of(1, 2, 10, 10, 0)),
+      binaryField("X_BIN", Uint8Array.of(1, 2, 10, 10, 0)),
     ],
-    () => [binary("MESSAGE", encoder.encode("ctl\u0001 del\u007f c1\u0085"))],
-    () => [binary("MESSAGE", encoder.encode("cr\rx \x1b[31mred\x1b[0m"))],
+    () => [binaryField("MESSAGE", encoder.encode("ctl\u0001 del\u007f c1\u0085"))],
+    () => [binaryField("MESSAGE", encoder.encode("cr\rx \x1b[31mred\x1b[0m"))],
     () => [encoder.encode(`MESSAGE=${"x".repeat(5000)}\n`)],
     () => [
       encoder.encode("MESSAGE=m\nX_MULTI=a\nX_MULTI=b\n"),
-      binary("X_MULTI", Uint8Array.of(1, 2)),
-      binary("X_MULTI", encoder.encode("c\nd")),
+      binaryField("X_MULTI", Uint8Array.of(1, 2)),
+      binaryField("X_MULTI", encoder.encode("c\nd")),
     ],
-    () => [binary("MESSAGE", new Uint8Array(300).fill(0x80))],
+    () => [binaryField("MESSAGE", new Uint8Array(300).fill(0x80))],
     // Outside MESSAGE, where the event keeps each value as JSON gives it (text or bytes).
     () => [
       encoder.encode("MESSAGE=fields\n"),
-      binary("X_DEL", encoder.encode("del\u007f")),
-      binary("X_C1", encoder.encode("c1\u0085")),
-      binary("X_NL", encoder.encode("a\nb")),
-      binary("X_CTL", encoder.encode("\u0002")),
-      binary("X_BAD", Uint8Array.of(0xc3, 0x28)),
+      binaryField("X_DEL", encoder.encode("del\u007f")),
+      binaryField("X_C1", encoder.encode("c1\u0085")),
+      binaryField("X_NL", encoder.encode("a\nb")),
+      binaryField("X_CTL", encoder.encode("\u0002")),
+      binaryField("X_BAD", Uint8Array.of(0xc3, 0x28)),
     ],
   ];
   const k = kinds[kind % kinds.length] as () => Uint8Array[];
-  return concat([encoder.encode(stamp), ...k(), encoder.encode("\n")]);
+  return concatBytes([encoder.encode(stamp), ...k(), encoder.encode("\n")]);
 }
 
 async function run(args: string[]): Promise<Uint8Array> {
@@ -96,16 +82,8 @@ async function run(args: string[]): Promise<Uint8Array> {
   return out.stdout;
 }
 
-/** Cuts `bytes` into chunks of `size` (a size of its own per chunk when `size` is 0). */
 function cut(bytes: Uint8Array, size: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let n = 0;
-  for (let at = 0; at < bytes.length; n++) {
-    const len = size || 1 + (n * 7919) % 20_000;
-    out.push(bytes.slice(at, at + len));
-    at += len;
-  }
-  return out;
+  return cutBytes(bytes, size, 20_000);
 }
 
 function readAll(
@@ -179,7 +157,7 @@ Deno.test("JournalExportReader refuses what journalctl never writes, entry by en
     good(3),
     // A binary value past the entry limit: passed over by its size.
     encoder.encode("__CURSOR=s=ab;i=f2\n"),
-    binary("MESSAGE", new Uint8Array(5000).fill(0x41)),
+    binaryField("MESSAGE", new Uint8Array(5000).fill(0x41)),
     encoder.encode("\n"),
     good(4),
     // A size no journal holds.
@@ -194,7 +172,7 @@ Deno.test("JournalExportReader refuses what journalctl never writes, entry by en
     encoder.encode("MESSAGE=no cursor\n\n"),
     good(7),
   ];
-  const bytes = concat(parts);
+  const bytes = concatBytes(parts);
   for (const size of [0, 1, 3, 4096]) {
     const reader = new JournalExportReader("vm1", { prefix: null, maxEntryBytes: 4096 });
     const got = readAll(reader, cut(bytes, size || 0));

@@ -14,6 +14,7 @@ import { LineFramer } from "../../core/framing.ts";
 import { type JournalLines, journalLinesToEvents } from "../../sources/journald.ts";
 import { JournalStreamReader } from "../../sources/_journal_stream.ts";
 import { corpusLine, oddLines } from "./_journal_corpus.ts";
+import { cutBytes } from "../fixtures/journal/journal.ts";
 
 const encoder = new TextEncoder();
 
@@ -49,17 +50,7 @@ function stream(entries: number): Uint8Array {
   return concat(parts);
 }
 
-/** Cuts `bytes` into chunks of `size` (a size of its own per chunk when `size` is 0). */
-function cut(bytes: Uint8Array, size: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let n = 0;
-  for (let at = 0; at < bytes.length; n++) {
-    const len = size || 1 + (n * 7919) % 90_000;
-    out.push(bytes.slice(at, at + len));
-    at += len;
-  }
-  return out;
-}
+const cut = (bytes: Uint8Array, size: number) => cutBytes(bytes, size);
 
 function reference(
   chunks: Uint8Array[],
