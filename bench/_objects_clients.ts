@@ -15,6 +15,7 @@ import { objectsSource } from "../sources/objects.ts";
 import { startSftpServer } from "../tests/fixtures/ssh/sftp_server.ts";
 import { sshdPath, startSshd } from "../tests/fixtures/ssh/sshd.ts";
 import { deadline, timed } from "./lib.ts";
+import { shippedDenoFlags } from "./_children.ts";
 import { type MemoryPeak, runSampled, sampleTree } from "./_memory.ts";
 
 /**
@@ -170,12 +171,16 @@ export function firstLine(err: unknown): string {
 }
 
 /**
- * Uploads `local` (a directory) with the sink once, in this process.
+ * Uploads `local` (a directory) with the sink once, in a process of its own
+ * started with the flags `deno task start` ships: the time and CPU are the
+ * child's own (from its engine's start), the memory its peak sampled from
+ * here. In the bench process the memory was the bench's too (every file it
+ * wrote, every earlier run's garbage).
  *
  * @param local The directory to upload.
- * @param options The sink's options.
- * @returns Its time, this process's CPU and peak memory.
- * @throws {Error} When the sink reports an error or failure.
+ * @param options The sink's options (plain data: they travel as JSON).
+ * @returns Its time, CPU and peak memory.
+ * @throws {Error} When the sink reports an error or failure, or the child fails.
  *
  * @example
  * ```ts ignore
@@ -184,10 +189,52 @@ export function firstLine(err: unknown): string {
  *   host: "127.0.0.1", port: 2222, user: "bench", privateKeyFile: "/tmp/key",
  *   knownHostsFile: "/tmp/known_hosts", root: "/upload",
  * });
- * console.log(m.seconds);
+ * console.log(m.seconds, m.memory.privateMb);
  * ```
  */
 export async function sinkUpload(
+  local: string,
+  options: SftpObjectSinkOptions,
+): Promise<UploadMeasure> {
+  const r = await runSampled(
+    Deno.execPath(),
+    [
+      "run",
+      ...shippedDenoFlags(),
+      "-A",
+      new URL(import.meta.url).pathname,
+      JSON.stringify({ local, options }),
+    ],
+    { what: `sftp-object upload of ${local} in its own process`, timeoutMs: 630_000 },
+  );
+  if (r.code !== 0) throw new Error(`sftp-object failed: ${r.stderr.trim().slice(-1000)}`);
+  const m = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as {
+    seconds: number;
+    cpu: number;
+  };
+  return { seconds: m.seconds, cpu: m.cpu, memory: r.memory };
+}
+
+/**
+ * Uploads `local` (a directory) with the sink once, in this process (what
+ * {@linkcode sinkUpload}'s child runs).
+ *
+ * @param local The directory to upload.
+ * @param options The sink's options.
+ * @returns Its time, this process's CPU and peak memory.
+ * @throws {Error} When the sink reports an error or failure.
+ *
+ * @example
+ * ```ts ignore
+ * import { sinkUploadHere } from "./_objects_clients.ts";
+ * const m = await sinkUpload("/tmp/files", {
+ *   host: "127.0.0.1", port: 2222, user: "bench", privateKeyFile: "/tmp/key",
+ *   knownHostsFile: "/tmp/known_hosts", root: "/upload",
+ * });
+ * console.log(m.seconds);
+ * ```
+ */
+export async function sinkUploadHere(
   local: string,
   options: SftpObjectSinkOptions,
 ): Promise<UploadMeasure> {
@@ -211,4 +258,18 @@ export async function sinkUpload(
   await engine.stop();
   if (failure) throw new Error(`sftp-object failed: ${failure}`);
   return { seconds, cpu, memory };
+}
+
+if (import.meta.main) {
+  const { local, options } = JSON.parse(Deno.args[0] ?? "{}") as {
+    local: string;
+    options: SftpObjectSinkOptions;
+  };
+  try {
+    const m = await sinkUploadHere(local, options);
+    console.log(JSON.stringify({ seconds: m.seconds, cpu: m.cpu }));
+  } catch (err) {
+    console.error(firstLine(err));
+    Deno.exit(1);
+  }
 }

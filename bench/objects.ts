@@ -287,7 +287,7 @@ export const scenario: MeasuredScenario = async ({ quick, dir }) => {
         v.note,
         v.sftp ? server.label : undefined,
         ref && refCpu > 0 ? `client CPU ${(cpu / refCpu).toFixed(1)}× sftp's` : undefined,
-        v.sftp ? "memory: sftp and its ssh" : "memory: the bench process, the sink in it",
+        v.sftp ? "memory: sftp and its ssh" : "memory: the sink's own process",
       ].filter((t) => t);
       return {
         scenario: "objects",
