@@ -7,6 +7,7 @@
  */
 
 import { killTree, spawnGroup, which } from "../tests/_peers.ts";
+import { type MemoryPeak, runSampled } from "./_memory.ts";
 
 /**
  * Where syslog-ng is installed, if it is.
@@ -83,6 +84,45 @@ export function shippedDenoFlags(v8?: string): string[] {
   const flags = Deno.env.get("BENCH_V8_FLAGS") ?? [shipped, v8].filter((f) => f).join(",");
   const extra = (Deno.env.get("BENCH_SLUICE_FLAGS") ?? "").split(" ").filter((f) => f);
   return [...(flags ? [`--v8-flags=${flags}`] : []), ...extra];
+}
+
+/**
+ * Runs `module` as a script in a process of its own, started with
+ * {@linkcode shippedDenoFlags}, `arg` as JSON in its first argument, and
+ * reads the JSON it prints on its last line of stdout; its memory is sampled
+ * from here meanwhile. For the bench's runs that must be measured alone:
+ * in the bench process they would carry the bench's own memory (what it
+ * wrote, every earlier run's garbage).
+ *
+ * @param module The script (a `file:` URL; it runs its job under `import.meta.main`).
+ * @param arg Its job, as plain data.
+ * @param what What it does, for the error when it fails or hangs.
+ * @param timeoutMs Killed with its children past this.
+ * @returns What it printed, and its peak memory.
+ * @throws {Error} When it exits non-zero (with its stderr's end) or hangs.
+ *
+ * @example
+ * ```ts ignore
+ * import { inOwnProcess } from "./_children.ts";
+ * const { value, memory } = await inOwnProcess<{ rate: number }>(
+ *   new URL("./_ssh_journal_child.ts", import.meta.url), { mode: "source" }, "the source", 60_000,
+ * );
+ * ```
+ */
+export async function inOwnProcess<T>(
+  module: URL,
+  arg: unknown,
+  what: string,
+  timeoutMs: number,
+): Promise<{ value: T; memory: MemoryPeak }> {
+  const r = await runSampled(
+    Deno.execPath(),
+    ["run", ...shippedDenoFlags(), "-A", module.pathname, JSON.stringify(arg)],
+    { what, timeoutMs },
+  );
+  if (r.code !== 0) throw new Error(`${what} exited with ${r.code}: ${r.stderr.slice(-2000)}`);
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  return { value: JSON.parse(last) as T, memory: r.memory };
 }
 
 /**

@@ -15,7 +15,7 @@ import { objectsSource } from "../sources/objects.ts";
 import { startSftpServer } from "../tests/fixtures/ssh/sftp_server.ts";
 import { sshdPath, startSshd } from "../tests/fixtures/ssh/sshd.ts";
 import { deadline, timed } from "./lib.ts";
-import { shippedDenoFlags } from "./_children.ts";
+import { inOwnProcess } from "./_children.ts";
 import { type MemoryPeak, runSampled, sampleTree } from "./_memory.ts";
 
 /**
@@ -196,23 +196,13 @@ export async function sinkUpload(
   local: string,
   options: SftpObjectSinkOptions,
 ): Promise<UploadMeasure> {
-  const r = await runSampled(
-    Deno.execPath(),
-    [
-      "run",
-      ...shippedDenoFlags(),
-      "-A",
-      new URL(import.meta.url).pathname,
-      JSON.stringify({ local, options }),
-    ],
-    { what: `sftp-object upload of ${local} in its own process`, timeoutMs: 630_000 },
+  const { value, memory } = await inOwnProcess<{ seconds: number; cpu: number }>(
+    new URL(import.meta.url),
+    { local, options },
+    `sftp-object upload of ${local} in its own process`,
+    630_000,
   );
-  if (r.code !== 0) throw new Error(`sftp-object failed: ${r.stderr.trim().slice(-1000)}`);
-  const m = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as {
-    seconds: number;
-    cpu: number;
-  };
-  return { seconds: m.seconds, cpu: m.cpu, memory: r.memory };
+  return { seconds: value.seconds, cpu: value.cpu, memory };
 }
 
 /**

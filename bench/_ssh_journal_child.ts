@@ -12,8 +12,8 @@
  */
 
 import type { SshJournalHost } from "../sources/ssh_journal.ts";
-import { shippedDenoFlags } from "./_children.ts";
-import { type MemoryPeak, runSampled } from "./_memory.ts";
+import { inOwnProcess } from "./_children.ts";
+import type { MemoryPeak } from "./_memory.ts";
 import { manyHosts, type ManyHostsResult } from "./_ssh_journal_memory.ts";
 import { source } from "./_ssh_journal_runs.ts";
 
@@ -38,21 +38,14 @@ export interface SourceRun {
 }
 
 async function _inChild(job: ChildJob): Promise<unknown> {
-  const r = await runSampled(
-    Deno.execPath(),
-    ["run", ...shippedDenoFlags(), "-A", new URL(import.meta.url).pathname, JSON.stringify(job)],
-    {
-      what:
-        `sshJournalSource (${job.mode}, ${job.hosts.length} hosts, ${job.expect} entries) in its process`,
-      // The child has its own deadline; this one catches a child that hangs past it.
-      timeoutMs: job.deadlineMs + 30_000,
-    },
+  const { value, memory } = await inOwnProcess<Record<string, unknown>>(
+    new URL(import.meta.url),
+    job,
+    `sshJournalSource (${job.mode}, ${job.hosts.length} hosts, ${job.expect} entries) in its process`,
+    // The child has its own deadline; this one catches a child that hangs past it.
+    job.deadlineMs + 30_000,
   );
-  if (r.code !== 0) {
-    throw new Error(`the ${job.mode} run exited with ${r.code}: ${r.stderr.slice(-2000)}`);
-  }
-  const last = r.stdout.trim().split("\n").pop() ?? "";
-  return { ...JSON.parse(last), memory: r.memory };
+  return { ...value, memory };
 }
 
 /**

@@ -244,7 +244,7 @@ export class HostReader {
     proc.status.catch(() => {});
     const reader = proc.stdout.getReader();
     // The transport vouches for the host, as a client certificate would.
-    const json = s.output === "export"
+    const parser = s.output === "export"
       ? new JournalExportReader(this.host.name, {
         prefix: s.prefix,
         eventHost: this.host.name,
@@ -311,7 +311,7 @@ export class HostReader {
           break;
         }
         connected();
-        const parsed = json.push(r.value, Date.now());
+        const parsed = parser.push(r.value, Date.now());
         countJournalLines(ctx, parsed);
         for (const e of parsed.events) {
           if (e.message.includes("\x1b")) e.message = stripAnsi(e.message);

@@ -52,7 +52,7 @@ export interface SshJournalSourceOptions {
   /**
    * journalctl's output format: `export`, the journal's own transfer format,
    * costs a monitored host about a third of the CPU of `json` (0.6–0.8 against
-   * 2.0–2.4 s per 100k entries); the events are the same. `json` for a
+   * 2.1–2.4 s per 100k entries); the events are the same. `json` for a
    * sudoers line that allows only `journalctl -o json`.
    * @default {"export"}
    */

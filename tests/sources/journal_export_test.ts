@@ -183,6 +183,13 @@ Deno.test("JournalExportReader refuses what journalctl never writes, entry by en
     );
     assert.equal(got.unparsed, 7, `chunks of ${size || "varying size"}`);
     assert.equal(got.cursors.at(-1), "s=ab;i=7");
-    assert.equal(({} as Record<string, unknown>).x, undefined);
   }
+  // `__proto__` alone: refused by its name, and no object gains a prototype from it.
+  const proto = new JournalExportReader("vm1", { prefix: "journal" }).push(
+    encoder.encode("__CURSOR=s=ab;i=1\n__proto__=x\nMESSAGE=bad\n\n"),
+    0,
+  );
+  assert.equal(proto.events.length, 0);
+  assert.equal(proto.unparsed, 1);
+  assert.match(proto.example ?? "", /not a journald field: "__proto__"/);
 });
