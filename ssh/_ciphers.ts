@@ -8,7 +8,8 @@
  * chacha20-poly1305 (ssh2's own Poly1305 beside `node:crypto`'s ChaCha20),
  * measured on this 2-core machine against OpenSSH's sshd on loopback
  * (200 MB each way, two rounds). A journal pulled over SSH from 10 hosts cost
- * the client 20–28 % less CPU with it (7.4–9.3 against 9.8–11.4 µs an entry). It is OpenSSH's own first choice; strict key
+ * the client 7–30 % less CPU per round with it (six alternating rounds, a
+ * fifth at the median: 7.3–9.3 against 9.1–11.4 µs an entry). It is OpenSSH's own first choice; strict key
  * exchange (`kex-strict-*`, which ssh2 and OpenSSH ≥ 9.6 both speak) closes
  * the Terrapin prefix attack against it. A server that refuses it gets the
  * AES modes next, in ssh2's own order.
