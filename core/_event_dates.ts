@@ -6,8 +6,11 @@
  * @module
  */
 
+// "00" … "99": the two-digit fields of every date, without a padStart each.
+const _TWO = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, "0"));
+
 function _pad(n: number, width = 2): string {
-  return String(n).padStart(width, "0");
+  return width === 2 && n >= 0 && n < 100 ? _TWO[n]! : String(n).padStart(width, "0");
 }
 
 /** The clock fields of an event's time, in the event's own time zone. */
@@ -22,12 +25,18 @@ interface _Clock {
   offset: number;
 }
 
-// Events come in bursts from the same second: the clock fields are worked out once a
-// second (per zone) and only the milliseconds change. The result is shared and only
-// read at once by the caller.
+// Events come in bursts from the same second, and all but a few from the same day: the
+// calendar fields are worked out with a Date once a day (per zone), the time of day by
+// arithmetic once a second, and only the milliseconds change. The result is shared and
+// only read at once by the caller.
 let _memoSecond = NaN;
 let _memoZone: number | undefined;
 let _memo: _Clock = { year: 0, month: 0, day: 0, hour: 0, min: 0, sec: 0, ms: 0, offset: 0 };
+// The day the calendar fields are of: its first and last second, in the zone's own time.
+let _dayFirst = NaN;
+let _dayEnd = NaN;
+let _dayZone: number | undefined;
+let _dayOffset = 0;
 // The local zone's offset only changes on a quarter of an hour (DST, zone changes).
 let _zoneQuarter = NaN;
 let _zoneOffset = 0;
@@ -45,17 +54,33 @@ function _clock(ms: number, offsetMinutes: number | undefined): _Clock {
   const second = Math.floor(ms / 1000);
   if (second !== _memoSecond || offsetMinutes !== _memoZone || Number.isNaN(second)) {
     const offset = offsetMinutes ?? _localOffset(ms);
-    const d = new Date(second * 1000 + offset * 60_000);
-    _memo = {
-      year: d.getUTCFullYear(),
-      month: d.getUTCMonth() + 1,
-      day: d.getUTCDate(),
-      hour: d.getUTCHours(),
-      min: d.getUTCMinutes(),
-      sec: d.getUTCSeconds(),
-      ms: 0,
-      offset,
-    };
+    // The second in the zone's own time (a Date counts whole milliseconds).
+    const local = Math.floor((second * 1000 + Math.trunc(offset * 60_000)) / 1000);
+    if (
+      !(local >= _dayFirst && local < _dayEnd) || offsetMinutes !== _dayZone ||
+      offset !== _dayOffset
+    ) {
+      const d = new Date(local * 1000);
+      _memo = {
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth() + 1,
+        day: d.getUTCDate(),
+        hour: 0,
+        min: 0,
+        sec: 0,
+        ms: 0,
+        offset,
+      };
+      // Outside a Date's range every field is NaN, as the Date's own are.
+      _dayFirst = Number.isNaN(d.getTime()) ? NaN : Math.floor(local / 86_400) * 86_400;
+      _dayEnd = _dayFirst + 86_400;
+      _dayZone = offsetMinutes;
+      _dayOffset = offset;
+    }
+    const inDay = local - _dayFirst;
+    _memo.hour = Math.floor(inDay / 3600);
+    _memo.min = Math.floor(inDay / 60) % 60;
+    _memo.sec = inDay % 60;
     _memoSecond = second;
     _memoZone = offsetMinutes;
   }

@@ -164,7 +164,7 @@ export function pathTemplate(
   if (typeof template === "function") {
     return (e) => template(e).split("/").filter((p) => p !== "" && p !== ".").map(safe).join("/");
   }
-  const parts: Array<string | TemplateFn> = [];
+  const parts: Array<string | { render: TemplateFn; safe: boolean }> = [];
   let last = 0;
   for (const m of template.matchAll(/\$\$|\$\{[^}]*\}?|\$[A-Z_][A-Z0-9_]*/g)) {
     const literal = template.slice(last, m.index);
@@ -174,18 +174,36 @@ export function pathTemplate(
       parts.push("$");
       continue;
     }
-    const render = compileTemplate(m[0]);
-    if (options.verbatim?.test(m[0])) {
-      parts.push(render);
-      continue;
-    }
-    parts.push((e) => safe(render(e)));
+    parts.push({ render: compileTemplate(m[0]), safe: !options.verbatim?.test(m[0]) });
   }
   const rest = template.slice(last);
   if (rest) parts.push(rest);
+  // Events in a row mostly render the same path (one host, one day): when every macro's
+  // value is the last event's, so is the path, without making it safe and joining it again.
+  const values: string[] = [];
+  let lastPath: string | undefined;
   return (e) => {
+    let same = lastPath !== undefined;
+    let at = 0;
+    for (const part of parts) {
+      if (typeof part === "string") continue;
+      const value = part.render(e);
+      if (same && value !== values[at]) same = false;
+      values[at++] = value;
+    }
+    if (same) return lastPath as string;
+    // A value refused below (safe() throws) must not leave the path before it as the last.
+    lastPath = undefined;
     let out = "";
-    for (const part of parts) out += typeof part === "string" ? part : part(e);
+    at = 0;
+    for (const part of parts) {
+      if (typeof part === "string") out += part;
+      else {
+        const value = values[at++] as string;
+        out += part.safe ? safe(value) : value;
+      }
+    }
+    lastPath = out;
     return out;
   };
 }

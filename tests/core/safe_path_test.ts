@@ -142,3 +142,21 @@ Deno.test("pathTemplate keeps a verbatim macro's slashes and still makes every o
   const e = createEvent("x", { host: "../etc", fields: { object: { path: "2026/11/a.bin" } } });
   assert.equal(path(e), "_._etc/2026/11/a.bin");
 });
+
+Deno.test("pathTemplate() renders each event's own path when events in a row share or change values", () => {
+  const template = "daily/${YEAR}-${MONTH}-${DAY}/${HOST:-unknown}/${category}.jsonl";
+  const cached = pathTemplate(template);
+  const hosts = ["vm1", "vm1", "../etc", undefined, "vm2", "vm1", "a/b", "a/b", ""];
+  const day = Date.UTC(2026, 11, 7, 23, 59, 59);
+  for (let i = 0; i < 300; i++) {
+    const host = hosts[i % hosts.length];
+    const e = createEvent("x", {
+      timestamp: day + (i % 5) * 700,
+      tzOffset: 0,
+      ...(host === undefined ? {} : { host }),
+    });
+    if (i % 3) e.fields.category = i % 2 ? "auth" : "../../x";
+    // A template made afresh for each event renders what the reused one must.
+    assert.equal(cached(e), pathTemplate(template)(e), `event ${i}`);
+  }
+});
