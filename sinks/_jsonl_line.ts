@@ -168,7 +168,9 @@ function _slabEncode(text: string): Uint8Array {
 export class LineGroups {
   #render: ((event: LogEvent) => string) | undefined;
   #texts = new Map<string, string>();
-  #parts = new Map<string, { chunks: Uint8Array[]; size: number }>();
+  // Per file, runs of bytes: lines encoded one after the other into the same slab (all of
+  // a batch's events for all_events, most for daily) are one run, copied with one set().
+  #parts = new Map<string, _Runs>();
 
   /** @param render The line template; `undefined` for the shared {@linkcode jsonLine}. */
   constructor(render: ((event: LogEvent) => string) | undefined) {
@@ -183,25 +185,52 @@ export class LineGroups {
     }
     const bytes = sharedJsonBytes(event);
     const group = this.#parts.get(path);
-    if (group) {
-      group.chunks.push(bytes);
-      group.size += bytes.length;
-    } else this.#parts.set(path, { chunks: [bytes], size: bytes.length });
+    if (!group) {
+      this.#parts.set(path, {
+        buffers: [bytes.buffer],
+        starts: [bytes.byteOffset],
+        ends: [bytes.byteOffset + bytes.length],
+        size: bytes.length,
+      });
+      return;
+    }
+    const last = group.ends.length - 1;
+    if (group.buffers[last] === bytes.buffer && group.ends[last] === bytes.byteOffset) {
+      group.ends[last] += bytes.length;
+    } else {
+      group.buffers.push(bytes.buffer);
+      group.starts.push(bytes.byteOffset);
+      group.ends.push(bytes.byteOffset + bytes.length);
+    }
+    group.size += bytes.length;
   }
 
-  /** Each file's lines as one buffer. */
+  /** Each file's lines as one buffer (a view of a slab when they are one run). */
   bytes(): Map<string, Uint8Array> {
     const groups = new Map<string, Uint8Array>();
     for (const [path, text] of this.#texts) groups.set(path, _encoder.encode(text));
-    for (const [path, { chunks, size }] of this.#parts) {
+    for (const [path, { buffers, starts, ends, size }] of this.#parts) {
+      // Slab bytes are never rewritten: one run is written from where it is.
+      if (buffers.length === 1) {
+        groups.set(path, new Uint8Array(buffers[0]!, starts[0], size));
+        continue;
+      }
       const data = new Uint8Array(size);
       let at = 0;
-      for (const chunk of chunks) {
-        data.set(chunk, at);
-        at += chunk.length;
+      for (let i = 0; i < buffers.length; i++) {
+        const length = ends[i]! - starts[i]!;
+        data.set(new Uint8Array(buffers[i]!, starts[i], length), at);
+        at += length;
       }
       groups.set(path, data);
     }
     return groups;
   }
+}
+
+interface _Runs {
+  buffers: ArrayBufferLike[];
+  starts: number[];
+  ends: number[];
+  size: number;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createEvent, eventToJson, type LogEvent } from "../../core/event.ts";
 import { jsonLine } from "../../sinks/jsonl.ts";
+import { LineGroups } from "../../sinks/_jsonl_line.ts";
 
 // What jsonLine wrote before it built the line from pieces: the whole event through
 // eventToJson and one JSON.stringify, the fields dropped when they cannot be serialised.
@@ -154,4 +155,39 @@ Deno.test("jsonLine() on the fields it cannot build in pieces", () => {
   for (const [i, e] of cases.entries()) assert.equal(jsonLine(e), reference(e), `case ${i}`);
   assert.match(jsonLine(big), /"FIELDS_ERROR":"fields could not be serialised"/);
   assert.equal(JSON.parse(jsonLine(proto)).__proto__.x, 1);
+});
+
+Deno.test("LineGroups joins each file's shared lines in order, across slabs and for lines of their own", () => {
+  const r = random(7);
+  const decoder = new TextDecoder();
+  // Several batches: lines of a few hundred bytes fill 32 KiB slabs and cross into the next;
+  // some are past a quarter of a slab (their own buffer); files take interleaved events.
+  for (let batch = 0; batch < 20; batch++) {
+    const groups = new LineGroups(undefined);
+    const want = new Map<string, string>();
+    const n = 1 + Math.floor(r() * 400);
+    for (let i = 0; i < n; i++) {
+      const big = r() < 0.02;
+      const e = createEvent(
+        big ? "x".repeat(9000 + i) : `{"n":${i},"pad":"${"p".repeat(r() * 600)}"}`,
+        {
+          receivedAt: 1_700_000_000_000 + i,
+        },
+      );
+      const files = [
+        "all.jsonl",
+        ...(r() < 0.5 ? ["a.jsonl"] : ["b.jsonl"]),
+        ...(i % 7 ? [] : ["c.jsonl"]),
+      ];
+      for (const f of files) {
+        groups.add(f, e);
+        want.set(f, (want.get(f) ?? "") + jsonLine(e));
+      }
+    }
+    const got = groups.bytes();
+    assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+    for (const [f, text] of want) {
+      assert.equal(decoder.decode(got.get(f)), text, `batch ${batch} ${f}`);
+    }
+  }
 });
