@@ -182,6 +182,22 @@ export function pathTemplate(
   // value is the last event's, so is the path, without making it safe and joining it again.
   const values: string[] = [];
   let lastPath: string | undefined;
+  const dynamic = parts.filter((p) => typeof p !== "string");
+  if (dynamic.length === 1) {
+    // One macro (by_vm/${HOST}, by_category/${category}): its few values, interleaved in a
+    // batch, each map to their path.
+    const [first] = dynamic as [{ render: TemplateFn; safe: boolean }];
+    const render = (value: string) => {
+      let out = "";
+      for (const part of parts) {
+        if (typeof part === "string") out += part;
+        else out += part.safe ? safe(value) : value;
+      }
+      return out;
+    };
+    const byValue = memoize(render, 1024);
+    return (e) => byValue(first.render(e));
+  }
   return (e) => {
     let same = lastPath !== undefined;
     let at = 0;

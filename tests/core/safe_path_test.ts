@@ -144,7 +144,16 @@ Deno.test("pathTemplate keeps a verbatim macro's slashes and still makes every o
 });
 
 Deno.test("pathTemplate() renders each event's own path when events in a row share or change values", () => {
-  const template = "daily/${YEAR}-${MONTH}-${DAY}/${HOST:-unknown}/${category}.jsonl";
+  for (
+    const template of [
+      "daily/${YEAR}-${MONTH}-${DAY}/${HOST:-unknown}/${category}.jsonl",
+      "by_vm/${HOST:-unknown}.jsonl",
+      "by_category/${category}.jsonl",
+    ]
+  ) sameAsFresh(template);
+});
+
+function sameAsFresh(template: string): void {
   const cached = pathTemplate(template);
   const hosts = ["vm1", "vm1", "../etc", undefined, "vm2", "vm1", "a/b", "a/b", ""];
   const day = Date.UTC(2026, 11, 7, 23, 59, 59);
@@ -157,6 +166,6 @@ Deno.test("pathTemplate() renders each event's own path when events in a row sha
     });
     if (i % 3) e.fields.category = i % 2 ? "auth" : "../../x";
     // A template made afresh for each event renders what the reused one must.
-    assert.equal(cached(e), pathTemplate(template)(e), `event ${i}`);
+    assert.equal(cached(e), pathTemplate(template)(e), `${template}, event ${i}`);
   }
-});
+}
