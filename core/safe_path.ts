@@ -178,40 +178,10 @@ export function pathTemplate(
   }
   const rest = template.slice(last);
   if (rest) parts.push(rest);
-  // Events in a row mostly render the same path (one host, one day): when every macro's
-  // value is the last event's, so is the path, without making it safe and joining it again.
-  const values: string[] = [];
-  let lastPath: string | undefined;
-  const dynamic = parts.filter((p) => typeof p !== "string");
-  if (dynamic.length === 1) {
-    // One macro (by_vm/${HOST}, by_category/${category}): its few values, interleaved in a
-    // batch, each map to their path.
-    const [first] = dynamic as [{ render: TemplateFn; safe: boolean }];
-    const render = (value: string) => {
-      let out = "";
-      for (const part of parts) {
-        if (typeof part === "string") out += part;
-        else out += part.safe ? safe(value) : value;
-      }
-      return out;
-    };
-    const byValue = memoize(render, 1024);
-    return (e) => byValue(first.render(e));
-  }
-  return (e) => {
-    let same = lastPath !== undefined;
-    let at = 0;
-    for (const part of parts) {
-      if (typeof part === "string") continue;
-      const value = part.render(e);
-      if (same && value !== values[at]) same = false;
-      values[at++] = value;
-    }
-    if (same) return lastPath as string;
-    // A value refused below (safe() throws) must not leave the path before it as the last.
-    lastPath = undefined;
+  // The path of the macros' values, in order.
+  const pathOf = (values: readonly string[]): string => {
     let out = "";
-    at = 0;
+    let at = 0;
     for (const part of parts) {
       if (typeof part === "string") out += part;
       else {
@@ -219,8 +189,34 @@ export function pathTemplate(
         out += part.safe ? safe(value) : value;
       }
     }
-    lastPath = out;
     return out;
+  };
+  const dynamic = parts.filter((p) => typeof p !== "string");
+  const first = dynamic[0];
+  if (first && dynamic.length === 1) {
+    // One macro (by_vm/${HOST}, by_category/${category}): its few values, interleaved in a
+    // batch, each map to their path.
+    const byValue = memoize((value: string) => pathOf([value]), 1024);
+    return (e) => byValue(first.render(e));
+  }
+  // Events in a row mostly render the same path (one day): when every macro's value is the
+  // last event's, so is the path, without making it safe and joining it again.
+  const values: string[] = [];
+  let lastPath: string | undefined;
+  return (e) => {
+    let same = lastPath !== undefined;
+    for (let at = 0, i = 0; i < parts.length; i++) {
+      const part = parts[i] as string | { render: TemplateFn };
+      if (typeof part === "string") continue;
+      const value = part.render(e);
+      if (same && value !== values[at]) same = false;
+      values[at++] = value;
+    }
+    if (same) return lastPath as string;
+    // A value refused (safe() throws) must not leave the path before it as the last.
+    lastPath = undefined;
+    lastPath = pathOf(values);
+    return lastPath;
   };
 }
 

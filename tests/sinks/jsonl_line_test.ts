@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createEvent, eventToJson, type LogEvent } from "../../core/event.ts";
 import { jsonLine } from "../../sinks/jsonl.ts";
 import { LineGroups } from "../../sinks/_jsonl_line.ts";
+import { seededRandom as random } from "../../sources/generator.ts";
 
 // What jsonLine wrote before it built the line from pieces: the whole event through
 // eventToJson and one JSON.stringify, the fields dropped when they cannot be serialised.
@@ -13,18 +14,6 @@ function reference(event: LogEvent): string {
     json.FIELDS_ERROR = "fields could not be serialised";
     return JSON.stringify(json) + "\n";
   }
-}
-
-// A small seeded generator: the same cases on every run.
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KEYS = [
