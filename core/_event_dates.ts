@@ -32,10 +32,10 @@ interface _Clock {
 let _memoSecond = NaN;
 let _memoZone: number | undefined;
 let _memo: _Clock = { year: 0, month: 0, day: 0, hour: 0, min: 0, sec: 0, ms: 0, offset: 0 };
-// The day the calendar fields are of: its first and last second, in the zone's own time.
+// The day the calendar fields are of: its first and last second in the zone's own time,
+// and the zone's offset (the same local second is another day in another zone).
 let _dayFirst = NaN;
 let _dayEnd = NaN;
-let _dayZone: number | undefined;
 let _dayOffset = 0;
 // The local zone's offset only changes on a quarter of an hour (DST, zone changes).
 let _zoneQuarter = NaN;
@@ -56,10 +56,7 @@ function _clock(ms: number, offsetMinutes: number | undefined): _Clock {
     const offset = offsetMinutes ?? _localOffset(ms);
     // The second in the zone's own time (a Date counts whole milliseconds).
     const local = Math.floor((second * 1000 + Math.trunc(offset * 60_000)) / 1000);
-    if (
-      !(local >= _dayFirst && local < _dayEnd) || offsetMinutes !== _dayZone ||
-      offset !== _dayOffset
-    ) {
+    if (!(local >= _dayFirst && local < _dayEnd) || offset !== _dayOffset) {
       const d = new Date(local * 1000);
       _memo = {
         year: d.getUTCFullYear(),
@@ -74,7 +71,6 @@ function _clock(ms: number, offsetMinutes: number | undefined): _Clock {
       // Outside a Date's range every field is NaN, as the Date's own are.
       _dayFirst = Number.isNaN(d.getTime()) ? NaN : Math.floor(local / 86_400) * 86_400;
       _dayEnd = _dayFirst + 86_400;
-      _dayZone = offsetMinutes;
       _dayOffset = offset;
     }
     const inDay = local - _dayFirst;

@@ -204,7 +204,10 @@ export function pathTemplate(
   const values: string[] = [];
   let lastPath: string | undefined;
   return (e) => {
-    let same = lastPath !== undefined;
+    // Forgotten until this event's path is made: a render or safe() that throws leaves none.
+    const previous = lastPath;
+    lastPath = undefined;
+    let same = previous !== undefined;
     for (let at = 0, i = 0; i < parts.length; i++) {
       const part = parts[i] as string | { render: TemplateFn };
       if (typeof part === "string") continue;
@@ -212,11 +215,8 @@ export function pathTemplate(
       if (same && value !== values[at]) same = false;
       values[at++] = value;
     }
-    if (same) return lastPath as string;
-    // A value refused (safe() throws) must not leave the path before it as the last.
-    lastPath = undefined;
-    lastPath = pathOf(values);
-    return lastPath;
+    lastPath = same ? previous : pathOf(values);
+    return lastPath as string;
   };
 }
 

@@ -187,19 +187,7 @@ export function resolveJsonlOptions(
     ? safeJoin(dir, renderPath({ message: "", fields: {}, receivedAt: 0 }))
     : undefined;
   const joined = memoize((relative: string) => safeJoin(dir, relative), 4096);
-  let lastRelative: string | undefined;
-  let lastJoined = "";
-  const resolvePath = (e: LogEvent): string => {
-    if (constantPath !== undefined) return constantPath;
-    const relative = renderPath(e);
-    // The template returns the very string it returned last when nothing changed.
-    if (relative !== lastRelative) {
-      lastRelative = undefined;
-      lastJoined = joined(relative);
-      lastRelative = relative;
-    }
-    return lastJoined;
-  };
+  const resolvePath = (e: LogEvent): string => constantPath ?? joined(renderPath(e));
   const maxOpen = numberOption(where, "maxOpenFiles", options.maxOpenFiles, 64, 1);
   const fsync = options.fsync ?? "batch";
   if (!["batch", "interval", "never"].includes(fsync)) {
