@@ -202,8 +202,10 @@ export default function central(
         options,
         thread: "siem.db",
         name,
+        // Its queue is the worker sink's default, three batches: two in flight on the worker and
+        // one filling here. With room for two only (the budget's queueSize), both threads were
+        // ~57 % busy, taking turns (docs/performance.md).
         maxBatch: s.budget.sqliteBatch,
-        queueSize: s.budget.queueSize,
       })
       : inline({ ...options, name });
   };

@@ -10,7 +10,6 @@ import type { LogEvent } from "../core/event.ts";
 import type { Logger } from "../core/log.ts";
 import type { ComponentStats } from "../core/stats.ts";
 import type { RowSink, Sink, SinkContext } from "../core/types.ts";
-import { DEFAULT_QUEUE_SIZE } from "../core/sink_queue.ts";
 import type { WorkerSinkAnswer, WorkerSinkRequest } from "./_worker_host.ts";
 
 /** Options for {@linkcode workerSink}. */
@@ -34,7 +33,12 @@ export interface WorkerSinkOptions {
   name?: string;
   /** The most events per `write()`. @default {2000} */
   maxBatch?: number;
-  /** Events queued before sources are held back. @default {DEFAULT_QUEUE_SIZE} (4000) */
+  /**
+   * Events queued, in flight included, before sources are held back. It
+   * needs room for a batch beyond the `concurrency` ones in flight, or the
+   * engine waits for every write and the two threads take turns instead of
+   * working side by side. @default {(concurrency + 1) × maxBatch}
+   */
   queueSize?: number;
   /**
    * Batches sent to the worker before the first is answered: with 2, the
@@ -83,6 +87,8 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   if (typeof options.factory !== "string" || options.factory === "") {
     throw new TypeError(`${where}: "factory" must be the name of an exported function`);
   }
+  const maxBatch = options.maxBatch ?? 2000;
+  const concurrency = options.concurrency ?? 2;
   let thread: _Thread | undefined;
   const id = ++_sinks;
 
@@ -149,9 +155,9 @@ export function workerSink(options: WorkerSinkOptions): Sink {
   return {
     kind: "worker",
     ...(options.name ? { name: options.name } : {}),
-    maxBatch: options.maxBatch ?? 2000,
-    queueSize: options.queueSize ?? DEFAULT_QUEUE_SIZE,
-    concurrency: options.concurrency ?? 2,
+    maxBatch,
+    queueSize: options.queueSize ?? (concurrency + 1) * maxBatch,
+    concurrency,
     async open(ctx: SinkContext): Promise<void> {
       stats = ctx.stats;
       log = ctx.log;

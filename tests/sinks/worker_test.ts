@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
+  AckSequencer,
   ComponentStats,
   createEvent,
   createLogger,
   type LogEvent,
   memoryState,
+  SinkQueue,
 } from "../../mod.ts";
 import { workerSink } from "../../sinks/worker.ts";
 import { sinkConformance } from "../conformance/suites.ts";
@@ -257,6 +259,58 @@ Deno.test("workerSink sends the next batch while the worker stores the last, and
     await Promise.all([sink.write([createEvent("a")]), sink.write([createEvent("b")])]);
     await sink.close();
     assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "start a\nend a\nstart b\nend b\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("workerSink's queue takes a third batch while two are in flight, so the engine keeps working beside the worker", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = `${dir}/log.txt`;
+  const sink = workerSink({
+    module: new URL("../fixtures/slow_log_sink.ts", import.meta.url),
+    factory: "slowLogSink",
+    options: { out, ms: 300 },
+    maxBatch: 10,
+  });
+  // The engine's queue for this sink, sized as the engine sizes it: from the sink's own numbers.
+  const queue = new SinkQueue(
+    sink,
+    new ComponentStats("sink", "w", "worker"),
+    createLogger("silent"),
+    {
+      capacity: sink.queueSize!,
+      maxBatch: sink.maxBatch!,
+      retryInitialMs: 5,
+      retryMaxMs: 5,
+      concurrency: sink.concurrency!,
+    },
+  );
+  const sequencer = new AckSequencer();
+  const batch = (b: number) => Array.from({ length: 10 }, (_, i) => createEvent(`b${b}e${i}`));
+  const tracked = () => {
+    const t = sequencer.track(undefined);
+    t.expect();
+    t.seal();
+    return t;
+  };
+  try {
+    assert.equal(sink.queueSize, 30);
+    await sink.open(context());
+    queue.start();
+    await queue.enqueue(batch(1), tracked());
+    await queue.enqueue(batch(2), tracked());
+    // Both are in flight now; the third must be accepted before the first write ends.
+    await queue.enqueue(batch(3), tracked());
+    const log = await Deno.readTextFile(out).catch(() => "");
+    assert.doesNotMatch(log, /end/, `the third batch waited for a write to finish: ${log}`);
+    await queue.drain();
+    await queue.stop();
+    await sink.close();
+    assert.equal(
+      await Deno.readTextFile(out),
+      "start b1e0\nend b1e0\nstart b2e0\nend b2e0\nstart b3e0\nend b3e0\n",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
