@@ -191,7 +191,9 @@ export function pathTemplate(
     }
     return out;
   };
-  const dynamic = parts.filter((p) => typeof p !== "string");
+  const dynamic = parts.filter((p): p is { render: TemplateFn; safe: boolean } =>
+    typeof p !== "string"
+  );
   const first = dynamic[0];
   if (first && dynamic.length === 1) {
     // One macro (by_vm/${HOST}, by_category/${category}): its few values, interleaved in a
@@ -208,12 +210,10 @@ export function pathTemplate(
     const previous = lastPath;
     lastPath = undefined;
     let same = previous !== undefined;
-    for (let at = 0, i = 0; i < parts.length; i++) {
-      const part = parts[i] as string | { render: TemplateFn };
-      if (typeof part === "string") continue;
-      const value = part.render(e);
+    for (let at = 0; at < dynamic.length; at++) {
+      const value = (dynamic[at] as { render: TemplateFn }).render(e);
       if (same && value !== values[at]) same = false;
-      values[at++] = value;
+      values[at] = value;
     }
     lastPath = same ? previous : pathOf(values);
     return lastPath as string;
